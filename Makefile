@@ -1,0 +1,158 @@
+# Amber: one plain Makefile.  `make` builds build/libamber.a, build/libamber.so
+# and build/amber; `make test`, `make asan`, `make demo`, `make bench`,
+# `make deps`, `make install PREFIX=...`.  GPU=1 / CUDNN=1 add gpu/.
+
+GPU      ?= 0
+CUDNN    ?= 0
+DEBUG    ?= 0
+OPENMP   ?= 1
+SANITIZE ?= 0
+PREFIX   ?= /usr/local
+CUDA_PATH ?= /usr/local/cuda
+ARCH     ?= -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=sm_90
+BUILD    ?= build
+
+ifeq ($(CUDNN),1)
+GPU := 1
+endif
+
+MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
+# The OpenMP build of OpenBLAS shares libgomp's thread pool with Amber's own
+# loops, so the two never spin against each other (docs/threading.md).
+BLAS_INC := /usr/include/$(MULTIARCH)/openblas-openmp
+BLAS_LIB := /usr/lib/$(MULTIARCH)/openblas-openmp
+
+CC      ?= gcc
+CFLAGS  := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -fPIC -fvisibility=hidden -MMD -MP \
+           -Iinclude -I$(BLAS_INC)
+LDLIBS  := -L$(BLAS_LIB) -Wl,-rpath,$(BLAS_LIB) -lopenblas -ljansson -lm -lpthread
+
+ifeq ($(DEBUG),1)
+CFLAGS += -O0 -g
+else
+CFLAGS += -O2 -g
+endif
+ifeq ($(OPENMP),1)
+CFLAGS += -fopenmp
+LDLIBS += -fopenmp
+else
+CFLAGS += -Wno-unknown-pragmas
+endif
+ifeq ($(SANITIZE),1)
+CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDLIBS += -fsanitize=address,undefined
+endif
+
+LIB_SRC := $(wildcard ndarray/*.c ndarray/ops/*.c symbol/*.c executor/*.c hybrid/*.c)
+GPU_C   :=
+GPU_CU  :=
+ifeq ($(GPU),1)
+CFLAGS  += -DAM_USE_GPU -I$(CUDA_PATH)/include
+GPU_C   := $(filter-out gpu/cudnn_%.c,$(wildcard gpu/*.c))
+GPU_CU  := $(wildcard gpu/*.cu)
+LDLIBS  += -L$(CUDA_PATH)/lib64 -Wl,-rpath,$(CUDA_PATH)/lib64 -lcudart -lcublas
+NVCC    := $(CUDA_PATH)/bin/nvcc
+NVFLAGS := $(ARCH) -O2 -Iinclude -DAM_USE_GPU -Xcompiler "-fPIC -fvisibility=hidden -Wall"
+endif
+ifeq ($(CUDNN),1)
+CFLAGS  += -DAM_USE_CUDNN
+GPU_C   += $(wildcard gpu/cudnn_*.c)
+LDLIBS  += -lcudnn
+endif
+
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) $(GPU_C:%.c=$(BUILD)/%.o) $(GPU_CU:%.cu=$(BUILD)/%.cu.o)
+TOOL_SRC := $(wildcard tools/*.c)
+TOOL_OBJ := $(TOOL_SRC:%.c=$(BUILD)/%.o)
+TEST_SRC := $(wildcard tests/*.c)
+TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
+
+LIB_A  := $(BUILD)/libamber.a
+LIB_SO := $(BUILD)/libamber.so
+AMBER  := $(BUILD)/amber
+TESTS  := $(BUILD)/test_amber
+TUTORIALS := $(patsubst tutorials/%/main.c,$(BUILD)/tutorials/%,$(wildcard tutorials/*/main.c))
+
+.PHONY: all test asan demo bench deps check-deps install clean linecount docs
+all: check-deps $(LIB_A) $(LIB_SO) $(AMBER) $(TUTORIALS)
+
+# ---- system packages ---------------------------------------------------------
+DEB_PACKAGES := libopenblas-openmp-dev libjansson-dev libcunit1-dev zlib1g-dev
+HAVE_DEPS = $(and $(wildcard $(BLAS_INC)/cblas.h),$(wildcard /usr/include/jansson.h),$(wildcard /usr/include/CUnit/CUnit.h),$(wildcard /usr/include/zlib.h))
+
+deps:
+	@missing=""; for p in $(DEB_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	else echo "deps: all packages are installed"; fi
+
+check-deps:
+ifeq ($(HAVE_DEPS),)
+	@if [ "$$(id -u)" = 0 ]; then $(MAKE) --no-print-directory deps; \
+	else echo "missing packages: run 'sudo make deps' or 'sudo apt-get install $(DEB_PACKAGES)'"; exit 1; fi
+endif
+
+# ---- build ---------------------------------------------------------------------
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/%.cu.o: %.cu
+	@mkdir -p $(dir $@)
+	$(NVCC) $(NVFLAGS) -c $< -o $@
+
+$(LIB_A): $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(LIB_SO): $(LIB_OBJ)
+	$(CC) -shared -o $@ $^ $(LDLIBS)
+
+$(AMBER): $(TOOL_OBJ) $(LIB_A)
+	$(CC) -o $@ $(TOOL_OBJ) $(LIB_A) $(LDLIBS)
+
+$(BUILD)/tutorials/%: tutorials/%/main.c $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(LIB_A) $(LDLIBS)
+
+$(TESTS): $(TEST_OBJ) $(LIB_A)
+	$(CC) -o $@ $(TEST_OBJ) $(LIB_A) $(LDLIBS) -lcunit
+
+# ---- run -------------------------------------------------------------------------
+# SUITES="ndarray ops" runs a subset.
+test: check-deps $(TESTS) $(AMBER)
+	$(TESTS) $(SUITES)
+
+asan: check-deps
+	$(MAKE) --no-print-directory BUILD=build-asan SANITIZE=1 DEBUG=0 build-asan/test_amber
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
+	  OMP_NUM_THREADS=2 build-asan/test_amber $(SUITES)
+
+demo: all
+	$(BUILD)/tutorials/01-eager
+
+bench: all
+	$(AMBER) bench ops
+
+docs: $(AMBER)
+	$(AMBER) ops --markdown > docs/ops.md.tmp && mv docs/ops.md.tmp docs/ops.md
+
+install: all
+	install -d $(PREFIX)/include/amber $(PREFIX)/lib/pkgconfig $(PREFIX)/bin
+	install -m 644 include/amber/*.h $(PREFIX)/include/amber/
+	install -m 644 $(LIB_A) $(PREFIX)/lib/
+	install -m 755 $(LIB_SO) $(PREFIX)/lib/
+	install -m 755 $(AMBER) $(PREFIX)/bin/
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(shell sed -n 's/#define AM_VERSION_STRING "\(.*\)"/\1/p' include/amber/base.h)|' \
+	    -e 's|@BLAS_LIB@|$(BLAS_LIB)|' amber.pc.in > $(PREFIX)/lib/pkgconfig/amber.pc
+
+linecount:
+	@for d in include ndarray ndarray/ops symbol executor hybrid gpu tools tests tutorials; do \
+	  [ -d $$d ] && printf "%-14s %6s\n" $$d "$$(cat $$d/*.[ch] $$d/*.cu 2>/dev/null | wc -l)"; done; true
+
+clean:
+	rm -rf build build-asan
+
+-include $(LIB_OBJ:.o=.d) $(TOOL_OBJ:.o=.d) $(TEST_OBJ:.o=.d)

@@ -1,0 +1,102 @@
+/* Amber base definitions: export macro, version, status codes and the
+ * thread-local error message shared by every module. */
+#ifndef AMBER_BASE_H
+#define AMBER_BASE_H
+
+/*
+ * Every fallible call either returns NULL (constructors, ops) or an am_status.
+ * The reason is kept per thread until the next failure:
+ *
+ *     am_array *y = am_dot(x, w);
+ *     if (!y) {
+ *         fprintf(stderr, "%s\n", am_last_error());   // "dot: ... at model.c:12"
+ *         return am_last_status();                   // AM_ERR_SHAPE
+ *     }
+ *
+ * A NULL input to an op yields NULL and keeps the first message, so a chained
+ * expression reports the first failure.  AM_ABORT_ON_ERROR=1 in the
+ * environment aborts at the first failure, for use under a debugger.
+ */
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32)
+#define AM_API __declspec(dllexport)
+#else
+#define AM_API __attribute__((visibility("default")))
+#endif
+
+#define AM_VERSION_MAJOR 0
+#define AM_VERSION_MINOR 1
+#define AM_VERSION_PATCH 0
+#define AM_VERSION_STRING "0.1.0"
+
+/* Largest number of dimensions of an array. */
+#define AM_MAX_NDIM 6
+
+typedef enum am_status {
+    AM_OK = 0,
+    AM_ERR_ARG,         /* bad argument: NULL, out of range, unknown attribute */
+    AM_ERR_SHAPE,       /* shapes do not agree */
+    AM_ERR_DTYPE,       /* dtype not supported or inputs disagree */
+    AM_ERR_DEVICE,      /* inputs on different devices, or device unavailable */
+    AM_ERR_OOM,         /* allocation failed */
+    AM_ERR_IO,          /* a file could not be read or written */
+    AM_ERR_FORMAT,      /* malformed file or string */
+    AM_ERR_UNKNOWN_OP,  /* no operator of that name */
+    AM_ERR_SYMBOLIC,    /* value read from a symbolic array */
+    AM_ERR_UNSUPPORTED, /* valid request that Amber does not implement */
+    AM_ERR_CUDA,        /* CUDA, cuBLAS or cuDNN failure */
+    AM_ERR_INTERNAL,    /* a bug in Amber */
+    AM_STATUS_COUNT
+} am_status;
+
+/* Name of a status code ("AM_ERR_SHAPE").  Never NULL. */
+AM_API const char *am_status_name(am_status s);
+
+/* Where a call was made in user code; ops take one so that errors name the
+ * caller's line.  AM_HERE builds it. */
+typedef struct am_site {
+    const char *file;
+    int line;
+} am_site;
+
+#define AM_HERE ((am_site){__FILE__, __LINE__})
+
+/* The message of the last failure on this thread, or "" when none.
+ * Borrowed: valid until the next Amber call on this thread fails. */
+AM_API const char *am_last_error(void);
+
+/* The code of the last failure on this thread, AM_OK when none. */
+AM_API am_status am_last_status(void);
+
+/* Forgets the last failure on this thread. */
+AM_API void am_clear_error(void);
+
+/* A shape: ndim dimensions, dim[0] outermost.  Plain data. */
+typedef struct am_shape {
+    int ndim;
+    int64_t dim[AM_MAX_NDIM];
+} am_shape;
+
+/* Number of elements of a shape (1 for ndim 0). */
+AM_API int64_t am_shape_size(const am_shape *s);
+
+/* Writes "(2, 3)" into buf (at most n bytes, always terminated). Returns buf. */
+AM_API char *am_shape_format(const am_shape *s, char *buf, size_t n);
+
+/* Builds a shape from a list: am_shape_of(2, 3, 4). */
+AM_API am_shape am_shape_make(int ndim, const int64_t *dim);
+#define AM_SHAPE(...) \
+    am_shape_make((int)(sizeof((int64_t[]){__VA_ARGS__}) / sizeof(int64_t)), (int64_t[]){__VA_ARGS__})
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* AMBER_BASE_H */

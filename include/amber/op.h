@@ -1,0 +1,236 @@
+/* The operator registry: the types an op author fills in, and lookup. */
+#ifndef AMBER_OP_H
+#define AMBER_OP_H
+
+/*
+ * One const am_op_def per operator drives eager calls, graph shape inference,
+ * gradients, both devices, memory planning and fusion.  A user op:
+ *
+ *     typedef struct { double alpha; } scale_attrs;
+ *     static const am_attr_field scale_fields[] = {
+ *         AM_ATTR_FIELD(scale_attrs, alpha, AM_ATTR_FLOAT, "1.0", "factor"),
+ *         {0}};
+ *     static const am_op_def scale_op = {
+ *         .name = "my_scale", .num_outputs = 1, .attrs = scale_fields,
+ *         .attrs_size = sizeof(scale_attrs), .infer_shape = am_infer_shape_same,
+ *         .infer_dtype = am_infer_dtype_same, .cpu = scale_cpu,
+ *         .input_names = (const char *const[]){"data", NULL}, .fuse = AM_FUSE_ELEMWISE};
+ *     am_op_register(&scale_op);
+ *     am_array *y;
+ *     am_invoke("my_scale", &x, 1, (const char *[]){"alpha"}, (const char *[]){"2"}, 1, &y, 1);
+ */
+
+#include "base.h"
+#include "dtype.h"
+#include "device.h"
+#include "array.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- attributes ------------------------------------------------------ */
+
+/* Longest tuple attribute (Reshape's shape may hold special values). */
+#define AM_MAX_TUPLE 12
+
+/* A tuple attribute such as "(3, 3)".  ndim -1 means None; bit i of none set
+ * means entry i is None, as in slice's "(0, None)". */
+typedef struct am_tuple {
+    int ndim;
+    unsigned none;
+    int64_t v[AM_MAX_TUPLE];
+} am_tuple;
+
+#define AM_MAX_ATTR_STRING 64
+
+/* An optional scalar: "None" or a value. */
+typedef struct am_opt_int {
+    bool has;
+    int64_t v;
+} am_opt_int;
+
+typedef struct am_opt_float {
+    bool has;
+    double v;
+} am_opt_float;
+
+typedef enum am_attr_type {
+    AM_ATTR_INT,       /* int64_t:      "3" */
+    AM_ATTR_FLOAT,     /* double:       "0.5", "1e-05" */
+    AM_ATTR_BOOL,      /* bool:         "True" / "False" (reads 1/0/true/false) */
+    AM_ATTR_TUPLE,     /* am_tuple:     "(3, 3)", "(64,)", "()", "None" (reads [3,3], 3) */
+    AM_ATTR_ENUM,      /* int: index into choices, "relu" */
+    AM_ATTR_DTYPE,     /* int: am_dtype, or -1 for "None" */
+    AM_ATTR_OPT_INT,   /* am_opt_int:   "None" or "3" */
+    AM_ATTR_OPT_FLOAT, /* am_opt_float: "None" or "0.5" */
+    AM_ATTR_STRING,    /* char[AM_MAX_ATTR_STRING]: "cpu(0)", "" */
+    AM_ATTR_TYPE_COUNT
+} am_attr_type;
+
+typedef struct am_attr_field {
+    const char *name;
+    am_attr_type type;
+    size_t offset;               /* offsetof in the op's attribute struct */
+    const char *def;             /* default as MXNet writes it; NULL = required */
+    const char *const *choices;  /* AM_ATTR_ENUM: NULL-terminated spellings */
+    const char *doc;
+} am_attr_field;
+
+#define AM_ATTR_FIELD(type_, member, kind, def_, doc_) \
+    {#member, kind, offsetof(type_, member), def_, NULL, doc_}
+#define AM_ATTR_ENUM_FIELD(type_, member, choices_, def_, doc_) \
+    {#member, AM_ATTR_ENUM, offsetof(type_, member), def_, choices_, doc_}
+
+/* ---- kernels ----------------------------------------------------------- */
+
+/* How a kernel stores into an output, after MXNet's OpReqType. */
+typedef enum am_req {
+    AM_REQ_NULL,    /* skip this output */
+    AM_REQ_WRITE,   /* overwrite */
+    AM_REQ_INPLACE, /* overwrite; the output aliases an input */
+    AM_REQ_ADD,     /* accumulate: out += result */
+    AM_REQ_COUNT
+} am_req;
+
+/* A raw, borrowed view of an array for kernels: contiguous row-major;
+ * strides are in elements. */
+typedef struct am_view {
+    void *data;
+    am_dtype dtype;
+    int ndim;
+    int64_t dim[AM_MAX_NDIM];
+    int64_t strides[AM_MAX_NDIM];
+    am_device device;
+} am_view;
+
+/* What a kernel may use besides its inputs and outputs. */
+typedef struct am_kernel_ctx {
+    am_device device;
+    bool training;        /* Dropout and BatchNorm read this */
+    uint64_t *rng;        /* 4 words of xoshiro256** state, for AM_OP_RANDOM ops */
+    void *workspace;      /* AM_OP_NEEDS_TEMP: temp_bytes bytes, 64-byte aligned */
+    size_t workspace_bytes;
+    void *stream;         /* GPU stream; NULL on the CPU */
+} am_kernel_ctx;
+
+typedef am_status (*am_kernel_fn)(const am_kernel_ctx *ctx, const void *attrs,
+                                  const am_view *in, int n_in,
+                                  const am_view *out, int n_out, const am_req *req);
+
+/* ---- the op definition -------------------------------------------------- */
+
+typedef enum am_fuse_class {
+    AM_FUSE_ELEMWISE,   /* out[i] = f(in[i]) for same-shape inputs */
+    AM_FUSE_BROADCAST,  /* elementwise with broadcasting */
+    AM_FUSE_INJECTIVE,  /* each output element reads one input element (reshape, slice) */
+    AM_FUSE_REDUCE,     /* reduces axes */
+    AM_FUSE_OPAQUE,     /* anything else (GEMM, softmax, ...) */
+    AM_FUSE_CLASS_COUNT
+} am_fuse_class;
+
+enum {
+    AM_OP_NEEDS_TEMP = 1u << 0, /* kernel wants ctx->workspace (see temp_bytes) */
+    AM_OP_RANDOM     = 1u << 1, /* draws random numbers: never folded or merged */
+    AM_OP_NO_GRAD    = 1u << 2, /* not differentiable: passes no gradient */
+    AM_OP_VARIADIC   = 1u << 3, /* input count from num_inputs(attrs) */
+};
+
+typedef struct am_inplace_pair {
+    int in, out;
+} am_inplace_pair;
+
+typedef struct am_grad_ctx am_grad_ctx;
+
+typedef struct am_op_def {
+    const char *name;                    /* MXNet's name: "FullyConnected" */
+    const char *const *aliases;          /* NULL-terminated, or NULL */
+    const char *const *input_names;      /* NULL-terminated: "data", "weight", "bias" */
+    int (*num_inputs)(const void *attrs);     /* NULL: count of input_names */
+    int num_outputs;                     /* all outputs, hidden ones included */
+    int (*num_visible)(const void *attrs);    /* outputs a caller sees; NULL: all */
+    int num_aux;                         /* trailing inputs the op mutates (BatchNorm) */
+    const am_attr_field *attrs;          /* schema ending in {0}; NULL: no attributes */
+    size_t attrs_size;                   /* sizeof the parsed attribute struct */
+    /* Pure.  May fill unknown input shapes (ndim -1).  Reports errors with am_fail. */
+    am_status (*infer_shape)(const void *attrs, am_shape *in, int n_in, am_shape *out, int n_out);
+    am_status (*infer_dtype)(const void *attrs, am_dtype *in, int n_in, am_dtype *out, int n_out);
+    /* Output 0 may share input 0's storage at this element offset (reshape,
+     * first-axis slice).  Eager calls then return a view; NULL: never. */
+    bool (*view)(const void *attrs, const am_shape *in, int64_t *offset);
+    size_t (*temp_bytes)(const void *attrs, const am_shape *in, int n_in);
+    am_kernel_fn cpu;                    /* required */
+    am_kernel_fn gpu;                    /* NULL without GPU=1 */
+    am_status (*gradient)(const am_grad_ctx *g, am_array **in, am_array **out,
+                          am_array **out_grad, am_array **in_grad);
+    const am_inplace_pair *inplace;      /* ends with {-1, -1}; NULL: never */
+    am_fuse_class fuse;
+    unsigned flags;
+    const char *doc;                     /* one line for docs/ops.md */
+} am_op_def;
+
+/* ---- registry ----------------------------------------------------------- */
+
+/* Adds a user op.  The definition must outlive its use (a static const).
+ * AM_ERR_ARG when the name or an alias is taken or the entry lacks
+ * infer_shape, infer_dtype or cpu. */
+AM_API am_status am_op_register(const am_op_def *def);
+
+/* Looks an op up by name or alias; NULL (AM_ERR_UNKNOWN_OP) when absent. */
+AM_API const am_op_def *am_op_find(const char *name);
+
+/* Built-in and registered ops, in registry order. */
+AM_API int am_op_count(void);
+AM_API const am_op_def *am_op_at(int i);
+
+/* Number of inputs the op takes with these parsed attributes. */
+AM_API int am_op_num_inputs(const am_op_def *op, const void *attrs);
+/* Outputs a caller sees with these parsed attributes. */
+AM_API int am_op_num_visible(const am_op_def *op, const void *attrs);
+
+/* Parses key/value strings into a new attribute struct (defaults for keys not
+ * given).  Keys starting with "__" are ignored.  Returns NULL with
+ * AM_ERR_ARG (unknown key, missing required key) or AM_ERR_FORMAT (bad value)
+ * naming the op and the key.  Free with free(). */
+AM_API void *am_attrs_parse(const am_op_def *op, const char *const *keys,
+                            const char *const *vals, int n);
+
+/* Fills attrs with the defaults.  AM_ERR_INTERNAL if a default does not parse. */
+AM_API am_status am_attrs_init(const am_op_def *op, void *attrs);
+
+/* Formats field f of attrs as MXNet 1.x writes it ("(3, 3)", "True") into buf. */
+AM_API char *am_attr_format(const am_attr_field *f, const void *attrs, char *buf, size_t n);
+
+/* True when field f of attrs equals its default. */
+AM_API bool am_attr_is_default(const am_attr_field *f, const void *attrs);
+
+/* Runs op on inputs given attribute strings.  out receives n_out new
+ * references (visible outputs); returns the status. */
+AM_API am_status am_invoke_at(const char *op, am_array *const *in, int n_in,
+                              const char *const *keys, const char *const *vals, int n_attrs,
+                              am_array **out, int n_out, am_site at);
+#define am_invoke(op, in, n_in, keys, vals, n_attrs, out, n_out) \
+    am_invoke_at((op), (in), (n_in), (keys), (vals), (n_attrs), (out), (n_out), AM_HERE)
+
+/* Runs op with a parsed attribute struct (as from am_attrs_parse). */
+AM_API am_status am_op_call(const am_op_def *op, const void *attrs, am_array *const *in,
+                            int n_in, am_array **out, int n_out, am_site at);
+
+/* Reports a failure from a kernel or inference function: sets the thread's
+ * status and message.  Inside an op the message gets the op's name in front
+ * and the caller's file:line behind.  Returns code. */
+AM_API am_status am_fail(am_status code, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* ---- helpers for common op shapes --------------------------------------- */
+
+/* Every output has input 0's shape / dtype; all inputs must agree. */
+AM_API am_status am_infer_shape_same(const void *attrs, am_shape *in, int n_in,
+                                     am_shape *out, int n_out);
+AM_API am_status am_infer_dtype_same(const void *attrs, am_dtype *in, int n_in,
+                                     am_dtype *out, int n_out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* AMBER_OP_H */

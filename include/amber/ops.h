@@ -1,0 +1,276 @@
+/* One C function per operator.  Each is registered under MXNet's name (in
+ * brackets) and takes MXNet's attributes as typed arguments. */
+#ifndef AMBER_OPS_H
+#define AMBER_OPS_H
+
+/*
+ *     am_array *h = am_relu(am_fully_connected(x, w, b, 256, false, true));
+ *     am_array *p = am_softmax(h, -1);
+ *     am_array *s = am_sum(p, (int[]){1}, 1, false);
+ *     if (!s) fprintf(stderr, "%s\n", am_last_error());
+ *
+ * Every function returns a new reference owned by the current scope (see
+ * array.h), or NULL with a message naming the op, the offending shapes and
+ * the caller's file:line.  A NULL input returns NULL and keeps the first
+ * message.  Each op `am_X(...)` is a macro over `am_X_at(..., am_site)`;
+ * wrappers call the _at form to pass their own caller's site.
+ *
+ * Axis lists are (const int *axes, int naxes); axes == NULL means all axes.
+ * Negative axes count from the end.  Multi-output ops fill an out array.
+ */
+
+#include "array.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- unary elementwise [negative, abs, ...] --------------------------- */
+#define AM_UNARY_OPS(X) \
+    X(negative) X(abs) X(sign) X(exp) X(log) X(log1p) X(expm1) X(sqrt) X(rsqrt) \
+    X(square) X(reciprocal) X(sin) X(cos) X(tanh) X(sigmoid) X(relu) X(softsign) \
+    X(erf) X(round) X(floor) X(ceil)
+#define AM_DECLARE_UNARY(n) AM_API am_array *am_##n##_at(am_array *x, am_site at);
+AM_UNARY_OPS(AM_DECLARE_UNARY)
+#undef AM_DECLARE_UNARY
+#define am_negative(x)   am_negative_at((x), AM_HERE)
+#define am_abs(x)        am_abs_at((x), AM_HERE)
+#define am_sign(x)       am_sign_at((x), AM_HERE)
+#define am_exp(x)        am_exp_at((x), AM_HERE)
+#define am_log(x)        am_log_at((x), AM_HERE)
+#define am_log1p(x)      am_log1p_at((x), AM_HERE)
+#define am_expm1(x)      am_expm1_at((x), AM_HERE)
+#define am_sqrt(x)       am_sqrt_at((x), AM_HERE)
+#define am_rsqrt(x)      am_rsqrt_at((x), AM_HERE)
+#define am_square(x)     am_square_at((x), AM_HERE)
+#define am_reciprocal(x) am_reciprocal_at((x), AM_HERE)
+#define am_sin(x)        am_sin_at((x), AM_HERE)
+#define am_cos(x)        am_cos_at((x), AM_HERE)
+#define am_tanh(x)       am_tanh_at((x), AM_HERE)
+#define am_sigmoid(x)    am_sigmoid_at((x), AM_HERE)
+#define am_relu(x)       am_relu_at((x), AM_HERE)
+#define am_softsign(x)   am_softsign_at((x), AM_HERE)
+#define am_erf(x)        am_erf_at((x), AM_HERE)
+#define am_round(x)      am_round_at((x), AM_HERE)
+#define am_floor(x)      am_floor_at((x), AM_HERE)
+#define am_ceil(x)       am_ceil_at((x), AM_HERE)
+
+/* [Activation] act_type: "relu", "sigmoid", "tanh", "softrelu", "softsign". */
+AM_API am_array *am_activation_at(am_array *x, const char *act_type, am_site at);
+#define am_activation(x, t) am_activation_at((x), (t), AM_HERE)
+
+/* [LeakyReLU] act_type "leaky", "elu", "selu", "gelu", "prelu" (gamma is the
+ * learned slope, NULL otherwise), "rrelu"; slope is MXNet's slope (0.25). */
+AM_API am_array *am_leaky_relu_at(am_array *x, am_array *gamma, const char *act_type,
+                                  double slope, am_site at);
+#define am_leaky_relu(x, g, t, s) am_leaky_relu_at((x), (g), (t), (s), AM_HERE)
+
+/* ---- binary ------------------------------------------------------------- */
+/* [elemwise_*] same shapes; [broadcast_*] NumPy broadcasting.  Both inputs
+ * must have the same dtype.  Comparisons return 0/1 in that dtype. */
+#define AM_ELEMWISE_BINARY_OPS(X) X(elemwise_add) X(elemwise_sub) X(elemwise_mul) X(elemwise_div)
+#define AM_BROADCAST_OPS(X) \
+    X(broadcast_add) X(broadcast_sub) X(broadcast_mul) X(broadcast_div) X(broadcast_mod) \
+    X(broadcast_power) X(broadcast_maximum) X(broadcast_minimum) X(broadcast_equal) \
+    X(broadcast_not_equal) X(broadcast_greater) X(broadcast_greater_equal) \
+    X(broadcast_lesser) X(broadcast_lesser_equal)
+#define AM_DECLARE_BINARY(n) AM_API am_array *am_##n##_at(am_array *a, am_array *b, am_site at);
+AM_ELEMWISE_BINARY_OPS(AM_DECLARE_BINARY)
+AM_BROADCAST_OPS(AM_DECLARE_BINARY)
+#undef AM_DECLARE_BINARY
+#define am_elemwise_add(a, b)           am_elemwise_add_at((a), (b), AM_HERE)
+#define am_elemwise_sub(a, b)           am_elemwise_sub_at((a), (b), AM_HERE)
+#define am_elemwise_mul(a, b)           am_elemwise_mul_at((a), (b), AM_HERE)
+#define am_elemwise_div(a, b)           am_elemwise_div_at((a), (b), AM_HERE)
+#define am_broadcast_add(a, b)          am_broadcast_add_at((a), (b), AM_HERE)
+#define am_broadcast_sub(a, b)          am_broadcast_sub_at((a), (b), AM_HERE)
+#define am_broadcast_mul(a, b)          am_broadcast_mul_at((a), (b), AM_HERE)
+#define am_broadcast_div(a, b)          am_broadcast_div_at((a), (b), AM_HERE)
+#define am_broadcast_mod(a, b)          am_broadcast_mod_at((a), (b), AM_HERE)
+#define am_broadcast_power(a, b)        am_broadcast_power_at((a), (b), AM_HERE)
+#define am_broadcast_maximum(a, b)      am_broadcast_maximum_at((a), (b), AM_HERE)
+#define am_broadcast_minimum(a, b)      am_broadcast_minimum_at((a), (b), AM_HERE)
+#define am_broadcast_equal(a, b)        am_broadcast_equal_at((a), (b), AM_HERE)
+#define am_broadcast_not_equal(a, b)    am_broadcast_not_equal_at((a), (b), AM_HERE)
+#define am_broadcast_greater(a, b)      am_broadcast_greater_at((a), (b), AM_HERE)
+#define am_broadcast_greater_equal(a, b) am_broadcast_greater_equal_at((a), (b), AM_HERE)
+#define am_broadcast_lesser(a, b)       am_broadcast_lesser_at((a), (b), AM_HERE)
+#define am_broadcast_lesser_equal(a, b) am_broadcast_lesser_equal_at((a), (b), AM_HERE)
+/* Short names: the broadcasting forms. */
+#define am_add(a, b) am_broadcast_add_at((a), (b), AM_HERE)
+#define am_sub(a, b) am_broadcast_sub_at((a), (b), AM_HERE)
+#define am_mul(a, b) am_broadcast_mul_at((a), (b), AM_HERE)
+#define am_div(a, b) am_broadcast_div_at((a), (b), AM_HERE)
+
+/* [_plus_scalar, _minus_scalar, _rminus_scalar, _mul_scalar, _div_scalar,
+ *  _rdiv_scalar, _mod_scalar, _rmod_scalar, _power_scalar, _rpower_scalar,
+ *  _maximum_scalar, _minimum_scalar, _equal_scalar, _not_equal_scalar,
+ *  _greater_scalar, _greater_equal_scalar, _lesser_scalar, _lesser_equal_scalar]
+ * x OP s, or s OP x for the r-forms; the result keeps x's dtype. */
+#define AM_SCALAR_OPS(X) \
+    X(plus_scalar) X(minus_scalar) X(rminus_scalar) X(mul_scalar) X(div_scalar) \
+    X(rdiv_scalar) X(mod_scalar) X(rmod_scalar) X(power_scalar) X(rpower_scalar) \
+    X(maximum_scalar) X(minimum_scalar) X(equal_scalar) X(not_equal_scalar) \
+    X(greater_scalar) X(greater_equal_scalar) X(lesser_scalar) X(lesser_equal_scalar)
+#define AM_DECLARE_SCALAR(n) AM_API am_array *am_##n##_at(am_array *x, double s, am_site at);
+AM_SCALAR_OPS(AM_DECLARE_SCALAR)
+#undef AM_DECLARE_SCALAR
+#define am_plus_scalar(x, s)          am_plus_scalar_at((x), (s), AM_HERE)
+#define am_minus_scalar(x, s)         am_minus_scalar_at((x), (s), AM_HERE)
+#define am_rminus_scalar(x, s)        am_rminus_scalar_at((x), (s), AM_HERE)
+#define am_mul_scalar(x, s)           am_mul_scalar_at((x), (s), AM_HERE)
+#define am_div_scalar(x, s)           am_div_scalar_at((x), (s), AM_HERE)
+#define am_rdiv_scalar(x, s)          am_rdiv_scalar_at((x), (s), AM_HERE)
+#define am_mod_scalar(x, s)           am_mod_scalar_at((x), (s), AM_HERE)
+#define am_rmod_scalar(x, s)          am_rmod_scalar_at((x), (s), AM_HERE)
+#define am_power_scalar(x, s)         am_power_scalar_at((x), (s), AM_HERE)
+#define am_rpower_scalar(x, s)        am_rpower_scalar_at((x), (s), AM_HERE)
+#define am_maximum_scalar(x, s)       am_maximum_scalar_at((x), (s), AM_HERE)
+#define am_minimum_scalar(x, s)       am_minimum_scalar_at((x), (s), AM_HERE)
+#define am_equal_scalar(x, s)         am_equal_scalar_at((x), (s), AM_HERE)
+#define am_not_equal_scalar(x, s)     am_not_equal_scalar_at((x), (s), AM_HERE)
+#define am_greater_scalar(x, s)       am_greater_scalar_at((x), (s), AM_HERE)
+#define am_greater_equal_scalar(x, s) am_greater_equal_scalar_at((x), (s), AM_HERE)
+#define am_lesser_scalar(x, s)        am_lesser_scalar_at((x), (s), AM_HERE)
+#define am_lesser_equal_scalar(x, s)  am_lesser_equal_scalar_at((x), (s), AM_HERE)
+
+/* [clip] */
+AM_API am_array *am_clip_at(am_array *x, double a_min, double a_max, am_site at);
+#define am_clip(x, lo, hi) am_clip_at((x), (lo), (hi), AM_HERE)
+/* [zeros_like, ones_like] */
+AM_API am_array *am_zeros_like_at(am_array *x, am_site at);
+AM_API am_array *am_ones_like_at(am_array *x, am_site at);
+#define am_zeros_like(x) am_zeros_like_at((x), AM_HERE)
+#define am_ones_like(x) am_ones_like_at((x), AM_HERE)
+/* [where] cond has x's shape, or is 1-D with x's first dimension. */
+AM_API am_array *am_where_at(am_array *cond, am_array *x, am_array *y, am_site at);
+#define am_where(c, x, y) am_where_at((c), (x), (y), AM_HERE)
+/* [add_n] sum of n same-shape arrays. */
+AM_API am_array *am_add_n_at(am_array *const *xs, int n, am_site at);
+#define am_add_n(xs, n) am_add_n_at((xs), (n), AM_HERE)
+
+/* ---- reductions [sum, mean, prod, max, min, norm, argmax, argmin] ------- */
+/* exclude reduces every axis not listed.  Reducing all axes without keepdims
+ * gives shape (1,), as MXNet 1.x does. */
+#define AM_REDUCE_OPS(X) X(sum) X(mean) X(prod) X(max) X(min)
+#define AM_DECLARE_REDUCE(n) \
+    AM_API am_array *am_##n##_at(am_array *x, const int *axes, int naxes, bool keepdims, \
+                                 am_site at);
+AM_REDUCE_OPS(AM_DECLARE_REDUCE)
+#undef AM_DECLARE_REDUCE
+#define am_sum(x, ax, n, k)  am_sum_at((x), (ax), (n), (k), AM_HERE)
+#define am_mean(x, ax, n, k) am_mean_at((x), (ax), (n), (k), AM_HERE)
+#define am_prod(x, ax, n, k) am_prod_at((x), (ax), (n), (k), AM_HERE)
+#define am_max(x, ax, n, k)  am_max_at((x), (ax), (n), (k), AM_HERE)
+#define am_min(x, ax, n, k)  am_min_at((x), (ax), (n), (k), AM_HERE)
+/* [norm] ord 1 or 2 over axes. */
+AM_API am_array *am_norm_at(am_array *x, int ord, const int *axes, int naxes, bool keepdims,
+                            am_site at);
+#define am_norm(x, o, ax, n, k) am_norm_at((x), (o), (ax), (n), (k), AM_HERE)
+/* [argmax, argmin] along one axis; indices in x's dtype, as MXNet 1.x. */
+AM_API am_array *am_argmax_at(am_array *x, int axis, bool keepdims, am_site at);
+AM_API am_array *am_argmin_at(am_array *x, int axis, bool keepdims, am_site at);
+#define am_argmax(x, a, k) am_argmax_at((x), (a), (k), AM_HERE)
+#define am_argmin(x, a, k) am_argmin_at((x), (a), (k), AM_HERE)
+
+/* ---- linear algebra ------------------------------------------------------ */
+/* [dot] a (..., k) x b (k, ...); with transposes of the 2-D case. */
+AM_API am_array *am_dot_at(am_array *a, am_array *b, bool transpose_a, bool transpose_b,
+                           am_site at);
+#define am_dot(a, b) am_dot_at((a), (b), false, false, AM_HERE)
+#define am_dot_t(a, b, ta, tb) am_dot_at((a), (b), (ta), (tb), AM_HERE)
+/* [batch_dot] (B, n, k) x (B, k, m). */
+AM_API am_array *am_batch_dot_at(am_array *a, am_array *b, bool transpose_a, bool transpose_b,
+                                 am_site at);
+#define am_batch_dot(a, b, ta, tb) am_batch_dot_at((a), (b), (ta), (tb), AM_HERE)
+/* [FullyConnected] y = x w^T + b; weight (num_hidden, in); bias NULL when no_bias. */
+AM_API am_array *am_fully_connected_at(am_array *x, am_array *weight, am_array *bias,
+                                       int64_t num_hidden, bool no_bias, bool flatten,
+                                       am_site at);
+#define am_fully_connected(x, w, b, n, nb, f) \
+    am_fully_connected_at((x), (w), (b), (n), (nb), (f), AM_HERE)
+
+/* ---- shape ----------------------------------------------------------------- */
+/* [Reshape] shape may hold MXNet's 0, -1, -2, -3, -4; reverse infers right to left. */
+AM_API am_array *am_reshape_at(am_array *x, am_shape shape, bool reverse, am_site at);
+#define am_reshape(x, s) am_reshape_at((x), (s), false, AM_HERE)
+/* [Flatten] (N, ...) -> (N, prod(...)). */
+AM_API am_array *am_flatten_at(am_array *x, am_site at);
+#define am_flatten(x) am_flatten_at((x), AM_HERE)
+/* [expand_dims] */
+AM_API am_array *am_expand_dims_at(am_array *x, int axis, am_site at);
+#define am_expand_dims(x, a) am_expand_dims_at((x), (a), AM_HERE)
+/* [squeeze] axes NULL: every size-1 axis. */
+AM_API am_array *am_squeeze_at(am_array *x, const int *axes, int naxes, am_site at);
+#define am_squeeze(x, ax, n) am_squeeze_at((x), (ax), (n), AM_HERE)
+/* [transpose] axes NULL: reverse. */
+AM_API am_array *am_transpose_at(am_array *x, const int *axes, int naxes, am_site at);
+#define am_transpose(x, ax, n) am_transpose_at((x), (ax), (n), AM_HERE)
+/* [SwapAxis] */
+AM_API am_array *am_swap_axis_at(am_array *x, int dim1, int dim2, am_site at);
+#define am_swap_axis(x, a, b) am_swap_axis_at((x), (a), (b), AM_HERE)
+/* [Concat] along dim. */
+AM_API am_array *am_concat_at(am_array *const *xs, int n, int dim, am_site at);
+#define am_concat(xs, n, d) am_concat_at((xs), (n), (d), AM_HERE)
+/* [stack] along a new axis. */
+AM_API am_array *am_stack_at(am_array *const *xs, int n, int axis, am_site at);
+#define am_stack(xs, n, a) am_stack_at((xs), (n), (a), AM_HERE)
+/* [split] (SliceChannel) into num_outputs equal parts written to out. */
+AM_API am_status am_split_at(am_array *x, int num_outputs, int axis, bool squeeze_axis,
+                             am_array **out, am_site at);
+#define am_split(x, n, a, sq, out) am_split_at((x), (n), (a), (sq), (out), AM_HERE)
+/* [slice] begin/end/step per leading axis; AM_NONE leaves an entry open. */
+#define AM_NONE INT64_MIN
+AM_API am_array *am_slice_at(am_array *x, const int64_t *begin, const int64_t *end,
+                             const int64_t *step, int n, am_site at);
+#define am_slice(x, b, e, s, n) am_slice_at((x), (b), (e), (s), (n), AM_HERE)
+/* [slice_axis] end AM_NONE: to the end.  A first-axis slice is a view. */
+AM_API am_array *am_slice_axis_at(am_array *x, int axis, int64_t begin, int64_t end,
+                                  am_site at);
+#define am_slice_axis(x, a, b, e) am_slice_axis_at((x), (a), (b), (e), AM_HERE)
+/* [tile] */
+AM_API am_array *am_tile_at(am_array *x, const int64_t *reps, int n, am_site at);
+#define am_tile(x, r, n) am_tile_at((x), (r), (n), AM_HERE)
+/* [repeat] axis AM_NONE: the flattened array. */
+AM_API am_array *am_repeat_at(am_array *x, int64_t repeats, int64_t axis, am_site at);
+#define am_repeat(x, r, a) am_repeat_at((x), (r), (a), AM_HERE)
+/* [broadcast_to] a 0 in shape keeps x's dimension. */
+AM_API am_array *am_broadcast_to_at(am_array *x, am_shape shape, am_site at);
+#define am_broadcast_to(x, s) am_broadcast_to_at((x), (s), AM_HERE)
+
+/* ---- indexing -------------------------------------------------------------- */
+/* [one_hot] indices of any dtype; result dtype given. */
+AM_API am_array *am_one_hot_at(am_array *indices, int64_t depth, double on_value,
+                               double off_value, am_dtype dtype, am_site at);
+#define am_one_hot(i, d) am_one_hot_at((i), (d), 1.0, 0.0, AM_DTYPE_FLOAT32, AM_HERE)
+/* [take] mode "clip", "wrap" or "raise". */
+AM_API am_array *am_take_at(am_array *x, am_array *indices, int axis, const char *mode,
+                            am_site at);
+#define am_take(x, i, a) am_take_at((x), (i), (a), "clip", AM_HERE)
+/* [Embedding] weight (input_dim, output_dim). */
+AM_API am_array *am_embedding_at(am_array *data, am_array *weight, int64_t input_dim,
+                                 int64_t output_dim, am_site at);
+#define am_embedding(d, w, i, o) am_embedding_at((d), (w), (i), (o), AM_HERE)
+/* [pick] x[..., index[...], ...] along axis; mode "clip" or "wrap". */
+AM_API am_array *am_pick_at(am_array *x, am_array *index, int axis, bool keepdims,
+                            const char *mode, am_site at);
+#define am_pick(x, i, a) am_pick_at((x), (i), (a), false, "clip", AM_HERE)
+
+/* ---- neural-network ------------------------------------------------------- */
+/* [softmax, log_softmax] temperature <= 0 means none. */
+AM_API am_array *am_softmax_at(am_array *x, int axis, double temperature, am_site at);
+AM_API am_array *am_log_softmax_at(am_array *x, int axis, double temperature, am_site at);
+#define am_softmax(x, a) am_softmax_at((x), (a), 0.0, AM_HERE)
+#define am_log_softmax(x, a) am_log_softmax_at((x), (a), 0.0, AM_HERE)
+/* [Dropout] mode "training" (identity unless training) or "always". */
+AM_API am_array *am_dropout_at(am_array *x, double p, const char *mode, am_site at);
+#define am_dropout(x, p) am_dropout_at((x), (p), "training", AM_HERE)
+/* [LayerNorm] normalise over axis, then gamma * x + beta. */
+AM_API am_array *am_layer_norm_at(am_array *x, am_array *gamma, am_array *beta, int axis,
+                                  double eps, am_site at);
+#define am_layer_norm(x, g, b, a, e) am_layer_norm_at((x), (g), (b), (a), (e), AM_HERE)
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* AMBER_OPS_H */

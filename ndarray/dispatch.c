@@ -1,0 +1,157 @@
+/* Eager dispatch: the one function every op call goes through.  It checks
+ * inputs, infers output shapes and dtypes, allocates (or views) outputs and
+ * runs the device kernel. */
+#include "ndarray_impl.h"
+
+#define AM_MAX_OP_IO 64
+
+/* Checks the inputs and fills their shapes, dtypes and common device. */
+static am_status check_inputs(const am_op_def *op, am_array *const *in, int n_in,
+                              am_shape *shapes, am_dtype *dtypes, am_device *dev)
+{
+    *dev = am_cpu();
+    for (int i = 0; i < n_in; i++) {
+        if (!in[i]->storage)
+            return am_fail(AM_ERR_SYMBOLIC, "input %d is symbolic; symbolic graphs are built "
+                           "by the symbol module", i);
+        am_device d = in[i]->storage->device;
+        if (i == 0) {
+            *dev = d;
+        } else if (!am_device_equal(d, *dev)) {
+            char a[32], b[32];
+            return am_fail(AM_ERR_DEVICE, "input 0 is on %s but input %d is on %s",
+                           am_device_format(*dev, a, sizeof(a)), i,
+                           am_device_format(d, b, sizeof(b)));
+        }
+        shapes[i] = in[i]->shape;
+        dtypes[i] = in[i]->dtype;
+    }
+    AM_UNUSED(op);
+    return AM_OK;
+}
+
+/* Infers all outputs (hidden ones included). */
+static am_status infer(const am_op_def *op, const void *attrs, am_shape *shapes,
+                       am_dtype *dtypes, int n_in, am_shape *oshape, am_dtype *otype)
+{
+    int n_out = op->num_outputs;
+    for (int i = 0; i < n_out; i++) {
+        oshape[i].ndim = -1;
+        otype[i] = AM_DTYPE_COUNT;
+    }
+    am_status st = op->infer_dtype(attrs, dtypes, n_in, otype, n_out);
+    if (st != AM_OK) return st;
+    st = op->infer_shape(attrs, shapes, n_in, oshape, n_out);
+    if (st != AM_OK) return st;
+    for (int i = 0; i < n_out; i++)
+        if (oshape[i].ndim < 0 || oshape[i].ndim > AM_MAX_NDIM ||
+            (unsigned)otype[i] >= AM_DTYPE_COUNT)
+            return am_fail(AM_ERR_INTERNAL, "output %d was not inferred", i);
+    return AM_OK;
+}
+
+static am_status run_kernel(const am_op_def *op, const void *attrs, am_array *const *in,
+                            int n_in, am_array **outs, am_device dev)
+{
+    am_view vin[AM_MAX_OP_IO], vout[AM_MAX_OP_IO];
+    am_req req[AM_MAX_OP_IO];
+    am_shape ishape[AM_MAX_OP_IO];
+    for (int i = 0; i < n_in; i++) {
+        vin[i] = am_array_view(in[i]);
+        ishape[i] = in[i]->shape;
+    }
+    for (int i = 0; i < op->num_outputs; i++) {
+        vout[i] = am_array_view(outs[i]);
+        req[i] = AM_REQ_WRITE;
+    }
+    am_kernel_fn fn = dev.type == AM_DEVICE_CPU ? op->cpu : op->gpu;
+    if (!fn) return am_fail(AM_ERR_UNSUPPORTED, "no kernel for %s", dev.type == AM_DEVICE_GPU ? "the GPU" : "this device");
+    am_kernel_ctx ctx = {.device = dev, .training = am_is_training(), .rng = am_rng_state()};
+    am_storage *tmp = NULL;
+    if (op->temp_bytes) {
+        ctx.workspace_bytes = op->temp_bytes(attrs, ishape, n_in);
+        if (ctx.workspace_bytes) {
+            tmp = am_storage_create(ctx.workspace_bytes, dev);
+            if (!tmp) return am_last_status();
+            ctx.workspace = tmp->data;
+        }
+    }
+    am_status st = fn(&ctx, attrs, vin, n_in, vout, op->num_outputs, req);
+    am_storage_release(tmp);
+    return st;
+}
+
+/* Allocates outputs; output 0 becomes a view of input 0 when the op allows. */
+static am_status make_outputs(const am_op_def *op, const void *attrs, am_array *const *in,
+                              int n_in, const am_shape *oshape, const am_dtype *otype,
+                              am_device dev, am_array **outs, bool *is_view)
+{
+    int64_t offset = 0;
+    *is_view = op->view && n_in > 0 && op->num_outputs == 1 && otype[0] == in[0]->dtype &&
+               op->view(attrs, &in[0]->shape, &offset);
+    for (int i = 0; i < op->num_outputs; i++) {
+        if (i == 0 && *is_view)
+            outs[i] = am_array_new_view(in[0], oshape[0], otype[0],
+                                        (size_t)offset * am_dtype_size(otype[0]));
+        else
+            outs[i] = am_array_alloc(oshape[i], otype[i], dev);
+        if (!outs[i]) return am_last_status();
+    }
+    return AM_OK;
+}
+
+am_status am_op_call(const am_op_def *op, const void *attrs, am_array *const *in, int n_in,
+                     am_array **out, int n_out, am_site at)
+{
+    am_array *outs[AM_MAX_OP_IO] = {0};
+    am_shape shapes[AM_MAX_OP_IO], oshape[AM_MAX_OP_IO];
+    am_dtype dtypes[AM_MAX_OP_IO], otype[AM_MAX_OP_IO];
+    am_device dev;
+    am_err_ctx c;
+    bool is_view = false;
+
+    am_registry_init();
+    if (!op) return am_fail(AM_ERR_ARG, "am_op_call: op is NULL");
+    for (int i = 0; i < n_in; i++)
+        if (!in || !in[i]) return am_fail_null_input(op->name, i, at);
+    am_err_push(&c, op->name, at);
+    am_status st = AM_OK;
+    int want_in = am_op_num_inputs(op, attrs), visible = am_op_num_visible(op, attrs);
+    if (n_in != want_in || n_in > AM_MAX_OP_IO) {
+        st = am_fail(AM_ERR_ARG, "expects %d inputs, got %d", want_in, n_in);
+        goto out;
+    }
+    if (n_out != visible || op->num_outputs > AM_MAX_OP_IO) {
+        st = am_fail(AM_ERR_ARG, "has %d outputs, caller asked for %d", visible, n_out);
+        goto out;
+    }
+    if ((st = check_inputs(op, in, n_in, shapes, dtypes, &dev)) != AM_OK) goto out;
+    if ((st = infer(op, attrs, shapes, dtypes, n_in, oshape, otype)) != AM_OK) goto out;
+    if ((st = make_outputs(op, attrs, in, n_in, oshape, otype, dev, outs, &is_view)) != AM_OK)
+        goto out_release;
+    if (!is_view && (st = run_kernel(op, attrs, in, n_in, outs, dev)) != AM_OK) goto out_release;
+    for (int i = 0; i < n_out; i++) out[i] = am_scope_own(outs[i]);
+    for (int i = n_out; i < op->num_outputs; i++) am_release(outs[i]);
+    goto out;
+
+out_release:
+    for (int i = 0; i < op->num_outputs; i++) am_release(outs[i]);
+out:
+    am_err_pop(&c);
+    return st;
+}
+
+am_status am_invoke_at(const char *name, am_array *const *in, int n_in, const char *const *keys,
+                       const char *const *vals, int n_attrs, am_array **out, int n_out,
+                       am_site at)
+{
+    am_err_ctx c;
+    am_err_push(&c, NULL, at);
+    const am_op_def *op = am_op_find(name);
+    void *attrs = op ? am_attrs_parse(op, keys, vals, n_attrs) : NULL;
+    am_err_pop(&c);
+    if (!attrs) return am_last_status();
+    am_status st = am_op_call(op, attrs, in, n_in, out, n_out, at);
+    free(attrs);
+    return st;
+}

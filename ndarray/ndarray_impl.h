@@ -1,0 +1,163 @@
+/* Internal declarations shared by ndarray/ and the other modules: the array
+ * and storage structs, the allocator, scopes, error context and kernel helpers.
+ * Not installed; nothing here is API. */
+#ifndef AMBER_NDARRAY_IMPL_H
+#define AMBER_NDARRAY_IMPL_H
+
+#include <amber/amber.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Aborts with file:line on a broken internal invariant; never for user input. */
+#define AM_ASSERT(cond)                                                                 \
+    do {                                                                                \
+        if (!(cond)) am_assert_fail(__FILE__, __LINE__, #cond);                         \
+    } while (0)
+void am_assert_fail(const char *file, int line, const char *cond) __attribute__((noreturn));
+
+#define AM_UNUSED(x) ((void)(x))
+#define AM_ALIGN 64
+
+/* ---- devices: how storage is allocated and copied ----------------------- */
+
+typedef struct am_device_ops {
+    void *(*alloc)(int id, size_t nbytes);
+    void (*free)(int id, void *p);
+    am_status (*to_host)(int id, void *dst, const void *src, size_t n);
+    am_status (*from_host)(int id, void *dst, const void *src, size_t n);
+    am_status (*copy)(int id, void *dst, const void *src, size_t n);
+    am_status (*memset0)(int id, void *p, size_t n);
+    int (*count)(void);
+} am_device_ops;
+
+/* The ops for a device type; NULL when that device is not built in. */
+const am_device_ops *am_device_ops_for(am_device_type t);
+
+/* ---- storage and arrays -------------------------------------------------- */
+
+typedef struct am_storage {
+    atomic_int refcount;
+    void *data;
+    size_t nbytes;
+    am_device device;
+} am_storage;
+
+am_storage *am_storage_create(size_t nbytes, am_device dev);
+void am_storage_retain(am_storage *s);
+void am_storage_release(am_storage *s);
+
+struct am_node; /* a graph node (symbol/) */
+
+struct am_array {
+    atomic_int refcount;
+    am_dtype dtype;
+    am_shape shape;
+    am_storage *storage;   /* NULL for symbolic arrays */
+    size_t offset;         /* bytes from storage->data */
+    struct am_node *node;  /* symbolic: the producing graph node */
+    int node_output;
+};
+
+/* A new array with uninitialised storage of the given shape on dev; the
+ * caller owns the reference (hand it on with am_scope_own).  NULL with
+ * AM_ERR_OOM, AM_ERR_SHAPE or AM_ERR_DEVICE. */
+am_array *am_array_alloc(am_shape shape, am_dtype dtype, am_device dev);
+/* A new array sharing base's storage at byte offset; the caller owns it. */
+am_array *am_array_new_view(am_array *base, am_shape shape, am_dtype dtype, size_t offset);
+/* Hands a fresh reference to the current scope (or the caller). */
+am_array *am_scope_own(am_array *x);
+
+static inline void *am_array_ptr(const am_array *x)
+{
+    return (char *)x->storage->data + x->offset;
+}
+
+/* A kernel view of x (contiguous strides). */
+am_view am_array_view(const am_array *x);
+am_view am_view_make(void *data, am_dtype dtype, const am_shape *shape, am_device dev);
+
+/* ---- allocator -------------------------------------------------------------- */
+
+void *am_host_alloc(size_t nbytes);
+void am_host_free(void *p);
+/* Host allocations made so far; tests compare counts across runs. */
+int64_t am_debug_alloc_count(void);
+
+/* ---- errors ------------------------------------------------------------------ */
+
+/* While an op or API function runs, failures are reported as
+ * "<what>: <message> at <file>:<line>".  Push/pop nest. */
+typedef struct am_err_ctx {
+    const char *what;
+    am_site at;
+    const struct am_err_ctx *prev;
+} am_err_ctx;
+void am_err_push(am_err_ctx *c, const char *what, am_site at);
+void am_err_pop(am_err_ctx *c);
+/* Keeps the current message: the caller passes a NULL input through. */
+am_status am_fail_null_input(const char *what, int index, am_site at);
+
+/* ---- per-thread state ------------------------------------------------------- */
+
+uint64_t *am_rng_state(void);
+double am_rng_uniform01(uint64_t *s);   /* [0, 1) */
+double am_rng_normal(uint64_t *s);      /* N(0, 1) */
+bool am_is_training(void);
+/* Returns the previous value. */
+bool am_set_training(bool on);
+
+/* ---- registry and dispatch --------------------------------------------------- */
+
+/* Checks the built-in table once (unique names, required slots). */
+am_status am_registry_init(void);
+/* Ops in the built-in table; they come first in registry order. */
+int am_registry_builtin_count(void);
+
+/* Formats a double as Python's str() does ("0.5", "1e-05", "1.0"). */
+char *am_format_double(double v, char *buf, size_t n);
+
+/* Shapes "(2, 3)" of n inputs joined by ", ", for messages. */
+char *am_format_shapes(const am_shape *s, int n, char *buf, size_t len);
+
+/* Normalises a possibly negative axis against ndim; false when out of range. */
+static inline bool am_axis_norm(int64_t axis, int ndim, int *out)
+{
+    if (axis < -ndim || axis >= ndim) return false;
+    *out = (int)(axis < 0 ? axis + ndim : axis);
+    return true;
+}
+
+/* Parallel loops over n elements use OpenMP only above this size, so that
+ * small ops do not pay for waking threads. */
+#define AM_OMP_MIN 32768
+
+/* A parallel loop when the local int64_t `n` (the element count) is above
+ * AM_OMP_MIN.  Usable inside macro arguments, unlike #pragma. */
+#define AM_OMP_FOR_N _Pragma("omp parallel for if (n > AM_OMP_MIN) schedule(static)")
+
+/* Element i of view v as double (any dtype); for references and tests. */
+double am_view_get(const am_view *v, int64_t i);
+void am_view_set(const am_view *v, int64_t i, double x);
+int64_t am_view_size(const am_view *v);
+
+/* Runs a switch over the dtype with T bound to the C type. */
+#define AM_DTYPE_SWITCH(dt, T, ...)                                                     \
+    switch (dt) {                                                                       \
+    case AM_DTYPE_FLOAT32: { typedef float T; __VA_ARGS__; } break;                     \
+    case AM_DTYPE_FLOAT64: { typedef double T; __VA_ARGS__; } break;                    \
+    case AM_DTYPE_INT32: { typedef int32_t T; __VA_ARGS__; } break;                     \
+    case AM_DTYPE_INT64: { typedef int64_t T; __VA_ARGS__; } break;                     \
+    case AM_DTYPE_UINT8: { typedef uint8_t T; __VA_ARGS__; } break;                     \
+    default: return am_fail(AM_ERR_DTYPE, "unsupported dtype %d", (int)(dt));           \
+    }
+#define AM_FLOAT_SWITCH(dt, T, ...)                                                     \
+    switch (dt) {                                                                       \
+    case AM_DTYPE_FLOAT32: { typedef float T; __VA_ARGS__; } break;                     \
+    case AM_DTYPE_FLOAT64: { typedef double T; __VA_ARGS__; } break;                    \
+    default: return am_fail(AM_ERR_DTYPE, "%s input not supported (float32 or float64 only)", \
+                            am_dtype_name(dt));                                         \
+    }
+
+#endif /* AMBER_NDARRAY_IMPL_H */

@@ -1,0 +1,3 @@
+/* Op case tables, one per op family: CASES(f) expects am_cases_<f>[] in
+ * tests/cases_<f>.c, ending with {0}. */
+CASES(init)

@@ -1,0 +1,4 @@
+/* The CUnit suites, one per module: SUITE(name) expects am_tests_<name> (a
+ * CU_TestInfo array) in tests/test_<name>.c. */
+SUITE(ndarray)
+SUITE(registry)

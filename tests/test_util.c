@@ -1,0 +1,64 @@
+/* Helpers shared by the CUnit suites. */
+#include "test_util.h"
+
+am_array *tu_array_from(am_dtype dtype, am_shape shape, const double *v, int64_t n)
+{
+    am_array *x = am_empty(shape, dtype);
+    if (!x) return NULL;
+    AM_ASSERT(am_array_size(x) == n);
+    am_view w = am_array_view(x);
+    for (int64_t i = 0; i < n; i++) am_view_set(&w, i, v[i]);
+    return x;
+}
+
+static bool close_enough(double a, double b, double tol)
+{
+    if (isnan(a) || isnan(b)) return isnan(a) && isnan(b);
+    if (isinf(a) || isinf(b)) return a == b;
+    return fabs(a - b) <= tol * (1.0 + fabs(b));
+}
+
+bool tu_values_are(am_array *x, am_shape shape, const double *v, int64_t n, double tol)
+{
+    char a[96], b[96];
+    if (!x) {
+        printf("\n  array is NULL: %s\n", am_last_error());
+        return false;
+    }
+    am_shape s = am_array_shape(x);
+    bool same = s.ndim == shape.ndim;
+    for (int i = 0; same && i < s.ndim; i++) same = s.dim[i] == shape.dim[i];
+    if (!same || am_shape_size(&s) != n) {
+        printf("\n  shape %s, expected %s\n", am_shape_format(&s, a, sizeof(a)),
+               am_shape_format(&shape, b, sizeof(b)));
+        return false;
+    }
+    am_view w = am_array_view(x);
+    for (int64_t i = 0; i < n; i++)
+        if (!close_enough(am_view_get(&w, i), v[i], tol)) {
+            printf("\n  element %lld is %.9g, expected %.9g\n", (long long)i, am_view_get(&w, i), v[i]);
+            return false;
+        }
+    return true;
+}
+
+bool tu_allclose(am_array *a, am_array *b, double tol)
+{
+    if (!a || !b) {
+        printf("\n  array is NULL: %s\n", am_last_error());
+        return false;
+    }
+    int64_t n = am_array_size(b);
+    double *v = malloc((size_t)(n ? n : 1) * sizeof(double));
+    am_view w = am_array_view(b);
+    for (int64_t i = 0; i < n; i++) v[i] = am_view_get(&w, i);
+    bool ok = tu_values_are(a, am_array_shape(b), v, n, tol);
+    free(v);
+    return ok;
+}
+
+am_array *tu_random(am_shape shape, am_dtype dtype, double lo, double hi)
+{
+    am_array *u = am_random_uniform(lo, hi, shape, AM_DTYPE_FLOAT64);
+    return dtype == AM_DTYPE_FLOAT64 ? u : am_astype(u, dtype);
+}

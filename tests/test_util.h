@@ -1,0 +1,57 @@
+/* Helpers shared by the CUnit suites. */
+#ifndef AMBER_TEST_UTIL_H
+#define AMBER_TEST_UTIL_H
+
+#include <CUnit/CUnit.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../ndarray/ndarray_impl.h"
+
+/* An array from a list of values: tu_array(AM_DTYPE_FLOAT32, AM_SHAPE(2, 2), 1, 2, 3, 4). */
+#define tu_array(dtype, shape, ...) \
+    tu_array_from((dtype), (shape), (const double[]){__VA_ARGS__}, \
+                  (int64_t)(sizeof((double[]){__VA_ARGS__}) / sizeof(double)))
+am_array *tu_array_from(am_dtype dtype, am_shape shape, const double *v, int64_t n);
+
+/* True when x has the shape and values within tol (absolute + relative);
+ * prints the first mismatch. */
+bool tu_values_are(am_array *x, am_shape shape, const double *v, int64_t n, double tol);
+#define TU_ASSERT_VALUES(x, shape, tol, ...) \
+    CU_ASSERT(tu_values_are((x), (shape), (const double[]){__VA_ARGS__}, \
+                            (int64_t)(sizeof((double[]){__VA_ARGS__}) / sizeof(double)), (tol)))
+
+/* True when a and b have the same shape and values within tol. */
+bool tu_allclose(am_array *a, am_array *b, double tol);
+
+/* Asserts that expr returned NULL (or a failing status) with this code and a
+ * message containing substr. */
+#define TU_ASSERT_FAILS(expr, code, substr)                                              \
+    do {                                                                                 \
+        am_clear_error();                                                                \
+        CU_ASSERT((expr) == 0);                                                          \
+        CU_ASSERT_EQUAL(am_last_status(), (code));                                       \
+        if (!strstr(am_last_error(), (substr))) {                                        \
+            printf("\n  message '%s' lacks '%s'\n", am_last_error(), (substr));          \
+            CU_FAIL("error message");                                                    \
+        }                                                                                \
+        am_clear_error();                                                                \
+    } while (0)
+
+/* Random array with values uniform in [lo, hi). */
+am_array *tu_random(am_shape shape, am_dtype dtype, double lo, double hi);
+
+/* Case tables for registry-driven op checks (tests/op_cases.c). */
+typedef struct am_op_case {
+    const char *op;       /* registry name */
+    const char *attrs;    /* "key=value;key=value" (values may hold commas) */
+    const char *shapes;   /* input shapes "2,3;3" (";" between inputs, "" for a scalar shape) */
+    am_dtype dtype;       /* dtype of the value inputs (0 = float32) */
+    double lo, hi;        /* value range of inputs; lo == hi means [-1, 1) */
+    unsigned index_mask;  /* inputs holding integer indices in [0, index_hi) */
+    int64_t index_hi;
+    am_dtype index_dtype; /* dtype of index inputs */
+} am_op_case;
+
+#endif /* AMBER_TEST_UTIL_H */
