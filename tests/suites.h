@@ -2,3 +2,17 @@
  * CU_TestInfo array) in tests/test_<name>.c. */
 SUITE(ndarray)
 SUITE(registry)
+
+/* ops_elemwise */
+
+/* ops_broadcast */
+
+/* ops_reduce */
+
+/* ops_nn */
+
+/* ops_matrix */
+
+/* ops_shape */
+
+/* io */

@@ -13,3 +13,17 @@ AM_OP(zeros_like)
 AM_OP(ones_like)
 AM_OP(copy)
 AM_OP(cast)
+
+/* elemwise.c */
+
+/* broadcast.c */
+
+/* reduce.c */
+
+/* nn.c */
+
+/* matrix.c */
+
+/* shape.c */
+
+/* index.c */
