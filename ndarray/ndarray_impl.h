@@ -115,6 +115,9 @@ am_status am_registry_init(void);
 /* Ops in the built-in table; they come first in registry order. */
 int am_registry_builtin_count(void);
 
+/* Prints the registry: one line per op, or docs/ops.md's Markdown. */
+void am_ops_print(FILE *f, bool as_markdown);
+
 /* Formats a double as Python's str() does ("0.5", "1e-05", "1.0"). */
 char *am_format_double(double v, char *buf, size_t n);
 

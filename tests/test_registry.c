@@ -310,6 +310,28 @@ static void test_custom_op(void)
     am_scope_end();
 }
 
+/* docs/ops.md is generated from the registry; it must be current. */
+static void test_ops_doc_is_current(void)
+{
+    char *now = NULL, *committed = NULL;
+    size_t now_len = 0, n = 0;
+    FILE *mem = open_memstream(&now, &now_len);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(mem);
+    am_ops_print(mem, true);
+    fclose(mem);
+    FILE *f = fopen("docs/ops.md", "rb");
+    if (f) {
+        committed = malloc(now_len + 2);
+        n = fread(committed, 1, now_len + 1, f);
+        fclose(f);
+    }
+    bool same = committed && n == now_len && memcmp(committed, now, now_len) == 0;
+    if (!same) printf("\n  docs/ops.md is missing or stale: run `make docs`\n");
+    CU_ASSERT(same);
+    free(now);
+    free(committed);
+}
+
 CU_TestInfo am_tests_registry[] = {
     {"lookup by name and alias", test_lookup},
     {"attribute syntax", test_attribute_syntax},
@@ -318,5 +340,6 @@ CU_TestInfo am_tests_registry[] = {
     {"every op has a case", test_every_op_has_a_case},
     {"every case runs (WRITE, ADD, rerun)", test_every_case_runs},
     {"attributes print back as parsed", test_attribute_round_trip},
+    {"docs/ops.md is current", test_ops_doc_is_current},
     CU_TEST_INFO_NULL,
 };
