@@ -60,14 +60,11 @@ static const am_err_ctx *user_site(void)
     return site;
 }
 
+/* Read at each failure (failures are rare), so a debugger session can set it late. */
 static void maybe_abort(void)
 {
-    static int mode = -1;
-    if (mode < 0) {
-        const char *e = getenv("AM_ABORT_ON_ERROR");
-        mode = e && e[0] && strcmp(e, "0") != 0;
-    }
-    if (mode) {
+    const char *e = getenv("AM_ABORT_ON_ERROR");
+    if (e && e[0] && strcmp(e, "0") != 0) {
         fprintf(stderr, "amber: %s (AM_ABORT_ON_ERROR)\n", last_msg);
         abort();
     }

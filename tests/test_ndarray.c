@@ -2,6 +2,8 @@
  * random numbers, printing and .npy files. */
 #include "test_util.h"
 
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static void test_creation(void)
@@ -159,6 +161,23 @@ static void test_errors(void)
     am_scope_end();
 }
 
+/* AM_ABORT_ON_ERROR=1 turns the first failure into an abort (in a child). */
+static void test_abort_on_error(void)
+{
+    fflush(stdout);
+    pid_t pid = fork();
+    CU_ASSERT_FATAL(pid >= 0);
+    if (pid == 0) {
+        freopen("/dev/null", "w", stderr);
+        setenv("AM_ABORT_ON_ERROR", "1", 1);
+        am_zeros(AM_SHAPE(-1), AM_DTYPE_FLOAT32);
+        _exit(0);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    CU_ASSERT(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
+}
+
 static void test_random(void)
 {
     am_scope_begin();
@@ -192,6 +211,7 @@ CU_TestInfo am_tests_ndarray[] = {
     {"scopes and ownership", test_scopes},
     {"10,000 scoped steps keep memory flat", test_scope_loop_does_not_grow},
     {"errors", test_errors},
+    {"AM_ABORT_ON_ERROR aborts", test_abort_on_error},
     {"random numbers", test_random},
     CU_TEST_INFO_NULL,
 };
