@@ -127,7 +127,7 @@ test: check-deps $(TESTS) $(AMBER)
 
 asan: check-deps
 	$(MAKE) --no-print-directory BUILD=build-asan SANITIZE=1 DEBUG=0 build-asan/test_amber
-	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:allocator_may_return_null=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  OMP_NUM_THREADS=2 build-asan/test_amber $(SUITES)
 
 demo: all
