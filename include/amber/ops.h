@@ -167,9 +167,10 @@ AM_REDUCE_OPS(AM_DECLARE_REDUCE)
 AM_API am_array *am_norm_at(am_array *x, int ord, const int *axes, int naxes, bool keepdims,
                             am_site at);
 #define am_norm(x, o, ax, n, k) am_norm_at((x), (o), (ax), (n), (k), AM_HERE)
-/* [argmax, argmin] along one axis; indices in x's dtype, as MXNet 1.x. */
-AM_API am_array *am_argmax_at(am_array *x, int axis, bool keepdims, am_site at);
-AM_API am_array *am_argmin_at(am_array *x, int axis, bool keepdims, am_site at);
+/* [argmax, argmin] along one axis (AM_NONE: the flattened array); indices in x's
+ * dtype, as MXNet 1.x returns them. */
+AM_API am_array *am_argmax_at(am_array *x, int64_t axis, bool keepdims, am_site at);
+AM_API am_array *am_argmin_at(am_array *x, int64_t axis, bool keepdims, am_site at);
 #define am_argmax(x, a, k) am_argmax_at((x), (a), (k), AM_HERE)
 #define am_argmin(x, a, k) am_argmin_at((x), (a), (k), AM_HERE)
 
