@@ -25,6 +25,7 @@ const am_op_case am_cases_nn[] = {
     {.op = "LayerNorm", .shapes = "2,5;5;5"},
     {.op = "LayerNorm", .attrs = "axis=1", .shapes = "2,3,4;3;3"},
     {.op = "LayerNorm", .attrs = "output_mean_var=True", .shapes = "3,4;4;4"},
-    {.op = "LayerNorm", .attrs = "axis=0;eps=0.001", .shapes = "4,3;4;4", .dtype = AM_DTYPE_FLOAT64},
+    {.op = "LayerNorm", .attrs = "axis=0;eps=0.001", .shapes = "4,3;4;4",
+     .dtype = AM_DTYPE_FLOAT64},
     {.op = "LayerNorm", .attrs = "axis=-2;output_mean_var=True", .shapes = "2,3,300;3;3"},
     {0}};

@@ -92,7 +92,8 @@ static void test_softmax_values(void)
     TU_ASSERT_VALUES(am_log_softmax_at(x, 0, 2.0, AM_HERE), AM_SHAPE(3), 1e-6, -1.68026966,
                      -1.18026966, -0.68026966);
     /* Large inputs do not overflow; equal inputs split evenly. */
-    am_array *big = tu_array(AM_DTYPE_FLOAT32, AM_SHAPE(2, 3), 1000, 1001, 1002, -1e30, -1e30, -1e30);
+    am_array *big = tu_array(AM_DTYPE_FLOAT32, AM_SHAPE(2, 3), 1000, 1001, 1002, -1e30, -1e30,
+                             -1e30);
     TU_ASSERT_VALUES(am_softmax(big, 1), AM_SHAPE(2, 3), 1e-6, 0.09003057, 0.24472847, 0.66524096,
                      1.0 / 3, 1.0 / 3, 1.0 / 3);
     TU_ASSERT_VALUES(am_log_softmax(big, 1), AM_SHAPE(2, 3), 1e-6, -2.40760596, -1.40760596,
@@ -287,7 +288,8 @@ static void test_dropout_axes_and_mode(void)
     bool shared = true;
     int zero_cols = 0;
     for (int64_t j = 0; j < 30; j++) {
-        for (int64_t i = 1; i < 200; i++) shared &= am_view_get(&v, i * 30 + j) == am_view_get(&v, j);
+        for (int64_t i = 1; i < 200; i++)
+            shared &= am_view_get(&v, i * 30 + j) == am_view_get(&v, j);
         zero_cols += am_view_get(&v, j) == 0;
         shared &= am_view_get(&v, j) == 0 || am_view_get(&v, j) == 2;
     }
@@ -382,7 +384,8 @@ static void test_layer_norm_values(void)
     TU_ASSERT_VALUES(out[2], AM_SHAPE(1, 1), 1e-7, sd);
     /* axis 0 of a (2, 2) array with eps 0: each column becomes (-1, 1). */
     am_array *c = tu_array(AM_DTYPE_FLOAT64, AM_SHAPE(2, 2), 1, 10, 3, 30);
-    am_array *ones = am_ones(AM_SHAPE(2), AM_DTYPE_FLOAT64), *zeros = am_zeros(AM_SHAPE(2), AM_DTYPE_FLOAT64);
+    am_array *ones = am_ones(AM_SHAPE(2), AM_DTYPE_FLOAT64);
+    am_array *zeros = am_zeros(AM_SHAPE(2), AM_DTYPE_FLOAT64);
     am_array *cin[3] = {c, ones, zeros};
     CU_ASSERT_EQUAL(invoke("LayerNorm", cin, 3, "axis|eps|output_mean_var", "0|0|True", out, 3),
                     AM_OK);
@@ -403,12 +406,19 @@ static void test_layer_norm_reference(void)
         int ax = (cases[i].axis + cases[i].s.ndim) % cases[i].s.ndim;
         am_shape cs = AM_SHAPE(cases[i].s.dim[ax]);
         am_array *x = tu_random(cases[i].s, AM_DTYPE_FLOAT32, -3, 5);
-        am_array *g = tu_random(cs, AM_DTYPE_FLOAT32, 0.5, 2), *b = tu_random(cs, AM_DTYPE_FLOAT32, -1, 1);
+        am_array *g = tu_random(cs, AM_DTYPE_FLOAT32, 0.5, 2);
+        am_array *b = tu_random(cs, AM_DTYPE_FLOAT32, -1, 1);
         am_array *y = am_layer_norm(x, g, b, cases[i].axis, 1e-5);
         am_array *want = naive_layer_norm(x, g, b, ax, 1e-5);
         if (!tu_allclose(y, want, 1e-5)) printf("  (case %zu)\n", i);
         CU_ASSERT(tu_allclose(y, want, 1e-5));
     }
+    /* A mean far from zero relative to the spread: statistics are taken in double. */
+    am_array *x = tu_random(AM_SHAPE(100, 64), AM_DTYPE_FLOAT32, 999, 1001);
+    am_array *g = am_ones(AM_SHAPE(64), AM_DTYPE_FLOAT32);
+    am_array *b = am_zeros(AM_SHAPE(64), AM_DTYPE_FLOAT32);
+    am_array *y = am_layer_norm(x, g, b, 1, 1e-5);
+    CU_ASSERT(tu_allclose(y, naive_layer_norm(x, g, b, 1, 1e-5), 1e-5));
     am_scope_end();
 }
 
@@ -416,7 +426,8 @@ static void test_layer_norm_errors(void)
 {
     am_scope_begin();
     am_array *x = am_zeros(AM_SHAPE(2, 3), AM_DTYPE_FLOAT32);
-    am_array *g = am_ones(AM_SHAPE(3), AM_DTYPE_FLOAT32), *b = am_zeros(AM_SHAPE(3), AM_DTYPE_FLOAT32);
+    am_array *g = am_ones(AM_SHAPE(3), AM_DTYPE_FLOAT32);
+    am_array *b = am_zeros(AM_SHAPE(3), AM_DTYPE_FLOAT32);
     TU_ASSERT_FAILS(am_layer_norm(x, g, b, 0, 1e-5), AM_ERR_SHAPE,
                     "LayerNorm: gamma (3,) must be (2,) for data (2, 3) along axis 0");
     TU_ASSERT_FAILS(am_layer_norm(x, g, am_zeros(AM_SHAPE(3, 1), AM_DTYPE_FLOAT32), 1, 1e-5),

@@ -177,7 +177,8 @@ static void test_float32_sum_accuracy(void)
     am_array *r = tu_random(AM_SHAPE(300001), AM_DTYPE_FLOAT32, -1, 1);
     am_view v = am_array_view(r);
     double ref = 0, mag = 0;
-    for (int64_t i = 0; i < am_view_size(&v); i++) ref += am_view_get(&v, i), mag += fabs(am_view_get(&v, i));
+    for (int64_t i = 0; i < am_view_size(&v); i++)
+        ref += am_view_get(&v, i), mag += fabs(am_view_get(&v, i));
     CU_ASSERT(fabs(am_item(am_sum(r, NULL, 0, false), 0) - ref) <= 1e-6 * mag);
     am_scope_end();
 }
@@ -326,7 +327,8 @@ static void test_argmax_argmin(void)
     CU_ASSERT_EQUAL(am_item(wi, 1), 0);
     CU_ASSERT_EQUAL(am_item(wi, 299), 2);
     TU_ASSERT_FAILS(am_argmax(w, 1, false), AM_ERR_DTYPE, "uint8 indices cannot count past 255");
-    TU_ASSERT_FAILS(am_argmax(x, 2, false), AM_ERR_ARG, "argmax: axis 2 is out of range for data (2, 3)");
+    TU_ASSERT_FAILS(am_argmax(x, 2, false), AM_ERR_ARG,
+                    "argmax: axis 2 is out of range for data (2, 3)");
     TU_ASSERT_FAILS(am_argmin(x, -3, false), AM_ERR_ARG, "axis -3 is out of range");
     CU_ASSERT(am_op_find("argmax")->flags & AM_OP_NO_GRAD);
     CU_ASSERT(am_op_find("argmin")->flags & AM_OP_NO_GRAD);
@@ -344,7 +346,8 @@ static void test_errors(void)
     TU_ASSERT_FAILS(am_mean(x, AX(-3), 1, false), AM_ERR_ARG, "axis -3 is out of range");
     TU_ASSERT_FAILS(am_max(x, AX(1, -1), 2, false), AM_ERR_ARG,
                     "max: axis 1 is listed twice (data (2, 3))");
-    TU_ASSERT_FAILS(invoke1("prod", x, "axis", "(0, 0)"), AM_ERR_ARG, "prod: axis 0 is listed twice");
+    TU_ASSERT_FAILS(invoke1("prod", x, "axis", "(0, 0)"), AM_ERR_ARG,
+                    "prod: axis 0 is listed twice");
     TU_ASSERT_FAILS(invoke1("sum", x, "axis", "(0, x)"), AM_ERR_FORMAT, "axis");
     TU_ASSERT_FAILS(invoke1("sum", x, "axes", "0"), AM_ERR_ARG, "unknown attribute 'axes'");
     TU_ASSERT_FAILS(invoke1("argmax", x, "axis", "(0, 1)"), AM_ERR_FORMAT, "axis");
@@ -364,8 +367,10 @@ static void test_registry_entries(void)
 {
     static const char *const pairs[][2] = {{"sum_axis", "sum"}, {"max_axis", "max"},
                                            {"min_axis", "min"}};
-    for (int i = 0; i < 3; i++) CU_ASSERT_PTR_EQUAL(am_op_find(pairs[i][0]), am_op_find(pairs[i][1]));
-    static const char *const ops[] = {"sum", "mean", "prod", "max", "min", "norm", "argmax", "argmin"};
+    for (int i = 0; i < 3; i++)
+        CU_ASSERT_PTR_EQUAL(am_op_find(pairs[i][0]), am_op_find(pairs[i][1]));
+    static const char *const ops[] = {"sum", "mean", "prod", "max",
+                                      "min", "norm", "argmax", "argmin"};
     for (int i = 0; i < 8; i++) {
         const am_op_def *op = am_op_find(ops[i]);
         CU_ASSERT_PTR_NOT_NULL_FATAL(op);

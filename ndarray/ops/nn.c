@@ -550,11 +550,11 @@ typedef struct ln_args {
             ln_row_stats_##T(x + o * m, m, a->eps, &mu, &sd);                                 \
             const T *xr = x + o * m;                                                          \
             T *yr = y + o * m;                                                                \
-            const T tmu = (T)mu, r = (T)(1.0 / sd);                                           \
+            const double r = 1.0 / sd;                                                        \
             if (req[0] == AM_REQ_ADD)                                                         \
-                for (int64_t j = 0; j < m; j++) yr[j] += (xr[j] - tmu) * r * g[j] + b[j];     \
+                for (int64_t j = 0; j < m; j++) yr[j] += (T)((xr[j] - mu) * r) * g[j] + b[j]; \
             else if (req[0] != AM_REQ_NULL)                                                   \
-                for (int64_t j = 0; j < m; j++) yr[j] = (xr[j] - tmu) * r * g[j] + b[j];      \
+                for (int64_t j = 0; j < m; j++) yr[j] = (T)((xr[j] - mu) * r) * g[j] + b[j];  \
             if (req[1] != AM_REQ_NULL) STORE(mo, o, (T)mu, req[1]);                           \
             if (req[2] != AM_REQ_NULL) STORE(so, o, (T)sd, req[2]);                           \
         }                                                                                     \

@@ -227,7 +227,7 @@ static inline int64_t group_offset(int64_t idx, int n, const int64_t *dim, const
 
 #define RED_LANES 16
 #define RED_CHUNK 2048
-#define RED_TILE 256
+#define RED_TILE 1024
 #define RED_PARTS 64
 
 /* Reduces n contiguous elements. */
@@ -245,6 +245,7 @@ static inline int64_t group_offset(int64_t idx, int n, const int64_t *dim, const
             LANE l[RED_LANES];                                                                \
             for (int j = 0; j < RED_LANES; j++) l[j] = (LANE)(INIT);                          \
             for (; k + RED_LANES <= m; k += RED_LANES)                                        \
+                _Pragma("GCC unroll 16")                                                      \
                 for (int j = 0; j < RED_LANES; j++) l[j] = STEP(l[j], (LANE)y[k + j]);        \
             for (; k < m; k++) l[0] = STEP(l[0], (LANE)y[k]);                                 \
             for (int w = RED_LANES / 2; w > 0; w /= 2)                                        \
@@ -371,7 +372,7 @@ DEF_REDUCER(min_i64, int64_t, int64_t, int64_t, INT64_MAX, MIN_STEP, SAME_FIN)
 DEF_REDUCER(min_u8, uint8_t, uint8_t, uint8_t, UINT8_MAX, MIN_STEP, SAME_FIN)
 DEF_REDUCER(nrm1_f32, float, float, double, 0, ABS_STEP, SAME_FIN)
 DEF_REDUCER(nrm1_f64, double, double, double, 0, ABS_STEP, SAME_FIN)
-DEF_REDUCER(nrm2_f32, float, float, double, 0, SQ_STEP, SQRT_FIN)
+DEF_REDUCER(nrm2_f32, float, double, double, 0, SQ_STEP, SQRT_FIN) /* squares cannot overflow */
 DEF_REDUCER(nrm2_f64, double, double, double, 0, SQ_STEP, SQRT_FIN)
 
 typedef enum red_kind {
