@@ -282,6 +282,9 @@ static void test_norm(void)
     am_array *i = invoke1("norm", x, "out_dtype|ord", "int64|1");
     CU_ASSERT_EQUAL(am_array_dtype(i), AM_DTYPE_INT64);
     TU_ASSERT_VALUES(i, AM_SHAPE(1), 0, 21);
+    /* Squares of large float32 values do not overflow. */
+    am_array *l = tu_array(AM_DTYPE_FLOAT32, AM_SHAPE(2), 3e20, -4e20);
+    TU_ASSERT_VALUES(am_norm(l, 2, NULL, 0, false), AM_SHAPE(1), 1e-6, 5e20);
     am_array *e = am_zeros(AM_SHAPE(0, 2), AM_DTYPE_FLOAT64);
     TU_ASSERT_VALUES(am_norm(e, 2, AX(0), 1, false), AM_SHAPE(2), 0, 0, 0);
 
