@@ -7,8 +7,10 @@ CASES(init)
 /* broadcast */
 
 /* reduce */
+CASES(reduce)
 
 /* nn */
+CASES(nn)
 
 /* matrix */
 

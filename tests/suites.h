@@ -8,8 +8,10 @@ SUITE(registry)
 /* ops_broadcast */
 
 /* ops_reduce */
+SUITE(ops_reduce)
 
 /* ops_nn */
+SUITE(ops_nn)
 
 /* ops_matrix */
 

@@ -151,7 +151,9 @@ AM_API am_array *am_add_n_at(am_array *const *xs, int n, am_site at);
 
 /* ---- reductions [sum, mean, prod, max, min, norm, argmax, argmin] ------- */
 /* exclude reduces every axis not listed.  Reducing all axes without keepdims
- * gives shape (1,), as MXNet 1.x does. */
+ * gives shape (1,), as MXNet 1.x does; an empty list (naxes 0) reduces all axes,
+ * like MXNet's axis=().  max and min of an empty axis fail with AM_ERR_SHAPE;
+ * mean of one is NaN (0 for integer dtypes, which divide as integers). */
 #define AM_REDUCE_OPS(X) X(sum) X(mean) X(prod) X(max) X(min)
 #define AM_DECLARE_REDUCE(n) \
     AM_API am_array *am_##n##_at(am_array *x, const int *axes, int naxes, bool keepdims, \
@@ -163,13 +165,14 @@ AM_REDUCE_OPS(AM_DECLARE_REDUCE)
 #define am_prod(x, ax, n, k) am_prod_at((x), (ax), (n), (k), AM_HERE)
 #define am_max(x, ax, n, k)  am_max_at((x), (ax), (n), (k), AM_HERE)
 #define am_min(x, ax, n, k)  am_min_at((x), (ax), (n), (k), AM_HERE)
-/* [norm] ord 1 or 2 over axes. */
+/* [norm] ord 1 or 2 over axes; float32 and float64 data. */
 AM_API am_array *am_norm_at(am_array *x, int ord, const int *axes, int naxes, bool keepdims,
                             am_site at);
 #define am_norm(x, o, ax, n, k) am_norm_at((x), (o), (ax), (n), (k), AM_HERE)
-/* [argmax, argmin] along one axis; indices in x's dtype, as MXNet 1.x. */
-AM_API am_array *am_argmax_at(am_array *x, int axis, bool keepdims, am_site at);
-AM_API am_array *am_argmin_at(am_array *x, int axis, bool keepdims, am_site at);
+/* [argmax, argmin] along one axis (AM_NONE: the flattened array); indices in x's
+ * dtype, as MXNet 1.x returns them. */
+AM_API am_array *am_argmax_at(am_array *x, int64_t axis, bool keepdims, am_site at);
+AM_API am_array *am_argmin_at(am_array *x, int64_t axis, bool keepdims, am_site at);
 #define am_argmax(x, a, k) am_argmax_at((x), (a), (k), AM_HERE)
 #define am_argmin(x, a, k) am_argmin_at((x), (a), (k), AM_HERE)
 
@@ -262,10 +265,12 @@ AM_API am_array *am_softmax_at(am_array *x, int axis, double temperature, am_sit
 AM_API am_array *am_log_softmax_at(am_array *x, int axis, double temperature, am_site at);
 #define am_softmax(x, a) am_softmax_at((x), (a), 0.0, AM_HERE)
 #define am_log_softmax(x, a) am_log_softmax_at((x), (a), 0.0, AM_HERE)
-/* [Dropout] mode "training" (identity unless training) or "always". */
+/* [Dropout] mode "training" (identity unless training) or "always" (NULL:
+ * "training"); p in [0, 1).  Returns the output; the mask is a hidden output. */
 AM_API am_array *am_dropout_at(am_array *x, double p, const char *mode, am_site at);
 #define am_dropout(x, p) am_dropout_at((x), (p), "training", AM_HERE)
-/* [LayerNorm] normalise over axis, then gamma * x + beta. */
+/* [LayerNorm] normalise over axis, then gamma * x + beta; gamma and beta have
+ * shape (x's size along axis,).  Returns the output (mean and std are hidden). */
 AM_API am_array *am_layer_norm_at(am_array *x, am_array *gamma, am_array *beta, int axis,
                                   double eps, am_site at);
 #define am_layer_norm(x, g, b, a, e) am_layer_norm_at((x), (g), (b), (a), (e), AM_HERE)

@@ -19,8 +19,20 @@ AM_OP(cast)
 /* broadcast.c */
 
 /* reduce.c */
+AM_OP(sum)
+AM_OP(mean)
+AM_OP(prod)
+AM_OP(max)
+AM_OP(min)
+AM_OP(norm)
+AM_OP(argmax)
+AM_OP(argmin)
 
 /* nn.c */
+AM_OP(softmax)
+AM_OP(log_softmax)
+AM_OP(dropout)
+AM_OP(layer_norm)
 
 /* matrix.c */
 

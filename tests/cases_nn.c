@@ -1,0 +1,31 @@
+/* Registry-driven cases for ndarray/ops/nn.c. */
+#include "test_util.h"
+
+const am_op_case am_cases_nn[] = {
+    {.op = "softmax", .shapes = "2,5"},
+    {.op = "softmax", .attrs = "axis=0", .shapes = "3,4"},
+    {.op = "softmax", .attrs = "axis=1;temperature=2.0", .shapes = "2,3,4", .lo = -20, .hi = 20},
+    {.op = "softmax", .attrs = "axis=-2", .shapes = "2,3,300", .dtype = AM_DTYPE_FLOAT64},
+    {.op = "softmax", .attrs = "dtype=float64", .shapes = "3,4"},
+    {.op = "softmax", .attrs = "use_length=True", .shapes = "3,5;3", .index_mask = 2,
+     .index_hi = 6, .index_dtype = AM_DTYPE_INT32},
+    {.op = "softmax", .attrs = "axis=0;use_length=True", .shapes = "4,3;3", .index_mask = 2,
+     .index_hi = 5, .index_dtype = AM_DTYPE_INT64},
+    {.op = "softmax", .shapes = "0,3"},
+    {.op = "softmax", .shapes = "1"},
+    {.op = "log_softmax", .shapes = "4,6", .lo = -50, .hi = 50},
+    {.op = "log_softmax", .attrs = "axis=0;temperature=0.5", .shapes = "3,2"},
+    {.op = "log_softmax", .attrs = "dtype=float32", .shapes = "2,3", .dtype = AM_DTYPE_FLOAT64},
+    {.op = "log_softmax", .attrs = "use_length=True", .shapes = "2,4;2", .index_mask = 2,
+     .index_hi = 5, .index_dtype = AM_DTYPE_INT32},
+    {.op = "Dropout", .shapes = "4,5"},
+    {.op = "Dropout", .attrs = "p=0.3;axes=(0,)", .shapes = "3,4"},
+    {.op = "Dropout", .attrs = "p=0.2;mode=always", .shapes = "10", .dtype = AM_DTYPE_FLOAT64},
+    {.op = "Dropout", .attrs = "p=0.1;mode=always;axes=(1, 2);cudnn_off=True", .shapes = "2,3,4"},
+    {.op = "LayerNorm", .shapes = "2,5;5;5"},
+    {.op = "LayerNorm", .attrs = "axis=1", .shapes = "2,3,4;3;3"},
+    {.op = "LayerNorm", .attrs = "output_mean_var=True", .shapes = "3,4;4;4"},
+    {.op = "LayerNorm", .attrs = "axis=0;eps=0.001", .shapes = "4,3;4;4",
+     .dtype = AM_DTYPE_FLOAT64},
+    {.op = "LayerNorm", .attrs = "axis=-2;output_mean_var=True", .shapes = "2,3,300;3;3"},
+    {0}};
