@@ -20,11 +20,20 @@
         _Pragma("omp simd") for (int64_t i = (lo); i < (hi); i++) { stmt; }              \
     } while (0)
 
-/* Parallel over n elements above AM_OMP_MIN, vectorized within each thread. */
-#define PAR_SIMD_LOOP(n, stmt)                                                           \
+/* Elements per unit of parallel work; one index division per unit. */
+#define CHUNK 32768
+
+/* Runs body for [lo, hi) chunks of n elements, in parallel above AM_OMP_MIN.
+ * Bodies copy the pointers they use into locals, so that each chunk's inner
+ * loop sees plain local restrict pointers and vectorizes. */
+#define PAR_CHUNKS(n, lo, hi, ...)                                                       \
     do {                                                                                 \
-        _Pragma("omp parallel for simd if (n > AM_OMP_MIN) schedule(static)")           \
-        for (int64_t i = 0; i < (n); i++) { stmt; }                                      \
+        const int64_t n_ = (n), chunks_ = (n_ + CHUNK - 1) / CHUNK;                      \
+        _Pragma("omp parallel for if (n_ > AM_OMP_MIN) schedule(static)")               \
+        for (int64_t c_ = 0; c_ < chunks_; c_++) {                                       \
+            const int64_t lo = c_ * CHUNK, hi = lo + CHUNK < n_ ? lo + CHUNK : n_;       \
+            __VA_ARGS__;                                                                 \
+        }                                                                                \
     } while (0)
 
 #define WRAP_ADD(T, U, a, b) ((T)((U)(a) + (U)(b)))
@@ -41,9 +50,6 @@
     }
 
 _Static_assert(AM_DTYPE_COUNT == 5, "add the new dtype to the tables of broadcast.c");
-
-/* Elements per unit of parallel work; one index division per unit. */
-#define CHUNK 32768
 
 /* ---- scalar functions: f_<op>_<dtype>(a, b) ----------------------------------------
  * MXNet 1.x semantics: comparisons give 0/1 in the input dtype; mod takes the
@@ -128,43 +134,57 @@ enum { PAT_VV, PAT_VS, PAT_SV }; /* both vectors; b a scalar; a a scalar */
 
 typedef void (*row_fn)(const void *a, const void *b, void *y, int64_t n, int pat, bool acc);
 
-#define ROW_LOOPS(f, sfx, expr)                                                          \
+#define PLAIN_LOOP(lo, hi, stmt)                                                         \
     do {                                                                                 \
-        if (acc) SIMD_LOOP(0, n, y[i] = f_add_##sfx(y[i], f expr));                     \
-        else SIMD_LOOP(0, n, y[i] = f expr);                                             \
+        for (int64_t i = (lo); i < (hi); i++) { stmt; }                                  \
     } while (0)
 
-#define ROW_FN(op, sfx, T)                                                               \
+#define ROW_LOOPS(LOOP, f, sfx, expr)                                                    \
+    do {                                                                                 \
+        if (acc) LOOP(0, n, y[i] = f_add_##sfx(y[i], f expr));                           \
+        else LOOP(0, n, y[i] = f expr);                                                  \
+    } while (0)
+
+#define ROW_FN(op, sfx, T, LOOP)                                                         \
     static void row_##op##_##sfx(const void *a_, const void *b_, void *y_, int64_t n,    \
                                  int pat, bool acc)                                      \
     {                                                                                    \
         const T *restrict a = a_, *restrict b = b_;                                      \
         T *restrict y = y_;                                                              \
         const T sa = a[0], sb = b[0];                                                    \
-        if (pat == PAT_VS) ROW_LOOPS(f_##op##_##sfx, sfx, (a[i], sb));                   \
-        else if (pat == PAT_SV) ROW_LOOPS(f_##op##_##sfx, sfx, (sa, b[i]));              \
-        else ROW_LOOPS(f_##op##_##sfx, sfx, (a[i], b[i]));                               \
+        if (pat == PAT_VS) ROW_LOOPS(LOOP, f_##op##_##sfx, sfx, (a[i], sb));             \
+        else if (pat == PAT_SV) ROW_LOOPS(LOOP, f_##op##_##sfx, sfx, (sa, b[i]));        \
+        else ROW_LOOPS(LOOP, f_##op##_##sfx, sfx, (a[i], b[i]));                         \
     }
 
-#define ROW_FNS(op)                                                                      \
-    ROW_FN(op, f32, float) ROW_FN(op, f64, double) ROW_FN(op, i32, int32_t)              \
-    ROW_FN(op, i64, int64_t) ROW_FN(op, u8, uint8_t)
+/* Each op with the loop its float and integer forms get: SIMD where the body
+ * vectorizes, PLAIN where it cannot (integer division, fmod, pow), since some
+ * compilers warn when a `simd` loop is left scalar. */
+#define ROW_FNS(op, FLOAT_LOOP, INT_LOOP)                                                \
+    ROW_FN(op, f32, float, FLOAT_LOOP) ROW_FN(op, f64, double, FLOAT_LOOP)               \
+    ROW_FN(op, i32, int32_t, INT_LOOP) ROW_FN(op, i64, int64_t, INT_LOOP)                \
+    ROW_FN(op, u8, uint8_t, INT_LOOP)
 
 #define BINARY_KINDS(X)                                                                  \
-    X(add) X(sub) X(mul) X(div) X(mod) X(power) X(maximum) X(minimum) X(equal)           \
-    X(not_equal) X(greater) X(greater_equal) X(lesser) X(lesser_equal)
+    X(add, SIMD_LOOP, SIMD_LOOP) X(sub, SIMD_LOOP, SIMD_LOOP) X(mul, SIMD_LOOP, SIMD_LOOP) \
+    X(div, SIMD_LOOP, PLAIN_LOOP) X(mod, PLAIN_LOOP, PLAIN_LOOP)                         \
+    X(power, PLAIN_LOOP, PLAIN_LOOP) X(maximum, SIMD_LOOP, SIMD_LOOP)                    \
+    X(minimum, SIMD_LOOP, SIMD_LOOP) X(equal, SIMD_LOOP, SIMD_LOOP)                      \
+    X(not_equal, SIMD_LOOP, SIMD_LOOP) X(greater, SIMD_LOOP, SIMD_LOOP)                  \
+    X(greater_equal, SIMD_LOOP, SIMD_LOOP) X(lesser, SIMD_LOOP, SIMD_LOOP)               \
+    X(lesser_equal, SIMD_LOOP, SIMD_LOOP)
 
 BINARY_KINDS(ROW_FNS)
 
 enum {
-#define KIND_ENUM(op) BIN_##op,
+#define KIND_ENUM(op, fl, il) BIN_##op,
     BINARY_KINDS(KIND_ENUM)
 #undef KIND_ENUM
     BIN_COUNT
 };
 
 static const row_fn row_table[BIN_COUNT][AM_DTYPE_COUNT] = {
-#define ROW_ENTRY(op)                                                                    \
+#define ROW_ENTRY(op, fl, il)                                                            \
     [BIN_##op] = {[AM_DTYPE_FLOAT32] = row_##op##_f32, [AM_DTYPE_FLOAT64] = row_##op##_f64, \
                   [AM_DTYPE_INT32] = row_##op##_i32, [AM_DTYPE_INT64] = row_##op##_i64,   \
                   [AM_DTYPE_UINT8] = row_##op##_u8},
@@ -303,7 +323,7 @@ static void run_periodic(row_fn f, const periodic *t, const char *a, const char 
 static am_status binary_cpu(int kind, const am_view *in, const am_view *out, const am_req *req)
 {
     am_dtype t = out[0].dtype;
-    bcast_plan p;
+    bcast_plan p = {0};
     periodic per;
     if (req[0] == AM_REQ_NULL) return AM_OK;
     if ((unsigned)t >= AM_DTYPE_COUNT || in[0].dtype != t || in[1].dtype != t)
@@ -314,19 +334,17 @@ static am_status binary_cpu(int kind, const am_view *in, const am_view *out, con
     row_fn f = row_table[kind][t];
     const char *a = in[0].data, *b = in[1].data;
     char *y = out[0].data;
-    int64_t n = p.size, es = (int64_t)am_dtype_size(t), chunks = (n + CHUNK - 1) / CHUNK;
+    int64_t es = (int64_t)am_dtype_size(t);
     bool acc = req[0] == AM_REQ_ADD;
     periodic_make(&p, es, &a, &b, &per);
-#pragma omp parallel for if (n > AM_OMP_MIN) schedule(static)
-    for (int64_t c = 0; c < chunks; c++) {
-        int64_t lo = c * CHUNK, hi = lo + CHUNK < n ? lo + CHUNK : n;
+    PAR_CHUNKS(p.size, lo, hi, {
         if (per.period) run_periodic(f, &per, a, b, y, es, lo, hi, acc);
         else run_range(f, &p, a, b, y, es, lo, hi, acc);
-    }
+    });
     return AM_OK;
 }
 
-#define BINARY_KERNEL(op)                                                                \
+#define BINARY_KERNEL(op, fl, il)                                                        \
     static am_status op##_cpu(const am_kernel_ctx *ctx, const void *attrs, const am_view *in, \
                               int n_in, const am_view *out, int n_out, const am_req *req) \
     {                                                                                    \
@@ -485,13 +503,16 @@ static int64_t int_bound(double v, int64_t lo, int64_t hi, int64_t if_nan)
  * integers the truncated bounds give the same results as comparing in float. */
 #define CLIP_LOOPS(T, U, lo_, hi_)                                                       \
     do {                                                                                 \
-        const T *restrict x = in[0].data;                                                \
-        T *restrict y = out[0].data;                                                     \
-        const T lo = (lo_), hi = (hi_);                                                  \
-        if (req[0] == AM_REQ_ADD)                                                        \
-            PAR_SIMD_LOOP(n, y[i] = WRAP_ADD(T, U, y[i], x[i] > hi ? hi : x[i] < lo ? lo : x[i])); \
-        else                                                                             \
-            PAR_SIMD_LOOP(n, y[i] = x[i] > hi ? hi : x[i] < lo ? lo : x[i]);             \
+        const T *xs = in[0].data, lo_t = (lo_), hi_t = (hi_);                            \
+        T *ys = out[0].data;                                                             \
+        PAR_CHUNKS(n, s, e, {                                                            \
+            const T *restrict x = xs, lo = lo_t, hi = hi_t;                              \
+            T *restrict y = ys;                                                          \
+            if (acc)                                                                     \
+                SIMD_LOOP(s, e, y[i] = WRAP_ADD(T, U, y[i], x[i] > hi ? hi : x[i] < lo ? lo : x[i])); \
+            else                                                                         \
+                SIMD_LOOP(s, e, y[i] = x[i] > hi ? hi : x[i] < lo ? lo : x[i]);          \
+        });                                                                              \
     } while (0)
 
 static am_status clip_cpu(const am_kernel_ctx *ctx, const void *attrs, const am_view *in,
@@ -500,6 +521,7 @@ static am_status clip_cpu(const am_kernel_ctx *ctx, const void *attrs, const am_
     AM_UNUSED(ctx), AM_UNUSED(n_in), AM_UNUSED(n_out);
     const clip_attrs *a = attrs;
     int64_t n = am_view_size(&out[0]);
+    bool acc = req[0] == AM_REQ_ADD;
     if (req[0] == AM_REQ_NULL) return AM_OK;
     switch (in[0].dtype) {
     case AM_DTYPE_FLOAT32:
@@ -574,23 +596,30 @@ static am_status where_dtype(const void *attrs, am_dtype *in, int n_in, am_dtype
 /* Same shapes: a select per element.  1-D condition: whole rows of x or y. */
 #define WHERE_LOOPS(C, T, U)                                                             \
     do {                                                                                 \
-        const C *restrict cond = in[0].data;                                             \
+        const C *cs = in[0].data;                                                        \
         const T *xs = in[1].data, *zs = in[2].data;                                      \
-        T *y = out[0].data;                                                              \
-        if (!rows && acc)                                                                \
-            PAR_SIMD_LOOP(n, y[i] = WRAP_ADD(T, U, y[i], cond[i] != 0 ? xs[i] : zs[i])); \
-        else if (!rows)                                                                  \
-            PAR_SIMD_LOOP(n, y[i] = cond[i] != 0 ? xs[i] : zs[i]);                       \
-        else {                                                                           \
-            _Pragma("omp parallel for if (n > AM_OMP_MIN) schedule(static)")            \
-            for (int64_t r = 0; r < nrows; r++) {                                        \
-                const T *src = (cond[r] != 0 ? xs : zs) + r * inner;                     \
-                T *dst = y + r * inner;                                                  \
-                if (acc) SIMD_LOOP(0, inner, dst[i] = WRAP_ADD(T, U, dst[i], src[i]));   \
-                else SIMD_LOOP(0, inner, dst[i] = src[i]);                               \
-            }                                                                            \
+        T *ys = out[0].data;                                                             \
+        if (rows) {                                                                      \
+            WHERE_ROWS(C, T, U);                                                         \
+            break;                                                                       \
         }                                                                                \
+        PAR_CHUNKS(n, s, e, {                                                            \
+            const C *restrict cond = cs;                                                 \
+            const T *x = xs, *z = zs;                                                    \
+            T *y = ys;                                                                   \
+            if (acc) SIMD_LOOP(s, e, y[i] = WRAP_ADD(T, U, y[i], cond[i] != 0 ? x[i] : z[i])); \
+            else SIMD_LOOP(s, e, y[i] = cond[i] != 0 ? x[i] : z[i]);                     \
+        });                                                                              \
     } while (0)
+#define WHERE_ROWS(C, T, U)                                                              \
+    _Pragma("omp parallel for if (n > AM_OMP_MIN) schedule(static)")                    \
+    for (int64_t r = 0; r < nrows; r++) {                                                \
+        const int64_t len = inner;                                                       \
+        const T *src = (cs[r] != 0 ? xs : zs) + r * len;                                 \
+        T *dst = ys + r * len;                                                           \
+        if (acc) SIMD_LOOP(0, len, dst[i] = WRAP_ADD(T, U, dst[i], src[i]));             \
+        else SIMD_LOOP(0, len, dst[i] = src[i]);                                         \
+    }
 
 static am_status where_cpu(const am_kernel_ctx *ctx, const void *attrs, const am_view *in,
                            int n_in, const am_view *out, int n_out, const am_req *req)
@@ -705,17 +734,13 @@ static am_status add_n_cpu(const am_kernel_ctx *ctx, const void *attrs, const am
 {
     AM_UNUSED(ctx), AM_UNUSED(attrs), AM_UNUSED(n_out);
     am_dtype t = out[0].dtype;
-    int64_t n = am_view_size(&out[0]), chunks = (n + CHUNK - 1) / CHUNK;
     if (req[0] == AM_REQ_NULL) return AM_OK;
     if ((unsigned)t >= AM_DTYPE_COUNT || n_in < 1)
         return am_fail(AM_ERR_DTYPE, "unsupported dtype %d or no inputs", (int)t);
     addn_fn f = addn_table[t];
     bool acc = req[0] == AM_REQ_ADD;
-#pragma omp parallel for if (n > AM_OMP_MIN) schedule(static)
-    for (int64_t c = 0; c < chunks; c++) {
-        int64_t lo = c * CHUNK, hi = lo + CHUNK < n ? lo + CHUNK : n;
-        f(in, n_in, out[0].data, lo, hi, acc);
-    }
+    void *y = out[0].data;
+    PAR_CHUNKS(am_view_size(&out[0]), lo, hi, f(in, n_in, y, lo, hi, acc));
     return AM_OK;
 }
 
