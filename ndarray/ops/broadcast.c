@@ -501,6 +501,7 @@ static int64_t int_bound(double v, int64_t lo, int64_t hi, int64_t if_nan)
 
 /* MXNet's rule: above a_max gives a_max, else below a_min gives a_min.  For
  * integers the truncated bounds give the same results as comparing in float. */
+#define CLIPPED(v) ((v) > hi ? hi : (v) < lo ? lo : (v))
 #define CLIP_LOOPS(T, U, lo_, hi_)                                                       \
     do {                                                                                 \
         const T *xs = in[0].data, lo_t = (lo_), hi_t = (hi_);                            \
@@ -508,10 +509,8 @@ static int64_t int_bound(double v, int64_t lo, int64_t hi, int64_t if_nan)
         PAR_CHUNKS(n, s, e, {                                                            \
             const T *restrict x = xs, lo = lo_t, hi = hi_t;                              \
             T *restrict y = ys;                                                          \
-            if (acc)                                                                     \
-                SIMD_LOOP(s, e, y[i] = WRAP_ADD(T, U, y[i], x[i] > hi ? hi : x[i] < lo ? lo : x[i])); \
-            else                                                                         \
-                SIMD_LOOP(s, e, y[i] = x[i] > hi ? hi : x[i] < lo ? lo : x[i]);          \
+            if (acc) SIMD_LOOP(s, e, y[i] = WRAP_ADD(T, U, y[i], CLIPPED(x[i])));        \
+            else SIMD_LOOP(s, e, y[i] = CLIPPED(x[i]));                                  \
         });                                                                              \
     } while (0)
 
