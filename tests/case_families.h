@@ -5,6 +5,7 @@ CASES(init)
 /* elemwise */
 
 /* broadcast */
+CASES(broadcast)
 
 /* reduce */
 CASES(reduce)

@@ -6,6 +6,7 @@ SUITE(registry)
 /* ops_elemwise */
 
 /* ops_broadcast */
+SUITE(ops_broadcast)
 
 /* ops_reduce */
 SUITE(ops_reduce)

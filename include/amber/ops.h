@@ -67,7 +67,10 @@ AM_API am_array *am_leaky_relu_at(am_array *x, am_array *gamma, const char *act_
 
 /* ---- binary ------------------------------------------------------------- */
 /* [elemwise_*] same shapes; [broadcast_*] NumPy broadcasting.  Both inputs
- * must have the same dtype.  Comparisons return 0/1 in that dtype. */
+ * must have the same dtype (AM_ERR_DTYPE otherwise).  Comparisons return 0/1
+ * in that dtype.  As MXNet 1.x: integer division truncates, mod takes the
+ * divisor's sign (Python's %), x mod 0 is 0, maximum/minimum propagate NaN.
+ * Integer x / 0 and 0 ** -k are 0, and integer overflow wraps. */
 #define AM_ELEMWISE_BINARY_OPS(X) X(elemwise_add) X(elemwise_sub) X(elemwise_mul) X(elemwise_div)
 #define AM_BROADCAST_OPS(X) \
     X(broadcast_add) X(broadcast_sub) X(broadcast_mul) X(broadcast_div) X(broadcast_mod) \

@@ -17,6 +17,27 @@ AM_OP(cast)
 /* elemwise.c */
 
 /* broadcast.c */
+AM_OP(elemwise_add)
+AM_OP(elemwise_sub)
+AM_OP(elemwise_mul)
+AM_OP(elemwise_div)
+AM_OP(broadcast_add)
+AM_OP(broadcast_sub)
+AM_OP(broadcast_mul)
+AM_OP(broadcast_div)
+AM_OP(broadcast_mod)
+AM_OP(broadcast_power)
+AM_OP(broadcast_maximum)
+AM_OP(broadcast_minimum)
+AM_OP(broadcast_equal)
+AM_OP(broadcast_not_equal)
+AM_OP(broadcast_greater)
+AM_OP(broadcast_greater_equal)
+AM_OP(broadcast_lesser)
+AM_OP(broadcast_lesser_equal)
+AM_OP(clip)
+AM_OP(where)
+AM_OP(add_n)
 
 /* reduce.c */
 AM_OP(sum)
