@@ -16,3 +16,4 @@ SUITE(registry)
 /* ops_shape */
 
 /* io */
+SUITE(io)
