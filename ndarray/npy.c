@@ -161,7 +161,8 @@ static am_status lex_entry(lexer *l, npy_header *h)
                  : strcmp(key, "shape") == 0         ? &h->has_shape
                                                      : NULL;
     if (!seen) return am_fail(AM_ERR_FORMAT, "%s: unexpected key '%s' in the header", l->name, key);
-    if (*seen) return am_fail(AM_ERR_FORMAT, "%s: key '%s' appears twice in the header", l->name, key);
+    if (*seen)
+        return am_fail(AM_ERR_FORMAT, "%s: key '%s' appears twice in the header", l->name, key);
     *seen = true;
     if (seen == &h->has_shape) return lex_shape(l, &h->shape);
     if (seen == &h->has_fortran) return lex_bool(l, &h->fortran);

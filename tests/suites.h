@@ -17,3 +17,4 @@ SUITE(registry)
 
 /* io */
 SUITE(io)
+SUITE(gpu)

@@ -95,7 +95,8 @@ static void test_print_floats(void)
     TU_ASSERT_PRINTS(f64(AM_SHAPE(3), (double[]){0, 0, 0}), "[0. 0. 0.]");
     /* 2**-9 = 0.001953125 rounds half to even at 8 digits */
     TU_ASSERT_PRINTS(f64(AM_SHAPE(1), (double[]){0.001953125}), "[0.00195312]");
-    TU_ASSERT_PRINTS(f64(AM_SHAPE(2), (double[]){0.999999999, 1.23456789012}), "[1.         1.23456789]");
+    TU_ASSERT_PRINTS(f64(AM_SHAPE(2), (double[]){0.999999999, 1.23456789012}),
+                     "[1.         1.23456789]");
     TU_ASSERT_PRINTS(f32(AM_SHAPE(1), (float[]){1e-4f}), "[0.0001]");
     TU_ASSERT_PRINTS(f64(AM_SHAPE(1, 2, 2, 1), (double[]){0, 1, 2, 3}),
                      "[[[[0.]\n   [1.]]\n\n  [[2.]\n   [3.]]]]");
@@ -109,7 +110,8 @@ static void test_print_scientific(void)
     TU_ASSERT_PRINTS(f64(AM_SHAPE(2), (double[]){1e10, 1e-10}), "[1.e+10 1.e-10]");
     TU_ASSERT_PRINTS(f64(AM_SHAPE(2), (double[]){1e100, 1}), "[1.e+100 1.e+000]");
     TU_ASSERT_PRINTS(f64(AM_SHAPE(2), (double[]){-1e-10, 1}), "[-1.e-10  1.e+00]");
-    TU_ASSERT_PRINTS(f64(AM_SHAPE(2), (double[]){99999999.0, 1e8}), "[9.9999999e+07 1.0000000e+08]");
+    TU_ASSERT_PRINTS(f64(AM_SHAPE(2), (double[]){99999999.0, 1e8}),
+                     "[9.9999999e+07 1.0000000e+08]");
     TU_ASSERT_PRINTS(f64(AM_SHAPE(2), (double[]){9.999999999e5, 1e-5}), "[1.e+06 1.e-05]");
     TU_ASSERT_PRINTS(f64(AM_SHAPE(1), (double[]){1e16}), "[1.e+16]");
     /* max/min above 1000 switches, at 1000 it does not */
@@ -212,8 +214,8 @@ static void test_print_summary(void)
     /* in 3-d, the summary line sits between blank lines */
     s = am_to_string(am_zeros(AM_SHAPE(10, 10, 20), AM_DTYPE_UINT8));
     CU_ASSERT_PTR_NOT_NULL_FATAL(s);
-    CU_ASSERT_PTR_NOT_NULL(strstr(s, "[[[0 0 0 ... 0 0 0]\n  [0 0 0 ... 0 0 0]\n  [0 0 0 ... 0 0 0]\n"
-                                     "  ...\n  [0 0 0 ... 0 0 0]"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(s, "[[[0 0 0 ... 0 0 0]\n  [0 0 0 ... 0 0 0]\n"
+                                     "  [0 0 0 ... 0 0 0]\n  ...\n  [0 0 0 ... 0 0 0]"));
     CU_ASSERT_PTR_NOT_NULL(strstr(s, "]]\n\n ...\n\n [[0 0 0"));
     free(s);
     am_scope_end();
@@ -656,7 +658,8 @@ static void test_npy_header_errors(void)
     /* a NUL inside the header */
     size_t n = make_npy(buf, sizeof(buf), 1, "{'descr': '<f4'}", zeros, 4);
     buf[12] = '\0';
-    TU_ASSERT_FAILS(am_npy_load_buffer(buf, n), AM_ERR_FORMAT, "garbled header: it holds a NUL byte");
+    TU_ASSERT_FAILS(am_npy_load_buffer(buf, n), AM_ERR_FORMAT,
+                    "garbled header: it holds a NUL byte");
     /* header lengths beyond the file or beyond reason */
     n = make_npy(buf, sizeof(buf), 1, "{}", NULL, 0);
     buf[8] = (char)200;
@@ -676,7 +679,8 @@ static void test_npy_file_errors(void)
     am_scope_begin();
     tmp_begin();
     /* load: messages name the file */
-    TU_ASSERT_FAILS(am_npy_load(tmp_path("missing.npy")), AM_ERR_IO, "am_npy_load: cannot open /tmp/amber-io-");
+    TU_ASSERT_FAILS(am_npy_load(tmp_path("missing.npy")), AM_ERR_IO,
+                    "am_npy_load: cannot open /tmp/amber-io-");
     TU_ASSERT_FAILS(am_npy_load(tmpdir), AM_ERR_IO, "not a regular file");
     TU_ASSERT_FAILS(am_npy_load(NULL), AM_ERR_ARG, "am_npy_load: path is NULL");
     write_bytes(tmp_path("bad.npy"), "\x93NUMPY\x01\x00\x04\x00{}\n", 14);
