@@ -19,3 +19,5 @@ SUITE(ops_nn)
 /* ops_shape */
 
 /* io */
+SUITE(io)
+SUITE(gpu)

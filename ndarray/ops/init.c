@@ -1,6 +1,7 @@
 /* Creation and conversion ops: _zeros, _ones, _full, _arange, _linspace,
  * _random_uniform, _random_normal, zeros_like, ones_like, _copy, Cast. */
 #include "../ndarray_impl.h"
+#include "../../gpu/gpu_kernels.h"
 
 #include <math.h>
 
@@ -108,7 +109,7 @@ static am_status full_cpu(const am_kernel_ctx *ctx, const void *attrs, const am_
         .name = mx_name, .input_names = no_inputs, .num_outputs = 1,                  \
         .attrs = fields, .attrs_size = sizeof(fill_attrs), .infer_shape = fill_shape, \
         .infer_dtype = fill_dtype, .cpu = kernel, .fuse = AM_FUSE_OPAQUE,             \
-        .flags = AM_OP_NO_GRAD, .doc = doc_}
+        .gpu = AM_GPU_KERNEL(id), .flags = AM_OP_NO_GRAD, .doc = doc_}
 FILL_OP(zeros, "_zeros", zeros_fields, zeros_cpu, "An array of zeros.");
 FILL_OP(ones, "_ones", zeros_fields, ones_cpu, "An array of ones.");
 FILL_OP(full, "_full", full_fields, full_cpu, "An array filled with value.");
@@ -409,12 +410,14 @@ static am_status like_ones_cpu(const am_kernel_ctx *ctx, const void *attrs, cons
 const am_op_def am_op_zeros_like = {
     .name = "zeros_like", .input_names = data_input, .num_outputs = 1,
     .infer_shape = am_infer_shape_same, .infer_dtype = am_infer_dtype_same,
-    .cpu = like_zeros_cpu, .fuse = AM_FUSE_ELEMWISE, .flags = AM_OP_NO_GRAD,
+    .cpu = like_zeros_cpu, .gpu = AM_GPU_KERNEL(zeros_like), .fuse = AM_FUSE_ELEMWISE,
+    .flags = AM_OP_NO_GRAD,
     .doc = "Zeros with the shape and dtype of data."};
 const am_op_def am_op_ones_like = {
     .name = "ones_like", .input_names = data_input, .num_outputs = 1,
     .infer_shape = am_infer_shape_same, .infer_dtype = am_infer_dtype_same,
-    .cpu = like_ones_cpu, .fuse = AM_FUSE_ELEMWISE, .flags = AM_OP_NO_GRAD,
+    .cpu = like_ones_cpu, .gpu = AM_GPU_KERNEL(ones_like), .fuse = AM_FUSE_ELEMWISE,
+    .flags = AM_OP_NO_GRAD,
     .doc = "Ones with the shape and dtype of data."};
 
 static am_status cast_cpu(const am_kernel_ctx *ctx, const void *attrs, const am_view *in,
@@ -439,7 +442,8 @@ static const am_inplace_pair same_slot[] = {{0, 0}, {-1, -1}};
 const am_op_def am_op_copy = {
     .name = "_copy", .aliases = (const char *const[]){"identity", NULL},
     .input_names = data_input, .num_outputs = 1, .infer_shape = am_infer_shape_same,
-    .infer_dtype = am_infer_dtype_same, .cpu = cast_cpu, .inplace = same_slot,
+    .infer_dtype = am_infer_dtype_same, .cpu = cast_cpu, .gpu = AM_GPU_KERNEL(copy),
+    .inplace = same_slot,
     .fuse = AM_FUSE_ELEMWISE, .doc = "A copy of data."};
 
 typedef struct cast_attrs {
@@ -463,7 +467,7 @@ const am_op_def am_op_cast = {
     .name = "Cast", .aliases = (const char *const[]){"cast", NULL}, .input_names = data_input,
     .num_outputs = 1, .attrs = cast_fields, .attrs_size = sizeof(cast_attrs),
     .infer_shape = am_infer_shape_same, .infer_dtype = cast_dtype, .cpu = cast_cpu,
-    .fuse = AM_FUSE_ELEMWISE, .doc = "Converts data to another dtype."};
+    .gpu = AM_GPU_KERNEL(cast), .fuse = AM_FUSE_ELEMWISE, .doc = "Converts data to another dtype."};
 
 am_array *am_copy_at(am_array *x, am_site at)
 {
