@@ -30,7 +30,7 @@ LDLIBS  := -L$(BLAS_LIB) -Wl,-rpath,$(BLAS_LIB) -lopenblas -ljansson -lm -lpthre
 ifeq ($(DEBUG),1)
 CFLAGS += -O0 -g
 else
-CFLAGS += -O2 -g
+CFLAGS += -O2 -g -fvect-cost-model=dynamic
 endif
 ifeq ($(OPENMP),1)
 CFLAGS += -fopenmp
@@ -50,7 +50,7 @@ ifeq ($(GPU),1)
 CFLAGS  += -DAM_USE_GPU -I$(CUDA_PATH)/include
 GPU_C   := $(filter-out gpu/cudnn_%.c,$(wildcard gpu/*.c))
 GPU_CU  := $(wildcard gpu/*.cu)
-LDLIBS  += -L$(CUDA_PATH)/lib64 -Wl,-rpath,$(CUDA_PATH)/lib64 -lcudart -lcublas
+LDLIBS  += -L$(CUDA_PATH)/lib64 -Wl,-rpath,$(CUDA_PATH)/lib64 -lcudart -lcublas -lstdc++
 NVCC    := $(CUDA_PATH)/bin/nvcc
 NVFLAGS := $(ARCH) -O2 -Iinclude -DAM_USE_GPU -Xcompiler "-fPIC -fvisibility=hidden -Wall"
 endif

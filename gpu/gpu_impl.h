@@ -9,16 +9,6 @@
 
 #include "gpu_kernels.h"
 
-/* CUDA 13's kernel launch stubs initialise function-local statics, which
- * g++ guards with __cxa_guard_* from libstdc++; the library is linked by a C
- * compiler without -lstdc++, so .cu files ask g++ for unguarded statics (the
- * stubs only cache a kernel handle).  Adding -lstdc++ to the Makefile's GPU
- * libraries would make this unnecessary. */
-#if defined(__CUDACC__) && defined(__GNUC__) && !defined(__clang__)
-#pragma nv_diag_suppress 1675 /* "unrecognized GCC pragma": it is for the host compiler */
-#pragma GCC optimize("no-threadsafe-statics")
-#endif
-
 #ifdef __cplusplus
 extern "C" {
 #endif

@@ -100,6 +100,8 @@ void am_release(am_array *x)
     int prev = atomic_fetch_sub(&x->refcount, 1);
     AM_ASSERT(prev > 0);
     if (prev != 1) return;
+    if (x->grad_fn) am_tape_node_release(x->grad_fn);
+    am_release(x->grad);
     am_storage_release(x->storage);
     free(x);
     atomic_fetch_sub(&live_arrays, 1);

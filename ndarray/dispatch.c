@@ -51,21 +51,19 @@ static am_status infer(const am_op_def *op, const void *attrs, am_shape *shapes,
 }
 
 static am_status run_kernel(const am_op_def *op, const void *attrs, am_array *const *in,
-                            int n_in, am_array **outs, am_device dev)
+                            int n_in, am_array *const *outs, const am_req *req, am_device dev)
 {
     am_view vin[AM_MAX_OP_IO], vout[AM_MAX_OP_IO];
-    am_req req[AM_MAX_OP_IO];
     am_shape ishape[AM_MAX_OP_IO];
     for (int i = 0; i < n_in; i++) {
         vin[i] = am_array_view(in[i]);
         ishape[i] = in[i]->shape;
     }
-    for (int i = 0; i < op->num_outputs; i++) {
-        vout[i] = am_array_view(outs[i]);
-        req[i] = AM_REQ_WRITE;
-    }
+    for (int i = 0; i < op->num_outputs; i++) vout[i] = am_array_view(outs[i]);
     am_kernel_fn fn = dev.type == AM_DEVICE_CPU ? op->cpu : op->gpu;
-    if (!fn) return am_fail(AM_ERR_UNSUPPORTED, "no kernel for %s", dev.type == AM_DEVICE_GPU ? "the GPU" : "this device");
+    if (!fn)
+        return am_fail(AM_ERR_UNSUPPORTED, "no kernel for %s",
+                       dev.type == AM_DEVICE_GPU ? "the GPU yet" : "this device");
     am_kernel_ctx ctx = {.device = dev, .training = am_is_training(), .rng = am_rng_state()};
     am_storage *tmp = NULL;
     if (op->temp_bytes) {
@@ -79,6 +77,14 @@ static am_status run_kernel(const am_op_def *op, const void *attrs, am_array *co
     am_status st = fn(&ctx, attrs, vin, n_in, vout, op->num_outputs, req);
     am_storage_release(tmp);
     return st;
+}
+
+am_status am_op_run_into(const am_op_def *op, const void *attrs, am_array *const *in, int n_in,
+                         am_array *const *out, const am_req *req)
+{
+    AM_ASSERT(n_in <= AM_MAX_OP_IO && op->num_outputs <= AM_MAX_OP_IO);
+    am_device dev = op->num_outputs ? am_array_device(out[0]) : am_cpu();
+    return run_kernel(op, attrs, in, n_in, out, req, dev);
 }
 
 /* Allocates outputs; output 0 becomes a view of input 0 when the op allows. */
@@ -129,7 +135,12 @@ am_status am_op_call(const am_op_def *op, const void *attrs, am_array *const *in
     if ((st = infer(op, attrs, shapes, dtypes, n_in, oshape, otype)) != AM_OK) goto out;
     if ((st = make_outputs(op, attrs, in, n_in, oshape, otype, dev, outs, &is_view)) != AM_OK)
         goto out_release;
-    if (!is_view && (st = run_kernel(op, attrs, in, n_in, outs, dev)) != AM_OK) goto out_release;
+    if (!is_view) {
+        am_req req[AM_MAX_OP_IO];
+        for (int i = 0; i < op->num_outputs; i++) req[i] = AM_REQ_WRITE;
+        if ((st = run_kernel(op, attrs, in, n_in, outs, req, dev)) != AM_OK) goto out_release;
+    }
+    if ((st = am_tape_record(op, attrs, in, n_in, outs, n_out, at)) != AM_OK) goto out_release;
     for (int i = 0; i < n_out; i++) out[i] = am_scope_own(outs[i]);
     for (int i = n_out; i < op->num_outputs; i++) am_release(outs[i]);
     goto out;

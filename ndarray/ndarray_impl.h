@@ -50,6 +50,21 @@ void am_storage_release(am_storage *s);
 
 struct am_node; /* a graph node (symbol/) */
 
+/* One recorded op call on the autograd tape. */
+typedef struct am_tape_node {
+    atomic_int refcount;
+    const am_op_def *op;
+    void *attrs;          /* a copy of the call's attributes */
+    int n_in, n_out;
+    am_array **in;        /* the inputs as given: they carry their own tape links */
+    am_array **out;       /* the output values (hidden ones too), with no tape link */
+    am_site at;
+    bool freed;           /* backward ran without retain_graph */
+    int visit;            /* scratch for backward */
+} am_tape_node;
+
+void am_tape_node_release(am_tape_node *n);
+
 struct am_array {
     atomic_int refcount;
     am_dtype dtype;
@@ -58,6 +73,10 @@ struct am_array {
     size_t offset;         /* bytes from storage->data */
     struct am_node *node;  /* symbolic: the producing graph node */
     int node_output;
+    am_tape_node *grad_fn; /* recorded result: the op that made it */
+    int grad_index;        /* ... and which of its outputs */
+    am_array *grad;        /* attached variable: its gradient buffer */
+    int grad_req;          /* am_grad_req of an attached variable */
 };
 
 /* A new array with uninitialised storage of the given shape on dev; the
@@ -77,6 +96,16 @@ static inline void *am_array_ptr(const am_array *x)
 /* A kernel view of x (contiguous strides). */
 am_view am_array_view(const am_array *x);
 am_view am_view_make(void *data, am_dtype dtype, const am_shape *shape, am_device dev);
+
+/* Records a finished eager call on the tape when recording is on and an
+ * input needs a gradient; links the visible outputs to the new node. */
+am_status am_tape_record(const am_op_def *op, const void *attrs, am_array *const *in, int n_in,
+                         am_array **outs, int n_visible, am_site at);
+
+/* Runs op's kernel into existing outputs with the given requests (no
+ * allocation of outputs, no recording). */
+am_status am_op_run_into(const am_op_def *op, const void *attrs, am_array *const *in, int n_in,
+                         am_array *const *out, const am_req *req);
 
 /* ---- allocator -------------------------------------------------------------- */
 

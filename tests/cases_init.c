@@ -15,4 +15,5 @@ const am_op_case am_cases_init[] = {
     {.op = "_copy", .shapes = "2,3,4"},
     {.op = "Cast", .attrs = "dtype=int32", .shapes = "5", .lo = -3, .hi = 3},
     {.op = "Cast", .attrs = "dtype=float64", .shapes = "2,2", .dtype = AM_DTYPE_UINT8, .lo = 0, .hi = 200},
+    {.op = "BlockGrad", .shapes = "3,2"},
     {0}};

@@ -6,53 +6,6 @@ extern const am_op_case *const am_case_tables[];
 
 /* ---- case plumbing ------------------------------------------------------------ */
 
-typedef struct parsed_case {
-    char *keys[32], *vals[32];
-    int n_attrs;
-    am_shape shapes[16];
-    int n_in;
-    char buf[512];
-} parsed_case;
-
-static void parse_case(const am_op_case *c, parsed_case *p)
-{
-    memset(p, 0, sizeof(*p));
-    snprintf(p->buf, sizeof(p->buf), "%s", c->attrs ? c->attrs : "");
-    for (char *save = NULL, *kv = strtok_r(p->buf, ";", &save); kv; kv = strtok_r(NULL, ";", &save)) {
-        char *eq = strchr(kv, '=');
-        AM_ASSERT(eq != NULL && p->n_attrs < 32);
-        *eq = '\0';
-        p->keys[p->n_attrs] = kv;
-        p->vals[p->n_attrs++] = eq + 1;
-    }
-    if (!c->shapes) return;
-    const char *s = c->shapes;
-    for (;;) {
-        am_shape *sh = &p->shapes[p->n_in++];
-        sh->ndim = 0;
-        while (*s && *s != ';') {
-            sh->dim[sh->ndim++] = strtoll(s, (char **)&s, 10);
-            if (*s == ',') s++;
-        }
-        if (*s != ';') break;
-        s++;
-    }
-}
-
-static am_array *case_input(const am_op_case *c, const parsed_case *p, int i)
-{
-    if (c->index_mask & (1u << i)) {
-        am_array *r = am_random_uniform(0, (double)c->index_hi, p->shapes[i], AM_DTYPE_FLOAT64);
-        am_view v = am_array_view(r);
-        for (int64_t k = 0; k < am_view_size(&v); k++) am_view_set(&v, k, floor(am_view_get(&v, k)));
-        return am_astype(r, c->index_dtype);
-    }
-    am_dtype t = c->dtype ? c->dtype : AM_DTYPE_FLOAT32;
-    double lo = c->lo, hi = c->hi;
-    if (lo == hi) lo = -1, hi = 1;
-    return tu_random(p->shapes[i], t, lo, hi);
-}
-
 static const char *case_name(const am_op_case *c, char *buf, size_t n)
 {
     snprintf(buf, n, "%s{%s}[%s]", c->op, c->attrs ? c->attrs : "", c->shapes ? c->shapes : "");
@@ -83,13 +36,13 @@ static am_status call_kernel(const am_op_def *op, const void *attrs, am_array **
 static void run_case(const am_op_case *c)
 {
     char name[256];
-    parsed_case p;
-    parse_case(c, &p);
+    tu_parsed_case p;
+    tu_parse_case(c, &p);
     const am_op_def *op = am_op_find(c->op);
     CU_ASSERT_PTR_NOT_NULL_FATAL(op);
     am_scope_begin();
     am_array *in[16] = {0}, *out[16] = {0}, *again[16] = {0};
-    for (int i = 0; i < p.n_in; i++) in[i] = case_input(c, &p, i);
+    for (int i = 0; i < p.n_in; i++) in[i] = tu_case_input(c, &p, i);
     void *attrs = am_attrs_parse(op, (const char *const *)p.keys, (const char *const *)p.vals, p.n_attrs);
     if (!attrs) printf("\n  %s: %s\n", case_name(c, name, sizeof(name)), am_last_error());
     CU_ASSERT_PTR_NOT_NULL_FATAL(attrs);
@@ -161,8 +114,8 @@ static void test_attribute_round_trip(void)
 {
     for (int t = 0; am_case_tables[t]; t++)
         for (const am_op_case *c = am_case_tables[t]; c->op; c++) {
-            parsed_case p;
-            parse_case(c, &p);
+            tu_parsed_case p;
+            tu_parse_case(c, &p);
             const am_op_def *op = am_op_find(c->op);
             void *a = am_attrs_parse(op, (const char *const *)p.keys, (const char *const *)p.vals, p.n_attrs);
             CU_ASSERT_PTR_NOT_NULL_FATAL(a);

@@ -62,3 +62,43 @@ am_array *tu_random(am_shape shape, am_dtype dtype, double lo, double hi)
     am_array *u = am_random_uniform(lo, hi, shape, AM_DTYPE_FLOAT64);
     return dtype == AM_DTYPE_FLOAT64 ? u : am_astype(u, dtype);
 }
+
+void tu_parse_case(const am_op_case *c, tu_parsed_case *p)
+{
+    memset(p, 0, sizeof(*p));
+    snprintf(p->buf, sizeof(p->buf), "%s", c->attrs ? c->attrs : "");
+    for (char *save = NULL, *kv = strtok_r(p->buf, ";", &save); kv; kv = strtok_r(NULL, ";", &save)) {
+        char *eq = strchr(kv, '=');
+        AM_ASSERT(eq != NULL && p->n_attrs < 32);
+        *eq = '\0';
+        p->keys[p->n_attrs] = kv;
+        p->vals[p->n_attrs++] = eq + 1;
+    }
+    if (!c->shapes) return;
+    const char *s = c->shapes;
+    for (;;) {
+        am_shape *sh = &p->shapes[p->n_in++];
+        sh->ndim = 0;
+        while (*s && *s != ';') {
+            sh->dim[sh->ndim++] = strtoll(s, (char **)&s, 10);
+            if (*s == ',') s++;
+        }
+        if (*s != ';') break;
+        s++;
+    }
+}
+
+am_array *tu_case_input(const am_op_case *c, const tu_parsed_case *p, int i)
+{
+    if (c->index_mask & (1u << i)) {
+        am_array *r = am_random_uniform(0, (double)c->index_hi, p->shapes[i], AM_DTYPE_FLOAT64);
+        am_view v = am_array_view(r);
+        for (int64_t k = 0; k < am_view_size(&v); k++) am_view_set(&v, k, floor(am_view_get(&v, k)));
+        return am_astype(r, c->index_dtype);
+    }
+    am_dtype t = c->dtype ? c->dtype : AM_DTYPE_FLOAT32;
+    double lo = c->lo, hi = c->hi;
+    if (lo == hi) lo = -1, hi = 1;
+    return tu_random(p->shapes[i], t, lo, hi);
+}
+

@@ -54,4 +54,17 @@ typedef struct am_op_case {
     am_dtype index_dtype; /* dtype of index inputs */
 } am_op_case;
 
+/* A case's attributes split into keys and values, and its input shapes. */
+typedef struct tu_parsed_case {
+    char *keys[32], *vals[32];
+    int n_attrs;
+    am_shape shapes[16];
+    int n_in;
+    char buf[512];
+} tu_parsed_case;
+
+void tu_parse_case(const am_op_case *c, tu_parsed_case *p);
+/* Input i of a case: random values in the case's range, or integer indices. */
+am_array *tu_case_input(const am_op_case *c, const tu_parsed_case *p, int i);
+
 #endif /* AMBER_TEST_UTIL_H */

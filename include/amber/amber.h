@@ -23,6 +23,7 @@
 #include "device.h"
 #include "array.h"
 #include "ops.h"
+#include "autograd.h"
 #include "op.h"
 #include "io.h"
 

@@ -140,7 +140,14 @@ typedef struct am_inplace_pair {
     int in, out;
 } am_inplace_pair;
 
-typedef struct am_grad_ctx am_grad_ctx;
+/* What a gradient function knows besides the arrays it is given. */
+typedef struct am_grad_ctx {
+    const struct am_op_def *op;
+    const void *attrs;      /* the forward call's parsed attributes */
+    int n_in, n_out;        /* all outputs, hidden ones included */
+    const bool *need_grad;  /* need_grad[i]: input i wants a gradient */
+    am_site at;             /* the forward call's site */
+} am_grad_ctx;
 
 typedef struct am_op_def {
     const char *name;                    /* MXNet's name: "FullyConnected" */
@@ -161,8 +168,13 @@ typedef struct am_op_def {
     size_t (*temp_bytes)(const void *attrs, const am_shape *in, int n_in);
     am_kernel_fn cpu;                    /* required */
     am_kernel_fn gpu;                    /* NULL without GPU=1 */
-    am_status (*gradient)(const am_grad_ctx *g, am_array **in, am_array **out,
-                          am_array **out_grad, am_array **in_grad);
+    /* Given the forward inputs and outputs (hidden included) and the gradient
+     * of every output, sets in_grad[i] for each input with g->need_grad[i]
+     * (NULL: no gradient), computed with public ops only, so that the same
+     * function runs eagerly, symbolically and recorded (higher order).  The
+     * results belong to the current scope, as every op result does. */
+    am_status (*gradient)(const am_grad_ctx *g, am_array *const *in, am_array *const *out,
+                          am_array *const *out_grad, am_array **in_grad);
     const am_inplace_pair *inplace;      /* ends with {-1, -1}; NULL: never */
     am_fuse_class fuse;
     unsigned flags;

@@ -145,6 +145,9 @@ AM_API am_array *am_zeros_like_at(am_array *x, am_site at);
 AM_API am_array *am_ones_like_at(am_array *x, am_site at);
 #define am_zeros_like(x) am_zeros_like_at((x), AM_HERE)
 #define am_ones_like(x) am_ones_like_at((x), AM_HERE)
+/* [BlockGrad] x's value; no gradient flows back through it. */
+AM_API am_array *am_block_grad_at(am_array *x, am_site at);
+#define am_block_grad(x) am_block_grad_at((x), AM_HERE)
 /* [where] cond has x's shape, or is 1-D with x's first dimension. */
 AM_API am_array *am_where_at(am_array *cond, am_array *x, am_array *y, am_site at);
 #define am_where(c, x, y) am_where_at((c), (x), (y), AM_HERE)

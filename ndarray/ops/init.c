@@ -501,3 +501,20 @@ am_array *am_ones_like_at(am_array *x, am_site at)
     am_op_call(&am_op_ones_like, NULL, &x, 1, &y, 1, at);
     return y;
 }
+
+/* ---- BlockGrad ------------------------------------------------------------------- */
+
+/* A copy that the tape never records: gradients stop here. */
+const am_op_def am_op_block_grad = {
+    .name = "BlockGrad", .aliases = (const char *const[]){"stop_gradient", NULL},
+    .input_names = data_input, .num_outputs = 1, .infer_shape = am_infer_shape_same,
+    .infer_dtype = am_infer_dtype_same, .cpu = cast_cpu, .inplace = same_slot,
+    .fuse = AM_FUSE_ELEMWISE, .flags = AM_OP_NO_GRAD,
+    .doc = "Passes data through and stops gradients flowing back into it."};
+
+am_array *am_block_grad_at(am_array *x, am_site at)
+{
+    am_array *y = NULL;
+    am_op_call(&am_op_block_grad, NULL, &x, 1, &y, 1, at);
+    return y;
+}

@@ -13,6 +13,7 @@ AM_OP(zeros_like)
 AM_OP(ones_like)
 AM_OP(copy)
 AM_OP(cast)
+AM_OP(block_grad)
 
 /* elemwise.c */
 
