@@ -2,6 +2,7 @@
  * CU_TestInfo array) in tests/test_<name>.c. */
 SUITE(ndarray)
 SUITE(registry)
+SUITE(gradcheck)
 
 /* ops_elemwise */
 

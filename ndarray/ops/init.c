@@ -439,10 +439,28 @@ static am_status cast_cpu(const am_kernel_ctx *ctx, const void *attrs, const am_
 
 static const am_inplace_pair same_slot[] = {{0, 0}, {-1, -1}};
 
+/* d copy(x) = the output gradient itself. */
+static am_status copy_grad(const am_grad_ctx *g, am_array *const *in, am_array *const *out,
+                           am_array *const *og, am_array **ig)
+{
+    AM_UNUSED(g), AM_UNUSED(in), AM_UNUSED(out);
+    ig[0] = og[0];
+    return AM_OK;
+}
+
+/* d cast(x) = the output gradient cast back to x's dtype. */
+static am_status cast_grad(const am_grad_ctx *g, am_array *const *in, am_array *const *out,
+                           am_array *const *og, am_array **ig)
+{
+    AM_UNUSED(out);
+    ig[0] = am_astype_at(og[0], am_array_dtype(in[0]), g->at);
+    return ig[0] ? AM_OK : am_last_status();
+}
+
 const am_op_def am_op_copy = {
     .name = "_copy", .aliases = (const char *const[]){"identity", NULL},
     .input_names = data_input, .num_outputs = 1, .infer_shape = am_infer_shape_same,
-    .infer_dtype = am_infer_dtype_same, .cpu = cast_cpu, .gpu = AM_GPU_KERNEL(copy),
+    .infer_dtype = am_infer_dtype_same, .cpu = cast_cpu, .gpu = AM_GPU_KERNEL(copy), .gradient = copy_grad,
     .inplace = same_slot,
     .fuse = AM_FUSE_ELEMWISE, .doc = "A copy of data."};
 
@@ -467,7 +485,7 @@ const am_op_def am_op_cast = {
     .name = "Cast", .aliases = (const char *const[]){"cast", NULL}, .input_names = data_input,
     .num_outputs = 1, .attrs = cast_fields, .attrs_size = sizeof(cast_attrs),
     .infer_shape = am_infer_shape_same, .infer_dtype = cast_dtype, .cpu = cast_cpu,
-    .gpu = AM_GPU_KERNEL(cast), .fuse = AM_FUSE_ELEMWISE, .doc = "Converts data to another dtype."};
+    .gpu = AM_GPU_KERNEL(cast), .gradient = cast_grad, .fuse = AM_FUSE_ELEMWISE, .doc = "Converts data to another dtype."};
 
 am_array *am_copy_at(am_array *x, am_site at)
 {
