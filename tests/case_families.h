@@ -13,3 +13,4 @@ CASES(init)
 /* matrix */
 
 /* shape */
+CASES(shape)
