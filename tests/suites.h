@@ -14,5 +14,7 @@ SUITE(registry)
 /* ops_matrix */
 
 /* ops_shape */
+SUITE(ops_shape)
+SUITE(ops_index)
 
 /* io */

@@ -699,6 +699,5 @@ am_status am_split_at(am_array *x, int num_outputs, int axis, bool squeeze_axis,
 {
     split_attrs a = {.num_outputs = num_outputs, .axis = axis, .squeeze_axis = squeeze_axis};
     if (!out) return am_fail_at("SliceChannel", at, AM_ERR_ARG, "out is NULL");
-    for (int i = 0; i < num_outputs; i++) out[i] = NULL;
     return am_op_call(&am_op_split, &a, &x, 1, out, num_outputs, at);
 }

@@ -1,11 +1,12 @@
 /* The strided-copy engine behind the data-moving ops: collapses axes, then
- * copies contiguous runs, or 32 x 32 tiles when the copy transposes the
- * innermost axis, with OpenMP over chunks of runs or tiles. */
+ * copies contiguous runs, or blocks of 32 columns when the copy transposes the
+ * innermost axis, with OpenMP over chunks of runs or blocks. */
 #include "shape_impl.h"
 
 #include <stdarg.h>
 
 #define TILE 32
+#define ROW_CHUNK 512
 #define MAX_CHUNKS 1024
 
 /* ---- typed inner loops ------------------------------------------------------ */
@@ -19,7 +20,8 @@ typedef void (*tile_fn)(char *dst, const char *src, int64_t rows, int64_t cols, 
 
 /* run: n elements along one axis; the common strides get their own loops so
  * that the compiler vectorizes them.  tile: d[r * drow + c] = s[r + c * scol]
- * for r < rows, c < cols, walked in TILE-wide column blocks. */
+ * for r < rows and a block of cols <= TILE: each row writes one contiguous
+ * piece while the TILE source lines it reads stay in L1 for the next rows. */
 #define DEFINE_LOOPS(sfx, T, STORE)                                                       \
     static void run_##sfx(char *dst_, const char *src_, int64_t n, int64_t ds, int64_t ss) \
     {                                                                                     \
@@ -41,11 +43,8 @@ typedef void (*tile_fn)(char *dst, const char *src, int64_t rows, int64_t cols, 
     {                                                                                     \
         T *restrict d = (T *)dst_;                                                        \
         const T *restrict s = (const T *)src_;                                            \
-        for (int64_t c0 = 0; c0 < cols; c0 += TILE) {                                     \
-            int64_t c1 = c0 + TILE < cols ? c0 + TILE : cols;                             \
-            for (int64_t r = 0; r < rows; r++)                                            \
-                for (int64_t c = c0; c < c1; c++) STORE(d[r * drow + c], s[r + c * scol]); \
-        }                                                                                 \
+        for (int64_t r = 0; r < rows; r++)                                                \
+            for (int64_t c = 0; c < cols; c++) STORE(d[r * drow + c], s[r + c * scol]);   \
     }
 
 DEFINE_LOOPS(set_f32, float, STORE_SET)
@@ -100,8 +99,9 @@ static void simplify(am_copy_plan *p)
 }
 
 /* How the copy is walked: units over the outer axes, each a run along the
- * inner axis or, when tiled, a block of up to TILE rows of the axis that is
- * contiguous in src.  The last outer axis then counts row blocks. */
+ * inner axis or, when tiled, up to ROW_CHUNK rows of the axis that is
+ * contiguous in src against a block of up to TILE inner elements.  The last
+ * two outer axes then count the blocks and the row chunks. */
 typedef struct walk {
     int n_outer;
     int64_t dim[AM_COPY_MAX_DIMS + 1], ds[AM_COPY_MAX_DIMS + 1], ss[AM_COPY_MAX_DIMS + 1];
@@ -136,9 +136,12 @@ static void plan_walk(const am_copy_plan *p, walk *w)
     w->tiled = r >= 0;
     if (w->tiled) {
         w->rows = p->dim[r], w->drow = p->dst_stride[r];
-        w->dim[w->n_outer] = (p->dim[r] + TILE - 1) / TILE;
-        w->ds[w->n_outer] = TILE * p->dst_stride[r];
-        w->ss[w->n_outer++] = TILE;
+        w->dim[w->n_outer] = (w->len + TILE - 1) / TILE;
+        w->ds[w->n_outer] = TILE * w->ids;
+        w->ss[w->n_outer++] = TILE * w->iss;
+        w->dim[w->n_outer] = (w->rows + ROW_CHUNK - 1) / ROW_CHUNK;
+        w->ds[w->n_outer] = ROW_CHUNK * w->drow;
+        w->ss[w->n_outer++] = ROW_CHUNK;
     }
 }
 
@@ -160,8 +163,9 @@ static void run_units(const walk *w, const loops *f, char *dst, const char *src,
         char *d = dst + (size_t)doff * es;
         const char *s = src + (size_t)soff * es;
         if (w->tiled) {
-            int64_t rows = w->rows - idx[last] * TILE;
-            f->tile(d, s, rows < TILE ? rows : TILE, w->len, w->drow, w->iss);
+            int64_t cols = w->len - idx[last - 1] * TILE, rows = w->rows - idx[last] * ROW_CHUNK;
+            f->tile(d, s, rows < ROW_CHUNK ? rows : ROW_CHUNK, cols < TILE ? cols : TILE, w->drow,
+                    w->iss);
         } else {
             f->run(d, s, w->len, w->ids, w->iss);
         }
