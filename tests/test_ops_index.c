@@ -178,11 +178,53 @@ static void test_pick(void)
     am_scope_end();
 }
 
+/* ---- large inputs: the OpenMP paths against naive loops -------------------------------------- */
+
+static am_array *random_indices(int64_t n, int64_t hi, am_dtype t)
+{
+    am_array *r = am_random_uniform(0, (double)hi, AM_SHAPE(n), AM_DTYPE_FLOAT64);
+    am_view v = am_array_view(r);
+    for (int64_t i = 0; i < n; i++) am_view_set(&v, i, floor(am_view_get(&v, i)));
+    return am_astype(r, t);
+}
+
+static void test_large_inputs(void)
+{
+    am_scope_begin();
+    int64_t n = 6000;
+    am_array *a = tu_random(AM_SHAPE(100, 8), AM_DTYPE_FLOAT32, -1, 1);
+    am_array *i = random_indices(n, 100, AM_DTYPE_FLOAT64);
+    am_array *t = am_take(a, i, 0), *e = am_embedding(i, a, 100, 8);
+    bool ok = t && e;
+    for (int64_t r = 0; ok && r < n; r++)
+        for (int64_t k = 0; k < 8; k++) {
+            double want = am_item(a, (int64_t)am_item(i, r) * 8 + k);
+            ok = am_item(t, r * 8 + k) == want && am_item(e, r * 8 + k) == want;
+        }
+    CU_ASSERT(ok);
+
+    am_array *d = tu_random(AM_SHAPE(40000, 3), AM_DTYPE_FLOAT64, -1, 1);
+    am_array *j = random_indices(40000, 3, AM_DTYPE_INT32);
+    am_array *p = am_pick(d, j, 1);
+    ok = p != NULL;
+    for (int64_t r = 0; ok && r < 40000; r++)
+        ok = am_item(p, r) == am_item(d, r * 3 + (int64_t)am_item(j, r));
+    CU_ASSERT(ok);
+
+    am_array *h = am_one_hot(j, 4);
+    ok = h != NULL;
+    for (int64_t r = 0; ok && r < 40000; r++)
+        for (int64_t k = 0; k < 4; k++) ok = am_item(h, r * 4 + k) == (k == am_item(j, r));
+    CU_ASSERT(ok);
+    am_scope_end();
+}
+
 CU_TestInfo am_tests_ops_index[] = {
     {"one_hot", test_one_hot},
     {"take: axes, modes, index dtypes", test_take},
     {"Embedding", test_embedding},
     {"Embedding infers an unknown weight", test_embedding_infers_weight},
     {"pick", test_pick},
+    {"large inputs match naive loops", test_large_inputs},
     CU_TEST_INFO_NULL,
 };

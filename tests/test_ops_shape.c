@@ -234,8 +234,10 @@ static void test_flatten_expand_squeeze(void)
     CU_ASSERT(shape_is(am_squeeze(s, INTS(-1), 1), AM_SHAPE(2, 1, 3)));
     CU_ASSERT(shape_is(am_squeeze(s, INTS(1, 3), 2), AM_SHAPE(2, 3)));
     CU_ASSERT(shape_is(am_squeeze(s, INTS(0), 0), AM_SHAPE(2, 1, 3, 1))); /* () removes none */
-    CU_ASSERT(shape_is(am_squeeze(am_ones(AM_SHAPE(1, 1), AM_DTYPE_FLOAT32), NULL, 0), AM_SHAPE(1)));
-    CU_ASSERT(shape_is(am_squeeze(am_ones(AM_SHAPE(0, 1), AM_DTYPE_FLOAT32), NULL, 0), AM_SHAPE(0)));
+    am_array *ones = am_ones(AM_SHAPE(1, 1), AM_DTYPE_FLOAT32);
+    CU_ASSERT(shape_is(am_squeeze(ones, NULL, 0), AM_SHAPE(1))); /* MXNet 1.x keeps one axis */
+    CU_ASSERT(shape_is(am_squeeze(am_ones(AM_SHAPE(0, 1), AM_DTYPE_FLOAT32), NULL, 0),
+                       AM_SHAPE(0)));
     TU_ASSERT_FAILS(am_squeeze(s, INTS(0), 1), AM_ERR_SHAPE,
                     "squeeze: cannot squeeze axis 0 of size 2 in data (2, 1, 3, 1)");
     TU_ASSERT_FAILS(am_squeeze(s, INTS(1, -3), 2), AM_ERR_ARG, "axis 1 is given twice");
@@ -395,7 +397,8 @@ static void test_split(void)
     TU_ASSERT_FAILS(am_split(x, 2, 1, true, out) == AM_OK, AM_ERR_SHAPE,
                     "squeeze_axis needs axis 1 of data (2, 4) to have size num_outputs=2");
     TU_ASSERT_FAILS(am_split(x, 2, 2, false, out) == AM_OK, AM_ERR_ARG, "axis=2 is out of range");
-    TU_ASSERT_FAILS(am_split(x, 17, 1, false, out) == AM_OK, AM_ERR_ARG, "num_outputs=17 is outside [1, 16]");
+    TU_ASSERT_FAILS(am_split(x, 17, 1, false, out) == AM_OK, AM_ERR_ARG,
+                    "num_outputs=17 is outside [1, 16]");
     TU_ASSERT_FAILS(am_split(x, 0, 1, false, out) == AM_OK, AM_ERR_ARG, "num_outputs=0 is outside");
     am_scope_end();
 }
@@ -519,6 +522,59 @@ static void test_broadcast_to(void)
     am_scope_end();
 }
 
+/* ---- large inputs: the OpenMP paths against index arithmetic ------------------------------------ */
+
+static void test_large_inputs(void)
+{
+    am_scope_begin();
+    am_array *a = tu_random(AM_SHAPE(200, 100), AM_DTYPE_FLOAT32, -1, 1);
+    am_array *b = tu_random(AM_SHAPE(200, 80), AM_DTYPE_FLOAT32, -1, 1);
+    am_array *c = am_concat(AM_LIST(a, b), 2, 1);
+    bool ok = shape_is(c, AM_SHAPE(200, 180));
+    for (int64_t r = 0; ok && r < 200; r++)
+        for (int64_t k = 0; ok && k < 180; k++)
+            ok = am_item(c, r * 180 + k) == (k < 100 ? am_item(a, r * 100 + k)
+                                                     : am_item(b, r * 80 + k - 100));
+    CU_ASSERT(ok);
+
+    am_array *t = am_tile(a, I64S(2, 3), 2);
+    ok = shape_is(t, AM_SHAPE(400, 300));
+    for (int64_t r = 0; ok && r < 400; r++)
+        for (int64_t k = 0; ok && k < 300; k++)
+            ok = am_item(t, r * 300 + k) == am_item(a, (r % 200) * 100 + k % 100);
+    CU_ASSERT(ok);
+
+    am_array *rp = am_repeat(a, 3, 0);
+    ok = shape_is(rp, AM_SHAPE(600, 100));
+    for (int64_t r = 0; ok && r < 600; r++)
+        for (int64_t k = 0; ok && k < 100; k++)
+            ok = am_item(rp, r * 100 + k) == am_item(a, (r / 3) * 100 + k);
+    CU_ASSERT(ok);
+
+    am_array *row = tu_random(AM_SHAPE(1, 40000), AM_DTYPE_INT32, -50, 50);
+    am_array *bc = am_broadcast_to(row, AM_SHAPE(3, 40000));
+    ok = shape_is(bc, AM_SHAPE(3, 40000));
+    for (int64_t k = 0; ok && k < 120000; k++) ok = am_item(bc, k) == am_item(row, k % 40000);
+    CU_ASSERT(ok);
+
+    am_array *big = tu_random(AM_SHAPE(300, 200), AM_DTYPE_FLOAT64, -1, 1);
+    am_array *s = am_slice(big, I64S(AM_NONE, 5), I64S(AM_NONE, 190), I64S(-1, 2), 2);
+    ok = shape_is(s, AM_SHAPE(300, 93));
+    for (int64_t r = 0; ok && r < 300; r++)
+        for (int64_t k = 0; ok && k < 93; k++)
+            ok = am_item(s, r * 93 + k) == am_item(big, (299 - r) * 200 + 5 + 2 * k);
+    CU_ASSERT(ok);
+
+    am_array *parts[16];
+    CU_ASSERT_EQUAL_FATAL(am_split(big, 4, 1, false, parts), AM_OK);
+    ok = shape_is(parts[2], AM_SHAPE(300, 50));
+    for (int64_t r = 0; ok && r < 300; r++)
+        for (int64_t k = 0; ok && k < 50; k++)
+            ok = am_item(parts[2], r * 50 + k) == am_item(big, r * 200 + 100 + k);
+    CU_ASSERT(ok);
+    am_scope_end();
+}
+
 CU_TestInfo am_tests_ops_shape[] = {
     {"Reshape: every special value (MXNet's examples)", test_reshape_special_values},
     {"Reshape: deprecated target_shape, keep_highest", test_reshape_legacy},
@@ -536,5 +592,6 @@ CU_TestInfo am_tests_ops_shape[] = {
     {"tile", test_tile},
     {"repeat", test_repeat},
     {"broadcast_to", test_broadcast_to},
+    {"large inputs match index arithmetic", test_large_inputs},
     CU_TEST_INFO_NULL,
 };

@@ -222,7 +222,8 @@ static am_status take_shape(const void *attrs, am_shape *in, int n_in, am_shape 
     char buf[AM_SHAPE_BUF];
     int axis;
     am_status st = am_need_known(in, n_in);
-    if (st == AM_OK) st = am_norm_axis(((const take_attrs *)attrs)->axis, in[0].ndim, "axis", &axis);
+    int64_t want = ((const take_attrs *)attrs)->axis;
+    if (st == AM_OK) st = am_norm_axis(want, in[0].ndim, "axis", &axis);
     if (st == AM_OK) st = am_check_ndim(in[0].ndim - 1 + in[1].ndim);
     if (st != AM_OK) return st;
     if (in[0].dim[axis] == 0 && am_shape_size(&in[1]) > 0)

@@ -78,7 +78,8 @@ static am_status reshape_special(const am_tuple *spec, bool reverse, const am_sh
         int64_t v = p[i];
         if (n > AM_MAX_NDIM) break;
         if (v == 0) {
-            if (si >= ns) return am_fail(AM_ERR_SHAPE, "shape entry 0 has no input dimension to copy");
+            if (si >= ns)
+                return am_fail(AM_ERR_SHAPE, "shape entry 0 has no input dimension to copy");
             tmp[n++] = src[si++];
         } else if (v == -1) {
             if (*inf >= 0) return am_fail(AM_ERR_ARG, "only one dimension can be -1");
@@ -86,7 +87,8 @@ static am_status reshape_special(const am_tuple *spec, bool reverse, const am_sh
         } else if (v == -2) {
             while (si < ns && n <= AM_MAX_NDIM) tmp[n++] = src[si++];
         } else if (v == -3) {
-            if (si + 1 >= ns) return am_fail(AM_ERR_SHAPE, "-3 needs two input dimensions to merge");
+            if (si + 1 >= ns)
+                return am_fail(AM_ERR_SHAPE, "-3 needs two input dimensions to merge");
             tmp[n++] = src[si] * src[si + 1], si += 2;
         } else if (v == -4) {
             if (i + 2 >= np) return am_fail(AM_ERR_ARG, "-4 must be followed by two sizes");
@@ -222,7 +224,8 @@ static am_status expand_dims_shape(const void *attrs, am_shape *in, int n_in, am
     int axis, nd = in[0].ndim;
     am_status st = am_need_known(in, n_in);
     if (st == AM_OK) st = am_check_ndim(nd + 1);
-    if (st == AM_OK) st = am_norm_axis(((const expand_dims_attrs *)attrs)->axis, nd + 1, "axis", &axis);
+    int64_t want = ((const expand_dims_attrs *)attrs)->axis;
+    if (st == AM_OK) st = am_norm_axis(want, nd + 1, "axis", &axis);
     if (st != AM_OK) return st;
     out[0].ndim = nd + 1;
     for (int i = 0, k = 0; i <= nd; i++) out[0].dim[i] = i == axis ? 1 : in[0].dim[k++];
@@ -483,7 +486,8 @@ static am_status concat_shape(const void *attrs, am_shape *in, int n_in, am_shap
     out[0] = in[0];
     for (int k = 1; k < n_in; k++) {
         bool same = in[k].ndim == in[0].ndim;
-        for (int i = 0; same && i < in[0].ndim; i++) same = i == axis || in[k].dim[i] == in[0].dim[i];
+        for (int i = 0; same && i < in[0].ndim; i++)
+            same = i == axis || in[k].dim[i] == in[0].dim[i];
         if (!same)
             return am_fail(AM_ERR_SHAPE, "input %d %s does not match input 0 %s outside dim=%d",
                            k, am_fmt_shape(&in[k], b1), am_fmt_shape(&in[0], b0), axis);

@@ -177,11 +177,12 @@ static am_status slice_axis_range_of(const slice_axis_attrs *a, const am_shape *
     int64_t len = in->dim[axis], b = a->begin, e = a->end.has ? a->end.v : len;
     if (b < 0) b += len;
     if (e < 0) e += len;
+    char end[32] = "None";
+    if (a->end.has) snprintf(end, sizeof(end), "%lld", (long long)a->end.v);
     if (len == 0) b = e = 0;
     else if (b < 0 || e > len || b >= e)
-        return am_fail(AM_ERR_ARG, "begin=%lld, end=%lld is not a non-empty range of axis %d "
-                       "of size %lld", (long long)a->begin, (long long)(a->end.has ? a->end.v : len),
-                       axis, (long long)len);
+        return am_fail(AM_ERR_ARG, "begin=%lld, end=%s is not a non-empty range of axis %d "
+                       "of size %lld", (long long)a->begin, end, axis, (long long)len);
     r->out = *in;
     for (int i = 0; i < in->ndim; i++) r->begin[i] = 0, r->step[i] = 1;
     r->begin[axis] = b;
@@ -303,7 +304,8 @@ am_array *am_tile_at(am_array *x, const int64_t *reps, int n, am_site at)
 {
     tile_attrs a;
     if (n < 0 || n > AM_MAX_TUPLE || (n > 0 && !reps)) {
-        am_fail_at("tile", at, AM_ERR_ARG, "reps must hold n (%d) entries, at most %d", n, AM_MAX_TUPLE);
+        am_fail_at("tile", at, AM_ERR_ARG, "reps must hold n (%d) entries, at most %d", n,
+                   AM_MAX_TUPLE);
         return NULL;
     }
     am_tuple_from_i64(reps, n, &a.reps);
@@ -430,8 +432,8 @@ am_array *am_broadcast_to_at(am_array *x, am_shape shape, am_site at)
 {
     broadcast_to_attrs a;
     if (shape.ndim < 0 || shape.ndim > AM_MAX_NDIM) {
-        am_fail_at("broadcast_to", at, AM_ERR_ARG, "shape has %d dimensions; at most %d are supported",
-                shape.ndim, AM_MAX_NDIM);
+        am_fail_at("broadcast_to", at, AM_ERR_ARG,
+                   "shape has %d dimensions; at most %d are supported", shape.ndim, AM_MAX_NDIM);
         return NULL;
     }
     am_tuple_from_i64(shape.dim, shape.ndim, &a.shape);
