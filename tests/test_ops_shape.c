@@ -522,7 +522,7 @@ static void test_broadcast_to(void)
     am_scope_end();
 }
 
-/* ---- large inputs: the OpenMP paths against index arithmetic ------------------------------------ */
+/* ---- large inputs: the OpenMP paths against index arithmetic --------------------------------- */
 
 static void test_large_inputs(void)
 {

@@ -3,8 +3,6 @@
  * workspace (truncating as C casts do), then gathers with plain loops. */
 #include "shape_impl.h"
 
-#include <math.h>
-
 enum { MODE_RAISE, MODE_WRAP, MODE_CLIP };
 
 static const char *const take_modes[] = {"raise", "wrap", "clip", NULL}; /* MODE_* order */
@@ -47,6 +45,7 @@ static am_status indices_to_i64(const am_view *v, int64_t *out)
 /* Maps each index into [0, len) by mode; raise fails on the first one outside. */
 static am_status resolve_indices(int64_t *idx, int64_t n, int64_t len, int mode, int axis)
 {
+    if (len <= 0 && n > 0) return am_fail(AM_ERR_SHAPE, "cannot index axis %d of size 0", axis);
     for (int64_t i = 0; i < n; i++) {
         int64_t j = idx[i];
         if (j >= 0 && j < len) continue;
@@ -60,7 +59,7 @@ static am_status resolve_indices(int64_t *idx, int64_t n, int64_t len, int mode,
     return AM_OK;
 }
 
-/* Indices of input slot k converted and resolved in the workspace. */
+/* The indices in v, converted and resolved against len, in the workspace. */
 static am_status workspace_indices(const am_kernel_ctx *ctx, const am_view *v, int64_t len,
                                    int mode, int axis, int64_t **idx)
 {
@@ -100,12 +99,14 @@ static am_status gather_rows(const am_view *arr, const int64_t *idx, int64_t nid
     return AM_OK;
 }
 
-static am_status one_index_dtype(am_dtype data, am_dtype *in, int n_in, am_dtype *out)
+/* The result has dtype t; the inputs' dtypes must be known (indices may have any). */
+static am_status result_dtype(am_dtype t, const am_dtype *in, int n_in, am_dtype *out)
 {
-    AM_UNUSED(n_in);
-    out[0] = data;
-    return (unsigned)in[0] < AM_DTYPE_COUNT ? AM_OK
-                                             : am_fail(AM_ERR_DTYPE, "unknown input dtype");
+    for (int i = 0; i < n_in; i++)
+        if ((unsigned)in[i] >= AM_DTYPE_COUNT)
+            return am_fail(AM_ERR_DTYPE, "the dtype of input %d is unknown", i);
+    out[0] = t;
+    return AM_OK;
 }
 
 /* ---- one_hot ----------------------------------------------------------------------------- */
@@ -142,7 +143,7 @@ static am_status one_hot_dtype(const void *attrs, am_dtype *in, int n_in, am_dty
 {
     AM_UNUSED(n_out);
     int t = ((const one_hot_attrs *)attrs)->dtype;
-    return one_index_dtype(t < 0 ? AM_DTYPE_FLOAT32 : (am_dtype)t, in, n_in, out);
+    return result_dtype(t < 0 ? AM_DTYPE_FLOAT32 : (am_dtype)t, in, n_in, out);
 }
 
 static size_t one_hot_temp(const void *attrs, const am_shape *in, int n_in)
@@ -162,7 +163,8 @@ static am_status one_hot_cpu(const am_kernel_ctx *ctx, const void *attrs, const 
     int64_t *idx = ctx->workspace;
     if (!idx || ctx->workspace_bytes < (size_t)rows * sizeof(int64_t))
         return am_fail(AM_ERR_INTERNAL, "the index workspace is missing or too small");
-    indices_to_i64(&in[0], idx);
+    am_status st = indices_to_i64(&in[0], idx);
+    if (st != AM_OK) return st;
     bool add = req[0] == AM_REQ_ADD;
     AM_DTYPE_SWITCH(out->dtype, T, {
         const T on = (T)a->on_value, off = (T)a->off_value;
@@ -240,7 +242,7 @@ static am_status take_shape(const void *attrs, am_shape *in, int n_in, am_shape 
 static am_status take_dtype(const void *attrs, am_dtype *in, int n_in, am_dtype *out, int n_out)
 {
     AM_UNUSED(attrs), AM_UNUSED(n_out);
-    return one_index_dtype(in[0], in, n_in, out);
+    return result_dtype(in[0], in, n_in, out);
 }
 
 static size_t take_temp(const void *attrs, const am_shape *in, int n_in)
@@ -344,7 +346,7 @@ static am_status embedding_dtype(const void *attrs, am_dtype *in, int n_in, am_d
     AM_UNUSED(n_in), AM_UNUSED(n_out);
     int t = ((const embedding_attrs *)attrs)->dtype;
     if ((unsigned)in[1] >= AM_DTYPE_COUNT) in[1] = t < 0 ? AM_DTYPE_FLOAT32 : (am_dtype)t;
-    return one_index_dtype(in[1], in, 1, out);
+    return result_dtype(in[1], in, 2, out);
 }
 
 static size_t embedding_temp(const void *attrs, const am_shape *in, int n_in)
@@ -436,7 +438,7 @@ static am_status pick_shape(const void *attrs, am_shape *in, int n_in, am_shape 
 static am_status pick_dtype(const void *attrs, am_dtype *in, int n_in, am_dtype *out, int n_out)
 {
     AM_UNUSED(attrs), AM_UNUSED(n_out);
-    return one_index_dtype(in[0], in, n_in, out);
+    return result_dtype(in[0], in, n_in, out);
 }
 
 static size_t pick_temp(const void *attrs, const am_shape *in, int n_in)

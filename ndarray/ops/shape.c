@@ -173,8 +173,8 @@ am_array *am_reshape_at(am_array *x, am_shape shape, bool reverse, am_site at)
     reshape_attrs a;
     am_attrs_init(&am_op_reshape, &a);
     if (shape.ndim < 0 || shape.ndim > AM_MAX_NDIM) {
-        am_fail_at("Reshape", at, AM_ERR_ARG, "shape has %d dimensions; at most %d are supported",
-                shape.ndim, AM_MAX_NDIM);
+        am_fail_at("Reshape", at, AM_ERR_ARG, "shape has %d entries; at most %d are supported",
+                   shape.ndim, AM_MAX_NDIM);
         return NULL;
     }
     a.shape.ndim = shape.ndim;

@@ -145,8 +145,8 @@ am_array *am_slice_at(am_array *x, const int64_t *begin, const int64_t *end,
 {
     slice_attrs a;
     if (n < 0 || n > AM_MAX_TUPLE || (n > 0 && (!begin || !end))) {
-        am_fail_at("slice", at, AM_ERR_ARG, "begin and end must hold n (%d) entries, at most %d", n,
-                AM_MAX_TUPLE);
+        am_fail_at("slice", at, AM_ERR_ARG, "begin and end must hold n (%d) entries, at most %d",
+                   n, AM_MAX_TUPLE);
         return NULL;
     }
     am_tuple_from_i64(begin, n, &a.begin);
