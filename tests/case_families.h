@@ -16,3 +16,4 @@ CASES(nn)
 /* matrix */
 
 /* shape */
+CASES(shape)

@@ -18,6 +18,8 @@ SUITE(ops_nn)
 /* ops_matrix */
 
 /* ops_shape */
+SUITE(ops_shape)
+SUITE(ops_index)
 
 /* io */
 SUITE(io)

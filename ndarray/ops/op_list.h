@@ -59,5 +59,23 @@ AM_OP(layer_norm)
 /* matrix.c */
 
 /* shape.c */
+AM_OP(reshape)
+AM_OP(flatten)
+AM_OP(expand_dims)
+AM_OP(squeeze)
+AM_OP(transpose)
+AM_OP(swap_axis)
+AM_OP(concat)
+AM_OP(stack)
+AM_OP(split)
+AM_OP(slice)
+AM_OP(slice_axis)
+AM_OP(tile)
+AM_OP(repeat)
+AM_OP(broadcast_to)
 
 /* index.c */
+AM_OP(one_hot)
+AM_OP(take)
+AM_OP(embedding)
+AM_OP(pick)
