@@ -615,10 +615,9 @@ am_array *am_stack_at(am_array *const *xs, int n, int axis, am_site at)
 
 /* ---- SliceChannel (split) -------------------------------------------------------------- */
 
-/* am_op_def.num_outputs is a constant, so SliceChannel declares this many and
- * hides those past num_outputs (shape (0,), never written).  A per-attribute
- * output count in the registry would remove the cap. */
-#define SPLIT_MAX_OUTPUTS 16
+/* The number of parts is an attribute, so the output count comes from
+ * num_outputs_of; one call makes at most AM_MAX_OP_IO parts. */
+#define SPLIT_MAX_OUTPUTS AM_MAX_OP_IO
 
 typedef struct split_attrs {
     int64_t num_outputs;
@@ -633,10 +632,11 @@ static const am_attr_field split_fields[] = {
                   "drop the split axis (its size must equal num_outputs)"),
     {0}};
 
-static int split_num_visible(const void *attrs)
+/* Clamped: an out-of-range num_outputs is reported by shape inference. */
+static int split_num_outputs(const void *attrs)
 {
     int64_t n = ((const split_attrs *)attrs)->num_outputs;
-    return n < 0 ? -1 : n > INT_MAX ? INT_MAX : (int)n;
+    return n < 1 ? 1 : n > SPLIT_MAX_OUTPUTS ? SPLIT_MAX_OUTPUTS : (int)n;
 }
 
 static am_status split_shape(const void *attrs, am_shape *in, int n_in, am_shape *out,
@@ -665,7 +665,7 @@ static am_status split_shape(const void *attrs, am_shape *in, int n_in, am_shape
         for (int i = axis; i + 1 < part.ndim; i++) part.dim[i] = part.dim[i + 1];
         part.ndim--;
     }
-    for (int i = 0; i < n_out; i++) out[i] = i < n ? part : (am_shape){.ndim = 1, .dim = {0}};
+    for (int i = 0; i < n_out; i++) out[i] = part;
     return AM_OK;
 }
 
@@ -692,16 +692,22 @@ static am_status split_cpu(const am_kernel_ctx *ctx, const void *attrs, const am
 
 const am_op_def am_op_split = {
     .name = "SliceChannel", .aliases = (const char *const[]){"split", NULL},
-    .input_names = data_input, .num_outputs = SPLIT_MAX_OUTPUTS,
-    .num_visible = split_num_visible, .attrs = split_fields, .attrs_size = sizeof(split_attrs),
+    .input_names = data_input, .num_outputs_of = split_num_outputs, .attrs = split_fields, .attrs_size = sizeof(split_attrs),
     .infer_shape = split_shape, .infer_dtype = am_infer_dtype_same, .cpu = split_cpu,
     .fuse = AM_FUSE_INJECTIVE,
-    .doc = "Splits data into num_outputs equal parts along axis (at most 16 parts)."};
+    .doc = "Splits data into num_outputs equal parts along axis (at most 64 parts)."};
 
 am_status am_split_at(am_array *x, int num_outputs, int axis, bool squeeze_axis,
                       am_array **out, am_site at)
 {
     split_attrs a = {.num_outputs = num_outputs, .axis = axis, .squeeze_axis = squeeze_axis};
+    if (num_outputs < 1 || num_outputs > SPLIT_MAX_OUTPUTS) {
+        am_err_ctx c;
+        am_err_push(&c, am_op_split.name, at);
+        am_fail(AM_ERR_ARG, "num_outputs=%d is outside [1, %d]", num_outputs, SPLIT_MAX_OUTPUTS);
+        am_err_pop(&c);
+        return am_last_status();
+    }
     if (!out) return am_fail_at("SliceChannel", at, AM_ERR_ARG, "out is NULL");
     return am_op_call(&am_op_split, &a, &x, 1, out, num_outputs, at);
 }
