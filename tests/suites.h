@@ -4,6 +4,7 @@ SUITE(ndarray)
 SUITE(registry)
 
 /* ops_elemwise */
+SUITE(ops_elemwise)
 
 /* ops_broadcast */
 
