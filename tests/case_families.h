@@ -3,6 +3,7 @@
 CASES(init)
 
 /* elemwise */
+CASES(elemwise)
 
 /* broadcast */
 CASES(broadcast)

@@ -5,6 +5,7 @@ SUITE(registry)
 SUITE(gradcheck)
 
 /* ops_elemwise */
+SUITE(ops_elemwise)
 
 /* ops_broadcast */
 SUITE(ops_broadcast)
