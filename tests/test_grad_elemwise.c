@@ -240,8 +240,8 @@ static void test_broadcast_sums(void)
 {
     am_scope_begin();
     am_seed(9);
-    am_array *a = tu_random(AM_SHAPE(2, 1, 3), F64, 0.5, 2), *b = tu_random(AM_SHAPE(4, 1), F64,
-                                                                             0.5, 2);
+    am_array *a = tu_random(AM_SHAPE(2, 1, 3), F64, 0.5, 2);
+    am_array *b = tu_random(AM_SHAPE(4, 1), F64, 0.5, 2);
     am_array *h = tu_random(AM_SHAPE(2, 4, 3), F64, -1, 1);
     am_attach_grad(a, AM_GRAD_WRITE);
     am_attach_grad(b, AM_GRAD_WRITE);
@@ -335,12 +335,30 @@ static void test_kinks(void)
     am_scope_end();
 }
 
+static am_array *clip_huge(am_array *x) { return am_clip(x, -1e300, 0.5); }
+static am_array *clip_inf(am_array *x) { return am_clip(x, -INFINITY, INFINITY); }
+static am_array *clip_nan(am_array *x) { return am_clip(x, NAN, 0.5); }
+
+/* A clip bound that clips nothing (infinite, NaN, beyond float32's range)
+ * stops no gradient on its side. */
+static void test_clip_open_bounds(void)
+{
+    am_scope_begin();
+    am_array *x = tu_array(AM_DTYPE_FLOAT32, AM_SHAPE(3), -3, 0, 1);
+    TU_ASSERT_VALUES(grad1(clip_huge, am_copy(x)), AM_SHAPE(3), 0, 1, 1, 0);
+    TU_ASSERT_VALUES(grad1(clip_inf, am_copy(x)), AM_SHAPE(3), 0, 1, 1, 1);
+    TU_ASSERT_VALUES(grad1(clip_nan, am_copy(x)), AM_SHAPE(3), 0, 1, 1, 0);
+    TU_ASSERT_VALUES(grad1(clip_nan, am_astype(x, F64)), AM_SHAPE(3), 0, 1, 1, 0);
+    am_scope_end();
+}
+
 /* broadcast_maximum gives og to lhs where lhs >= rhs, broadcast_minimum where
  * lhs <= rhs; rhs gets the rest (ties go to lhs). */
 static void test_max_min_ties(void)
 {
     am_scope_begin();
-    am_array *a = tu_array(F64, AM_SHAPE(4), 1, 2, 3, 4), *b = tu_array(F64, AM_SHAPE(4), 1, 0, 5, 4);
+    am_array *a = tu_array(F64, AM_SHAPE(4), 1, 2, 3, 4);
+    am_array *b = tu_array(F64, AM_SHAPE(4), 1, 0, 5, 4);
     am_attach_grad(a, AM_GRAD_WRITE);
     am_attach_grad(b, AM_GRAD_WRITE);
     for (int op = 0; op < 2; op++) {
@@ -388,8 +406,8 @@ static void test_prelu_grad(void)
 {
     am_scope_begin();
     am_seed(3);
-    am_array *x = tu_random(AM_SHAPE(2, 3, 4), F64, -1, 1), *gm = tu_array(F64, AM_SHAPE(3),
-                                                                             0.1, 0.2, 0.3);
+    am_array *x = tu_random(AM_SHAPE(2, 3, 4), F64, -1, 1);
+    am_array *gm = tu_array(F64, AM_SHAPE(3), 0.1, 0.2, 0.3);
     am_array *h = tu_random(AM_SHAPE(2, 3, 4), F64, -1, 1);
     am_attach_grad(x, AM_GRAD_WRITE);
     am_attach_grad(gm, AM_GRAD_WRITE);
@@ -514,6 +532,7 @@ CU_TestInfo am_tests_grad_elemwise[] = {
     {"broadcast inputs are summed back", test_broadcast_sums},
     {"0-d and lower-rank inputs", test_broadcast_rank_differences},
     {"kinks follow MXNet", test_kinks},
+    {"clip bounds that clip nothing", test_clip_open_bounds},
     {"maximum/minimum ties go to lhs", test_max_min_ties},
     {"where routes by the condition", test_where},
     {"prelu: data and gamma", test_prelu_grad},

@@ -631,16 +631,18 @@ static am_status clip_cpu(const am_kernel_ctx *ctx, const void *attrs, const am_
 }
 
 /* MXNet's clip_grad: og passes where a_min <= x <= a_max (bounds included)
- * and is 0 outside.  An infinite or NaN bound clips nothing on its side. */
+ * and is 0 outside.  A bound that clips nothing (infinite, NaN, or beyond
+ * float32's range for float32 data) leaves its side alone. */
 static am_status clip_grad(GRAD_PARAMS)
 {
     AM_UNUSED(out);
     const clip_attrs *a = g->attrs;
     const am_site at = g->at;
+    bool f32 = am_array_dtype(in[0]) == AM_DTYPE_FLOAT32;
+    double lo = f32 ? f32_bound(a->a_min) : a->a_min, hi = f32 ? f32_bound(a->a_max) : a->a_max;
     am_array *r = og_[0];
-    if (a->a_min > -INFINITY)
-        r = mul2(r, am_greater_equal_scalar_at(in[0], a->a_min, at), at);
-    if (a->a_max < INFINITY) r = mul2(r, am_lesser_equal_scalar_at(in[0], a->a_max, at), at);
+    if (lo > -INFINITY) r = mul2(r, am_greater_equal_scalar_at(in[0], lo, at), at);
+    if (hi < INFINITY) r = mul2(r, am_lesser_equal_scalar_at(in[0], hi, at), at);
     ig[0] = r;
     return r ? AM_OK : am_last_status();
 }
