@@ -61,3 +61,13 @@ AM_OP(layer_norm)
 /* shape.c */
 
 /* index.c */
+
+/* norm.c */
+AM_OP(batch_norm)
+AM_OP(backward_batch_norm)
+AM_OP(instance_norm)
+AM_OP(backward_instance_norm)
+AM_OP(group_norm)
+AM_OP(backward_group_norm)
+AM_OP(l2_normalization)
+AM_OP(backward_l2_normalization)
