@@ -287,10 +287,10 @@ static void test_batch_norm_moving_steps(void)
         CU_ASSERT(tu_allclose(mm, want_mm, 1e-12));
         CU_ASSERT(tu_allclose(mv, want_mv, 1e-12));
     }
-    am_array *x = tu_random(AM_SHAPE(2, 3, 2), F64, -1, 1);
+    am_array *x = tu_random(AM_SHAPE(2, 3, 2), F64, -1, 1), *before = am_copy(mm);
     bn_ref r = naive_bn(x, g, b, mm, mv, 1e-5, 0.9, false, 1, false);
     CU_ASSERT(tu_allclose(am_batch_norm(x, g, b, mm, mv, 1e-5, 0.9, false, false, 1), r.y, 1e-10));
-    CU_ASSERT(tu_allclose(mm, want_mm, 0));
+    CU_ASSERT(tu_allclose(mm, before, 0));
     am_scope_end();
 }
 
@@ -413,6 +413,40 @@ static void test_batch_norm_gradient_rules(void)
     /* d sum(out) / dx is zero in training, and the blocked mean/invstd add nothing. */
     CU_ASSERT(tu_allclose(am_grad(x), am_zeros(AM_SHAPE(4, 2), F64), 1e-12));
     CU_ASSERT(tu_allclose(dx, am_zeros(AM_SHAPE(4, 2), F64), 1e-12));
+    am_scope_end();
+}
+
+/* An empty batch teaches nothing: the moving statistics stay and the gradients are zero.
+ * One sample per channel has variance 0: the output is beta, and with eps 0 the inverse
+ * std is 0 rather than infinite, as in MXNet. */
+static void test_batch_norm_edges(void)
+{
+    am_scope_begin();
+    am_array *x = am_zeros(AM_SHAPE(0, 2), F64), *g = tu_array(F64, AM_SHAPE(2), 2, 3);
+    am_array *b = tu_array(F64, AM_SHAPE(2), 0.25, 0.5), *mm = tu_array(F64, AM_SHAPE(2), 0.5, -1);
+    am_array *mv = tu_array(F64, AM_SHAPE(2), 2, 3), *in[5] = {x, g, b, mm, mv}, *out[3];
+    for (int i = 0; i < 3; i++) am_attach_grad(in[i], AM_GRAD_WRITE);
+    am_autograd_record_begin(true);
+    CU_ASSERT_EQUAL(invoke("BatchNorm", in, 5, "fix_gamma|output_mean_var", "False|True", out, 3),
+                    AM_OK);
+    CU_ASSERT_EQUAL(am_backward_at(out[0], am_zeros(AM_SHAPE(0, 2), F64), false, AM_HERE), AM_OK);
+    am_autograd_end();
+    CU_ASSERT_EQUAL(am_array_size(out[0]), 0);
+    TU_ASSERT_VALUES(out[1], AM_SHAPE(2), 0, NAN, NAN);
+    TU_ASSERT_VALUES(mm, AM_SHAPE(2), 0, 0.5, -1);
+    TU_ASSERT_VALUES(mv, AM_SHAPE(2), 0, 2, 3);
+    TU_ASSERT_VALUES(am_grad(g), AM_SHAPE(2), 0, 0, 0);
+    TU_ASSERT_VALUES(am_grad(b), AM_SHAPE(2), 0, 0, 0);
+
+    in[0] = tu_array(F64, AM_SHAPE(1, 2), 3, -4);
+    bool was = am_autograd_set_training(true);
+    CU_ASSERT_EQUAL(invoke("BatchNorm", in, 5, "eps|fix_gamma|output_mean_var", "0|False|True",
+                           out, 3), AM_OK);
+    TU_ASSERT_VALUES(out[0], AM_SHAPE(1, 2), 0, 0.25, 0.5);
+    TU_ASSERT_VALUES(out[2], AM_SHAPE(2), 0, 0, 0);
+    CU_ASSERT_EQUAL(invoke("BatchNorm", in, 5, "output_mean_var", "True", out, 3), AM_OK);
+    TU_ASSERT_VALUES(out[2], AM_SHAPE(2), 1e-12, 1 / sqrt(1e-3), 1 / sqrt(1e-3));
+    am_autograd_set_training(was);
     am_scope_end();
 }
 
@@ -844,6 +878,7 @@ CU_TestInfo am_tests_ops_norm[] = {
     {"BatchNorm kernel requests in training", test_batch_norm_requests},
     {"BatchNorm gradients in training and inference", test_batch_norm_gradients},
     {"BatchNorm gradient rules (fix_gamma, aux, hidden)", test_batch_norm_gradient_rules},
+    {"BatchNorm empty batch and single samples", test_batch_norm_edges},
     {"BatchNorm errors", test_batch_norm_errors},
     {"BatchNorm attributes and shape inference", test_batch_norm_attributes},
     {"InstanceNorm values", test_instance_norm_values},
