@@ -39,7 +39,9 @@ const am_op_case am_cases_norm[] = {
     {.op = "InstanceNorm", .shapes = "1,1,1;1;1"},
     {.op = "InstanceNorm", .shapes = "0,2,3;2;2"},
     {.op = "InstanceNorm", .shapes = "2,3,0;3;3"},
+    {.op = "InstanceNorm", .shapes = "2,0,3;0;0"},
     {.op = "_backward_InstanceNorm", .shapes = "2,3,4;2,3,4;3;2,3;2,3", .lo = 0.5, .hi = 1.5},
+    {.op = "_backward_InstanceNorm", .shapes = "2,0,3;2,0,3;0;2,0;2,0"},
     {.op = "_backward_InstanceNorm", .attrs = "eps=0.1", .shapes = "1,2,5,2;1,2,5,2;2;1,2;1,2",
      .dtype = F64, .lo = 0.5, .hi = 1.5},
 
@@ -49,8 +51,10 @@ const am_op_case am_cases_norm[] = {
     {.op = "GroupNorm", .attrs = "num_groups=2;output_mean_var=True", .shapes = "2,4,3;2;2"},
     {.op = "GroupNorm", .attrs = "num_groups=1", .shapes = "1,1,1;1;1"},
     {.op = "GroupNorm", .attrs = "num_groups=2", .shapes = "0,2,3;2;2"},
+    {.op = "GroupNorm", .shapes = "2,0,3;1;1"},
     {.op = "_backward_GroupNorm", .attrs = "num_groups=2", .shapes = "2,4,3;2,4,3;2;2,2;2,2",
      .lo = 0.5, .hi = 1.5},
+    {.op = "_backward_GroupNorm", .shapes = "2,0,3;2,0,3;1;2,1;2,1", .lo = 0.5, .hi = 1.5},
     {.op = "_backward_GroupNorm", .attrs = "num_groups=2;output_mean_var=True",
      .shapes = "2,4,3;2,4,3;2;2,2;2,2;2,2;2,2", .dtype = F64, .lo = 0.5, .hi = 1.5},
 

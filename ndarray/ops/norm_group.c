@@ -168,6 +168,7 @@ static am_status instance_norm_cpu(const am_kernel_ctx *ctx, const void *attrs,
 {
     AM_UNUSED(ctx), AM_UNUSED(n_in), AM_UNUSED(n_out);
     int64_t c = in[0].ndim > 1 ? in[0].dim[1] : 0;
+    if (c == 0) return AM_OK; /* no channels: nothing to write */
     return gn_forward(in, out, c, ((const instance_norm_attrs *)attrs)->eps, false, req);
 }
 
@@ -231,10 +232,18 @@ static am_status gn_backward_shape(const void *attrs, am_shape *in, int n_in, am
 DEF_DTYPE_FN(gn_backward_dtype, "out_grad", "data", "gamma", "mean", "std", "mean_grad",
              "std_grad")
 
-static size_t gn_backward_temp(const void *attrs, const am_shape *in, int n_in)
+/* Two doubles per (sample, group) row: the partial sums for gamma and beta. */
+static size_t in_backward_temp(const void *attrs, const am_shape *in, int n_in)
 {
     AM_UNUSED(attrs), AM_UNUSED(n_in);
     return (size_t)(in[1].ndim > 1 ? in[1].dim[0] * in[1].dim[1] : 0) * 2 * sizeof(double);
+}
+
+static size_t gn_backward_temp(const void *attrs, const am_shape *in, int n_in)
+{
+    AM_UNUSED(n_in);
+    int64_t groups = ((const group_norm_attrs *)attrs)->num_groups;
+    return (size_t)(in[1].ndim > 0 && groups > 0 ? in[1].dim[0] * groups : 0) * 2 * sizeof(double);
 }
 
 /* Per row, with xh = (x - mean) * rs and w = dy * gamma:
@@ -316,6 +325,7 @@ static am_status in_backward_cpu(const am_kernel_ctx *ctx, const void *attrs, co
 {
     AM_UNUSED(n_out);
     int64_t c = in[1].ndim > 1 ? in[1].dim[1] : 0;
+    if (c == 0) return AM_OK;
     return gn_backward(ctx, in, n_in, out, c, ((const instance_norm_attrs *)attrs)->eps, false,
                        req);
 }
@@ -333,7 +343,7 @@ const am_op_def am_op_backward_instance_norm = {
     .input_names = (const char *const[]){"out_grad", "data", "gamma", "mean", "var", NULL},
     .num_outputs = 3, .num_visible = all_visible3, .attrs = instance_norm_fields,
     .attrs_size = sizeof(instance_norm_attrs), .infer_shape = in_backward_shape,
-    .infer_dtype = gn_backward_dtype, .temp_bytes = gn_backward_temp, .cpu = in_backward_cpu,
+    .infer_dtype = gn_backward_dtype, .temp_bytes = in_backward_temp, .cpu = in_backward_cpu,
     .inplace = same_slot, .fuse = AM_FUSE_OPAQUE, .flags = AM_OP_NO_GRAD | AM_OP_NEEDS_TEMP,
     .doc = "Gradients of InstanceNorm's data, gamma and beta."};
 
