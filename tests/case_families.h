@@ -18,3 +18,6 @@ CASES(nn)
 
 /* shape */
 CASES(shape)
+
+/* norm */
+CASES(norm)

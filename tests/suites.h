@@ -26,3 +26,6 @@ SUITE(ops_index)
 SUITE(io)
 SUITE(gpu)
 SUITE(grad_elemwise)
+
+/* ops_norm */
+SUITE(ops_norm)

@@ -281,6 +281,40 @@ AM_API am_array *am_layer_norm_at(am_array *x, am_array *gamma, am_array *beta, 
                                   double eps, am_site at);
 #define am_layer_norm(x, g, b, a, e) am_layer_norm_at((x), (g), (b), (a), (e), AM_HERE)
 
+/* ---- normalization (norm.c) ---------------------------------------------- */
+/* [BatchNorm] normalises over every axis but axis with per-channel gamma, beta,
+ * moving_mean and moving_var (all of shape (C,)).  In training mode (and not
+ * use_global_stats) it uses the batch statistics and updates moving_mean and
+ * moving_var in place: moving = moving * momentum + batch * (1 - momentum),
+ * with the biased batch variance, as MXNet's CPU kernel does.  Otherwise it
+ * uses the moving statistics.  fix_gamma treats gamma as ones (gamma gets a
+ * zero gradient; unlike MXNet's CPU kernel, gamma itself is not overwritten).
+ * The hidden outputs are the mean and the inverse std 1/sqrt(var + eps).
+ * Gradients use the batch-statistics formula when the backward runs in
+ * training mode, as MXNet's _backward_BatchNorm reads is_train. */
+AM_API am_array *am_batch_norm_at(am_array *x, am_array *gamma, am_array *beta,
+                                  am_array *moving_mean, am_array *moving_var, double eps,
+                                  double momentum, bool fix_gamma, bool use_global_stats,
+                                  int axis, am_site at);
+#define am_batch_norm(x, g, b, mm, mv, eps, mom, fg, ugs, axis) \
+    am_batch_norm_at((x), (g), (b), (mm), (mv), (eps), (mom), (fg), (ugs), (axis), AM_HERE)
+/* [InstanceNorm] x (N, C, ...) with at least 3 axes, normalised over the axes
+ * after C for each (n, c); gamma and beta have shape (C,). */
+AM_API am_array *am_instance_norm_at(am_array *x, am_array *gamma, am_array *beta, double eps,
+                                     am_site at);
+#define am_instance_norm(x, g, b, eps) am_instance_norm_at((x), (g), (b), (eps), AM_HERE)
+/* [GroupNorm] x (N, C, ...) with at least 3 axes; the C channels form
+ * num_groups groups, each normalised over its channels and the remaining axes;
+ * gamma and beta have shape (num_groups,) as in MXNet 1.x. */
+AM_API am_array *am_group_norm_at(am_array *x, am_array *gamma, am_array *beta, int num_groups,
+                                  double eps, am_site at);
+#define am_group_norm(x, g, b, ng, eps) am_group_norm_at((x), (g), (b), (ng), (eps), AM_HERE)
+/* [L2Normalization] x / sqrt(sum(x^2) + eps); mode "instance" sums over every
+ * axis but the first, "channel" over axis 1, "spatial" over the axes after 1
+ * (the last two need at least 3 axes); NULL means "instance". */
+AM_API am_array *am_l2_normalization_at(am_array *x, double eps, const char *mode, am_site at);
+#define am_l2_normalization(x, eps, mode) am_l2_normalization_at((x), (eps), (mode), AM_HERE)
+
 #ifdef __cplusplus
 }
 #endif

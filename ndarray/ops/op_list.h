@@ -120,3 +120,13 @@ AM_OP(one_hot)
 AM_OP(take)
 AM_OP(embedding)
 AM_OP(pick)
+
+/* norm.c */
+AM_OP(batch_norm)
+AM_OP(backward_batch_norm)
+AM_OP(instance_norm)
+AM_OP(backward_instance_norm)
+AM_OP(group_norm)
+AM_OP(backward_group_norm)
+AM_OP(l2_normalization)
+AM_OP(backward_l2_normalization)
