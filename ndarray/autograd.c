@@ -113,6 +113,7 @@ am_status am_tape_record(const am_op_def *op, const void *attrs, am_array *const
     atomic_init(&n->refcount, 1);
     n->op = op;
     n->at = at;
+    n->training = am_is_training();
     n->n_in = n_in;
     n->n_out = n_all;
     n->in = calloc((size_t)(n_in ? n_in : 1), sizeof(*n->in));

@@ -150,7 +150,11 @@ static am_status run_node(backward *b, int idx)
     for (int i = 0; i < n->n_in; i++) need[i] = n->in[i]->grad_fn || n->in[i]->grad_req;
     am_grad_ctx g = {.op = n->op, .attrs = n->attrs, .n_in = n->n_in, .n_out = n->n_out,
                      .need_grad = need, .at = n->at};
+    /* Gradients follow the mode of their forward call (BatchNorm's batch or
+     * moving statistics), whatever the mode during backward. */
+    bool was_training = am_set_training(n->training);
     am_status st = n->op->gradient(&g, n->in, outs, og, in_grad);
+    am_set_training(was_training);
     if (st != AM_OK) return st;
     for (int i = 0; i < n->n_in; i++) {
         if (!in_grad[i]) continue;

@@ -59,6 +59,7 @@ typedef struct am_tape_node {
     am_array **in;        /* the inputs as given: they carry their own tape links */
     am_array **out;       /* the output values (hidden ones too), with no tape link */
     am_site at;
+    bool training;        /* the training flag of the forward call */
     bool freed;           /* backward ran without retain_graph */
     int visit;            /* scratch for backward */
 } am_tape_node;
