@@ -61,3 +61,10 @@ AM_OP(layer_norm)
 /* shape.c */
 
 /* index.c */
+
+/* pool.c */
+AM_OP(pooling)
+AM_OP(backward_pooling)
+AM_OP(upsampling)
+AM_OP(backward_upsampling)
+AM_OP(backward_upsampling_bilinear)
