@@ -102,7 +102,7 @@ static void node_retain(am_tape_node *n)
 }
 
 am_status am_tape_record(const am_op_def *op, const void *attrs, am_array *const *in, int n_in,
-                         am_array **outs, int n_visible, am_site at)
+                         am_array **outs, int n_all, int n_visible, am_site at)
 {
     if (!recording || (op->flags & AM_OP_NO_GRAD)) return AM_OK;
     bool any = false;
@@ -114,7 +114,7 @@ am_status am_tape_record(const am_op_def *op, const void *attrs, am_array *const
     n->op = op;
     n->at = at;
     n->n_in = n_in;
-    n->n_out = op->num_outputs;
+    n->n_out = n_all;
     n->in = calloc((size_t)(n_in ? n_in : 1), sizeof(*n->in));
     n->out = calloc((size_t)n->n_out, sizeof(*n->out));
     n->attrs = op->attrs_size ? malloc(op->attrs_size) : NULL;

@@ -3,8 +3,6 @@
  * runs the device kernel. */
 #include "ndarray_impl.h"
 
-#define AM_MAX_OP_IO 64
-
 /* Checks the inputs and fills their shapes, dtypes and common device. */
 static am_status check_inputs(const am_op_def *op, am_array *const *in, int n_in,
                               am_shape *shapes, am_dtype *dtypes, am_device *dev)
@@ -32,9 +30,8 @@ static am_status check_inputs(const am_op_def *op, am_array *const *in, int n_in
 
 /* Infers all outputs (hidden ones included). */
 static am_status infer(const am_op_def *op, const void *attrs, am_shape *shapes,
-                       am_dtype *dtypes, int n_in, am_shape *oshape, am_dtype *otype)
+                       am_dtype *dtypes, int n_in, am_shape *oshape, am_dtype *otype, int n_out)
 {
-    int n_out = op->num_outputs;
     for (int i = 0; i < n_out; i++) {
         oshape[i].ndim = -1;
         otype[i] = AM_DTYPE_COUNT;
@@ -51,7 +48,8 @@ static am_status infer(const am_op_def *op, const void *attrs, am_shape *shapes,
 }
 
 static am_status run_kernel(const am_op_def *op, const void *attrs, am_array *const *in,
-                            int n_in, am_array *const *outs, const am_req *req, am_device dev)
+                            int n_in, am_array *const *outs, int n_out, const am_req *req,
+                            am_device dev)
 {
     am_view vin[AM_MAX_OP_IO], vout[AM_MAX_OP_IO];
     am_shape ishape[AM_MAX_OP_IO];
@@ -59,7 +57,7 @@ static am_status run_kernel(const am_op_def *op, const void *attrs, am_array *co
         vin[i] = am_array_view(in[i]);
         ishape[i] = in[i]->shape;
     }
-    for (int i = 0; i < op->num_outputs; i++) vout[i] = am_array_view(outs[i]);
+    for (int i = 0; i < n_out; i++) vout[i] = am_array_view(outs[i]);
     am_kernel_fn fn = dev.type == AM_DEVICE_CPU ? op->cpu : op->gpu;
     if (!fn)
         return am_fail(AM_ERR_UNSUPPORTED, "no kernel for %s",
@@ -74,7 +72,7 @@ static am_status run_kernel(const am_op_def *op, const void *attrs, am_array *co
             ctx.workspace = tmp->data;
         }
     }
-    am_status st = fn(&ctx, attrs, vin, n_in, vout, op->num_outputs, req);
+    am_status st = fn(&ctx, attrs, vin, n_in, vout, n_out, req);
     am_storage_release(tmp);
     return st;
 }
@@ -82,20 +80,20 @@ static am_status run_kernel(const am_op_def *op, const void *attrs, am_array *co
 am_status am_op_run_into(const am_op_def *op, const void *attrs, am_array *const *in, int n_in,
                          am_array *const *out, const am_req *req)
 {
-    AM_ASSERT(n_in <= AM_MAX_OP_IO && op->num_outputs <= AM_MAX_OP_IO);
-    am_device dev = op->num_outputs ? am_array_device(out[0]) : am_cpu();
-    return run_kernel(op, attrs, in, n_in, out, req, dev);
+    int n_out = am_op_num_outputs(op, attrs);
+    AM_ASSERT(n_in <= AM_MAX_OP_IO && n_out <= AM_MAX_OP_IO && n_out > 0);
+    return run_kernel(op, attrs, in, n_in, out, n_out, req, am_array_device(out[0]));
 }
 
 /* Allocates outputs; output 0 becomes a view of input 0 when the op allows. */
 static am_status make_outputs(const am_op_def *op, const void *attrs, am_array *const *in,
                               int n_in, const am_shape *oshape, const am_dtype *otype,
-                              am_device dev, am_array **outs, bool *is_view)
+                              int n_out, am_device dev, am_array **outs, bool *is_view)
 {
     int64_t offset = 0;
-    *is_view = op->view && n_in > 0 && op->num_outputs == 1 && otype[0] == in[0]->dtype &&
+    *is_view = op->view && n_in > 0 && n_out == 1 && otype[0] == in[0]->dtype &&
                op->view(attrs, &in[0]->shape, &offset);
-    for (int i = 0; i < op->num_outputs; i++) {
+    for (int i = 0; i < n_out; i++) {
         if (i == 0 && *is_view)
             outs[i] = am_array_new_view(in[0], oshape[0], otype[0],
                                         (size_t)offset * am_dtype_size(otype[0]));
@@ -123,30 +121,32 @@ am_status am_op_call(const am_op_def *op, const void *attrs, am_array *const *in
     am_err_push(&c, op->name, at);
     am_status st = AM_OK;
     int want_in = am_op_num_inputs(op, attrs), visible = am_op_num_visible(op, attrs);
+    int n_all = am_op_num_outputs(op, attrs);
     if (n_in != want_in || n_in > AM_MAX_OP_IO) {
         st = am_fail(AM_ERR_ARG, "expects %d inputs, got %d", want_in, n_in);
         goto out;
     }
-    if (n_out != visible || op->num_outputs > AM_MAX_OP_IO) {
+    if (n_out != visible || n_all > AM_MAX_OP_IO || n_all < visible) {
         st = am_fail(AM_ERR_ARG, "has %d outputs, caller asked for %d", visible, n_out);
         goto out;
     }
     if ((st = check_inputs(op, in, n_in, shapes, dtypes, &dev)) != AM_OK) goto out;
-    if ((st = infer(op, attrs, shapes, dtypes, n_in, oshape, otype)) != AM_OK) goto out;
-    if ((st = make_outputs(op, attrs, in, n_in, oshape, otype, dev, outs, &is_view)) != AM_OK)
+    if ((st = infer(op, attrs, shapes, dtypes, n_in, oshape, otype, n_all)) != AM_OK) goto out;
+    if ((st = make_outputs(op, attrs, in, n_in, oshape, otype, n_all, dev, outs, &is_view)) != AM_OK)
         goto out_release;
     if (!is_view) {
         am_req req[AM_MAX_OP_IO];
-        for (int i = 0; i < op->num_outputs; i++) req[i] = AM_REQ_WRITE;
-        if ((st = run_kernel(op, attrs, in, n_in, outs, req, dev)) != AM_OK) goto out_release;
+        for (int i = 0; i < n_all; i++) req[i] = AM_REQ_WRITE;
+        if ((st = run_kernel(op, attrs, in, n_in, outs, n_all, req, dev)) != AM_OK) goto out_release;
     }
-    if ((st = am_tape_record(op, attrs, in, n_in, outs, n_out, at)) != AM_OK) goto out_release;
+    if ((st = am_tape_record(op, attrs, in, n_in, outs, n_all, n_out, at)) != AM_OK)
+        goto out_release;
     for (int i = 0; i < n_out; i++) out[i] = am_scope_own(outs[i]);
-    for (int i = n_out; i < op->num_outputs; i++) am_release(outs[i]);
+    for (int i = n_out; i < n_all; i++) am_release(outs[i]);
     goto out;
 
 out_release:
-    for (int i = 0; i < op->num_outputs; i++) am_release(outs[i]);
+    for (int i = 0; i < n_all; i++) am_release(outs[i]);
 out:
     am_err_pop(&c);
     return st;

@@ -100,7 +100,7 @@ am_view am_view_make(void *data, am_dtype dtype, const am_shape *shape, am_devic
 /* Records a finished eager call on the tape when recording is on and an
  * input needs a gradient; links the visible outputs to the new node. */
 am_status am_tape_record(const am_op_def *op, const void *attrs, am_array *const *in, int n_in,
-                         am_array **outs, int n_visible, am_site at);
+                         am_array **outs, int n_all, int n_visible, am_site at);
 
 /* Runs op's kernel into existing outputs with the given requests (no
  * allocation of outputs, no recording). */

@@ -58,7 +58,8 @@ static void markdown(FILE *f)
         }
         fprintf(f, "- inputs: ");
         print_inputs(f, op);
-        fprintf(f, "\n- outputs: %d", op->num_outputs);
+        if (op->num_outputs_of) fprintf(f, "\n- outputs: set by the attributes");
+        else fprintf(f, "\n- outputs: %d", op->num_outputs);
         if (op->num_visible) fprintf(f, " (hidden ones included)");
         fprintf(f, "\n- class: ");
         print_flags(f, op, false);

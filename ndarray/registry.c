@@ -51,7 +51,7 @@ static const char *entry_problem(const am_op_def *op)
     if (!op->infer_shape) return "has no infer_shape";
     if (!op->infer_dtype) return "has no infer_dtype";
     if (!op->cpu) return "has no CPU kernel";
-    if (op->num_outputs < 1) return "has no outputs";
+    if (op->num_outputs < 1 && !op->num_outputs_of) return "has no outputs";
     if (!op->num_inputs && !op->input_names) return "has neither input_names nor num_inputs";
     if (op->attrs && !op->attrs_size) return "has attributes but attrs_size 0";
     int nf = 0;
@@ -162,9 +162,14 @@ int am_op_num_inputs(const am_op_def *op, const void *attrs)
     return n;
 }
 
+int am_op_num_outputs(const am_op_def *op, const void *attrs)
+{
+    return op->num_outputs_of ? op->num_outputs_of(attrs) : op->num_outputs;
+}
+
 int am_op_num_visible(const am_op_def *op, const void *attrs)
 {
-    return op->num_visible ? op->num_visible(attrs) : op->num_outputs;
+    return op->num_visible ? op->num_visible(attrs) : am_op_num_outputs(op, attrs);
 }
 
 am_status am_infer_shape_same(const void *attrs, am_shape *in, int n_in, am_shape *out,

@@ -3,6 +3,7 @@
 CASES(init)
 
 /* elemwise */
+CASES(elemwise)
 
 /* broadcast */
 CASES(broadcast)
@@ -16,6 +17,7 @@ CASES(nn)
 /* matrix */
 
 /* shape */
+CASES(shape)
 
 /* pool */
 CASES(pool)

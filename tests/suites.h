@@ -5,6 +5,7 @@ SUITE(registry)
 SUITE(gradcheck)
 
 /* ops_elemwise */
+SUITE(ops_elemwise)
 
 /* ops_broadcast */
 SUITE(ops_broadcast)
@@ -18,6 +19,8 @@ SUITE(ops_nn)
 /* ops_matrix */
 
 /* ops_shape */
+SUITE(ops_shape)
+SUITE(ops_index)
 
 /* io */
 SUITE(io)

@@ -31,6 +31,9 @@ extern "C" {
 
 /* ---- attributes ------------------------------------------------------ */
 
+/* Most inputs, and most outputs, of one op call. */
+#define AM_MAX_OP_IO 64
+
 /* Longest tuple attribute (Reshape's shape may hold special values). */
 #define AM_MAX_TUPLE 12
 
@@ -155,6 +158,7 @@ typedef struct am_op_def {
     const char *const *input_names;      /* NULL-terminated: "data", "weight", "bias" */
     int (*num_inputs)(const void *attrs);     /* NULL: count of input_names */
     int num_outputs;                     /* all outputs, hidden ones included */
+    int (*num_outputs_of)(const void *attrs); /* when attributes decide it; NULL: num_outputs */
     int (*num_visible)(const void *attrs);    /* outputs a caller sees; NULL: all */
     int num_aux;                         /* trailing inputs the op mutates (BatchNorm) */
     const am_attr_field *attrs;          /* schema ending in {0}; NULL: no attributes */
@@ -197,6 +201,8 @@ AM_API const am_op_def *am_op_at(int i);
 
 /* Number of inputs the op takes with these parsed attributes. */
 AM_API int am_op_num_inputs(const am_op_def *op, const void *attrs);
+/* All outputs (hidden ones included) with these parsed attributes. */
+AM_API int am_op_num_outputs(const am_op_def *op, const void *attrs);
 /* Outputs a caller sees with these parsed attributes. */
 AM_API int am_op_num_visible(const am_op_def *op, const void *attrs);
 

@@ -1,0 +1,669 @@
+/* Elementwise ops: the unary ones (negative, abs, exp, ... ceil), the scalar
+ * family (_plus_scalar ... _lesser_equal_scalar), Activation and LeakyReLU.
+ * Each (op, dtype) pair is one tight loop generated from a per-element
+ * expression. */
+#include "../ndarray_impl.h"
+
+#include <math.h>
+
+/* Amber never reads floating-point exception flags, so GCC may evaluate both
+ * arms of `x > 0 ? x : x * slope` and vectorize it (values are unchanged).
+ * Clang assumes that already, but reports `omp simd` loops of libm calls
+ * that it cannot vectorize; they are correct as scalar loops. */
+#if defined(__clang__)
+#pragma clang diagnostic ignored "-Wpass-failed"
+#elif defined(__GNUC__)
+#pragma GCC optimize("no-trapping-math")
+#endif
+/* The integer expressions below are instantiated for uint8 too, where tests
+ * such as `v < 0` are constant; that is intended, not a bug. */
+#pragma GCC diagnostic ignored "-Wtype-limits"
+
+/*
+ * y[i] = EXPR for i < n, where EXPR reads `v`, element i of x converted to V,
+ * honouring req (WRITE/INPLACE store, ADD accumulates, NULL skips).  x may be
+ * y itself (in-place): each element is read before its own slot is written,
+ * so `omp simd` (which also lets GCC vectorize at -O2, where its cost model
+ * would not) is safe.  Threads join only above AM_OMP_MIN elements.
+ */
+#define MAP(req, TI, V, TO, xp, yp, n, EXPR)                                               \
+    do {                                                                                   \
+        const TI *x_ = (const TI *)(xp);                                                   \
+        TO *y_ = (TO *)(yp);                                                               \
+        const int64_t n_ = (n);                                                            \
+        if ((req) == AM_REQ_ADD) {                                                         \
+            _Pragma("omp parallel for simd if (n_ > AM_OMP_MIN) schedule(static)")         \
+            for (int64_t i_ = 0; i_ < n_; i_++) {                                          \
+                const V v = (V)x_[i_];                                                     \
+                y_[i_] += (TO)(EXPR);                                                      \
+            }                                                                              \
+        } else if ((req) != AM_REQ_NULL) {                                                 \
+            _Pragma("omp parallel for simd if (n_ > AM_OMP_MIN) schedule(static)")         \
+            for (int64_t i_ = 0; i_ < n_; i_++) {                                          \
+                const V v = (V)x_[i_];                                                     \
+                y_[i_] = (TO)(EXPR);                                                       \
+            }                                                                              \
+        }                                                                                  \
+    } while (0)
+
+/* The same-type map of the two float dtypes: FE in float, DE in double. */
+#define MAP_FLOAT_CASES(req, xp, yp, n, FE, DE)                                            \
+    case AM_DTYPE_FLOAT32: MAP(req, float, float, float, xp, yp, n, FE); break;            \
+    case AM_DTYPE_FLOAT64: MAP(req, double, double, double, xp, yp, n, DE); break;
+
+#define KERNEL_PARAMS                                                                      \
+    const am_kernel_ctx *ctx, const void *attrs, const am_view *in, int n_in,              \
+        const am_view *out, int n_out, const am_req *req
+
+static const char *const data_input[] = {"data", NULL};
+static const am_inplace_pair inplace_00[] = {{0, 0}, {-1, -1}};
+static const char *const erf_aliases[] = {"_npx_erf", NULL};
+
+static am_array *call1(const am_op_def *op, const void *attrs, am_array *x, am_site at)
+{
+    am_array *y = NULL;
+    am_op_call(op, attrs, &x, 1, &y, 1, at);
+    return y;
+}
+
+static am_status float_only(am_dtype t)
+{
+    return am_fail(AM_ERR_DTYPE, "data has dtype %s; only float32 and float64 are supported",
+                   am_dtype_name(t));
+}
+
+static am_status unsupported_dtype(am_dtype t)
+{
+    return am_fail(AM_ERR_DTYPE, "dtype %s is not supported", am_dtype_name(t));
+}
+
+/* Every input has input 0's dtype, a float one; so do all outputs. */
+static am_status float_dtype(const void *attrs, am_dtype *in, int n_in, am_dtype *out, int n_out)
+{
+    AM_UNUSED(attrs);
+    for (int i = 1; i < n_in; i++)
+        if (in[i] != in[0])
+            return am_fail(AM_ERR_DTYPE, "input dtypes differ: %s (input 0) and %s (input %d)",
+                           am_dtype_name(in[0]), am_dtype_name(in[i]), i);
+    if (!am_dtype_is_float(in[0])) return float_only(in[0]);
+    for (int i = 0; i < n_out; i++) out[i] = in[0];
+    return AM_OK;
+}
+
+/* One integer dtype: T the element type, U its unsigned twin (for arithmetic
+ * that wraps instead of overflowing, as NumPy's integers do). */
+#define INT_CASE(req, DT, T_, U_, xp, yp, n, IE)                                           \
+    case DT: {                                                                             \
+        typedef T_ T;                                                                      \
+        typedef U_ U __attribute__((unused));                                              \
+        MAP(req, T, T, T, xp, yp, n, IE);                                                  \
+    } break;
+#define INT_CASES(req, xp, yp, n, IE)                                                      \
+    INT_CASE(req, AM_DTYPE_INT32, int32_t, uint32_t, xp, yp, n, IE)                        \
+    INT_CASE(req, AM_DTYPE_INT64, int64_t, uint64_t, xp, yp, n, IE)                        \
+    INT_CASE(req, AM_DTYPE_UINT8, uint8_t, uint8_t, xp, yp, n, IE)
+
+/* ---- unary ops ------------------------------------------------------------------ */
+
+/* Ops on every dtype: name, float32 and float64 expressions of v, the integer
+ * expression (T, U as in INT_CASE), flags, doc. */
+#define ANY_DTYPE_UNARY(X)                                                                 \
+    X(negative, -v, -v, (T)(0u - (U)v), 0,                                                 \
+      "-x; integers wrap (uint8: -1 -> 255).")                                             \
+    X(abs, fabsf(v), fabs(v), v > 0 ? v : (T)(0u - (U)v), 0, "|x|.")                       \
+    X(sign, v > 0 ? 1.0f : (v < 0 ? -1.0f : 0.0f), v > 0 ? 1.0 : (v < 0 ? -1.0 : 0.0),     \
+      (T)((v > 0) - (v < 0)), AM_OP_NO_GRAD, "-1, 0 or 1 by the sign of x (0 for NaN).")   \
+    X(square, v * v, v * v, (T)((U)v * (U)v), 0, "x * x.")                                 \
+    X(relu, !(v <= 0) ? v : 0.0f, !(v <= 0) ? v : 0.0, v > 0 ? v : 0, 0,                   \
+      "max(x, 0); NaN stays NaN.")                                                         \
+    X(round, roundf(v), round(v), v, AM_OP_NO_GRAD,                                        \
+      "Nearest integer, halves away from zero (2.5 -> 3, -2.5 -> -3).")                    \
+    X(floor, floorf(v), floor(v), v, AM_OP_NO_GRAD, "Largest integer <= x.")               \
+    X(ceil, ceilf(v), ceil(v), v, AM_OP_NO_GRAD, "Smallest integer >= x.")
+
+/* Ops on float32 and float64 only: name, float32 and float64 expressions,
+ * aliases, doc. */
+#define FLOAT_UNARY(X)                                                                     \
+    X(exp, expf(v), exp(v), NULL, "e^x.")                                                  \
+    X(log, logf(v), log(v), NULL, "Natural logarithm: log(0) = -inf, log(x < 0) = NaN.")   \
+    X(log1p, log1pf(v), log1p(v), NULL, "log(1 + x), accurate for small x.")               \
+    X(expm1, expm1f(v), expm1(v), NULL, "e^x - 1, accurate for small x.")                  \
+    X(sqrt, sqrtf(v), sqrt(v), NULL, "Square root: NaN for x < 0.")                        \
+    X(rsqrt, 1.0f / sqrtf(v), 1.0 / sqrt(v), NULL, "1 / sqrt(x).")                         \
+    X(reciprocal, 1.0f / v, 1.0 / v, NULL, "1 / x.")                                       \
+    X(sin, sinf(v), sin(v), NULL, "Sine (radians).")                                       \
+    X(cos, cosf(v), cos(v), NULL, "Cosine (radians).")                                     \
+    X(tanh, tanhf(v), tanh(v), NULL, "Hyperbolic tangent.")                                \
+    X(sigmoid, 1.0f / (1.0f + expf(-v)), 1.0 / (1.0 + exp(-v)), NULL, "1 / (1 + e^-x).")   \
+    X(softsign, v / (1.0f + fabsf(v)), v / (1.0 + fabs(v)), NULL, "x / (1 + |x|).")        \
+    X(erf, erff(v), erf(v), erf_aliases, "The Gauss error function.")
+
+#define ANY_KERNEL(id, FE, DE, IE, fl, doc)                                                \
+    static am_status id##_cpu(KERNEL_PARAMS)                                               \
+    {                                                                                      \
+        AM_UNUSED(ctx), AM_UNUSED(attrs), AM_UNUSED(n_in), AM_UNUSED(n_out);               \
+        const int64_t n = am_view_size(&out[0]);                                           \
+        switch (in[0].dtype) {                                                             \
+            MAP_FLOAT_CASES(req[0], in[0].data, out[0].data, n, FE, DE)                    \
+            INT_CASES(req[0], in[0].data, out[0].data, n, IE)                              \
+        default: return unsupported_dtype(in[0].dtype);                                    \
+        }                                                                                  \
+        return AM_OK;                                                                      \
+    }
+#define FLOAT_KERNEL(id, FE, DE, aliases, doc)                                             \
+    static am_status id##_cpu(KERNEL_PARAMS)                                               \
+    {                                                                                      \
+        AM_UNUSED(ctx), AM_UNUSED(attrs), AM_UNUSED(n_in), AM_UNUSED(n_out);               \
+        const int64_t n = am_view_size(&out[0]);                                           \
+        switch (in[0].dtype) {                                                             \
+            MAP_FLOAT_CASES(req[0], in[0].data, out[0].data, n, FE, DE)                    \
+        default: return float_only(in[0].dtype);                                           \
+        }                                                                                  \
+        return AM_OK;                                                                      \
+    }
+ANY_DTYPE_UNARY(ANY_KERNEL)
+FLOAT_UNARY(FLOAT_KERNEL)
+
+#define UNARY_DEF(id, aliases_, dtype_fn, fl, doc_)                                        \
+    const am_op_def am_op_##id = {                                                         \
+        .name = #id, .aliases = aliases_, .input_names = data_input, .num_outputs = 1,     \
+        .infer_shape = am_infer_shape_same, .infer_dtype = dtype_fn, .cpu = id##_cpu,      \
+        .inplace = inplace_00, .fuse = AM_FUSE_ELEMWISE, .flags = fl, .doc = doc_};        \
+    am_array *am_##id##_at(am_array *x, am_site at) { return call1(&am_op_##id, NULL, x, at); }
+
+#define ANY_DEF(id, FE, DE, IE, fl, doc) UNARY_DEF(id, NULL, am_infer_dtype_same, fl, doc)
+#define FLOAT_DEF(id, FE, DE, aliases, doc) UNARY_DEF(id, aliases, float_dtype, 0, doc)
+ANY_DTYPE_UNARY(ANY_DEF)
+FLOAT_UNARY(FLOAT_DEF)
+
+/* ---- scalar ops: x OP scalar ------------------------------------------------------ */
+
+/* MXNet 1.9's NumpyBinaryScalarParam.  With is_int (the default, and all that
+ * MXNet 1.x's NDArray operators pass) the scalar is converted to x's dtype
+ * and the result keeps it; integer data with is_int=False computes in float64. */
+typedef struct scalar_attrs {
+    double scalar;
+    bool is_int;
+} scalar_attrs;
+
+static const am_attr_field scalar_fields[] = {
+    AM_ATTR_FIELD(scalar_attrs, scalar, AM_ATTR_FLOAT, "1.0", "the scalar operand"),
+    AM_ATTR_FIELD(scalar_attrs, is_int, AM_ATTR_BOOL, "True",
+                  "the scalar is an integer; False turns integer data into float64"),
+    {0}};
+
+static am_status scalar_dtype(const void *attrs, am_dtype *in, int n_in, am_dtype *out,
+                              int n_out)
+{
+    AM_UNUSED(n_in), AM_UNUSED(n_out);
+    bool is_int = ((const scalar_attrs *)attrs)->is_int;
+    out[0] = !am_dtype_is_float(in[0]) && !is_int ? AM_DTYPE_FLOAT64 : in[0];
+    return AM_OK;
+}
+
+/* The scalar as an integer of x's dtype: truncated toward zero, NaN as 0,
+ * saturated to int64 and then wrapped to the dtype (uint8: -1 -> 255). */
+static int64_t scalar_to_int(double s)
+{
+    if (isnan(s)) return 0;
+    if (s >= 9223372036854775807.0) return INT64_MAX;
+    if (s <= -9223372036854775808.0) return INT64_MIN;
+    return (int64_t)s;
+}
+
+/* Python's modulo: the result takes the divisor's sign; x % 0 is 0 (MXNet). */
+static inline float pymodf(float a, float b)
+{
+    if (b == 0) return 0;
+    float r = fmodf(a, b);
+    return (r != 0 && (r < 0) != (b < 0)) ? r + b : r;
+}
+
+static inline double pymod(double a, double b)
+{
+    if (b == 0) return 0;
+    double r = fmod(a, b);
+    return (r != 0 && (r < 0) != (b < 0)) ? r + b : r;
+}
+
+/*
+ * Integer division, modulo and power without undefined behaviour: x / 0 and
+ * x % 0 give 0 (NumPy), MIN / -1 wraps, division truncates toward zero (C
+ * and MXNet), modulo takes the divisor's sign (Python), and powers are exact
+ * with wrap-around; a negative exponent gives 1 / x^-e truncated (0 unless
+ * x is 1 or -1).
+ */
+#define INT_HELPERS(sfx, T, U)                                                             \
+    static inline T idiv_##sfx(T a, T b)                                                   \
+    {                                                                                      \
+        if (b == 0) return 0;                                                              \
+        if ((T)-1 < 0 && b == (T)-1) return (T)(0u - (U)a);                                \
+        return (T)(a / b);                                                                 \
+    }                                                                                      \
+    static inline T imod_##sfx(T a, T b)                                                   \
+    {                                                                                      \
+        if (b == 0 || ((T)-1 < 0 && b == (T)-1)) return 0;                                 \
+        T r = (T)(a % b);                                                                  \
+        return (r != 0 && (r < 0) != (b < 0)) ? (T)(r + b) : r;                            \
+    }                                                                                      \
+    static inline T ipow_##sfx(T a, T b)                                                   \
+    {                                                                                      \
+        if (b < 0) return a == 1 ? 1 : ((T)-1 < 0 && a == (T)-1) ? (b % 2 ? a : 1) : 0;    \
+        U r = 1, base = (U)a;                                                              \
+        for (U e = (U)b; e; e >>= 1) {                                                     \
+            if (e & 1) r = (U)(r * base);                                                  \
+            base = (U)(base * base);                                                       \
+        }                                                                                  \
+        return (T)r;                                                                       \
+    }
+INT_HELPERS(i32, int32_t, uint32_t)
+INT_HELPERS(i64, int64_t, uint64_t)
+INT_HELPERS(u8, uint8_t, uint8_t)
+#define INT_FN(fn, a, b)                                                                   \
+    _Generic((a), int32_t: fn##_i32, int64_t: fn##_i64, uint8_t: fn##_u8)((a), (b))
+
+/* name, MXNet name, aliases (two, or one and NULL), float32 and float64
+ * expressions of v and s, integer expression (T, U as in INT_CASE; s is a T),
+ * flags, doc. */
+#define SCALAR_OPS(X)                                                                      \
+    X(plus_scalar, "_plus_scalar", "_PlusScalar", NULL, v + s, v + s, (T)((U)v + (U)s), 0, \
+      "x + scalar.")                                                                       \
+    X(minus_scalar, "_minus_scalar", "_MinusScalar", NULL, v - s, v - s,                   \
+      (T)((U)v - (U)s), 0, "x - scalar.")                                                  \
+    X(rminus_scalar, "_rminus_scalar", "_RMinusScalar", NULL, s - v, s - v,                \
+      (T)((U)s - (U)v), 0, "scalar - x.")                                                  \
+    X(mul_scalar, "_mul_scalar", "_MulScalar", NULL, v * s, v * s, (T)((U)v * (U)s), 0,    \
+      "x * scalar.")                                                                       \
+    X(div_scalar, "_div_scalar", "_DivScalar", NULL, v / s, v / s, INT_FN(idiv, v, s), 0,  \
+      "x / scalar; integers truncate, and x / 0 is 0.")                                    \
+    X(rdiv_scalar, "_rdiv_scalar", "_RDivScalar", NULL, s / v, s / v, INT_FN(idiv, s, v),  \
+      0, "scalar / x; integers truncate, and s / 0 is 0.")                                 \
+    X(mod_scalar, "_mod_scalar", "_ModScalar", NULL, pymodf(v, s), pymod(v, s),            \
+      INT_FN(imod, v, s), 0, "x mod scalar, with scalar's sign (Python); x mod 0 is 0.")   \
+    X(rmod_scalar, "_rmod_scalar", "_RModScalar", NULL, pymodf(s, v), pymod(s, v),         \
+      INT_FN(imod, s, v), 0, "scalar mod x, with x's sign (Python); s mod 0 is 0.")        \
+    X(power_scalar, "_power_scalar", "_PowerScalar", NULL, powf(v, s), pow(v, s),          \
+      INT_FN(ipow, v, s), 0, "x ** scalar.")                                               \
+    X(rpower_scalar, "_rpower_scalar", "_RPowerScalar", NULL, powf(s, v), pow(s, v),       \
+      INT_FN(ipow, s, v), 0, "scalar ** x.")                                               \
+    X(maximum_scalar, "_maximum_scalar", "_MaximumScalar", "_npi_maximum_scalar",          \
+      (v > s || v != v) ? v : s, (v > s || v != v) ? v : s, v > s ? v : s, 0,              \
+      "max(x, scalar); NaN if either is NaN.")                                             \
+    X(minimum_scalar, "_minimum_scalar", "_MinimumScalar", "_npi_minimum_scalar",          \
+      (v < s || v != v) ? v : s, (v < s || v != v) ? v : s, v < s ? v : s, 0,              \
+      "min(x, scalar); NaN if either is NaN.")                                             \
+    X(equal_scalar, "_equal_scalar", "_EqualScalar", NULL, v == s, v == s, v == s,         \
+      AM_OP_NO_GRAD, "1 where x == scalar, else 0, in x's dtype.")                         \
+    X(not_equal_scalar, "_not_equal_scalar", "_NotEqualScalar", NULL, v != s, v != s,      \
+      v != s, AM_OP_NO_GRAD, "1 where x != scalar, else 0, in x's dtype.")                 \
+    X(greater_scalar, "_greater_scalar", "_GreaterScalar", NULL, v > s, v > s, v > s,      \
+      AM_OP_NO_GRAD, "1 where x > scalar, else 0, in x's dtype.")                          \
+    X(greater_equal_scalar, "_greater_equal_scalar", "_GreaterEqualScalar", NULL, v >= s,  \
+      v >= s, v >= s, AM_OP_NO_GRAD, "1 where x >= scalar, else 0, in x's dtype.")         \
+    X(lesser_scalar, "_lesser_scalar", "_LesserScalar", NULL, v < s, v < s, v < s,         \
+      AM_OP_NO_GRAD, "1 where x < scalar, else 0, in x's dtype.")                          \
+    X(lesser_equal_scalar, "_lesser_equal_scalar", "_LesserEqualScalar", NULL, v <= s,     \
+      v <= s, v <= s, AM_OP_NO_GRAD, "1 where x <= scalar, else 0, in x's dtype.")
+
+/* One integer dtype with the scalar converted to it. */
+#define SCALAR_INT_CASE(req, DT, T_, U_, xp, yp, n, sd, IE)                                \
+    case DT: {                                                                             \
+        typedef T_ T;                                                                      \
+        typedef U_ U __attribute__((unused));                                              \
+        const T s = (T)scalar_to_int(sd);                                                  \
+        MAP(req, T, T, T, xp, yp, n, IE);                                                  \
+    } break;
+
+/* Integer data with a float scalar (is_int=False): v and s in double. */
+#define SCALAR_WIDEN_CASE(req, DT, T_, xp, yp, n, DE)                                      \
+    case DT: MAP(req, T_, double, double, xp, yp, n, DE); break;
+
+#define SCALAR_KERNEL(id, mx, a1, a2, FE, DE, IE, fl, doc)                                 \
+    static am_status id##_cpu(KERNEL_PARAMS)                                               \
+    {                                                                                      \
+        AM_UNUSED(ctx), AM_UNUSED(n_in), AM_UNUSED(n_out);                                 \
+        const double sd = ((const scalar_attrs *)attrs)->scalar;                           \
+        const int64_t n = am_view_size(&out[0]);                                           \
+        const void *x = in[0].data;                                                        \
+        void *y = out[0].data;                                                             \
+        if (out[0].dtype != in[0].dtype) {                                                 \
+            const double s = sd;                                                           \
+            switch (in[0].dtype) {                                                         \
+                SCALAR_WIDEN_CASE(req[0], AM_DTYPE_INT32, int32_t, x, y, n, DE)            \
+                SCALAR_WIDEN_CASE(req[0], AM_DTYPE_INT64, int64_t, x, y, n, DE)            \
+                SCALAR_WIDEN_CASE(req[0], AM_DTYPE_UINT8, uint8_t, x, y, n, DE)            \
+            default: return unsupported_dtype(in[0].dtype);                                \
+            }                                                                              \
+            return AM_OK;                                                                  \
+        }                                                                                  \
+        switch (in[0].dtype) {                                                             \
+        case AM_DTYPE_FLOAT32: {                                                           \
+            const float s = (float)sd;                                                     \
+            MAP(req[0], float, float, float, x, y, n, FE);                                 \
+        } break;                                                                           \
+        case AM_DTYPE_FLOAT64: {                                                           \
+            const double s = sd;                                                           \
+            MAP(req[0], double, double, double, x, y, n, DE);                              \
+        } break;                                                                           \
+            SCALAR_INT_CASE(req[0], AM_DTYPE_INT32, int32_t, uint32_t, x, y, n, sd, IE)    \
+            SCALAR_INT_CASE(req[0], AM_DTYPE_INT64, int64_t, uint64_t, x, y, n, sd, IE)    \
+            SCALAR_INT_CASE(req[0], AM_DTYPE_UINT8, uint8_t, uint8_t, x, y, n, sd, IE)     \
+        default: return unsupported_dtype(in[0].dtype);                                    \
+        }                                                                                  \
+        return AM_OK;                                                                      \
+    }
+SCALAR_OPS(SCALAR_KERNEL)
+
+#define SCALAR_DEF(id, mx, a1, a2, FE, DE, IE, fl, doc_)                                   \
+    const am_op_def am_op_##id = {                                                         \
+        .name = mx, .aliases = (const char *const[]){a1, a2, NULL},                        \
+        .input_names = data_input, .num_outputs = 1, .attrs = scalar_fields,               \
+        .attrs_size = sizeof(scalar_attrs), .infer_shape = am_infer_shape_same,            \
+        .infer_dtype = scalar_dtype, .cpu = id##_cpu, .inplace = inplace_00,               \
+        .fuse = AM_FUSE_ELEMWISE, .flags = fl, .doc = doc_};                               \
+    am_array *am_##id##_at(am_array *x, double s, am_site at)                              \
+    {                                                                                      \
+        scalar_attrs a = {.scalar = s, .is_int = true};                                    \
+        return call1(&am_op_##id, &a, x, at);                                              \
+    }
+SCALAR_OPS(SCALAR_DEF)
+
+/* ---- Activation and LeakyReLU: shared helpers ------------------------------------ */
+
+/* A float map over x's dtype; other dtypes fail. */
+#define FLOAT_MAP(req, x, y, n, FE, DE)                                                    \
+    switch ((x)->dtype) {                                                                  \
+        MAP_FLOAT_CASES(req, (x)->data, (y)->data, n, FE, DE)                              \
+    default: return float_only((x)->dtype);                                                \
+    }
+
+/* Parses act_type as am_invoke would (same messages, naming the caller's
+ * line) into attrs, with defaults for the other fields. */
+static bool parse_act_type(const am_op_def *op, const char *act_type, void *attrs, am_site at)
+{
+    am_err_ctx c;
+    void *p = NULL;
+    am_err_push(&c, NULL, at);
+    if (!act_type) am_fail(AM_ERR_ARG, "%s: act_type is NULL", op->name);
+    else p = am_attrs_parse(op, (const char *const[]){"act_type"}, &act_type, 1);
+    am_err_pop(&c);
+    if (!p) return false;
+    memcpy(attrs, p, op->attrs_size);
+    free(p);
+    return true;
+}
+
+/* ---- Activation --------------------------------------------------------------------- */
+
+enum { ACT_RELU, ACT_SIGMOID, ACT_TANH, ACT_SOFTRELU, ACT_SOFTSIGN };
+static const char *const act_types[] = {"relu", "sigmoid", "tanh", "softrelu", "softsign", NULL};
+
+typedef struct act_attrs {
+    int act_type;
+} act_attrs;
+
+static const am_attr_field act_fields[] = {
+    AM_ATTR_ENUM_FIELD(act_attrs, act_type, act_types, NULL,
+                       "relu, sigmoid, tanh, softrelu (log(1 + e^x)) or softsign"),
+    {0}};
+
+/* log(1 + e^x); x itself above 20, where the two agree in float (MXNet's cut). */
+static am_status softrelu_cpu(const am_view *x, const am_view *y, am_req req)
+{
+    const int64_t n = am_view_size(x);
+    FLOAT_MAP(req, x, y, n, v > 20.0f ? v : log1pf(expf(v)), v > 20.0 ? v : log1p(exp(v)));
+    return AM_OK;
+}
+
+static am_status activation_cpu(KERNEL_PARAMS)
+{
+    switch (((const act_attrs *)attrs)->act_type) {
+    case ACT_RELU: return relu_cpu(ctx, NULL, in, n_in, out, n_out, req);
+    case ACT_SIGMOID: return sigmoid_cpu(ctx, NULL, in, n_in, out, n_out, req);
+    case ACT_TANH: return tanh_cpu(ctx, NULL, in, n_in, out, n_out, req);
+    case ACT_SOFTRELU: return softrelu_cpu(&in[0], &out[0], req[0]);
+    case ACT_SOFTSIGN: return softsign_cpu(ctx, NULL, in, n_in, out, n_out, req);
+    default: return am_fail(AM_ERR_INTERNAL, "bad act_type");
+    }
+}
+
+const am_op_def am_op_activation = {
+    .name = "Activation", .aliases = (const char *const[]){"_npx_activation", NULL},
+    .input_names = (const char *const[]){"data", NULL}, .num_outputs = 1, .attrs = act_fields,
+    .attrs_size = sizeof(act_attrs), .infer_shape = am_infer_shape_same,
+    .infer_dtype = float_dtype, .cpu = activation_cpu, .inplace = inplace_00,
+    .fuse = AM_FUSE_ELEMWISE, .doc = "An activation function chosen by act_type."};
+
+am_array *am_activation_at(am_array *x, const char *act_type, am_site at)
+{
+    act_attrs a;
+    am_array *y = NULL;
+    if (!x) {
+        am_fail_null_input(am_op_activation.name, 0, at);
+        return NULL;
+    }
+    if (!parse_act_type(&am_op_activation, act_type, &a, at)) return NULL;
+    am_op_call(&am_op_activation, &a, &x, 1, &y, 1, at);
+    return y;
+}
+
+/* ---- LeakyReLU ----------------------------------------------------------------------- */
+
+enum { LEAKY_LEAKY, LEAKY_PRELU, LEAKY_RRELU, LEAKY_ELU, LEAKY_SELU, LEAKY_GELU };
+static const char *const leaky_types[] = {"leaky", "prelu", "rrelu", "elu", "selu", "gelu", NULL};
+
+typedef struct leaky_attrs {
+    int act_type;
+    double slope, lower_bound, upper_bound;
+} leaky_attrs;
+
+static const am_attr_field leaky_fields[] = {
+    AM_ATTR_ENUM_FIELD(leaky_attrs, act_type, leaky_types, "leaky", "activation function"),
+    AM_ATTR_FIELD(leaky_attrs, slope, AM_ATTR_FLOAT, "0.25", "slope of leaky, alpha of elu"),
+    AM_ATTR_FIELD(leaky_attrs, lower_bound, AM_ATTR_FLOAT, "0.125", "rrelu's least slope"),
+    AM_ATTR_FIELD(leaky_attrs, upper_bound, AM_ATTR_FLOAT, "0.334", "rrelu's greatest slope"),
+    {0}};
+
+/* SELU's constants (Klambauer et al. 2017), as MXNet uses them. */
+#define SELU_ALPHA 1.6732632423543772848170429916717
+#define SELU_LAMBDA 1.0507009873554804934193349852946
+#define SQRT1_2 0.70710678118654752440084436210485
+
+static int leaky_num_inputs(const void *attrs)
+{
+    return ((const leaky_attrs *)attrs)->act_type == LEAKY_PRELU ? 2 : 1;
+}
+
+static int leaky_num_visible(const void *attrs)
+{
+    AM_UNUSED(attrs);
+    return 1;
+}
+
+/*
+ * Aligns gamma with data as MXNet's prelu does: gamma's dimensions, last
+ * first, pair with data's axes 1 and 0 only, each equal to data's or 1.  So a
+ * (C,) gamma holds one slope per channel (axis 1), (1,) or () one for all,
+ * and (N, C) one per sample and channel.  e0, e1: gamma's extents along axes 0, 1.
+ */
+static am_status prelu_gamma_dims(const am_shape *d, const am_shape *g, int64_t *e0, int64_t *e1)
+{
+    int64_t e[2] = {1, 1};
+    int s = g->ndim - 1;
+    for (int i = d->ndim - 1; i >= 0; i--)
+        if (s >= 0 && i <= 1 && (d->dim[i] == g->dim[s] || g->dim[s] == 1)) e[i] = g->dim[s--];
+    if (s != -1) {
+        char a[64], b[64];
+        return am_fail(AM_ERR_SHAPE, "cannot broadcast gamma %s to data %s: prelu's gamma "
+                       "pairs with data's axes 0 and 1 only, e.g. (C,) for data (N, C, ...)",
+                       am_shape_format(g, a, sizeof(a)), am_shape_format(d, b, sizeof(b)));
+    }
+    *e0 = e[0], *e1 = e[1];
+    return AM_OK;
+}
+
+/* Output 0 has data's shape; the hidden mask (output 1) too for rrelu, and
+ * (0,) otherwise.  An unknown gamma becomes (C,), one slope per channel. */
+static am_status leaky_shape(const void *attrs, am_shape *in, int n_in, am_shape *out, int n_out)
+{
+    AM_UNUSED(n_in), AM_UNUSED(n_out);
+    const leaky_attrs *a = attrs;
+    int64_t e0, e1;
+    char buf[64];
+    out[0] = in[0];
+    out[1] = a->act_type == LEAKY_RRELU ? in[0] : (am_shape){.ndim = 1, .dim = {0}};
+    if (a->act_type != LEAKY_PRELU || in[0].ndim < 0) return AM_OK;
+    if (in[1].ndim < 0) {
+        if (in[0].ndim < 2)
+            return am_fail(AM_ERR_SHAPE, "cannot infer gamma's shape from data %s: it needs a "
+                           "channel axis (axis 1)", am_shape_format(&in[0], buf, sizeof(buf)));
+        in[1] = (am_shape){.ndim = 1, .dim = {in[0].dim[1]}};
+    }
+    return prelu_gamma_dims(&in[0], &in[1], &e0, &e1);
+}
+
+/* leaky, elu, selu and gelu: one map each. */
+static am_status leaky_map(const leaky_attrs *a, const am_view *x, const am_view *y, am_req req)
+{
+    const int64_t n = am_view_size(x);
+    const float sf = (float)a->slope;
+    const double sd = a->slope;
+    switch (a->act_type) {
+    case LEAKY_LEAKY: FLOAT_MAP(req, x, y, n, v > 0 ? v : v * sf, v > 0 ? v : v * sd); break;
+    case LEAKY_ELU:
+        FLOAT_MAP(req, x, y, n, v > 0 ? v : sf * expm1f(v), v > 0 ? v : sd * expm1(v));
+        break;
+    case LEAKY_SELU:
+        FLOAT_MAP(req, x, y, n, (float)SELU_LAMBDA * (v > 0 ? v : (float)SELU_ALPHA * expm1f(v)),
+                  SELU_LAMBDA * (v > 0 ? v : SELU_ALPHA * expm1(v)));
+        break;
+    case LEAKY_GELU:
+        FLOAT_MAP(req, x, y, n, 0.5f * v * (1.0f + erff(v * (float)SQRT1_2)),
+                  0.5 * v * (1.0 + erf(v * SQRT1_2)));
+        break;
+    default: return am_fail(AM_ERR_INTERNAL, "bad act_type %d", a->act_type);
+    }
+    return AM_OK;
+}
+
+/* prelu over data viewed as rows (n, c) of the remaining R elements, each row
+ * with one slope; rows are shared among threads for large arrays. */
+#define PRELU_ROWS(T)                                                                      \
+    do {                                                                                   \
+        const T *xp = x->data, *gp = g->data;                                              \
+        T *yp = y->data;                                                                   \
+        _Pragma("omp parallel for if (N * C * R > AM_OMP_MIN) schedule(static)")           \
+        for (int64_t row = 0; row < N * C; row++) {                                        \
+            const int64_t n = row / C, c = row % C;                                        \
+            const T k = gp[(e0 > 1 ? n : 0) * e1 + (e1 > 1 ? c : 0)];                      \
+            const T *xr = xp + row * R;                                                    \
+            T *yr = yp + row * R;                                                          \
+            if (req == AM_REQ_ADD) {                                                       \
+                _Pragma("omp simd")                                                        \
+                for (int64_t i = 0; i < R; i++) yr[i] += xr[i] > 0 ? xr[i] : xr[i] * k;    \
+            } else if (req != AM_REQ_NULL) {                                               \
+                _Pragma("omp simd")                                                        \
+                for (int64_t i = 0; i < R; i++) yr[i] = xr[i] > 0 ? xr[i] : xr[i] * k;     \
+            }                                                                              \
+        }                                                                                  \
+    } while (0)
+
+static am_status prelu_cpu(const am_view *x, const am_view *g, const am_view *y, am_req req)
+{
+    am_shape ds = {.ndim = x->ndim}, gs = {.ndim = g->ndim};
+    int64_t e0, e1;
+    memcpy(ds.dim, x->dim, sizeof(ds.dim));
+    memcpy(gs.dim, g->dim, sizeof(gs.dim));
+    am_status st = prelu_gamma_dims(&ds, &gs, &e0, &e1);
+    if (st != AM_OK) return st;
+    const int64_t N = ds.ndim > 0 ? ds.dim[0] : 1, C = ds.ndim > 1 ? ds.dim[1] : 1;
+    const int64_t R = N * C > 0 ? am_view_size(x) / (N * C) : 0;
+    switch (x->dtype) {
+    case AM_DTYPE_FLOAT32: PRELU_ROWS(float); break;
+    case AM_DTYPE_FLOAT64: PRELU_ROWS(double); break;
+    default: return float_only(x->dtype);
+    }
+    return AM_OK;
+}
+
+/* Training: a slope per element drawn uniformly from [lower_bound,
+ * upper_bound) into the mask, serially from the context's generator so that
+ * a seed gives the same slopes whatever the thread count.  Inference: the
+ * mean slope, (lower_bound + upper_bound) / 2, also written to the mask. */
+#define RRELU_TRAIN(T)                                                                     \
+    do {                                                                                   \
+        const T *xp = x->data;                                                             \
+        T *yp = y->data, *mp = m->data;                                                    \
+        for (int64_t i = 0; i < n; i++) {                                                  \
+            const T k = (T)(lo + (hi - lo) * am_rng_uniform01(ctx->rng)), v = xp[i];       \
+            const T r = v > 0 ? v : v * k;                                                 \
+            if (req[1] != AM_REQ_NULL) mp[i] = req[1] == AM_REQ_ADD ? mp[i] + k : k;       \
+            if (req[0] != AM_REQ_NULL) yp[i] = req[0] == AM_REQ_ADD ? yp[i] + r : r;       \
+        }                                                                                  \
+    } while (0)
+
+static am_status rrelu_cpu(const am_kernel_ctx *ctx, const leaky_attrs *a, const am_view *x,
+                           const am_view *y, const am_view *m, const am_req *req)
+{
+    const double lo = a->lower_bound, hi = a->upper_bound;
+    const int64_t n = am_view_size(x);
+    if (!ctx->training) {
+        const float kf = (float)((lo + hi) / 2);
+        const double kd = (lo + hi) / 2;
+        FLOAT_MAP(req[1], x, m, n, ((void)v, kf), ((void)v, kd));
+        FLOAT_MAP(req[0], x, y, n, v > 0 ? v : v * kf, v > 0 ? v : v * kd);
+        return AM_OK;
+    }
+    if (!ctx->rng) return am_fail(AM_ERR_INTERNAL, "rrelu in training needs ctx->rng");
+    switch (x->dtype) {
+    case AM_DTYPE_FLOAT32: RRELU_TRAIN(float); break;
+    case AM_DTYPE_FLOAT64: RRELU_TRAIN(double); break;
+    default: return float_only(x->dtype);
+    }
+    return AM_OK;
+}
+
+static am_status leaky_cpu(KERNEL_PARAMS)
+{
+    AM_UNUSED(n_in), AM_UNUSED(n_out);
+    const leaky_attrs *a = attrs;
+    switch (a->act_type) {
+    case LEAKY_PRELU: return prelu_cpu(&in[0], &in[1], &out[0], req[0]);
+    case LEAKY_RRELU: return rrelu_cpu(ctx, a, &in[0], &out[0], &out[1], req);
+    default: return leaky_map(a, &in[0], &out[0], req[0]);
+    }
+}
+
+const am_op_def am_op_leaky_relu = {
+    .name = "LeakyReLU", .aliases = (const char *const[]){"_npx_leaky_relu", NULL},
+    .input_names = (const char *const[]){"data", "gamma", NULL},
+    .num_inputs = leaky_num_inputs, .num_outputs = 2, .num_visible = leaky_num_visible,
+    .attrs = leaky_fields, .attrs_size = sizeof(leaky_attrs), .infer_shape = leaky_shape,
+    .infer_dtype = float_dtype, .cpu = leaky_cpu, .inplace = inplace_00,
+    /* Opaque: prelu broadcasts gamma along axis 1 (not NumPy's way) and rrelu
+     * draws random slopes in training. */
+    .fuse = AM_FUSE_OPAQUE, .flags = AM_OP_RANDOM,
+    .doc = "Leaky ReLU and relatives: leaky, prelu (learned gamma), rrelu, elu, selu, gelu."};
+
+am_array *am_leaky_relu_at(am_array *x, am_array *gamma, const char *act_type, double slope,
+                           am_site at)
+{
+    leaky_attrs a;
+    am_array *y = NULL, *in[2] = {x, gamma};
+    if (!x) {
+        am_fail_null_input(am_op_leaky_relu.name, 0, at);
+        return NULL;
+    }
+    if (!parse_act_type(&am_op_leaky_relu, act_type, &a, at)) return NULL;
+    a.slope = slope;
+    if (a.act_type != LEAKY_PRELU && gamma) {
+        am_err_ctx c;
+        am_err_push(&c, am_op_leaky_relu.name, at);
+        am_fail(AM_ERR_ARG, "gamma is given but act_type is %s; only prelu takes gamma",
+                leaky_types[a.act_type]);
+        am_err_pop(&c);
+        return NULL;
+    }
+    am_op_call(&am_op_leaky_relu, &a, in, leaky_num_inputs(&a), &y, 1, at);
+    return y;
+}
