@@ -25,3 +25,6 @@ SUITE(ops_index)
 /* io */
 SUITE(io)
 SUITE(gpu)
+
+/* ops_pool */
+SUITE(ops_pool)

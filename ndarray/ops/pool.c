@@ -118,11 +118,11 @@ typedef struct pool_geom {
     int64_t in[3], out[3], k[3], s[3], pad[3];
 } pool_geom;
 
-/* One window: [lo, hi) per dim clipped to the data; count elements inside; span is the
- * avg divisor (the window clipped to the padded data, or count). */
-typedef struct pool_win {
-    int64_t lo[3], hi[3], count, span;
-} pool_win;
+/* A window along one dim: [lo, hi) inside the data, and padded, its extent clipped to the
+ * padded data (a factor of MXNet's avg divisor with count_include_pad). */
+typedef struct pool_span {
+    int64_t lo, hi, padded;
+} pool_span;
 
 /* "(2, 2)" as MXNet writes tuples, for messages. */
 static const char *tuple_str(const am_tuple *t, char *buf, size_t n)
@@ -146,9 +146,10 @@ static am_status pool_check(const pool_attrs *a, const am_shape *x)
 {
     char b1[96], b2[96];
     int nd = x->ndim - 2;
+    if (x->ndim < 0) return am_fail(AM_ERR_SHAPE, "data's shape is unknown");
     if (a->pool_type == POOL_LP && !a->p_value.has)
         return am_fail(AM_ERR_ARG, "pool_type 'lp' needs p_value");
-    if (a->pool_type == POOL_LP && a->p_value.v < 1)
+    if (a->pool_type == POOL_LP && (a->p_value.v < 1 || a->p_value.v > INT_MAX))
         return am_fail(AM_ERR_ARG, "p_value must be a positive integer, got %lld",
                        (long long)a->p_value.v);
     if (a->pooling_convention == CONV_SAME && x->ndim != 3)
@@ -180,7 +181,8 @@ static am_status pool_check(const pool_attrs *a, const am_shape *x)
                        am_shape_format(x, b2, sizeof(b2)), nd);
     if (a->stride.ndim > 0 && a->stride.ndim != nd)
         return am_fail(AM_ERR_ARG, "stride %s must have as many entries as kernel %s",
-                       tuple_str(&a->stride, b1, sizeof(b1)), tuple_str(&a->kernel, b2, sizeof(b2)));
+                       tuple_str(&a->stride, b1, sizeof(b1)),
+                       tuple_str(&a->kernel, b2, sizeof(b2)));
     if (a->pad.ndim > 0 && a->pad.ndim != nd)
         return am_fail(AM_ERR_ARG, "pad %s must have as many entries as kernel %s",
                        tuple_str(&a->pad, b1, sizeof(b1)), tuple_str(&a->kernel, b2, sizeof(b2)));
@@ -206,7 +208,8 @@ static am_status pool_resolve(const pool_attrs *a, const am_shape *x, pool_geom 
     memset(g, 0, sizeof(*g));
     g->type = a->pool_type;
     g->p = a->pool_type == POOL_LP ? (int)a->p_value.v : 1;
-    g->include_pad = a->count_include_pad == OPT_BOOL_NONE || OPT_BOOL_IS_TRUE(a->count_include_pad);
+    g->include_pad =
+        a->count_include_pad == OPT_BOOL_NONE || OPT_BOOL_IS_TRUE(a->count_include_pad);
     g->planes = x->dim[0] * x->dim[1];
     for (int i = 0; i < 3; i++) {
         int j = i - off; /* index into the spatial attributes */
@@ -241,37 +244,31 @@ static am_status pool_shape(const void *attrs, am_shape *in, int n_in, am_shape 
     return AM_OK;
 }
 
-static inline void pool_window(const pool_geom *g, const int64_t *o, pool_win *w)
+/* The window of output o along dim i. */
+static inline pool_span pool_span_of(const pool_geom *g, int i, int64_t o)
 {
-    int64_t padded = 1;
-    w->count = 1;
-    for (int i = 0; i < 3; i++) {
-        int64_t start = o[i] * g->s[i] - g->pad[i];
-        int64_t end = start + g->k[i], pend = g->in[i] + g->pad[i];
-        if (end < pend) pend = end;
-        w->lo[i] = start > 0 ? start : 0;
-        w->hi[i] = pend < g->in[i] ? pend : g->in[i];
-        padded *= pend - start;
-        w->count *= w->hi[i] > w->lo[i] ? w->hi[i] - w->lo[i] : 0;
-    }
-    w->span = g->include_pad ? padded : w->count;
+    int64_t start = o * g->s[i] - g->pad[i], end = start + g->k[i], pend = g->in[i] + g->pad[i];
+    if (end < pend) pend = end;
+    pool_span r = {start > 0 ? start : 0, pend < g->in[i] ? pend : g->in[i], pend - start};
+    if (r.hi < r.lo) r.hi = r.lo;
+    return r;
 }
 
-/* Runs stmt for the flat index idx of every element of window w, in row-major order. */
-#define POOL_FOR_WINDOW(g, w, idx, stmt)                                                      \
-    for (int64_t d_ = (w)->lo[0]; d_ < (w)->hi[0]; d_++)                                      \
-        for (int64_t h_ = (w)->lo[1]; h_ < (w)->hi[1]; h_++)                                  \
-            for (int64_t idx = (d_ * (g)->in[1] + h_) * (g)->in[2] + (w)->lo[2],              \
-                         e_ = idx - (w)->lo[2] + (w)->hi[2];                                  \
+/* Runs stmt for every index idx of the window (sd, sh, sw) of a plane, in row-major
+ * order (d, h, w). */
+#define POOL_FOR_WINDOW(g, sd, sh, sw, idx, stmt)                                             \
+    for (int64_t d_ = (sd).lo; d_ < (sd).hi; d_++)                                            \
+        for (int64_t h_ = (sh).lo; h_ < (sh).hi; h_++)                                        \
+            for (int64_t idx = (d_ * (g)->in[1] + h_) * (g)->in[2] + (sw).lo,                 \
+                         e_ = idx - (sw).lo + (sw).hi;                                        \
                  idx < e_; idx++) {                                                           \
                 stmt;                                                                         \
             }
 
+/* v^p for an integer p >= 0, multiplied out for MXNet's p of 1, 2 and 3. */
 static inline double ipow(double v, int p)
 {
-    double r = v;
-    for (int i = 1; i < p; i++) r *= v;
-    return p > 0 ? r : 1.0;
+    return p == 1 ? v : p == 2 ? v * v : p == 3 ? v * v * v : pow(v, p);
 }
 
 /* The p-th root that lp pooling takes: sign-preserving for odd p, as cbrt is. */
@@ -285,86 +282,98 @@ static inline double lp_root(double s, int p)
 
 /* ---- Pooling: kernels ------------------------------------------------------------------ */
 
-/* Per dtype: the window reductions, one plane forward and backward, and the drivers that
- * run the N * C planes in parallel.  LOWEST starts a max, as MXNet's MinValue does: NaN
- * never wins, and a window of padding only gives LOWEST (and passes no gradient). */
+/* Per dtype: one output row (fixed d and h windows) of max or of the sums, its backward,
+ * whole planes, and the drivers that run the N * C planes in parallel.  LOWEST starts a
+ * max, as MXNet's MinValue does: NaN never wins, and a window of padding only gives
+ * LOWEST (and passes no gradient). */
 #define DEF_POOL(sfx, T, LOWEST)                                                              \
-    static inline T pool_max_##sfx(const pool_geom *g, const T *x, const pool_win *w)         \
+    static void max_row_##sfx(const pool_geom *g, const T *x, pool_span sd, pool_span sh,     \
+                              T *restrict y, bool add)                                        \
     {                                                                                         \
-        T best = LOWEST;                                                                      \
-        POOL_FOR_WINDOW(g, w, i, best = x[i] > best ? x[i] : best);                           \
-        return best;                                                                          \
+        for (int64_t ow = 0; ow < g->out[2]; ow++) {                                          \
+            pool_span sw = pool_span_of(g, 2, ow);                                            \
+            T best = LOWEST;                                                                  \
+            POOL_FOR_WINDOW(g, sd, sh, sw, i, best = x[i] > best ? x[i] : best);              \
+            y[ow] = add ? y[ow] + best : best;                                                \
+        }                                                                                     \
+    }                                                                                         \
+    /* sum, avg and lp: sums of x (or x^p) in double, then divided or rooted. */             \
+    static void sum_row_##sfx(const pool_geom *g, const T *x, pool_span sd, pool_span sh,     \
+                              T *restrict y, bool add)                                        \
+    {                                                                                         \
+        const int p = g->type == POOL_LP ? g->p : 1;                                          \
+        const int64_t dh = (sd.hi - sd.lo) * (sh.hi - sh.lo), pdh = sd.padded * sh.padded;    \
+        for (int64_t ow = 0; ow < g->out[2]; ow++) {                                          \
+            pool_span sw = pool_span_of(g, 2, ow);                                            \
+            double acc = 0;                                                                   \
+            if (p == 1) POOL_FOR_WINDOW(g, sd, sh, sw, i, acc += x[i])                        \
+            else if (p == 2) POOL_FOR_WINDOW(g, sd, sh, sw, i, acc += (double)x[i] * x[i])    \
+            else POOL_FOR_WINDOW(g, sd, sh, sw, i, acc += ipow(x[i], p))                      \
+            if (g->type == POOL_AVG) {                                                        \
+                int64_t count = dh * (sw.hi - sw.lo);                                         \
+                acc = count ? acc / (double)(g->include_pad ? pdh * sw.padded : count) : 0;   \
+            } else if (p > 1) {                                                               \
+                acc = lp_root(acc, p);                                                        \
+            }                                                                                 \
+            y[ow] = add ? (T)(y[ow] + acc) : (T)acc;                                          \
+        }                                                                                     \
     }                                                                                         \
     /* Where the max is: the first of equals, as MXNet's backward finds it; -1: none. */      \
-    static inline int64_t pool_argmax_##sfx(const pool_geom *g, const T *x, const pool_win *w) \
+    static inline int64_t argmax_##sfx(const pool_geom *g, const T *x, pool_span sd,          \
+                                       pool_span sh, pool_span sw)                            \
     {                                                                                         \
         T best = LOWEST;                                                                      \
         int64_t at = -1;                                                                      \
-        POOL_FOR_WINDOW(g, w, i, if (x[i] > best || (at < 0 && x[i] == best)) {               \
+        POOL_FOR_WINDOW(g, sd, sh, sw, i, if (x[i] > best || (at < 0 && x[i] == best)) {      \
             best = x[i];                                                                      \
             at = i;                                                                           \
         });                                                                                   \
         return at;                                                                            \
     }                                                                                         \
-    /* Sum of x (sum, avg, lp with p 1) or of x^p (lp), in double. */                         \
-    static inline double pool_sum_##sfx(const pool_geom *g, const T *x, const pool_win *w)    \
+    /* Adds each output's share of gy (output values y) into gx through its window. */       \
+    static void unpool_row_##sfx(const pool_geom *g, const T *gy, const T *x, const T *y,     \
+                                 pool_span sd, pool_span sh, T *restrict gx)                  \
     {                                                                                         \
-        double acc = 0;                                                                       \
-        if (g->type != POOL_LP || g->p == 1) POOL_FOR_WINDOW(g, w, i, acc += x[i])            \
-        else if (g->p == 2) POOL_FOR_WINDOW(g, w, i, acc += (double)x[i] * x[i])              \
-        else POOL_FOR_WINDOW(g, w, i, acc += ipow(x[i], g->p))                                \
-        return acc;                                                                           \
-    }                                                                                         \
-    static void pool_plane_##sfx(const pool_geom *g, const T *restrict x, T *restrict y,      \
-                                 bool add)                                                    \
-    {                                                                                         \
-        int64_t o[3], i = 0;                                                                  \
-        pool_win w;                                                                           \
-        for (o[0] = 0; o[0] < g->out[0]; o[0]++)                                              \
-            for (o[1] = 0; o[1] < g->out[1]; o[1]++)                                          \
-                for (o[2] = 0; o[2] < g->out[2]; o[2]++, i++) {                               \
-                    pool_window(g, o, &w);                                                    \
-                    T v;                                                                      \
-                    if (g->type == POOL_MAX) {                                                \
-                        v = pool_max_##sfx(g, x, &w);                                         \
-                    } else {                                                                  \
-                        double s = pool_sum_##sfx(g, x, &w);                                  \
-                        if (g->type == POOL_AVG) s = w.count ? s / (double)w.span : 0;        \
-                        else if (g->type == POOL_LP) s = lp_root(s, g->p);                    \
-                        v = (T)s;                                                             \
-                    }                                                                         \
-                    y[i] = add ? y[i] + v : v;                                                \
-                }                                                                             \
-    }                                                                                         \
-    /* Adds the share of output gradient go (output value yv) into gx through window w. */   \
-    static inline void unpool_window_##sfx(const pool_geom *g, const pool_win *w, T go,       \
-                                           const T *x, T yv, T *gx)                           \
-    {                                                                                         \
-        if (g->type == POOL_MAX) {                                                            \
-            int64_t at = pool_argmax_##sfx(g, x, w);                                          \
-            if (at >= 0) gx[at] += go;                                                        \
-        } else if (g->type == POOL_AVG) {                                                     \
-            T v = w->count ? (T)((double)go / (double)w->span) : 0;                           \
-            POOL_FOR_WINDOW(g, w, i, gx[i] += v);                                             \
-        } else if (g->type == POOL_SUM || g->p == 1) {                                        \
-            POOL_FOR_WINDOW(g, w, i, gx[i] += go);                                            \
-        } else if (yv != 0) { /* d (sum x^p)^(1/p) / dx = (x / y)^(p-1) */                    \
-            POOL_FOR_WINDOW(g, w, i, gx[i] += (T)(go * ipow((double)x[i] / yv, g->p - 1)));   \
+        const int64_t dh = (sd.hi - sd.lo) * (sh.hi - sh.lo), pdh = sd.padded * sh.padded;    \
+        for (int64_t ow = 0; ow < g->out[2]; ow++) {                                          \
+            pool_span sw = pool_span_of(g, 2, ow);                                            \
+            const T go = gy[ow], yv = y[ow];                                                  \
+            if (g->type == POOL_MAX) {                                                        \
+                int64_t at = argmax_##sfx(g, x, sd, sh, sw);                                  \
+                if (at >= 0) gx[at] += go;                                                    \
+            } else if (g->type == POOL_AVG) {                                                 \
+                int64_t count = dh * (sw.hi - sw.lo);                                         \
+                double div = (double)(g->include_pad ? pdh * sw.padded : count);              \
+                T v = count ? (T)((double)go / div) : 0;                                      \
+                POOL_FOR_WINDOW(g, sd, sh, sw, i, gx[i] += v);                                \
+            } else if (g->type == POOL_SUM || g->p == 1) {                                    \
+                POOL_FOR_WINDOW(g, sd, sh, sw, i, gx[i] += go);                               \
+            } else if (yv != 0) { /* d (sum x^p)^(1/p) / dx = (x / y)^(p-1) */                \
+                POOL_FOR_WINDOW(g, sd, sh, sw, i,                                             \
+                                gx[i] += (T)(go * ipow((double)x[i] / yv, g->p - 1)));        \
+            }                                                                                 \
         }                                                                                     \
     }                                                                                         \
-    static void unpool_plane_##sfx(const pool_geom *g, const T *restrict gy,                  \
-                                   const T *restrict x, const T *restrict y, T *restrict gx,  \
-                                   bool add)                                                  \
+    static void pool_plane_##sfx(const pool_geom *g, const T *x, T *y, bool add)              \
     {                                                                                         \
-        int64_t o[3], i = 0;                                                                  \
-        pool_win w;                                                                           \
+        for (int64_t od = 0; od < g->out[0]; od++)                                            \
+            for (int64_t oh = 0; oh < g->out[1]; oh++) {                                      \
+                pool_span sd = pool_span_of(g, 0, od), sh = pool_span_of(g, 1, oh);           \
+                T *yr = y + (od * g->out[1] + oh) * g->out[2];                                \
+                if (g->type == POOL_MAX) max_row_##sfx(g, x, sd, sh, yr, add);                \
+                else sum_row_##sfx(g, x, sd, sh, yr, add);                                    \
+            }                                                                                 \
+    }                                                                                         \
+    static void unpool_plane_##sfx(const pool_geom *g, const T *gy, const T *x, const T *y,   \
+                                   T *gx, bool add)                                           \
+    {                                                                                         \
         if (!add) memset(gx, 0, (size_t)(g->in[0] * g->in[1] * g->in[2]) * sizeof(T));        \
-        for (o[0] = 0; o[0] < g->out[0]; o[0]++)                                              \
-            for (o[1] = 0; o[1] < g->out[1]; o[1]++)                                          \
-                for (o[2] = 0; o[2] < g->out[2]; o[2]++, i++) {                               \
-                    pool_window(g, o, &w);                                                    \
-                    unpool_window_##sfx(g, &w, gy[i], x, y[i], gx);                           \
-                }                                                                             \
+        for (int64_t od = 0; od < g->out[0]; od++)                                            \
+            for (int64_t oh = 0; oh < g->out[1]; oh++) {                                      \
+                int64_t off = (od * g->out[1] + oh) * g->out[2];                              \
+                unpool_row_##sfx(g, gy + off, x, y + off, pool_span_of(g, 0, od),             \
+                                 pool_span_of(g, 1, oh), gx);                                 \
+            }                                                                                 \
     }                                                                                         \
     static void pool_fwd_##sfx(const pool_geom *g, const T *x, T *y, bool add)                \
     {                                                                                         \
@@ -548,8 +557,9 @@ static int64_t up_pad(int64_t scale) { return scale / 2; } /* ceil((scale - 1) /
 
 static am_status up_bilinear_shape(const up_attrs *a, am_shape *in, int n_in, am_shape *out)
 {
-    char b1[96], b2[96];
-    if (n_in != 2) return am_fail(AM_ERR_ARG, "bilinear takes data and weight, got %d inputs", n_in);
+    char b1[96], b2[96], b3[96];
+    if (n_in != 2)
+        return am_fail(AM_ERR_ARG, "bilinear takes data and weight, got %d inputs", n_in);
     if (in[0].ndim != 4)
         return am_fail(AM_ERR_SHAPE, "data %s must be 4-D (N, C, H, W)",
                        am_shape_format(&in[0], b1, sizeof(b1)));
@@ -563,7 +573,7 @@ static am_status up_bilinear_shape(const up_attrs *a, am_shape *in, int n_in, am
     if (!shape_equal(&in[1], &w))
         return am_fail(AM_ERR_SHAPE, "weight %s must be %s for data %s and scale %lld",
                        am_shape_format(&in[1], b1, sizeof(b1)), am_shape_format(&w, b2, sizeof(b2)),
-                       am_shape_format(&in[0], (char[96]){0}, 96), (long long)a->scale);
+                       am_shape_format(&in[0], b3, sizeof(b3)), (long long)a->scale);
     out[0] = in[0];
     out[0].dim[2] *= a->scale, out[0].dim[3] *= a->scale;
     return AM_OK;
@@ -605,7 +615,8 @@ static am_status up_shape(const void *attrs, am_shape *in, int n_in, am_shape *o
 {
     AM_UNUSED(n_out);
     const up_attrs *a = attrs;
-    if (a->scale < 1) return am_fail(AM_ERR_ARG, "scale must be at least 1, got %lld", (long long)a->scale);
+    if (a->scale < 1)
+        return am_fail(AM_ERR_ARG, "scale must be at least 1, got %lld", (long long)a->scale);
     if (a->num_args < 1)
         return am_fail(AM_ERR_ARG, "num_args must be at least 1, got %lld", (long long)a->num_args);
     if (a->sample_type == UP_BILINEAR) return up_bilinear_shape(a, in, n_in, out);
@@ -615,6 +626,19 @@ static am_status up_shape(const void *attrs, am_shape *in, int n_in, am_shape *o
 /* Nearest kernels.  up: x's (N * C) planes of h x w, scaled by s, into y's planes from
  * channel begin of co.  down: the gradient, sums of s x s blocks of gy's planes. */
 #define DEF_UP(sfx, T)                                                                        \
+    /* One input row xr (w values) widened s times into yr. */                                \
+    static inline void up_row_##sfx(const T *restrict xr, T *restrict yr, int64_t w,         \
+                                     int64_t s, bool add)                                     \
+    {                                                                                         \
+        if (s == 2 && !add)                                                                   \
+            for (int64_t j = 0; j < w; j++) yr[2 * j] = yr[2 * j + 1] = xr[j];                \
+        else if (add)                                                                         \
+            for (int64_t j = 0; j < w; j++)                                                   \
+                for (int64_t k = 0; k < s; k++) yr[j * s + k] += xr[j];                       \
+        else                                                                                  \
+            for (int64_t j = 0; j < w; j++)                                                   \
+                for (int64_t k = 0; k < s; k++) yr[j * s + k] = xr[j];                        \
+    }                                                                                         \
     static void up_nearest_##sfx(const T *x, T *y, const int64_t *d, int64_t co,              \
                                  int64_t begin, int64_t s, bool add)                          \
     {                                                                                         \
@@ -623,15 +647,13 @@ static am_status up_shape(const void *attrs, am_shape *in, int n_in, am_shape *o
         AM_OMP_FOR_N for (int64_t pl = 0; pl < d[0] * c; pl++) {                              \
             const T *xp = x + pl * h * w;                                                     \
             T *yp = y + ((pl / c) * co + begin + pl % c) * oh * ow;                           \
-            for (int64_t r = 0; r < oh; r++) {                                                \
-                const T *restrict xr = xp + (r / s) * w;                                      \
-                T *restrict yr = yp + r * ow;                                                 \
-                if (add)                                                                      \
-                    for (int64_t j = 0; j < w; j++)                                           \
-                        for (int64_t k = 0; k < s; k++) yr[j * s + k] += xr[j];               \
-                else                                                                          \
-                    for (int64_t j = 0; j < w; j++)                                           \
-                        for (int64_t k = 0; k < s; k++) yr[j * s + k] = xr[j];                \
+            for (int64_t r = 0; r < h; r++) {                                                 \
+                T *y0 = yp + r * s * ow;                                                      \
+                up_row_##sfx(xp + r * w, y0, w, s, add);                                      \
+                for (int64_t k = 1; k < s; k++) {                                             \
+                    if (add) up_row_##sfx(xp + r * w, y0 + k * ow, w, s, true);               \
+                    else memcpy(y0 + k * ow, y0, (size_t)ow * sizeof(T));                     \
+                }                                                                             \
             }                                                                                 \
         }                                                                                     \
     }                                                                                         \
@@ -738,8 +760,9 @@ static am_status upsampling_cpu(const am_kernel_ctx *ctx, const void *attrs, con
     if (!f32 && in[0].dtype != AM_DTYPE_FLOAT64)
         return am_fail(AM_ERR_DTYPE, "%s data not supported", am_dtype_name(in[0].dtype));
     if (a->sample_type == UP_BILINEAR) {
-        if (f32) bl_fwd_f32(in[0].data, in[1].data, out[0].data, in[0].dim, a->scale, req[0] == AM_REQ_ADD);
-        else bl_fwd_f64(in[0].data, in[1].data, out[0].data, in[0].dim, a->scale, req[0] == AM_REQ_ADD);
+        bool add = req[0] == AM_REQ_ADD;
+        if (f32) bl_fwd_f32(in[0].data, in[1].data, out[0].data, in[0].dim, a->scale, add);
+        else bl_fwd_f64(in[0].data, in[1].data, out[0].data, in[0].dim, a->scale, add);
         return AM_OK;
     }
     int64_t co = out[0].dim[1], oh = out[0].dim[2], begin = 0;
@@ -754,113 +777,93 @@ static am_status upsampling_cpu(const am_kernel_ctx *ctx, const void *attrs, con
     return AM_OK;
 }
 
-/* _backward_UpSampling: the gradient of one nearest input, from (ograd, data): sums of
- * scale x scale blocks of ograd's channels [channel_begin, channel_begin + C). */
-typedef struct up_back_attrs {
-    int64_t scale, channel_begin;
-} up_back_attrs;
+/* _backward_UpSampling takes UpSampling's attributes, and (ograd, the forward inputs): for
+ * nearest, the gradient of each input (sums of s x s blocks of its channels of ograd); for
+ * bilinear, the gradients of data and weight. */
+static int up_back_num_inputs(const void *attrs)
+{
+    int n = up_num_inputs(attrs);
+    return n < AM_MAX_OP_IO ? n + 1 : AM_MAX_OP_IO;
+}
 
-static const am_attr_field up_back_fields[] = {
-    AM_ATTR_FIELD(up_back_attrs, scale, AM_ATTR_INT, NULL, "this input's upsampling factor"),
-    AM_ATTR_FIELD(up_back_attrs, channel_begin, AM_ATTR_INT, "0",
-                  "first channel of this input in ograd (concat mode)"),
-    {0}};
+static int up_back_num_outputs(const void *attrs)
+{
+    int n = up_num_inputs(attrs);
+    return n < 1 ? 1 : n < AM_MAX_OP_IO ? n : AM_MAX_OP_IO - 1;
+}
 
 static am_status up_back_shape(const void *attrs, am_shape *in, int n_in, am_shape *out,
                                int n_out)
 {
-    AM_UNUSED(n_in), AM_UNUSED(n_out);
-    const up_back_attrs *a = attrs;
     char b1[96], b2[96];
-    const am_shape *g = &in[0], *x = &in[1];
-    if (g->ndim != 4 || x->ndim != 4 || a->scale < 1 || a->channel_begin < 0 ||
-        g->dim[0] != x->dim[0] || a->channel_begin + x->dim[1] > g->dim[1] ||
-        g->dim[2] != x->dim[2] * a->scale || g->dim[3] != x->dim[3] * a->scale)
-        return am_fail(AM_ERR_SHAPE, "ograd %s does not hold data %s upsampled by %lld from "
-                       "channel %lld", am_shape_format(g, b1, sizeof(b1)),
-                       am_shape_format(x, b2, sizeof(b2)), (long long)a->scale,
-                       (long long)a->channel_begin);
-    out[0] = *x;
+    am_shape y;
+    if (n_in != n_out + 1)
+        return am_fail(AM_ERR_ARG, "takes ograd and %d inputs, got %d arrays", n_out, n_in);
+    am_status st = up_shape(attrs, &in[1], n_in - 1, &y, 1);
+    if (st != AM_OK) return st;
+    if (in[0].ndim < 0) in[0] = y;
+    if (!shape_equal(&in[0], &y))
+        return am_fail(AM_ERR_SHAPE, "ograd %s does not match the UpSampling output %s",
+                       am_shape_format(&in[0], b1, sizeof(b1)),
+                       am_shape_format(&y, b2, sizeof(b2)));
+    for (int i = 0; i < n_out; i++) out[i] = in[i + 1];
+    return AM_OK;
+}
+
+static am_status up_back_bilinear(const up_attrs *a, const am_view *in, const am_view *out,
+                                  const am_req *req)
+{
+    bool f32 = in[0].dtype == AM_DTYPE_FLOAT32;
+    if (req[0] != AM_REQ_NULL && f32)
+        bl_dx_f32(in[0].data, in[2].data, out[0].data, in[1].dim, a->scale, req[0] == AM_REQ_ADD);
+    else if (req[0] != AM_REQ_NULL)
+        bl_dx_f64(in[0].data, in[2].data, out[0].data, in[1].dim, a->scale, req[0] == AM_REQ_ADD);
+    if (req[1] != AM_REQ_NULL && f32)
+        bl_dw_f32(in[0].data, in[1].data, out[1].data, in[1].dim, a->scale, req[1] == AM_REQ_ADD);
+    else if (req[1] != AM_REQ_NULL)
+        bl_dw_f64(in[0].data, in[1].data, out[1].data, in[1].dim, a->scale, req[1] == AM_REQ_ADD);
     return AM_OK;
 }
 
 static am_status up_back_cpu(const am_kernel_ctx *ctx, const void *attrs, const am_view *in,
                              int n_in, const am_view *out, int n_out, const am_req *req)
 {
-    AM_UNUSED(ctx), AM_UNUSED(n_in), AM_UNUSED(n_out);
-    const up_back_attrs *a = attrs;
-    bool add = req[0] == AM_REQ_ADD;
-    if (req[0] == AM_REQ_NULL) return AM_OK;
-    if (in[0].dtype == AM_DTYPE_FLOAT32)
-        up_down_f32(in[0].data, out[0].data, in[1].dim, in[0].dim[1], a->channel_begin, a->scale, add);
-    else if (in[0].dtype == AM_DTYPE_FLOAT64)
-        up_down_f64(in[0].data, out[0].data, in[1].dim, in[0].dim[1], a->channel_begin, a->scale, add);
-    else return am_fail(AM_ERR_DTYPE, "%s data not supported", am_dtype_name(in[0].dtype));
-    return AM_OK;
-}
-
-/* _backward_UpSampling_bilinear: from (ograd, data, weight) the gradients of data and
- * weight. */
-static am_status bl_back_shape(const void *attrs, am_shape *in, int n_in, am_shape *out,
-                               int n_out)
-{
-    AM_UNUSED(n_in), AM_UNUSED(n_out);
-    char b1[96], b2[96];
-    am_shape y;
-    am_status st = up_shape(attrs, &in[1], 2, &y, 1);
-    if (st != AM_OK) return st;
-    if (in[0].ndim < 0) in[0] = y;
-    if (!shape_equal(&in[0], &y))
-        return am_fail(AM_ERR_SHAPE, "ograd %s does not match the UpSampling output %s",
-                       am_shape_format(&in[0], b1, sizeof(b1)), am_shape_format(&y, b2, sizeof(b2)));
-    out[0] = in[1], out[1] = in[2];
-    return AM_OK;
-}
-
-static am_status bl_back_cpu(const am_kernel_ctx *ctx, const void *attrs, const am_view *in,
-                             int n_in, const am_view *out, int n_out, const am_req *req)
-{
-    AM_UNUSED(ctx), AM_UNUSED(n_in), AM_UNUSED(n_out);
-    int64_t s = ((const up_attrs *)attrs)->scale;
+    AM_UNUSED(ctx), AM_UNUSED(n_in);
+    const up_attrs *a = attrs;
     bool f32 = in[0].dtype == AM_DTYPE_FLOAT32;
     if (!f32 && in[0].dtype != AM_DTYPE_FLOAT64)
         return am_fail(AM_ERR_DTYPE, "%s data not supported", am_dtype_name(in[0].dtype));
-    if (req[0] != AM_REQ_NULL && f32)
-        bl_dx_f32(in[0].data, in[2].data, out[0].data, in[1].dim, s, req[0] == AM_REQ_ADD);
-    else if (req[0] != AM_REQ_NULL)
-        bl_dx_f64(in[0].data, in[2].data, out[0].data, in[1].dim, s, req[0] == AM_REQ_ADD);
-    if (req[1] != AM_REQ_NULL && f32)
-        bl_dw_f32(in[0].data, in[1].data, out[1].data, in[1].dim, s, req[1] == AM_REQ_ADD);
-    else if (req[1] != AM_REQ_NULL)
-        bl_dw_f64(in[0].data, in[1].data, out[1].data, in[1].dim, s, req[1] == AM_REQ_ADD);
+    if (a->sample_type == UP_BILINEAR) return up_back_bilinear(a, in, out, req);
+    int64_t co = in[0].dim[1], oh = in[0].dim[2], begin = 0;
+    for (int i = 0; i < n_out; i++) {
+        const am_view *x = &in[i + 1];
+        int64_t s = i == 0 ? a->scale : oh / x->dim[2]; /* shape inference checked h > 0 */
+        if (a->multi_input_mode == UP_SUM) begin = 0;
+        if (req[i] != AM_REQ_NULL && f32)
+            up_down_f32(in[0].data, out[i].data, x->dim, co, begin, s, req[i] == AM_REQ_ADD);
+        else if (req[i] != AM_REQ_NULL)
+            up_down_f64(in[0].data, out[i].data, x->dim, co, begin, s, req[i] == AM_REQ_ADD);
+        begin += x->dim[1];
+    }
     return AM_OK;
 }
 
-extern const am_op_def am_op_backward_upsampling, am_op_backward_upsampling_bilinear;
+extern const am_op_def am_op_backward_upsampling;
 
 static am_status upsampling_grad(const am_grad_ctx *g, am_array *const *in, am_array *const *out,
                                  am_array *const *og, am_array **ig)
 {
-    const up_attrs *a = g->attrs;
-    if (a->sample_type == UP_BILINEAR) {
-        am_array *args[3] = {og[0], in[0], in[1]}, *r[2] = {NULL, NULL};
-        am_status st = am_op_call(&am_op_backward_upsampling_bilinear, a, args, 3, r, 2, g->at);
-        ig[0] = g->need_grad[0] ? r[0] : NULL;
-        ig[1] = g->need_grad[1] ? r[1] : NULL;
-        return st;
-    }
-    int64_t oh = am_array_dim(out[0], 2), begin = 0;
-    for (int i = 0; i < g->n_in; i++) {
-        int64_t h = am_array_dim(in[i], 2);
-        up_back_attrs b = {.scale = i == 0 ? a->scale : oh / h,
-                           .channel_begin = a->multi_input_mode == UP_SUM ? 0 : begin};
-        am_array *args[2] = {og[0], in[i]};
-        begin += am_array_dim(in[i], 1);
-        if (!g->need_grad[i]) continue;
-        am_status st = am_op_call(&am_op_backward_upsampling, &b, args, 2, &ig[i], 1, g->at);
-        if (st != AM_OK) return st;
-    }
-    return AM_OK;
+    AM_UNUSED(out);
+    am_array *args[AM_MAX_OP_IO], *r[AM_MAX_OP_IO] = {0};
+    int n = g->n_in;
+    if (n + 1 > AM_MAX_OP_IO)
+        return am_fail(AM_ERR_ARG, "UpSampling: the gradient of %d inputs needs %d arrays, "
+                       "more than %d", n, n + 1, AM_MAX_OP_IO);
+    args[0] = og[0];
+    for (int i = 0; i < n; i++) args[i + 1] = in[i];
+    am_status st = am_op_call(&am_op_backward_upsampling, g->attrs, args, n + 1, r, n, g->at);
+    for (int i = 0; i < n; i++) ig[i] = st == AM_OK && g->need_grad[i] ? r[i] : NULL;
+    return st;
 }
 
 const am_op_def am_op_upsampling = {
@@ -873,20 +876,13 @@ const am_op_def am_op_upsampling = {
            "or bilinear: a depthwise transposed convolution of data with weight."};
 
 const am_op_def am_op_backward_upsampling = {
-    .name = "_backward_UpSampling", .input_names = (const char *const[]){"ograd", "data", NULL},
-    .num_outputs = 1, .attrs = up_back_fields, .attrs_size = sizeof(up_back_attrs),
-    .infer_shape = up_back_shape, .infer_dtype = float_dtype, .cpu = up_back_cpu,
-    .fuse = AM_FUSE_OPAQUE, .flags = AM_OP_NO_GRAD,
-    .doc = "Gradient of one nearest UpSampling input: sums of scale x scale blocks of "
-           "ograd's channels from channel_begin."};
-
-const am_op_def am_op_backward_upsampling_bilinear = {
-    .name = "_backward_UpSampling_bilinear",
-    .input_names = (const char *const[]){"ograd", "data", "weight", NULL}, .num_outputs = 2,
-    .attrs = up_fields, .attrs_size = sizeof(up_attrs), .infer_shape = bl_back_shape,
-    .infer_dtype = float_dtype, .cpu = bl_back_cpu, .fuse = AM_FUSE_OPAQUE,
-    .flags = AM_OP_NO_GRAD,
-    .doc = "Gradients of bilinear UpSampling with respect to data and weight."};
+    .name = "_backward_UpSampling",
+    .input_names = (const char *const[]){"ograd", "data", "weight", NULL},
+    .num_inputs = up_back_num_inputs, .num_outputs_of = up_back_num_outputs, .attrs = up_fields,
+    .attrs_size = sizeof(up_attrs), .infer_shape = up_back_shape, .infer_dtype = float_dtype,
+    .cpu = up_back_cpu, .fuse = AM_FUSE_OPAQUE, .flags = AM_OP_NO_GRAD | AM_OP_VARIADIC,
+    .doc = "Gradients of UpSampling from (ograd, its inputs): of each nearest input, or of "
+           "bilinear's data and weight."};
 
 am_array *am_upsampling_multi_at(am_array *const *xs, int n, int64_t scale,
                                  const char *multi_input_mode, am_site at)
