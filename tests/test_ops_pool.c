@@ -485,6 +485,14 @@ static void test_upsampling_backward_op(void)
                     AM_OK);
     TU_ASSERT_VALUES(r[0], AM_SHAPE(1, 1, 1, 2), 0, 1 + 2 + 5 + 6, 3 + 4 + 7 + 8);
     CU_ASSERT(tu_allclose(r[1], og, 0));
+    /* ograd must be the forward output's shape. */
+    in[0] = am_zeros(AM_SHAPE(1, 1, 2, 2), AM_DTYPE_FLOAT32);
+    const char *keys = "scale|sample_type|num_args|multi_input_mode";
+    TU_ASSERT_FAILS(invoke("_backward_UpSampling", in, 3, keys, "2|nearest|2|sum", r, 2) == AM_OK,
+                    AM_ERR_SHAPE, "ograd (1, 1, 2, 2) does not match the UpSampling output "
+                    "(1, 1, 2, 4)");
+    TU_ASSERT_FAILS(invoke("_backward_UpSampling", in, 2, "scale|sample_type|num_args",
+                           "2|nearest|2", r, 2) == AM_OK, AM_ERR_ARG, "expects 3 inputs, got 2");
     am_scope_end();
 }
 
