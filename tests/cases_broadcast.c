@@ -7,14 +7,23 @@
 #define I64 AM_DTYPE_INT64
 #define U8 AM_DTYPE_UINT8
 
-/* Shapes every broadcast_* op runs on, in float32. */
-#define BCAST_SHAPES(o)                                                                  \
-    {.op = o, .shapes = "2,3;2,3"}, {.op = o, .shapes = "2,3;3"},                        \
-    {.op = o, .shapes = "2,1,4;3,1"}, {.op = o, .shapes = "1;2,3"},                      \
-    {.op = o, .shapes = "4,1;4,5"}, {.op = o, .shapes = ";3"},                           \
-    {.op = o, .shapes = "0,3;1,3"}, {.op = o, .shapes = "2,0;2,1"},                      \
-    {.op = o, .shapes = "1;1"}, {.op = o, .shapes = "300,5;5"},                          \
-    {.op = o, .shapes = "5;300,5"}, {.op = o, .shapes = "3,1,1,2;1,4,5,1"}
+/* Shapes every broadcast_* op runs on, in float32, with values in [l, h)
+ * (l == h: [-1, 1)).  Broadcasting goes both ways, so the gradient check sums
+ * over broadcast axes of either input. */
+#define BCAST_SHAPES_IN(o, l, h)                                                         \
+    {.op = o, .shapes = "2,3;2,3", .lo = l, .hi = h},                                    \
+    {.op = o, .shapes = "2,3;3", .lo = l, .hi = h},                                      \
+    {.op = o, .shapes = "2,1,4;3,1", .lo = l, .hi = h},                                  \
+    {.op = o, .shapes = "1;2,3", .lo = l, .hi = h},                                      \
+    {.op = o, .shapes = "4,1;4,5", .lo = l, .hi = h},                                    \
+    {.op = o, .shapes = ";3", .lo = l, .hi = h},                                         \
+    {.op = o, .shapes = "0,3;1,3", .lo = l, .hi = h},                                    \
+    {.op = o, .shapes = "2,0;2,1", .lo = l, .hi = h},                                    \
+    {.op = o, .shapes = "1;1", .lo = l, .hi = h},                                        \
+    {.op = o, .shapes = "300,5;5", .lo = l, .hi = h},                                    \
+    {.op = o, .shapes = "5;300,5", .lo = l, .hi = h},                                    \
+    {.op = o, .shapes = "3,1,1,2;1,4,5,1", .lo = l, .hi = h}
+#define BCAST_SHAPES(o) BCAST_SHAPES_IN(o, 0, 0)
 /* The same op in the other dtypes; integers in [-10, 10), uint8 in [0, 10). */
 #define BCAST_DTYPES(o)                                                                  \
     {.op = o, .shapes = "2,3;3", .dtype = F64},                                          \
@@ -35,13 +44,20 @@ const am_op_case am_cases_broadcast[] = {
     {.op = "elemwise_mul", .shapes = "2,2,2;2,2,2"},
     {.op = "elemwise_mul", .shapes = "6;6", .dtype = U8, .lo = 0, .hi = 15},
     {.op = "elemwise_div", .shapes = "2,3;2,3"},
+    {.op = "elemwise_div", .shapes = "3,4;3,4", .dtype = F64, .lo = 0.5, .hi = 2},
+    {.op = "elemwise_mul", .shapes = "5;5", .dtype = F64, .lo = -3, .hi = 3},
+    {.op = "elemwise_add", .shapes = "2,1,3;2,1,3", .dtype = F64},
+    {.op = "elemwise_sub", .shapes = "0;0"},
     {.op = "elemwise_div", .shapes = "7;7", .dtype = I32, .lo = -10, .hi = 10},
     {.op = "elemwise_div", .shapes = "7;7", .dtype = U8, .lo = 0, .hi = 10},
 
     BCAST_ALL("broadcast_add"),
     BCAST_ALL("broadcast_mul"),
     BCAST_ALL("broadcast_div"),
-    BCAST_ALL("broadcast_mod"),
+    /* mod jumps where a / b crosses an integer: values in [0.5, 2) keep b away
+     * from 0, so that the gradient check's probes rarely cross a jump */
+    BCAST_SHAPES_IN("broadcast_mod", 0.5, 2), BCAST_DTYPES("broadcast_mod"),
+    {.op = "broadcast_mod", .shapes = "3,4;4", .lo = -2, .hi = 2},
     BCAST_ALL("broadcast_maximum"),
     BCAST_ALL("broadcast_minimum"),
     BCAST_ALL("broadcast_equal"),
@@ -66,6 +82,9 @@ const am_op_case am_cases_broadcast[] = {
     {.op = "broadcast_power", .shapes = "4;2,4", .dtype = U8, .lo = 0, .hi = 4},
 
     {.op = "clip", .attrs = "a_min=-0.5;a_max=0.5", .shapes = "2,3"},
+    {.op = "clip", .attrs = "a_min=-1;a_max=2", .shapes = "4,6", .dtype = F64, .lo = -3,
+     .hi = 3},
+    {.op = "clip", .attrs = "a_min=-inf;a_max=0.5", .shapes = "8", .lo = -2, .hi = 2},
     {.op = "clip", .attrs = "a_min=-0.25;a_max=0.75", .shapes = "0,3"},
     {.op = "clip", .attrs = "a_min=0;a_max=1e-05", .shapes = "", .dtype = F64},
     {.op = "clip", .attrs = "a_min=-3;a_max=4", .shapes = "4,5", .dtype = I32, .lo = -10, .hi = 10},
@@ -76,6 +95,8 @@ const am_op_case am_cases_broadcast[] = {
     /* where: condition holds 0/1 integers (index input 0) or floats */
     {.op = "where", .shapes = "2,3;2,3;2,3", .index_mask = 1, .index_hi = 2, .index_dtype = I32},
     {.op = "where", .shapes = "2,3;2,3;2,3"},
+    {.op = "where", .shapes = "3,4;3,4;3,4", .dtype = F64, .index_mask = 1, .index_hi = 2,
+     .index_dtype = F64},
     {.op = "where", .shapes = "4;4,2;4,2", .index_mask = 1, .index_hi = 2, .index_dtype = F64},
     {.op = "where", .shapes = "3;3,2,2;3,2,2", .dtype = I64, .lo = -10, .hi = 10,
      .index_mask = 1, .index_hi = 2, .index_dtype = U8},

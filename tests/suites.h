@@ -25,6 +25,7 @@ SUITE(ops_index)
 /* io */
 SUITE(io)
 SUITE(gpu)
+SUITE(grad_elemwise)
 
 /* ops_pool */
 SUITE(ops_pool)

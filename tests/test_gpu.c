@@ -76,11 +76,12 @@ static void test_gpu_round_trips(void)
 static am_status call_on(const am_op_def *op, const void *attrs, am_device d, am_array **in,
                          int n_in, am_array **out, am_req req)
 {
-    am_view vin[16], vout[16];
-    am_req reqs[16];
-    am_shape ish[16];
+    am_view vin[AM_MAX_OP_IO], vout[AM_MAX_OP_IO];
+    am_req reqs[AM_MAX_OP_IO];
+    am_shape ish[AM_MAX_OP_IO];
+    int n_out = am_op_num_outputs(op, attrs);
     for (int i = 0; i < n_in; i++) vin[i] = am_array_view(in[i]), ish[i] = am_array_shape(in[i]);
-    for (int i = 0; i < op->num_outputs; i++) vout[i] = am_array_view(out[i]), reqs[i] = req;
+    for (int i = 0; i < n_out; i++) vout[i] = am_array_view(out[i]), reqs[i] = req;
     am_kernel_ctx ctx = {.device = d, .rng = am_rng_state()};
     am_storage *ws = NULL;
     if (op->temp_bytes && (ctx.workspace_bytes = op->temp_bytes(attrs, ish, n_in))) {
@@ -88,54 +89,9 @@ static am_status call_on(const am_op_def *op, const void *attrs, am_device d, am
         ctx.workspace = ws->data;
     }
     am_kernel_fn fn = d.type == AM_DEVICE_GPU ? op->gpu : op->cpu;
-    am_status st = fn(&ctx, attrs, vin, n_in, vout, op->num_outputs, reqs);
+    am_status st = fn(&ctx, attrs, vin, n_in, vout, n_out, reqs);
     am_storage_release(ws);
     return st;
-}
-
-/* Splits "k=v;k=v" and "2,3;4" as the registry suite does. */
-typedef struct gpu_case {
-    char *keys[32], *vals[32];
-    int n_attrs, n_in;
-    am_shape shapes[16];
-    char buf[512];
-} gpu_case;
-
-static void split_case(const am_op_case *c, gpu_case *p)
-{
-    memset(p, 0, sizeof(*p));
-    snprintf(p->buf, sizeof(p->buf), "%s", c->attrs ? c->attrs : "");
-    for (char *save = NULL, *kv = strtok_r(p->buf, ";", &save); kv && p->n_attrs < 32;
-         kv = strtok_r(NULL, ";", &save)) {
-        char *eq = strchr(kv, '=');
-        if (!eq) continue;
-        *eq = '\0';
-        p->keys[p->n_attrs] = kv;
-        p->vals[p->n_attrs++] = eq + 1;
-    }
-    for (const char *s = c->shapes; s && p->n_in < 16;) {
-        am_shape *sh = &p->shapes[p->n_in++];
-        sh->ndim = 0;
-        while (*s && *s != ';' && sh->ndim < AM_MAX_NDIM) {
-            sh->dim[sh->ndim++] = strtoll(s, (char **)&s, 10);
-            if (*s == ',') s++;
-        }
-        if (*s != ';') break;
-        s++;
-    }
-}
-
-static am_array *case_input(const am_op_case *c, const am_shape *s, int i)
-{
-    if (c->index_mask & (1u << i)) {
-        am_array *r = am_random_uniform(0, (double)c->index_hi, *s, AM_DTYPE_FLOAT64);
-        am_view v = am_array_view(r);
-        for (int64_t k = 0; k < am_view_size(&v); k++)
-            am_view_set(&v, k, floor(am_view_get(&v, k)));
-        return am_astype(r, c->index_dtype);
-    }
-    am_dtype t = c->dtype ? c->dtype : AM_DTYPE_FLOAT32;
-    return c->lo == c->hi ? tu_random(*s, t, -1, 1) : tu_random(*s, t, c->lo, c->hi);
 }
 
 static double tolerance(am_dtype t)
@@ -147,9 +103,10 @@ static double tolerance(am_dtype t)
 static void compare_case(const am_op_def *op, const void *attrs, am_array **in, int n_in,
                          const am_shape *osh, const am_dtype *oty, am_req req, const char *name)
 {
-    am_array *gin[16], *cout[16], *gout[16];
+    am_array *gin[AM_MAX_OP_IO], *cout[AM_MAX_OP_IO], *gout[AM_MAX_OP_IO];
+    int n_out = am_op_num_outputs(op, attrs);
     for (int i = 0; i < n_in; i++) gin[i] = to_gpu(in[i]);
-    for (int i = 0; i < op->num_outputs; i++) {
+    for (int i = 0; i < n_out; i++) {
         am_array *before = random_of(osh[i], oty[i]);
         cout[i] = am_copy(before);
         gout[i] = to_gpu(before);
@@ -158,7 +115,7 @@ static void compare_case(const am_op_def *op, const void *attrs, am_array **in, 
     am_status st = call_on(op, attrs, am_gpu(0), gin, n_in, gout, req);
     if (st != AM_OK) printf("\n  %s: %s\n", name, am_last_error());
     CU_ASSERT_EQUAL_FATAL(st, AM_OK);
-    for (int i = 0; i < op->num_outputs; i++) {
+    for (int i = 0; i < n_out; i++) {
         bool ok = tu_allclose(to_cpu(gout[i]), cout[i], tolerance(oty[i]));
         if (!ok) printf("  (output %d of %s, req %d)\n", i, name, (int)req);
         CU_ASSERT(ok);
@@ -169,26 +126,27 @@ static int run_gpu_case(const am_op_case *c)
 {
     const am_op_def *op = am_op_find(c->op);
     if (!op || !op->gpu || (op->flags & AM_OP_RANDOM)) return 0;
-    gpu_case p;
-    split_case(c, &p);
+    tu_parsed_case p;
+    tu_parse_case(c, &p);
     char name[256];
     snprintf(name, sizeof(name), "%s{%s}[%s]", c->op, c->attrs ? c->attrs : "",
              c->shapes ? c->shapes : "");
     am_scope_begin();
-    am_array *in[16];
-    am_shape ish[16], osh[16];
-    am_dtype ity[16], oty[16];
+    am_array *in[AM_MAX_OP_IO];
+    am_shape ish[AM_MAX_OP_IO], osh[AM_MAX_OP_IO];
+    am_dtype ity[AM_MAX_OP_IO], oty[AM_MAX_OP_IO];
     for (int i = 0; i < p.n_in; i++) {
-        in[i] = case_input(c, &p.shapes[i], i);
+        in[i] = tu_case_input(c, &p, i);
         ish[i] = am_array_shape(in[i]);
         ity[i] = am_array_dtype(in[i]);
     }
     void *attrs = am_attrs_parse(op, (const char *const *)p.keys, (const char *const *)p.vals,
                                  p.n_attrs);
     CU_ASSERT_PTR_NOT_NULL_FATAL(attrs);
-    for (int i = 0; i < op->num_outputs; i++) osh[i].ndim = -1;
-    CU_ASSERT_EQUAL_FATAL(op->infer_dtype(attrs, ity, p.n_in, oty, op->num_outputs), AM_OK);
-    CU_ASSERT_EQUAL_FATAL(op->infer_shape(attrs, ish, p.n_in, osh, op->num_outputs), AM_OK);
+    int n_out = am_op_num_outputs(op, attrs);
+    for (int i = 0; i < n_out; i++) osh[i].ndim = -1;
+    CU_ASSERT_EQUAL_FATAL(op->infer_dtype(attrs, ity, p.n_in, oty, n_out), AM_OK);
+    CU_ASSERT_EQUAL_FATAL(op->infer_shape(attrs, ish, p.n_in, osh, n_out), AM_OK);
     compare_case(op, attrs, in, p.n_in, osh, oty, AM_REQ_WRITE, name);
     compare_case(op, attrs, in, p.n_in, osh, oty, AM_REQ_ADD, name);
     free(attrs);

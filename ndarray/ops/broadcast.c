@@ -412,6 +412,87 @@ static am_status broadcast_shape(const void *attrs, am_shape *in, int n_in, am_s
     return AM_OK;
 }
 
+/* ---- gradients ---------------------------------------------------------------------
+ * Written with public ops at the forward call's site, so that they run eagerly,
+ * symbolically and recorded for higher orders.  Each is MXNet's backward: the
+ * output gradient og times the partial derivative, summed back over the axes
+ * along which the input was broadcast. */
+
+#define GRAD_PARAMS                                                                      \
+    const am_grad_ctx *g, am_array *const *in, am_array *const *out,                     \
+        am_array *const *og_, am_array **ig
+
+static bool same_shape(am_array *a, am_array *b)
+{
+    if (!a || !b) return false;
+    am_shape sa = am_array_shape(a), sb = am_array_shape(b);
+    return shape_equal(&sa, &sb);
+}
+
+/* a op b as elemwise_* when the shapes agree (so graphs stay elementwise),
+ * else broadcast_*; a NULL operand gives NULL with the first message. */
+#define BIN_HELPER(op)                                                                   \
+    static am_array *op##2(am_array *a, am_array *b, am_site at)                         \
+    {                                                                                    \
+        return same_shape(a, b) ? am_elemwise_##op##_at(a, b, at)                        \
+                                : am_broadcast_##op##_at(a, b, at);                      \
+    }
+BIN_HELPER(mul)
+BIN_HELPER(div)
+
+/*
+ * The gradient g of a broadcast result, summed over the axes along which x
+ * was broadcast and given x's shape: leading axes x lacks, and axes where x
+ * has 1 and g does not.  A 0-d x takes the single sum split off a (1,) array,
+ * since Reshape cannot make 0-d arrays; an empty x gets zeros.
+ */
+static am_array *sum_to_shape(am_array *g, am_array *x, am_site at)
+{
+    if (!g) return NULL; /* an earlier op failed and set the message */
+    am_shape s = am_array_shape(g), t = am_array_shape(x);
+    int axes[AM_MAX_NDIM], n = 0, off = s.ndim - t.ndim;
+    am_array *part = NULL;
+    if (shape_equal(&s, &t)) return g;
+    if (am_shape_size(&t) == 0) return am_zeros_like_at(x, at);
+    for (int d = 0; d < s.ndim; d++)
+        if (s.dim[d] != 1 && (d < off || t.dim[d - off] == 1)) axes[n++] = d;
+    am_array *r = n > 0 ? am_sum_at(g, axes, n, true, at) : g;
+    if (t.ndim > 0) return am_reshape_at(r, t, false, at);
+    if (am_split_at(am_reshape_at(r, AM_SHAPE(1), false, at), 1, 0, true, &part, at) != AM_OK)
+        return NULL;
+    return part;
+}
+
+/* Defines <op>_grad: lhs gets GA and rhs GB, expressions of og, a, b and y
+ * (the output) in the output's shape, each computed only when wanted. */
+#define BINARY_GRAD(op, GA, GB)                                                          \
+    static am_status op##_grad(GRAD_PARAMS)                                              \
+    {                                                                                    \
+        const am_site at = g->at;                                                        \
+        am_array *a = in[0], *b = in[1], *y = out[0], *og = og_[0];                      \
+        AM_UNUSED(y);                                                                    \
+        if (g->need_grad[0] && !(ig[0] = sum_to_shape((GA), a, at))) return am_last_status(); \
+        if (g->need_grad[1] && !(ig[1] = sum_to_shape((GB), b, at))) return am_last_status(); \
+        return AM_OK;                                                                    \
+    }
+
+/* d(a mod b)/db = -floor(a / b); d(a ** b) = b * a^(b-1) da + y * log(a) db;
+ * maximum gives og to a where a >= b and to b where a < b, minimum to a where
+ * a <= b and to b where a > b (MXNet's ge/lt and le/gt). */
+BINARY_GRAD(add, og, og)
+BINARY_GRAD(sub, og, am_negative_at(og, at))
+BINARY_GRAD(mul, mul2(og, b, at), mul2(og, a, at))
+BINARY_GRAD(div, div2(og, b, at), am_negative_at(div2(mul2(og, y, at), b, at), at))
+BINARY_GRAD(mod, og,
+            am_negative_at(mul2(og, am_floor_at(div2(a, b, at), at), at), at))
+BINARY_GRAD(power,
+            mul2(og, mul2(b, am_broadcast_power_at(a, am_minus_scalar_at(b, 1, at), at), at), at),
+            mul2(og, mul2(y, am_log_at(a, at), at), at))
+BINARY_GRAD(maximum, mul2(og, am_broadcast_greater_equal_at(a, b, at), at),
+            mul2(og, am_broadcast_lesser_at(a, b, at), at))
+BINARY_GRAD(minimum, mul2(og, am_broadcast_lesser_equal_at(a, b, at), at),
+            mul2(og, am_broadcast_greater_at(a, b, at), at))
+
 /* ---- elemwise_* and broadcast_* definitions ---------------------------------------- */
 
 static const char *const lhs_rhs[] = {"lhs", "rhs", NULL};
@@ -421,8 +502,8 @@ static const am_inplace_pair lhs_or_rhs[] = {{0, 0}, {1, 0}, {-1, -1}};
     const am_op_def am_op_elemwise_##op = {                                              \
         .name = "elemwise_" #op, .aliases = aliases_,               \
         .input_names = lhs_rhs, .num_outputs = 1, .infer_shape = elemwise_shape,         \
-        .infer_dtype = binary_dtype, .cpu = op##_cpu, .inplace = lhs_or_rhs,             \
-        .fuse = AM_FUSE_ELEMWISE, .doc = doc_}
+        .infer_dtype = binary_dtype, .cpu = op##_cpu, .gradient = op##_grad,             \
+        .inplace = lhs_or_rhs, .fuse = AM_FUSE_ELEMWISE, .doc = doc_}
 ELEMWISE_DEF(add, ((const char *const[]){"_add", "_plus", "_Plus", NULL}),
              "lhs + rhs; shapes must match.");
 ELEMWISE_DEF(sub, ((const char *const[]){"_sub", "_minus", "_Minus", NULL}),
@@ -435,8 +516,11 @@ ELEMWISE_DEF(div, ((const char *const[]){"_div", "_Div", NULL}),
     const am_op_def am_op_broadcast_##op = {                                             \
         .name = "broadcast_" #op, .aliases = aliases_, .input_names = lhs_rhs,           \
         .num_outputs = 1, .infer_shape = broadcast_shape, .infer_dtype = binary_dtype,   \
-        .cpu = op##_cpu, .inplace = lhs_or_rhs, .fuse = AM_FUSE_BROADCAST,               \
-        .flags = flags_, .doc = doc_}
+        .cpu = op##_cpu, .gradient = GRAD_OF_##flags_(op), .inplace = lhs_or_rhs,        \
+        .fuse = AM_FUSE_BROADCAST, .flags = flags_, .doc = doc_}
+/* The gradient slot by the flags column: none for AM_OP_NO_GRAD. */
+#define GRAD_OF_0(op) op##_grad
+#define GRAD_OF_AM_OP_NO_GRAD(op) NULL
 BROADCAST_DEF(add, ((const char *const[]){"broadcast_plus", NULL}), 0,
               "lhs + rhs with NumPy broadcasting.");
 BROADCAST_DEF(sub, ((const char *const[]){"broadcast_minus", NULL}), 0,
@@ -546,10 +630,27 @@ static am_status clip_cpu(const am_kernel_ctx *ctx, const void *attrs, const am_
     return AM_OK;
 }
 
+/* MXNet's clip_grad: og passes where a_min <= x <= a_max (bounds included)
+ * and is 0 outside.  A bound that clips nothing (infinite, NaN, or beyond
+ * float32's range for float32 data) leaves its side alone. */
+static am_status clip_grad(GRAD_PARAMS)
+{
+    AM_UNUSED(out);
+    const clip_attrs *a = g->attrs;
+    const am_site at = g->at;
+    bool f32 = am_array_dtype(in[0]) == AM_DTYPE_FLOAT32;
+    double lo = f32 ? f32_bound(a->a_min) : a->a_min, hi = f32 ? f32_bound(a->a_max) : a->a_max;
+    am_array *r = og_[0];
+    if (lo > -INFINITY) r = mul2(r, am_greater_equal_scalar_at(in[0], lo, at), at);
+    if (hi < INFINITY) r = mul2(r, am_lesser_equal_scalar_at(in[0], hi, at), at);
+    ig[0] = r;
+    return r ? AM_OK : am_last_status();
+}
+
 const am_op_def am_op_clip = {
     .name = "clip", .input_names = (const char *const[]){"data", NULL}, .num_outputs = 1,
     .attrs = clip_fields, .attrs_size = sizeof(clip_attrs), .infer_shape = am_infer_shape_same,
-    .infer_dtype = am_infer_dtype_same, .cpu = clip_cpu,
+    .infer_dtype = am_infer_dtype_same, .cpu = clip_cpu, .gradient = clip_grad,
     .inplace = (const am_inplace_pair[]){{0, 0}, {-1, -1}}, .fuse = AM_FUSE_ELEMWISE,
     .doc = "Limits data to [a_min, a_max]: above a_max gives a_max, below a_min gives a_min."};
 
@@ -634,9 +735,22 @@ static am_status where_cpu(const am_kernel_ctx *ctx, const void *attrs, const am
     return AM_OK;
 }
 
+/* og goes to x where the condition holds and to y elsewhere; the condition
+ * gets none (MXNet gives it zeros). */
+static am_status where_grad(GRAD_PARAMS)
+{
+    AM_UNUSED(out);
+    const am_site at = g->at;
+    am_array *og = og_[0], *zero = am_zeros_like_at(og, at);
+    if (g->need_grad[1] && !(ig[1] = am_where_at(in[0], og, zero, at))) return am_last_status();
+    if (g->need_grad[2] && !(ig[2] = am_where_at(in[0], zero, og, at))) return am_last_status();
+    return AM_OK;
+}
+
 const am_op_def am_op_where = {
     .name = "where", .input_names = (const char *const[]){"condition", "x", "y", NULL},
     .num_outputs = 1, .infer_shape = where_shape, .infer_dtype = where_dtype, .cpu = where_cpu,
+    .gradient = where_grad,
     .inplace = (const am_inplace_pair[]){{1, 0}, {2, 0}, {-1, -1}},
     .fuse = AM_FUSE_BROADCAST, /* a 1-D condition broadcasts over x's rows */
     .doc = "x where condition is non-zero, else y; condition has x's shape or is 1-D over "
@@ -743,13 +857,23 @@ static am_status add_n_cpu(const am_kernel_ctx *ctx, const void *attrs, const am
     return AM_OK;
 }
 
+/* Every input gets the output gradient itself. */
+static am_status add_n_grad(GRAD_PARAMS)
+{
+    AM_UNUSED(in), AM_UNUSED(out);
+    for (int i = 0; i < g->n_in; i++)
+        if (g->need_grad[i]) ig[i] = og_[0];
+    return AM_OK;
+}
+
 const am_op_def am_op_add_n = {
     .name = "add_n", .aliases = (const char *const[]){"ElementWiseSum", NULL},
     .input_names = (const char *const[]){"args", NULL}, .num_inputs = add_n_inputs,
     .num_outputs = 1, .attrs = add_n_fields, .attrs_size = sizeof(add_n_attrs),
     .infer_shape = add_n_shape, .infer_dtype = add_n_dtype, .cpu = add_n_cpu,
-    .inplace = (const am_inplace_pair[]){{0, 0}, {-1, -1}}, .fuse = AM_FUSE_ELEMWISE,
-    .flags = AM_OP_VARIADIC, .doc = "Sum of num_args arrays of one shape and dtype."};
+    .gradient = add_n_grad, .inplace = (const am_inplace_pair[]){{0, 0}, {-1, -1}},
+    .fuse = AM_FUSE_ELEMWISE, .flags = AM_OP_VARIADIC,
+    .doc = "Sum of num_args arrays of one shape and dtype."};
 
 /* The dispatcher takes at most this many inputs (AM_MAX_OP_IO in dispatch.c). */
 #define ADD_N_MAX 64

@@ -164,11 +164,80 @@ static am_status float_dtype(const void *attrs, am_dtype *in, int n_in, am_dtype
 ANY_DTYPE_UNARY(ANY_KERNEL)
 FLOAT_UNARY(FLOAT_KERNEL)
 
+/* ---- gradients: shared helpers ---------------------------------------------------
+ * A gradient is an expression of og (the output gradient), x (the input) and y
+ * (the output), built from public ops at the forward call's site, so that one
+ * function serves eager, symbolic and recorded (higher-order) calls: under
+ * create_graph x and y are linked to the tape, so tanh's og * (1 - y^2) is
+ * differentiated again through y.  A NULL from any op flows through the rest
+ * of the expression with the first message. */
+
+#define GRAD_PARAMS                                                                        \
+    const am_grad_ctx *g, am_array *const *in, am_array *const *out,                       \
+        am_array *const *og_, am_array **ig
+
+#define MUL(a, b) am_elemwise_mul_at((a), (b), at)
+#define DIV(a, b) am_elemwise_div_at((a), (b), at)
+#define NEG(a) am_negative_at((a), at)
+#define SCALE(a, k) am_mul_scalar_at((a), (k), at)
+#define SHIFT(a, k) am_plus_scalar_at((a), (k), at)
+#define RSUB(k, a) am_rminus_scalar_at((a), (k), at) /* k - a */
+
+#define TWO_OVER_SQRT_PI 1.1283791670955125738961589031215
+#define INV_SQRT_2PI 0.39894228040143267793994605993438
+
+/* Stores r as the gradient of input 0, in that input's dtype (integer data
+ * with a float scalar computes in float64). */
+static am_status set_grad0(am_array *const *in, am_array **ig, am_array *r, am_site at)
+{
+    am_dtype t = am_array_dtype(in[0]);
+    if (r && am_array_dtype(r) != t) r = am_astype_at(r, t, at);
+    ig[0] = r;
+    return r ? AM_OK : am_last_status();
+}
+
+/* ---- gradients of the unary ops ------------------------------------------------- */
+
+/* name, in_grad; each as MXNet's _backward_<name> computes it. */
+#define UNARY_GRADS(X)                                                                     \
+    X(negative, NEG(og))                                                                   \
+    X(abs, MUL(og, am_sign_at(x, at)))                                                     \
+    X(square, MUL(og, SCALE(x, 2)))                                                        \
+    X(relu, MUL(og, am_greater_scalar_at(y, 0, at)))                                       \
+    X(exp, MUL(og, y))                                                                     \
+    X(log, DIV(og, x))                                                                     \
+    X(log1p, DIV(og, SHIFT(x, 1)))                                                         \
+    X(expm1, MUL(og, SHIFT(y, 1)))                                                         \
+    X(sqrt, DIV(og, SCALE(y, 2)))                                                          \
+    X(rsqrt, MUL(og, SCALE(DIV(y, x), -0.5)))                                              \
+    X(reciprocal, NEG(MUL(og, am_square_at(y, at))))                                       \
+    X(sin, MUL(og, am_cos_at(x, at)))                                                      \
+    X(cos, NEG(MUL(og, am_sin_at(x, at))))                                                 \
+    X(tanh, MUL(og, RSUB(1, am_square_at(y, at))))                                         \
+    X(sigmoid, MUL(og, MUL(y, RSUB(1, y))))                                                \
+    X(softsign, DIV(og, am_square_at(SHIFT(am_abs_at(x, at), 1), at)))                     \
+    X(erf, MUL(og, SCALE(am_exp_at(NEG(am_square_at(x, at)), at), TWO_OVER_SQRT_PI)))
+
+#define UNARY_GRAD(id, EXPR)                                                               \
+    static am_status id##_grad(GRAD_PARAMS)                                                \
+    {                                                                                      \
+        const am_site at = g->at;                                                          \
+        am_array *x = in[0], *y = out[0], *og = og_[0];                                    \
+        AM_UNUSED(x), AM_UNUSED(y);                                                        \
+        return set_grad0(in, ig, (EXPR), at);                                              \
+    }
+UNARY_GRADS(UNARY_GRAD)
+
+/* The gradient slot of an op by its flags column: none for AM_OP_NO_GRAD. */
+#define GRAD_OF_0(id) id##_grad
+#define GRAD_OF_AM_OP_NO_GRAD(id) NULL
+
 #define UNARY_DEF(id, aliases_, dtype_fn, fl, doc_)                                        \
     const am_op_def am_op_##id = {                                                         \
         .name = #id, .aliases = aliases_, .input_names = data_input, .num_outputs = 1,     \
         .infer_shape = am_infer_shape_same, .infer_dtype = dtype_fn, .cpu = id##_cpu,      \
-        .inplace = inplace_00, .fuse = AM_FUSE_ELEMWISE, .flags = fl, .doc = doc_};        \
+        .gradient = GRAD_OF_##fl(id), .inplace = inplace_00, .fuse = AM_FUSE_ELEMWISE,     \
+        .flags = fl, .doc = doc_};                                                         \
     am_array *am_##id##_at(am_array *x, am_site at) { return call1(&am_op_##id, NULL, x, at); }
 
 #define ANY_DEF(id, FE, DE, IE, fl, doc) UNARY_DEF(id, NULL, am_infer_dtype_same, fl, doc)
@@ -354,13 +423,44 @@ INT_HELPERS(u8, uint8_t, uint8_t)
     }
 SCALAR_OPS(SCALAR_KERNEL)
 
+/* name, in_grad (x is in the output's dtype; s is the scalar), as MXNet's
+ * _backward_<name>: mod passes og (d(x mod s)/dx = 1), rmod gives
+ * d(s mod x)/dx = -floor(s / x), maximum passes og where x >= s and minimum
+ * where x <= s. */
+#define SCALAR_GRADS(X)                                                                    \
+    X(plus_scalar, og)                                                                     \
+    X(minus_scalar, og)                                                                    \
+    X(rminus_scalar, NEG(og))                                                              \
+    X(mul_scalar, SCALE(og, s))                                                            \
+    X(div_scalar, am_div_scalar_at(og, s, at))                                             \
+    X(rdiv_scalar, NEG(MUL(og, DIV(y, x))))                                                \
+    X(mod_scalar, og)                                                                      \
+    X(rmod_scalar, NEG(MUL(og, am_floor_at(am_rdiv_scalar_at(x, s, at), at))))             \
+    X(power_scalar, MUL(og, SCALE(am_power_scalar_at(x, s - 1, at), s)))                   \
+    X(rpower_scalar, MUL(og, SCALE(y, log(s))))                                            \
+    X(maximum_scalar, MUL(og, am_greater_equal_scalar_at(x, s, at)))                       \
+    X(minimum_scalar, MUL(og, am_lesser_equal_scalar_at(x, s, at)))
+
+#define SCALAR_GRAD(id, EXPR)                                                              \
+    static am_status id##_grad(GRAD_PARAMS)                                                \
+    {                                                                                      \
+        const am_site at = g->at;                                                          \
+        const double s = ((const scalar_attrs *)g->attrs)->scalar;                         \
+        am_array *x = in[0], *y = out[0], *og = og_[0];                                    \
+        AM_UNUSED(s), AM_UNUSED(y);                                                        \
+        if (am_array_dtype(x) != am_array_dtype(y)) x = am_astype_at(x, am_array_dtype(y), at); \
+        AM_UNUSED(x);                                                                      \
+        return set_grad0(in, ig, (EXPR), at);                                              \
+    }
+SCALAR_GRADS(SCALAR_GRAD)
+
 #define SCALAR_DEF(id, mx, a1, a2, FE, DE, IE, fl, doc_)                                   \
     const am_op_def am_op_##id = {                                                         \
         .name = mx, .aliases = (const char *const[]){a1, a2, NULL},                        \
         .input_names = data_input, .num_outputs = 1, .attrs = scalar_fields,               \
         .attrs_size = sizeof(scalar_attrs), .infer_shape = am_infer_shape_same,            \
-        .infer_dtype = scalar_dtype, .cpu = id##_cpu, .inplace = inplace_00,               \
-        .fuse = AM_FUSE_ELEMWISE, .flags = fl, .doc = doc_};                               \
+        .infer_dtype = scalar_dtype, .cpu = id##_cpu, .gradient = GRAD_OF_##fl(id),        \
+        .inplace = inplace_00, .fuse = AM_FUSE_ELEMWISE, .flags = fl, .doc = doc_};        \
     am_array *am_##id##_at(am_array *x, double s, am_site at)                              \
     {                                                                                      \
         scalar_attrs a = {.scalar = s, .is_int = true};                                    \
@@ -427,11 +527,27 @@ static am_status activation_cpu(KERNEL_PARAMS)
     }
 }
 
+/* The unary ops' gradients; softrelu's is sigmoid(x) (MXNet computes it from
+ * the output as 1 - e^-y, the same function). */
+static am_status activation_grad(GRAD_PARAMS)
+{
+    const am_site at = g->at;
+    switch (((const act_attrs *)g->attrs)->act_type) {
+    case ACT_RELU: return relu_grad(g, in, out, og_, ig);
+    case ACT_SIGMOID: return sigmoid_grad(g, in, out, og_, ig);
+    case ACT_TANH: return tanh_grad(g, in, out, og_, ig);
+    case ACT_SOFTRELU: return set_grad0(in, ig, MUL(og_[0], am_sigmoid_at(in[0], at)), at);
+    case ACT_SOFTSIGN: return softsign_grad(g, in, out, og_, ig);
+    default: return am_fail(AM_ERR_INTERNAL, "bad act_type");
+    }
+}
+
 const am_op_def am_op_activation = {
     .name = "Activation", .aliases = (const char *const[]){"_npx_activation", NULL},
     .input_names = (const char *const[]){"data", NULL}, .num_outputs = 1, .attrs = act_fields,
     .attrs_size = sizeof(act_attrs), .infer_shape = am_infer_shape_same,
-    .infer_dtype = float_dtype, .cpu = activation_cpu, .inplace = inplace_00,
+    .infer_dtype = float_dtype, .cpu = activation_cpu, .gradient = activation_grad,
+    .inplace = inplace_00,
     .fuse = AM_FUSE_ELEMWISE, .doc = "An activation function chosen by act_type."};
 
 am_array *am_activation_at(am_array *x, const char *act_type, am_site at)
@@ -474,6 +590,12 @@ static int leaky_num_inputs(const void *attrs)
     return ((const leaky_attrs *)attrs)->act_type == LEAKY_PRELU ? 2 : 1;
 }
 
+/* rrelu has a hidden second output, the slopes it used (MXNet's mask). */
+static int leaky_num_outputs(const void *attrs)
+{
+    return ((const leaky_attrs *)attrs)->act_type == LEAKY_RRELU ? 2 : 1;
+}
+
 static int leaky_num_visible(const void *attrs)
 {
     AM_UNUSED(attrs);
@@ -502,16 +624,15 @@ static am_status prelu_gamma_dims(const am_shape *d, const am_shape *g, int64_t 
     return AM_OK;
 }
 
-/* Output 0 has data's shape; the hidden mask (output 1) too for rrelu, and
- * (0,) otherwise.  An unknown gamma becomes (C,), one slope per channel. */
+/* Output 0 and rrelu's hidden mask (output 1) have data's shape.  An unknown
+ * gamma becomes (C,), one slope per channel. */
 static am_status leaky_shape(const void *attrs, am_shape *in, int n_in, am_shape *out, int n_out)
 {
-    AM_UNUSED(n_in), AM_UNUSED(n_out);
+    AM_UNUSED(n_in);
     const leaky_attrs *a = attrs;
     int64_t e0, e1;
     char buf[64];
-    out[0] = in[0];
-    out[1] = a->act_type == LEAKY_RRELU ? in[0] : (am_shape){.ndim = 1, .dim = {0}};
+    for (int i = 0; i < n_out; i++) out[i] = in[0];
     if (a->act_type != LEAKY_PRELU || in[0].ndim < 0) return AM_OK;
     if (in[1].ndim < 0) {
         if (in[0].ndim < 2)
@@ -634,12 +755,96 @@ static am_status leaky_cpu(KERNEL_PARAMS)
     }
 }
 
+/* ---- LeakyReLU: gradients -------------------------------------------------------- */
+
+/* r (gamma's shape aligned with data, bs) in gamma's own shape: a view, or
+ * for a 0-d gamma the one element split off (Reshape cannot make 0-d arrays). */
+static am_array *to_gamma_shape(am_array *r, const am_shape *bs, am_array *gamma, am_site at)
+{
+    am_shape gs = am_array_shape(gamma);
+    am_array *part = NULL;
+    if (gs.ndim == bs->ndim) return r; /* prelu_gamma_dims made them equal */
+    if (gs.ndim > 0) return am_reshape_at(r, gs, false, at);
+    if (am_split_at(am_reshape_at(r, AM_SHAPE(1), false, at), 1, 0, true, &part, at) != AM_OK)
+        return NULL;
+    return part;
+}
+
+/*
+ * MXNet's prelu backward: data gets og where x > 0 and og * gamma elsewhere;
+ * gamma gets og * x where x <= 0, summed over the axes it is broadcast along.
+ * bs is gamma's shape aligned with data's axes (gamma's extents on axes 0
+ * and 1, ones elsewhere), so NumPy broadcasting reproduces prelu's pairing.
+ */
+static am_status prelu_grad(const am_grad_ctx *g, am_array *x, am_array *gamma, am_array *og,
+                            am_array **ig)
+{
+    const am_site at = g->at;
+    am_shape ds = am_array_shape(x), gs = am_array_shape(gamma), bs = {.ndim = ds.ndim};
+    int64_t e0, e1;
+    int axes[AM_MAX_NDIM], n = 0;
+    if (am_array_size(x) == 0) {
+        ig[0] = am_zeros_like_at(x, at), ig[1] = am_zeros_like_at(gamma, at);
+        return ig[0] && ig[1] ? AM_OK : am_last_status();
+    }
+    if (prelu_gamma_dims(&ds, &gs, &e0, &e1) != AM_OK) return am_last_status();
+    for (int d = 0; d < ds.ndim; d++) {
+        bs.dim[d] = d == 0 ? e0 : d == 1 ? e1 : 1;
+        if (bs.dim[d] == 1 && ds.dim[d] != 1) axes[n++] = d;
+    }
+    am_array *neg = am_lesser_equal_scalar_at(x, 0, at);
+    if (g->need_grad[0]) {
+        am_array *gb = gs.ndim == bs.ndim ? gamma : am_reshape_at(gamma, bs, false, at);
+        am_array *pass = MUL(og, am_greater_scalar_at(x, 0, at));
+        ig[0] = am_elemwise_add_at(pass, am_broadcast_mul_at(MUL(og, neg), gb, at), at);
+        if (!ig[0]) return am_last_status();
+    }
+    if (g->need_grad[1]) {
+        am_array *r = MUL(og, MUL(x, neg));
+        if (n > 0) r = am_sum_at(r, axes, n, true, at);
+        if (!(ig[1] = to_gamma_shape(r, &bs, gamma, at))) return am_last_status();
+    }
+    return AM_OK;
+}
+
+/*
+ * leaky: 1 where x > 0, else slope.  elu: 1, else y + slope (the derivative
+ * of slope * (e^x - 1)).  selu: lambda, else y + lambda * alpha (MXNet's
+ * selu_grad writes lambda * (y + alpha), which is not the derivative).
+ * gelu: Phi(x) + x * phi(x).  rrelu: 1, else the slope drawn in the mask.
+ * Each factor is built from x and y, so second derivatives follow.
+ */
+static am_status leaky_grad(GRAD_PARAMS)
+{
+    const leaky_attrs *a = g->attrs;
+    const am_site at = g->at;
+    am_array *x = in[0], *y = out[0], *og = og_[0], *d = NULL;
+    if (a->act_type == LEAKY_PRELU) return prelu_grad(g, x, in[1], og, ig);
+    am_array *pos = am_greater_scalar_at(x, 0, at), *one = am_ones_like_at(x, at);
+    switch (a->act_type) {
+    case LEAKY_LEAKY: d = SHIFT(SCALE(pos, 1 - a->slope), a->slope); break;
+    case LEAKY_ELU: d = am_where_at(pos, one, SHIFT(y, a->slope), at); break;
+    case LEAKY_SELU:
+        d = am_where_at(pos, SCALE(one, SELU_LAMBDA), SHIFT(y, SELU_LAMBDA * SELU_ALPHA), at);
+        break;
+    case LEAKY_GELU:
+        d = am_elemwise_add_at(SHIFT(SCALE(am_erf_at(SCALE(x, SQRT1_2), at), 0.5), 0.5),
+                               MUL(x, SCALE(am_exp_at(SCALE(am_square_at(x, at), -0.5), at),
+                                            INV_SQRT_2PI)), at);
+        break;
+    case LEAKY_RRELU: d = am_where_at(pos, one, out[1], at); break;
+    default: return am_fail(AM_ERR_INTERNAL, "bad act_type %d", a->act_type);
+    }
+    return set_grad0(in, ig, MUL(og, d), at);
+}
+
 const am_op_def am_op_leaky_relu = {
     .name = "LeakyReLU", .aliases = (const char *const[]){"_npx_leaky_relu", NULL},
     .input_names = (const char *const[]){"data", "gamma", NULL},
-    .num_inputs = leaky_num_inputs, .num_outputs = 2, .num_visible = leaky_num_visible,
-    .attrs = leaky_fields, .attrs_size = sizeof(leaky_attrs), .infer_shape = leaky_shape,
-    .infer_dtype = float_dtype, .cpu = leaky_cpu, .inplace = inplace_00,
+    .num_inputs = leaky_num_inputs, .num_outputs_of = leaky_num_outputs,
+    .num_visible = leaky_num_visible, .attrs = leaky_fields, .attrs_size = sizeof(leaky_attrs),
+    .infer_shape = leaky_shape, .infer_dtype = float_dtype, .cpu = leaky_cpu,
+    .gradient = leaky_grad, .inplace = inplace_00,
     /* Opaque: prelu broadcasts gamma along axis 1 (not NumPy's way) and rrelu
      * draws random slopes in training. */
     .fuse = AM_FUSE_OPAQUE, .flags = AM_OP_RANDOM,
