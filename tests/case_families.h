@@ -21,3 +21,5 @@ CASES(shape)
 
 /* norm */
 CASES(norm)
+/* pool */
+CASES(pool)

@@ -29,3 +29,5 @@ SUITE(grad_elemwise)
 
 /* ops_norm */
 SUITE(ops_norm)
+/* ops_pool */
+SUITE(ops_pool)

@@ -314,6 +314,43 @@ AM_API am_array *am_group_norm_at(am_array *x, am_array *gamma, am_array *beta, 
  * (the last two need at least 3 axes); NULL means "instance". */
 AM_API am_array *am_l2_normalization_at(am_array *x, double eps, const char *mode, am_site at);
 #define am_l2_normalization(x, eps, mode) am_l2_normalization_at((x), (eps), (mode), AM_HERE)
+/* ---- pooling (pool.c) ----------------------------------------------------- */
+/* [Pooling] over the last nk axes of channel-first data (N, C, W), (N, C, H, W) or
+ * (N, C, D, H, W).  pool_type "max", "avg", "sum" or "lp" (NULL: "max");
+ * kernel, stride and pad hold nk entries (stride NULL: 1s, pad NULL: 0s);
+ * global_pool pools whole planes and ignores kernel, stride and pad (nk may
+ * be 0).  convention "valid" (floor), "full" (ceil) or "same" (1-D only, no
+ * pad; NULL: "valid").  p_value is lp's p (1, 2, 3, ...; ignored otherwise);
+ * count_include_pad makes avg divide by the padded window size (MXNet's
+ * default, True).  Max pooling ignores NaN and gives the lowest finite value
+ * for a window of padding only.  float32 and float64.  AM_ERR_SHAPE (kernel
+ * larger than the padded data, wrong rank), AM_ERR_ARG (bad names, missing
+ * kernel, lp without p_value), AM_ERR_UNSUPPORTED ("same" beyond 1-D),
+ * AM_ERR_DTYPE. */
+AM_API am_array *am_pooling_at(am_array *x, const char *pool_type, const int64_t *kernel,
+                               const int64_t *stride, const int64_t *pad, int nk,
+                               bool global_pool, const char *convention, int p_value,
+                               bool count_include_pad, am_site at);
+#define am_pooling(x, type, k, s, p, nk, global, conv, p_value, include_pad) \
+    am_pooling_at((x), (type), (k), (s), (p), (nk), (global), (conv), (p_value), \
+                  (include_pad), AM_HERE)
+/* [UpSampling] nearest neighbour: (N, C, H, W) -> (N, C, H * scale, W * scale). */
+AM_API am_array *am_upsampling_at(am_array *x, int64_t scale, am_site at);
+#define am_upsampling(x, scale) am_upsampling_at((x), (scale), AM_HERE)
+/* [UpSampling] nearest neighbour over n inputs: each is brought to the first's
+ * size * scale (a whole multiple of its own size) and the results are
+ * concatenated along channels (multi_input_mode "concat", or NULL) or summed
+ * ("sum": equal channels).  AM_ERR_SHAPE when a size does not divide. */
+AM_API am_array *am_upsampling_multi_at(am_array *const *xs, int n, int64_t scale,
+                                        const char *multi_input_mode, am_site at);
+#define am_upsampling_multi(xs, n, scale, mode) \
+    am_upsampling_multi_at((xs), (n), (scale), (mode), AM_HERE)
+/* [UpSampling] sample_type "bilinear": a depthwise transposed convolution of
+ * x (N, C, H, W) with weight (C, 1, K, K), K = 2 * scale - scale % 2, stride
+ * scale and pad ceil((scale - 1) / 2), giving (N, C, H * scale, W * scale). */
+AM_API am_array *am_upsampling_bilinear_at(am_array *x, am_array *weight, int64_t scale,
+                                           am_site at);
+#define am_upsampling_bilinear(x, w, scale) am_upsampling_bilinear_at((x), (w), (scale), AM_HERE)
 
 #ifdef __cplusplus
 }

@@ -130,3 +130,8 @@ AM_OP(group_norm)
 AM_OP(backward_group_norm)
 AM_OP(l2_normalization)
 AM_OP(backward_l2_normalization)
+/* pool.c */
+AM_OP(pooling)
+AM_OP(backward_pooling)
+AM_OP(upsampling)
+AM_OP(backward_upsampling)
