@@ -16,3 +16,6 @@ CASES(nn)
 /* matrix */
 
 /* shape */
+
+/* rnn */
+CASES(rnn)

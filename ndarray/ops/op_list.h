@@ -61,3 +61,7 @@ AM_OP(layer_norm)
 /* shape.c */
 
 /* index.c */
+
+/* rnn.c */
+AM_OP(rnn)
+AM_OP(backward_rnn)
