@@ -784,6 +784,34 @@ static void test_rnn_wrapper(void)
     am_scope_end();
 }
 
+/* Shape inference fills unknown parameters and states (deferred initialisation needs it)
+ * with MXNet's parameter count, and gives the hidden outputs' shapes. */
+static void test_rnn_infer_shape(void)
+{
+    const am_op_def *op = am_op_find("RNN");
+    static const cfg cs[] = {{.mode = M_LSTM, .L = 3, .D = 2, .T = 5, .N = 4, .I = 7, .H = 6},
+                             {.mode = M_GRU, .L = 2, .D = 1, .T = 2, .N = 3, .I = 5, .H = 4},
+                             {.mode = M_RELU, .L = 1, .D = 2, .T = 1, .N = 1, .I = 1, .H = 9}};
+    for (size_t j = 0; j < sizeof(cs) / sizeof(cs[0]); j++) {
+        const cfg *c = &cs[j];
+        cfg_attrs a;
+        make_attrs(c, &a);
+        void *attrs = am_attrs_parse(op, a.k, a.v, a.n);
+        am_shape in[4] = {AM_SHAPE(c->T, c->N, c->I), {.ndim = -1}, {.ndim = -1}, {.ndim = -1}};
+        am_shape out[4];
+        CU_ASSERT_EQUAL_FATAL(op->infer_shape(attrs, in, n_inputs(c), out, 4), AM_OK);
+        CU_ASSERT(in[1].ndim == 1 && in[1].dim[0] == param_count(c));
+        am_shape st = AM_SHAPE(c->L * c->D, c->N, c->H);
+        CU_ASSERT(in[2].ndim == 3 && !memcmp(in[2].dim, st.dim, 3 * sizeof(int64_t)));
+        if (c->mode == M_LSTM) CU_ASSERT(!memcmp(in[3].dim, st.dim, 3 * sizeof(int64_t)));
+        CU_ASSERT(out[0].ndim == 3 && out[0].dim[2] == c->D * c->H);
+        CU_ASSERT(!memcmp(out[1].dim, st.dim, 3 * sizeof(int64_t)));
+        CU_ASSERT(c->mode == M_LSTM ? out[2].ndim == 3 : out[2].ndim == 1 && out[2].dim[0] == 0);
+        CU_ASSERT(out[3].ndim == 1 && out[3].dim[0] == mask_offset(c));
+        free(attrs);
+    }
+}
+
 /* Invokes RNN with "k=v;k=v" attributes. */
 static am_status invoke_rnn(const char *attrs, am_array **in, int n_in, int n_out)
 {
@@ -970,6 +998,7 @@ CU_TestInfo am_tests_ops_rnn[] = {
     {"RNN with T = 0 and N = 0", test_rnn_empty},
     {"RNN above the parallel threshold", test_rnn_large},
     {"am_rnn, visible outputs, attributes", test_rnn_wrapper},
+    {"RNN shape inference fills parameters and states", test_rnn_infer_shape},
     {"RNN shape, dtype and input errors", test_rnn_errors},
     {"RNN attribute errors", test_rnn_attribute_errors},
     {"RNN case table gradients", test_rnn_case_gradients},
