@@ -23,3 +23,6 @@ CASES(shape)
 CASES(norm)
 /* pool */
 CASES(pool)
+
+/* rnn */
+CASES(rnn)

@@ -31,3 +31,6 @@ SUITE(grad_elemwise)
 SUITE(ops_norm)
 /* ops_pool */
 SUITE(ops_pool)
+
+/* ops_rnn */
+SUITE(ops_rnn)

@@ -351,6 +351,23 @@ AM_API am_array *am_upsampling_multi_at(am_array *const *xs, int n, int64_t scal
 AM_API am_array *am_upsampling_bilinear_at(am_array *x, am_array *weight, int64_t scale,
                                            am_site at);
 #define am_upsampling_bilinear(x, w, scale) am_upsampling_bilinear_at((x), (w), (scale), AM_HERE)
+/* ---- recurrent (rnn.c) ---------------------------------------------------------- */
+/* [RNN] A fused stack of num_layers recurrent layers (MXNet's RNN op, CPU).  mode is
+ * "rnn_relu", "rnn_tanh", "lstm" or "gru"; data (T, N, I) in TNC layout; params one 1-D
+ * vector in MXNet's packed layout (every layer's and direction's W_i2h (G*H, in) and W_h2h
+ * (G*H, H) first, then their b_i2h and b_h2h; gates i, f, g, o for lstm and r, z, n for
+ * gru; see ndarray/ops/rnn.c); state (and state_cell, lstm only, else NULL) (L*D, N, H)
+ * with D = 2 when bidirectional.  Fills out with new references (current scope):
+ * out[0] = output (T, N, D*H), and with state_outputs out[1] = final state (L*D, N, H)
+ * and, for lstm, out[2] = final cell state; out must hold 3 pointers.  Returns the
+ * status: AM_ERR_SHAPE (naming the expected parameter count), AM_ERR_DTYPE, AM_ERR_ARG
+ * (bad mode, missing state_cell). */
+AM_API am_status am_rnn_at(am_array *data, am_array *params, am_array *state,
+                           am_array *state_cell, const char *mode, int64_t state_size,
+                           int64_t num_layers, bool bidirectional, bool state_outputs,
+                           am_array **out, am_site at);
+#define am_rnn(d, p, s, c, mode, h, l, bi, so, out) \
+    am_rnn_at((d), (p), (s), (c), (mode), (h), (l), (bi), (so), (out), AM_HERE)
 
 #ifdef __cplusplus
 }

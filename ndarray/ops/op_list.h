@@ -135,3 +135,7 @@ AM_OP(pooling)
 AM_OP(backward_pooling)
 AM_OP(upsampling)
 AM_OP(backward_upsampling)
+
+/* rnn.c */
+AM_OP(rnn)
+AM_OP(backward_rnn)
