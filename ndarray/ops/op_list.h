@@ -96,6 +96,7 @@ AM_OP(softmax)
 AM_OP(log_softmax)
 AM_OP(dropout)
 AM_OP(layer_norm)
+AM_OP(backward_layer_norm)
 
 /* matrix.c */
 
