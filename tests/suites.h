@@ -25,3 +25,4 @@ SUITE(ops_index)
 /* io */
 SUITE(io)
 SUITE(gpu)
+SUITE(grad_shape)
