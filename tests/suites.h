@@ -34,3 +34,4 @@ SUITE(ops_pool)
 
 /* ops_rnn */
 SUITE(ops_rnn)
+SUITE(grad_shape)

@@ -1,4 +1,4 @@
-/* The ops_shape suite: Reshape (every special value), Flatten, expand_dims,
+/* The ops_shape suite: Reshape (every special value), reshape_like, Flatten, expand_dims,
  * squeeze, transpose, SwapAxis, Concat, stack, SliceChannel, slice,
  * slice_axis, tile, repeat and broadcast_to against hand-checked values and
  * naive loops; views; errors. */
@@ -203,6 +203,59 @@ static void test_views(void)
     TU_ASSERT_VALUES(strided, AM_SHAPE(2, 3), 0, 0, 1, 77, 6, 77, 8);
     CU_ASSERT(!am_array_is_view(am_slice_axis(x, 1, 0, 2)));
     CU_ASSERT(!am_array_is_view(am_transpose(x, NULL, 0)));
+    am_scope_end();
+}
+
+/* ---- reshape_like ------------------------------------------------------------------------- */
+
+static am_array *reshape_like_str(am_array *x, am_array *like, const char *const *keys,
+                                  const char *const *vals, int n)
+{
+    am_array *in[2] = {x, like}, *y = NULL;
+    return am_invoke("reshape_like", in, 2, keys, vals, n, &y, 1) == AM_OK ? y : NULL;
+}
+
+static void test_reshape_like(void)
+{
+    am_scope_begin();
+    am_array *x = iota(AM_SHAPE(6), AM_DTYPE_FLOAT32);
+    am_array *like = am_zeros(AM_SHAPE(3, 2), AM_DTYPE_INT32); /* any dtype lends its shape */
+    am_array *y = am_reshape_like(x, like);
+    TU_ASSERT_VALUES(y, AM_SHAPE(3, 2), 0, 0, 1, 2, 3, 4, 5);
+    CU_ASSERT(am_array_dtype(y) == AM_DTYPE_FLOAT32 && writes_through(y, x, 4, 4));
+    /* 0-d shapes both ways, which Reshape cannot express */
+    am_array *one = am_full(AM_SHAPE(1, 1), AM_DTYPE_FLOAT64, 5);
+    am_array *scalar = am_reshape_like(one, am_zeros(AM_SHAPE(), AM_DTYPE_UINT8));
+    TU_ASSERT_VALUES(scalar, AM_SHAPE(), 0, 5);
+    TU_ASSERT_VALUES(am_reshape_like(scalar, am_zeros(AM_SHAPE(1), AM_DTYPE_INT64)), AM_SHAPE(1),
+                     0, 5);
+    CU_ASSERT(shape_is(am_reshape_like(am_zeros(AM_SHAPE(0, 4), AM_DTYPE_FLOAT32),
+                                       am_zeros(AM_SHAPE(2, 0), AM_DTYPE_FLOAT32)),
+                       AM_SHAPE(2, 0)));
+    /* MXNet's examples for the ranges */
+    am_array *a = am_zeros(AM_SHAPE(30, 7), AM_DTYPE_FLOAT32);
+    const char *k1[] = {"lhs_begin", "lhs_end", "rhs_begin", "rhs_end"};
+    const char *v1[] = {"0", "1", "0", "2"};
+    CU_ASSERT(shape_is(reshape_like_str(a, am_zeros(AM_SHAPE(15, 2, 4), AM_DTYPE_FLOAT32), k1, v1,
+                                        4), AM_SHAPE(15, 2, 7)));
+    const char *v2[] = {"0", "2", "1", "2"};
+    CU_ASSERT(shape_is(reshape_like_str(am_zeros(AM_SHAPE(3, 5), AM_DTYPE_FLOAT32),
+                                        am_zeros(AM_SHAPE(1, 15, 4), AM_DTYPE_FLOAT32), k1, v2, 4),
+                       AM_SHAPE(15)));
+    const char *v3[] = {"-1", "None", "1", "None"};
+    CU_ASSERT(shape_is(reshape_like_str(am_zeros(AM_SHAPE(30, 12), AM_DTYPE_FLOAT32),
+                                        am_zeros(AM_SHAPE(4, 2, 2, 3), AM_DTYPE_FLOAT32), k1, v3,
+                                        4), AM_SHAPE(30, 2, 2, 3)));
+    /* errors */
+    TU_ASSERT_FAILS(am_reshape_like(x, am_zeros(AM_SHAPE(4), AM_DTYPE_FLOAT32)), AM_ERR_SHAPE,
+                    "reshape_like: cannot reshape lhs (6,) (6 elements) into (4,) like rhs (4,)");
+    const char *v4[] = {"1", "3", "0", "1"};
+    TU_ASSERT_FAILS(reshape_like_str(a, like, k1, v4, 4), AM_ERR_ARG,
+                    "lhs_begin=1, lhs_end=3 is not a range of the axes of lhs (30, 7)");
+    const char *v5[] = {"0", "1", "-3", "None"};
+    TU_ASSERT_FAILS(reshape_like_str(a, like, k1, v5, 4), AM_ERR_ARG,
+                    "rhs_begin=-3, rhs_end=2 is not a range of the axes of rhs (3, 2)");
+    TU_ASSERT_FAILS(am_reshape_like(x, NULL), AM_ERR_ARG, "reshape_like: input 1 is NULL");
     am_scope_end();
 }
 
@@ -579,6 +632,7 @@ CU_TestInfo am_tests_ops_shape[] = {
     {"Reshape: every special value (MXNet's examples)", test_reshape_special_values},
     {"Reshape: deprecated target_shape, keep_highest", test_reshape_legacy},
     {"Reshape: errors name both shapes", test_reshape_errors},
+    {"reshape_like: shapes, ranges, 0-d, errors", test_reshape_like},
     {"views share storage; copies do not", test_views},
     {"Flatten, expand_dims, squeeze", test_flatten_expand_squeeze},
     {"transpose: values and errors", test_transpose_values},

@@ -203,6 +203,9 @@ AM_API am_array *am_fully_connected_at(am_array *x, am_array *weight, am_array *
 /* [Reshape] shape may hold MXNet's 0, -1, -2, -3, -4; reverse infers right to left. */
 AM_API am_array *am_reshape_at(am_array *x, am_shape shape, bool reverse, am_site at);
 #define am_reshape(x, s) am_reshape_at((x), (s), false, AM_HERE)
+/* [reshape_like] x's elements in like's shape (any dtype; 0-d too); a view. */
+AM_API am_array *am_reshape_like_at(am_array *x, am_array *like, am_site at);
+#define am_reshape_like(x, l) am_reshape_like_at((x), (l), AM_HERE)
 /* [Flatten] (N, ...) -> (N, prod(...)). */
 AM_API am_array *am_flatten_at(am_array *x, am_site at);
 #define am_flatten(x) am_flatten_at((x), AM_HERE)

@@ -99,6 +99,58 @@ static am_status gather_rows(const am_view *arr, const int64_t *idx, int64_t nid
     return AM_OK;
 }
 
+#define SCATTER_TILE 512
+
+/* out[o, idx[r], :] += g[o, r, :]: gather_rows backwards, into zeros unless req is ADD.
+ * Work is split over (o, tile of columns), which repeated indices never share. */
+static am_status scatter_rows(const am_view *g, const int64_t *idx, int64_t nidx, int64_t lead,
+                              int64_t len, int64_t trail, const am_view *out, am_req req)
+{
+    int64_t ntile = (trail + SCATTER_TILE - 1) / SCATTER_TILE, n = lead * nidx * trail;
+    if (req == AM_REQ_NULL) return AM_OK;
+    if (req != AM_REQ_ADD)
+        memset(out->data, 0, (size_t)am_view_size(out) * am_dtype_size(out->dtype));
+    if (n == 0) return AM_OK;
+    AM_DTYPE_SWITCH(out->dtype, T, {
+        const T *x = g->data;
+        T *y = out->data;
+        AM_OMP_FOR_N
+        for (int64_t t = 0; t < lead * ntile; t++) {
+            int64_t o = t / ntile, k0 = t % ntile * SCATTER_TILE;
+            int64_t w = trail - k0 < SCATTER_TILE ? trail - k0 : SCATTER_TILE;
+            for (int64_t r = 0; r < nidx; r++) {
+                const T *restrict s = x + (o * nidx + r) * trail + k0;
+                T *restrict d = y + (o * len + idx[r]) * trail + k0;
+                for (int64_t k = 0; k < w; k++) d[k] += s[k];
+            }
+        }
+    });
+    return AM_OK;
+}
+
+/* The result of a backward op is data's shape (the shape attribute) when ograd has the
+ * shape that the forward op, run by fwd_shape on data and the indices, would give. */
+static am_status backward_shape(am_status (*fwd_shape)(const void *, am_shape *, int, am_shape *,
+                                                       int),
+                                const void *attrs, const am_tuple *shape, am_shape *in,
+                                am_shape *out)
+{
+    char b0[AM_SHAPE_BUF], b1[AM_SHAPE_BUF], b2[AM_SHAPE_BUF], b3[AM_SHAPE_BUF];
+    am_shape fwd_in[2] = {{0}, in[1]}, want;
+    am_status st = am_need_known(in, 2);
+    if (st == AM_OK) st = am_shape_of_tuple(shape, &fwd_in[0]);
+    if (st == AM_OK) st = fwd_shape(attrs, fwd_in, 2, &want, 1);
+    if (st != AM_OK) return st;
+    bool same = in[0].ndim == want.ndim;
+    for (int i = 0; same && i < want.ndim; i++) same = in[0].dim[i] == want.dim[i];
+    if (!same)
+        return am_fail(AM_ERR_SHAPE, "ograd %s is not %s, the forward result for data %s and "
+                       "indices %s", am_fmt_shape(&in[0], b0), am_fmt_shape(&want, b1),
+                       am_fmt_tuple(shape, b2), am_fmt_shape(&in[1], b3));
+    out[0] = fwd_in[0];
+    return AM_OK;
+}
+
 /* The result has dtype t; the inputs' dtypes must be known (indices may have any). */
 static am_status result_dtype(am_dtype t, const am_dtype *in, int n_in, am_dtype *out)
 {
@@ -107,6 +159,14 @@ static am_status result_dtype(am_dtype t, const am_dtype *in, int n_in, am_dtype
             return am_fail(AM_ERR_DTYPE, "the dtype of input %d is unknown", i);
     out[0] = t;
     return AM_OK;
+}
+
+/* ograd's dtype; the indices may have any. */
+static am_status backward_dtype(const void *attrs, am_dtype *in, int n_in, am_dtype *out,
+                                int n_out)
+{
+    AM_UNUSED(attrs), AM_UNUSED(n_out);
+    return result_dtype(in[0], in, n_in, out);
 }
 
 /* ---- one_hot ----------------------------------------------------------------------------- */
@@ -267,11 +327,39 @@ static am_status take_cpu(const am_kernel_ctx *ctx, const void *attrs, const am_
                        req[0]);
 }
 
+/* _backward_take's attributes: the forward take's, and its a's shape. */
+typedef struct backward_take_attrs {
+    take_attrs t;
+    am_tuple shape;
+} backward_take_attrs;
+
+extern const am_op_def am_op_backward_take;
+
+static am_array *backward_take(am_array *og, am_array *indices, const take_attrs *t,
+                               am_shape data, am_site at)
+{
+    backward_take_attrs b = {.t = *t};
+    am_tuple_from_i64(data.dim, data.ndim, &b.shape);
+    am_array *in[2] = {og, indices}, *y = NULL;
+    am_op_call(&am_op_backward_take, &b, in, 2, &y, 1, at);
+    return y;
+}
+
+/* take's gradient: the output gradient added into zeros of a's shape at the indices. */
+static am_status take_grad(const am_grad_ctx *g, am_array *const *in, am_array *const *out,
+                           am_array *const *og, am_array **ig)
+{
+    AM_UNUSED(out);
+    if (!g->need_grad[0]) return AM_OK;
+    ig[0] = backward_take(og[0], in[1], g->attrs, am_array_shape(in[0]), g->at);
+    return ig[0] ? AM_OK : am_last_status();
+}
+
 const am_op_def am_op_take = {
     .name = "take", .input_names = (const char *const[]){"a", "indices", NULL},
     .num_outputs = 1, .attrs = take_fields, .attrs_size = sizeof(take_attrs),
     .infer_shape = take_shape, .infer_dtype = take_dtype, .temp_bytes = take_temp,
-    .cpu = take_cpu, .fuse = AM_FUSE_INJECTIVE, .flags = AM_OP_NEEDS_TEMP,
+    .cpu = take_cpu, .gradient = take_grad, .fuse = AM_FUSE_INJECTIVE, .flags = AM_OP_NEEDS_TEMP,
     .doc = "Slices of a at the given indices along axis; the index axis is replaced by the "
            "indices' shape."};
 
@@ -297,6 +385,62 @@ am_array *am_take_at(am_array *x, am_array *indices, int axis, const char *mode,
     am_op_call(&am_op_take, &a, in, 2, &y, 1, at);
     return y;
 }
+
+/* ---- _backward_take ----------------------------------------------------------------------- */
+
+static const am_attr_field backward_take_fields[] = {
+    {"axis", AM_ATTR_INT, offsetof(backward_take_attrs, t.axis), "0", NULL,
+     "the forward take's axis"},
+    {"mode", AM_ATTR_ENUM, offsetof(backward_take_attrs, t.mode), "clip", take_modes,
+     "the forward take's mode"},
+    {"shape", AM_ATTR_TUPLE, offsetof(backward_take_attrs, shape), NULL, NULL,
+     "shape of the forward take's a, and of the result"},
+    {0}};
+
+static am_status backward_take_shape(const void *attrs, am_shape *in, int n_in, am_shape *out,
+                                     int n_out)
+{
+    AM_UNUSED(n_in), AM_UNUSED(n_out);
+    const backward_take_attrs *a = attrs;
+    return backward_shape(take_shape, &a->t, &a->shape, in, out);
+}
+
+static am_status backward_take_cpu(const am_kernel_ctx *ctx, const void *attrs,
+                                   const am_view *in, int n_in, const am_view *out, int n_out,
+                                   const am_req *req)
+{
+    AM_UNUSED(n_in), AM_UNUSED(n_out);
+    const backward_take_attrs *a = attrs;
+    am_shape s = am_view_shape(&out[0]);
+    int axis;
+    int64_t lead, trail, *idx;
+    am_status st = am_norm_axis(a->t.axis, s.ndim, "axis", &axis);
+    if (st == AM_OK) st = workspace_indices(ctx, &in[1], s.dim[axis], a->t.mode, axis, &idx);
+    if (st != AM_OK) return st;
+    am_split3(&s, axis, &lead, &trail);
+    return scatter_rows(&in[0], idx, am_view_size(&in[1]), lead, s.dim[axis], trail, &out[0],
+                        req[0]);
+}
+
+/* Linear in ograd: its gradient is take itself. */
+static am_status backward_take_grad(const am_grad_ctx *g, am_array *const *in,
+                                    am_array *const *out, am_array *const *og, am_array **ig)
+{
+    AM_UNUSED(out);
+    if (!g->need_grad[0]) return AM_OK;
+    am_array *x[2] = {og[0], in[1]};
+    return am_op_call(&am_op_take, &((const backward_take_attrs *)g->attrs)->t, x, 2, &ig[0], 1,
+                      g->at);
+}
+
+const am_op_def am_op_backward_take = {
+    .name = "_backward_take", .input_names = (const char *const[]){"ograd", "indices", NULL},
+    .num_outputs = 1, .attrs = backward_take_fields, .attrs_size = sizeof(backward_take_attrs),
+    .infer_shape = backward_take_shape, .infer_dtype = backward_dtype, .temp_bytes = take_temp,
+    .cpu = backward_take_cpu, .gradient = backward_take_grad, .fuse = AM_FUSE_OPAQUE,
+    .flags = AM_OP_NEEDS_TEMP,
+    .doc = "Gradient of take (and Embedding): ograd added into zeros of the given shape at "
+           "the indices; repeated indices accumulate."};
 
 /* ---- Embedding ------------------------------------------------------------------------------ */
 
@@ -366,11 +510,23 @@ static am_status embedding_cpu(const am_kernel_ctx *ctx, const void *attrs, cons
     return gather_rows(&in[1], idx, am_view_size(&in[0]), 1, rows, cols, &out[0], req[0]);
 }
 
+/* Embedding is take(weight, data, axis 0, clip): its weight gradient is take's. */
+static am_status embedding_grad(const am_grad_ctx *g, am_array *const *in, am_array *const *out,
+                                am_array *const *og, am_array **ig)
+{
+    AM_UNUSED(out);
+    take_attrs t = {.axis = 0, .mode = MODE_CLIP};
+    if (!g->need_grad[1]) return AM_OK;
+    ig[1] = backward_take(og[0], in[0], &t, am_array_shape(in[1]), g->at);
+    return ig[1] ? AM_OK : am_last_status();
+}
+
 const am_op_def am_op_embedding = {
     .name = "Embedding", .input_names = (const char *const[]){"data", "weight", NULL},
     .num_outputs = 1, .attrs = embedding_fields, .attrs_size = sizeof(embedding_attrs),
     .infer_shape = embedding_shape, .infer_dtype = embedding_dtype,
-    .temp_bytes = embedding_temp, .cpu = embedding_cpu, .fuse = AM_FUSE_INJECTIVE,
+    .temp_bytes = embedding_temp, .cpu = embedding_cpu, .gradient = embedding_grad,
+    .fuse = AM_FUSE_INJECTIVE,
     .flags = AM_OP_NEEDS_TEMP,
     .doc = "Rows of weight (input_dim, output_dim) at the indices in data (clipped)."};
 
@@ -473,11 +629,32 @@ static am_status pick_cpu(const am_kernel_ctx *ctx, const void *attrs, const am_
     return AM_OK;
 }
 
+/* _backward_pick's attributes: the forward pick's, and its data's shape. */
+typedef struct backward_pick_attrs {
+    pick_attrs p;
+    am_tuple shape;
+} backward_pick_attrs;
+
+extern const am_op_def am_op_backward_pick;
+
+/* pick's gradient: the output gradient in zeros of data's shape at the picked positions. */
+static am_status pick_grad(const am_grad_ctx *g, am_array *const *in, am_array *const *out,
+                           am_array *const *og, am_array **ig)
+{
+    AM_UNUSED(out);
+    if (!g->need_grad[0]) return AM_OK;
+    backward_pick_attrs b = {.p = *(const pick_attrs *)g->attrs};
+    am_shape s = am_array_shape(in[0]);
+    am_tuple_from_i64(s.dim, s.ndim, &b.shape);
+    am_array *x[2] = {og[0], in[1]};
+    return am_op_call(&am_op_backward_pick, &b, x, 2, &ig[0], 1, g->at);
+}
+
 const am_op_def am_op_pick = {
     .name = "pick", .input_names = (const char *const[]){"data", "index", NULL},
     .num_outputs = 1, .attrs = pick_fields, .attrs_size = sizeof(pick_attrs),
     .infer_shape = pick_shape, .infer_dtype = pick_dtype, .temp_bytes = pick_temp,
-    .cpu = pick_cpu, .fuse = AM_FUSE_INJECTIVE, .flags = AM_OP_NEEDS_TEMP,
+    .cpu = pick_cpu, .gradient = pick_grad, .fuse = AM_FUSE_INJECTIVE, .flags = AM_OP_NEEDS_TEMP,
     .doc = "data[..., index[...], ...] along axis: one element per index."};
 
 am_array *am_pick_at(am_array *x, am_array *index, int axis, bool keepdims, const char *mode,
@@ -489,3 +666,70 @@ am_array *am_pick_at(am_array *x, am_array *index, int axis, bool keepdims, cons
     am_op_call(&am_op_pick, &a, in, 2, &y, 1, at);
     return y;
 }
+
+/* ---- _backward_pick ----------------------------------------------------------------------- */
+
+static const am_attr_field backward_pick_fields[] = {
+    {"axis", AM_ATTR_OPT_INT, offsetof(backward_pick_attrs, p.axis), "-1", NULL,
+     "the forward pick's axis"},
+    {"keepdims", AM_ATTR_BOOL, offsetof(backward_pick_attrs, p.keepdims), "False", NULL,
+     "the forward pick's keepdims"},
+    {"mode", AM_ATTR_ENUM, offsetof(backward_pick_attrs, p.mode), "clip", pick_modes,
+     "the forward pick's mode"},
+    {"shape", AM_ATTR_TUPLE, offsetof(backward_pick_attrs, shape), NULL, NULL,
+     "shape of the forward pick's data, and of the result"},
+    {0}};
+
+static am_status backward_pick_shape(const void *attrs, am_shape *in, int n_in, am_shape *out,
+                                     int n_out)
+{
+    AM_UNUSED(n_in), AM_UNUSED(n_out);
+    const backward_pick_attrs *a = attrs;
+    return backward_shape(pick_shape, &a->p, &a->shape, in, out);
+}
+
+/* Every output position picks one element, so the writes never collide. */
+static am_status backward_pick_cpu(const am_kernel_ctx *ctx, const void *attrs,
+                                   const am_view *in, int n_in, const am_view *out, int n_out,
+                                   const am_req *req)
+{
+    AM_UNUSED(n_in), AM_UNUSED(n_out);
+    const backward_pick_attrs *a = attrs;
+    am_shape s = am_view_shape(&out[0]);
+    int axis;
+    int64_t lead, trail, *idx, n = am_view_size(&in[0]);
+    am_status st = pick_axis(&a->p, &s, &axis);
+    if (st == AM_OK) st = workspace_indices(ctx, &in[1], s.dim[axis], a->p.mode + 1, axis, &idx);
+    if (st != AM_OK || req[0] == AM_REQ_NULL) return st;
+    if (req[0] != AM_REQ_ADD)
+        memset(out->data, 0, (size_t)am_view_size(out) * am_dtype_size(out->dtype));
+    am_split3(&s, axis, &lead, &trail);
+    int64_t len = s.dim[axis];
+    AM_DTYPE_SWITCH(out->dtype, T, {
+        const T *restrict x = in[0].data;
+        T *restrict y = out->data;
+        AM_OMP_FOR_N
+        for (int64_t r = 0; r < n; r++) y[((r / trail) * len + idx[r]) * trail + r % trail] += x[r];
+    });
+    return AM_OK;
+}
+
+/* Linear in ograd: its gradient is pick itself. */
+static am_status backward_pick_grad(const am_grad_ctx *g, am_array *const *in,
+                                    am_array *const *out, am_array *const *og, am_array **ig)
+{
+    AM_UNUSED(out);
+    if (!g->need_grad[0]) return AM_OK;
+    am_array *x[2] = {og[0], in[1]};
+    return am_op_call(&am_op_pick, &((const backward_pick_attrs *)g->attrs)->p, x, 2, &ig[0], 1,
+                      g->at);
+}
+
+const am_op_def am_op_backward_pick = {
+    .name = "_backward_pick", .input_names = (const char *const[]){"ograd", "index", NULL},
+    .num_outputs = 1, .attrs = backward_pick_fields, .attrs_size = sizeof(backward_pick_attrs),
+    .infer_shape = backward_pick_shape, .infer_dtype = backward_dtype, .temp_bytes = pick_temp,
+    .cpu = backward_pick_cpu, .gradient = backward_pick_grad, .fuse = AM_FUSE_OPAQUE,
+    .flags = AM_OP_NEEDS_TEMP,
+    .doc = "Gradient of pick: ograd written into zeros of the given shape at the picked "
+           "positions."};

@@ -261,13 +261,82 @@ static am_status log_softmax_cpu(const am_kernel_ctx *ctx, const void *attrs, co
 
 static const am_inplace_pair same_slot[] = {{0, 0}, {-1, -1}};
 
+/* ---- softmax gradients ---------------------------------------------------------------------
+ * With y = softmax(x / T):     dx = y * (dy - sum(dy * y)) / T
+ * with y = log_softmax(x / T): dx = (dy - exp(y) * sum(dy)) / T
+ * (sums along axis).  Written with public ops, so they differentiate again.  Entries past a
+ * row's length are constants (0): they pass no gradient, and their dy takes no part. */
+
+extern const am_op_def am_op_softmax;
+
+static am_array *finish_softmax_grad(const softmax_attrs *a, am_array *d, am_array *x,
+                                     am_site at)
+{
+    if (a->temperature.has && a->temperature.v != 1) d = am_div_scalar_at(d, a->temperature.v, at);
+    if (d && am_array_dtype(d) != am_array_dtype(x)) d = am_astype_at(d, am_array_dtype(x), at);
+    return d;
+}
+
+static am_status softmax_grad(const am_grad_ctx *g, am_array *const *in, am_array *const *out,
+                              am_array *const *og, am_array **ig)
+{
+    const softmax_attrs *a = g->attrs;
+    am_shape s = am_array_shape(in[0]);
+    int axis;
+    am_status st = norm_axis(a->axis, &s, &axis);
+    if (st != AM_OK || !g->need_grad[0]) return st;
+    if (s.ndim == 0) { /* one element: softmax is the constant 1 */
+        ig[0] = am_zeros_like_at(in[0], g->at);
+        return ig[0] ? AM_OK : am_last_status();
+    }
+    am_array *y = out[0], *dy = og[0];
+    am_array *dot = am_sum_at(am_elemwise_mul_at(dy, y, g->at), &axis, 1, true, g->at);
+    am_array *d = am_elemwise_mul_at(y, am_broadcast_sub_at(dy, dot, g->at), g->at);
+    ig[0] = finish_softmax_grad(a, d, in[0], g->at);
+    return ig[0] ? AM_OK : am_last_status();
+}
+
+/* 1 where an entry is within its row's length, else 0: softmax of zeros is 1 / length
+ * there (never underflows) and 0 past the length. */
+static am_array *length_mask(const softmax_attrs *a, am_array *x, am_array *length, am_site at)
+{
+    softmax_attrs m = {.axis = a->axis, .dtype = a->dtype, .use_length = true};
+    am_array *in[2] = {am_zeros_like_at(x, at), length}, *p = NULL;
+    if (am_op_call(&am_op_softmax, &m, in, 2, &p, 1, at) != AM_OK) return NULL;
+    return am_greater_scalar_at(p, 0, at);
+}
+
+static am_status log_softmax_grad(const am_grad_ctx *g, am_array *const *in,
+                                  am_array *const *out, am_array *const *og, am_array **ig)
+{
+    const softmax_attrs *a = g->attrs;
+    am_shape s = am_array_shape(in[0]);
+    int axis;
+    am_status st = norm_axis(a->axis, &s, &axis);
+    if (st != AM_OK || !g->need_grad[0]) return st;
+    if (s.ndim == 0) { /* one element: log_softmax is the constant 0 */
+        ig[0] = am_zeros_like_at(in[0], g->at);
+        return ig[0] ? AM_OK : am_last_status();
+    }
+    am_array *p = am_exp_at(out[0], g->at), *dy = og[0];
+    if (a->use_length) {
+        am_array *m = length_mask(a, in[0], in[1], g->at);
+        dy = am_elemwise_mul_at(dy, m, g->at);
+        p = am_elemwise_mul_at(p, m, g->at);
+    }
+    am_array *total = am_sum_at(dy, &axis, 1, true, g->at);
+    am_array *d = am_elemwise_sub_at(dy, am_broadcast_mul_at(p, total, g->at), g->at);
+    ig[0] = finish_softmax_grad(a, d, in[0], g->at);
+    return ig[0] ? AM_OK : am_last_status();
+}
+
 #define SOFTMAX_OP(id, mx_name, doc_)                                                         \
     const am_op_def am_op_##id = {                                                            \
         .name = mx_name, .input_names = (const char *const[]){"data", "length", NULL},        \
         .num_inputs = softmax_num_inputs, .num_outputs = 1, .attrs = softmax_fields,          \
         .attrs_size = sizeof(softmax_attrs), .infer_shape = softmax_shape,                    \
-        .infer_dtype = softmax_dtype, .cpu = id##_cpu, .inplace = same_slot,                  \
-        .fuse = AM_FUSE_OPAQUE, .flags = AM_OP_VARIADIC, .doc = doc_}
+        .infer_dtype = softmax_dtype, .cpu = id##_cpu, .gradient = id##_grad,                 \
+        .inplace = same_slot, .fuse = AM_FUSE_OPAQUE, .flags = AM_OP_VARIADIC, .doc = doc_}
 SOFTMAX_OP(softmax, "softmax", "exp(x / T) normalised along axis (max-subtracted).");
 SOFTMAX_OP(log_softmax, "log_softmax", "Logarithm of softmax, computed stably.");
 
@@ -452,11 +521,20 @@ static int dropout_visible(const void *attrs)
     return 1;
 }
 
+/* d out = mask * d data, with the mask the forward call drew (the hidden output). */
+static am_status dropout_grad(const am_grad_ctx *g, am_array *const *in, am_array *const *out,
+                              am_array *const *og, am_array **ig)
+{
+    AM_UNUSED(in);
+    ig[0] = am_broadcast_mul_at(og[0], out[1], g->at);
+    return ig[0] ? AM_OK : am_last_status();
+}
+
 const am_op_def am_op_dropout = {
     .name = "Dropout", .input_names = (const char *const[]){"data", NULL}, .num_outputs = 2,
     .num_visible = dropout_visible, .attrs = dropout_fields, .attrs_size = sizeof(dropout_attrs),
     .infer_shape = dropout_shape, .infer_dtype = float_dtype, .temp_bytes = dropout_temp,
-    .cpu = dropout_cpu, .inplace = same_slot, .fuse = AM_FUSE_OPAQUE,
+    .cpu = dropout_cpu, .gradient = dropout_grad, .inplace = same_slot, .fuse = AM_FUSE_OPAQUE,
     .flags = AM_OP_RANDOM | AM_OP_NEEDS_TEMP,
     .doc = "Zeroes a fraction p of data in training and scales the rest by 1/(1-p); "
            "outputs (out, mask)."};
@@ -629,11 +707,224 @@ static am_status layer_norm_cpu(const am_kernel_ctx *ctx, const void *attrs, con
     return AM_OK;
 }
 
+/* ---- _backward_LayerNorm ---------------------------------------------------------------------
+ * The gradient that the composition below computes, fused: one pass per normalised row for
+ * dx, one over column blocks for dgamma and dbeta.  Used when the gradient itself is not
+ * recorded. */
+
+#define LN_KB 64 /* gamma entries per block of the dgamma / dbeta pass */
+
+#define DEF_LN_BACKWARD(T)                                                                    \
+    /* One normalised row of m entries at stride s. */                                       \
+    static inline void ln_bwd_row_##T(const T *dy, const T *x, const T *g, double u,          \
+                                      double r, double dmu, double dsd, T *dx, int64_t m,     \
+                                      int64_t s, am_req req)                                  \
+    {                                                                                         \
+        double s1 = 0, s2 = 0;                                                                \
+        for (int64_t k = 0; k < m; k++) {                                                     \
+            double d = (double)dy[k * s] * g[k];                                              \
+            s1 += d, s2 += d * (x[k * s] - u);                                                \
+        }                                                                                     \
+        s1 = (s1 - dmu / r) / (double)m, s2 = (s2 * r - dsd / r) / (double)m;                 \
+        for (int64_t k = 0; k < m; k++) {                                                     \
+            T v = (T)(((double)dy[k * s] * g[k] - s1 - (x[k * s] - u) * r * s2) * r);        \
+            STORE(dx, k * s, v, req);                                                         \
+        }                                                                                     \
+    }                                                                                         \
+    /* dgamma and dbeta for entries [k0, k0 + w) from rows of s contiguous columns. */        \
+    static inline void ln_bwd_gb_##T(const T *dy, const T *x, const T *mu, const T *sd,       \
+                                     double *sg, double *sb, int64_t k0, int64_t w,           \
+                                     const ln_args *a, int64_t s)                             \
+    {                                                                                         \
+        for (int64_t o = 0; o < a->outer; o++)                                                \
+            for (int64_t k = 0; k < w; k++) {                                                 \
+                int64_t base = (o * a->m + k0 + k) * s;                                       \
+                for (int64_t j = 0; j < s; j++) {                                             \
+                    double d = dy[base + j];                                                  \
+                    sg[k] += d * ((x[base + j] - mu[o * s + j]) / sd[o * s + j]);             \
+                    sb[k] += d;                                                               \
+                }                                                                             \
+            }                                                                                 \
+    }                                                                                         \
+    static void ln_bwd_##T(const am_view *in, const am_view *out, const ln_args *a)           \
+    {                                                                                         \
+        const T *dy = in[0].data, *x = in[1].data, *g = in[2].data;                           \
+        const T *mu = in[3].data, *sd = in[4].data, *dmu = in[5].data, *dsd = in[6].data;     \
+        int64_t m = a->m, s = a->inner, n = a->outer * m * s, nb = (m + LN_KB - 1) / LN_KB;   \
+        const am_req *req = a->req;                                                           \
+        if (req[0] != AM_REQ_NULL)                                                            \
+            AM_OMP_FOR_N for (int64_t q = 0; q < a->outer * s; q++) {                         \
+                int64_t off = q / s * m * s + q % s;                                          \
+                T *dx = (T *)out[0].data + off;                                               \
+                double u = mu[q], r = 1.0 / sd[q], a1 = dmu[q], a2 = dsd[q];                  \
+                if (s == 1) ln_bwd_row_##T(dy + off, x + off, g, u, r, a1, a2, dx, m, 1, req[0]); \
+                else ln_bwd_row_##T(dy + off, x + off, g, u, r, a1, a2, dx, m, s, req[0]);    \
+            }                                                                                 \
+        if (req[1] == AM_REQ_NULL && req[2] == AM_REQ_NULL) return;                           \
+        AM_OMP_FOR_N for (int64_t b = 0; b < nb; b++) {                                       \
+            int64_t k0 = b * LN_KB, w = m - k0 < LN_KB ? m - k0 : LN_KB;                      \
+            double sg[LN_KB] = {0}, sb[LN_KB] = {0};                                          \
+            if (s == 1) ln_bwd_gb_##T(dy, x, mu, sd, sg, sb, k0, w, a, 1);                    \
+            else ln_bwd_gb_##T(dy, x, mu, sd, sg, sb, k0, w, a, s);                           \
+            for (int64_t k = 0; k < w; k++) {                                                 \
+                if (req[1] != AM_REQ_NULL) STORE((T *)out[1].data, k0 + k, (T)sg[k], req[1]); \
+                if (req[2] != AM_REQ_NULL) STORE((T *)out[2].data, k0 + k, (T)sb[k], req[2]); \
+            }                                                                                 \
+        }                                                                                     \
+    }
+DEF_LN_BACKWARD(float)
+DEF_LN_BACKWARD(double)
+
+/* Inputs: the gradient of out, data, gamma, mean and std as LayerNorm made them, and the
+ * gradients of mean and std; outputs the gradients of data, gamma and beta. */
+static am_status backward_layer_norm_shape(const void *attrs, am_shape *in, int n_in,
+                                           am_shape *out, int n_out)
+{
+    AM_UNUSED(n_in), AM_UNUSED(n_out);
+    static const char *const names[] = {"ograd", "mean", "std", "ograd_mean", "ograd_std"};
+    static const int slot[] = {0, 3, 4, 5, 6}, like[] = {0, 1, 2, 1, 2};
+    char b1[96], b2[96], b3[96];
+    am_shape fwd[3] = {in[1], in[2], in[2]}, want[3];
+    am_status st = layer_norm_shape(attrs, fwd, 3, want, 3);
+    for (int i = 0; st == AM_OK && i < 5; i++) {
+        const am_shape *h = &in[slot[i]], *w = &want[like[i]];
+        bool same = h->ndim == w->ndim;
+        for (int d = 0; same && d < w->ndim; d++) same = h->dim[d] == w->dim[d];
+        if (!same)
+            st = am_fail(AM_ERR_SHAPE, "%s %s must be %s for data %s", names[i],
+                         am_shape_format(h, b1, sizeof(b1)), am_shape_format(w, b2, sizeof(b2)),
+                         am_shape_format(&in[1], b3, sizeof(b3)));
+    }
+    out[0] = in[1], out[1] = out[2] = fwd[1];
+    return st;
+}
+
+static am_status backward_layer_norm_cpu(const am_kernel_ctx *ctx, const void *attrs,
+                                         const am_view *in, int n_in, const am_view *out,
+                                         int n_out, const am_req *req)
+{
+    AM_UNUSED(ctx), AM_UNUSED(n_in), AM_UNUSED(n_out);
+    const layer_norm_attrs *la = attrs;
+    am_shape s = view_shape(&in[1]);
+    int axis;
+    am_status st = norm_axis(la->axis, &s, &axis);
+    if (st != AM_OK) return st;
+    ln_args a = {.eps = la->eps, .req = req};
+    split_axis(&in[1], axis, &a.outer, &a.m, &a.inner);
+    if (in[1].dtype == AM_DTYPE_FLOAT32) ln_bwd_float(in, out, &a);
+    else ln_bwd_double(in, out, &a);
+    return AM_OK;
+}
+
+const am_op_def am_op_backward_layer_norm = {
+    .name = "_backward_LayerNorm",
+    .input_names = (const char *const[]){"ograd", "data", "gamma", "mean", "std", "ograd_mean",
+                                         "ograd_std", NULL},
+    .num_outputs = 3, .attrs = layer_norm_fields, .attrs_size = sizeof(layer_norm_attrs),
+    .infer_shape = backward_layer_norm_shape, .infer_dtype = float_dtype,
+    .cpu = backward_layer_norm_cpu, .fuse = AM_FUSE_OPAQUE, .flags = AM_OP_NO_GRAD,
+    .doc = "First-order gradient of LayerNorm from the output gradients and the forward "
+           "call's data, gamma, mean and std: the gradients of data, gamma and beta."};
+
+/* ---- LayerNorm gradient ---------------------------------------------------------------------
+ * With xh = (x - mean) / std along axis (m entries), y = xh * gamma + beta, dxh = dy * gamma:
+ *   dbeta = sum(dy) and dgamma = sum(dy * xh) over the other axes,
+ *   dx = (dxh - mean(dxh) - xh * mean(dxh * xh)) / std,
+ * plus what reaches the mean and std outputs (d mean / dx = 1 / m, d std / dx = xh / m),
+ * folded into the two means as - dmean * std / m and - dstd * std / m.  Composed of public
+ * ops, so it differentiates again; the hidden mean and std then take part, which is why
+ * their gradients always count. */
+
+/* v (of shape (m,)) with x's rank, its entries along axis. */
+static am_array *along_axis(am_array *v, am_array *x, int axis, am_site at)
+{
+    am_shape s = {.ndim = am_array_ndim(x)};
+    if (s.ndim == 0) return am_reshape_like_at(v, x, at);
+    for (int i = 0; i < s.ndim; i++) s.dim[i] = i == axis ? am_array_dim(x, i) : 1;
+    return am_reshape_at(v, s, false, at);
+}
+
+/* Sums over every axis but axis, into like's shape (m,). */
+static am_array *sum_except(am_array *x, int axis, am_array *like, am_site at)
+{
+    int axes[AM_MAX_NDIM], n = 0;
+    if (am_array_ndim(x) == 0) return am_reshape_like_at(x, like, at);
+    for (int i = 0; i < am_array_ndim(x); i++)
+        if (i != axis) axes[n++] = i;
+    return n ? am_sum_at(x, axes, n, false, at) : x;
+}
+
+/* The mean along axis, kept as size 1 (0-d data is its own mean). */
+static am_array *mean_axis(am_array *x, int axis, am_site at)
+{
+    return am_array_ndim(x) ? am_mean_at(x, &axis, 1, true, at) : x;
+}
+
+/* mean_axis(d) - dstat * std / m. */
+static am_array *ln_center(am_array *d, am_array *dstat, am_array *sd, int axis, double m,
+                           am_site at)
+{
+    am_array *extra = am_mul_scalar_at(am_elemwise_mul_at(dstat, sd, at), 1.0 / m, at);
+    return am_elemwise_sub_at(mean_axis(d, axis, at), extra, at);
+}
+
+static am_array *layer_norm_dx(am_array *const *out, am_array *const *og, am_array *xh,
+                               am_array *gamma, int axis, double m, am_site at)
+{
+    am_array *sd = out[2], *dxh = am_broadcast_mul_at(og[0], gamma, at);
+    am_array *c1 = ln_center(dxh, og[1], sd, axis, m, at);
+    am_array *c2 = ln_center(am_elemwise_mul_at(dxh, xh, at), og[2], sd, axis, m, at);
+    am_array *d = am_broadcast_sub_at(am_broadcast_sub_at(dxh, c1, at),
+                                      am_broadcast_mul_at(xh, c2, at), at);
+    return am_broadcast_div_at(d, sd, at);
+}
+
+/* When nothing will differentiate the result, the fused kernel computes the same gradients
+ * in two passes. */
+static am_status layer_norm_fused_grad(const am_grad_ctx *g, am_array *const *in,
+                                       am_array *const *out, am_array *const *og,
+                                       am_array **ig)
+{
+    am_array *x[7] = {og[0], in[0], in[1], out[1], out[2], og[1], og[2]}, *r[3] = {0};
+    am_status st = am_op_call(&am_op_backward_layer_norm, g->attrs, x, 7, r, 3, g->at);
+    for (int i = 0; st == AM_OK && i < 3; i++)
+        if (g->need_grad[i]) ig[i] = r[i];
+    return st;
+}
+
+static am_status layer_norm_grad(const am_grad_ctx *g, am_array *const *in, am_array *const *out,
+                                 am_array *const *og, am_array **ig)
+{
+    const layer_norm_attrs *a = g->attrs;
+    am_shape s = am_array_shape(in[0]);
+    am_site at = g->at;
+    int axis;
+    am_status st = norm_axis(a->axis, &s, &axis);
+    if (st != AM_OK) return st;
+    bool empty = am_shape_size(&s) == 0;
+    if (!empty && !am_autograd_is_recording())
+        return layer_norm_fused_grad(g, in, out, og, ig);
+    am_array *xh = empty ? NULL : am_broadcast_div_at(am_broadcast_sub_at(in[0], out[1], at),
+                                                      out[2], at);
+    double m = s.ndim ? (double)s.dim[axis] : 1;
+    for (int i = 0; i < 3; i++) {
+        if (!g->need_grad[i]) continue;
+        if (empty) ig[i] = am_zeros_like_at(in[i], at);
+        else if (i == 0)
+            ig[0] = layer_norm_dx(out, og, xh, along_axis(in[1], in[0], axis, at), axis, m, at);
+        else if (i == 1) ig[1] = sum_except(am_elemwise_mul_at(og[0], xh, at), axis, in[1], at);
+        else ig[2] = sum_except(og[0], axis, in[2], at);
+        if (!ig[i]) return am_last_status();
+    }
+    return AM_OK;
+}
+
 const am_op_def am_op_layer_norm = {
     .name = "LayerNorm", .input_names = (const char *const[]){"data", "gamma", "beta", NULL},
     .num_outputs = 3, .num_visible = layer_norm_visible, .attrs = layer_norm_fields,
     .attrs_size = sizeof(layer_norm_attrs), .infer_shape = layer_norm_shape,
-    .infer_dtype = float_dtype, .cpu = layer_norm_cpu, .inplace = same_slot,
+    .infer_dtype = float_dtype, .cpu = layer_norm_cpu, .gradient = layer_norm_grad,
+    .inplace = same_slot,
     .fuse = AM_FUSE_OPAQUE,
     .doc = "(x - mean) / sqrt(var + eps) * gamma + beta along axis; outputs (out, mean, std)."};
 

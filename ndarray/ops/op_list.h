@@ -96,11 +96,13 @@ AM_OP(softmax)
 AM_OP(log_softmax)
 AM_OP(dropout)
 AM_OP(layer_norm)
+AM_OP(backward_layer_norm)
 
 /* matrix.c */
 
 /* shape.c */
 AM_OP(reshape)
+AM_OP(reshape_like)
 AM_OP(flatten)
 AM_OP(expand_dims)
 AM_OP(squeeze)
@@ -110,6 +112,7 @@ AM_OP(concat)
 AM_OP(stack)
 AM_OP(split)
 AM_OP(slice)
+AM_OP(backward_slice)
 AM_OP(slice_axis)
 AM_OP(tile)
 AM_OP(repeat)
@@ -118,6 +121,7 @@ AM_OP(broadcast_to)
 /* index.c */
 AM_OP(one_hot)
 AM_OP(take)
+AM_OP(backward_take)
 AM_OP(embedding)
 AM_OP(pick)
 
@@ -139,3 +143,4 @@ AM_OP(backward_upsampling)
 /* rnn.c */
 AM_OP(rnn)
 AM_OP(backward_rnn)
+AM_OP(backward_pick)

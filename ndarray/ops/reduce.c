@@ -452,20 +452,132 @@ REDUCE_KERNEL(prod, RED_PROD)
 REDUCE_KERNEL(max, RED_MAX)
 REDUCE_KERNEL(min, RED_MIN)
 
-#define REDUCE_OP(id, mx_name, alias_list, shape_fn, doc_)                                    \
+/* ---- gradients ------------------------------------------------------------------------------
+ * Written with public ops so that they run eagerly, symbolically and recorded (higher
+ * order).  keep_dims reads a reduction's result with x's rank (the reduced axes as size 1),
+ * so that it broadcasts against x; callers handle an empty x first (its zeros would read as
+ * Reshape's "copy" code). */
+
+extern const am_op_def am_op_sum, am_op_prod;
+
+typedef struct red_grad {
+    am_array *x;
+    bool red[AM_MAX_NDIM];
+    int64_t count; /* elements reduced into each output */
+    am_site at;
+} red_grad;
+
+static am_status red_grad_init(red_grad *r, am_array *x, const am_tuple *axis, bool exclude,
+                               am_site at)
+{
+    am_shape s = am_array_shape(x);
+    r->x = x, r->at = at, r->count = 1;
+    am_status st = reduce_mask(axis, exclude, &s, r->red);
+    for (int i = 0; i < s.ndim; i++)
+        if (r->red[i]) r->count *= s.dim[i];
+    return st;
+}
+
+static am_array *keep_dims(const red_grad *r, am_array *y)
+{
+    am_shape s = am_array_shape(r->x), keep;
+    if (am_array_size(y) == am_shape_size(&s)) return am_reshape_like_at(y, r->x, r->at);
+    reduced_shape(&s, r->red, true, &keep);
+    return am_reshape_at(y, keep, false, r->at);
+}
+
+/* The gradient of an empty x (nothing reaches it). */
+static am_status empty_grad(const red_grad *r, am_array **ig)
+{
+    *ig = am_zeros_like_at(r->x, r->at);
+    return *ig ? AM_OK : am_last_status();
+}
+
+static am_status set_grad(am_array **ig, am_array *v)
+{
+    *ig = v;
+    return v ? AM_OK : am_last_status();
+}
+
+/* sum, and mean (which scales by 1 / count): the output gradient broadcast back. */
+static am_status sum_mean_grad(const am_grad_ctx *g, am_array *const *in, am_array *const *og,
+                               am_array **ig, bool mean)
+{
+    const reduce_attrs *a = g->attrs;
+    red_grad r;
+    am_status st = red_grad_init(&r, in[0], &a->axis, a->exclude, g->at);
+    if (st != AM_OK) return st;
+    if (am_array_size(in[0]) == 0) return empty_grad(&r, ig);
+    am_array *d = mean ? am_div_scalar_at(og[0], (double)r.count, g->at) : og[0];
+    return set_grad(ig, am_broadcast_to_at(keep_dims(&r, d), am_array_shape(in[0]), g->at));
+}
+
+static am_status sum_grad(const am_grad_ctx *g, am_array *const *in, am_array *const *out,
+                          am_array *const *og, am_array **ig)
+{
+    AM_UNUSED(out);
+    return sum_mean_grad(g, in, og, ig, false);
+}
+
+static am_status mean_grad(const am_grad_ctx *g, am_array *const *in, am_array *const *out,
+                           am_array *const *og, am_array **ig)
+{
+    AM_UNUSED(out);
+    return sum_mean_grad(g, in, og, ig, true);
+}
+
+/* d prod / d x_i is the product of the others, computed without dividing by zero: with
+ * z = (x == 0) and p the product of x + z (zeros read as 1), it is p / (x_i + z_i) where
+ * none of the others is zero, else 0.  Exact wherever x has zeros; higher derivatives are
+ * exact away from them. */
+static am_status prod_grad(const am_grad_ctx *g, am_array *const *in, am_array *const *out,
+                           am_array *const *og, am_array **ig)
+{
+    AM_UNUSED(out);
+    const reduce_attrs *a = g->attrs;
+    red_grad r;
+    am_site at = g->at;
+    am_status st = red_grad_init(&r, in[0], &a->axis, a->exclude, at);
+    if (st != AM_OK) return st;
+    if (am_array_size(in[0]) == 0) return empty_grad(&r, ig);
+    am_array *z = am_equal_scalar_at(in[0], 0, at), *nz = am_broadcast_add_at(in[0], z, at);
+    am_array *p = NULL, *c = NULL;
+    if ((st = am_op_call(&am_op_prod, a, &nz, 1, &p, 1, at)) != AM_OK ||
+        (st = am_op_call(&am_op_sum, a, &z, 1, &c, 1, at)) != AM_OK)
+        return st;
+    am_array *others = am_broadcast_div_at(keep_dims(&r, p), nz, at);
+    am_array *alone = am_equal_scalar_at(am_broadcast_sub_at(keep_dims(&r, c), z, at), 0, at);
+    am_array *scale = am_broadcast_mul_at(keep_dims(&r, og[0]), alone, at);
+    return set_grad(ig, am_broadcast_mul_at(scale, others, at));
+}
+
+/* Every element equal to the extreme value gets the output gradient, as in MXNet. */
+static am_status minmax_grad(const am_grad_ctx *g, am_array *const *in, am_array *const *out,
+                             am_array *const *og, am_array **ig)
+{
+    const reduce_attrs *a = g->attrs;
+    red_grad r;
+    am_status st = red_grad_init(&r, in[0], &a->axis, a->exclude, g->at);
+    if (st != AM_OK) return st;
+    if (am_array_size(in[0]) == 0) return empty_grad(&r, ig);
+    am_array *hit = am_broadcast_equal_at(in[0], keep_dims(&r, out[0]), g->at);
+    return set_grad(ig, am_broadcast_mul_at(keep_dims(&r, og[0]), hit, g->at));
+}
+
+#define REDUCE_OP(id, mx_name, alias_list, shape_fn, grad_fn, doc_)                           \
     const am_op_def am_op_##id = {                                                            \
         .name = mx_name, .aliases = alias_list, .input_names = data_input,                    \
         .num_outputs = 1, .attrs = reduce_fields, .attrs_size = sizeof(reduce_attrs),         \
         .infer_shape = shape_fn, .infer_dtype = am_infer_dtype_same, .cpu = id##_cpu,         \
-        .fuse = AM_FUSE_REDUCE, .doc = doc_}
-REDUCE_OP(sum, "sum", ((const char *const[]){"sum_axis", NULL}), reduce_shape,
+        .gradient = grad_fn, .fuse = AM_FUSE_REDUCE, .doc = doc_}
+REDUCE_OP(sum, "sum", ((const char *const[]){"sum_axis", NULL}), reduce_shape, sum_grad,
           "Sum over axes; float32 accumulates blockwise in double.");
-REDUCE_OP(mean, "mean", NULL, reduce_shape,
+REDUCE_OP(mean, "mean", NULL, reduce_shape, mean_grad,
           "Mean over axes (integer dtypes divide as integers; empty: NaN).");
-REDUCE_OP(prod, "prod", NULL, reduce_shape, "Product over axes.");
-REDUCE_OP(max, "max", ((const char *const[]){"max_axis", NULL}), minmax_shape,
+REDUCE_OP(prod, "prod", NULL, reduce_shape, prod_grad, "Product over axes.");
+REDUCE_OP(max, "max", ((const char *const[]){"max_axis", NULL}), minmax_shape, minmax_grad,
           "Maximum over axes (NaN propagates).");
-REDUCE_OP(min, "min", ((const char *const[]){"min_axis", NULL}), minmax_shape,
+REDUCE_OP(min, "min", ((const char *const[]){"min_axis", NULL}), minmax_shape, minmax_grad,
           "Minimum over axes (NaN propagates).");
 
 static am_array *reduce_call(const am_op_def *op, am_array *x, const int *axes, int naxes,
@@ -543,10 +655,37 @@ static am_status norm_cpu(const am_kernel_ctx *ctx, const void *attrs, const am_
     return st != AM_OK ? st : norm_convert(&tmp, &out[0], req[0]);
 }
 
+static am_array *as_dtype(am_array *y, am_dtype t, am_site at)
+{
+    return y && am_array_dtype(y) != t ? am_astype_at(y, t, at) : y;
+}
+
+/* ord 1: sign(x) times the output gradient; ord 2: x / norm, and 0 where the norm is 0
+ * (MXNet divides by zero there).  Both in x's dtype whatever out_dtype is. */
+static am_status norm_grad(const am_grad_ctx *g, am_array *const *in, am_array *const *out,
+                           am_array *const *og, am_array **ig)
+{
+    const norm_attrs *a = g->attrs;
+    am_dtype t = am_array_dtype(in[0]);
+    red_grad r;
+    am_status st = red_grad_init(&r, in[0], &a->axis, false, g->at);
+    if (st != AM_OK) return st;
+    if (am_array_size(in[0]) == 0) return empty_grad(&r, ig);
+    am_array *d = keep_dims(&r, as_dtype(og[0], t, g->at)), *unit;
+    if (a->ord == 1) {
+        unit = am_sign_at(in[0], g->at);
+    } else {
+        am_array *n = keep_dims(&r, as_dtype(out[0], t, g->at));
+        n = am_broadcast_add_at(n, am_equal_scalar_at(n, 0, g->at), g->at);
+        unit = am_broadcast_div_at(in[0], n, g->at);
+    }
+    return set_grad(ig, am_broadcast_mul_at(d, unit, g->at));
+}
+
 const am_op_def am_op_norm = {
     .name = "norm", .input_names = data_input, .num_outputs = 1, .attrs = norm_fields,
     .attrs_size = sizeof(norm_attrs), .infer_shape = norm_shape, .infer_dtype = norm_dtype,
-    .temp_bytes = norm_temp, .cpu = norm_cpu, .fuse = AM_FUSE_REDUCE,
+    .temp_bytes = norm_temp, .cpu = norm_cpu, .gradient = norm_grad, .fuse = AM_FUSE_REDUCE,
     .flags = AM_OP_NEEDS_TEMP, .doc = "L1 or L2 norm over axes (float data)."};
 
 am_array *am_norm_at(am_array *x, int ord, const int *axes, int naxes, bool keepdims, am_site at)

@@ -26,6 +26,17 @@ static bool always_view(const void *attrs, const am_shape *in, int64_t *offset)
     return true;
 }
 
+/* d reshape(x) for every op that only changes the shape: the output gradient in
+ * x's shape (reshape_like also reaches 0-d shapes, which Reshape cannot). */
+static am_status reshape_back_grad(const am_grad_ctx *g, am_array *const *in,
+                                   am_array *const *out, am_array *const *og, am_array **ig)
+{
+    AM_UNUSED(out);
+    if (!g->need_grad[0]) return AM_OK;
+    ig[0] = am_reshape_like_at(og[0], in[0], g->at);
+    return ig[0] ? AM_OK : am_last_status();
+}
+
 /* ---- Reshape ------------------------------------------------------------------------ */
 
 typedef struct reshape_attrs {
@@ -165,7 +176,7 @@ const am_op_def am_op_reshape = {
     .input_names = data_input, .num_outputs = 1, .attrs = reshape_fields,
     .attrs_size = sizeof(reshape_attrs), .infer_shape = reshape_shape,
     .infer_dtype = am_infer_dtype_same, .view = always_view, .cpu = flat_copy_cpu,
-    .inplace = same_slot, .fuse = AM_FUSE_INJECTIVE,
+    .gradient = reshape_back_grad, .inplace = same_slot, .fuse = AM_FUSE_INJECTIVE,
     .doc = "Gives data a new shape with the same elements; eager calls return a view."};
 
 am_array *am_reshape_at(am_array *x, am_shape shape, bool reverse, am_site at)
@@ -181,6 +192,91 @@ am_array *am_reshape_at(am_array *x, am_shape shape, bool reverse, am_site at)
     for (int i = 0; i < shape.ndim; i++) a.shape.v[i] = shape.dim[i];
     a.reverse = reverse;
     return am_call1(&am_op_reshape, &a, x, at);
+}
+
+/* ---- reshape_like ----------------------------------------------------------------- */
+
+typedef struct reshape_like_attrs {
+    am_opt_int lhs_begin, lhs_end, rhs_begin, rhs_end;
+} reshape_like_attrs;
+
+static const am_attr_field reshape_like_fields[] = {
+    AM_ATTR_FIELD(reshape_like_attrs, lhs_begin, AM_ATTR_OPT_INT, "None",
+                  "first lhs axis replaced (negative: from the end; None: 0)"),
+    AM_ATTR_FIELD(reshape_like_attrs, lhs_end, AM_ATTR_OPT_INT, "None",
+                  "end of the lhs axes replaced (None: all)"),
+    AM_ATTR_FIELD(reshape_like_attrs, rhs_begin, AM_ATTR_OPT_INT, "None",
+                  "first rhs axis copied (negative: from the end; None: 0)"),
+    AM_ATTR_FIELD(reshape_like_attrs, rhs_end, AM_ATTR_OPT_INT, "None",
+                  "end of the rhs axes copied (None: all)"),
+    {0}};
+
+/* [begin, end) over ndim axes, as MXNet canonicalises it; an empty range is allowed
+ * (MXNet refuses it), so that 0-d shapes can be matched. */
+static am_status like_range(am_opt_int b, am_opt_int e, const am_shape *s, const char *side,
+                            int *cb, int *ce)
+{
+    char buf[AM_SHAPE_BUF];
+    int64_t lo = b.has ? b.v : 0, hi = e.has ? e.v : s->ndim;
+    if (lo < 0) lo += s->ndim;
+    if (hi < 0 && e.has) hi += s->ndim;
+    if (lo < 0 || hi > s->ndim || lo > hi)
+        return am_fail(AM_ERR_ARG, "%s_begin=%lld, %s_end=%lld is not a range of the axes of "
+                       "%s %s", side, (long long)(b.has ? b.v : 0), side,
+                       (long long)(e.has ? e.v : s->ndim), side, am_fmt_shape(s, buf));
+    *cb = (int)lo, *ce = (int)hi;
+    return AM_OK;
+}
+
+/* lhs[:lhs_begin] + rhs[rhs_begin:rhs_end] + lhs[lhs_end:], with lhs's size. */
+static am_status reshape_like_shape(const void *attrs, am_shape *in, int n_in, am_shape *out,
+                                    int n_out)
+{
+    AM_UNUSED(n_out);
+    const reshape_like_attrs *a = attrs;
+    char b0[AM_SHAPE_BUF], b1[AM_SHAPE_BUF], b2[AM_SHAPE_BUF];
+    int lb, le, rb, re;
+    am_status st = am_need_known(in, n_in);
+    if (st == AM_OK) st = like_range(a->lhs_begin, a->lhs_end, &in[0], "lhs", &lb, &le);
+    if (st == AM_OK) st = like_range(a->rhs_begin, a->rhs_end, &in[1], "rhs", &rb, &re);
+    if (st == AM_OK) st = am_check_ndim(in[0].ndim - (le - lb) + (re - rb));
+    if (st != AM_OK) return st;
+    am_shape *o = &out[0];
+    o->ndim = 0;
+    for (int i = 0; i < lb; i++) o->dim[o->ndim++] = in[0].dim[i];
+    for (int i = rb; i < re; i++) o->dim[o->ndim++] = in[1].dim[i];
+    for (int i = le; i < in[0].ndim; i++) o->dim[o->ndim++] = in[0].dim[i];
+    if (am_shape_size(o) == am_shape_size(&in[0])) return AM_OK;
+    return am_fail(AM_ERR_SHAPE, "cannot reshape lhs %s (%lld elements) into %s like rhs %s",
+                   am_fmt_shape(&in[0], b0), (long long)am_shape_size(&in[0]),
+                   am_fmt_shape(o, b1), am_fmt_shape(&in[1], b2));
+}
+
+/* lhs's dtype; rhs only lends its shape and may have any dtype. */
+static am_status reshape_like_dtype(const void *attrs, am_dtype *in, int n_in, am_dtype *out,
+                                    int n_out)
+{
+    AM_UNUSED(attrs), AM_UNUSED(n_in), AM_UNUSED(n_out);
+    out[0] = in[0];
+    return AM_OK;
+}
+
+const am_op_def am_op_reshape_like = {
+    .name = "reshape_like", .input_names = (const char *const[]){"lhs", "rhs", NULL},
+    .num_outputs = 1, .attrs = reshape_like_fields, .attrs_size = sizeof(reshape_like_attrs),
+    .infer_shape = reshape_like_shape, .infer_dtype = reshape_like_dtype, .view = always_view,
+    .cpu = flat_copy_cpu, .gradient = reshape_back_grad, .inplace = same_slot,
+    .fuse = AM_FUSE_INJECTIVE,
+    .doc = "lhs with (some of) its axes replaced by (some of) rhs's; eager calls return a "
+           "view; rhs gets no gradient."};
+
+am_array *am_reshape_like_at(am_array *x, am_array *like, am_site at)
+{
+    reshape_like_attrs a;
+    am_attrs_init(&am_op_reshape_like, &a);
+    am_array *in[2] = {x, like}, *y = NULL;
+    am_op_call(&am_op_reshape_like, &a, in, 2, &y, 1, at);
+    return y;
 }
 
 /* ---- Flatten, expand_dims, squeeze --------------------------------------------------- */
@@ -203,7 +299,7 @@ const am_op_def am_op_flatten = {
     .name = "Flatten", .aliases = (const char *const[]){"flatten", NULL},
     .input_names = data_input, .num_outputs = 1, .infer_shape = flatten_shape,
     .infer_dtype = am_infer_dtype_same, .view = always_view, .cpu = flat_copy_cpu,
-    .inplace = same_slot, .fuse = AM_FUSE_INJECTIVE,
+    .gradient = reshape_back_grad, .inplace = same_slot, .fuse = AM_FUSE_INJECTIVE,
     .doc = "Collapses (N, ...) into (N, prod(...)); eager calls return a view."};
 
 am_array *am_flatten_at(am_array *x, am_site at) { return am_call1(&am_op_flatten, NULL, x, at); }
@@ -236,7 +332,8 @@ const am_op_def am_op_expand_dims = {
     .name = "expand_dims", .input_names = data_input, .num_outputs = 1,
     .attrs = expand_dims_fields, .attrs_size = sizeof(expand_dims_attrs),
     .infer_shape = expand_dims_shape, .infer_dtype = am_infer_dtype_same, .view = always_view,
-    .cpu = flat_copy_cpu, .inplace = same_slot, .fuse = AM_FUSE_INJECTIVE,
+    .cpu = flat_copy_cpu, .gradient = reshape_back_grad, .inplace = same_slot,
+    .fuse = AM_FUSE_INJECTIVE,
     .doc = "Inserts a size-1 axis; eager calls return a view."};
 
 am_array *am_expand_dims_at(am_array *x, int axis, am_site at)
@@ -285,7 +382,7 @@ const am_op_def am_op_squeeze = {
     .name = "squeeze", .input_names = data_input, .num_outputs = 1, .attrs = squeeze_fields,
     .attrs_size = sizeof(squeeze_attrs), .infer_shape = squeeze_shape,
     .infer_dtype = am_infer_dtype_same, .view = always_view, .cpu = flat_copy_cpu,
-    .inplace = same_slot, .fuse = AM_FUSE_INJECTIVE,
+    .gradient = reshape_back_grad, .inplace = same_slot, .fuse = AM_FUSE_INJECTIVE,
     .doc = "Removes size-1 axes (all, or those given; (1,) when none would remain); "
            "eager calls return a view."};
 
@@ -380,11 +477,25 @@ static am_status transpose_cpu(const am_kernel_ctx *ctx, const void *attrs, cons
     return st == AM_OK ? permute_cpu(&in[0], &out[0], perm, req[0]) : st;
 }
 
+/* d transpose(x) = the output gradient under the inverse permutation. */
+static am_status transpose_grad(const am_grad_ctx *g, am_array *const *in, am_array *const *out,
+                                am_array *const *og, am_array **ig)
+{
+    AM_UNUSED(out);
+    int perm[AM_MAX_NDIM], inv[AM_MAX_NDIM], nd = am_array_ndim(in[0]);
+    am_status st = transpose_perm(&((const transpose_attrs *)g->attrs)->axes, nd, perm);
+    if (st != AM_OK) return st;
+    for (int i = 0; i < nd; i++) inv[perm[i]] = i;
+    ig[0] = am_transpose_at(og[0], inv, nd, g->at);
+    return ig[0] ? AM_OK : am_last_status();
+}
+
 const am_op_def am_op_transpose = {
     .name = "transpose", .input_names = data_input, .num_outputs = 1,
     .attrs = transpose_fields, .attrs_size = sizeof(transpose_attrs),
     .infer_shape = transpose_shape, .infer_dtype = am_infer_dtype_same, .cpu = transpose_cpu,
-    .fuse = AM_FUSE_INJECTIVE, .doc = "Permutes the axes (reverses them by default)."};
+    .gradient = transpose_grad, .fuse = AM_FUSE_INJECTIVE,
+    .doc = "Permutes the axes (reverses them by default)."};
 
 am_array *am_transpose_at(am_array *x, const int *axes, int naxes, am_site at)
 {
@@ -432,11 +543,22 @@ static am_status swap_axis_cpu(const am_kernel_ctx *ctx, const void *attrs, cons
     return st == AM_OK ? permute_cpu(&in[0], &out[0], perm, req[0]) : st;
 }
 
+/* A swap is its own inverse. */
+static am_status swap_axis_grad(const am_grad_ctx *g, am_array *const *in, am_array *const *out,
+                                am_array *const *og, am_array **ig)
+{
+    AM_UNUSED(in), AM_UNUSED(out);
+    const swap_axis_attrs *a = g->attrs;
+    ig[0] = am_swap_axis_at(og[0], (int)a->dim1, (int)a->dim2, g->at);
+    return ig[0] ? AM_OK : am_last_status();
+}
+
 const am_op_def am_op_swap_axis = {
     .name = "SwapAxis", .aliases = (const char *const[]){"swapaxes", NULL},
     .input_names = data_input, .num_outputs = 1, .attrs = swap_axis_fields,
     .attrs_size = sizeof(swap_axis_attrs), .infer_shape = swap_axis_shape,
-    .infer_dtype = am_infer_dtype_same, .cpu = swap_axis_cpu, .fuse = AM_FUSE_INJECTIVE,
+    .infer_dtype = am_infer_dtype_same, .cpu = swap_axis_cpu, .gradient = swap_axis_grad,
+    .fuse = AM_FUSE_INJECTIVE,
     .doc = "Swaps two axes."};
 
 am_array *am_swap_axis_at(am_array *x, int dim1, int dim2, am_site at)
@@ -526,11 +648,33 @@ static am_status concat_cpu(const am_kernel_ctx *ctx, const void *attrs, const a
     return st == AM_OK ? join_cpu(in, n_in, out, axis, false, req[0]) : st;
 }
 
+/* Each input gets its own range of the output gradient along dim. */
+static am_status concat_grad(const am_grad_ctx *g, am_array *const *in, am_array *const *out,
+                             am_array *const *og, am_array **ig)
+{
+    int axis;
+    am_status st = am_norm_axis(((const concat_attrs *)g->attrs)->dim, am_array_ndim(out[0]),
+                                "dim", &axis);
+    int64_t off = 0;
+    for (int k = 0; st == AM_OK && k < g->n_in; k++) {
+        int64_t len = am_array_dim(in[k], axis);
+        if (g->need_grad[k]) {
+            /* slice_axis refuses an empty range */
+            ig[k] = len ? am_slice_axis_at(og[0], axis, off, off + len, g->at)
+                        : am_zeros_like_at(in[k], g->at);
+            if (!ig[k]) st = am_last_status();
+        }
+        off += len;
+    }
+    return st;
+}
+
 const am_op_def am_op_concat = {
     .name = "Concat", .aliases = (const char *const[]){"concat", NULL},
     .input_names = data_input, .num_inputs = concat_num_inputs, .num_outputs = 1,
     .attrs = concat_fields, .attrs_size = sizeof(concat_attrs), .infer_shape = concat_shape,
-    .infer_dtype = am_infer_dtype_same, .cpu = concat_cpu, .fuse = AM_FUSE_INJECTIVE,
+    .infer_dtype = am_infer_dtype_same, .cpu = concat_cpu, .gradient = concat_grad,
+    .fuse = AM_FUSE_INJECTIVE,
     .flags = AM_OP_VARIADIC, .doc = "Joins num_args arrays along dim."};
 
 static am_array *call_n(const am_op_def *op, const void *attrs, am_array *const *xs, int n,
@@ -600,11 +744,24 @@ static am_status stack_cpu(const am_kernel_ctx *ctx, const void *attrs, const am
     return st == AM_OK ? join_cpu(in, n_in, out, axis, true, req[0]) : st;
 }
 
+/* The output gradient split along the stacked axis, which is dropped. */
+static am_status stack_grad(const am_grad_ctx *g, am_array *const *in, am_array *const *out,
+                            am_array *const *og, am_array **ig)
+{
+    AM_UNUSED(in), AM_UNUSED(out);
+    am_array *parts[AM_MAX_OP_IO];
+    int axis = (int)((const stack_attrs *)g->attrs)->axis;
+    am_status st = am_split_at(og[0], g->n_in, axis, true, parts, g->at);
+    for (int k = 0; st == AM_OK && k < g->n_in; k++)
+        if (g->need_grad[k]) ig[k] = parts[k];
+    return st;
+}
+
 const am_op_def am_op_stack = {
     .name = "stack", .input_names = data_input, .num_inputs = stack_num_inputs,
     .num_outputs = 1, .attrs = stack_fields, .attrs_size = sizeof(stack_attrs),
     .infer_shape = stack_shape, .infer_dtype = am_infer_dtype_same, .cpu = stack_cpu,
-    .fuse = AM_FUSE_INJECTIVE, .flags = AM_OP_VARIADIC,
+    .gradient = stack_grad, .fuse = AM_FUSE_INJECTIVE, .flags = AM_OP_VARIADIC,
     .doc = "Joins num_args same-shape arrays along a new axis."};
 
 am_array *am_stack_at(am_array *const *xs, int n, int axis, am_site at)
@@ -690,10 +847,22 @@ static am_status split_cpu(const am_kernel_ctx *ctx, const void *attrs, const am
     return AM_OK;
 }
 
+/* The parts' gradients joined again (missing ones arrive as zeros). */
+static am_status split_grad(const am_grad_ctx *g, am_array *const *in, am_array *const *out,
+                            am_array *const *og, am_array **ig)
+{
+    AM_UNUSED(in), AM_UNUSED(out);
+    const split_attrs *a = g->attrs;
+    ig[0] = a->squeeze_axis ? am_stack_at(og, g->n_out, (int)a->axis, g->at)
+                            : am_concat_at(og, g->n_out, (int)a->axis, g->at);
+    return ig[0] ? AM_OK : am_last_status();
+}
+
 const am_op_def am_op_split = {
     .name = "SliceChannel", .aliases = (const char *const[]){"split", NULL},
-    .input_names = data_input, .num_outputs_of = split_num_outputs, .attrs = split_fields, .attrs_size = sizeof(split_attrs),
-    .infer_shape = split_shape, .infer_dtype = am_infer_dtype_same, .cpu = split_cpu,
+    .input_names = data_input, .num_outputs_of = split_num_outputs, .attrs = split_fields,
+    .attrs_size = sizeof(split_attrs), .infer_shape = split_shape,
+    .infer_dtype = am_infer_dtype_same, .cpu = split_cpu, .gradient = split_grad,
     .fuse = AM_FUSE_INJECTIVE,
     .doc = "Splits data into num_outputs equal parts along axis (at most 64 parts)."};
 

@@ -94,6 +94,22 @@ static inline char *am_fmt_tuple(const am_tuple *t, char *buf)
 am_status am_fail_at(const char *op, am_site at, am_status code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+/* A shape attribute as a shape: known sizes, at most AM_MAX_NDIM of them. */
+static inline am_status am_shape_of_tuple(const am_tuple *t, am_shape *s)
+{
+    char buf[AM_SHAPE_BUF];
+    if (t->ndim < 0 || t->ndim > AM_MAX_NDIM || t->none)
+        return am_fail(AM_ERR_ARG, "shape=%s is not a shape of at most %d sizes",
+                       am_fmt_tuple(t, buf), AM_MAX_NDIM);
+    s->ndim = t->ndim;
+    for (int i = 0; i < t->ndim; i++) {
+        if (t->v[i] < 0)
+            return am_fail(AM_ERR_ARG, "shape=%s has a negative size", am_fmt_tuple(t, buf));
+        s->dim[i] = t->v[i];
+    }
+    return AM_OK;
+}
+
 /* AM_ERR_SHAPE unless every input shape is known. */
 static inline am_status am_need_known(const am_shape *in, int n_in)
 {

@@ -131,12 +131,31 @@ static am_status slice_cpu(const am_kernel_ctx *ctx, const void *attrs, const am
     return st == AM_OK ? range_cpu(in, out, &r, req[0]) : st;
 }
 
+/* _backward_slice's attributes: the forward slice's, and its data's shape. */
+typedef struct backward_slice_attrs {
+    slice_attrs s;
+    am_tuple shape;
+} backward_slice_attrs;
+
+extern const am_op_def am_op_backward_slice;
+
+static am_status slice_grad(const am_grad_ctx *g, am_array *const *in, am_array *const *out,
+                            am_array *const *og, am_array **ig)
+{
+    AM_UNUSED(out);
+    backward_slice_attrs b = {.s = *(const slice_attrs *)g->attrs};
+    am_shape s = am_array_shape(in[0]);
+    am_tuple_from_i64(s.dim, s.ndim, &b.shape);
+    ig[0] = am_call1(&am_op_backward_slice, &b, og[0], g->at);
+    return ig[0] ? AM_OK : am_last_status();
+}
+
 const am_op_def am_op_slice = {
     .name = "slice", .aliases = (const char *const[]){"crop", NULL},
     .input_names = data_input, .num_outputs = 1, .attrs = slice_fields,
     .attrs_size = sizeof(slice_attrs), .infer_shape = slice_shape,
     .infer_dtype = am_infer_dtype_same, .view = slice_view, .cpu = slice_cpu,
-    .fuse = AM_FUSE_INJECTIVE,
+    .gradient = slice_grad, .fuse = AM_FUSE_INJECTIVE,
     .doc = "data[begin:end:step] per leading axis, as NumPy; eager calls return a view "
            "when the result is one contiguous block (a step-1 range of the first axis)."};
 
@@ -154,6 +173,83 @@ am_array *am_slice_at(am_array *x, const int64_t *begin, const int64_t *end,
     am_tuple_from_i64(step, step ? n : 0, &a.step);
     return am_call1(&am_op_slice, &a, x, at);
 }
+
+/* ---- _backward_slice ---------------------------------------------------------------------- */
+
+static const am_attr_field backward_slice_fields[] = {
+    {"begin", AM_ATTR_TUPLE, offsetof(backward_slice_attrs, s.begin), NULL, NULL,
+     "the forward slice's begin"},
+    {"end", AM_ATTR_TUPLE, offsetof(backward_slice_attrs, s.end), NULL, NULL,
+     "the forward slice's end"},
+    {"step", AM_ATTR_TUPLE, offsetof(backward_slice_attrs, s.step), "()", NULL,
+     "the forward slice's step"},
+    {"shape", AM_ATTR_TUPLE, offsetof(backward_slice_attrs, shape), NULL, NULL,
+     "shape of the forward slice's data, and of the result"},
+    {0}};
+
+static am_status backward_slice_shape(const void *attrs, am_shape *in, int n_in, am_shape *out,
+                                      int n_out)
+{
+    AM_UNUSED(n_out);
+    const backward_slice_attrs *a = attrs;
+    char b0[AM_SHAPE_BUF], b1[AM_SHAPE_BUF], b2[AM_SHAPE_BUF];
+    am_shape data;
+    slice_range r;
+    am_status st = am_need_known(in, n_in);
+    if (st == AM_OK) st = am_shape_of_tuple(&a->shape, &data);
+    if (st == AM_OK) st = slice_range_of(&a->s, &data, &r);
+    if (st != AM_OK) return st;
+    bool same = in[0].ndim == r.out.ndim;
+    for (int i = 0; same && i < r.out.ndim; i++) same = in[0].dim[i] == r.out.dim[i];
+    if (!same)
+        return am_fail(AM_ERR_SHAPE, "ograd %s is not the shape %s of the slice of shape=%s",
+                       am_fmt_shape(&in[0], b0), am_fmt_shape(&r.out, b1),
+                       am_fmt_tuple(&a->shape, b2));
+    out[0] = data;
+    return AM_OK;
+}
+
+/* Zeroes the result (unless adding), then copies ograd into the sliced positions. */
+static am_status backward_slice_cpu(const am_kernel_ctx *ctx, const void *attrs,
+                                    const am_view *in, int n_in, const am_view *out, int n_out,
+                                    const am_req *req)
+{
+    AM_UNUSED(ctx), AM_UNUSED(n_in), AM_UNUSED(n_out);
+    const backward_slice_attrs *a = attrs;
+    am_shape s = am_view_shape(out);
+    slice_range r;
+    am_status st = slice_range_of(&a->s, &s, &r);
+    if (st != AM_OK || req[0] == AM_REQ_NULL) return st;
+    size_t esize = am_dtype_size(out->dtype);
+    if (req[0] != AM_REQ_ADD) memset(out->data, 0, (size_t)am_view_size(out) * esize);
+    if (am_view_size(&in[0]) == 0) return AM_OK;
+    am_copy_plan p = {0};
+    int64_t offset = 0;
+    for (int i = 0; i < out->ndim; i++) {
+        am_copy_plan_axis(&p, in[0].dim[i], out->strides[i] * r.step[i], in[0].strides[i]);
+        offset += r.begin[i] * out->strides[i];
+    }
+    char *dst = (char *)out->data + (size_t)offset * esize;
+    return am_strided_copy(dst, in[0].data, &p, out->dtype,
+                           req[0] == AM_REQ_ADD ? AM_REQ_ADD : AM_REQ_WRITE);
+}
+
+/* Linear in ograd: its gradient is the forward slice. */
+static am_status backward_slice_grad(const am_grad_ctx *g, am_array *const *in,
+                                     am_array *const *out, am_array *const *og, am_array **ig)
+{
+    AM_UNUSED(in), AM_UNUSED(out);
+    const backward_slice_attrs *a = g->attrs;
+    ig[0] = am_call1(&am_op_slice, &a->s, og[0], g->at);
+    return ig[0] ? AM_OK : am_last_status();
+}
+
+const am_op_def am_op_backward_slice = {
+    .name = "_backward_slice", .input_names = (const char *const[]){"ograd", NULL},
+    .num_outputs = 1, .attrs = backward_slice_fields, .attrs_size = sizeof(backward_slice_attrs),
+    .infer_shape = backward_slice_shape, .infer_dtype = am_infer_dtype_same,
+    .cpu = backward_slice_cpu, .gradient = backward_slice_grad, .fuse = AM_FUSE_INJECTIVE,
+    .doc = "Gradient of slice: ograd in the sliced positions of zeros of the given shape."};
 
 typedef struct slice_axis_attrs {
     int64_t axis, begin;
@@ -217,11 +313,36 @@ static am_status slice_axis_cpu(const am_kernel_ctx *ctx, const void *attrs, con
     return st == AM_OK ? range_cpu(in, out, &r, req[0]) : st;
 }
 
+/* The range as a slice of the leading axis + 1 axes, then as slice's gradient. */
+static am_status slice_axis_grad(const am_grad_ctx *g, am_array *const *in,
+                                 am_array *const *out, am_array *const *og, am_array **ig)
+{
+    AM_UNUSED(out);
+    am_shape s = am_array_shape(in[0]);
+    slice_range r;
+    int axis;
+    am_status st = slice_axis_range_of(g->attrs, &s, &r);
+    if (st == AM_OK) st = am_norm_axis(((const slice_axis_attrs *)g->attrs)->axis, s.ndim,
+                                       "axis", &axis);
+    if (st != AM_OK) return st;
+    int64_t begin[AM_MAX_NDIM], end[AM_MAX_NDIM];
+    for (int i = 0; i < axis; i++) begin[i] = end[i] = AM_NONE;
+    begin[axis] = r.begin[axis], end[axis] = r.begin[axis] + r.out.dim[axis];
+    backward_slice_attrs b;
+    am_tuple_from_i64(begin, axis + 1, &b.s.begin);
+    am_tuple_from_i64(end, axis + 1, &b.s.end);
+    am_tuple_from_i64(NULL, 0, &b.s.step);
+    am_tuple_from_i64(s.dim, s.ndim, &b.shape);
+    ig[0] = am_call1(&am_op_backward_slice, &b, og[0], g->at);
+    return ig[0] ? AM_OK : am_last_status();
+}
+
 const am_op_def am_op_slice_axis = {
     .name = "slice_axis", .input_names = data_input, .num_outputs = 1,
     .attrs = slice_axis_fields, .attrs_size = sizeof(slice_axis_attrs),
     .infer_shape = slice_axis_shape, .infer_dtype = am_infer_dtype_same,
-    .view = slice_axis_view, .cpu = slice_axis_cpu, .fuse = AM_FUSE_INJECTIVE,
+    .view = slice_axis_view, .cpu = slice_axis_cpu, .gradient = slice_axis_grad,
+    .fuse = AM_FUSE_INJECTIVE,
     .doc = "data[begin:end] along one axis; eager calls return a view when the result is "
            "one contiguous block (always for axis 0)."};
 
@@ -294,10 +415,44 @@ static am_status tile_cpu(const am_kernel_ctx *ctx, const void *attrs, const am_
     return am_copy_run(in, out, &p, 0, req[0]);
 }
 
+/* t read as (p, a, b, s), summed over axis k (1 or 2): how tile and repeat fold the
+ * copies of each element back together. */
+static am_array *sum_split(am_array *t, int64_t p, int64_t a, int64_t b, int64_t s, int k,
+                           am_site at)
+{
+    am_shape four = {.ndim = 4, .dim = {p, a, b, s}};
+    return am_sum_at(am_reshape_at(t, four, false, at), &k, 1, false, at);
+}
+
+/* d tile(x): the output gradient summed over the copies, one tiled axis at a time (each
+ * step reads the gradient as (done, reps, dim, rest), so the rank never exceeds 4). */
+static am_status tile_grad(const am_grad_ctx *g, am_array *const *in, am_array *const *out,
+                           am_array *const *og, am_array **ig)
+{
+    AM_UNUSED(out);
+    am_shape s = am_array_shape(in[0]), din;
+    int64_t reps[AM_MAX_TUPLE], done = 1, rest = am_array_size(og[0]);
+    am_status st = tile_layout(g->attrs, &s, &din, reps);
+    if (st != AM_OK) return st;
+    if (am_shape_size(&s) == 0 || rest == 0) {
+        ig[0] = am_zeros_like_at(in[0], g->at);
+        return ig[0] ? AM_OK : am_last_status();
+    }
+    am_array *t = og[0];
+    for (int i = 0; i < din.ndim; i++) {
+        rest /= din.dim[i] * reps[i];
+        if (reps[i] > 1) t = sum_split(t, done, reps[i], din.dim[i], rest, 1, g->at);
+        done *= din.dim[i];
+    }
+    ig[0] = am_reshape_like_at(t, in[0], g->at);
+    return ig[0] ? AM_OK : am_last_status();
+}
+
 const am_op_def am_op_tile = {
     .name = "tile", .input_names = data_input, .num_outputs = 1, .attrs = tile_fields,
     .attrs_size = sizeof(tile_attrs), .infer_shape = tile_shape,
-    .infer_dtype = am_infer_dtype_same, .cpu = tile_cpu, .fuse = AM_FUSE_INJECTIVE,
+    .infer_dtype = am_infer_dtype_same, .cpu = tile_cpu, .gradient = tile_grad,
+    .fuse = AM_FUSE_INJECTIVE,
     .doc = "Repeats the whole array reps times along each axis, as numpy.tile."};
 
 am_array *am_tile_at(am_array *x, const int64_t *reps, int n, am_site at)
@@ -367,10 +522,33 @@ static am_status repeat_cpu(const am_kernel_ctx *ctx, const void *attrs, const a
     return am_copy_run(in, out, &p, 0, req[0]);
 }
 
+/* d repeat(x): the output gradient read as (lead, dim, repeats, trail), summed over the
+ * copies. */
+static am_status repeat_grad(const am_grad_ctx *g, am_array *const *in, am_array *const *out,
+                             am_array *const *og, am_array **ig)
+{
+    AM_UNUSED(out);
+    const repeat_attrs *a = g->attrs;
+    am_shape s = am_array_shape(in[0]);
+    int axis;
+    am_status st = repeat_axis(a, &s, &axis);
+    if (st != AM_OK) return st;
+    if (am_shape_size(&s) == 0 || a->repeats == 0) {
+        ig[0] = am_zeros_like_at(in[0], g->at);
+        return ig[0] ? AM_OK : am_last_status();
+    }
+    int64_t lead = 1, trail = 1, mid = am_shape_size(&s);
+    if (axis >= 0) am_split3(&s, axis, &lead, &trail), mid = s.dim[axis];
+    am_array *t = sum_split(og[0], lead, mid, a->repeats, trail, 2, g->at);
+    ig[0] = am_reshape_like_at(t, in[0], g->at);
+    return ig[0] ? AM_OK : am_last_status();
+}
+
 const am_op_def am_op_repeat = {
     .name = "repeat", .input_names = data_input, .num_outputs = 1, .attrs = repeat_fields,
     .attrs_size = sizeof(repeat_attrs), .infer_shape = repeat_shape,
-    .infer_dtype = am_infer_dtype_same, .cpu = repeat_cpu, .fuse = AM_FUSE_INJECTIVE,
+    .infer_dtype = am_infer_dtype_same, .cpu = repeat_cpu, .gradient = repeat_grad,
+    .fuse = AM_FUSE_INJECTIVE,
     .doc = "Repeats each element repeats times along axis (or of the flattened array), as "
            "numpy.repeat; repeats=0 gives shape (0,)."};
 
@@ -421,11 +599,23 @@ static am_status broadcast_to_cpu(const am_kernel_ctx *ctx, const void *attrs, c
     return am_copy_run(in, out, &p, 0, req[0]);
 }
 
+/* d broadcast_to(x): the output gradient summed over the broadcast axes. */
+static am_status broadcast_to_grad(const am_grad_ctx *g, am_array *const *in,
+                                   am_array *const *out, am_array *const *og, am_array **ig)
+{
+    AM_UNUSED(out);
+    int axes[AM_MAX_NDIM], n = 0;
+    for (int i = 0; i < am_array_ndim(in[0]); i++)
+        if (am_array_dim(in[0], i) != am_array_dim(og[0], i)) axes[n++] = i;
+    ig[0] = n ? am_sum_at(og[0], axes, n, true, g->at) : og[0];
+    return ig[0] ? AM_OK : am_last_status();
+}
+
 const am_op_def am_op_broadcast_to = {
     .name = "broadcast_to", .input_names = data_input, .num_outputs = 1,
     .attrs = broadcast_to_fields, .attrs_size = sizeof(broadcast_to_attrs),
     .infer_shape = broadcast_to_shape, .infer_dtype = am_infer_dtype_same,
-    .cpu = broadcast_to_cpu, .fuse = AM_FUSE_INJECTIVE,
+    .cpu = broadcast_to_cpu, .gradient = broadcast_to_grad, .fuse = AM_FUSE_INJECTIVE,
     .doc = "Broadcasts size-1 axes to shape (same number of axes; 0 keeps an axis)."};
 
 am_array *am_broadcast_to_at(am_array *x, am_shape shape, am_site at)
