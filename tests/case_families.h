@@ -11,5 +11,6 @@ CASES(init)
 /* nn */
 
 /* matrix */
+CASES(matrix)
 
 /* shape */

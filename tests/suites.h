@@ -12,6 +12,7 @@ SUITE(registry)
 /* ops_nn */
 
 /* ops_matrix */
+SUITE(ops_matrix)
 
 /* ops_shape */
 

@@ -23,6 +23,9 @@ AM_OP(cast)
 /* nn.c */
 
 /* matrix.c */
+AM_OP(dot)
+AM_OP(batch_dot)
+AM_OP(fully_connected)
 
 /* shape.c */
 
