@@ -8,7 +8,7 @@
 
 /* ---- shared helpers -------------------------------------------------------------- */
 
-/* Per-matrix work (m*n*k) below which batch_dot runs its batch in parallel,
+/* Per-matrix work (m*n*k) up to which batch_dot runs its batch in parallel,
  * one single-threaded GEMM per thread, instead of threading each GEMM.  At
  * this size OpenBLAS itself stays on one thread. */
 #define SMALL_GEMM_WORK (1 << 18)
@@ -294,8 +294,9 @@ static am_status batch_dot_cpu(const am_kernel_ctx *ctx, const void *attrs, cons
     am_dtype dt = o->dtype;
     /* Small matrices: one GEMM per thread (OpenBLAS stays single-threaded inside
      * a parallel region); large ones: let OpenBLAS thread each product. */
-    #pragma omp parallel for if (batch > 1 && work < SMALL_GEMM_WORK && \
-                                 batch * work > AM_OMP_MIN) schedule(static)
+    bool per_thread = batch > 1 && work <= SMALL_GEMM_WORK && batch * work > AM_OMP_MIN;
+    AM_UNUSED(per_thread); /* without OpenMP */
+    #pragma omp parallel for if (per_thread) schedule(static)
     for (int64_t b = 0; b < batch; b++) {
         gemm_job jb = j;
         jb.a = (const char *)l->data + (size_t)b * sa;
