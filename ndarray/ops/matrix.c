@@ -8,10 +8,14 @@
 
 /* ---- shared helpers -------------------------------------------------------------- */
 
-/* Per-matrix work (m*n*k) up to which batch_dot runs its batch in parallel,
- * one single-threaded GEMM per thread, instead of threading each GEMM.  At
- * this size OpenBLAS itself stays on one thread. */
+/* batch_dot runs its batch in parallel, one single-threaded GEMM per thread,
+ * when each product is at most SMALL_GEMM_WORK (m*n*k; OpenBLAS 0.3.21 keeps
+ * these on one thread anyway), or at most MID_GEMM_WORK (256^3) with a batch
+ * that fills every thread.  On 2 cores, 8 products of 256^3 ran at 300 GFLOP/s
+ * split over the batch and at 145-170 threaded inside OpenBLAS (one thread:
+ * 155); see docs/benchmarks.md.  Larger products thread inside BLAS. */
 #define SMALL_GEMM_WORK (1 << 18)
+#define MID_GEMM_WORK (1 << 24)
 
 static const char *const bool_str[] = {"False", "True"};
 
@@ -294,7 +298,9 @@ static am_status batch_dot_cpu(const am_kernel_ctx *ctx, const void *attrs, cons
     am_dtype dt = o->dtype;
     /* Small matrices: one GEMM per thread (OpenBLAS stays single-threaded inside
      * a parallel region); large ones: let OpenBLAS thread each product. */
-    bool per_thread = batch > 1 && work <= SMALL_GEMM_WORK && batch * work > AM_OMP_MIN;
+    bool per_thread = batch > 1 && batch * work > AM_OMP_MIN &&
+                      (work <= SMALL_GEMM_WORK ||
+                       (work <= MID_GEMM_WORK && batch >= openblas_get_num_threads()));
     AM_UNUSED(per_thread); /* without OpenMP */
     #pragma omp parallel for if (per_thread) schedule(static)
     for (int64_t b = 0; b < batch; b++) {
