@@ -15,6 +15,7 @@ CASES(reduce)
 CASES(nn)
 
 /* matrix */
+CASES(matrix)
 
 /* shape */
 CASES(shape)

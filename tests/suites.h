@@ -17,6 +17,7 @@ SUITE(ops_reduce)
 SUITE(ops_nn)
 
 /* ops_matrix */
+SUITE(ops_matrix)
 
 /* ops_shape */
 SUITE(ops_shape)

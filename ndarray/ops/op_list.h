@@ -99,6 +99,9 @@ AM_OP(layer_norm)
 AM_OP(backward_layer_norm)
 
 /* matrix.c */
+AM_OP(dot)
+AM_OP(batch_dot)
+AM_OP(fully_connected)
 
 /* shape.c */
 AM_OP(reshape)
