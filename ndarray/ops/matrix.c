@@ -235,10 +235,79 @@ static am_status dot_cpu(const am_kernel_ctx *ctx, const void *attrs, const am_v
     return AM_OK;
 }
 
+
+/* ---- gradients ------------------------------------------------------------------- */
+
+/* x in shape s exactly: Reshape reads a 0 as "copy this dimension", so an
+ * empty target (which holds no values) is made fresh instead. */
+static am_array *reshape_exact(am_array *x, am_shape s, am_site at)
+{
+    if (am_shape_size(&s) == 0) return am_zeros(s, am_array_dtype(x));
+    return am_reshape_at(x, s, false, at);
+}
+
+/* x as the 2-D matrix a dot sees: the contracted axis is the last (or, when
+ * transposed, the first) axis of a, the first (or last) axis of b; a vector
+ * is a row or a column accordingly. */
+static am_array *as_matrix(am_array *x, bool lhs, bool transposed, am_site at)
+{
+    am_shape s = am_array_shape(x);
+    bool contract_last = lhs != transposed;
+    if (s.ndim == 1)
+        return reshape_exact(x, contract_last ? AM_SHAPE(1, s.dim[0]) : AM_SHAPE(s.dim[0], 1), at);
+    int64_t k = contract_last ? s.dim[s.ndim - 1] : s.dim[0], rest = 1;
+    for (int i = contract_last ? 0 : 1; i < (contract_last ? s.ndim - 1 : s.ndim); i++)
+        rest *= s.dim[i];
+    return reshape_exact(x, contract_last ? AM_SHAPE(rest, k) : AM_SHAPE(k, rest), at);
+}
+
+/* With A, B the matrices above and G the output gradient as (M, N):
+ *   dA = G op(B)^T  (or op(B) G^T when A is transposed),
+ *   dB = op(A)^T G  (or G^T op(A) when B is transposed). */
+static am_status dot_grad(const am_grad_ctx *g, am_array *const *in, am_array *const *out,
+                          am_array *const *og, am_array **ig)
+{
+    const dot_attrs *d = g->attrs;
+    bool ta = d->transpose_a, tb = d->transpose_b;
+    AM_UNUSED(out);
+    am_array *A = as_matrix(in[0], true, ta, g->at), *B = as_matrix(in[1], false, tb, g->at);
+    if (!A || !B) return am_last_status();
+    am_shape sa = am_array_shape(A), sb = am_array_shape(B);
+    int64_t m = ta ? sa.dim[1] : sa.dim[0], n = tb ? sb.dim[0] : sb.dim[1];
+    am_array *G = reshape_exact(og[0], AM_SHAPE(m, n), g->at);
+    if (g->need_grad[0]) {
+        am_array *dA = ta ? am_dot_at(B, G, tb, true, g->at) : am_dot_at(G, B, false, !tb, g->at);
+        if (!(ig[0] = reshape_exact(dA, am_array_shape(in[0]), g->at))) return am_last_status();
+    }
+    if (g->need_grad[1]) {
+        am_array *dB = tb ? am_dot_at(G, A, true, ta, g->at) : am_dot_at(A, G, !ta, false, g->at);
+        if (!(ig[1] = reshape_exact(dB, am_array_shape(in[1]), g->at))) return am_last_status();
+    }
+    return AM_OK;
+}
+
+/* The same identities per batch entry on the last two axes. */
+static am_status batch_dot_grad(const am_grad_ctx *g, am_array *const *in, am_array *const *out,
+                                am_array *const *og, am_array **ig)
+{
+    const dot_attrs *d = g->attrs;
+    bool ta = d->transpose_a, tb = d->transpose_b;
+    AM_UNUSED(out);
+    if (g->need_grad[0] &&
+        !(ig[0] = ta ? am_batch_dot_at(in[1], og[0], tb, true, g->at)
+                     : am_batch_dot_at(og[0], in[1], false, !tb, g->at)))
+        return am_last_status();
+    if (g->need_grad[1] &&
+        !(ig[1] = tb ? am_batch_dot_at(og[0], in[0], true, ta, g->at)
+                     : am_batch_dot_at(in[0], og[0], !ta, false, g->at)))
+        return am_last_status();
+    return AM_OK;
+}
+
 const am_op_def am_op_dot = {
     .name = "dot", .input_names = lhs_rhs, .num_outputs = 1, .attrs = dot_fields,
     .attrs_size = sizeof(dot_attrs), .infer_shape = dot_shape, .infer_dtype = dot_dtype,
-    .cpu = dot_cpu, .fuse = AM_FUSE_OPAQUE,
+    .cpu = dot_cpu, .gradient = dot_grad, .fuse = AM_FUSE_OPAQUE,
     .doc = "Dot product: lhs's last axis (first with transpose_a) with rhs's first (last "
            "with transpose_b); two vectors give shape (1,)."};
 
@@ -316,7 +385,7 @@ static am_status batch_dot_cpu(const am_kernel_ctx *ctx, const void *attrs, cons
 const am_op_def am_op_batch_dot = {
     .name = "batch_dot", .input_names = lhs_rhs, .num_outputs = 1, .attrs = dot_fields,
     .attrs_size = sizeof(dot_attrs), .infer_shape = batch_dot_shape, .infer_dtype = dot_dtype,
-    .cpu = batch_dot_cpu, .fuse = AM_FUSE_OPAQUE,
+    .cpu = batch_dot_cpu, .gradient = batch_dot_grad, .fuse = AM_FUSE_OPAQUE,
     .doc = "Batched matrix product: (..., n, k) x (..., k, m), with optional transposes of the "
            "last two axes."};
 
@@ -467,10 +536,38 @@ static am_status fc_cpu(const am_kernel_ctx *ctx, const void *attrs, const am_vi
     return AM_OK;
 }
 
+
+/* With X the data as (rows, in) and G the output gradient as (rows, h):
+ * d data = G W, d weight = G^T X, d bias = the column sums of G. */
+static am_status fc_grad(const am_grad_ctx *g, am_array *const *in, am_array *const *out,
+                         am_array *const *og, am_array **ig)
+{
+    const fc_attrs *a = g->attrs;
+    AM_UNUSED(out);
+    am_shape ds = am_array_shape(in[0]);
+    int64_t rows, cols;
+    fc_rows_cols(a, &ds, &rows, &cols);
+    am_array *G = reshape_exact(og[0], AM_SHAPE(rows, a->num_hidden), g->at);
+    if (g->need_grad[0]) {
+        am_array *dX = am_dot_at(G, in[1], false, false, g->at);
+        if (!(ig[0] = reshape_exact(dX, ds, g->at))) return am_last_status();
+    }
+    if (g->need_grad[1]) {
+        am_array *X = reshape_exact(in[0], AM_SHAPE(rows, cols), g->at);
+        if (!(ig[1] = am_dot_at(G, X, true, false, g->at))) return am_last_status();
+    }
+    if (g->n_in > 2 && g->need_grad[2]) {
+        am_array *db = am_sum_at(G, (int[]){0}, 1, false, g->at);
+        if (!(ig[2] = reshape_exact(db, am_array_shape(in[2]), g->at))) return am_last_status();
+    }
+    return AM_OK;
+}
+
 const am_op_def am_op_fully_connected = {
     .name = "FullyConnected", .input_names = fc_inputs, .num_inputs = fc_num_inputs,
     .num_outputs = 1, .attrs = fc_fields, .attrs_size = sizeof(fc_attrs),
-    .infer_shape = fc_shape, .infer_dtype = fc_dtype, .cpu = fc_cpu, .fuse = AM_FUSE_OPAQUE,
+    .infer_shape = fc_shape, .infer_dtype = fc_dtype, .cpu = fc_cpu, .gradient = fc_grad,
+    .fuse = AM_FUSE_OPAQUE,
     .doc = "y = data weight^T + bias; weight (num_hidden, in); flatten views data as "
            "(N, in), else the last axis is in."};
 
