@@ -3,6 +3,7 @@
 SUITE(ndarray)
 SUITE(registry)
 SUITE(gradcheck)
+SUITE(autograd)
 
 /* ops_elemwise */
 SUITE(ops_elemwise)

@@ -70,7 +70,7 @@ AM_API am_status am_backward_at(am_array *head, am_array *head_grad, bool retain
 #define am_backward(head) am_backward_at((head), NULL, false, AM_HERE)
 
 /* Gradients of the heads with respect to variables, returned in grads (new
- * references) rather than stored.  With create_graph the computation is
+ * references owned by the current scope, like op results) rather than stored.  With create_graph the computation is
  * recorded, so the results can be differentiated again.  A variable the
  * heads do not depend on gets zeros. */
 AM_API am_status am_grad_of_at(am_array *const *heads, am_array *const *head_grads, int n_heads,
