@@ -132,6 +132,7 @@ asan: check-deps
 
 demo: all
 	$(BUILD)/tutorials/01-eager
+	$(BUILD)/tutorials/02-autograd
 
 bench: all
 	$(AMBER) bench ops
