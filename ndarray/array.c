@@ -102,12 +102,14 @@ void am_release(am_array *x)
     if (prev != 1) return;
     if (x->grad_fn) am_tape_node_release(x->grad_fn);
     am_release(x->grad);
+    am_node_release(x->node);
     am_storage_release(x->storage);
     free(x);
     atomic_fetch_sub(&live_arrays, 1);
 }
 
 int64_t am_debug_live_arrays(void) { return atomic_load(&live_arrays); }
+void am_debug_count_array(int delta) { atomic_fetch_add(&live_arrays, delta); }
 
 static bool shape_ok(am_shape s, am_dtype dtype, size_t *nbytes)
 {

@@ -9,9 +9,6 @@ static am_status check_inputs(const am_op_def *op, am_array *const *in, int n_in
 {
     *dev = am_cpu();
     for (int i = 0; i < n_in; i++) {
-        if (!in[i]->storage)
-            return am_fail(AM_ERR_SYMBOLIC, "input %d is symbolic; symbolic graphs are built "
-                           "by the symbol module", i);
         am_device d = in[i]->storage->device;
         if (i == 0) {
             *dev = d;
@@ -130,6 +127,11 @@ am_status am_op_call(const am_op_def *op, const void *attrs, am_array *const *in
         st = am_fail(AM_ERR_ARG, "has %d outputs, caller asked for %d", visible, n_out);
         goto out;
     }
+    for (int i = 0; i < n_in; i++)
+        if (!in[i]->storage) { /* a symbolic input: add a graph node instead */
+            st = am_trace_call(op, attrs, in, n_in, out, n_out, at);
+            goto out;
+        }
     if ((st = check_inputs(op, in, n_in, shapes, dtypes, &dev)) != AM_OK) goto out;
     if ((st = infer(op, attrs, shapes, dtypes, n_in, oshape, otype, n_all)) != AM_OK) goto out;
     if ((st = make_outputs(op, attrs, in, n_in, oshape, otype, n_all, dev, outs, &is_view)) != AM_OK)

@@ -49,6 +49,7 @@ void am_storage_retain(am_storage *s);
 void am_storage_release(am_storage *s);
 
 struct am_node; /* a graph node (symbol/) */
+void am_node_release(struct am_node *n);
 
 /* One recorded op call on the autograd tape. */
 typedef struct am_tape_node {
@@ -84,6 +85,8 @@ struct am_array {
  * caller owns the reference (hand it on with am_scope_own).  NULL with
  * AM_ERR_OOM, AM_ERR_SHAPE or AM_ERR_DEVICE. */
 am_array *am_array_alloc(am_shape shape, am_dtype dtype, am_device dev);
+/* Adjusts the live-array count for arrays made outside array.c. */
+void am_debug_count_array(int delta);
 /* A new array sharing base's storage at byte offset; the caller owns it. */
 am_array *am_array_new_view(am_array *base, am_shape shape, am_dtype dtype, size_t offset);
 /* Hands a fresh reference to the current scope (or the caller). */
@@ -102,6 +105,10 @@ am_view am_view_make(void *data, am_dtype dtype, const am_shape *shape, am_devic
  * input needs a gradient; links the visible outputs to the new node. */
 am_status am_tape_record(const am_op_def *op, const void *attrs, am_array *const *in, int n_in,
                          am_array **outs, int n_all, int n_visible, am_site at);
+
+/* Adds a graph node for a call with a symbolic input (symbol/trace.c). */
+am_status am_trace_call(const am_op_def *op, const void *attrs, am_array *const *in, int n_in,
+                        am_array **out, int n_out, am_site at);
 
 /* Runs op's kernel into existing outputs with the given requests (no
  * allocation of outputs, no recording). */

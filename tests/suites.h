@@ -4,6 +4,7 @@ SUITE(ndarray)
 SUITE(registry)
 SUITE(gradcheck)
 SUITE(autograd)
+SUITE(symbol)
 
 /* ops_elemwise */
 SUITE(ops_elemwise)

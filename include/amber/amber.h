@@ -24,6 +24,7 @@
 #include "array.h"
 #include "ops.h"
 #include "autograd.h"
+#include "symbol.h"
 #include "op.h"
 #include "io.h"
 

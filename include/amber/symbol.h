@@ -1,0 +1,91 @@
+/* Symbols: arrays that stand for values in a graph, and the graphs they make. */
+#ifndef AMBER_SYMBOL_H
+#define AMBER_SYMBOL_H
+
+/*
+ * A symbolic array has a shape, a dtype and the graph node that computes it,
+ * but no data.  The ordinary ops accept symbolic inputs and return symbolic
+ * outputs, so the same code that runs eagerly builds a graph when it is
+ * given variables (DESIGN.md: one array type, concrete or symbolic):
+ *
+ *     am_scope_begin();
+ *     am_array *x = am_var("data", AM_SHAPE(32, 784), AM_DTYPE_FLOAT32);
+ *     am_array *w = am_var("fc1_weight", AM_SHAPE(128, 784), AM_DTYPE_FLOAT32);
+ *     am_array *y = am_relu(am_fully_connected(x, w, NULL, 128, true, true));
+ *     am_graph *g = am_graph_create(&y, 1);      // the graph behind y
+ *     char *json = am_graph_to_json(g);          // MXNet 1.x symbol JSON
+ *     am_graph_release(g);
+ *     free(json);
+ *     am_scope_end();
+ *
+ * Reading values of a symbolic array (am_array_data, am_item, am_print) is
+ * an AM_ERR_SYMBOLIC error.  Shapes and dtypes are known while tracing, so
+ * model code may compute with am_array_shape().
+ */
+
+#include "array.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct am_graph am_graph;
+
+/* A graph variable (an input or a parameter).  shape.ndim -1 means unknown
+ * (filled by shape inference); dtype AM_DTYPE_COUNT means unknown.  New
+ * reference; NULL with AM_ERR_ARG for an empty or NULL name. */
+AM_API am_array *am_var_at(const char *name, am_shape shape, am_dtype dtype, am_site at);
+#define am_var(name, shape, dtype) am_var_at((name), (shape), (dtype), AM_HERE)
+
+/* The name of the node behind a symbolic array ("data", "fullyconnected0"),
+ * or NULL for a concrete array.  Borrowed while x lives. */
+AM_API const char *am_symbol_name(const am_array *x);
+
+/* ---- graphs ---------------------------------------------------------------- */
+
+/* The graph that computes outputs (its heads), in topological order.  Nodes
+ * without a name get one from their op and a counter local to this graph
+ * ("fullyconnected0"), so names never depend on what was built before.
+ * New reference; NULL with AM_ERR_ARG when an output is concrete. */
+AM_API am_graph *am_graph_create(am_array *const *outputs, int n);
+
+AM_API am_graph *am_graph_retain(am_graph *g);
+/* NULL is a no-op. */
+AM_API void am_graph_release(am_graph *g);
+
+AM_API int am_graph_num_nodes(const am_graph *g);
+AM_API int am_graph_num_outputs(const am_graph *g);
+
+/* Names of the variables that are arguments (inputs and parameters that are
+ * not auxiliary states), auxiliary states (inputs an op mutates, such as
+ * BatchNorm's moving_mean) and all variables, in MXNet's order.  Fills up to
+ * cap names (borrowed from the graph) and returns the total count. */
+AM_API int am_graph_list_arguments(const am_graph *g, const char **names, int cap);
+AM_API int am_graph_list_auxiliary_states(const am_graph *g, const char **names, int cap);
+AM_API int am_graph_list_inputs(const am_graph *g, const char **names, int cap);
+/* Output names as MXNet makes them ("fc1_output", "split0_output1"): fills
+ * up to cap malloc'd strings the caller frees; returns the count or -1. */
+AM_API int am_graph_list_outputs(const am_graph *g, char **names, int cap);
+
+/* Symbolic arrays for the graph's heads (output i of the graph), so graphs
+ * compose: new references owned by the current scope. */
+AM_API am_array *am_graph_output(const am_graph *g, int i);
+
+/* ---- MXNet 1.x symbol JSON ------------------------------------------------- */
+
+/* The graph as MXNet 1.9 writes it (docs/formats/symbol-json.md).  Returns a
+ * malloc'd string the caller frees, or NULL. */
+AM_API char *am_graph_to_json(const am_graph *g);
+
+/* Reads MXNet symbol JSON (1.x, and the older attr/param spellings).  New
+ * reference, or NULL with AM_ERR_FORMAT (naming the node and field),
+ * AM_ERR_UNKNOWN_OP or AM_ERR_IO. */
+AM_API am_graph *am_graph_from_json(const char *json);
+AM_API am_graph *am_graph_load(const char *path);
+/* Written to a temporary name and renamed. */
+AM_API am_status am_graph_save(const am_graph *g, const char *path);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* AMBER_SYMBOL_H */

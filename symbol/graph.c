@@ -1,0 +1,316 @@
+/* Graphs: an indexed, topologically ordered snapshot of the nodes behind a
+ * set of heads, with unique names, and the queries MXNet's Symbol offers. */
+#include "symbol_impl.h"
+
+#include <ctype.h>
+
+typedef struct frame {
+    am_node *n;
+    int next;
+} frame;
+
+static bool push(frame **stack, int *depth, int *cap, am_node *n)
+{
+    if (*depth == *cap) {
+        int c = *cap ? *cap * 2 : 64;
+        frame *s = realloc(*stack, (size_t)c * sizeof(*s));
+        if (!s) return false;
+        *stack = s;
+        *cap = c;
+    }
+    (*stack)[(*depth)++] = (frame){n, 0};
+    return true;
+}
+
+static bool append(am_graph *g, int *cap, am_node *n)
+{
+    if (g->n_nodes == *cap) {
+        int c = *cap ? *cap * 2 : 64;
+        am_node **s = realloc(g->nodes, (size_t)c * sizeof(*s));
+        if (!s) return false;
+        g->nodes = s;
+        *cap = c;
+    }
+    am_node_retain(n);
+    g->nodes[g->n_nodes] = n;
+    return am_ptrmap_put(&g->index, n, g->n_nodes++);
+}
+
+/* Iterative post-order over inputs: producers come before consumers, and a
+ * variable just before its first consumer, as MXNet writes graphs.  The index
+ * map holds -2 for nodes on the stack, their position once placed. */
+static am_status topo_order(am_graph *g, const am_entry *heads, int n_heads)
+{
+    frame *stack = NULL;
+    int depth = 0, cap_stack = 0, cap_nodes = 0;
+    bool ok = true;
+    for (int h = 0; h < n_heads && ok; h++) {
+        if (am_ptrmap_get(&g->index, heads[h].node, -1) != -1) continue;
+        ok = push(&stack, &depth, &cap_stack, heads[h].node) &&
+             am_ptrmap_put(&g->index, heads[h].node, -2);
+        while (ok && depth > 0) {
+            frame *f = &stack[depth - 1];
+            am_node *child = NULL;
+            while (f->next < f->n->n_in && !child) {
+                am_node *c = f->n->inputs[f->next++].node;
+                if (am_ptrmap_get(&g->index, c, -1) == -1) child = c;
+            }
+            if (child)
+                ok = push(&stack, &depth, &cap_stack, child) &&
+                     am_ptrmap_put(&g->index, child, -2);
+            else
+                ok = append(g, &cap_nodes, stack[--depth].n);
+        }
+    }
+    free(stack);
+    return ok ? AM_OK : am_fail(AM_ERR_OOM, "out of memory building a graph");
+}
+
+/* "FullyConnected" -> "fullyconnected", "_plus_scalar" -> "_plus_scalar". */
+static void base_name(const am_node *n, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s", n->name ? n->name : n->op ? n->op->name : "_const");
+    if (!n->name)
+        for (char *p = buf; *p; p++) *p = (char)tolower((unsigned char)*p);
+}
+
+/* A set of strings (open addressing; the strings are borrowed). */
+typedef struct name_set {
+    const char **slots;
+    size_t cap, n;
+} name_set;
+
+static uint64_t hash_str(const char *s)
+{
+    uint64_t h = 1469598103934665603ull;
+    while (*s) h = (h ^ (unsigned char)*s++) * 1099511628211ull;
+    return h;
+}
+
+static bool set_has(const name_set *set, const char *name)
+{
+    if (!set->cap) return false;
+    for (size_t i = hash_str(name) & (set->cap - 1); set->slots[i]; i = (i + 1) & (set->cap - 1))
+        if (strcmp(set->slots[i], name) == 0) return true;
+    return false;
+}
+
+static bool set_add(name_set *set, const char *name)
+{
+    if ((set->n + 1) * 2 > set->cap) {
+        name_set bigger = {calloc(set->cap ? set->cap * 2 : 64, sizeof(char *)),
+                           set->cap ? set->cap * 2 : 64, 0};
+        if (!bigger.slots) return false;
+        for (size_t i = 0; i < set->cap; i++)
+            if (set->slots[i]) set_add(&bigger, set->slots[i]);
+        free(set->slots);
+        *set = bigger;
+    }
+    size_t i = hash_str(name) & (set->cap - 1);
+    while (set->slots[i]) i = (i + 1) & (set->cap - 1);
+    set->slots[i] = name;
+    set->n++;
+    return true;
+}
+
+/* Per base name, the next counter to try, so naming stays linear. */
+typedef struct counter {
+    char base[96];
+    int next;
+} counter;
+
+static int *next_counter(counter **cs, int *n, const char *base)
+{
+    for (int i = 0; i < *n; i++)
+        if (strcmp((*cs)[i].base, base) == 0) return &(*cs)[i].next;
+    counter *c = realloc(*cs, (size_t)(*n + 1) * sizeof(*c));
+    if (!c) return NULL;
+    *cs = c;
+    snprintf(c[*n].base, sizeof(c[*n].base), "%s", base);
+    c[*n].next = 0;
+    return &c[(*n)++].next;
+}
+
+/* Variables keep their names (two different variables may not share one);
+ * other nodes keep a unique given name, else get "<op><k>" with k counting
+ * per op name within this graph. */
+static am_status assign_names(am_graph *g)
+{
+    name_set taken = {0};
+    counter *cs = NULL;
+    int n_cs = 0;
+    am_status st = AM_OK;
+    if (!(g->names = calloc((size_t)(g->n_nodes ? g->n_nodes : 1), sizeof(*g->names))))
+        return am_fail(AM_ERR_OOM, "out of memory");
+    for (int i = 0; i < g->n_nodes && st == AM_OK; i++) {
+        am_node *n = g->nodes[i];
+        if (n->op || !n->name) continue;
+        if (set_has(&taken, n->name))
+            st = am_fail(AM_ERR_ARG, "two different variables are named '%s'", n->name);
+        else if (!(g->names[i] = strdup(n->name)) || !set_add(&taken, g->names[i]))
+            st = am_fail(AM_ERR_OOM, "out of memory");
+    }
+    for (int i = 0; i < g->n_nodes && st == AM_OK; i++) {
+        am_node *n = g->nodes[i];
+        char buf[128], base[96];
+        if (g->names[i]) continue;
+        base_name(n, base, sizeof(base));
+        int *k = next_counter(&cs, &n_cs, base);
+        if (!k) { st = am_fail(AM_ERR_OOM, "out of memory"); break; }
+        if (n->name && !set_has(&taken, n->name)) snprintf(buf, sizeof(buf), "%s", n->name);
+        else
+            do snprintf(buf, sizeof(buf), "%s%d", base, (*k)++);
+            while (set_has(&taken, buf));
+        if (!(g->names[i] = strdup(buf)) || !set_add(&taken, g->names[i]))
+            st = am_fail(AM_ERR_OOM, "out of memory");
+    }
+    free(taken.slots);
+    free(cs);
+    return st;
+}
+
+am_graph *am_graph_from_heads(const am_entry *heads, int n_heads)
+{
+    am_graph *g = calloc(1, sizeof(*g));
+    if (!g) {
+        am_fail(AM_ERR_OOM, "out of memory");
+        return NULL;
+    }
+    atomic_init(&g->refcount, 1);
+    g->heads = calloc((size_t)(n_heads ? n_heads : 1), sizeof(*g->heads));
+    if (!g->heads) {
+        am_fail(AM_ERR_OOM, "out of memory");
+        goto out_release;
+    }
+    g->n_heads = n_heads;
+    for (int h = 0; h < n_heads; h++) {
+        g->heads[h] = heads[h];
+        am_node_retain(heads[h].node);
+    }
+    if (topo_order(g, heads, n_heads) != AM_OK || assign_names(g) != AM_OK) goto out_release;
+    return g;
+
+out_release:
+    am_graph_release(g);
+    return NULL;
+}
+
+am_graph *am_graph_create(am_array *const *outputs, int n)
+{
+    am_entry heads[AM_MAX_OP_IO * 4];
+    if (n < 1 || n > (int)(sizeof(heads) / sizeof(heads[0]))) {
+        am_fail(AM_ERR_ARG, "am_graph_create: %d outputs (1 to %d)", n,
+                (int)(sizeof(heads) / sizeof(heads[0])));
+        return NULL;
+    }
+    for (int i = 0; i < n; i++) {
+        if (!outputs[i]) {
+            if (am_last_status() == AM_OK) am_fail(AM_ERR_ARG, "am_graph_create: output %d is NULL", i);
+            return NULL;
+        }
+        if (!outputs[i]->node) {
+            am_fail(AM_ERR_ARG, "am_graph_create: output %d is a concrete array, not a symbol", i);
+            return NULL;
+        }
+        heads[i] = (am_entry){outputs[i]->node, outputs[i]->node_output};
+    }
+    return am_graph_from_heads(heads, n);
+}
+
+am_graph *am_graph_retain(am_graph *g)
+{
+    if (g) {
+        AM_ASSERT(atomic_load(&g->refcount) > 0);
+        atomic_fetch_add(&g->refcount, 1);
+    }
+    return g;
+}
+
+void am_graph_release(am_graph *g)
+{
+    if (!g) return;
+    int prev = atomic_fetch_sub(&g->refcount, 1);
+    AM_ASSERT(prev > 0);
+    if (prev != 1) return;
+    for (int i = 0; i < g->n_heads; i++) am_node_release(g->heads[i].node);
+    for (int i = 0; i < g->n_nodes; i++) am_node_release(g->nodes[i]);
+    for (int i = 0; g->names && i < g->n_nodes; i++) free(g->names[i]);
+    am_ptrmap_free(&g->index);
+    free(g->names), free(g->nodes), free(g->heads), free(g);
+}
+
+int am_graph_index(const am_graph *g, const am_node *n)
+{
+    return am_ptrmap_get(&g->index, n, -1);
+}
+
+int am_graph_num_nodes(const am_graph *g) { return g ? g->n_nodes : 0; }
+int am_graph_num_outputs(const am_graph *g) { return g ? g->n_heads : 0; }
+
+/* Marks variables read as auxiliary states (mutated inputs) by some op. */
+static bool is_aux_variable(const am_graph *g, const am_node *v)
+{
+    for (int i = 0; i < g->n_nodes; i++) {
+        const am_node *n = g->nodes[i];
+        for (int k = 0; n->op && k < n->n_in; k++)
+            if (n->inputs[k].node == v && am_op_input_is_aux(n->op, n->attrs, k)) return true;
+    }
+    return false;
+}
+
+static int list_variables(const am_graph *g, const char **names, int cap, int want_aux)
+{
+    int count = 0;
+    for (int i = 0; i < g->n_nodes; i++) {
+        if (g->nodes[i]->op) continue;
+        if (want_aux >= 0 && is_aux_variable(g, g->nodes[i]) != (want_aux == 1)) continue;
+        if (count < cap) names[count] = g->names[i];
+        count++;
+    }
+    return count;
+}
+
+int am_graph_list_arguments(const am_graph *g, const char **names, int cap)
+{
+    return list_variables(g, names, cap, 0);
+}
+
+int am_graph_list_auxiliary_states(const am_graph *g, const char **names, int cap)
+{
+    return list_variables(g, names, cap, 1);
+}
+
+int am_graph_list_inputs(const am_graph *g, const char **names, int cap)
+{
+    return list_variables(g, names, cap, -1);
+}
+
+int am_graph_list_outputs(const am_graph *g, char **names, int cap)
+{
+    for (int h = 0; h < g->n_heads && h < cap; h++) {
+        const am_node *n = g->heads[h].node;
+        const char *base = g->names[am_graph_index(g, n)];
+        char buf[160];
+        int vis = n->op ? am_op_num_visible(n->op, n->attrs) : 1;
+        if (!n->op) snprintf(buf, sizeof(buf), "%s", base);
+        else if (vis == 1) snprintf(buf, sizeof(buf), "%s_output", base);
+        else snprintf(buf, sizeof(buf), "%s_output%d", base, g->heads[h].index);
+        names[h] = strdup(buf);
+        if (!names[h]) {
+            while (h-- > 0) free(names[h]);
+            am_fail(AM_ERR_OOM, "out of memory");
+            return -1;
+        }
+    }
+    return g->n_heads;
+}
+
+am_array *am_graph_output(const am_graph *g, int i)
+{
+    if (!g || i < 0 || i >= g->n_heads) {
+        am_fail(AM_ERR_ARG, "am_graph_output: no output %d", i);
+        return NULL;
+    }
+    am_node_retain(g->heads[i].node);
+    return am_scope_own(am_symbolic_array(g->heads[i].node, g->heads[i].index));
+}

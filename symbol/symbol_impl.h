@@ -1,0 +1,89 @@
+/* Internal declarations of the symbol module: graph nodes, graphs and the
+ * tracing entry point that eager dispatch calls for symbolic inputs. */
+#ifndef AMBER_SYMBOL_IMPL_H
+#define AMBER_SYMBOL_IMPL_H
+
+#include <amber/symbol.h>
+
+#include "../ndarray/ndarray_impl.h"
+
+typedef struct am_node am_node;
+
+/* A map from pointers to ints (symbol/ptrmap.c); zero-initialise to start. */
+typedef struct am_ptrmap {
+    const void **keys;
+    int *vals;
+    size_t cap, n;
+} am_ptrmap;
+bool am_ptrmap_put(am_ptrmap *m, const void *key, int val); /* false: out of memory */
+int am_ptrmap_get(const am_ptrmap *m, const void *key, int missing);
+void am_ptrmap_free(am_ptrmap *m);
+
+/* One output of a node: what an edge or a head refers to. */
+typedef struct am_entry {
+    am_node *node;
+    int index;
+} am_entry;
+
+/* A hidden string attribute carried through JSON ("__shape__", "__init__"). */
+typedef struct am_extra_attr {
+    char *key, *value;
+} am_extra_attr;
+
+struct am_node {
+    atomic_int refcount;
+    const am_op_def *op;     /* NULL: a variable */
+    void *attrs;             /* parsed attributes (op->attrs_size bytes), owned */
+    uint64_t attrs_given;    /* bit i: schema field i was given explicitly */
+    char *name;              /* NULL until named (variables always have one) */
+    am_entry *inputs;        /* references to producer nodes */
+    int n_in, n_out;         /* n_out counts hidden outputs */
+    am_shape *shapes;        /* per output; ndim -1 unknown */
+    am_dtype *dtypes;        /* per output; AM_DTYPE_COUNT unknown */
+    am_extra_attr *extra;
+    int n_extra;
+    char *origin;            /* "file.c:41" of the call that made it, or NULL */
+    am_array *value;         /* a constant captured while tracing, or NULL */
+};
+
+struct am_graph {
+    atomic_int refcount;
+    am_node **nodes;         /* topological order; references */
+    char **names;            /* unique name of each node in this graph */
+    int n_nodes;
+    am_entry *heads;
+    int n_heads;
+    am_ptrmap index;         /* node -> position */
+};
+
+/* A node with n_out outputs; references to the producers in inputs are
+ * taken.  attrs is copied.  NULL with AM_ERR_OOM. */
+am_node *am_node_create(const am_op_def *op, const void *attrs, const am_entry *inputs,
+                        int n_in, int n_out);
+void am_node_retain(am_node *n);
+/* NULL is a no-op; frees long chains without recursion. */
+void am_node_release(am_node *n);
+am_status am_node_set_extra(am_node *n, const char *key, const char *value);
+const char *am_node_get_extra(const am_node *n, const char *key);
+
+/* A new symbolic array for output index of n (takes a node reference). */
+am_array *am_symbolic_array(am_node *n, int index);
+
+/* Eager dispatch hands calls with a symbolic input here: infer shapes and
+ * dtypes, add a node, return symbolic outputs (owned by the scope). */
+am_status am_trace_call(const am_op_def *op, const void *attrs, am_array *const *in, int n_in,
+                        am_array **out, int n_out, am_site at);
+
+
+/* Position of node n in g, or -1. */
+int am_graph_index(const am_graph *g, const am_node *n);
+/* Builds a graph over heads (references taken); names nodes uniquely. */
+am_graph *am_graph_from_heads(const am_entry *heads, int n_heads);
+
+/* True when input i of op is an auxiliary state (mutated by the op). */
+static inline bool am_op_input_is_aux(const am_op_def *op, const void *attrs, int i)
+{
+    return op && op->num_aux > 0 && i >= am_op_num_inputs(op, attrs) - op->num_aux;
+}
+
+#endif /* AMBER_SYMBOL_IMPL_H */
