@@ -16,3 +16,6 @@ CASES(nn)
 /* matrix */
 
 /* shape */
+
+/* conv */
+CASES(conv)

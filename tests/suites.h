@@ -22,3 +22,6 @@ SUITE(ops_nn)
 /* io */
 SUITE(io)
 SUITE(gpu)
+
+/* ops_conv */
+SUITE(ops_conv)

@@ -61,3 +61,9 @@ AM_OP(layer_norm)
 /* shape.c */
 
 /* index.c */
+
+/* conv.c */
+AM_OP(convolution)
+AM_OP(backward_convolution)
+AM_OP(deconvolution)
+AM_OP(backward_deconvolution)
