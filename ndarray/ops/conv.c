@@ -12,6 +12,10 @@ extern int omp_get_max_threads(void) __attribute__((weak));
 
 /* Below this many flops a convolution runs as one slice: waking threads costs more. */
 #define CONV_PAR_MIN_FLOPS (1 << 20)
+/* Column blocks are built for bands of output rows of about this many elements, so that
+ * the block is still in L2 when the GEMM reads it (measured best of 64K to 384K on a 3x3,
+ * 64-channel layer with 2 MB of L2 per core). */
+#define CONV_BAND_ELEMS (3 << 16)
 
 /* ---- geometry -------------------------------------------------------------------------- */
 
@@ -23,6 +27,7 @@ typedef struct conv_geom {
     int64_t kh, kw, sh, sw, ph, pw, dlh, dlw; /* kernel, stride, pad, dilation */
     int64_t groups, cg, fg, k;                /* per group: channels in, out, GEMM depth */
     int64_t hw, ohw;
+    int64_t band;                             /* output rows per column block */
     bool direct;                              /* 1x1, stride 1, no pad: no im2col */
 } conv_geom;
 
@@ -212,6 +217,9 @@ static am_status geom_finish(conv_geom *g, const conv_p *p, int64_t groups)
     g->k = g->cg * g->kh * g->kw;
     g->hw = g->h * g->w, g->ohw = g->oh * g->ow;
     g->direct = g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 && g->ph == 0 && g->pw == 0;
+    int64_t row = g->c * g->kh * g->kw * g->ow;
+    g->band = g->direct || row == 0 ? g->oh : CONV_BAND_ELEMS / row;
+    g->band = g->band < 1 ? 1 : g->band > g->oh ? g->oh : g->band;
     double col = (double)g->c * (double)(g->kh * g->kw) * (double)g->ohw;
     if (col > INT_MAX || (double)g->c * (double)g->hw > INT_MAX ||
         (double)g->f * (double)g->ohw > INT_MAX || (double)g->f * (double)g->k > INT_MAX)
@@ -422,7 +430,7 @@ static int64_t conv_threads(void)
  * gradients, an accumulator. */
 static void slice_size(const conv_geom *g, bool with_dw, int64_t *col, int64_t *slice)
 {
-    *col = g->direct ? 0 : round16(g->c * g->kh * g->kw * g->ohw);
+    *col = g->direct ? 0 : round16(g->c * g->kh * g->kw * g->band * g->ow);
     *slice = *col + (with_dw ? round16(g->f * g->k) : 0);
 }
 

@@ -1,64 +1,100 @@
 /* Convolution kernels for one element type, included by conv.c once per type with T,
- * GEMM (cblas_sgemm or cblas_dgemm) and CONV_FN(name) defined: im2col and col2im of one
- * image, and the per-image pass shared by Convolution, Deconvolution and their backward ops. */
+ * GEMM (cblas_sgemm or cblas_dgemm) and CONV_FN(name) defined: im2col and col2im over a band
+ * of output rows, and the per-image pass shared by Convolution, Deconvolution and their
+ * backward ops.  Bands keep the column block in L2 between im2col and the GEMM. */
 
-/* c (m x n, row-major) = op(a) op(b) + beta c over contiguous blocks; empty sizes are
- * allowed (BLAS rejects a leading dimension of 0). */
+/* c (m x n, row-major) = op(a) op(b) + beta c; empty sizes are allowed (BLAS rejects a
+ * leading dimension of 0). */
 static void CONV_FN(gemm)(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const T *a,
-                          const T *b, T beta, T *c)
+                          int64_t lda, const T *b, int64_t ldb, T beta, T *c, int64_t ldc)
 {
     if (m == 0 || n == 0) return;
     if (k == 0) {
-        for (int64_t i = 0; i < m * n; i++) c[i] = beta != 0 ? c[i] * beta : 0;
+        for (int64_t i = 0; i < m; i++)
+            for (int64_t j = 0; j < n; j++) c[i * ldc + j] = beta != 0 ? c[i * ldc + j] * beta : 0;
         return;
     }
     GEMM(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
-         (int)m, (int)n, (int)k, 1, a, ta ? (int)m : (int)k, b, tb ? (int)k : (int)n, beta, c,
-         (int)n);
+         (int)m, (int)n, (int)k, 1, a, (int)lda, b, (int)ldb, beta, c, (int)ldc);
 }
 
-/* Column block of one image: col (c*kh*kw, oh*ow) with col[(ch, ki, kj), (y, x)] =
- * in[ch, y*sh - ph + ki*dh, x*sw - pw + kj*dw], zero outside the image. */
-static void CONV_FN(im2col)(const conv_geom *g, const T *restrict in, T *restrict col, bool par)
+/* One row of a column block: dst[x] = src[x * s + off] for x in [lo, hi), zero elsewhere. */
+static inline void CONV_FN(gather_row)(T *restrict dst, const T *restrict src, int64_t ow,
+                                       int64_t s, int64_t off, int64_t lo, int64_t hi)
 {
-    const int64_t rows = g->c * g->kh * g->kw, kk = g->kh * g->kw;
-    _Pragma("omp parallel for if (par && rows * g->ohw > AM_OMP_MIN) schedule(static)")
+    for (int64_t x = 0; x < lo; x++) dst[x] = 0;
+    if (s == 1) memcpy(dst + lo, src + lo + off, (size_t)(hi - lo) * sizeof(T));
+    else
+        for (int64_t x = lo; x < hi; x++) dst[x] = src[x * s + off];
+    for (int64_t x = hi; x < ow; x++) dst[x] = 0;
+}
+
+/* Stride 1 and ow == w ("same" width): rows y in [ylo, yhi) of a column-block row are one
+ * shifted copy of the input plane; the columns outside [lo, hi) that picked up a neighbouring
+ * row's pixels are zeroed after.  The copy stays inside the plane: what the clipping skips is
+ * such a column. */
+static void CONV_FN(gather_plane)(T *restrict dst, const T *restrict plane, const conv_geom *g,
+                                  int64_t rows, int64_t iy0, int64_t off, int64_t lo, int64_t hi)
+{
+    const int64_t w = g->w, size = g->h * w;
+    int64_t d0 = 0, d1 = rows * w, s0 = iy0 * w + off;
+    if (s0 < 0) d0 -= s0, s0 = 0;
+    if (s0 + (d1 - d0) > size) d1 = d0 + (size - s0);
+    if (d1 > d0) memcpy(dst + d0, plane + s0, (size_t)(d1 - d0) * sizeof(T));
+    for (int64_t x = 0; x < lo; x++)
+        for (int64_t y = 0; y < rows; y++) dst[y * w + x] = 0;
+    for (int64_t x = hi; x < w; x++)
+        for (int64_t y = 0; y < rows; y++) dst[y * w + x] = 0;
+}
+
+/* Column block of output rows [y0, y1) of one image: col (c*kh*kw, (y1-y0)*ow) with
+ * col[(ch, ki, kj), (y, x)] = in[ch, y*sh - ph + ki*dlh, x*sw - pw + kj*dlw], zero outside. */
+static void CONV_FN(im2col)(const conv_geom *g, const T *restrict in, T *restrict col,
+                            int64_t y0, int64_t y1, bool par)
+{
+    const int64_t rows = g->c * g->kh * g->kw, kk = g->kh * g->kw, n = (y1 - y0) * g->ow;
+    const bool same = g->sw == 1 && g->ow == g->w && g->sh == 1;
+    _Pragma("omp parallel for if (par && rows * n > AM_OMP_MIN) schedule(static)")
     for (int64_t r = 0; r < rows; r++) {
         const int64_t ch = r / kk, ki = r % kk / g->kw, kj = r % g->kw;
+        const int64_t off = kj * g->dlw - g->pw, dy = ki * g->dlh - g->ph;
         int64_t lo, hi;
-        conv_valid_range(g->pw - kj * g->dlw, g->sw, g->w, g->ow, &lo, &hi);
-        T *restrict dst = col + r * g->ohw;
-        for (int64_t y = 0; y < g->oh; y++, dst += g->ow) {
-            const int64_t iy = y * g->sh - g->ph + ki * g->dlh;
-            if (iy < 0 || iy >= g->h) {
-                for (int64_t x = 0; x < g->ow; x++) dst[x] = 0;
-                continue;
-            }
-            const T *restrict src = in + (ch * g->h + iy) * g->w;
-            const int64_t off = kj * g->dlw - g->pw;
-            for (int64_t x = 0; x < lo; x++) dst[x] = 0;
-            if (g->sw == 1)
-                for (int64_t x = lo; x < hi; x++) dst[x] = src[x + off];
-            else
-                for (int64_t x = lo; x < hi; x++) dst[x] = src[x * g->sw + off];
-            for (int64_t x = hi; x < g->ow; x++) dst[x] = 0;
+        conv_valid_range(-off, g->sw, g->w, g->ow, &lo, &hi);
+        T *restrict dst = col + r * n;
+        const T *restrict plane = in + ch * g->h * g->w;
+        if (same) {
+            /* Valid rows: 0 <= y + dy < h. */
+            int64_t ylo = -dy > y0 ? -dy : y0, yhi = g->h - dy < y1 ? g->h - dy : y1;
+            if (yhi < ylo) yhi = ylo = y1;
+            if (ylo > y0) memset(dst, 0, (size_t)((ylo - y0) * g->ow) * sizeof(T));
+            CONV_FN(gather_plane)(dst + (ylo - y0) * g->ow, plane, g, yhi - ylo, ylo + dy, off, lo,
+                                  hi);
+            if (y1 > yhi) memset(dst + (yhi - y0) * g->ow, 0, (size_t)((y1 - yhi) * g->ow) * sizeof(T));
+            continue;
+        }
+        for (int64_t y = y0; y < y1; y++, dst += g->ow) {
+            const int64_t iy = y * g->sh + dy;
+            if (iy < 0 || iy >= g->h) memset(dst, 0, (size_t)g->ow * sizeof(T));
+            else CONV_FN(gather_row)(dst, plane + iy * g->w, g->ow, g->sw, off, lo, hi);
         }
     }
 }
 
-/* The adjoint of im2col: adds each column entry back onto the pixel it was read from.
- * Parallel over channels, each of which owns its plane of out. */
-static void CONV_FN(col2im)(const conv_geom *g, const T *restrict col, T *restrict out, bool par)
+/* The adjoint of im2col over output rows [y0, y1): adds each column entry back onto the
+ * pixel it was read from.  Parallel over channels, each of which owns its plane of out. */
+static void CONV_FN(col2im)(const conv_geom *g, const T *restrict col, T *restrict out,
+                            int64_t y0, int64_t y1, bool par)
 {
-    _Pragma("omp parallel for if (par && g->c * g->kh * g->kw * g->ohw > AM_OMP_MIN) schedule(static)")
+    const int64_t n = (y1 - y0) * g->ow;
+    _Pragma("omp parallel for if (par && g->c * g->kh * g->kw * n > AM_OMP_MIN) schedule(static)")
     for (int64_t ch = 0; ch < g->c; ch++)
         for (int64_t ki = 0; ki < g->kh; ki++)
             for (int64_t kj = 0; kj < g->kw; kj++) {
-                int64_t lo, hi;
-                conv_valid_range(g->pw - kj * g->dlw, g->sw, g->w, g->ow, &lo, &hi);
-                const T *restrict src = col + ((ch * g->kh + ki) * g->kw + kj) * g->ohw;
                 const int64_t off = kj * g->dlw - g->pw;
-                for (int64_t y = 0; y < g->oh; y++, src += g->ow) {
+                int64_t lo, hi;
+                conv_valid_range(-off, g->sw, g->w, g->ow, &lo, &hi);
+                const T *restrict src = col + ((ch * g->kh + ki) * g->kw + kj) * n;
+                for (int64_t y = y0; y < y1; y++, src += g->ow) {
                     const int64_t iy = y * g->sh - g->ph + ki * g->dlh;
                     if (iy < 0 || iy >= g->h) continue;
                     T *restrict dst = out + (ch * g->h + iy) * g->w;
@@ -70,56 +106,79 @@ static void CONV_FN(col2im)(const conv_geom *g, const T *restrict col, T *restri
             }
 }
 
-/* y[ch, :] += bias[ch] over channels of sp elements. */
-static void CONV_FN(add_bias)(T *restrict y, const T *restrict bias, int64_t channels, int64_t sp)
+/* y[ch, :] = bias[ch] (or += when add) over channels of sp elements. */
+static void CONV_FN(put_bias)(T *restrict y, const T *restrict bias, int64_t channels, int64_t sp,
+                              bool add)
 {
     for (int64_t ch = 0; ch < channels; ch++) {
         const T b = bias[ch];
         T *restrict r = y + ch * sp;
-        for (int64_t i = 0; i < sp; i++) r[i] += b;
+        if (add)
+            for (int64_t i = 0; i < sp; i++) r[i] += b;
+        else
+            for (int64_t i = 0; i < sp; i++) r[i] = b;
     }
 }
 
-/* One image n of a job.  col is this slice's column buffer; dw its weight-gradient
- * accumulator, overwritten when dw_beta is 0. */
-static void CONV_FN(image)(const conv_job *j, int64_t n, T *col, T *dw, T dw_beta, bool par)
+/* Output rows [y0, y1) of image n.  src is the column block (or, for 1x1 convolutions, the
+ * image itself) with leading dimension ld; dw accumulates with *dw_beta, then 1. */
+static void CONV_FN(band)(const conv_job *j, int64_t n, int64_t y0, int64_t y1, T *col, T *dw,
+                          T *dw_beta, bool par)
 {
     const conv_geom *g = &j->g;
-    const int64_t in_sz = g->c * g->hw, out_sz = g->f * g->ohw;
-    const int64_t fg = g->fg, k = g->k, sp = g->ohw;
+    const int64_t fg = g->fg, k = g->k, sp = g->ohw, c0 = y0 * g->ow, nc = (y1 - y0) * g->ow;
     const T *w = j->w, *src = NULL;
+    int64_t ld = g->direct ? g->hw : nc;
     if (j->a) {
-        const T *an = (const T *)j->a + n * in_sz;
-        src = an;
-        if (!g->direct) CONV_FN(im2col)(g, an, col, par), src = col;
+        const T *an = (const T *)j->a + n * g->c * g->hw;
+        if (g->direct) src = an + c0;
+        else CONV_FN(im2col)(g, an, col, y0, y1, par), src = col;
     }
     if (j->fwd) {
-        T *y = (T *)j->fwd + n * out_sz;
-        const T beta = j->fwd_req == AM_REQ_ADD ? 1 : 0;
+        /* A bias is already in place (see image). */
+        T *y = (T *)j->fwd + n * g->f * sp + c0;
+        const T beta = j->fwd_req == AM_REQ_ADD || (j->bias && j->bias_on_fwd) ? 1 : 0;
         for (int64_t gr = 0; gr < g->groups; gr++)
-            CONV_FN(gemm)(false, false, fg, sp, k, w + gr * fg * k, src + gr * k * sp, beta,
-                          y + gr * fg * sp);
-        if (j->bias && j->bias_on_fwd) CONV_FN(add_bias)(y, j->bias, g->f, sp);
+            CONV_FN(gemm)(false, false, fg, nc, k, w + gr * fg * k, k, src + gr * k * ld, ld, beta,
+                          y + gr * fg * sp, sp);
     }
-    const T *b = j->b ? (const T *)j->b + n * out_sz : NULL;
-    if (dw)
+    const T *b = j->b ? (const T *)j->b + n * g->f * sp + c0 : NULL;
+    if (dw) {
         for (int64_t gr = 0; gr < g->groups; gr++)
-            CONV_FN(gemm)(false, true, fg, k, sp, b + gr * fg * sp, src + gr * k * sp, dw_beta,
-                          dw + gr * fg * k);
+            CONV_FN(gemm)(false, true, fg, k, nc, b + gr * fg * sp, sp, src + gr * k * ld, ld,
+                          *dw_beta, dw + gr * fg * k, k);
+        *dw_beta = 1;
+    }
     if (j->din) {
-        T *x = (T *)j->din + n * in_sz;
-        const bool add = j->din_req == AM_REQ_ADD;
-        /* 1x1, stride 1, no padding: the column block is the image itself. */
-        T *dst = g->direct ? x : col;
+        /* 1x1, stride 1, no padding: straight into the image. */
+        T *x = (T *)j->din + n * g->c * g->hw;
+        T beta = g->direct && j->din_req == AM_REQ_ADD ? 1 : 0;
         for (int64_t gr = 0; gr < g->groups; gr++)
-            CONV_FN(gemm)(true, false, k, sp, fg, w + gr * fg * k, b + gr * fg * sp,
-                          g->direct && add ? 1 : 0, dst + gr * k * sp);
-        if (!g->direct) {
-            if (!add) memset(x, 0, (size_t)in_sz * sizeof(T));
-            CONV_FN(col2im)(g, col, x, par);
-        }
-        if (j->bias && !j->bias_on_fwd) CONV_FN(add_bias)(x, j->bias, g->c, g->hw);
+            CONV_FN(gemm)(true, false, k, nc, fg, w + gr * fg * k, k, b + gr * fg * sp, sp, beta,
+                          g->direct ? x + gr * k * g->hw + c0 : col + gr * k * nc, ld);
+        if (!g->direct) CONV_FN(col2im)(g, col, x, y0, y1, par);
     }
+}
+
+/* Image n of a job, band by band.  col is this slice's column buffer; dw its weight-gradient
+ * accumulator, overwritten first when *dw_beta is 0. */
+static void CONV_FN(image)(const conv_job *j, int64_t n, T *col, T *dw, T *dw_beta, bool par)
+{
+    const conv_geom *g = &j->g;
+    T *din = j->din ? (T *)j->din + n * g->c * g->hw : NULL;
+    /* The GEMMs (fwd) and col2im (din) accumulate onto the bias or zeros. */
+    if (j->bias && j->bias_on_fwd)
+        CONV_FN(put_bias)((T *)j->fwd + n * g->f * g->ohw, j->bias, g->f, g->ohw,
+                          j->fwd_req == AM_REQ_ADD);
+    if (din && j->bias && !j->bias_on_fwd && !g->direct)
+        CONV_FN(put_bias)(din, j->bias, g->c, g->hw, j->din_req == AM_REQ_ADD);
+    else if (din && !g->direct && j->din_req != AM_REQ_ADD)
+        memset(din, 0, (size_t)(g->c * g->hw) * sizeof(T));
+    for (int64_t y0 = 0; y0 < g->oh; y0 += g->band) {
+        int64_t y1 = y0 + g->band < g->oh ? y0 + g->band : g->oh;
+        CONV_FN(band)(j, n, y0, y1, col, dw, dw_beta, par);
+    }
+    if (din && j->bias && !j->bias_on_fwd && g->direct) CONV_FN(put_bias)(din, j->bias, g->c, g->hw, true);
 }
 
 /* Runs a job over the batch: slices of consecutive images in parallel, each with its own
@@ -132,16 +191,15 @@ static void CONV_FN(run)(const conv_job *j)
     if (ns <= 1) {
         /* The accumulator is the output itself. */
         T beta = j->dw_req == AM_REQ_ADD ? 1 : 0;
-        for (int64_t n = 0; n < nb; n++, beta = 1) CONV_FN(image)(j, n, ws, dw_out, beta, true);
-        if (dw_out && nb == 0 && beta == 0)
-            memset(dw_out, 0, (size_t)(j->g.f * j->g.k) * sizeof(T));
+        for (int64_t n = 0; n < nb; n++) CONV_FN(image)(j, n, ws, dw_out, &beta, true);
+        if (dw_out && beta == 0) memset(dw_out, 0, (size_t)(j->g.f * j->g.k) * sizeof(T));
         return;
     }
     _Pragma("omp parallel for num_threads(ns) schedule(static, 1)")
     for (int64_t s = 0; s < ns; s++) {
-        T *col = ws + s * j->slice_elems, *dw = dw_out ? col + j->col_elems : NULL;
+        T *col = ws + s * j->slice_elems, *dw = dw_out ? col + j->col_elems : NULL, beta = 0;
         for (int64_t n = nb * s / ns; n < nb * (s + 1) / ns; n++)
-            CONV_FN(image)(j, n, col, dw, n == nb * s / ns ? 0 : 1, false);
+            CONV_FN(image)(j, n, col, dw, &beta, false);
     }
     if (!dw_out) return;
     const int64_t m = j->g.f * j->g.k;
