@@ -386,6 +386,39 @@ static void test_conv_slices(void)
     am_scope_end();
 }
 
+/* Images wide and deep enough that im2col and col2im run in several bands of output rows:
+ * the shifted-plane path (stride 1, same width) and the row-by-row path. */
+static void test_conv_bands(void)
+{
+    static const ncv convs[] = {
+        {.nk = 2, .n = 2, .c = 64, .h = 20, .w = 64, .f = 4, .g = 1, .oh = 20, .ow = 64,
+         .kh = 3, .kw = 3, .sh = 1, .sw = 1, .ph = 1, .pw = 1, .dh = 1, .dw = 1},
+        {.nk = 2, .n = 1, .c = 64, .h = 20, .w = 64, .f = 6, .g = 2, .oh = 20, .ow = 31,
+         .kh = 3, .kw = 3, .sh = 1, .sw = 2, .ph = 2, .pw = 0, .dh = 2, .dw = 1},
+        {.nk = 2, .n = 1, .c = 48, .h = 23, .w = 70, .f = 3, .g = 3, .oh = 12, .ow = 70,
+         .kh = 3, .kw = 5, .sh = 2, .sw = 1, .ph = 1, .pw = 4, .dh = 1, .dw = 2},
+    };
+    for (int i = 0; i < 3; i++) {
+        am_scope_begin();
+        CU_ASSERT_EQUAL(check_conv_combo(&convs[i], 1000 + i, AM_DTYPE_FLOAT32, i == 1), 0);
+        am_scope_end();
+    }
+    /* Deconvolution bands run over its input's rows. */
+    static const char *const vals[] = {
+        "(3, 3)|(1, 1)|(1, 1)|(1, 1)|()|()|64|1|False",
+        "(3, 3)|(1, 2)|(2, 0)|(2, 1)|(0, 1)|()|64|2|True",
+    };
+    ncv d0 = convs[0], d1 = convs[1];
+    d0.n = 1;
+    d1.w = 2 * (31 - 1) + 3 + 1; /* stride 2, kernel 3, adj 1: 64 */
+    const ncv *decs[2] = {&d0, &d1};
+    for (int i = 0; i < 2; i++) {
+        am_scope_begin();
+        CU_ASSERT_EQUAL(check_deconv_combo(decs[i], 1010 + i, AM_DTYPE_FLOAT32, vals[i], i == 1), 0);
+        am_scope_end();
+    }
+}
+
 /* The gradient functions through autograd agree with the naive loops. */
 static void test_conv_autograd(void)
 {
@@ -682,6 +715,7 @@ CU_TestInfo am_tests_ops_conv[] = {
     {"Convolution and gradients against naive loops", test_conv_reference},
     {"Deconvolution and gradients against naive loops", test_deconv_reference},
     {"serial and parallel batch slices", test_conv_slices},
+    {"im2col and col2im in several bands", test_conv_bands},
     {"Convolution gradients through autograd", test_conv_autograd},
     {"Deconvolution gradients through autograd", test_deconv_autograd},
     {"no second-order gradient through _backward_ ops", test_second_order},

@@ -1,6 +1,6 @@
 /* `amber bench conv [--quick]`: Convolution forward and backward GFLOP/s on LeNet's layers
- * and a ResNet-18 stage (batch 32), next to the SGEMM rate of the same machine measured in
- * the same run. */
+ * and a ResNet-18 stage (batch 32, and batch 1 for inference), next to the SGEMM rate of the
+ * same machine measured in the same run. */
 #include "../ndarray/ndarray_impl.h"
 
 #include <cblas.h>
@@ -18,10 +18,11 @@ typedef struct bc_layer {
 } bc_layer;
 
 static const bc_layer bc_layers[] = {
-    {"LeNet conv1 1->20 5x5, 28x28", 32, 1, 28, 20, 5, 0},
-    {"LeNet conv2 20->50 5x5, 12x12", 32, 20, 12, 50, 5, 0},
-    {"ResNet-18 64->64 3x3 pad 1, 56x56", 32, 64, 56, 64, 3, 1},
-    {"ResNet-18 64->64 3x3 pad 1, 28x28", 32, 64, 28, 64, 3, 1},
+    {"LeNet 1->20 5x5, 28x28, N 32", 32, 1, 28, 20, 5, 0},
+    {"LeNet 20->50 5x5, 12x12, N 32", 32, 20, 12, 50, 5, 0},
+    {"ResNet 64->64 3x3 p1, 56x56, N 32", 32, 64, 56, 64, 3, 1},
+    {"ResNet 64->64 3x3 p1, 28x28, N 32", 32, 64, 28, 64, 3, 1},
+    {"ResNet 64->64 3x3 p1, 56x56, N 1", 1, 64, 56, 64, 3, 1},
 };
 
 typedef void (*bc_fn)(void *arg);
@@ -211,7 +212,7 @@ int am_cmd_bench_conv(int argc, char **argv)
     bool quick = argc > 0 && strcmp(argv[0], "--quick") == 0;
     int reps = quick ? 3 : BC_REPS;
     double min_s = quick ? 0.02 : 0.05;
-    printf("Convolution float32, batch 32, GFLOP/s (2 N F OH OW C kh kw per forward, twice that "
+    printf("Convolution float32, GFLOP/s (2 N F OH OW C kh kw per forward, twice that "
            "per backward);\nbest of %d samples; OpenBLAS %s, %d threads, core %s\n\n", reps,
            openblas_get_config(), omp_get_max_threads ? omp_get_max_threads() : 1,
            openblas_get_corename());
@@ -219,7 +220,7 @@ int am_cmd_bench_conv(int argc, char **argv)
            "bwd", "n", "sgemm", "convmm", "fwd/mm");
     size_t count = sizeof(bc_layers) / sizeof(bc_layers[0]);
     for (size_t i = 0; i < count; i++) {
-        if (quick && bc_layers[i].hw == 56) continue;
+        if (quick && bc_layers[i].hw == 56 && bc_layers[i].n > 1) continue;
         bc_layer_run(&bc_layers[i], reps, min_s);
     }
     printf("\nfwd: the kernel on preallocated output and workspace (as a plan runs it), batch "

@@ -27,7 +27,7 @@ typedef struct conv_geom {
     int64_t kh, kw, sh, sw, ph, pw, dlh, dlw; /* kernel, stride, pad, dilation */
     int64_t groups, cg, fg, k;                /* per group: channels in, out, GEMM depth */
     int64_t hw, ohw;
-    int64_t band;                             /* output rows per column block */
+    int64_t band, nbands;                     /* output rows per column block, blocks */
     bool direct;                              /* 1x1, stride 1, no pad: no im2col */
 } conv_geom;
 
@@ -45,6 +45,12 @@ typedef struct conv_job {
     void *ws;           /* slices of slice_elems: col_elems of columns, then a dw accumulator */
     int64_t slices, slice_elems, col_elems;
 } conv_job;
+
+/* Work items a job splits into: bands, or whole images when col2im runs (its bands overlap). */
+static inline int64_t conv_items(const conv_job *j)
+{
+    return j->din ? j->g.n : j->g.n * j->g.nbands;
+}
 
 /* Output positions x in [0, ow) whose input x * s - start lies in [0, w): [*lo, *hi). */
 static inline void conv_valid_range(int64_t start, int64_t s, int64_t w, int64_t ow,
@@ -220,6 +226,7 @@ static am_status geom_finish(conv_geom *g, const conv_p *p, int64_t groups)
     int64_t row = g->c * g->kh * g->kw * g->ow;
     g->band = g->direct || row == 0 ? g->oh : CONV_BAND_ELEMS / row;
     g->band = g->band < 1 ? 1 : g->band > g->oh ? g->oh : g->band;
+    g->nbands = g->band ? (g->oh + g->band - 1) / g->band : 0;
     double col = (double)g->c * (double)(g->kh * g->kw) * (double)g->ohw;
     if (col > INT_MAX || (double)g->c * (double)g->hw > INT_MAX ||
         (double)g->f * (double)g->ohw > INT_MAX || (double)g->f * (double)g->k > INT_MAX)
@@ -434,15 +441,16 @@ static void slice_size(const conv_geom *g, bool with_dw, int64_t *col, int64_t *
     *slice = *col + (with_dw ? round16(g->f * g->k) : 0);
 }
 
-/* Slices run in parallel: one per thread, at most one per image, within the workspace
+/* Slices run in parallel: one per thread, at most one per work item, within the workspace
  * attribute (MB), and one for small problems.  Sized for float64 (temp_bytes does not know
  * the dtype). */
-static int64_t slice_count(const conv_geom *g, int64_t slice_elems, int64_t workspace_mb)
+static int64_t slice_count(const conv_geom *g, int64_t items, int64_t slice_elems,
+                           int64_t workspace_mb)
 {
-    if (g->n == 0) return 0;
+    if (items == 0) return 0;
     int64_t ns = conv_threads(), budget = workspace_mb > (1 << 20) ? INT64_MAX / 2
                                                                   : workspace_mb << 20;
-    if (ns > g->n) ns = g->n;
+    if (ns > items) ns = items;
     if (2.0 * (double)g->n * (double)(g->f * g->k) * (double)g->ohw < CONV_PAR_MIN_FLOPS) ns = 1;
     while (ns > 1 && ns * slice_elems * (int64_t)sizeof(double) > budget) ns--;
     return ns;
@@ -455,7 +463,9 @@ static size_t temp_for(const conv_attrs *a, const am_shape *data, bool deconv, b
     if (st != AM_OK) return 0; /* infer_shape has reported it */
     int64_t col, slice;
     slice_size(&g, with_dw, &col, &slice);
-    return (size_t)(slice_count(&g, slice, a->workspace) * slice) * sizeof(double);
+    /* Without knowing the requests, assume the most slices (band items). */
+    int64_t ns = slice_count(&g, g.n * g.nbands, slice, a->workspace);
+    return (size_t)(ns * slice) * sizeof(double);
 }
 
 static size_t conv_temp(const void *attrs, const am_shape *in, int n_in)
@@ -496,7 +506,7 @@ static am_status conv_exec(const am_kernel_ctx *ctx, conv_job *j, am_dtype dt,
                            int64_t workspace_mb, bool with_dw)
 {
     slice_size(&j->g, with_dw, &j->col_elems, &j->slice_elems);
-    int64_t ns = slice_count(&j->g, j->slice_elems, workspace_mb);
+    int64_t ns = slice_count(&j->g, conv_items(j), j->slice_elems, workspace_mb);
     size_t esz = am_dtype_size(dt), slice_bytes = (size_t)j->slice_elems * esz;
     while (ns > 0 && slice_bytes && (size_t)ns * slice_bytes > ctx->workspace_bytes) ns--;
     if (ns == 0 && j->g.n > 0)

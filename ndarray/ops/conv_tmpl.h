@@ -106,13 +106,13 @@ static void CONV_FN(col2im)(const conv_geom *g, const T *restrict col, T *restri
             }
 }
 
-/* y[ch, :] = bias[ch] (or += when add) over channels of sp elements. */
-static void CONV_FN(put_bias)(T *restrict y, const T *restrict bias, int64_t channels, int64_t sp,
-                              bool add)
+/* y[ch, 0:n] = bias[ch] (or += when add) over channels whose rows are ld apart. */
+static void CONV_FN(put_bias)(T *restrict y, const T *restrict bias, int64_t channels, int64_t ld,
+                              int64_t sp, bool add)
 {
     for (int64_t ch = 0; ch < channels; ch++) {
         const T b = bias[ch];
-        T *restrict r = y + ch * sp;
+        T *restrict r = y + ch * ld;
         if (add)
             for (int64_t i = 0; i < sp; i++) r[i] += b;
         else
@@ -135,9 +135,11 @@ static void CONV_FN(band)(const conv_job *j, int64_t n, int64_t y0, int64_t y1, 
         else CONV_FN(im2col)(g, an, col, y0, y1, par), src = col;
     }
     if (j->fwd) {
-        /* A bias is already in place (see image). */
+        /* The GEMMs accumulate onto the bias. */
         T *y = (T *)j->fwd + n * g->f * sp + c0;
-        const T beta = j->fwd_req == AM_REQ_ADD || (j->bias && j->bias_on_fwd) ? 1 : 0;
+        const bool bias = j->bias && j->bias_on_fwd;
+        const T beta = j->fwd_req == AM_REQ_ADD || bias ? 1 : 0;
+        if (bias) CONV_FN(put_bias)(y, j->bias, g->f, sp, nc, j->fwd_req == AM_REQ_ADD);
         for (int64_t gr = 0; gr < g->groups; gr++)
             CONV_FN(gemm)(false, false, fg, nc, k, w + gr * fg * k, k, src + gr * k * ld, ld, beta,
                           y + gr * fg * sp, sp);
@@ -166,40 +168,52 @@ static void CONV_FN(image)(const conv_job *j, int64_t n, T *col, T *dw, T *dw_be
 {
     const conv_geom *g = &j->g;
     T *din = j->din ? (T *)j->din + n * g->c * g->hw : NULL;
-    /* The GEMMs (fwd) and col2im (din) accumulate onto the bias or zeros. */
-    if (j->bias && j->bias_on_fwd)
-        CONV_FN(put_bias)((T *)j->fwd + n * g->f * g->ohw, j->bias, g->f, g->ohw,
-                          j->fwd_req == AM_REQ_ADD);
+    /* col2im accumulates onto the bias or zeros. */
     if (din && j->bias && !j->bias_on_fwd && !g->direct)
-        CONV_FN(put_bias)(din, j->bias, g->c, g->hw, j->din_req == AM_REQ_ADD);
+        CONV_FN(put_bias)(din, j->bias, g->c, g->hw, g->hw, j->din_req == AM_REQ_ADD);
     else if (din && !g->direct && j->din_req != AM_REQ_ADD)
         memset(din, 0, (size_t)(g->c * g->hw) * sizeof(T));
     for (int64_t y0 = 0; y0 < g->oh; y0 += g->band) {
         int64_t y1 = y0 + g->band < g->oh ? y0 + g->band : g->oh;
         CONV_FN(band)(j, n, y0, y1, col, dw, dw_beta, par);
     }
-    if (din && j->bias && !j->bias_on_fwd && g->direct) CONV_FN(put_bias)(din, j->bias, g->c, g->hw, true);
+    if (din && j->bias && !j->bias_on_fwd && g->direct)
+        CONV_FN(put_bias)(din, j->bias, g->c, g->hw, g->hw, true);
 }
 
-/* Runs a job over the batch: slices of consecutive images in parallel, each with its own
- * column buffer and weight-gradient accumulator (so OpenBLAS runs single-threaded inside
- * the region); one slice runs the images in turn with threaded GEMMs instead. */
+/* Work item i: an image, or with no col2im (whose bands overlap in the image) one band of
+ * an image, so that a small batch still spreads over the threads. */
+static void CONV_FN(item)(const conv_job *j, int64_t i, T *col, T *dw, T *dw_beta)
+{
+    const conv_geom *g = &j->g;
+    if (j->din) {
+        CONV_FN(image)(j, i, col, dw, dw_beta, false);
+        return;
+    }
+    int64_t y0 = i % g->nbands * g->band, y1 = y0 + g->band < g->oh ? y0 + g->band : g->oh;
+    CONV_FN(band)(j, i / g->nbands, y0, y1, col, dw, dw_beta, false);
+}
+
+/* Runs a job: slices of consecutive work items in parallel, each with its own column buffer
+ * and weight-gradient accumulator (so OpenBLAS runs single-threaded inside the region); one
+ * slice runs the images in turn with threaded GEMMs instead. */
 static void CONV_FN(run)(const conv_job *j)
 {
-    const int64_t ns = j->slices, nb = j->g.n;
+    const int64_t ns = j->slices, items = conv_items(j);
     T *ws = j->ws, *dw_out = j->dw;
     if (ns <= 1) {
         /* The accumulator is the output itself. */
         T beta = j->dw_req == AM_REQ_ADD ? 1 : 0;
-        for (int64_t n = 0; n < nb; n++) CONV_FN(image)(j, n, ws, dw_out, &beta, true);
+        for (int64_t n = 0; n < j->g.n; n++) CONV_FN(image)(j, n, ws, dw_out, &beta, true);
         if (dw_out && beta == 0) memset(dw_out, 0, (size_t)(j->g.f * j->g.k) * sizeof(T));
         return;
     }
     _Pragma("omp parallel for num_threads(ns) schedule(static, 1)")
     for (int64_t s = 0; s < ns; s++) {
         T *col = ws + s * j->slice_elems, *dw = dw_out ? col + j->col_elems : NULL, beta = 0;
-        for (int64_t n = nb * s / ns; n < nb * (s + 1) / ns; n++)
-            CONV_FN(image)(j, n, col, dw, &beta, false);
+        for (int64_t i = items * s / ns; i < items * (s + 1) / ns; i++)
+            CONV_FN(item)(j, i, col, dw, &beta);
+        if (dw && beta == 0) memset(dw, 0, (size_t)(j->g.f * j->g.k) * sizeof(T));
     }
     if (!dw_out) return;
     const int64_t m = j->g.f * j->g.k;
