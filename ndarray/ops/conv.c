@@ -52,12 +52,15 @@ static inline int64_t conv_items(const conv_job *j)
     return j->din ? j->g.n : j->g.n * j->g.nbands;
 }
 
-/* Output positions x in [0, ow) whose input x * s - start lies in [0, w): [*lo, *hi). */
+/* Output positions x in [0, ow) whose input x * s - start lies in [0, w): [*lo, *hi).
+ * Stride 1, the common case, needs no division. */
 static inline void conv_valid_range(int64_t start, int64_t s, int64_t w, int64_t ow,
                                     int64_t *lo, int64_t *hi)
 {
     int64_t a = start, b = w + start; /* x * s in [a, b) */
-    int64_t l = a <= 0 ? 0 : (a + s - 1) / s, h = b <= 0 ? 0 : (b + s - 1) / s;
+    int64_t l, h;
+    if (s == 1) l = a < 0 ? 0 : a, h = b < 0 ? 0 : b;
+    else l = a <= 0 ? 0 : (a + s - 1) / s, h = b <= 0 ? 0 : (b + s - 1) / s;
     *lo = l < ow ? l : ow;
     *hi = h < *lo ? *lo : h < ow ? h : ow;
 }

@@ -18,15 +18,37 @@ static void CONV_FN(gemm)(bool ta, bool tb, int64_t m, int64_t n, int64_t k, con
          (int)m, (int)n, (int)k, 1, a, (int)lda, b, (int)ldb, beta, c, (int)ldc);
 }
 
-/* One row of a column block: dst[x] = src[x * s + off] for x in [lo, hi), zero elsewhere. */
-static inline void CONV_FN(gather_row)(T *restrict dst, const T *restrict src, int64_t ow,
-                                       int64_t s, int64_t off, int64_t lo, int64_t hi)
+/* Copies n elements.  Rows of a column block are often a few dozen bytes, where a libc call
+ * costs more than the copy: those move in (overlapping) 32-byte pieces. */
+static inline void CONV_FN(copy)(T *restrict dst, const T *restrict src, int64_t n)
 {
-    for (int64_t x = 0; x < lo; x++) dst[x] = 0;
-    if (s == 1) memcpy(dst + lo, src + lo + off, (size_t)(hi - lo) * sizeof(T));
-    else
-        for (int64_t x = lo; x < hi; x++) dst[x] = src[x * s + off];
-    for (int64_t x = hi; x < ow; x++) dst[x] = 0;
+    const size_t bytes = (size_t)n * sizeof(T);
+    char *restrict d = (char *)dst;
+    const char *restrict s = (const char *)src;
+    if (bytes > 256) {
+        memcpy(d, s, bytes);
+    } else if (bytes >= 32) {
+        size_t i = 0;
+        for (; i + 32 <= bytes; i += 32) memcpy(d + i, s + i, 32);
+        if (i < bytes) memcpy(d + bytes - 32, s + bytes - 32, 32);
+    } else {
+        for (int64_t i = 0; i < n; i++) dst[i] = src[i];
+    }
+}
+
+/* Rows of a column-block row: dst[y, x] = src[y * rs + x * s + off] for x in [lo, hi), zero
+ * elsewhere. */
+static inline void CONV_FN(gather_rows)(T *restrict dst, const T *restrict src, int64_t rows,
+                                        int64_t rs, int64_t ow, int64_t s, int64_t off,
+                                        int64_t lo, int64_t hi)
+{
+    for (int64_t y = 0; y < rows; y++, dst += ow, src += rs) {
+        for (int64_t x = 0; x < lo; x++) dst[x] = 0;
+        if (s == 1) CONV_FN(copy)(dst + lo, src + lo + off, hi - lo);
+        else
+            for (int64_t x = lo; x < hi; x++) dst[x] = src[x * s + off];
+        for (int64_t x = hi; x < ow; x++) dst[x] = 0;
+    }
 }
 
 /* Stride 1 and ow == w ("same" width): rows y in [ylo, yhi) of a column-block row are one
@@ -52,30 +74,32 @@ static void CONV_FN(gather_plane)(T *restrict dst, const T *restrict plane, cons
 static void CONV_FN(im2col)(const conv_geom *g, const T *restrict in, T *restrict col,
                             int64_t y0, int64_t y1, bool par)
 {
-    const int64_t rows = g->c * g->kh * g->kw, kk = g->kh * g->kw, n = (y1 - y0) * g->ow;
-    const bool same = g->sw == 1 && g->ow == g->w && g->sh == 1;
-    _Pragma("omp parallel for if (par && rows * n > AM_OMP_MIN) schedule(static)")
-    for (int64_t r = 0; r < rows; r++) {
-        const int64_t ch = r / kk, ki = r % kk / g->kw, kj = r % g->kw;
-        const int64_t off = kj * g->dlw - g->pw, dy = ki * g->dlh - g->ph;
-        int64_t lo, hi;
-        conv_valid_range(-off, g->sw, g->w, g->ow, &lo, &hi);
-        T *restrict dst = col + r * n;
-        const T *restrict plane = in + ch * g->h * g->w;
-        if (same) {
-            /* Valid rows: 0 <= y + dy < h. */
-            int64_t ylo = -dy > y0 ? -dy : y0, yhi = g->h - dy < y1 ? g->h - dy : y1;
-            if (yhi < ylo) yhi = ylo = y1;
-            if (ylo > y0) memset(dst, 0, (size_t)((ylo - y0) * g->ow) * sizeof(T));
-            CONV_FN(gather_plane)(dst + (ylo - y0) * g->ow, plane, g, yhi - ylo, ylo + dy, off, lo,
-                                  hi);
-            if (y1 > yhi) memset(dst + (yhi - y0) * g->ow, 0, (size_t)((y1 - yhi) * g->ow) * sizeof(T));
-            continue;
-        }
-        for (int64_t y = y0; y < y1; y++, dst += g->ow) {
-            const int64_t iy = y * g->sh + dy;
-            if (iy < 0 || iy >= g->h) memset(dst, 0, (size_t)g->ow * sizeof(T));
-            else CONV_FN(gather_row)(dst, plane + iy * g->w, g->ow, g->sw, off, lo, hi);
+    const int64_t kh = g->kh, kw = g->kw, ow = g->ow, n = (y1 - y0) * ow;
+    const int64_t h = g->h, w = g->w, sh = g->sh, sw = g->sw;
+    const bool same = sw == 1 && ow == w && sh == 1;
+    _Pragma("omp parallel for if (par && g->c * kh * kw * n > AM_OMP_MIN) schedule(static)")
+    for (int64_t ch = 0; ch < g->c; ch++) {
+        const T *restrict plane = in + ch * h * w;
+        for (int64_t ki = 0; ki < kh; ki++) {
+            /* Output rows [ya, yb) read input rows y * sh + dy inside the image. */
+            const int64_t dy = ki * g->dlh - g->ph;
+            int64_t ya, yb;
+            conv_valid_range(-dy, sh, h, y1, &ya, &yb);
+            ya = ya > y0 ? ya : y0, yb = yb > ya ? yb : ya;
+            for (int64_t kj = 0; kj < kw; kj++) {
+                const int64_t off = kj * g->dlw - g->pw;
+                int64_t lo, hi;
+                conv_valid_range(-off, sw, w, ow, &lo, &hi);
+                T *restrict dst = col + ((ch * kh + ki) * kw + kj) * n;
+                if (ya > y0) memset(dst, 0, (size_t)((ya - y0) * ow) * sizeof(T));
+                if (same)
+                    CONV_FN(gather_plane)(dst + (ya - y0) * ow, plane, g, yb - ya, ya + dy, off,
+                                          lo, hi);
+                else if (yb > ya)
+                    CONV_FN(gather_rows)(dst + (ya - y0) * ow, plane + (ya * sh + dy) * w,
+                                         yb - ya, sh * w, ow, sw, off, lo, hi);
+                if (y1 > yb) memset(dst + (yb - y0) * ow, 0, (size_t)((y1 - yb) * ow) * sizeof(T));
+            }
         }
     }
 }
