@@ -33,6 +33,9 @@ const am_op_case am_cases_conv[] = {
     {.op = "_backward_Convolution",
      .attrs = "kernel=(3, 3);stride=(2, 2);pad=(1, 1);dilate=(1, 2);num_filter=4;num_group=2",
      .shapes = "1,4,3,2;1,4,5,5;4,2,3,3;4", .dtype = AM_DTYPE_FLOAT64},
+    {.op = "_backward_Convolution",
+     .attrs = "kernel=(3, 3);stride=(2, 1);pad=(1, 1);num_filter=4;num_group=2",
+     .shapes = "1,4,3,5;1,2,5,5;4,1,3,3;4"},
     {.op = "_backward_Convolution", .attrs = "kernel=(1, 1);num_filter=3",
      .shapes = "2,3,3,3;2,2,3,3;3,2,1,1;3"},
     {.op = "_backward_Convolution", .attrs = "kernel=(3, 3);num_filter=2",
@@ -50,6 +53,8 @@ const am_op_case am_cases_conv[] = {
      .shapes = "2,2,5;2,2,3;2"},
     {.op = "Deconvolution", .attrs = "kernel=(2, 2);dilate=(2, 2);num_filter=4;num_group=2",
      .shapes = "1,4,3,3;4,2,2,2"},
+    {.op = "Deconvolution", .attrs = "kernel=(3, 3);stride=(2, 2);num_filter=3;num_group=3;"
+                                     "no_bias=False", .shapes = "1,6,3,3;6,1,3,3;3"},
     {.op = "Deconvolution", .attrs = "kernel=(1, 1);num_filter=3;no_bias=False",
      .shapes = "2,2,3,3;2,3,1,1;3"},
     {.op = "Deconvolution", .attrs = "kernel=(3, 3);stride=(2, 2);pad=(1, 1);num_filter=8",
@@ -63,6 +68,9 @@ const am_op_case am_cases_conv[] = {
     {.op = "_backward_Deconvolution", .attrs = "kernel=(3,);stride=(2,);num_filter=2;"
                                                "num_group=2;no_bias=False",
      .shapes = "2,2,11;2,2,5;2,1,3;2", .dtype = AM_DTYPE_FLOAT64},
+    {.op = "_backward_Deconvolution", .attrs = "kernel=(3, 3);stride=(2, 2);num_filter=3;"
+                                               "num_group=3;no_bias=False",
+     .shapes = "1,3,7,7;1,6,3,3;6,1,3,3;3"},
     {.op = "_backward_Deconvolution", .attrs = "kernel=(1, 1);num_filter=3",
      .shapes = "2,3,3,3;2,2,3,3;2,3,1,1"},
     {.op = "_backward_Deconvolution", .attrs = "kernel=(3, 3);stride=(2, 2);pad=(1, 1);"

@@ -419,6 +419,34 @@ static void test_conv_bands(void)
     }
 }
 
+/* Depthwise (one input channel per group, here with 1 or 2 filters each) takes direct loops
+ * instead of GEMMs; large enough to run over threads, and as Deconvolution. */
+static void test_depthwise(void)
+{
+    static const ncv convs[] = {
+        {.nk = 2, .n = 4, .c = 32, .h = 24, .w = 24, .f = 64, .g = 32, .oh = 24, .ow = 24,
+         .kh = 3, .kw = 3, .sh = 1, .sw = 1, .ph = 1, .pw = 1, .dh = 1, .dw = 1},
+        {.nk = 2, .n = 3, .c = 8, .h = 17, .w = 16, .f = 8, .g = 8, .oh = 8, .ow = 6,
+         .kh = 3, .kw = 2, .sh = 2, .sw = 3, .ph = 1, .pw = 2, .dh = 2, .dw = 3},
+        {.nk = 1, .n = 2, .c = 6, .h = 1, .w = 30, .f = 12, .g = 6, .oh = 1, .ow = 13,
+         .kh = 1, .kw = 5, .sh = 1, .sw = 2, .ph = 0, .pw = 0, .dh = 1, .dw = 1},
+    };
+    for (int i = 0; i < 3; i++) {
+        am_scope_begin();
+        CU_ASSERT_EQUAL(check_conv_combo(&convs[i], 2000 + i, i == 1 ? AM_DTYPE_FLOAT64
+                                                                     : AM_DTYPE_FLOAT32, i == 2), 0);
+        am_scope_end();
+    }
+    /* Deconvolution from 64 channels to 32, one per group (weight (64, 1, 3, 3)). */
+    ncv d = {.nk = 2, .n = 2, .c = 32, .h = 24, .w = 24, .f = 64, .g = 32, .oh = 12, .ow = 12,
+             .kh = 3, .kw = 3, .sh = 2, .sw = 2, .ph = 1, .pw = 1, .dh = 1, .dw = 1};
+    am_scope_begin();
+    CU_ASSERT_EQUAL(check_deconv_combo(&d, 2010, AM_DTYPE_FLOAT32,
+                                       "(3, 3)|(2, 2)|(1, 1)|(1, 1)|(1, 1)|()|32|32|False", false),
+                    0);
+    am_scope_end();
+}
+
 /* The gradient functions through autograd agree with the naive loops. */
 static void test_conv_autograd(void)
 {
@@ -716,6 +744,7 @@ CU_TestInfo am_tests_ops_conv[] = {
     {"Deconvolution and gradients against naive loops", test_deconv_reference},
     {"serial and parallel batch slices", test_conv_slices},
     {"im2col and col2im in several bands", test_conv_bands},
+    {"depthwise by direct loops", test_depthwise},
     {"Convolution gradients through autograd", test_conv_autograd},
     {"Deconvolution gradients through autograd", test_deconv_autograd},
     {"no second-order gradient through _backward_ ops", test_second_order},

@@ -14,15 +14,16 @@ extern int omp_get_max_threads(void) __attribute__((weak));
 
 typedef struct bc_layer {
     const char *name;
-    int64_t n, c, hw, f, k, pad;
+    int64_t n, c, hw, f, k, pad, groups;
 } bc_layer;
 
 static const bc_layer bc_layers[] = {
-    {"LeNet 1->20 5x5, 28x28, N 32", 32, 1, 28, 20, 5, 0},
-    {"LeNet 20->50 5x5, 12x12, N 32", 32, 20, 12, 50, 5, 0},
-    {"ResNet 64->64 3x3 p1, 56x56, N 32", 32, 64, 56, 64, 3, 1},
-    {"ResNet 64->64 3x3 p1, 28x28, N 32", 32, 64, 28, 64, 3, 1},
-    {"ResNet 64->64 3x3 p1, 56x56, N 1", 1, 64, 56, 64, 3, 1},
+    {"LeNet 1->20 5x5, 28x28, N 32", 32, 1, 28, 20, 5, 0, 1},
+    {"LeNet 20->50 5x5, 12x12, N 32", 32, 20, 12, 50, 5, 0, 1},
+    {"ResNet 64->64 3x3 p1, 56x56, N 32", 32, 64, 56, 64, 3, 1, 1},
+    {"ResNet 64->64 3x3 p1, 28x28, N 32", 32, 64, 28, 64, 3, 1, 1},
+    {"ResNet 64->64 3x3 p1, 56x56, N 1", 1, 64, 56, 64, 3, 1, 1},
+    {"depthwise 64 3x3 p1, 56x56, N 32", 32, 64, 56, 64, 3, 1, 64},
 };
 
 typedef void (*bc_fn)(void *arg);
@@ -165,20 +166,22 @@ static void bc_attrs(bc_op *o, const bc_layer *l, char bufs[4][32], const char *
     snprintf(bufs[0], 32, "(%lld, %lld)", (long long)l->k, (long long)l->k);
     snprintf(bufs[1], 32, "(%lld, %lld)", (long long)l->pad, (long long)l->pad);
     snprintf(bufs[2], 32, "%lld", (long long)l->f);
-    static const char *const keys[] = {"kernel", "pad", "num_filter", "workspace"};
-    const char *vals[] = {bufs[0], bufs[1], bufs[2], workspace};
-    for (int i = 0; i < 4; i++) o->keys[i] = keys[i], o->vals[i] = vals[i];
-    o->n_attrs = 4;
+    snprintf(bufs[3], 32, "%lld", (long long)l->groups);
+    static const char *const keys[] = {"kernel", "pad", "num_filter", "num_group", "workspace"};
+    const char *vals[] = {bufs[0], bufs[1], bufs[2], bufs[3], workspace};
+    for (int i = 0; i < 5; i++) o->keys[i] = keys[i], o->vals[i] = vals[i];
+    o->n_attrs = 5;
 }
 
 static void bc_layer_run(const bc_layer *l, int reps, double min_s)
 {
     char bufs[4][32];
-    int64_t oh = l->hw + 2 * l->pad - l->k + 1, kk = l->c * l->k * l->k;
+    int64_t oh = l->hw + 2 * l->pad - l->k + 1, kk = l->c / l->groups * l->k * l->k;
     double flops = 2.0 * (double)(l->n * l->f * oh * oh) * (double)kk;
     am_scope_begin();
     am_array *x = am_random_uniform(-1, 1, AM_SHAPE(l->n, l->c, l->hw, l->hw), AM_DTYPE_FLOAT32);
-    am_array *w = am_random_uniform(-1, 1, AM_SHAPE(l->f, l->c, l->k, l->k), AM_DTYPE_FLOAT32);
+    am_array *w = am_random_uniform(-1, 1, AM_SHAPE(l->f, l->c / l->groups, l->k, l->k),
+                                    AM_DTYPE_FLOAT32);
     am_array *b = am_random_uniform(-1, 1, AM_SHAPE(l->f), AM_DTYPE_FLOAT32);
     am_array *dy = am_random_uniform(-1, 1, AM_SHAPE(l->n, l->f, oh, oh), AM_DTYPE_FLOAT32);
     bc_op fwd = {0}, ser = {0}, bwd = {0};
@@ -198,7 +201,7 @@ static void bc_layer_run(const bc_layer *l, int reps, double min_s)
     int sq = (int)(lround(cbrt(flops / 2.0) / 64.0) * 64);
     sq = sq < 256 ? 256 : sq > 2048 ? 2048 : sq;
     double g_sq = bc_gemm_rate(sq, sq, sq, 0, reps, min_s);
-    double g_conv = bc_gemm_rate((int)l->f, (int)(oh * oh), (int)kk,
+    double g_conv = bc_gemm_rate((int)(l->f / l->groups), (int)(oh * oh), (int)kk,
                                  (int)(l->n < threads ? l->n : threads), reps, min_s);
     printf("%-34s %7.1f %7.1f %7.1f %7.1f | %5d %7.1f %7.1f | %5.0f%%\n", l->name,
            flops / t_fwd * 1e-9, flops / t_eager * 1e-9, flops / t_ser * 1e-9,
@@ -227,6 +230,7 @@ int am_cmd_bench_conv(int argc, char **argv)
            "split over threads;\neager: am_invoke, allocating both; serial: workspace=0, one "
            "image at a time with threaded GEMMs;\nbwd: _backward_Convolution (data, weight and "
            "bias gradients); sgemm: a threaded n x n x n\nSGEMM; convmm: the forward's GEMMs alone "
-           "(F x OH*OW x C*kh*kw per image, one per thread).\n");
+           "(F x OH*OW x C*kh*kw per image and group,\none per thread; depthwise convolution "
+           "runs direct loops, not these GEMMs).\n");
     return 0;
 }

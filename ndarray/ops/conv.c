@@ -29,6 +29,7 @@ typedef struct conv_geom {
     int64_t hw, ohw;
     int64_t band, nbands;                     /* output rows per column block, blocks */
     bool direct;                              /* 1x1, stride 1, no pad: no im2col */
+    bool depthwise;                           /* one input channel per group: no GEMM */
 } conv_geom;
 
 /* One pass over the batch (see CONV_FN(image)).  a is the convolution's input side
@@ -230,6 +231,7 @@ static am_status geom_finish(conv_geom *g, const conv_p *p, int64_t groups)
     g->band = g->direct || row == 0 ? g->oh : CONV_BAND_ELEMS / row;
     g->band = g->band < 1 ? 1 : g->band > g->oh ? g->oh : g->band;
     g->nbands = g->band ? (g->oh + g->band - 1) / g->band : 0;
+    g->depthwise = g->cg == 1 && groups > 1;
     double col = (double)g->c * (double)(g->kh * g->kw) * (double)g->ohw;
     if (col > INT_MAX || (double)g->c * (double)g->hw > INT_MAX ||
         (double)g->f * (double)g->ohw > INT_MAX || (double)g->f * (double)g->k > INT_MAX)
@@ -440,8 +442,8 @@ static int64_t conv_threads(void)
  * gradients, an accumulator. */
 static void slice_size(const conv_geom *g, bool with_dw, int64_t *col, int64_t *slice)
 {
-    *col = g->direct ? 0 : round16(g->c * g->kh * g->kw * g->band * g->ow);
-    *slice = *col + (with_dw ? round16(g->f * g->k) : 0);
+    *col = g->direct || g->depthwise ? 0 : round16(g->c * g->kh * g->kw * g->band * g->ow);
+    *slice = g->depthwise ? 0 : *col + (with_dw ? round16(g->f * g->k) : 0);
 }
 
 /* Slices run in parallel: one per thread, at most one per work item, within the workspace
@@ -467,7 +469,7 @@ static size_t temp_for(const conv_attrs *a, const am_shape *data, bool deconv, b
     int64_t col, slice;
     slice_size(&g, with_dw, &col, &slice);
     /* Without knowing the requests, assume the most slices (band items). */
-    int64_t ns = slice_count(&g, g.n * g.nbands, slice, a->workspace);
+    int64_t ns = g.depthwise ? 0 : slice_count(&g, g.n * g.nbands, slice, a->workspace);
     return (size_t)(ns * slice) * sizeof(double);
 }
 
@@ -517,10 +519,12 @@ static am_status conv_exec(const am_kernel_ctx *ctx, conv_job *j, am_dtype dt,
                        ctx->workspace_bytes, slice_bytes);
     j->slices = ns;
     j->ws = ctx->workspace;
-    if (dt == AM_DTYPE_FLOAT32) conv_run_f32(j);
-    else if (dt == AM_DTYPE_FLOAT64) conv_run_f64(j);
-    else return am_fail(AM_ERR_DTYPE, "%s data not supported (float32 or float64 only)",
-                        am_dtype_name(dt));
+    if (dt != AM_DTYPE_FLOAT32 && dt != AM_DTYPE_FLOAT64)
+        return am_fail(AM_ERR_DTYPE, "%s data not supported (float32 or float64 only)",
+                       am_dtype_name(dt));
+    bool f32 = dt == AM_DTYPE_FLOAT32;
+    if (j->g.depthwise) f32 ? conv_depthwise_f32(j) : conv_depthwise_f64(j);
+    else f32 ? conv_run_f32(j) : conv_run_f64(j);
     return AM_OK;
 }
 

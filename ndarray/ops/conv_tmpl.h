@@ -250,6 +250,105 @@ static void CONV_FN(run)(const conv_job *j)
     }
 }
 
+/* ---- depthwise (one input channel per group): direct loops, no GEMM ---------------- */
+
+/* y (oh, ow) += the correlation of one input plane x with one kernel. */
+static void CONV_FN(dw_fwd)(const conv_geom *g, const T *restrict x, const T *restrict k,
+                            T *restrict y)
+{
+    const int64_t ow = g->ow, w = g->w, sw = g->sw;
+    for (int64_t ki = 0; ki < g->kh; ki++) {
+        const int64_t dy = ki * g->dlh - g->ph;
+        int64_t ya, yb;
+        conv_valid_range(-dy, g->sh, g->h, g->oh, &ya, &yb);
+        for (int64_t kj = 0; kj < g->kw; kj++) {
+            const int64_t off = kj * g->dlw - g->pw;
+            const T kv = k[ki * g->kw + kj];
+            int64_t lo, hi;
+            conv_valid_range(-off, sw, w, ow, &lo, &hi);
+            for (int64_t yy = ya; yy < yb; yy++) {
+                const T *restrict xr = x + (yy * g->sh + dy) * w;
+                T *restrict yr = y + yy * ow;
+                if (sw == 1)
+                    for (int64_t xx = lo; xx < hi; xx++) yr[xx] += kv * xr[xx + off];
+                else
+                    for (int64_t xx = lo; xx < hi; xx++) yr[xx] += kv * xr[xx * sw + off];
+            }
+        }
+    }
+}
+
+/* Its adjoints: x += the kernel scattered by b (data gradient), and k += b correlated with
+ * x (weight gradient).  Stride 1 gets its own loops so that they vectorize. */
+static void CONV_FN(dw_bwd)(const conv_geom *g, const T *restrict b, const T *restrict k,
+                            T *restrict x, const T *restrict xin, T *restrict kg)
+{
+    const int64_t ow = g->ow, w = g->w, sw = g->sw;
+    for (int64_t ki = 0; ki < g->kh; ki++) {
+        const int64_t dy = ki * g->dlh - g->ph;
+        int64_t ya, yb;
+        conv_valid_range(-dy, g->sh, g->h, g->oh, &ya, &yb);
+        for (int64_t kj = 0; kj < g->kw; kj++) {
+            const int64_t off = kj * g->dlw - g->pw;
+            int64_t lo, hi;
+            conv_valid_range(-off, sw, w, ow, &lo, &hi);
+            const T kv = k[ki * g->kw + kj];
+            T acc = 0;
+            for (int64_t yy = ya; yy < yb; yy++) {
+                const T *restrict br = b + yy * ow;
+                const int64_t row = (yy * g->sh + dy) * w + off;
+                if (x && sw == 1) {
+                    T *restrict xr = x + row;
+                    for (int64_t xx = lo; xx < hi; xx++) xr[xx] += kv * br[xx];
+                } else if (x) {
+                    for (int64_t xx = lo; xx < hi; xx++) x[row + xx * sw] += kv * br[xx];
+                }
+                if (kg && sw == 1) {
+                    const T *restrict xr = xin + row;
+                    _Pragma("omp simd reduction(+:acc)")
+                    for (int64_t xx = lo; xx < hi; xx++) acc += br[xx] * xr[xx];
+                } else if (kg) {
+                    for (int64_t xx = lo; xx < hi; xx++) acc += br[xx] * xin[row + xx * sw];
+                }
+            }
+            if (kg) kg[ki * g->kw + kj] += acc;
+        }
+    }
+}
+
+/* A whole job for depthwise geometry, parallel over input channels: each owns its data
+ * gradient planes and its filters' outputs and weight gradients. */
+static void CONV_FN(depthwise)(const conv_job *j)
+{
+    const conv_geom *g = &j->g;
+    const int64_t fg = g->fg, kk = g->kh * g->kw, hw = g->hw, ohw = g->ohw;
+    const T *a = j->a, *b = j->b, *w = j->w, *bias = j->bias;
+    T *fwd = j->fwd, *din = j->din, *dw = j->dw;
+    const double work = (double)g->n * (double)g->f * (double)ohw * (double)kk;
+    _Pragma("omp parallel for if (work > CONV_PAR_MIN_FLOPS) schedule(static)")
+    for (int64_t c = 0; c < g->c; c++) {
+        if (dw && j->dw_req != AM_REQ_ADD) memset(dw + c * fg * kk, 0, (size_t)(fg * kk) * sizeof(T));
+        for (int64_t n = 0; n < g->n; n++) {
+            T *dn = din ? din + (n * g->c + c) * hw : NULL;
+            if (dn) {
+                T init = bias && !j->bias_on_fwd ? bias[c] : 0;
+                for (int64_t i = 0; i < hw; i++) dn[i] = (j->din_req == AM_REQ_ADD ? dn[i] : 0) + init;
+            }
+            for (int64_t f = c * fg; f < (c + 1) * fg; f++) {
+                const T *an = a ? a + (n * g->c + c) * hw : NULL;
+                const T *bn = b ? b + (n * g->f + f) * ohw : NULL;
+                if (fwd) {
+                    T *yn = fwd + (n * g->f + f) * ohw, init = bias && j->bias_on_fwd ? bias[f] : 0;
+                    for (int64_t i = 0; i < ohw; i++)
+                        yn[i] = (j->fwd_req == AM_REQ_ADD ? yn[i] : 0) + init;
+                    CONV_FN(dw_fwd)(g, an, w + f * kk, yn);
+                }
+                if (dn || dw) CONV_FN(dw_bwd)(g, bn, w + f * kk, dn, an, dw ? dw + f * kk : NULL);
+            }
+        }
+    }
+}
+
 /* out[ch] (op)= sum over the batch and sp elements of src (N, channels, sp): the bias
  * gradient. */
 static void CONV_FN(channel_sum)(const T *restrict src, int64_t nb, int64_t channels, int64_t sp,
