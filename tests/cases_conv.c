@@ -9,7 +9,8 @@ const am_op_case am_cases_conv[] = {
      .shapes = "2,2,5,5;3,2,3,3;3"},
     {.op = "Convolution", .attrs = "kernel=(3, 2);dilate=(2, 1);pad=(2, 0);num_filter=2",
      .shapes = "1,2,6,5;2,2,3,2;2", .dtype = AM_DTYPE_FLOAT64},
-    {.op = "Convolution", .attrs = "kernel=(3,);num_filter=3;no_bias=True", .shapes = "2,2,7;3,2,3"},
+    {.op = "Convolution", .attrs = "kernel=(3,);num_filter=3;no_bias=True",
+     .shapes = "2,2,7;3,2,3"},
     {.op = "Convolution", .attrs = "kernel=(2,);stride=(2,);pad=(1,);dilate=(2,);num_filter=2;"
                                    "layout=NCW", .shapes = "1,3,6;2,3,2;2"},
     {.op = "Convolution", .attrs = "kernel=(2, 2);num_filter=4;num_group=2",

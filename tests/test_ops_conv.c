@@ -3,7 +3,7 @@
  * shape inference, gradients through autograd, and errors. */
 #include "test_util.h"
 
-/* ---- helpers ----------------------------------------------------------------------------- */
+/* ---- helpers ------------------------------------------------------------------------- */
 
 /* Runs op by name with "k1|k2" = "v1|v2" attributes. */
 static am_status invoke(const char *op, am_array **in, int n_in, const char *keys,
@@ -30,7 +30,7 @@ static int64_t rnd(int64_t lo, int64_t hi)
     return lo + (int64_t)((rng_state >> 33) % (uint64_t)(hi - lo + 1));
 }
 
-/* ---- naive reference ----------------------------------------------------------------------- */
+/* ---- naive reference ----------------------------------------------------------------- */
 
 /* A convolution in 2-D form (1-D: h = oh = kh = 1). */
 typedef struct ncv {
@@ -122,7 +122,7 @@ static am_shape shp(int nk, int64_t a, int64_t b, int64_t h, int64_t w)
     return nk == 2 ? AM_SHAPE(a, b, h, w) : AM_SHAPE(a, b, w);
 }
 
-/* ---- hand-checked values ---------------------------------------------------------------------- */
+/* ---- hand-checked values ------------------------------------------------------------- */
 
 static void test_conv_values(void)
 {
@@ -207,7 +207,7 @@ static void test_deconv_values(void)
     am_scope_end();
 }
 
-/* ---- against the naive reference ------------------------------------------------------------- */
+/* ---- against the naive reference ----------------------------------------------------- */
 
 static char *conv_attr_vals(const ncv *p, bool no_bias, char *buf, size_t n)
 {
@@ -230,7 +230,8 @@ static int check_conv_combo(const ncv *p, int id, am_dtype dt, bool no_bias)
 {
     char vals[256];
     double tol = dt == AM_DTYPE_FLOAT32 ? 1e-4 : 1e-10;
-    am_shape xs = shp(p->nk, p->n, p->c, p->h, p->w), ws = shp(p->nk, p->f, p->c / p->g, p->kh, p->kw);
+    am_shape xs = shp(p->nk, p->n, p->c, p->h, p->w);
+    am_shape ws = shp(p->nk, p->f, p->c / p->g, p->kh, p->kw);
     am_shape ys = shp(p->nk, p->n, p->f, p->oh, p->ow);
     am_array *x = tu_random(xs, dt, -1, 1), *w = tu_random(ws, dt, -1, 1);
     am_array *b = no_bias ? NULL : tu_random(AM_SHAPE(p->f), dt, -1, 1);
@@ -274,7 +275,8 @@ static void test_conv_reference(void)
 static int check_deconv_combo(const ncv *p, int id, am_dtype dt, const char *vals, bool no_bias)
 {
     double tol = dt == AM_DTYPE_FLOAT32 ? 1e-4 : 1e-10;
-    am_shape xs = shp(p->nk, p->n, p->f, p->oh, p->ow), ws = shp(p->nk, p->f, p->c / p->g, p->kh, p->kw);
+    am_shape xs = shp(p->nk, p->n, p->f, p->oh, p->ow);
+    am_shape ws = shp(p->nk, p->f, p->c / p->g, p->kh, p->kw);
     am_shape ys = shp(p->nk, p->n, p->c, p->h, p->w);
     am_array *x = tu_random(xs, dt, -1, 1), *w = tu_random(ws, dt, -1, 1);
     am_array *b = no_bias ? NULL : tu_random(AM_SHAPE(p->c), dt, -1, 1);
@@ -368,7 +370,8 @@ static void test_conv_slices(void)
     am_array *dy = tu_random(AM_SHAPE(5, 12, p.oh, p.ow), AM_DTYPE_FLOAT32, -1, 1);
     double *xv = values(x), *wv = values(w), *dyv = values(dy);
     double *yr = calloc(5 * 12 * (size_t)(p.oh * p.ow), sizeof(double));
-    double *dxr = calloc(5 * 16 * 15 * 13, sizeof(double)), *dwr = calloc(12 * 8 * 9, sizeof(double));
+    double *dxr = calloc(5 * 16 * 15 * 13, sizeof(double));
+    double *dwr = calloc(12 * 8 * 9, sizeof(double));
     naive(&p, xv, wv, NULL, dyv, yr, dxr, dwr, NULL);
     const char *keys = "kernel|stride|pad|dilate|num_filter|num_group|no_bias|workspace";
     const char *ws[2] = {"0", "1024"};
@@ -414,7 +417,8 @@ static void test_conv_bands(void)
     const ncv *decs[2] = {&d0, &d1};
     for (int i = 0; i < 2; i++) {
         am_scope_begin();
-        CU_ASSERT_EQUAL(check_deconv_combo(decs[i], 1010 + i, AM_DTYPE_FLOAT32, vals[i], i == 1), 0);
+        CU_ASSERT_EQUAL(check_deconv_combo(decs[i], 1010 + i, AM_DTYPE_FLOAT32, vals[i], i == 1),
+                        0);
         am_scope_end();
     }
 }
@@ -433,8 +437,8 @@ static void test_depthwise(void)
     };
     for (int i = 0; i < 3; i++) {
         am_scope_begin();
-        CU_ASSERT_EQUAL(check_conv_combo(&convs[i], 2000 + i, i == 1 ? AM_DTYPE_FLOAT64
-                                                                     : AM_DTYPE_FLOAT32, i == 2), 0);
+        am_dtype dt = i == 1 ? AM_DTYPE_FLOAT64 : AM_DTYPE_FLOAT32;
+        CU_ASSERT_EQUAL(check_conv_combo(&convs[i], 2000 + i, dt, i == 2), 0);
         am_scope_end();
     }
     /* Deconvolution from 64 channels to 32, one per group (weight (64, 1, 3, 3)). */
@@ -531,7 +535,7 @@ static void test_second_order(void)
     am_scope_end();
 }
 
-/* ---- shape inference and attributes -------------------------------------------------------------- */
+/* ---- shape inference and attributes -------------------------------------------------- */
 
 static void *parse(const char *op, const char *keys, const char *vals)
 {
@@ -622,7 +626,7 @@ static void test_attributes(void)
                     AM_ERR_FORMAT, "layout");
 }
 
-/* ---- errors ------------------------------------------------------------------------------------ */
+/* ---- errors -------------------------------------------------------------------------- */
 
 static am_array *conv_str(am_array *x, am_array *w, am_array *b, const char *keys,
                           const char *vals)
@@ -638,7 +642,6 @@ static void test_conv_errors(void)
     am_array *w = am_zeros(AM_SHAPE(4, 3, 3, 3), AM_DTYPE_FLOAT32);
     am_array *b = am_zeros(AM_SHAPE(4), AM_DTYPE_FLOAT32);
     const int64_t k[2] = {3, 3}, k7[2] = {7, 7}, zero[2] = {0, 1}, dil3[2] = {3, 1};
-    const char *kf = "kernel|num_filter|no_bias";
     TU_ASSERT_FAILS(am_convolution(x, w, b, 2, k, NULL, NULL, NULL, 4, 2), AM_ERR_SHAPE,
                     "data (1, 3, 5, 5) has 3 channels, not divisible by num_group 2");
     TU_ASSERT_FAILS(am_convolution(x, am_zeros(AM_SHAPE(4, 1, 3, 3), AM_DTYPE_FLOAT32), NULL, 2,
@@ -666,7 +669,19 @@ static void test_conv_errors(void)
                     "Convolution: kernel must have 1 or 2 entries, got 0");
     TU_ASSERT_FAILS(am_convolution(x, w, b, 2, k, NULL, NULL, NULL, 0, 1), AM_ERR_ARG,
                     "num_filter must be at least 1");
-    /* Layouts: NCW/NCHW by kernel rank; the channels-last and 3-D ones are not supported. */
+    am_scope_end();
+}
+
+/* Layouts (NCW/NCHW by kernel rank; channels-last and 3-D are not supported), attribute
+ * ranks and ranges, dtypes, the backward op's out_grad, and NULL inputs. */
+static void test_conv_attr_errors(void)
+{
+    am_scope_begin();
+    am_array *x = am_zeros(AM_SHAPE(1, 3, 5, 5), AM_DTYPE_FLOAT32);
+    am_array *w = am_zeros(AM_SHAPE(4, 3, 3, 3), AM_DTYPE_FLOAT32);
+    am_array *b = am_zeros(AM_SHAPE(4), AM_DTYPE_FLOAT32);
+    const int64_t k[2] = {3, 3};
+    const char *kf = "kernel|num_filter|no_bias";
     TU_ASSERT_FAILS(conv_str(x, w, b, "kernel|num_filter|layout", "(3, 3)|4|NHWC"),
                     AM_ERR_UNSUPPORTED, "layout NHWC is not supported");
     TU_ASSERT_FAILS(conv_str(x, w, b, "kernel|num_filter|layout", "(3, 3)|4|NDHWC"),
@@ -750,7 +765,8 @@ CU_TestInfo am_tests_ops_conv[] = {
     {"no second-order gradient through _backward_ ops", test_second_order},
     {"shape inference fills weight, bias and out_grad", test_shape_inference},
     {"attribute defaults and aliases", test_attributes},
-    {"Convolution errors", test_conv_errors},
+    {"Convolution shape errors", test_conv_errors},
+    {"Convolution attribute, dtype and input errors", test_conv_attr_errors},
     {"Deconvolution errors", test_deconv_errors},
     CU_TEST_INFO_NULL,
 };

@@ -59,7 +59,7 @@ static double bc_time(bc_fn fn, void *arg, int reps, double min_s)
     return s[0];
 }
 
-/* ---- an op's kernel on preallocated outputs and workspace, as a plan runs it ---------- */
+/* ---- an op's kernel on preallocated outputs and workspace, as a plan runs it --------- */
 
 typedef struct bc_op {
     const am_op_def *op;
@@ -159,7 +159,7 @@ static double bc_gemm_rate(int m, int n, int k, int batch, int reps, double min_
     return 2.0 * m * n * k * (double)nb / t * 1e-9;
 }
 
-/* ---- one layer -------------------------------------------------------------------------- */
+/* ---- one layer ----------------------------------------------------------------------- */
 
 static void bc_attrs(bc_op *o, const bc_layer *l, char bufs[4][32], const char *workspace)
 {

@@ -17,7 +17,7 @@ extern int omp_get_max_threads(void) __attribute__((weak));
  * 64-channel layer with 2 MB of L2 per core). */
 #define CONV_BAND_ELEMS (3 << 16)
 
-/* ---- geometry -------------------------------------------------------------------------- */
+/* ---- geometry ------------------------------------------------------------------------ */
 
 /* A convolution from input (n, c, h, w) to output (n, f, oh, ow) with weight
  * (f, c / groups, kh, kw); 1-D has h = oh = kh = 1.  Deconvolution uses the same
@@ -317,7 +317,7 @@ static am_status conv_geom_deconv(const conv_attrs *a, const am_shape *d, conv_g
     return geom_finish(g, &p, a->num_group);
 }
 
-/* ---- shape and dtype inference --------------------------------------------------------- */
+/* ---- shape and dtype inference ------------------------------------------------------- */
 
 static am_shape shape_ncx(int nk, int64_t n, int64_t c, int64_t h, int64_t w)
 {
@@ -429,7 +429,7 @@ static am_status conv_dtype(const void *attrs, am_dtype *in, int n_in, am_dtype 
     return AM_OK;
 }
 
-/* ---- workspace --------------------------------------------------------------------------- */
+/* ---- workspace ----------------------------------------------------------------------- */
 
 static int64_t round16(int64_t n) { return (n + 15) / 16 * 16; }
 
@@ -497,7 +497,7 @@ static size_t deconv_bwd_temp(const void *attrs, const am_shape *in, int n_in)
     return temp_for(attrs, &in[1], true, true);
 }
 
-/* ---- kernels ------------------------------------------------------------------------------ */
+/* ---- kernels ------------------------------------------------------------------------- */
 
 static am_shape view_shape(const am_view *v)
 {
@@ -607,7 +607,7 @@ static am_status deconv_bwd_cpu(const am_kernel_ctx *ctx, const void *attrs, con
     return AM_OK;
 }
 
-/* ---- gradients ------------------------------------------------------------------------------ */
+/* ---- gradients ----------------------------------------------------------------------- */
 
 extern const am_op_def am_op_backward_convolution, am_op_backward_deconvolution;
 
@@ -640,7 +640,7 @@ static am_status deconv_grad(const am_grad_ctx *g, am_array *const *in, am_array
     return grad_via(&am_op_backward_deconvolution, g, in, og, ig);
 }
 
-/* ---- definitions ---------------------------------------------------------------------------- */
+/* ---- definitions --------------------------------------------------------------------- */
 
 static int fwd_inputs(const void *attrs) { return ((const conv_attrs *)attrs)->no_bias ? 2 : 3; }
 static int bwd_inputs(const void *attrs) { return ((const conv_attrs *)attrs)->no_bias ? 3 : 4; }
@@ -682,7 +682,7 @@ const am_op_def am_op_backward_deconvolution = {
     .flags = AM_OP_NEEDS_TEMP | AM_OP_NO_GRAD,
     .doc = "Deconvolution's data, weight and bias gradients from out_grad."};
 
-/* ---- C functions ------------------------------------------------------------------------------ */
+/* ---- C functions --------------------------------------------------------------------- */
 
 /* Errors raised before dispatch, named like dispatch errors. */
 static am_array *wrapper_fail(const char *op, am_site at, am_status code, const char *fmt, ...)

@@ -250,7 +250,7 @@ static void CONV_FN(run)(const conv_job *j)
     }
 }
 
-/* ---- depthwise (one input channel per group): direct loops, no GEMM ---------------- */
+/* ---- depthwise (one input channel per group): direct loops, no GEMM ------------------ */
 
 /* y (oh, ow) += the correlation of one input plane x with one kernel. */
 static void CONV_FN(dw_fwd)(const conv_geom *g, const T *restrict x, const T *restrict k,
@@ -327,12 +327,14 @@ static void CONV_FN(depthwise)(const conv_job *j)
     const double work = (double)g->n * (double)g->f * (double)ohw * (double)kk;
     _Pragma("omp parallel for if (work > CONV_PAR_MIN_FLOPS) schedule(static)")
     for (int64_t c = 0; c < g->c; c++) {
-        if (dw && j->dw_req != AM_REQ_ADD) memset(dw + c * fg * kk, 0, (size_t)(fg * kk) * sizeof(T));
+        if (dw && j->dw_req != AM_REQ_ADD)
+            memset(dw + c * fg * kk, 0, (size_t)(fg * kk) * sizeof(T));
         for (int64_t n = 0; n < g->n; n++) {
             T *dn = din ? din + (n * g->c + c) * hw : NULL;
             if (dn) {
-                T init = bias && !j->bias_on_fwd ? bias[c] : 0;
-                for (int64_t i = 0; i < hw; i++) dn[i] = (j->din_req == AM_REQ_ADD ? dn[i] : 0) + init;
+                const T init = bias && !j->bias_on_fwd ? bias[c] : 0;
+                const bool add = j->din_req == AM_REQ_ADD;
+                for (int64_t i = 0; i < hw; i++) dn[i] = (add ? dn[i] : 0) + init;
             }
             for (int64_t f = c * fg; f < (c + 1) * fg; f++) {
                 const T *an = a ? a + (n * g->c + c) * hw : NULL;
