@@ -24,6 +24,8 @@ const am_op_case am_cases_conv[] = {
                                    "cudnn_tune=off;cudnn_off=True;workspace=512",
      .shapes = "1,1,3,3;2,1,2,2;2"},
     {.op = "Convolution", .attrs = "kernel=(3, 3);num_filter=2", .shapes = "0,2,4,4;2,2,3,3;2"},
+    {.op = "Convolution", .attrs = "kernel=(3, 3);pad=(1, 1);num_filter=2",
+     .shapes = "2,0,4,4;2,0,3,3;2"},
     {.op = "Convolution", .attrs = "kernel=(3, 3);pad=(1, 1);num_filter=16",
      .shapes = "4,8,14,14;16,8,3,3;16"},
     /* _backward_Convolution: out_grad; data; weight[; bias] */
@@ -41,6 +43,8 @@ const am_op_case am_cases_conv[] = {
      .shapes = "2,3,3,3;2,2,3,3;3,2,1,1;3"},
     {.op = "_backward_Convolution", .attrs = "kernel=(3, 3);num_filter=2",
      .shapes = "0,2,2,2;0,2,4,4;2,2,3,3;2"},
+    {.op = "_backward_Convolution", .attrs = "kernel=(3,);pad=(1,);num_filter=2",
+     .shapes = "2,2,4;2,0,4;2,0,3;2"},
     {.op = "_backward_Convolution", .attrs = "kernel=(3, 3);pad=(1, 1);num_filter=16",
      .shapes = "4,16,14,14;4,8,14,14;16,8,3,3;16"},
     /* Deconvolution: data; weight[; bias] */
@@ -56,6 +60,8 @@ const am_op_case am_cases_conv[] = {
      .shapes = "1,4,3,3;4,2,2,2"},
     {.op = "Deconvolution", .attrs = "kernel=(3, 3);stride=(2, 2);num_filter=3;num_group=3;"
                                      "no_bias=False", .shapes = "1,6,3,3;6,1,3,3;3"},
+    {.op = "Deconvolution", .attrs = "kernel=(3, 3);num_filter=2;no_bias=False",
+     .shapes = "2,2,0,3;2,2,3,3;2"},
     {.op = "Deconvolution", .attrs = "kernel=(1, 1);num_filter=3;no_bias=False",
      .shapes = "2,2,3,3;2,3,1,1;3"},
     {.op = "Deconvolution", .attrs = "kernel=(3, 3);stride=(2, 2);pad=(1, 1);num_filter=8",
@@ -72,6 +78,8 @@ const am_op_case am_cases_conv[] = {
     {.op = "_backward_Deconvolution", .attrs = "kernel=(3, 3);stride=(2, 2);num_filter=3;"
                                                "num_group=3;no_bias=False",
      .shapes = "1,3,7,7;1,6,3,3;6,1,3,3;3"},
+    {.op = "_backward_Deconvolution", .attrs = "kernel=(3, 3);num_filter=2;no_bias=False",
+     .shapes = "2,2,2,5;2,2,0,3;2,2,3,3;2"},
     {.op = "_backward_Deconvolution", .attrs = "kernel=(1, 1);num_filter=3",
      .shapes = "2,3,3,3;2,2,3,3;2,3,1,1"},
     {.op = "_backward_Deconvolution", .attrs = "kernel=(3, 3);stride=(2, 2);pad=(1, 1);"

@@ -153,6 +153,14 @@ static void test_conv_values(void)
                      AM_SHAPE(1, 2, 1, 2), 1e-6, 10, 20, 300, 400);
     TU_ASSERT_VALUES(am_convolution(xg, wm, NULL, 2, ONE2, NULL, NULL, NULL, 2, 1),
                      AM_SHAPE(1, 2, 1, 2), 1e-6, 4, 6, -2, -2);
+    /* No input channels: the bias alone; an empty batch: an empty result. */
+    am_array *x0 = am_zeros(AM_SHAPE(1, 0, 2, 2), AM_DTYPE_FLOAT32);
+    am_array *w0 = am_zeros(AM_SHAPE(1, 0, 1, 1), AM_DTYPE_FLOAT32);
+    TU_ASSERT_VALUES(am_convolution(x0, w0, b, 2, ONE2, NULL, NULL, NULL, 1, 1),
+                     AM_SHAPE(1, 1, 2, 2), 1e-6, 0.5, 0.5, 0.5, 0.5);
+    am_array *y0 = am_convolution(am_zeros(AM_SHAPE(0, 1, 3, 3), AM_DTYPE_FLOAT32), w, b, 2, k,
+                                  NULL, NULL, NULL, 1, 1);
+    CU_ASSERT(y0 && am_array_size(y0) == 0 && am_array_dim(y0, 1) == 1);
     am_scope_end();
 }
 

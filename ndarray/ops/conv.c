@@ -511,10 +511,10 @@ static am_status conv_exec(const am_kernel_ctx *ctx, conv_job *j, am_dtype dt,
                            int64_t workspace_mb, bool with_dw)
 {
     slice_size(&j->g, with_dw, &j->col_elems, &j->slice_elems);
-    int64_t ns = slice_count(&j->g, conv_items(j), j->slice_elems, workspace_mb);
+    int64_t items = conv_items(j), ns = slice_count(&j->g, items, j->slice_elems, workspace_mb);
     size_t esz = am_dtype_size(dt), slice_bytes = (size_t)j->slice_elems * esz;
     while (ns > 0 && slice_bytes && (size_t)ns * slice_bytes > ctx->workspace_bytes) ns--;
-    if (ns == 0 && j->g.n > 0)
+    if (ns == 0 && items > 0)
         return am_fail(AM_ERR_INTERNAL, "workspace of %zu bytes is smaller than one slice (%zu)",
                        ctx->workspace_bytes, slice_bytes);
     j->slices = ns;
