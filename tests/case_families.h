@@ -27,3 +27,6 @@ CASES(pool)
 
 /* rnn */
 CASES(rnn)
+
+/* conv */
+CASES(conv)

@@ -38,3 +38,6 @@ SUITE(ops_pool)
 /* ops_rnn */
 SUITE(ops_rnn)
 SUITE(grad_shape)
+
+/* ops_conv */
+SUITE(ops_conv)

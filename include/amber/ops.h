@@ -371,6 +371,29 @@ AM_API am_status am_rnn_at(am_array *data, am_array *params, am_array *state,
                            am_array **out, am_site at);
 #define am_rnn(d, p, s, c, mode, h, l, bi, so, out) \
     am_rnn_at((d), (p), (s), (c), (mode), (h), (l), (bi), (so), (out), AM_HERE)
+/* ---- convolution ----------------------------------------------------------- */
+/* [Convolution] 1-D on (N, C, W) (nk = 1) or 2-D on (N, C, H, W) (nk = 2).
+ * kernel, stride, pad and dilate have nk entries; stride and dilate NULL mean
+ * 1s, pad NULL means 0s.  weight is (num_filter, C / num_group, kernel...);
+ * bias (num_filter,), or NULL for no_bias.  float32 and float64. */
+AM_API am_array *am_convolution_at(am_array *x, am_array *weight, am_array *bias, int nk,
+                                   const int64_t *kernel, const int64_t *stride,
+                                   const int64_t *pad, const int64_t *dilate,
+                                   int64_t num_filter, int64_t num_group, am_site at);
+#define am_convolution(x, w, b, nk, k, s, p, d, nf, ng) \
+    am_convolution_at((x), (w), (b), (nk), (k), (s), (p), (d), (nf), (ng), AM_HERE)
+/* [Deconvolution] the transpose of Convolution: weight is (C, num_filter /
+ * num_group, kernel...); the output is stride * (in - 1) + dilated kernel -
+ * 2 pad + adj per dimension, or target_shape (which then sets pad and adj);
+ * adj and target_shape NULL mean none.  bias NULL means no_bias. */
+AM_API am_array *am_deconvolution_at(am_array *x, am_array *weight, am_array *bias, int nk,
+                                     const int64_t *kernel, const int64_t *stride,
+                                     const int64_t *pad, const int64_t *dilate,
+                                     const int64_t *adj, const int64_t *target_shape,
+                                     int64_t num_filter, int64_t num_group, am_site at);
+#define am_deconvolution(x, w, b, nk, k, s, p, d, adj, ts, nf, ng) \
+    am_deconvolution_at((x), (w), (b), (nk), (k), (s), (p), (d), (adj), (ts), (nf), (ng), \
+                        AM_HERE)
 
 #ifdef __cplusplus
 }

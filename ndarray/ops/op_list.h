@@ -147,3 +147,9 @@ AM_OP(backward_upsampling)
 AM_OP(rnn)
 AM_OP(backward_rnn)
 AM_OP(backward_pick)
+
+/* conv.c */
+AM_OP(convolution)
+AM_OP(backward_convolution)
+AM_OP(deconvolution)
+AM_OP(backward_deconvolution)
