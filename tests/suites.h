@@ -37,3 +37,6 @@ SUITE(ops_pool)
 /* ops_rnn */
 SUITE(ops_rnn)
 SUITE(grad_shape)
+
+/* params */
+SUITE(params)
