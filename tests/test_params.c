@@ -607,13 +607,13 @@ static void test_size_errors(void)
 {
     am_scope_begin();
     /* absurd sizes fail before anything is allocated */
-    FORMAT_FAILS("record 0, dims at byte 36: shape (1099511627776, 1099511627776) of float32 is too "
-                 "large",
-                 HEAD(1), V2, U32(2), U64(UINT64_C(1) << 40), U64(UINT64_C(1) << 40), CPU, U32(0), NONAMES);
-    FORMAT_FAILS("shape (0, 4611686018427387904) of uint8 is too large", HEAD(1), V2, U32(2), U64(0),
-                 U64(UINT64_C(1) << 62), CPU, U32(3), NONAMES);
-    FORMAT_FAILS("dims at byte 32: shape (9223372036854775807,) of uint8 is too large", HEAD(1), V1, U32(1),
-                 U64(INT64_MAX), CPU, U32(3), NONAMES);
+    FORMAT_FAILS("record 0, dims at byte 36: shape (1099511627776, 1099511627776) of float32 "
+                 "is too large", HEAD(1), V2, U32(2), U64(UINT64_C(1) << 40),
+                 U64(UINT64_C(1) << 40), CPU, U32(0), NONAMES);
+    FORMAT_FAILS("shape (0, 4611686018427387904) of uint8 is too large", HEAD(1), V2, U32(2),
+                 U64(0), U64(UINT64_C(1) << 62), CPU, U32(3), NONAMES);
+    FORMAT_FAILS("dims at byte 32: shape (9223372036854775807,) of uint8 is too large", HEAD(1),
+                 V1, U32(1), U64(INT64_MAX), CPU, U32(3), NONAMES);
     FORMAT_FAILS("record 0, data at byte 56: truncated: shape (1000000000,) of float32 needs "
                  "4000000000 bytes but only 8 are left", HEAD(1), V2, U32(1), U64(1000000000),
                  CPU, U32(0), NONAMES);
@@ -717,7 +717,7 @@ static void test_seed_corpus(void)
     am_scope_end();
 }
 
-/* ---- GPU arrays -------------------------------------------------------------------------------- */
+/* ---- GPU arrays ------------------------------------------------------------------------- */
 
 static void test_save_gpu_arrays(void)
 {
