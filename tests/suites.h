@@ -41,3 +41,5 @@ SUITE(grad_shape)
 
 /* ops_conv */
 SUITE(ops_conv)
+/* params */
+SUITE(params)
