@@ -12,6 +12,7 @@ static int usage(void)
             "usage: amber COMMAND [ARGS]\n"
             "  ops [--markdown]   list the operator registry\n"
             "  bench ops          GEMM, elementwise and reduction throughput\n"
+            "  bench conv         convolution forward and backward against GEMM\n"
             "  version            print the version\n");
     return 2;
 }
