@@ -3,18 +3,99 @@
 #include "ndarray_impl.h"
 #include "device_impl.h"
 
+#include <pthread.h>
+
 static atomic_llong alloc_count;
+
+/*
+ * Large blocks are kept for reuse.  glibc serves them with mmap, so a fresh
+ * one costs a page fault and a zeroed page per 4 KiB the first time it is
+ * written, which made an eager add of 16M floats three times slower than its
+ * kernel (docs/benchmarks.md).  A freed block of at least CACHE_MIN bytes is
+ * parked, up to CACHE_SLOTS blocks and CACHE_BYTES in all, and handed out
+ * again for a request of the same rounded size.  Each block carries its size
+ * in a header of AM_ALIGN bytes so that free needs no size.
+ */
+#define CACHE_MIN (1u << 20)
+#define CACHE_SLOTS 16
+#define CACHE_BYTES ((size_t)512 << 20)
+
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct { char *base; size_t size; } cache[CACHE_SLOTS];
+static size_t cache_bytes;
+
+/* Sizes above CACHE_MIN round up to 1/8 of their power of two, so that
+ * arrays of nearby sizes share blocks. */
+static size_t round_size(size_t nbytes)
+{
+    size_t r = (nbytes + AM_ALIGN - 1) / AM_ALIGN * AM_ALIGN;
+    if (r < CACHE_MIN) return r ? r : AM_ALIGN;
+    size_t step = (size_t)1 << (63 - __builtin_clzll(r) - 3);
+    return (r + step - 1) / step * step;
+}
+
+static char *cache_take(size_t size)
+{
+    char *base = NULL;
+    pthread_mutex_lock(&cache_lock);
+    for (int i = 0; i < CACHE_SLOTS && !base; i++)
+        if (cache[i].base && cache[i].size == size) {
+            base = cache[i].base;
+            cache[i].base = NULL;
+            cache_bytes -= size;
+        }
+    pthread_mutex_unlock(&cache_lock);
+    return base;
+}
+
+static bool cache_put(char *base, size_t size)
+{
+    bool kept = false;
+    pthread_mutex_lock(&cache_lock);
+    for (int i = 0; i < CACHE_SLOTS && !kept && cache_bytes + size <= CACHE_BYTES; i++)
+        if (!cache[i].base) {
+            cache[i].base = base;
+            cache[i].size = size;
+            cache_bytes += size;
+            kept = true;
+        }
+    pthread_mutex_unlock(&cache_lock);
+    return kept;
+}
 
 void *am_host_alloc(size_t nbytes)
 {
-    void *p = NULL;
-    size_t rounded = (nbytes + AM_ALIGN - 1) / AM_ALIGN * AM_ALIGN;
-    if (posix_memalign(&p, AM_ALIGN, rounded ? rounded : AM_ALIGN) != 0) return NULL;
+    size_t size = round_size(nbytes);
+    char *base = AM_HOST_CACHE && size >= CACHE_MIN ? cache_take(size) : NULL;
+    if (!base) {
+        void *p = NULL;
+        if (size > SIZE_MAX - AM_ALIGN || posix_memalign(&p, AM_ALIGN, size + AM_ALIGN) != 0)
+            return NULL;
+        base = p;
+        *(size_t *)base = size;
+    }
     atomic_fetch_add(&alloc_count, 1);
-    return p;
+    return base + AM_ALIGN;
 }
 
-void am_host_free(void *p) { free(p); }
+void am_host_free(void *p)
+{
+    if (!p) return;
+    char *base = (char *)p - AM_ALIGN;
+    size_t size = *(size_t *)base;
+    if (!AM_HOST_CACHE || size < CACHE_MIN || !cache_put(base, size)) free(base);
+}
+
+void am_host_trim(void)
+{
+    pthread_mutex_lock(&cache_lock);
+    for (int i = 0; i < CACHE_SLOTS; i++) {
+        free(cache[i].base);
+        cache[i].base = NULL;
+    }
+    cache_bytes = 0;
+    pthread_mutex_unlock(&cache_lock);
+}
 
 int64_t am_debug_alloc_count(void) { return atomic_load(&alloc_count); }
 

@@ -117,8 +117,19 @@ am_status am_op_run_into(const am_op_def *op, const void *attrs, am_array *const
 
 /* ---- allocator -------------------------------------------------------------- */
 
+/* 64-byte aligned host memory; blocks of 1 MiB and more are cached for
+ * reuse after am_host_free (ndarray/alloc.c).  am_host_free(NULL) is a no-op. */
 void *am_host_alloc(size_t nbytes);
 void am_host_free(void *p);
+/* Under AddressSanitizer blocks are not recycled, so that every use after
+ * free stays visible. */
+#if defined(__SANITIZE_ADDRESS__)
+#define AM_HOST_CACHE 0
+#else
+#define AM_HOST_CACHE 1
+#endif
+/* Returns the cached blocks to the system. */
+void am_host_trim(void);
 /* Host allocations made so far; tests compare counts across runs. */
 int64_t am_debug_alloc_count(void);
 
