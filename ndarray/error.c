@@ -102,3 +102,17 @@ am_status am_fail_null_input(const char *what, int index, am_site at)
     am_err_pop(&c);
     return AM_ERR_ARG;
 }
+
+am_status am_fail_at(const char *what, am_site at, am_status code, const char *fmt, ...)
+{
+    char body[768];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(body, sizeof(body), fmt, ap);
+    va_end(ap);
+    am_err_ctx c;
+    am_err_push(&c, what, at);
+    am_status st = am_fail(code, "%s", body);
+    am_err_pop(&c);
+    return st;
+}

@@ -144,6 +144,13 @@ typedef struct am_err_ctx {
 } am_err_ctx;
 void am_err_push(am_err_ctx *c, const char *what, am_site at);
 void am_err_pop(am_err_ctx *c);
+/* Fails as an op or API function would, naming it and the caller's site: for
+ * checks that public functions make before dispatch.  am_fail_null does the
+ * same and evaluates to a NULL array, for functions returning arrays. */
+am_status am_fail_at(const char *what, am_site at, am_status code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+#define am_fail_null(what, at, code, ...) \
+    (am_fail_at((what), (at), (code), __VA_ARGS__), (am_array *)NULL)
 /* Keeps the current message: the caller passes a NULL input through. */
 am_status am_fail_null_input(const char *what, int index, am_site at);
 

@@ -684,21 +684,6 @@ const am_op_def am_op_backward_deconvolution = {
 
 /* ---- C functions --------------------------------------------------------------------- */
 
-/* Errors raised before dispatch, named like dispatch errors. */
-static am_array *wrapper_fail(const char *op, am_site at, am_status code, const char *fmt, ...)
-{
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    am_err_ctx c;
-    am_err_push(&c, op, at);
-    am_fail(code, "%s", msg);
-    am_err_pop(&c);
-    return NULL;
-}
-
 /* NULL leaves the tuple "()" (the attribute's default). */
 static void set_tuple(am_tuple *t, const int64_t *v, int nk)
 {
@@ -718,7 +703,7 @@ static am_array *call_conv(const am_op_def *op, conv_attrs *a, am_array *x, am_a
 static bool bad_nk(const char *op, int nk, const int64_t *kernel, am_array *x, am_site at)
 {
     if (!x || (nk >= 1 && nk <= 3 && kernel)) return false;
-    wrapper_fail(op, at, AM_ERR_ARG, "kernel must have 1 or 2 entries, got %d%s", nk,
+    am_fail_at(op, at, AM_ERR_ARG, "kernel must have 1 or 2 entries, got %d%s", nk,
                  kernel ? "" : " (kernel is NULL)");
     return true;
 }

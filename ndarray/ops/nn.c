@@ -8,21 +8,6 @@
 
 #define NN_TILE 256
 
-/* Errors raised by the C wrappers before dispatch, named like dispatch errors. */
-static am_array *wrapper_fail(const char *op, am_site at, am_status code, const char *fmt, ...)
-{
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    am_err_ctx c;
-    am_err_push(&c, op, at);
-    am_fail(code, "%s", msg);
-    am_err_pop(&c);
-    return NULL;
-}
-
 /* Splits a view's shape around axis (already normalised) into (outer, m, inner). */
 static void split_axis(const am_view *v, int axis, int64_t *outer, int64_t *m, int64_t *inner)
 {
@@ -544,7 +529,7 @@ am_array *am_dropout_at(am_array *x, double p, const char *mode, am_site at)
     dropout_attrs a = {.p = p, .mode = DROPOUT_TRAINING};
     if (mode && strcmp(mode, "always") == 0) a.mode = DROPOUT_ALWAYS;
     else if (x && mode && strcmp(mode, "training") != 0)
-        return wrapper_fail("Dropout", at, AM_ERR_ARG,
+        return am_fail_null("Dropout", at, AM_ERR_ARG,
                             "mode '%s' is not one of training, always", mode);
     am_array *y = NULL;
     am_op_call(&am_op_dropout, &a, &x, 1, &y, 1, at);

@@ -5,21 +5,6 @@
 
 #include <stdarg.h>
 
-/* Errors raised by the C wrappers before dispatch, named like dispatch errors. */
-static am_array *wrapper_fail(const char *op, am_site at, am_status code, const char *fmt, ...)
-{
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    am_err_ctx c;
-    am_err_push(&c, op, at);
-    am_fail(code, "%s", msg);
-    am_err_pop(&c);
-    return NULL;
-}
-
 /* ---- BatchNorm -------------------------------------------------------------------------- */
 
 typedef struct batch_norm_attrs {
@@ -660,7 +645,7 @@ am_array *am_l2_normalization_at(am_array *x, double eps, const char *mode, am_s
     for (int i = 0; mode && l2_modes[i]; i++)
         if (strcmp(mode, l2_modes[i]) == 0) a.mode = i;
     if (x && mode && strcmp(mode, l2_modes[a.mode]) != 0)
-        return wrapper_fail("L2Normalization", at, AM_ERR_ARG,
+        return am_fail_null("L2Normalization", at, AM_ERR_ARG,
                             "mode '%s' is not one of instance, channel, spatial", mode);
     am_array *y = NULL;
     am_op_call(&am_op_l2_normalization, &a, &x, 1, &y, 1, at);

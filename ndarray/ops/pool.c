@@ -8,21 +8,6 @@
 #include <math.h>
 #include <stdarg.h>
 
-/* Errors raised by the C wrappers before dispatch, named like dispatch errors. */
-static am_array *wrapper_fail(const char *op, am_site at, am_status code, const char *fmt, ...)
-{
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    am_err_ctx c;
-    am_err_push(&c, op, at);
-    am_fail(code, "%s", msg);
-    am_err_pop(&c);
-    return NULL;
-}
-
 static am_shape view_shape(const am_view *v)
 {
     am_shape s = {.ndim = v->ndim};
@@ -491,13 +476,13 @@ am_array *am_pooling_at(am_array *x, const char *pool_type, const int64_t *kerne
     int t = choice_index(pool_types, pool_type ? pool_type : "max");
     int c = choice_index(pool_conventions, convention ? convention : "valid");
     if (t < 0)
-        return wrapper_fail("Pooling", at, AM_ERR_ARG, "pool_type '%s' is not one of {max, avg, "
+        return am_fail_null("Pooling", at, AM_ERR_ARG, "pool_type '%s' is not one of {max, avg, "
                             "sum, lp}", pool_type);
     if (c < 0)
-        return wrapper_fail("Pooling", at, AM_ERR_ARG, "pooling_convention '%s' is not one of "
+        return am_fail_null("Pooling", at, AM_ERR_ARG, "pooling_convention '%s' is not one of "
                             "{valid, full, same}", convention);
     if (nk < 0 || nk > 3 || (nk > 0 && !kernel))
-        return wrapper_fail("Pooling", at, AM_ERR_ARG, "nk %d must be 1, 2 or 3 (or 0 with "
+        return am_fail_null("Pooling", at, AM_ERR_ARG, "nk %d must be 1, 2 or 3 (or 0 with "
                             "global_pool), with that many kernel entries", nk);
     if (am_attrs_init(&am_op_pooling, &a) != AM_OK) return NULL;
     a.kernel.ndim = nk;
@@ -891,10 +876,10 @@ am_array *am_upsampling_multi_at(am_array *const *xs, int n, int64_t scale,
     am_array *y = NULL;
     a.multi_input_mode = choice_index(up_modes, multi_input_mode ? multi_input_mode : "concat");
     if (a.multi_input_mode < 0)
-        return wrapper_fail("UpSampling", at, AM_ERR_ARG, "multi_input_mode '%s' is not one of "
+        return am_fail_null("UpSampling", at, AM_ERR_ARG, "multi_input_mode '%s' is not one of "
                             "{concat, sum}", multi_input_mode);
     if (n < 1 || !xs)
-        return wrapper_fail("UpSampling", at, AM_ERR_ARG, "needs at least one input, got %d", n);
+        return am_fail_null("UpSampling", at, AM_ERR_ARG, "needs at least one input, got %d", n);
     am_op_call(&am_op_upsampling, &a, xs, n, &y, 1, at);
     return y;
 }

@@ -8,21 +8,6 @@
 
 static const char *const data_input[] = {"data", NULL};
 
-/* Errors raised by the C wrappers before dispatch, named like dispatch errors. */
-static am_array *wrapper_fail(const char *op, am_site at, am_status code, const char *fmt, ...)
-{
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    am_err_ctx c;
-    am_err_push(&c, op, at);
-    am_fail(code, "%s", msg);
-    am_err_pop(&c);
-    return NULL;
-}
-
 /* ---- attributes and shapes ----------------------------------------------------- */
 
 typedef struct reduce_attrs {
@@ -585,7 +570,7 @@ static am_array *reduce_call(const am_op_def *op, am_array *x, const int *axes, 
 {
     reduce_attrs a = {.axis = {.ndim = -1}, .keepdims = keepdims};
     if (x && axes && (naxes < 0 || naxes > AM_MAX_TUPLE))
-        return wrapper_fail(op->name, at, AM_ERR_ARG, "naxes %d is outside [0, %d]", naxes,
+        return am_fail_null(op->name, at, AM_ERR_ARG, "naxes %d is outside [0, %d]", naxes,
                             AM_MAX_TUPLE);
     if (axes) {
         a.axis.ndim = naxes;
@@ -692,7 +677,7 @@ am_array *am_norm_at(am_array *x, int ord, const int *axes, int naxes, bool keep
 {
     norm_attrs a = {.ord = ord, .axis = {.ndim = -1}, .out_dtype = -1, .keepdims = keepdims};
     if (x && axes && (naxes < 0 || naxes > AM_MAX_TUPLE))
-        return wrapper_fail("norm", at, AM_ERR_ARG, "naxes %d is outside [0, %d]", naxes,
+        return am_fail_null("norm", at, AM_ERR_ARG, "naxes %d is outside [0, %d]", naxes,
                             AM_MAX_TUPLE);
     if (axes) {
         a.axis.ndim = naxes;

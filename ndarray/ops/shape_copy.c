@@ -205,16 +205,3 @@ am_status am_strided_copy(void *dst, const void *src, const am_copy_plan *plan, 
     return AM_OK;
 }
 
-am_status am_fail_at(const char *op, am_site at, am_status code, const char *fmt, ...)
-{
-    char body[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(body, sizeof(body), fmt, ap);
-    va_end(ap);
-    am_err_ctx c;
-    am_err_push(&c, op, at);
-    am_status st = am_fail(code, "%s", body);
-    am_err_pop(&c);
-    return st;
-}

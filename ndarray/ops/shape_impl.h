@@ -89,11 +89,6 @@ static inline char *am_fmt_tuple(const am_tuple *t, char *buf)
     return am_attr_format(&f, t, buf, AM_SHAPE_BUF);
 }
 
-/* Fails as the op would, naming op and the caller's site: for checks that
- * the public functions make before calling the op. */
-am_status am_fail_at(const char *op, am_site at, am_status code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
 /* A shape attribute as a shape: known sizes, at most AM_MAX_NDIM of them. */
 static inline am_status am_shape_of_tuple(const am_tuple *t, am_shape *s)
 {
