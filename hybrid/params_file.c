@@ -609,68 +609,22 @@ static am_status write_list(FILE *f, const am_ndlist *l)
     return AM_OK;
 }
 
-/* Creates a fresh file beside path (so that rename(2) stays on one file
- * system); the name goes to *tmp, which the caller frees.  The same scheme
- * as ndarray/npy.c's. */
-static int open_temp(const char *path, char **tmp)
+static am_status write_list_cb(FILE *f, void *ctx)
 {
-    static atomic_uint counter;
-    size_t cap = strlen(path) + 48;
-    *tmp = malloc(cap);
-    if (!*tmp) return -1;
-    for (int tries = 0; tries < 100; tries++) {
-        snprintf(*tmp, cap, "%s.%ld.%u.tmp", path, (long)getpid(), atomic_fetch_add(&counter, 1));
-        int fd = open(*tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-        if (fd >= 0 || errno != EEXIST) return fd;
-    }
-    return -1;
-}
-
-/* Writes the list to an open temporary file, syncs and closes it. */
-static am_status write_temp(int fd, const am_ndlist *l, const char *path)
-{
-    FILE *f = fdopen(fd, "wb");
-    if (!f) {
-        int err = errno;
-        close(fd);
-        return am_fail(AM_ERR_IO, "cannot write %s: %s", path, strerror(err));
-    }
-    am_status st = write_list(f, l);
-    int err = errno;
-    if (st == AM_OK && (fflush(f) != 0 || fsync(fileno(f)) != 0)) {
-        st = AM_ERR_IO;
-        err = errno;
-    }
-    if (fclose(f) != 0 && st == AM_OK) {
-        st = AM_ERR_IO;
-        err = errno;
-    }
-    if (st == AM_ERR_IO) am_fail(AM_ERR_IO, "cannot write %s: %s", path, strerror(err));
-    return st;
+    return write_list(f, ctx);
 }
 
 am_status am_ndlist_save(const am_ndlist *l, const char *path)
 {
     am_err_ctx c;
     am_status st = AM_OK;
-    char *tmp = NULL;
     am_err_push(&c, "am_ndlist_save", (am_site){NULL, 0});
     if (!l || !path) {
         st = am_fail(AM_ERR_ARG, "the %s is NULL", l ? "path" : "list");
         goto out;
     }
-    int fd = open_temp(path, &tmp);
-    if (fd < 0) {
-        st = am_fail(AM_ERR_IO, "cannot create a file beside %s: %s", path,
-                     tmp ? strerror(errno) : "out of memory");
-        goto out;
-    }
-    st = write_temp(fd, l, path);
-    if (st == AM_OK && rename(tmp, path) != 0)
-        st = am_fail(AM_ERR_IO, "cannot write %s: %s", path, strerror(errno));
-    if (st != AM_OK) unlink(tmp);
+    st = am_file_write_atomic(path, write_list_cb, (void *)l);
 out:
-    free(tmp);
     am_err_pop(&c);
     return st;
 }

@@ -115,6 +115,12 @@ am_status am_trace_call(const am_op_def *op, const void *attrs, am_array *const 
 am_status am_op_run_into(const am_op_def *op, const void *attrs, am_array *const *in, int n_in,
                          am_array *const *out, const am_req *req);
 
+/* Writes path through write(f, ctx) into a temporary file beside it, then
+ * syncs and renames it over path: a failure leaves no partial file.  write
+ * returns AM_OK or a failure it has reported (AM_ERR_IO without a message
+ * gets one naming path). */
+am_status am_file_write_atomic(const char *path, am_status (*write)(FILE *f, void *ctx), void *ctx);
+
 /* ---- allocator -------------------------------------------------------------- */
 
 /* 64-byte aligned host memory; blocks of 1 MiB and more are cached for

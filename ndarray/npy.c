@@ -390,56 +390,19 @@ static size_t format_header(const am_array *x, char *buf, size_t cap)
     return total;
 }
 
-static bool write_all(int fd, const void *p, size_t n)
-{
-    const char *c = p;
-    while (n > 0) {
-        ssize_t k = write(fd, c, n > (1u << 30) ? (1u << 30) : n);
-        if (k < 0 && errno == EINTR) continue;
-        if (k <= 0) return false;
-        c += k;
-        n -= (size_t)k;
-    }
-    return true;
-}
+typedef struct npy_out {
+    const char *head;
+    size_t hlen;
+    const void *data;
+    size_t nbytes;
+} npy_out;
 
-/* Creates a fresh file beside path (so that rename(2) stays on one file
- * system); the name goes to *tmp, which the caller frees. */
-static int open_temp(const char *path, char **tmp)
+static am_status write_npy(FILE *f, void *ctx)
 {
-    static atomic_uint counter;
-    size_t cap = strlen(path) + 48;
-    *tmp = malloc(cap);
-    if (!*tmp) return -1;
-    for (int tries = 0; tries < 100; tries++) {
-        snprintf(*tmp, cap, "%s.%ld.%u.tmp", path, (long)getpid(), atomic_fetch_add(&counter, 1));
-        int fd = open(*tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-        if (fd >= 0 || errno != EEXIST) return fd;
-    }
-    return -1;
-}
-
-static am_status write_file(const char *path, const char *head, size_t hlen, const void *data,
-                            size_t nbytes)
-{
-    char *tmp = NULL;
-    int fd = open_temp(path, &tmp);
-    if (fd < 0) {
-        am_status st = am_fail(AM_ERR_IO, "cannot create a file beside %s: %s", path,
-                               tmp ? strerror(errno) : "out of memory");
-        free(tmp);
-        return st;
-    }
-    bool ok = write_all(fd, head, hlen) && write_all(fd, data, nbytes) && fsync(fd) == 0;
-    int err = errno;
-    ok = (close(fd) == 0) && ok;
-    if (ok && rename(tmp, path) != 0) {
-        err = errno;
-        ok = false;
-    }
-    if (!ok) unlink(tmp);
-    free(tmp);
-    return ok ? AM_OK : am_fail(AM_ERR_IO, "cannot write %s: %s", path, strerror(err));
+    const npy_out *o = ctx;
+    bool ok = fwrite(o->head, 1, o->hlen, f) == o->hlen &&
+              (o->nbytes == 0 || fwrite(o->data, 1, o->nbytes, f) == o->nbytes);
+    return ok ? AM_OK : AM_ERR_IO;
 }
 
 am_status am_npy_save(const char *path, am_array *x)
@@ -473,7 +436,8 @@ am_status am_npy_save(const char *path, am_array *x)
         data = copy;
     }
     size_t hlen = format_header(x, head, sizeof(head));
-    st = write_file(path, head, hlen, data, nbytes);
+    npy_out o = {head, hlen, data, nbytes};
+    st = am_file_write_atomic(path, write_npy, &o);
 out:
     free(copy);
     am_err_pop(&c);
