@@ -150,7 +150,7 @@ install: all
 	install -m 755 $(LIB_SO) $(PREFIX)/lib/
 	install -m 755 $(AMBER) $(PREFIX)/bin/
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(shell sed -n 's/#define AM_VERSION_STRING "\(.*\)"/\1/p' include/amber/base.h)|' \
-	    -e 's|@BLAS_LIB@|$(BLAS_LIB)|' amber.pc.in > $(PREFIX)/lib/pkgconfig/amber.pc
+	    -e 's|@BLAS_LIB@|$(BLAS_LIB)|g' amber.pc.in > $(PREFIX)/lib/pkgconfig/amber.pc
 
 linecount:
 	@for d in include ndarray ndarray/ops symbol executor hybrid gpu tools tests tutorials; do \
