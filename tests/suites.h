@@ -43,3 +43,4 @@ SUITE(grad_shape)
 SUITE(ops_conv)
 /* params */
 SUITE(params)
+SUITE(json)
