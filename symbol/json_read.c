@@ -158,8 +158,10 @@ static am_status set_extra(const reader *r, am_node *n, const char *key, const c
 /* ---- variables ------------------------------------------------------------------------- */
 
 /* A __shape__ value: "(64, 0)", "[64,0]", "(64,)", "()", "None", "64".  A
- * dimension of 0 in legacy semantics (-1 in numpy semantics) is unknown, and
- * so is the whole shape then (ndim -1), as is "None" and legacy "()". */
+ * dimension of -1, or 0 in legacy semantics, is unknown, and so is the whole
+ * shape then (ndim -1), as is "None" and legacy "()".  (-1 is accepted in
+ * legacy files too: Amber writes no "is_np_shape", so what it wrote from a
+ * numpy-semantics file must read back.) */
 static bool parse_shape(const char *s, bool np, am_shape *out)
 {
     am_shape sh = {.ndim = 0};
@@ -176,7 +178,7 @@ static bool parse_shape(const char *s, bool np, am_shape *out)
         errno = 0;
         long long d = strtoll(s, &e, 10);
         if (e == s || errno || sh.ndim == AM_MAX_NDIM) return false;
-        if (d == (np ? -1 : 0)) unknown = true;
+        if (d == -1 || (d == 0 && !np)) unknown = true;
         else if (d < 0) return false;
         sh.dim[sh.ndim++] = d;
         s = e + (*e == 'L');
@@ -201,7 +203,7 @@ static am_status read_variable(const reader *r, am_node *n, const char *who, con
         const char *k = l->keys[i], *v = l->vals[i];
         if (strcmp(k, "__shape__") == 0 && !parse_shape(v, r->np_shape, &n->shapes[0]))
             return rfail(r, AM_ERR_FORMAT, "%s: __shape__ '%s' is not a shape like (64, 784) "
-                         "with at most %d non-negative dimensions", who, v, AM_MAX_NDIM);
+                         "with at most %d dimensions", who, v, AM_MAX_NDIM);
         if (strcmp(k, "__dtype__") == 0) {
             char *e;
             errno = 0;
@@ -279,6 +281,8 @@ static am_node *read_op_node(const reader *r, const char *opname, const json_t *
     if (got != n_in)
         rfail(r, AM_ERR_FORMAT, "%s: %s takes %d inputs with these attributes, but \"inputs\" "
               "lists %d", who, op->name, n_in, got);
+    else if (n_out < 1)
+        rfail(r, AM_ERR_FORMAT, "%s: %s has no outputs with these attributes", who, op->name);
     else if (n_in > AM_MAX_OP_IO || n_out > AM_MAX_OP_IO)
         rfail(r, AM_ERR_UNSUPPORTED, "%s: %d inputs and %d outputs (Amber supports up to %d)",
               who, n_in, n_out, AM_MAX_OP_IO);
