@@ -86,4 +86,16 @@ static inline bool am_op_input_is_aux(const am_op_def *op, const void *attrs, in
     return op && op->num_aux > 0 && i >= am_op_num_inputs(op, attrs) - op->num_aux;
 }
 
+/* ---- symbol JSON (symbol/json.c, symbol/json_read.c) ---- */
+
+/* am_graph_to_json, with the op nodes' "__origin__" attributes or without. */
+char *am_graph_to_json_opts(const am_graph *g, bool origins);
+/* Marks schema field key of op node n as given explicitly, so the JSON writer
+ * prints it even at its default (as Gluon passes flatten=True).  AM_ERR_ARG
+ * when the op has no such field. */
+am_status am_node_mark_given(am_node *n, const char *key);
+/* Reads n bytes of symbol JSON; src names them in errors ("symbol JSON" or
+ * the file's path). */
+am_graph *am_graph_from_json_buffer(const char *buf, size_t n, const char *src);
+
 #endif /* AMBER_SYMBOL_IMPL_H */

@@ -44,3 +44,4 @@ SUITE(ops_conv)
 /* params */
 SUITE(params)
 SUITE(ops_rnn_unrolled)
+SUITE(json)
