@@ -318,35 +318,10 @@ am_status am_node_mark_given(am_node *n, const char *key)
 
 /* ---- files ----------------------------------------------------------------------------- */
 
-/* A fresh file beside path (rename(2) stays on one file system), as
- * hybrid/params_file.c makes them; the name goes to *tmp (caller frees). */
-static int open_temp(const char *path, char **tmp)
+static am_status write_json(FILE *f, void *ctx)
 {
-    static atomic_uint counter;
-    size_t cap = strlen(path) + 48;
-    *tmp = malloc(cap);
-    if (!*tmp) return -1;
-    for (int tries = 0; tries < 100; tries++) {
-        snprintf(*tmp, cap, "%s.%ld.%u.tmp", path, (long)getpid(), atomic_fetch_add(&counter, 1));
-        int fd = open(*tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-        if (fd >= 0 || errno != EEXIST) return fd;
-    }
-    return -1;
-}
-
-static am_status write_all(int fd, const char *s, size_t n, const char *path)
-{
-    while (n > 0) {
-        ssize_t k = write(fd, s, n);
-        if (k < 0 && errno == EINTR) continue;
-        if (k <= 0) return am_fail(AM_ERR_IO, "am_graph_save: cannot write %s: %s", path,
-                                   strerror(k < 0 ? errno : EIO));
-        s += k;
-        n -= (size_t)k;
-    }
-    if (fsync(fd) != 0)
-        return am_fail(AM_ERR_IO, "am_graph_save: cannot write %s: %s", path, strerror(errno));
-    return AM_OK;
+    size_t n = strlen(ctx);
+    return fwrite(ctx, 1, n, f) == n ? AM_OK : AM_ERR_IO;
 }
 
 am_status am_graph_save(const am_graph *g, const char *path)
@@ -354,21 +329,10 @@ am_status am_graph_save(const am_graph *g, const char *path)
     if (!path) return am_fail(AM_ERR_ARG, "am_graph_save: the path is NULL");
     char *json = am_graph_to_json(g);
     if (!json) return am_last_status();
-    char *tmp = NULL;
-    am_status st = AM_OK;
-    int fd = open_temp(path, &tmp);
-    if (fd < 0) {
-        st = am_fail(AM_ERR_IO, "am_graph_save: cannot create a file beside %s: %s", path,
-                     tmp ? strerror(errno) : "out of memory");
-    } else {
-        st = write_all(fd, json, strlen(json), path);
-        if (close(fd) != 0 && st == AM_OK)
-            st = am_fail(AM_ERR_IO, "am_graph_save: cannot write %s: %s", path, strerror(errno));
-        if (st == AM_OK && rename(tmp, path) != 0)
-            st = am_fail(AM_ERR_IO, "am_graph_save: cannot write %s: %s", path, strerror(errno));
-        if (st != AM_OK) unlink(tmp);
-    }
-    free(tmp);
+    am_err_ctx c;
+    am_err_push(&c, "am_graph_save", (am_site){NULL, 0});
+    am_status st = am_file_write_atomic(path, write_json, json);
+    am_err_pop(&c);
     free(json);
     return st;
 }
