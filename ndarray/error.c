@@ -60,9 +60,21 @@ static const am_err_ctx *user_site(void)
     return site;
 }
 
-/* Read at each failure (failures are rare), so a debugger session can set it late. */
+static _Thread_local int speculative;
+
+bool am_set_speculative(bool on)
+{
+    bool prev = speculative > 0;
+    speculative = on;
+    return prev;
+}
+
+/* Read at each failure (failures are rare), so a debugger session can set it
+ * late.  Failures while speculating (graph inference retries later) never
+ * abort. */
 static void maybe_abort(void)
 {
+    if (speculative) return;
     const char *e = getenv("AM_ABORT_ON_ERROR");
     if (e && e[0] && strcmp(e, "0") != 0) {
         fprintf(stderr, "amber: %s (AM_ABORT_ON_ERROR)\n", last_msg);

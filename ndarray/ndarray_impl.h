@@ -157,6 +157,9 @@ am_status am_fail_at(const char *what, am_site at, am_status code, const char *f
     __attribute__((format(printf, 4, 5)));
 #define am_fail_null(what, at, code, ...) \
     (am_fail_at((what), (at), (code), __VA_ARGS__), (am_array *)NULL)
+/* While on, failures are expected and retried (graph inference with unknown
+ * inputs): AM_ABORT_ON_ERROR does not abort.  Returns the previous setting. */
+bool am_set_speculative(bool on);
 /* Keeps the current message: the caller passes a NULL input through. */
 am_status am_fail_null_input(const char *what, int index, am_site at);
 

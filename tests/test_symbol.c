@@ -152,6 +152,50 @@ static void test_names_and_long_chains(void)
     am_release(y);
 }
 
+
+/* Inference over a loaded MXNet graph: the weights' "(64, 0)" shapes are
+ * unknown until the data's shape is given; a missing input is named. */
+static void test_graph_infer(void)
+{
+    am_scope_begin();
+    am_graph *g = am_graph_load("tests/fixtures/mlp-symbol.json");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(g);
+    TU_ASSERT_FAILS(am_graph_infer(g, NULL, NULL, NULL, 0) == AM_OK, AM_ERR_SHAPE,
+                    "inputs are still unknown: data, dense0_weight, dense1_weight");
+    const char *name = "data";
+    am_shape s = AM_SHAPE(32, 784);
+    am_dtype t = AM_DTYPE_FLOAT32;
+    CU_ASSERT_EQUAL(am_graph_infer(g, &name, &s, &t, 1), AM_OK);
+    am_shape w;
+    am_dtype wt;
+    CU_ASSERT_EQUAL(am_graph_input_shape(g, "dense0_weight", &w, &wt), AM_OK);
+    CU_ASSERT(w.ndim == 2 && w.dim[0] == 64 && w.dim[1] == 784 && wt == AM_DTYPE_FLOAT32);
+    CU_ASSERT_EQUAL(am_graph_input_shape(g, "dense1_weight", &w, NULL), AM_OK);
+    CU_ASSERT(w.ndim == 2 && w.dim[0] == 10 && w.dim[1] == 64);
+    CU_ASSERT_EQUAL(am_graph_output_shape(g, 0, &w, &wt), AM_OK);
+    CU_ASSERT(w.ndim == 2 && w.dim[0] == 32 && w.dim[1] == 10 && wt == AM_DTYPE_FLOAT32);
+    /* A shape that contradicts what the graph learned, and unknown names. */
+    am_shape bad = AM_SHAPE(32, 100);
+    TU_ASSERT_FAILS(am_graph_infer(g, &name, &bad, NULL, 1) == AM_OK, AM_ERR_SHAPE,
+                    "input 'data' is (32, 100) but the graph says (32, 784)");
+    const char *nope = "nope";
+    TU_ASSERT_FAILS(am_graph_infer(g, &nope, &s, NULL, 1) == AM_OK, AM_ERR_ARG, "no input named 'nope'");
+    TU_ASSERT_FAILS(am_graph_input_shape(g, "nope", &w, NULL) == AM_OK, AM_ERR_ARG, "nope");
+    am_graph_release(g);
+
+    /* Tracing filled w as (5, 3) from x; a contradicting shape is refused. */
+    am_array *x = am_var("x", AM_SHAPE(4, 3), AM_DTYPE_FLOAT32);
+    am_array *wv = am_var("w", (am_shape){.ndim = -1}, AM_DTYPE_COUNT);
+    am_array *y = am_fully_connected(x, wv, NULL, 5, true, true);
+    g = am_graph_create(&y, 1);
+    const char *wn = "w";
+    am_shape ws = AM_SHAPE(5, 7);
+    TU_ASSERT_FAILS(am_graph_infer(g, &wn, &ws, NULL, 1) == AM_OK, AM_ERR_SHAPE,
+                    "graph says (5, 3)");
+    am_graph_release(g);
+    am_scope_end();
+}
+
 CU_TestInfo am_tests_symbol[] = {
     {"tracing an MLP", test_trace_mlp},
     {"symbolic values cannot be read", test_symbolic_values_are_unreadable},
@@ -159,5 +203,6 @@ CU_TestInfo am_tests_symbol[] = {
     {"constants are captured", test_constants_are_captured},
     {"auxiliary states and multiple outputs", test_aux_states_and_outputs},
     {"names and long chains", test_names_and_long_chains},
+    {"graph shape and dtype inference", test_graph_infer},
     CU_TEST_INFO_NULL,
 };

@@ -71,6 +71,27 @@ AM_API int am_graph_list_outputs(const am_graph *g, char **names, int cap);
  * compose: new references owned by the current scope. */
 AM_API am_array *am_graph_output(const am_graph *g, int i);
 
+/* ---- shape and dtype inference --------------------------------------------- */
+
+/* Infers every node's output shapes and dtypes from the named inputs'
+ * shapes and dtypes (shapes or dtypes may be NULL; a dtype AM_DTYPE_COUNT
+ * leaves that input's as it is) and what the graph already knows (trace-time
+ * shapes, __shape__ and __dtype__ from JSON), running each op's inference
+ * until nothing changes.  Unknown parameters are filled from their consumers
+ * (FullyConnected's weight from its data), as deferred initialisation needs.
+ * AM_ERR_SHAPE naming the inputs that stay unknown (what was learned is
+ * kept), an op's own error naming the node, or AM_ERR_ARG for an unknown
+ * input name. */
+AM_API am_status am_graph_infer(am_graph *g, const char *const *names, const am_shape *shapes,
+                                const am_dtype *dtypes, int n);
+
+/* What the graph knows of an input (ndim -1 / AM_DTYPE_COUNT when unknown)
+ * or of output i.  AM_ERR_ARG for an unknown name or index. */
+AM_API am_status am_graph_input_shape(const am_graph *g, const char *name, am_shape *shape,
+                                      am_dtype *dtype);
+AM_API am_status am_graph_output_shape(const am_graph *g, int i, am_shape *shape,
+                                       am_dtype *dtype);
+
 /* ---- MXNet 1.x symbol JSON ------------------------------------------------- */
 
 /* The graph as MXNet 1.9 writes it (docs/formats/symbol-json.md).  Returns a
