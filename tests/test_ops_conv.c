@@ -5,21 +5,6 @@
 
 /* ---- helpers ------------------------------------------------------------------------- */
 
-/* Runs op by name with "k1|k2" = "v1|v2" attributes. */
-static am_status invoke(const char *op, am_array **in, int n_in, const char *keys,
-                        const char *vals, am_array **out, int n_out)
-{
-    const char *k[16], *v[16];
-    char kb[512], vb[512];
-    int n = 0;
-    snprintf(kb, sizeof(kb), "%s", keys ? keys : "");
-    snprintf(vb, sizeof(vb), "%s", vals ? vals : "");
-    for (char *sk = NULL, *sv = NULL, *a = strtok_r(kb, "|", &sk), *b = strtok_r(vb, "|", &sv);
-         a && b; a = strtok_r(NULL, "|", &sk), b = strtok_r(NULL, "|", &sv))
-        k[n] = a, v[n++] = b;
-    return am_invoke(op, in, n_in, k, v, n, out, n_out);
-}
-
 static const int64_t ONE2[2] = {1, 1};
 
 /* Deterministic generator for the randomized shapes. */
@@ -172,14 +157,14 @@ static void test_conv_backward_values(void)
     am_array *b = tu_array(AM_DTYPE_FLOAT32, AM_SHAPE(1), 0.5);
     am_array *dy = am_ones(AM_SHAPE(1, 1, 2, 2), AM_DTYPE_FLOAT32);
     am_array *in[4] = {dy, x, w, b}, *g[3] = {0};
-    CU_ASSERT_EQUAL_FATAL(invoke("_backward_Convolution", in, 4, "kernel|num_filter", "(2, 2)|1",
+    CU_ASSERT_EQUAL_FATAL(tu_invoke("_backward_Convolution", in, 4, "kernel|num_filter", "(2, 2)|1",
                                  g, 3), AM_OK);
     /* dx counts how often each pixel meets each weight; dw sums each weight's window. */
     TU_ASSERT_VALUES(g[0], AM_SHAPE(1, 1, 3, 3), 1e-6, 1, 3, 2, 4, 10, 6, 3, 7, 4);
     TU_ASSERT_VALUES(g[1], AM_SHAPE(1, 1, 2, 2), 1e-6, 12, 16, 24, 28);
     TU_ASSERT_VALUES(g[2], AM_SHAPE(1), 1e-6, 4);
     /* no_bias: two visible outputs. */
-    CU_ASSERT_EQUAL(invoke("_backward_Convolution", in, 3, "kernel|num_filter|no_bias",
+    CU_ASSERT_EQUAL(tu_invoke("_backward_Convolution", in, 3, "kernel|num_filter|no_bias",
                            "(2, 2)|1|True", g, 2), AM_OK);
     TU_ASSERT_VALUES(g[1], AM_SHAPE(1, 1, 2, 2), 1e-6, 12, 16, 24, 28);
     am_scope_end();
@@ -245,8 +230,8 @@ static int check_conv_combo(const ncv *p, int id, am_dtype dt, bool no_bias)
     am_array *b = no_bias ? NULL : tu_random(AM_SHAPE(p->f), dt, -1, 1);
     am_array *dy = tu_random(ys, dt, -1, 1), *y = NULL, *g[3] = {0}, *in[4] = {dy, x, w, b};
     conv_attr_vals(p, no_bias, vals, sizeof(vals));
-    invoke("Convolution", in + 1, no_bias ? 2 : 3, CONV_KEYS, vals, &y, 1);
-    invoke("_backward_Convolution", in, no_bias ? 3 : 4, CONV_KEYS, vals, g, no_bias ? 2 : 3);
+    tu_invoke("Convolution", in + 1, no_bias ? 2 : 3, CONV_KEYS, vals, &y, 1);
+    tu_invoke("_backward_Convolution", in, no_bias ? 3 : 4, CONV_KEYS, vals, g, no_bias ? 2 : 3);
     double *xv = values(x), *wv = values(w), *bv = values(b), *dyv = values(dy);
     double *yr = calloc((size_t)am_shape_size(&ys) + 1, sizeof(double));
     double *dxr = calloc((size_t)am_shape_size(&xs) + 1, sizeof(double));
@@ -290,8 +275,8 @@ static int check_deconv_combo(const ncv *p, int id, am_dtype dt, const char *val
     am_array *b = no_bias ? NULL : tu_random(AM_SHAPE(p->c), dt, -1, 1);
     am_array *dy = tu_random(ys, dt, -1, 1), *y = NULL, *g[3] = {0}, *in[4] = {dy, x, w, b};
     const char *keys = "kernel|stride|pad|dilate|adj|target_shape|num_filter|num_group|no_bias";
-    invoke("Deconvolution", in + 1, no_bias ? 2 : 3, keys, vals, &y, 1);
-    invoke("_backward_Deconvolution", in, no_bias ? 3 : 4, keys, vals, g, no_bias ? 2 : 3);
+    tu_invoke("Deconvolution", in + 1, no_bias ? 2 : 3, keys, vals, &y, 1);
+    tu_invoke("_backward_Deconvolution", in, no_bias ? 3 : 4, keys, vals, g, no_bias ? 2 : 3);
     double *xv = values(x), *wv = values(w), *bv = values(b), *dyv = values(dy);
     double *yr = calloc((size_t)am_shape_size(&ys) + 1, sizeof(double));
     double *dxr = calloc((size_t)am_shape_size(&xs) + 1, sizeof(double));
@@ -387,8 +372,8 @@ static void test_conv_slices(void)
         char vals[128];
         snprintf(vals, sizeof(vals), "(3, 3)|(1, 2)|(1, 0)|(1, 2)|12|2|True|%s", ws[i]);
         am_array *in[3] = {dy, x, w}, *y = NULL, *g[2] = {0};
-        CU_ASSERT_EQUAL(invoke("Convolution", in + 1, 2, keys, vals, &y, 1), AM_OK);
-        CU_ASSERT_EQUAL(invoke("_backward_Convolution", in, 3, keys, vals, g, 2), AM_OK);
+        CU_ASSERT_EQUAL(tu_invoke("Convolution", in + 1, 2, keys, vals, &y, 1), AM_OK);
+        CU_ASSERT_EQUAL(tu_invoke("_backward_Convolution", in, 3, keys, vals, g, 2), AM_OK);
         CU_ASSERT(close_to(y, yr, 1e-4, "Convolution", i));
         CU_ASSERT(close_to(g[0], dxr, 1e-4, "data grad", i));
         CU_ASSERT(close_to(g[1], dwr, 1e-4, "weight grad", i));
@@ -532,7 +517,7 @@ static void test_second_order(void)
     CU_ASSERT_EQUAL_FATAL(am_grad_of(&y, NULL, 1, &x, 1, true, true, &gx), AM_OK);
     am_autograd_end();
     am_array *in[3] = {am_ones(AM_SHAPE(1, 3, 2, 2), AM_DTYPE_FLOAT64), x, w}, *g[2];
-    CU_ASSERT_EQUAL(invoke("_backward_Convolution", in, 3, "kernel|num_filter|no_bias",
+    CU_ASSERT_EQUAL(tu_invoke("_backward_Convolution", in, 3, "kernel|num_filter|no_bias",
                            "(3, 3)|3|True", g, 2), AM_OK);
     CU_ASSERT(tu_allclose(gx, g[0], 1e-12));
     TU_ASSERT_FAILS(am_backward(gx) == AM_OK, AM_ERR_ARG, "not recorded");
@@ -640,7 +625,7 @@ static am_array *conv_str(am_array *x, am_array *w, am_array *b, const char *key
                           const char *vals)
 {
     am_array *in[3] = {x, w, b}, *y = NULL;
-    return invoke("Convolution", in, b ? 3 : 2, keys, vals, &y, 1) == AM_OK ? y : NULL;
+    return tu_invoke("Convolution", in, b ? 3 : 2, keys, vals, &y, 1) == AM_OK ? y : NULL;
 }
 
 static void test_conv_errors(void)
@@ -716,7 +701,7 @@ static void test_conv_attr_errors(void)
                     AM_ERR_DTYPE, "weight is float64 but data is float32");
     /* The backward op checks out_grad against the forward output. */
     am_array *in[4] = {am_zeros(AM_SHAPE(1, 4, 2, 3), AM_DTYPE_FLOAT32), x, w, b}, *g[3];
-    TU_ASSERT_FAILS(invoke("_backward_Convolution", in, 4, "kernel|num_filter", "(3, 3)|4", g,
+    TU_ASSERT_FAILS(tu_invoke("_backward_Convolution", in, 4, "kernel|num_filter", "(3, 3)|4", g,
                            3) == AM_OK,
                     AM_ERR_SHAPE, "out_grad (1, 4, 2, 3) does not match the output (1, 4, 3, 3)");
     /* A NULL input keeps the first message. */
@@ -750,10 +735,10 @@ static void test_deconv_errors(void)
     TU_ASSERT_FAILS(am_deconvolution(x, w, NULL, 2, k, NULL, NULL, NULL, NULL, NULL, 4, 3),
                     AM_ERR_SHAPE, "data (1, 4, 3, 3) has 4 channels, not divisible by num_group 3");
     am_array *in[2] = {x, w}, *y;
-    TU_ASSERT_FAILS(invoke("Deconvolution", in, 2, "kernel|num_filter|target_shape",
+    TU_ASSERT_FAILS(tu_invoke("Deconvolution", in, 2, "kernel|num_filter|target_shape",
                            "(3, 3)|2|(5,)", &y, 1) == AM_OK,
                     AM_ERR_ARG, "target_shape (5,) must have 2 entries");
-    TU_ASSERT_FAILS(invoke("Deconvolution", in, 2, "kernel|num_filter|layout", "(3, 3)|2|NHWC",
+    TU_ASSERT_FAILS(tu_invoke("Deconvolution", in, 2, "kernel|num_filter|layout", "(3, 3)|2|NHWC",
                            &y, 1) == AM_OK,
                     AM_ERR_UNSUPPORTED, "layout NHWC is not supported");
     am_scope_end();

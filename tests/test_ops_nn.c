@@ -2,56 +2,6 @@
  * values and naive double references, edge cases and errors. */
 #include "test_util.h"
 
-/* Runs op by name with "k1|k2" = "v1|v2" attributes; n_out visible outputs. */
-static am_status invoke(const char *op, am_array **in, int n_in, const char *keys,
-                        const char *vals, am_array **out, int n_out)
-{
-    const char *k[8], *v[8];
-    char kb[256], vb[256];
-    int n = 0;
-    snprintf(kb, sizeof(kb), "%s", keys ? keys : "");
-    snprintf(vb, sizeof(vb), "%s", vals ? vals : "");
-    for (char *sk = NULL, *sv = NULL, *a = strtok_r(kb, "|", &sk), *b = strtok_r(vb, "|", &sv);
-         a && b; a = strtok_r(NULL, "|", &sk), b = strtok_r(NULL, "|", &sv))
-        k[n] = a, v[n++] = b;
-    return am_invoke(op, in, n_in, k, v, n, out, n_out);
-}
-
-static am_array *invoke1(const char *op, am_array *x, const char *keys, const char *vals)
-{
-    am_array *y = NULL;
-    return invoke(op, &x, 1, keys, vals, &y, 1) == AM_OK ? y : NULL;
-}
-
-/* Calls op's kernel directly on preallocated outputs (hidden ones included), with every
- * request set to req and the training flag given. */
-static am_status run_kernel(const char *name, const char *keys, const char *vals,
-                            am_array **in, int n_in, am_array **out, am_req req, bool training)
-{
-    const am_op_def *op = am_op_find(name);
-    const char *k[8], *v[8];
-    char kb[256], vb[256];
-    int n = 0;
-    snprintf(kb, sizeof(kb), "%s", keys), snprintf(vb, sizeof(vb), "%s", vals);
-    for (char *sk = NULL, *sv = NULL, *a = strtok_r(kb, "|", &sk), *b = strtok_r(vb, "|", &sv);
-         a && b; a = strtok_r(NULL, "|", &sk), b = strtok_r(NULL, "|", &sv))
-        k[n] = a, v[n++] = b;
-    void *attrs = am_attrs_parse(op, k, v, n);
-    AM_ASSERT(attrs != NULL);
-    am_view vin[4], vout[4];
-    am_req reqs[4];
-    am_shape ish[4];
-    for (int i = 0; i < n_in; i++) vin[i] = am_array_view(in[i]), ish[i] = am_array_shape(in[i]);
-    for (int i = 0; i < op->num_outputs; i++) vout[i] = am_array_view(out[i]), reqs[i] = req;
-    am_kernel_ctx ctx = {.device = am_cpu(), .training = training, .rng = am_rng_state()};
-    if (op->temp_bytes && (ctx.workspace_bytes = op->temp_bytes(attrs, ish, n_in)))
-        ctx.workspace = am_host_alloc(ctx.workspace_bytes);
-    am_status st = op->cpu(&ctx, attrs, vin, n_in, vout, op->num_outputs, reqs);
-    am_host_free(ctx.workspace);
-    free(attrs);
-    return st;
-}
-
 /* softmax of x along axis in double, with temperature t. */
 static am_array *naive_softmax(am_array *x, int axis, double t, bool log_out)
 {
@@ -87,7 +37,7 @@ static void test_softmax_values(void)
     /* temperature 2 is softmax of (0.5, 1, 1.5). */
     TU_ASSERT_VALUES(am_softmax_at(x, 0, 2.0, AM_HERE), AM_SHAPE(3), 1e-6, 0.18632372,
                      0.30719589, 0.50648039);
-    TU_ASSERT_VALUES(invoke1("softmax", x, "temperature", "2.0"), AM_SHAPE(3), 1e-6, 0.18632372,
+    TU_ASSERT_VALUES(tu_invoke1("softmax", x, "temperature", "2.0"), AM_SHAPE(3), 1e-6, 0.18632372,
                      0.30719589, 0.50648039);
     TU_ASSERT_VALUES(am_log_softmax_at(x, 0, 2.0, AM_HERE), AM_SHAPE(3), 1e-6, -1.68026966,
                      -1.18026966, -0.68026966);
@@ -109,7 +59,7 @@ static void test_softmax_values(void)
     CU_ASSERT(tu_values_are(am_softmax(am_zeros(AM_SHAPE(0, 4), AM_DTYPE_FLOAT32), 1),
                             AM_SHAPE(0, 4), NULL, 0, 0));
     /* dtype overrides the output type. */
-    am_array *d = invoke1("softmax", x, "dtype", "float64");
+    am_array *d = tu_invoke1("softmax", x, "dtype", "float64");
     CU_ASSERT_EQUAL(am_array_dtype(d), AM_DTYPE_FLOAT64);
     TU_ASSERT_VALUES(d, AM_SHAPE(3), 1e-7, 0.09003057, 0.24472847, 0.66524096);
     am_scope_end();
@@ -149,32 +99,32 @@ static void test_softmax_length(void)
     am_array *len = tu_array(AM_DTYPE_INT32, AM_SHAPE(2), 2, 4);
     am_array *in[2] = {x, len}, *y = NULL;
     double a = 1 / (1 + exp(1.0)), b = 1 - a;
-    CU_ASSERT_EQUAL(invoke("softmax", in, 2, "use_length", "True", &y, 1), AM_OK);
+    CU_ASSERT_EQUAL(tu_invoke("softmax", in, 2, "use_length", "True", &y, 1), AM_OK);
     TU_ASSERT_VALUES(y, AM_SHAPE(2, 4), 1e-6, a, b, 0, 0, 0.25, 0.25, 0.25, 0.25);
-    CU_ASSERT_EQUAL(invoke("log_softmax", in, 2, "use_length", "True", &y, 1), AM_OK);
+    CU_ASSERT_EQUAL(tu_invoke("log_softmax", in, 2, "use_length", "True", &y, 1), AM_OK);
     TU_ASSERT_VALUES(y, AM_SHAPE(2, 4), 1e-6, log(a), log(b), 0, 0, -log(4.0), -log(4.0),
                      -log(4.0), -log(4.0));
     /* Along axis 0 with float lengths: column 0 uses all 3 rows, column 1 only one. */
     am_array *c = tu_array(AM_DTYPE_FLOAT64, AM_SHAPE(3, 2), 1, 5, 2, 6, 3, 7);
     am_array *cl = tu_array(AM_DTYPE_FLOAT32, AM_SHAPE(2), 3, 1);
     am_array *cin[2] = {c, cl};
-    CU_ASSERT_EQUAL(invoke("softmax", cin, 2, "axis|use_length", "0|True", &y, 1), AM_OK);
+    CU_ASSERT_EQUAL(tu_invoke("softmax", cin, 2, "axis|use_length", "0|True", &y, 1), AM_OK);
     TU_ASSERT_VALUES(y, AM_SHAPE(3, 2), 1e-6, 0.09003057, 1, 0.24472847, 0, 0.66524096, 0);
     /* A zero length leaves the row all zeros. */
     am_array *z = tu_array(AM_DTYPE_INT64, AM_SHAPE(2), 0, 1);
     am_array *zin[2] = {x, z};
-    CU_ASSERT_EQUAL(invoke("softmax", zin, 2, "use_length", "True", &y, 1), AM_OK);
+    CU_ASSERT_EQUAL(tu_invoke("softmax", zin, 2, "use_length", "True", &y, 1), AM_OK);
     TU_ASSERT_VALUES(y, AM_SHAPE(2, 4), 0, 0, 0, 0, 0, 1, 0, 0, 0);
 
     am_array *too_long = tu_array(AM_DTYPE_INT32, AM_SHAPE(2), 5, 1);
     am_array *tin[2] = {x, too_long};
-    TU_ASSERT_FAILS(invoke("softmax", tin, 2, "use_length", "True", &y, 1) == AM_OK, AM_ERR_ARG,
+    TU_ASSERT_FAILS(tu_invoke("softmax", tin, 2, "use_length", "True", &y, 1) == AM_OK, AM_ERR_ARG,
                     "softmax: length[0] = 5 is not an integer in [0, 4]");
     am_array *wrong = am_zeros(AM_SHAPE(4), AM_DTYPE_INT32);
     am_array *win[2] = {x, wrong};
-    TU_ASSERT_FAILS(invoke("softmax", win, 2, "use_length", "True", &y, 1) == AM_OK,
+    TU_ASSERT_FAILS(tu_invoke("softmax", win, 2, "use_length", "True", &y, 1) == AM_OK,
                     AM_ERR_SHAPE, "length (4,) must be (2,) (data (2, 4) without axis 1)");
-    TU_ASSERT_FAILS(invoke("softmax", in, 1, "use_length", "True", &y, 1) == AM_OK, AM_ERR_ARG,
+    TU_ASSERT_FAILS(tu_invoke("softmax", in, 1, "use_length", "True", &y, 1) == AM_OK, AM_ERR_ARG,
                     "expects 2 inputs, got 1");
     am_scope_end();
 }
@@ -188,10 +138,10 @@ static void test_softmax_errors(void)
     TU_ASSERT_FAILS(am_log_softmax(x, -3), AM_ERR_ARG, "log_softmax: axis -3 is out of range");
     TU_ASSERT_FAILS(am_softmax(am_zeros(AM_SHAPE(3), AM_DTYPE_INT32), 0), AM_ERR_DTYPE,
                     "int32 data not supported");
-    TU_ASSERT_FAILS(invoke1("softmax", x, "temperature", "-1"), AM_ERR_ARG,
+    TU_ASSERT_FAILS(tu_invoke1("softmax", x, "temperature", "-1"), AM_ERR_ARG,
                     "temperature must be positive");
-    TU_ASSERT_FAILS(invoke1("softmax", x, "dtype", "int32"), AM_ERR_DTYPE, "dtype int32");
-    TU_ASSERT_FAILS(invoke1("softmax", x, "dtype", "float16"), AM_ERR_FORMAT, "dtype");
+    TU_ASSERT_FAILS(tu_invoke1("softmax", x, "dtype", "int32"), AM_ERR_DTYPE, "dtype int32");
+    TU_ASSERT_FAILS(tu_invoke1("softmax", x, "dtype", "float16"), AM_ERR_FORMAT, "dtype");
     const am_op_def *op = am_op_find("softmax");
     CU_ASSERT_EQUAL(op->fuse, AM_FUSE_OPAQUE);
     void *a = am_attrs_parse(op, NULL, NULL, 0);
@@ -216,11 +166,11 @@ static void test_dropout_inference(void)
     /* The hidden mask is ones; AM_REQ_ADD adds x and 1. */
     am_array *out[2] = {am_full(AM_SHAPE(2, 2), AM_DTYPE_FLOAT32, 10),
                         am_full(AM_SHAPE(1, 2), AM_DTYPE_FLOAT32, 10)};
-    CU_ASSERT_EQUAL(run_kernel("Dropout", "p|axes", "0.5|(0,)", &x, 1, out, AM_REQ_ADD, false),
+    CU_ASSERT_EQUAL(tu_run_kernel("Dropout", "p|axes", "0.5|(0,)", &x, 1, out, AM_REQ_ADD, false),
                     AM_OK);
     TU_ASSERT_VALUES(out[0], AM_SHAPE(2, 2), 0, 11, 8, 13, 14);
     TU_ASSERT_VALUES(out[1], AM_SHAPE(1, 2), 0, 11, 11);
-    CU_ASSERT_EQUAL(run_kernel("Dropout", "p", "0.5", &x, 1, out, AM_REQ_WRITE, false), AM_OK);
+    CU_ASSERT_EQUAL(tu_run_kernel("Dropout", "p", "0.5", &x, 1, out, AM_REQ_WRITE, false), AM_OK);
     TU_ASSERT_VALUES(out[0], AM_SHAPE(2, 2), 0, 1, -2, 3, 4);
     am_scope_end();
 }
@@ -266,7 +216,7 @@ static void test_dropout_training(void)
     am_array *two = am_full(AM_SHAPE(50, 40), AM_DTYPE_FLOAT32, 2);
     am_array *out[2] = {am_zeros(AM_SHAPE(50, 40), AM_DTYPE_FLOAT32),
                         am_zeros(AM_SHAPE(50, 40), AM_DTYPE_FLOAT32)};
-    CU_ASSERT_EQUAL(run_kernel("Dropout", "p", "0.4", &two, 1, out, AM_REQ_WRITE, true), AM_OK);
+    CU_ASSERT_EQUAL(tu_run_kernel("Dropout", "p", "0.4", &two, 1, out, AM_REQ_WRITE, true), AM_OK);
     am_view o = am_array_view(out[0]), m = am_array_view(out[1]);
     bool ok = true;
     for (int64_t i = 0; i < 2000; i++)
@@ -282,7 +232,7 @@ static void test_dropout_axes_and_mode(void)
     am_scope_begin();
     am_array *x = am_ones(AM_SHAPE(200, 30), AM_DTYPE_FLOAT32);
     /* mode=always drops outside training; axes=(0,) shares a mask down each column. */
-    am_array *y = invoke1("Dropout", x, "p|mode|axes", "0.5|always|(0,)");
+    am_array *y = tu_invoke1("Dropout", x, "p|mode|axes", "0.5|always|(0,)");
     CU_ASSERT_PTR_NOT_NULL_FATAL(y);
     am_view v = am_array_view(y);
     bool shared = true;
@@ -299,7 +249,7 @@ static void test_dropout_axes_and_mode(void)
     am_array *t = am_full(AM_SHAPE(2, 3, 4), AM_DTYPE_FLOAT64, 3);
     am_array *out[2] = {am_ones(AM_SHAPE(2, 3, 4), AM_DTYPE_FLOAT64),
                         am_ones(AM_SHAPE(2, 1, 4), AM_DTYPE_FLOAT64)};
-    CU_ASSERT_EQUAL(run_kernel("Dropout", "p|axes", "0.5|(1,)", &t, 1, out, AM_REQ_ADD, true),
+    CU_ASSERT_EQUAL(tu_run_kernel("Dropout", "p|axes", "0.5|(1,)", &t, 1, out, AM_REQ_ADD, true),
                     AM_OK);
     am_view o = am_array_view(out[0]), m = am_array_view(out[1]);
     bool ok = true;
@@ -321,10 +271,10 @@ static void test_dropout_errors(void)
     TU_ASSERT_FAILS(am_dropout(x, -0.1), AM_ERR_ARG, "p must be in [0, 1)");
     TU_ASSERT_FAILS(am_dropout_at(x, 0.5, "sometimes", AM_HERE), AM_ERR_ARG,
                     "Dropout: mode 'sometimes' is not one of training, always at test_ops_nn.c");
-    TU_ASSERT_FAILS(invoke1("Dropout", x, "mode", "sometimes"), AM_ERR_FORMAT, "mode");
-    TU_ASSERT_FAILS(invoke1("Dropout", x, "axes", "(2,)"), AM_ERR_ARG,
+    TU_ASSERT_FAILS(tu_invoke1("Dropout", x, "mode", "sometimes"), AM_ERR_FORMAT, "mode");
+    TU_ASSERT_FAILS(tu_invoke1("Dropout", x, "axes", "(2,)"), AM_ERR_ARG,
                     "axes entry 2 is out of range for data (2, 3)");
-    TU_ASSERT_FAILS(invoke1("Dropout", x, "axes", "(1, -1)"), AM_ERR_ARG, "listed twice");
+    TU_ASSERT_FAILS(tu_invoke1("Dropout", x, "axes", "(1, -1)"), AM_ERR_ARG, "listed twice");
     TU_ASSERT_FAILS(am_dropout(am_zeros(AM_SHAPE(2), AM_DTYPE_INT64), 0.5), AM_ERR_DTYPE,
                     "int64 data not supported");
     const am_op_def *op = am_op_find("Dropout");
@@ -378,7 +328,7 @@ static void test_layer_norm_values(void)
     TU_ASSERT_VALUES(am_layer_norm(x, g, b, -1, 1e-5), AM_SHAPE(1, 4), 1e-6, -1.5 / sd,
                      -1.0 / sd, 1 + 0.5 / sd, 1.5 / sd);
     am_array *in[3] = {x, g, b}, *out[3] = {NULL};
-    CU_ASSERT_EQUAL(invoke("LayerNorm", in, 3, "output_mean_var", "True", out, 3), AM_OK);
+    CU_ASSERT_EQUAL(tu_invoke("LayerNorm", in, 3, "output_mean_var", "True", out, 3), AM_OK);
     TU_ASSERT_VALUES(out[0], AM_SHAPE(1, 4), 1e-6, -1.5 / sd, -1.0 / sd, 1 + 0.5 / sd, 1.5 / sd);
     TU_ASSERT_VALUES(out[1], AM_SHAPE(1, 1), 1e-7, 2.5);
     TU_ASSERT_VALUES(out[2], AM_SHAPE(1, 1), 1e-7, sd);
@@ -387,7 +337,7 @@ static void test_layer_norm_values(void)
     am_array *ones = am_ones(AM_SHAPE(2), AM_DTYPE_FLOAT64);
     am_array *zeros = am_zeros(AM_SHAPE(2), AM_DTYPE_FLOAT64);
     am_array *cin[3] = {c, ones, zeros};
-    CU_ASSERT_EQUAL(invoke("LayerNorm", cin, 3, "axis|eps|output_mean_var", "0|0|True", out, 3),
+    CU_ASSERT_EQUAL(tu_invoke("LayerNorm", cin, 3, "axis|eps|output_mean_var", "0|0|True", out, 3),
                     AM_OK);
     TU_ASSERT_VALUES(out[0], AM_SHAPE(2, 2), 1e-12, -1, -1, 1, 1);
     TU_ASSERT_VALUES(out[1], AM_SHAPE(1, 2), 1e-12, 2, 20);
@@ -441,7 +391,7 @@ static void test_layer_norm_errors(void)
                     AM_ERR_DTYPE, "int32 data not supported");
     TU_ASSERT_FAILS(am_layer_norm(x, g, b, 1, -1), AM_ERR_ARG, "eps must be non-negative");
     am_array *in[3] = {x, g, b}, *out[3];
-    TU_ASSERT_FAILS(invoke("LayerNorm", in, 3, "", "", out, 3) == AM_OK, AM_ERR_ARG,
+    TU_ASSERT_FAILS(tu_invoke("LayerNorm", in, 3, "", "", out, 3) == AM_OK, AM_ERR_ARG,
                     "has 1 outputs, caller asked for 3");
     const am_op_def *op = am_op_find("LayerNorm");
     void *a = am_attrs_parse(op, NULL, NULL, 0);

@@ -6,50 +6,6 @@
 #define F32 AM_DTYPE_FLOAT32
 #define F64 AM_DTYPE_FLOAT64
 
-/* Runs op by name with "k1|k2" = "v1|v2" attributes; n_out visible outputs. */
-static am_status invoke(const char *op, am_array **in, int n_in, const char *keys,
-                        const char *vals, am_array **out, int n_out)
-{
-    const char *k[8], *v[8];
-    char kb[256], vb[256];
-    int n = 0;
-    snprintf(kb, sizeof(kb), "%s", keys ? keys : "");
-    snprintf(vb, sizeof(vb), "%s", vals ? vals : "");
-    for (char *sk = NULL, *sv = NULL, *a = strtok_r(kb, "|", &sk), *b = strtok_r(vb, "|", &sv);
-         a && b; a = strtok_r(NULL, "|", &sk), b = strtok_r(NULL, "|", &sv))
-        k[n] = a, v[n++] = b;
-    return am_invoke(op, in, n_in, k, v, n, out, n_out);
-}
-
-/* Calls op's kernel directly on preallocated outputs (hidden ones included), with every
- * request set to req and the training flag given. */
-static am_status run_kernel(const char *name, const char *keys, const char *vals,
-                            am_array **in, int n_in, am_array **out, am_req req, bool training)
-{
-    const am_op_def *op = am_op_find(name);
-    const char *k[8], *v[8];
-    char kb[256], vb[256];
-    int n = 0;
-    snprintf(kb, sizeof(kb), "%s", keys), snprintf(vb, sizeof(vb), "%s", vals);
-    for (char *sk = NULL, *sv = NULL, *a = strtok_r(kb, "|", &sk), *b = strtok_r(vb, "|", &sv);
-         a && b; a = strtok_r(NULL, "|", &sk), b = strtok_r(NULL, "|", &sv))
-        k[n] = a, v[n++] = b;
-    void *attrs = am_attrs_parse(op, k, v, n);
-    AM_ASSERT(attrs != NULL);
-    am_view vin[8], vout[4];
-    am_req reqs[4];
-    am_shape ish[8];
-    for (int i = 0; i < n_in; i++) vin[i] = am_array_view(in[i]), ish[i] = am_array_shape(in[i]);
-    for (int i = 0; i < op->num_outputs; i++) vout[i] = am_array_view(out[i]), reqs[i] = req;
-    am_kernel_ctx ctx = {.device = am_cpu(), .training = training, .rng = am_rng_state()};
-    if (op->temp_bytes && (ctx.workspace_bytes = op->temp_bytes(attrs, ish, n_in)))
-        ctx.workspace = am_host_alloc(ctx.workspace_bytes);
-    am_status st = op->cpu(&ctx, attrs, vin, n_in, vout, op->num_outputs, reqs);
-    am_host_free(ctx.workspace);
-    free(attrs);
-    return st;
-}
-
 static double get(am_array *x, int64_t i)
 {
     am_view v = am_array_view(x);
@@ -187,7 +143,7 @@ static void test_batch_norm_values(void)
     am_array *mm = am_zeros(AM_SHAPE(2), F32), *mv = am_ones(AM_SHAPE(2), F32);
     am_array *in[5] = {x, g, b, mm, mv}, *out[3] = {NULL};
     bool was = am_autograd_set_training(true);
-    CU_ASSERT_EQUAL(invoke("BatchNorm", in, 5, "eps|fix_gamma|output_mean_var", "0|False|True",
+    CU_ASSERT_EQUAL(tu_invoke("BatchNorm", in, 5, "eps|fix_gamma|output_mean_var", "0|False|True",
                            out, 3), AM_OK);
     am_autograd_set_training(was);
     TU_ASSERT_VALUES(out[0], AM_SHAPE(2, 2), 1e-6, -1.5, -4, 2.5, 2);
@@ -236,7 +192,7 @@ static bool bn_matches(am_array *x, int axis, bool train, bool fix_gamma, double
     char vals[96];
     snprintf(vals, sizeof(vals), "%d|0.75|%s|True", axis, fix_gamma ? "True" : "False");
     bool was = am_autograd_set_training(train);
-    am_status st = invoke("BatchNorm", in, 5, "axis|momentum|fix_gamma|output_mean_var", vals,
+    am_status st = tu_invoke("BatchNorm", in, 5, "axis|momentum|fix_gamma|output_mean_var", vals,
                           out, 3);
     am_autograd_set_training(was);
     return st == AM_OK && tu_allclose(out[0], r.y, tol) && tu_allclose(out[1], r.mean, tol) &&
@@ -307,12 +263,12 @@ static void test_batch_norm_requests(void)
                          tu_random(AM_SHAPE(3), F64, -1, 1)};
     am_array *out[3] = {am_copy(base[0]), am_copy(base[1]), am_copy(base[2])};
     am_array *in[5] = {x, g, b, mm, mv}, *want[3] = {r.y, r.mean, r.invstd};
-    CU_ASSERT_EQUAL(run_kernel("BatchNorm", "fix_gamma", "False", in, 5, out, AM_REQ_ADD, true),
+    CU_ASSERT_EQUAL(tu_run_kernel("BatchNorm", "fix_gamma", "False", in, 5, out, AM_REQ_ADD, true),
                     AM_OK);
     for (int i = 0; i < 3; i++) CU_ASSERT(tu_allclose(out[i], am_add(base[i], want[i]), 1e-12));
     CU_ASSERT(tu_allclose(mm, r.mm, 1e-12));
     bn_ref r2 = naive_bn(x, g, b, mm, mv, 1e-3, 0.9, false, 1, true);
-    CU_ASSERT_EQUAL(run_kernel("BatchNorm", "fix_gamma", "False", in, 5, base, AM_REQ_NULL, true),
+    CU_ASSERT_EQUAL(tu_run_kernel("BatchNorm", "fix_gamma", "False", in, 5, base, AM_REQ_NULL, true),
                     AM_OK);
     CU_ASSERT(tu_allclose(base[0], am_sub(out[0], want[0]), 1e-12));
     CU_ASSERT(tu_allclose(mm, r2.mm, 1e-12));
@@ -401,7 +357,7 @@ static void test_batch_norm_gradient_rules(void)
     for (int i = 0; i < 5; i++) am_attach_grad(in[i], AM_GRAD_ADD);
     am_array_fill(am_grad(g), 7.0), am_array_fill(am_grad(mm), 7.0);
     am_autograd_record_begin(true);
-    CU_ASSERT_EQUAL(invoke("BatchNorm", in, 5, "output_mean_var", "True", out, 3), AM_OK);
+    CU_ASSERT_EQUAL(tu_invoke("BatchNorm", in, 5, "output_mean_var", "True", out, 3), AM_OK);
     am_array *ones[3] = {am_ones_like(out[0]), am_ones_like(out[1]), am_ones_like(out[2])}, *dx;
     CU_ASSERT_EQUAL(am_backward_at(out[0], ones[0], true, AM_HERE), AM_OK);
     /* With the mean and inverse std as heads too, d/dx is unchanged. */
@@ -428,7 +384,7 @@ static void test_batch_norm_edges(void)
     am_array *mv = tu_array(F64, AM_SHAPE(2), 2, 3), *in[5] = {x, g, b, mm, mv}, *out[3];
     for (int i = 0; i < 3; i++) am_attach_grad(in[i], AM_GRAD_WRITE);
     am_autograd_record_begin(true);
-    CU_ASSERT_EQUAL(invoke("BatchNorm", in, 5, "fix_gamma|output_mean_var", "False|True", out, 3),
+    CU_ASSERT_EQUAL(tu_invoke("BatchNorm", in, 5, "fix_gamma|output_mean_var", "False|True", out, 3),
                     AM_OK);
     CU_ASSERT_EQUAL(am_backward_at(out[0], am_zeros(AM_SHAPE(0, 2), F64), false, AM_HERE), AM_OK);
     am_autograd_end();
@@ -441,11 +397,11 @@ static void test_batch_norm_edges(void)
 
     in[0] = tu_array(F64, AM_SHAPE(1, 2), 3, -4);
     bool was = am_autograd_set_training(true);
-    CU_ASSERT_EQUAL(invoke("BatchNorm", in, 5, "eps|fix_gamma|output_mean_var", "0|False|True",
+    CU_ASSERT_EQUAL(tu_invoke("BatchNorm", in, 5, "eps|fix_gamma|output_mean_var", "0|False|True",
                            out, 3), AM_OK);
     TU_ASSERT_VALUES(out[0], AM_SHAPE(1, 2), 0, 0.25, 0.5);
     TU_ASSERT_VALUES(out[2], AM_SHAPE(2), 0, 0, 0);
-    CU_ASSERT_EQUAL(invoke("BatchNorm", in, 5, "output_mean_var", "True", out, 3), AM_OK);
+    CU_ASSERT_EQUAL(tu_invoke("BatchNorm", in, 5, "output_mean_var", "True", out, 3), AM_OK);
     TU_ASSERT_VALUES(out[2], AM_SHAPE(2), 1e-12, 1 / sqrt(1e-3), 1 / sqrt(1e-3));
     am_autograd_set_training(was);
     am_scope_end();
@@ -478,12 +434,12 @@ static void test_batch_norm_errors(void)
     TU_ASSERT_FAILS(am_batch_norm(x, c3, c3, c3, c3, -1, 0.9, true, false, 1), AM_ERR_ARG,
                     "eps must be non-negative");
     am_array *in[5] = {x, c3, c3, c3, c3}, *out[3];
-    TU_ASSERT_FAILS(invoke("BatchNorm", in, 5, "", "", out, 3) == AM_OK, AM_ERR_ARG,
+    TU_ASSERT_FAILS(tu_invoke("BatchNorm", in, 5, "", "", out, 3) == AM_OK, AM_ERR_ARG,
                     "has 1 outputs, caller asked for 3");
     TU_ASSERT_FAILS(am_batch_norm(NULL, c3, c3, c3, c3, 1e-3, 0.9, true, false, 1), AM_ERR_ARG,
                     "BatchNorm");
     am_array *bin[8] = {am_zeros(AM_SHAPE(3, 2), F32), c3, c3, x, c3, c3, c3, c3};
-    TU_ASSERT_FAILS(invoke("_backward_BatchNorm", bin, 8, "", "", out, 3) == AM_OK, AM_ERR_SHAPE,
+    TU_ASSERT_FAILS(tu_invoke("_backward_BatchNorm", bin, 8, "", "", out, 3) == AM_OK, AM_ERR_SHAPE,
                     "out_grad (3, 2) does not match data (2, 3)");
     am_scope_end();
 }
@@ -585,7 +541,7 @@ static void test_instance_norm_values(void)
     am_array *in[3] = {x, g, b}, *out[3] = {am_zeros(AM_SHAPE(1, 2, 4), F32),
                                             am_zeros(AM_SHAPE(1, 2), F32),
                                             am_zeros(AM_SHAPE(1, 2), F32)};
-    CU_ASSERT_EQUAL(run_kernel("InstanceNorm", "eps", "0.001", in, 3, out, AM_REQ_WRITE, false),
+    CU_ASSERT_EQUAL(tu_run_kernel("InstanceNorm", "eps", "0.001", in, 3, out, AM_REQ_WRITE, false),
                     AM_OK);
     TU_ASSERT_VALUES(out[1], AM_SHAPE(1, 2), 1e-7, 2.5, 2);
     TU_ASSERT_VALUES(out[2], AM_SHAPE(1, 2), 1e-7, 1.25, 0); /* the variance */
@@ -602,7 +558,7 @@ static void test_group_norm_values(void)
     am_array *x = tu_array(F32, AM_SHAPE(1, 4, 1), 1, 2, 3, 4);
     am_array *g = tu_array(F32, AM_SHAPE(2), 2, 3), *b = tu_array(F32, AM_SHAPE(2), 0, 1);
     am_array *in[3] = {x, g, b}, *out[3] = {NULL};
-    CU_ASSERT_EQUAL(invoke("GroupNorm", in, 3, "num_groups|eps|output_mean_var", "2|0|True",
+    CU_ASSERT_EQUAL(tu_invoke("GroupNorm", in, 3, "num_groups|eps|output_mean_var", "2|0|True",
                            out, 3), AM_OK);
     TU_ASSERT_VALUES(out[0], AM_SHAPE(1, 4, 1), 1e-6, -2, 2, -2, 4);
     TU_ASSERT_VALUES(out[1], AM_SHAPE(1, 2), 1e-7, 1.5, 3.5);
@@ -635,7 +591,7 @@ static void test_group_norm_reference(void)
         am_array *in[3] = {x, g, b}, *out[3] = {NULL};
         char vals[64];
         snprintf(vals, sizeof(vals), "%d|1e-05|True", cases[i].groups);
-        CU_ASSERT_EQUAL(invoke("GroupNorm", in, 3, "num_groups|eps|output_mean_var", vals, out, 3),
+        CU_ASSERT_EQUAL(tu_invoke("GroupNorm", in, 3, "num_groups|eps|output_mean_var", vals, out, 3),
                         AM_OK);
         bool ok = tu_allclose(out[0], want, tol) && tu_allclose(out[1], mean, tol) &&
                   tu_allclose(out[2], std_of(var, eps), tol);
@@ -665,7 +621,7 @@ static double gn3_loss(am_array **in, am_array **w)
 {
     am_array *out[3] = {NULL};
     double loss = 0;
-    if (invoke("GroupNorm", in, 3, "num_groups|output_mean_var", "2|True", out, 3) != AM_OK)
+    if (tu_invoke("GroupNorm", in, 3, "num_groups|output_mean_var", "2|True", out, 3) != AM_OK)
         return NAN;
     for (int k = 0; k < 3; k++)
         for (int64_t j = 0; j < am_array_size(out[k]); j++) loss += get(out[k], j) * get(w[k], j);
@@ -684,7 +640,7 @@ static void test_group_norm_stat_gradients(void)
     am_array *out[3] = {NULL}, *grads[3] = {NULL};
     for (int i = 0; i < 3; i++) am_attach_grad(in[i], AM_GRAD_WRITE);
     am_autograd_record_begin(false);
-    CU_ASSERT_EQUAL(invoke("GroupNorm", in, 3, "num_groups|output_mean_var", "2|True", out, 3),
+    CU_ASSERT_EQUAL(tu_invoke("GroupNorm", in, 3, "num_groups|output_mean_var", "2|True", out, 3),
                     AM_OK);
     am_autograd_end();
     CU_ASSERT_EQUAL_FATAL(am_grad_of(out, w, 3, in, 3, false, false, grads), AM_OK);
@@ -732,7 +688,7 @@ static void test_instance_group_norm_errors(void)
                     AM_ERR_DTYPE, "int64 data not supported");
     am_array *bin[5] = {x, x, c2, am_zeros(AM_SHAPE(2, 3), F32), am_zeros(AM_SHAPE(2, 2), F32)};
     am_array *out[3];
-    TU_ASSERT_FAILS(invoke("_backward_GroupNorm", bin, 5, "num_groups", "2", out, 3) == AM_OK,
+    TU_ASSERT_FAILS(tu_invoke("_backward_GroupNorm", bin, 5, "num_groups", "2", out, 3) == AM_OK,
                     AM_ERR_SHAPE, "mean (2, 3) must be (2, 2) for data (2, 6, 3)");
     am_scope_end();
 }
@@ -804,15 +760,15 @@ static void test_l2_normalization_values(void)
                      AM_SHAPE(2), 1e-12, 1, -1);
     /* The hidden norm: (N,), (N, 1, ...) and (N, C). */
     am_array *out[2] = {am_zeros(AM_SHAPE(1, 2, 2), F32), am_zeros(AM_SHAPE(1, 1, 2), F32)};
-    CU_ASSERT_EQUAL(run_kernel("L2Normalization", "mode|eps", "channel|0", &c, 1, out,
+    CU_ASSERT_EQUAL(tu_run_kernel("L2Normalization", "mode|eps", "channel|0", &c, 1, out,
                                AM_REQ_WRITE, false), AM_OK);
     TU_ASSERT_VALUES(out[1], AM_SHAPE(1, 1, 2), 1e-6, 5, 1);
     out[1] = am_zeros(AM_SHAPE(1, 2), F32);
-    CU_ASSERT_EQUAL(run_kernel("L2Normalization", "mode|eps", "spatial|0", &c, 1, out,
+    CU_ASSERT_EQUAL(tu_run_kernel("L2Normalization", "mode|eps", "spatial|0", &c, 1, out,
                                AM_REQ_WRITE, false), AM_OK);
     TU_ASSERT_VALUES(out[1], AM_SHAPE(1, 2), 1e-6, sqrt(10), 4);
     out[0] = am_zeros(AM_SHAPE(2, 2), F32), out[1] = am_zeros(AM_SHAPE(2), F32);
-    CU_ASSERT_EQUAL(run_kernel("L2Normalization", "", "", &x, 1, out, AM_REQ_WRITE, false), AM_OK);
+    CU_ASSERT_EQUAL(tu_run_kernel("L2Normalization", "", "", &x, 1, out, AM_REQ_WRITE, false), AM_OK);
     TU_ASSERT_VALUES(out[1], AM_SHAPE(2), 1e-6, 5, 1e-5);
     char buf[64];
     defaults_of("L2Normalization", buf, sizeof(buf));
@@ -864,10 +820,10 @@ static void test_l2_normalization_errors(void)
     TU_ASSERT_FAILS(am_l2_normalization(am_zeros(AM_SHAPE(2, 3), AM_DTYPE_UINT8), 1e-10, NULL),
                     AM_ERR_DTYPE, "uint8 data not supported");
     am_array *y = NULL;
-    TU_ASSERT_FAILS(invoke("L2Normalization", &x, 1, "mode", "bogus", &y, 1) == AM_OK,
+    TU_ASSERT_FAILS(tu_invoke("L2Normalization", &x, 1, "mode", "bogus", &y, 1) == AM_OK,
                     AM_ERR_FORMAT, "mode");
     am_array *bin[3] = {x, x, am_ones(AM_SHAPE(3), F32)};
-    TU_ASSERT_FAILS(invoke("_backward_L2Normalization", bin, 3, "", "", &y, 1) == AM_OK,
+    TU_ASSERT_FAILS(tu_invoke("_backward_L2Normalization", bin, 3, "", "", &y, 1) == AM_OK,
                     AM_ERR_SHAPE, "norm (3,) must be (2,) for output (2, 3)");
     am_scope_end();
 }

@@ -5,25 +5,10 @@
 
 #include <float.h>
 
-/* Runs op by name with "k1|k2" = "v1|v2" attributes; n_out visible outputs. */
-static am_status invoke(const char *op, am_array *const *in, int n_in, const char *keys,
-                        const char *vals, am_array **out, int n_out)
-{
-    const char *k[16], *v[16];
-    char kb[512], vb[512];
-    int n = 0;
-    snprintf(kb, sizeof(kb), "%s", keys ? keys : "");
-    snprintf(vb, sizeof(vb), "%s", vals ? vals : "");
-    for (char *sk = NULL, *sv = NULL, *a = strtok_r(kb, "|", &sk), *b = strtok_r(vb, "|", &sv);
-         a && b; a = strtok_r(NULL, "|", &sk), b = strtok_r(NULL, "|", &sv))
-        k[n] = a, v[n++] = b;
-    return am_invoke(op, in, n_in, k, v, n, out, n_out);
-}
-
 static am_array *pool(am_array *x, const char *keys, const char *vals)
 {
     am_array *y = NULL;
-    return invoke("Pooling", &x, 1, keys, vals, &y, 1) == AM_OK ? y : NULL;
+    return tu_invoke("Pooling", &x, 1, keys, vals, &y, 1) == AM_OK ? y : NULL;
 }
 
 /* _backward_Pooling(ograd, data, output). */
@@ -31,7 +16,7 @@ static am_array *unpool(am_array *og, am_array *x, am_array *y, const char *keys
                         const char *vals)
 {
     am_array *in[3] = {og, x, y}, *r = NULL;
-    return invoke("_backward_Pooling", in, 3, keys, vals, &r, 1) == AM_OK ? r : NULL;
+    return tu_invoke("_backward_Pooling", in, 3, keys, vals, &r, 1) == AM_OK ? r : NULL;
 }
 
 /* 0, 1, 2, ... in shape s, plus base. */
@@ -433,7 +418,7 @@ static void test_large_against_naive(void)
 static am_array *upsample(am_array *const *xs, int n, const char *keys, const char *vals)
 {
     am_array *y = NULL;
-    return invoke("UpSampling", xs, n, keys, vals, &y, 1) == AM_OK ? y : NULL;
+    return tu_invoke("UpSampling", xs, n, keys, vals, &y, 1) == AM_OK ? y : NULL;
 }
 
 static void test_upsampling_values(void)
@@ -480,7 +465,7 @@ static void test_upsampling_backward_op(void)
     am_array *s0 = am_zeros(AM_SHAPE(1, 1, 1, 2), AM_DTYPE_FLOAT32);
     am_array *s1 = am_zeros(AM_SHAPE(1, 1, 2, 4), AM_DTYPE_FLOAT32);
     am_array *in[3] = {og, s0, s1}, *r[2] = {NULL, NULL};
-    CU_ASSERT_EQUAL(invoke("_backward_UpSampling", in, 3,
+    CU_ASSERT_EQUAL(tu_invoke("_backward_UpSampling", in, 3,
                            "scale|sample_type|num_args|multi_input_mode", "2|nearest|2|sum", r, 2),
                     AM_OK);
     TU_ASSERT_VALUES(r[0], AM_SHAPE(1, 1, 1, 2), 0, 1 + 2 + 5 + 6, 3 + 4 + 7 + 8);
@@ -488,10 +473,10 @@ static void test_upsampling_backward_op(void)
     /* ograd must be the forward output's shape. */
     in[0] = am_zeros(AM_SHAPE(1, 1, 2, 2), AM_DTYPE_FLOAT32);
     const char *keys = "scale|sample_type|num_args|multi_input_mode";
-    TU_ASSERT_FAILS(invoke("_backward_UpSampling", in, 3, keys, "2|nearest|2|sum", r, 2) == AM_OK,
+    TU_ASSERT_FAILS(tu_invoke("_backward_UpSampling", in, 3, keys, "2|nearest|2|sum", r, 2) == AM_OK,
                     AM_ERR_SHAPE, "ograd (1, 1, 2, 2) does not match the UpSampling output "
                     "(1, 1, 2, 4)");
-    TU_ASSERT_FAILS(invoke("_backward_UpSampling", in, 2, "scale|sample_type|num_args",
+    TU_ASSERT_FAILS(tu_invoke("_backward_UpSampling", in, 2, "scale|sample_type|num_args",
                            "2|nearest|2", r, 2) == AM_OK, AM_ERR_ARG, "expects 3 inputs, got 2");
     am_scope_end();
 }
@@ -539,7 +524,7 @@ static int check_nearest(uint64_t *st)
     char keys[] = "scale|sample_type|num_args|multi_input_mode", vals[64];
     snprintf(vals, sizeof(vals), "%lld|nearest|%d|%s", (long long)scale, n_in,
              sum ? "sum" : "concat");
-    bad += invoke("_backward_UpSampling", in, n_in + 1, keys, vals, r, n_in) != AM_OK;
+    bad += tu_invoke("_backward_UpSampling", in, n_in + 1, keys, vals, r, n_in) != AM_OK;
     for (int i = 0, cb = 0; i < n_in && !bad; cb += sum ? 0 : (int)ch[i], i++) {
         am_view vx = am_array_view(in[i + 1]);
         am_array *ngx = am_zeros(am_array_shape(in[i + 1]), AM_DTYPE_FLOAT64);
@@ -600,7 +585,7 @@ static int check_bilinear(uint64_t *st)
     am_array *in[3] = {g, x, wt}, *r[2] = {NULL, NULL};
     char vals[64];
     snprintf(vals, sizeof(vals), "%lld|bilinear|%lld|2", (long long)s, (long long)c);
-    bad += invoke("_backward_UpSampling", in, 3, "scale|sample_type|num_filter|num_args", vals, r,
+    bad += tu_invoke("_backward_UpSampling", in, 3, "scale|sample_type|num_filter|num_args", vals, r,
                   2) != AM_OK || !tu_allclose(r[0], ngx, 1e-5) || !tu_allclose(r[1], ngw, 1e-5);
     if (bad) printf("  (bilinear UpSampling, scale %lld, data (%lld, %lld, %lld, %lld))\n",
                     (long long)s, (long long)nb, (long long)c, (long long)h, (long long)w);

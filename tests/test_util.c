@@ -102,3 +102,55 @@ am_array *tu_case_input(const am_op_case *c, const tu_parsed_case *p, int i)
     return tu_random(p->shapes[i], t, lo, hi);
 }
 
+
+/* Splits "k1|k2" and "v1|v2" into at most 16 keys and values (in buf). */
+static int split_attrs(const char *keys, const char *vals, char kb[512], char vb[512],
+                       const char **k, const char **v)
+{
+    int n = 0;
+    snprintf(kb, 512, "%s", keys ? keys : "");
+    snprintf(vb, 512, "%s", vals ? vals : "");
+    for (char *sk = NULL, *sv = NULL, *a = strtok_r(kb, "|", &sk), *b = strtok_r(vb, "|", &sv);
+         a && b && n < 16; a = strtok_r(NULL, "|", &sk), b = strtok_r(NULL, "|", &sv))
+        k[n] = a, v[n++] = b;
+    return n;
+}
+
+am_status tu_invoke(const char *op, am_array *const *in, int n_in, const char *keys,
+                    const char *vals, am_array **out, int n_out)
+{
+    const char *k[16], *v[16];
+    char kb[512], vb[512];
+    int n = split_attrs(keys, vals, kb, vb, k, v);
+    return am_invoke(op, in, n_in, k, v, n, out, n_out);
+}
+
+am_array *tu_invoke1(const char *op, am_array *x, const char *keys, const char *vals)
+{
+    am_array *y = NULL;
+    return tu_invoke(op, &x, 1, keys, vals, &y, 1) == AM_OK ? y : NULL;
+}
+
+am_status tu_run_kernel(const char *name, const char *keys, const char *vals, am_array **in,
+                        int n_in, am_array **out, am_req req, bool training)
+{
+    const am_op_def *op = am_op_find(name);
+    const char *k[16], *v[16];
+    char kb[512], vb[512];
+    int n = split_attrs(keys, vals, kb, vb, k, v);
+    void *attrs = am_attrs_parse(op, k, v, n);
+    AM_ASSERT(attrs != NULL);
+    am_view vin[AM_MAX_OP_IO], vout[AM_MAX_OP_IO];
+    am_req reqs[AM_MAX_OP_IO];
+    am_shape ish[AM_MAX_OP_IO];
+    int n_out = am_op_num_outputs(op, attrs);
+    for (int i = 0; i < n_in; i++) vin[i] = am_array_view(in[i]), ish[i] = am_array_shape(in[i]);
+    for (int i = 0; i < n_out; i++) vout[i] = am_array_view(out[i]), reqs[i] = req;
+    am_kernel_ctx ctx = {.device = am_cpu(), .training = training, .rng = am_rng_state()};
+    if (op->temp_bytes && (ctx.workspace_bytes = op->temp_bytes(attrs, ish, n_in)))
+        ctx.workspace = am_host_alloc(ctx.workspace_bytes);
+    am_status st = op->cpu(&ctx, attrs, vin, n_in, vout, n_out, reqs);
+    am_host_free(ctx.workspace);
+    free(attrs);
+    return st;
+}

@@ -39,6 +39,17 @@ bool tu_allclose(am_array *a, am_array *b, double tol);
         am_clear_error();                                                                \
     } while (0)
 
+/* Runs op by name with "k1|k2" = "v1|v2" attributes (at most 16); n_out
+ * visible outputs.  tu_invoke1: one input and one output, NULL on failure. */
+am_status tu_invoke(const char *op, am_array *const *in, int n_in, const char *keys,
+                    const char *vals, am_array **out, int n_out);
+am_array *tu_invoke1(const char *op, am_array *x, const char *keys, const char *vals);
+
+/* Calls op's CPU kernel directly on preallocated outputs (hidden ones
+ * included) with every request set to req and the training flag given. */
+am_status tu_run_kernel(const char *name, const char *keys, const char *vals, am_array **in,
+                        int n_in, am_array **out, am_req req, bool training);
+
 /* Random array with values uniform in [lo, hi). */
 am_array *tu_random(am_shape shape, am_dtype dtype, double lo, double hi);
 
