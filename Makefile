@@ -157,6 +157,61 @@ linecount:
 	  [ -d $$d ] && printf "%-10s %6s\n" $$d \
 	    "$$(find $$d -name '*.[ch]' -o -name '*.cu' | xargs cat 2>/dev/null | wc -l)"; done; true
 
+# ---- fuzzing: clang + libFuzzer -----------------------------------------------------
+# Each tests/fuzz/fuzz_<name>.c is a libFuzzer target.  `make fuzz` links it
+# with the library compiled by clang with ASan and UBSan in build/fuzz/, then
+# runs it for FUZZ_TIME seconds over a scratch copy of tests/fuzz/corpus_<name>/
+# (when there is one).  A crash, a sanitizer report, a leak or an allocation
+# over FUZZ_MALLOC_MB fails the target; libFuzzer keeps the input that did it
+# as build/fuzz/<name>-crash-... (rerun it with build/fuzz/fuzz_<name> FILE).
+FUZZ_CC        ?= clang
+FUZZ_TIME      ?= 60
+FUZZ_MALLOC_MB ?= 64
+FUZZ_BUILD     := build/fuzz
+# Warnings stay on but are not errors here: the gcc build enforces them, and
+# clang's differ (it reports OpenMP simd loops it cannot vectorize at -O1).
+FUZZ_CFLAGS    := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-pass-failed -MMD -MP -Iinclude \
+                  -I$(BLAS_INC) -O1 -g -fno-omit-frame-pointer -fopenmp \
+                  -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_LDLIBS    := -L$(BLAS_LIB) -Wl,-rpath,$(BLAS_LIB) -lopenblas -ljansson -lm -lpthread -fopenmp
+FUZZ_LIB_OBJ   := $(LIB_SRC:%.c=$(FUZZ_BUILD)/%.o)
+FUZZ_TARGETS   := $(patsubst tests/fuzz/%.c,$(FUZZ_BUILD)/%,$(wildcard tests/fuzz/fuzz_*.c))
+
+.PHONY: fuzz fuzz-build
+fuzz: fuzz-build
+	@for t in $(FUZZ_TARGETS); do \
+	  name=$${t##*/fuzz_}; corpus=tests/fuzz/corpus_$$name; \
+	  work=$$(mktemp -d /tmp/amber-fuzz-$$name.XXXXXX) || exit 1; \
+	  [ -d $$corpus ] && cp $$corpus/* $$work/ 2>/dev/null; \
+	  echo "fuzz: $$t for $(FUZZ_TIME) s over a copy of $$corpus (log: $$t.log)"; \
+	  ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 OMP_NUM_THREADS=1 \
+	    $$t -max_total_time=$(FUZZ_TIME) -timeout=10 -rss_limit_mb=2048 \
+	    -malloc_limit_mb=$(FUZZ_MALLOC_MB) -artifact_prefix=$(FUZZ_BUILD)/$$name- \
+	    -print_final_stats=1 $$work > $$t.log 2>&1; rc=$$?; \
+	  rm -rf $$work; \
+	  if [ $$rc -ne 0 ]; then tail -n 60 $$t.log; \
+	    echo "fuzz: $$t FAILED (exit $$rc); the input is in $(FUZZ_BUILD)/$$name-*"; exit 1; fi; \
+	  grep -E '^(stat::number_of_executed_units|stat::new_units_added|Done )' $$t.log; \
+	done
+
+fuzz-build:
+	@command -v $(FUZZ_CC) >/dev/null || \
+	  { echo "fuzz: $(FUZZ_CC) is missing: run 'make deps'"; exit 1; }
+	@$(MAKE) --no-print-directory $(FUZZ_TARGETS)
+
+$(FUZZ_BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(FUZZ_BUILD)/libamber.a: $(FUZZ_LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_BUILD)/libamber.a
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_BUILD)/libamber.a $(FUZZ_LDLIBS)
+
+-include $(FUZZ_LIB_OBJ:.o=.d) $(FUZZ_TARGETS:=.d)
+
 clean:
 	rm -rf build build-asan
 
