@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* Creates a fresh file beside path (so that rename(2) stays on one file
@@ -47,4 +48,20 @@ am_status am_file_write_atomic(const char *path, am_status (*write)(FILE *f, voi
     }
     free(tmp);
     return st;
+}
+
+am_status am_file_open_read(const char *path, FILE **f, uint64_t *size)
+{
+    struct stat st;
+    *f = NULL;
+    if (!path) return am_fail(AM_ERR_ARG, "path is NULL");
+    FILE *fp = fopen(path, "rb");
+    if (!fp) return am_fail(AM_ERR_IO, "cannot open %s: %s", path, strerror(errno));
+    if (fstat(fileno(fp), &st) != 0 || !S_ISREG(st.st_mode)) {
+        fclose(fp);
+        return am_fail(AM_ERR_IO, "%s: not a regular file", path);
+    }
+    *f = fp;
+    *size = (uint64_t)st.st_size;
+    return AM_OK;
 }

@@ -121,6 +121,10 @@ am_status am_op_run_into(const am_op_def *op, const void *attrs, am_array *const
  * gets one naming path). */
 am_status am_file_write_atomic(const char *path, am_status (*write)(FILE *f, void *ctx), void *ctx);
 
+/* Opens a regular file for reading and tells its size; AM_ERR_ARG (NULL
+ * path) or AM_ERR_IO naming the file.  The caller fcloses *f. */
+am_status am_file_open_read(const char *path, FILE **f, uint64_t *size);
+
 /* ---- allocator -------------------------------------------------------------- */
 
 /* 64-byte aligned host memory; blocks of 1 MiB and more are cached for

@@ -325,25 +325,12 @@ am_array *am_npy_load(const char *path)
 {
     am_err_ctx c;
     am_array *x = NULL;
-    struct stat st;
+    npy_src s = {.name = path};
     am_err_push(&c, "am_npy_load", (am_site){NULL, 0});
-    if (!path) {
-        am_fail(AM_ERR_ARG, "path is NULL");
-        goto out;
-    }
-    npy_src s = {.name = path, .f = fopen(path, "rb")};
-    if (!s.f) {
-        am_fail(AM_ERR_IO, "cannot open %s: %s", path, strerror(errno));
-        goto out;
-    }
-    if (fstat(fileno(s.f), &st) != 0 || !S_ISREG(st.st_mode)) {
-        am_fail(AM_ERR_IO, "%s: not a regular file", path);
-    } else {
-        s.size = (uint64_t)st.st_size;
+    if (am_file_open_read(path, &s.f, &s.size) == AM_OK) {
         x = load(&s);
+        fclose(s.f);
     }
-    fclose(s.f);
-out:
     am_err_pop(&c);
     return x;
 }
