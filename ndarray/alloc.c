@@ -6,6 +6,7 @@
 #include <pthread.h>
 
 static atomic_llong alloc_count;
+static atomic_llong live_bytes, peak_bytes; /* host bytes handed out; the most at once */
 
 /*
  * Large blocks are kept for reuse.  glibc serves them with mmap, so a fresh
@@ -75,6 +76,9 @@ void *am_host_alloc(size_t nbytes)
         *(size_t *)base = size;
     }
     atomic_fetch_add(&alloc_count, 1);
+    long long live = atomic_fetch_add(&live_bytes, (long long)size) + (long long)size;
+    long long peak = atomic_load(&peak_bytes);
+    while (live > peak && !atomic_compare_exchange_weak(&peak_bytes, &peak, live)) {}
     return base + AM_ALIGN;
 }
 
@@ -83,6 +87,7 @@ void am_host_free(void *p)
     if (!p) return;
     char *base = (char *)p - AM_ALIGN;
     size_t size = *(size_t *)base;
+    atomic_fetch_sub(&live_bytes, (long long)size);
     if (!AM_HOST_CACHE || size < CACHE_MIN || !cache_put(base, size)) free(base);
 }
 
@@ -98,6 +103,9 @@ void am_host_trim(void)
 }
 
 int64_t am_debug_alloc_count(void) { return atomic_load(&alloc_count); }
+int64_t am_debug_live_bytes(void) { return atomic_load(&live_bytes); }
+int64_t am_debug_peak_bytes(void) { return atomic_load(&peak_bytes); }
+void am_debug_peak_reset(void) { atomic_store(&peak_bytes, atomic_load(&live_bytes)); }
 
 static void *cpu_alloc(int id, size_t n) { AM_UNUSED(id); return am_host_alloc(n); }
 static void cpu_free(int id, void *p) { AM_UNUSED(id); am_host_free(p); }

@@ -57,6 +57,14 @@ bool am_dtype_is_float(am_dtype t)
     return t == AM_DTYPE_FLOAT32 || t == AM_DTYPE_FLOAT64;
 }
 
+bool am_shape_equal(am_shape a, am_shape b)
+{
+    if (a.ndim != b.ndim) return false;
+    for (int i = 0; i < a.ndim; i++)
+        if (a.dim[i] != b.dim[i]) return false;
+    return true;
+}
+
 int64_t am_shape_size(const am_shape *s)
 {
     int64_t n = 1;

@@ -142,6 +142,11 @@ void am_host_free(void *p);
 void am_host_trim(void);
 /* Host allocations made so far; tests compare counts across runs. */
 int64_t am_debug_alloc_count(void);
+/* Host bytes in use now, and the most in use at once since the last
+ * am_debug_peak_reset (benchmarks report peak memory with these). */
+int64_t am_debug_live_bytes(void);
+int64_t am_debug_peak_bytes(void);
+void am_debug_peak_reset(void);
 
 /* ---- errors ------------------------------------------------------------------ */
 

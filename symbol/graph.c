@@ -134,7 +134,7 @@ static int *next_counter(counter **cs, int *n, const char *base)
 /* Variables keep their names (two different variables may not share one);
  * other nodes keep a unique given name, else get "<op><k>" with k counting
  * per op name within this graph. */
-static am_status assign_names(am_graph *g)
+static am_status assign_names(am_graph *g, const am_graph *hint)
 {
     name_set taken = {0};
     counter *cs = NULL;
@@ -157,7 +157,9 @@ static am_status assign_names(am_graph *g)
         base_name(n, base, sizeof(base));
         int *k = next_counter(&cs, &n_cs, base);
         if (!k) { st = am_fail(AM_ERR_OOM, "out of memory"); break; }
-        if (n->name && !set_has(&taken, n->name)) snprintf(buf, sizeof(buf), "%s", n->name);
+        int j = hint && !n->name ? am_graph_index(hint, n) : -1;
+        const char *want = j >= 0 ? hint->names[j] : n->name;
+        if (want && !set_has(&taken, want)) snprintf(buf, sizeof(buf), "%s", want);
         else
             do snprintf(buf, sizeof(buf), "%s%d", base, (*k)++);
             while (set_has(&taken, buf));
@@ -169,7 +171,7 @@ static am_status assign_names(am_graph *g)
     return st;
 }
 
-am_graph *am_graph_from_heads(const am_entry *heads, int n_heads)
+am_graph *am_graph_from_heads_named(const am_entry *heads, int n_heads, const am_graph *names_from)
 {
     am_graph *g = calloc(1, sizeof(*g));
     if (!g) {
@@ -187,12 +189,18 @@ am_graph *am_graph_from_heads(const am_entry *heads, int n_heads)
         g->heads[h] = heads[h];
         am_node_retain(heads[h].node);
     }
-    if (topo_order(g, heads, n_heads) != AM_OK || assign_names(g) != AM_OK) goto out_release;
+    if (topo_order(g, heads, n_heads) != AM_OK || assign_names(g, names_from) != AM_OK)
+        goto out_release;
     return g;
 
 out_release:
     am_graph_release(g);
     return NULL;
+}
+
+am_graph *am_graph_from_heads(const am_entry *heads, int n_heads)
+{
+    return am_graph_from_heads_named(heads, n_heads, NULL);
 }
 
 am_graph *am_graph_create(am_array *const *outputs, int n)

@@ -79,6 +79,9 @@ am_status am_trace_call(const am_op_def *op, const void *attrs, am_array *const 
 int am_graph_index(const am_graph *g, const am_node *n);
 /* Builds a graph over heads (references taken); names nodes uniquely. */
 am_graph *am_graph_from_heads(const am_entry *heads, int n_heads);
+/* The same, preferring for unnamed nodes the names they have in names_from
+ * (executor passes keep names stable this way). */
+am_graph *am_graph_from_heads_named(const am_entry *heads, int n_heads, const am_graph *names_from);
 
 /* True when input i of op is an auxiliary state (mutated by the op). */
 static inline bool am_op_input_is_aux(const am_op_def *op, const void *attrs, int i)

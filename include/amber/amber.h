@@ -27,5 +27,6 @@
 #include "symbol.h"
 #include "op.h"
 #include "io.h"
+#include "executor.h"
 
 #endif /* AMBER_AMBER_H */

@@ -88,6 +88,9 @@ typedef struct am_shape {
 /* Number of elements of a shape (1 for ndim 0). */
 AM_API int64_t am_shape_size(const am_shape *s);
 
+/* True when both shapes have the same ndim and dimensions. */
+AM_API bool am_shape_equal(am_shape a, am_shape b);
+
 /* Writes "(2, 3)" into buf (at most n bytes, always terminated). Returns buf. */
 AM_API char *am_shape_format(const am_shape *s, char *buf, size_t n);
 

@@ -1,0 +1,163 @@
+/* The pass pipeline: which passes run, in what order, switched by AM_PASSES
+ * and am_optimize_opts.passes, and logged when asked. */
+#include "executor_impl.h"
+
+#include <stdarg.h>
+
+/* Pipeline order.  Simplification first (it removes inference Dropout and
+ * identities other passes would trip on), CSE before folding so shared
+ * constants fold once, BatchNorm folding before constant folding so the
+ * folded weights are computed once, epilogue fusion before elementwise
+ * fusion so bias and activation go into the GEMM first, DCE last. */
+static const am_pass passes[] = {
+    /* passes: one line each, in pipeline order */
+    {"dce", am_pass_dce, true, "dead-code elimination"},
+};
+
+#define N_PASSES ((int)(sizeof(passes) / sizeof(passes[0])))
+
+const char *const *am_pass_names(void)
+{
+    static const char *names[N_PASSES + 1];
+    for (int i = 0; i < N_PASSES; i++) names[i] = passes[i].name;
+    return names;
+}
+
+void am_pass_log(const am_pass_ctx *ctx, const char *fmt, ...)
+{
+    if (!ctx->log) return;
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(ctx->log, "pass %s: ", ctx->pass ? ctx->pass : "?");
+    vfprintf(ctx->log, fmt, ap);
+    fputc('\n', ctx->log);
+    va_end(ap);
+}
+
+static int find_pass(const char *name, size_t len)
+{
+    for (int i = 0; i < N_PASSES; i++)
+        if (strlen(passes[i].name) == len && strncmp(passes[i].name, name, len) == 0) return i;
+    return -1;
+}
+
+/* Applies "-a,+b,c" (a bare name turns a pass on) to on[]; "-all" and
+ * "+all"/"all" switch every pass.  AM_ERR_ARG naming an unknown pass. */
+static am_status apply_switches(const char *spec, bool *on, const char *where)
+{
+    for (const char *p = spec; p && *p;) {
+        while (*p == ',' || *p == ' ') p++;
+        if (!*p) break;
+        bool enable = *p != '-';
+        if (*p == '-' || *p == '+') p++;
+        size_t len = strcspn(p, ", ");
+        if (len == 3 && strncmp(p, "all", 3) == 0) {
+            for (int i = 0; i < N_PASSES; i++) on[i] = enable;
+        } else {
+            int i = find_pass(p, len);
+            if (i < 0)
+                return am_fail(AM_ERR_ARG, "%s: unknown pass '%.*s' (passes: simplify, cse, "
+                               "bnfold, fold, gemm_batch, epilogue, fuse, dce)", where, (int)len, p);
+            on[i] = enable;
+        }
+        p += len;
+    }
+    return AM_OK;
+}
+
+static FILE *log_stream(const am_optimize_opts *opts)
+{
+    if (opts && opts->log) return opts->log;
+    const char *env = getenv("AM_LOG_PASSES");
+    return env && env[0] && strcmp(env, "0") != 0 ? stderr : NULL;
+}
+
+static am_graph *run_one(const am_pass *p, am_graph *g, const am_optimize_opts *opts)
+{
+    am_pass_ctx ctx = {.training = opts && opts->training, .log = log_stream(opts), .pass = p->name};
+    int before = g->n_nodes;
+    am_graph *out = p->run(g, &ctx);
+    if (out && ctx.log && (ctx.changes || out->n_nodes != before))
+        fprintf(ctx.log, "pass %s: %d change%s, %d -> %d nodes\n", p->name, ctx.changes,
+                ctx.changes == 1 ? "" : "s", before, out->n_nodes);
+    return out;
+}
+
+am_graph *am_graph_optimize(am_graph *g, const am_optimize_opts *opts)
+{
+    bool on[N_PASSES];
+    if (!g) {
+        am_fail(AM_ERR_ARG, "am_graph_optimize: graph is NULL");
+        return NULL;
+    }
+    for (int i = 0; i < N_PASSES; i++) on[i] = passes[i].on_by_default;
+    if (apply_switches(getenv("AM_PASSES"), on, "AM_PASSES") != AM_OK ||
+        apply_switches(opts ? opts->passes : NULL, on, "passes") != AM_OK)
+        return NULL;
+    am_graph *cur = am_graph_retain(g);
+    for (int i = 0; i < N_PASSES && cur; i++) {
+        if (!on[i]) continue;
+        am_graph *next = run_one(&passes[i], cur, opts);
+        am_graph_release(cur);
+        cur = next;
+    }
+    return cur;
+}
+
+am_graph *am_graph_run_pass(am_graph *g, const char *name, const am_optimize_opts *opts)
+{
+    int i = name ? find_pass(name, strlen(name)) : -1;
+    if (i < 0) {
+        am_fail(AM_ERR_ARG, "am_graph_run_pass: unknown pass '%s'", name ? name : "(null)");
+        return NULL;
+    }
+    if (!g) {
+        am_fail(AM_ERR_ARG, "am_graph_run_pass: graph is NULL");
+        return NULL;
+    }
+    return run_one(&passes[i], g, opts);
+}
+
+am_graph *am_graph_freeze(am_graph *g, const char *const *names, am_array *const *values, int n)
+{
+    am_rewriter rw;
+    if (!g) {
+        am_fail(AM_ERR_ARG, "am_graph_freeze: graph is NULL");
+        return NULL;
+    }
+    for (int k = 0; k < n; k++)
+        if (!values[k] || !values[k]->storage) {
+            am_fail(AM_ERR_ARG, "am_graph_freeze: the value of '%s' is %s", names[k],
+                    values[k] ? "symbolic" : "NULL");
+            return NULL;
+        }
+    if (am_rw_init(&rw, g) != AM_OK) return NULL;
+    for (int i = 0; i < g->n_nodes; i++) {
+        am_node *v = g->nodes[i];
+        int k = 0;
+        while (!v->op && k < n && strcmp(names[k], g->names[i]) != 0) k++;
+        if (v->op || k == n) {
+            if (!am_rw_keep(&rw, i)) return am_rw_fail(&rw);
+            continue;
+        }
+        const am_shape *s = &v->shapes[0];
+        if ((s->ndim >= 0 && !am_shape_equal(*s, values[k]->shape)) ||
+            (v->dtypes[0] != AM_DTYPE_COUNT && v->dtypes[0] != values[k]->dtype)) {
+            char a[96], b[96];
+            am_fail(AM_ERR_SHAPE, "am_graph_freeze: '%s' is %s %s in the graph but the value is %s %s",
+                    names[k], am_dtype_name(v->dtypes[0] == AM_DTYPE_COUNT ? values[k]->dtype : v->dtypes[0]),
+                    am_format_shapes(s, 1, a, sizeof(a)), am_dtype_name(values[k]->dtype),
+                    am_format_shapes(&values[k]->shape, 1, b, sizeof(b)));
+            return am_rw_fail(&rw);
+        }
+        am_node *c = am_node_clone(v, NULL);
+        if (!c) return am_rw_fail(&rw);
+        am_release(c->value);
+        c->value = am_retain(values[k]);
+        c->shapes[0] = values[k]->shape;
+        c->dtypes[0] = values[k]->dtype;
+        am_rw_set(&rw, i, 0, (am_entry){c, 0});
+        am_node_release(c);
+    }
+    return am_rw_finish(&rw);
+}
