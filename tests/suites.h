@@ -48,3 +48,4 @@ SUITE(json)
 
 /* plan */
 SUITE(plan)
+SUITE(plan_random)
