@@ -49,3 +49,5 @@ SUITE(json)
 /* plan */
 SUITE(plan)
 SUITE(plan_random)
+/* graph_gradient */
+SUITE(graph_gradient)
