@@ -34,7 +34,7 @@ static uint64_t fnv(uint64_t h, const void *p, size_t n)
  * malloc'd string, or NULL on out of memory. */
 static char *op_key(const am_node *n, const am_entry *in)
 {
-    char *buf = NULL, val[256];
+    char *buf = NULL, val[512];
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
     if (!f) return NULL;

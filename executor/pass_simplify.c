@@ -141,15 +141,19 @@ static const char *rule_binary(simp *s, int i, am_entry *to)
     return NULL;
 }
 
-/* Dropout with mode "training" is the identity in inference (its mask,
- * checked unread by the caller, would be all ones). */
+/* Dropout with mode "training" is the identity in inference, and Dropout
+ * with p = 0 always is (its mask, checked unread by the caller, would be all
+ * ones). */
 static const char *rule_dropout(simp *s, int i, am_entry *to)
 {
     const am_node *n = s->g->nodes[i];
-    if (s->ctx->training || !is_op(n, "Dropout") || !attr_enum_is(n, "mode", "training"))
-        return NULL;
+    double p = -1;
+    if (!is_op(n, "Dropout")) return NULL;
+    bool inference = !s->ctx->training && attr_enum_is(n, "mode", "training");
+    if (!inference && !(attr_double(n, "p", &p) && p == 0)) return NULL;
     *to = am_rw_get(&s->rw, n->inputs[0]);
-    return same_type(n, 0, *to) ? "inference Dropout" : NULL;
+    if (!same_type(n, 0, *to)) return NULL;
+    return inference ? "inference Dropout" : "Dropout with p=0";
 }
 
 /* _copy (identity) is its input, except a copy at a head whose input is a

@@ -315,6 +315,25 @@ static void test_dropout_inference(void)
     am_scope_end();
 }
 
+/* Dropout with p = 0 is the identity even in training or with "always". */
+static void test_dropout_p0(void)
+{
+    am_scope_begin();
+    am_array *x = am_var("x", AM_SHAPE(4, 5), F32);
+    am_array *ys[] = {am_relu(am_dropout(x, 0)), am_exp(am_dropout_at(x, 0, "always", AM_HERE))};
+    am_graph *g = am_graph_create(ys, 2), *s = NULL;
+    char *log = logged(&s, g, "simplify", true);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    CU_ASSERT_EQUAL(count_op(s, "Dropout"), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(log, "Dropout with p=0: 'dropout0' (Dropout) becomes 'x'\n"));
+    CU_ASSERT(same_values(g, s, (const char *[]){"x"},
+                          (am_array *[]){tu_random(AM_SHAPE(4, 5), F32, -1, 1)}, 1, true));
+    free(log);
+    am_graph_release(s);
+    am_graph_release(g);
+    am_scope_end();
+}
+
 /* Dropout stays in training, with mode "always", and when its mask is read. */
 static void test_dropout_kept(void)
 {
@@ -630,8 +649,8 @@ static void test_fold_aux_states(void)
     am_array *beta = const_node(tu_random(AM_SHAPE(3), F32, -1, 1));
     am_array *mean = const_node(tu_random(AM_SHAPE(3), F32, -1, 1));
     am_array *var = const_node(tu_random(AM_SHAPE(3), F32, 0.5, 2));
-    am_array *y = am_add(x, am_batch_norm(data, gamma, beta, mean, var, 1e-5, 0.9, false, false, 1));
-    am_graph *g = graph_of(y);
+    am_array *bn = am_batch_norm(data, gamma, beta, mean, var, 1e-5, 0.9, false, false, 1);
+    am_graph *g = graph_of(am_add(x, bn));
     am_graph *t = pass(g, "fold", true, NULL);
     CU_ASSERT_PTR_EQUAL(t, g);
     am_graph *s = pass(g, "fold", false, NULL);
@@ -717,6 +736,35 @@ static void test_pipeline_switches(void)
     am_scope_end();
 }
 
+/* The default pipeline on a frozen inference MLP: Dropout, the transposes
+ * and x*1 go, work on the frozen weights is folded, and the values stay. */
+static void test_pipeline_mlp(void)
+{
+    am_scope_begin();
+    am_array *x = am_var("x", AM_SHAPE(4, 8), F32);
+    am_array *w1 = am_var("w1", AM_SHAPE(8, 16), F32), *w2 = am_var("w2", AM_SHAPE(3, 16), F32);
+    am_array *t = am_transpose(am_transpose(am_transpose(w1, NULL, 0), NULL, 0), NULL, 0);
+    am_array *h = am_dropout(am_relu(am_fully_connected(x, am_mul_scalar(t, 1), NULL, 16, true,
+                                                        true)), 0.5);
+    am_array *w = am_reshape(am_exp(am_flatten(w2)), AM_SHAPE(3, 16));
+    am_graph *traced = graph_of(am_fully_connected(h, w, NULL, 3, true, true));
+    am_graph *g = am_graph_freeze(traced, (const char *[]){"w1", "w2"},
+                                  (am_array *[]){tu_random(AM_SHAPE(8, 16), F32, -1, 1),
+                                                 tu_random(AM_SHAPE(3, 16), F32, -1, 1)}, 2);
+    am_graph_release(traced);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(g);
+    am_graph *o = am_graph_optimize(g, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(o);
+    CU_ASSERT_EQUAL(o->n_nodes, 6); /* x, 2 constants, 2 FullyConnected, relu */
+    CU_ASSERT_EQUAL(count_op(o, "FullyConnected"), 2);
+    CU_ASSERT_EQUAL(count_op(o, "relu"), 1);
+    CU_ASSERT_EQUAL(count_op(o, NULL), 3);
+    SAME1(g, o, AM_SHAPE(4, 8));
+    am_graph_release(o);
+    am_graph_release(g);
+    am_scope_end();
+}
+
 /* AM_PASSES switches passes for every call; opts.passes applies on top. */
 static void test_am_passes_env(void)
 {
@@ -767,6 +815,7 @@ CU_TestInfo am_tests_pass_basic[] = {
     {"simplify: reshape chains", test_reshape_chain},
     {"simplify: shared intermediate views", test_reshape_shared_intermediate},
     {"simplify: Dropout in inference", test_dropout_inference},
+    {"simplify: Dropout with p=0", test_dropout_p0},
     {"simplify: Dropout that must stay", test_dropout_kept},
     {"simplify: identity copies", test_identity_copy},
     {"simplify: log", test_simplify_log},
@@ -784,6 +833,7 @@ CU_TestInfo am_tests_pass_basic[] = {
     {"fold: multi-output nodes", test_fold_multi_output},
     {"pipeline: order", test_pipeline_order},
     {"pipeline: switches and log", test_pipeline_switches},
+    {"pipeline: a frozen inference MLP", test_pipeline_mlp},
     {"pipeline: AM_PASSES", test_am_passes_env},
     {"passes that change nothing", test_no_change_is_silent},
     CU_TEST_INFO_NULL,
