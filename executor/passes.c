@@ -11,6 +11,9 @@
  * fusion so bias and activation go into the GEMM first, DCE last. */
 static const am_pass passes[] = {
     /* passes: one line each, in pipeline order */
+    {"simplify", am_pass_simplify, true, "algebraic simplification (x*1, x+0, double transpose, reshape of reshape, identity Dropout)"},
+    {"cse", am_pass_cse, true, "common-subexpression elimination"},
+    {"fold", am_pass_fold, true, "constant folding"},
     {"dce", am_pass_dce, true, "dead-code elimination"},
 };
 

@@ -51,3 +51,5 @@ SUITE(plan)
 SUITE(plan_random)
 /* graph_gradient */
 SUITE(graph_gradient)
+/* passes */
+SUITE(pass_basic)
