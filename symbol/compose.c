@@ -72,6 +72,8 @@ am_graph *am_graph_get_children(const am_graph *g)
     am_graph *out = NULL;
     if (k > 0) {
         out = am_graph_from_heads_named(heads, k, g);
+    } else if (g->n_heads == 0) {
+        am_fail(AM_ERR_ARG, "am_graph_get_children: the graph has no heads");
     } else {
         const am_node *n = g->heads[0].node;
         am_fail(AM_ERR_ARG, "am_graph_get_children: the graph's head%s ('%s'%s) %s no inputs",

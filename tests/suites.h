@@ -48,3 +48,4 @@ SUITE(json)
 
 /* compose */
 SUITE(compose)
+SUITE(roundtrip)

@@ -446,8 +446,9 @@ static void test_compose_aux_state(void)
     CU_ASSERT_STRING_EQUAL(aux[0], "mv");
     binds b;
     bind_random(c, "data", AM_SHAPE(2, 3, 4), &b);
-    for (int i = 0; i < b.n; i++)  /* a variance must be positive */
-        if (strcmp(b.names[i], "mv") == 0) b.values[i] = tu_random(AM_SHAPE(3), AM_DTYPE_FLOAT32, 0.5, 1.5);
+    for (int i = 0; i < b.n; i++) /* a variance must be positive */
+        if (strcmp(b.names[i], "mv") == 0)
+            b.values[i] = tu_random(AM_SHAPE(3), AM_DTYPE_FLOAT32, 0.5, 1.5);
     binds gb = b;
     for (int i = 0; i < gb.n; i++)
         if (strcmp(gb.names[i], "m0") == 0)
