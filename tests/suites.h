@@ -53,3 +53,6 @@ SUITE(plan_random)
 SUITE(graph_gradient)
 /* passes */
 SUITE(pass_basic)
+/* compose */
+SUITE(compose)
+SUITE(roundtrip)

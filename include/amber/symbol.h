@@ -107,6 +107,51 @@ AM_API am_graph *am_graph_load(const char *path);
 /* Written to a temporary name and renamed. */
 AM_API am_status am_graph_save(const am_graph *g, const char *path);
 
+/* ---- composition and internals ---- */
+
+/* Graphs are values: each function below returns a new graph (a new
+ * reference) that shares nodes with its arguments and never changes them.
+ * am_graph_output(g, i) turns a head back into a symbolic array, so calling
+ * ops on it composes too (docs/symbols.md). */
+
+/* Every visible output of every node of g, variables included, as heads, in
+ * g's topological order: MXNet's Symbol.get_internals().  Nodes keep g's
+ * names, so am_graph_list_outputs gives "data", "fc1_weight", "fc1_output",
+ * ...  Hidden outputs (BatchNorm's saved mean and variance, Dropout's mask)
+ * are left out, as MXNet does.  NULL with AM_ERR_ARG for a NULL graph
+ * (keeping an earlier failure's message). */
+AM_API am_graph *am_graph_get_internals(const am_graph *g);
+
+/* The inputs of g's head nodes as heads, in order (a node that heads g
+ * twice counts once): MXNet's Symbol.get_children().  When no head node has
+ * inputs (g is a variable) there are no children: NULL with AM_ERR_ARG
+ * saying so, where MXNet's Python returns None. */
+AM_API am_graph *am_graph_get_children(const am_graph *g);
+
+/* The graph whose one head is the output of g named name, as
+ * am_graph_list_outputs names it: MXNet's sym["fc1_output"].  Only g's heads
+ * are searched; for an inner node search its internals:
+ * am_graph_find_output(am_graph_get_internals(g), "fc1_output").
+ * AM_ERR_ARG naming name when no output or more than one has it. */
+AM_API am_graph *am_graph_find_output(const am_graph *g, const char *name);
+
+/* One graph with the heads of all n graphs, in order: MXNet's
+ * Symbol.Group.  A variable name used by two graphs must be the same node
+ * (AM_ERR_ARG naming it otherwise).  Unnamed nodes keep graphs[0]'s names. */
+AM_API am_graph *am_graph_group(am_graph *const *graphs, int n);
+
+/* g with variable names[k] replaced by the single head of values[k], for
+ * each k: MXNet's sym(name=value, ...) (Symbol._compose with keywords).  Any
+ * variable may be replaced (arguments, auxiliary states, constants, by the
+ * names am_graph_list_inputs gives).  Nodes that read a replaced value are
+ * rebuilt with shapes and dtypes inferred from their new inputs (left
+ * unknown while an input is unknown, for am_graph_infer).  AM_ERR_ARG for an
+ * unknown or repeated name (the message lists g's inputs), a value with more
+ * than one head, or a variable name the result would use twice; the op's
+ * error, naming the node, when new shapes do not fit it. */
+AM_API am_graph *am_graph_compose(const am_graph *g, const char *const *names,
+                                  am_graph *const *values, int n);
+
 #ifdef __cplusplus
 }
 #endif
