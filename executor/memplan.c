@@ -6,10 +6,12 @@
 
 #define ALIGN_UP(n) (((n) + AM_ALIGN - 1) / AM_ALIGN * AM_ALIGN)
 
-/* last[] of every root value: the last step reading it or any view of it. */
+/* last[] of every root value: the last step reading it or any view of it;
+ * heads live past the last step, so nothing overwrites an output. */
 static void liveness(am_plan *p)
 {
-    for (int v = 0; v < p->n_values; v++) p->values[v].last = p->values[v].def;
+    for (int v = 0; v < p->n_values; v++)
+        p->values[v].last = p->values[v].head ? p->n_steps : p->values[v].def;
     for (int s = 0; s < p->n_steps; s++)
         for (int k = 0; k < p->steps[s].n_in; k++) {
             pvalue *r = &p->values[pv_root(p, p->steps[s].vin[k])];

@@ -159,8 +159,8 @@ static am_status build(am_plan *p)
             v->dtype = n->dtypes[k];
             v->bytes = (size_t)am_shape_size(&v->shape) * am_dtype_size(v->dtype);
             v->def = v->last = -1;
-            v->kind = !n->op ? (n->value ? PV_CONST : PV_INPUT)
-                             : is_head(g, n, k) ? PV_OUTPUT : PV_ARENA;
+            v->kind = !n->op ? (n->value ? PV_CONST : PV_INPUT) : PV_ARENA;
+            v->head = n->op && is_head(g, n, k);
         }
         int v0 = p->first_value[i];
         if (!n->op) {
@@ -178,18 +178,32 @@ static am_status build(am_plan *p)
     return AM_OK;
 }
 
-/* Arrays of their own for the heads, the arena and the workspace. */
+/* Byte offset of arena value v (following views) in the arena. */
+static size_t arena_offset(const am_plan *p, int v)
+{
+    size_t offset = 0;
+    for (; p->values[v].kind == PV_VIEW; v = p->values[v].base) offset += p->values[v].offset;
+    return offset + p->values[v].offset;
+}
+
+/* The arena (heads included: an output is a view of it that stays valid
+ * until the next run) and the workspace. */
 static am_status allocate(am_plan *p)
 {
     for (int v = 0; v < p->n_values; v++) {
         pvalue *x = &p->values[v];
-        if (x->kind == PV_OUTPUT && !(x->array = am_array_alloc(x->shape, x->dtype, am_cpu())))
-            return am_last_status();
         if (x->kind == PV_ARENA || (x->kind == PV_VIEW && x->inplace))
             p->stats.naive_bytes += (int64_t)x->bytes;
     }
-    if (p->arena_bytes && !(p->arena = am_host_alloc(p->arena_bytes)))
+    if (!(p->arena_array = am_array_alloc(AM_SHAPE((int64_t)p->arena_bytes), AM_DTYPE_UINT8, am_cpu())))
         return am_fail(AM_ERR_OOM, "cannot allocate a plan arena of %zu bytes", p->arena_bytes);
+    p->arena = am_array_ptr(p->arena_array);
+    for (int v = 0; v < p->n_values; v++) {
+        pvalue *x = &p->values[v];
+        if (x->head && !(x->array = am_array_new_view(p->arena_array, x->shape, x->dtype,
+                                                      arena_offset(p, v))))
+            return am_last_status();
+    }
     if (p->ws_bytes && !(p->workspace = am_host_alloc(p->ws_bytes)))
         return am_fail(AM_ERR_OOM, "cannot allocate a workspace of %zu bytes", p->ws_bytes);
     return AM_OK;
@@ -205,8 +219,7 @@ static char *value_data(const am_plan *p, int v)
         am_array *b = p->inputs[x->input].bound;
         return b ? (char *)am_array_ptr(b) : NULL;
     }
-    case PV_CONST:
-    case PV_OUTPUT: return (char *)am_array_ptr(x->array);
+    case PV_CONST: return (char *)am_array_ptr(x->array);
     case PV_ARENA: return p->arena + x->offset;
     case PV_VIEW: {
         char *base = value_data(p, x->base);
@@ -292,7 +305,7 @@ void am_plan_release(am_plan *p)
         free(p->inputs[i].name);
         am_release(p->inputs[i].bound);
     }
-    am_host_free(p->arena);
+    am_release(p->arena_array);
     am_host_free(p->workspace);
     am_graph_release(p->graph);
     free(p->values), free(p->first_value), free(p->steps), free(p->inputs);
@@ -378,8 +391,7 @@ static void print_value(const am_plan *p, int v, FILE *f)
     for (; p->values[r].kind == PV_VIEW; r = p->values[r].base) offset += p->values[r].offset;
     const pvalue *root = &p->values[r];
     switch (root->kind) {
-    case PV_ARENA: fprintf(f, " %s@%zu", s, root->offset + offset); break;
-    case PV_OUTPUT: fprintf(f, " %s@out", s); break;
+    case PV_ARENA: fprintf(f, " %s@%zu%s", s, root->offset + offset, x->head ? "(out)" : ""); break;
     case PV_INPUT: fprintf(f, " %s@%s", s, p->inputs[root->input].name); break;
     default: fprintf(f, " %s@const", s); break;
     }

@@ -9,8 +9,7 @@
 typedef enum pv_kind {
     PV_INPUT,   /* a bound variable: the user's array */
     PV_CONST,   /* a constant node's array */
-    PV_ARENA,   /* an intermediate: a region of the arena */
-    PV_OUTPUT,  /* a head: an array the plan owns, never shared */
+    PV_ARENA,   /* an intermediate or a head: a region of the arena */
     PV_VIEW,    /* shares another value's bytes (a view op, or in-place reuse) */
 } pv_kind;
 
@@ -22,8 +21,9 @@ typedef struct pvalue {
     int base;          /* PV_VIEW: the value whose bytes these are */
     size_t offset;     /* PV_ARENA: byte offset in the arena; PV_VIEW: in base */
     int input;         /* PV_INPUT: index into plan->inputs */
-    am_array *array;   /* PV_CONST, PV_OUTPUT: the array (a reference) */
+    am_array *array;   /* PV_CONST: its array; a head: a view of the arena (references) */
     int def, last;     /* step that writes it, last step that reads it (-1: none) */
+    bool head;         /* an output of the graph: alive from def to the end of the run */
     bool inplace;      /* PV_VIEW made by in-place reuse rather than a view op */
 } pvalue;
 
@@ -57,7 +57,8 @@ struct am_plan {
     int n_inputs;
     int *heads;                /* value id of each head */
     int n_heads;
-    char *arena;               /* am_host_alloc'd */
+    am_array *arena_array;     /* the arena, a uint8 array the outputs are views of */
+    char *arena;               /* its data */
     size_t arena_bytes;
     char *workspace;
     size_t ws_bytes;

@@ -98,7 +98,7 @@ static void test_memory_is_shared(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(p);
     am_plan_stats s = am_plan_get_stats(p);
     CU_ASSERT(s.naive_bytes >= 17 * 64 * 64 * 4);
-    CU_ASSERT(s.arena_bytes <= 2 * 64 * 64 * 4);
+    CU_ASSERT(s.arena_bytes <= 2 * 64 * 64 * 4 + 64); /* two buffers and the sum */
     CU_ASSERT(s.n_inplace >= 8);
     am_plan_release(p);
     /* Without optimization every value has bytes of its own. */
@@ -233,7 +233,7 @@ static void test_print_and_stats(void)
     fclose(f);
     CU_ASSERT_PTR_NOT_NULL(strstr(buf, "fullyconnected0"));
     CU_ASSERT_PTR_NOT_NULL(strstr(buf, "@data"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(buf, "@out"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(buf, "(out)"));
     free(buf);
     am_plan_stats s = am_plan_get_stats(p);
     CU_ASSERT_EQUAL(s.n_steps, 6);

@@ -133,18 +133,11 @@ static void run_plan(void *p)
     if (am_plan_run(a->plan) != AM_OK) fprintf(stderr, "plan: %s\n", am_last_error());
 }
 
-/* The plan's own memory: arena, workspace and output arrays. */
+/* The plan's own memory: the arena (outputs included) and the workspace. */
 static int64_t plan_bytes(am_plan *p)
 {
     am_plan_stats s = am_plan_get_stats(p);
-    int64_t bytes = s.arena_bytes + s.workspace_bytes;
-    am_scope_begin();
-    for (int i = 0; i < am_plan_num_outputs(p); i++) {
-        am_array *o = am_plan_output(p, i);
-        if (o) bytes += am_array_size(o) * (int64_t)am_dtype_size(am_array_dtype(o));
-    }
-    am_scope_end();
-    return bytes;
+    return s.arena_bytes + s.workspace_bytes;
 }
 
 static int bind_random(am_graph *g, const char **names, am_array **vals)

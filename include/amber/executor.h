@@ -120,8 +120,8 @@ AM_API const am_graph *am_plan_graph(const am_plan *p);
 typedef struct am_plan_stats {
     int n_steps;               /* kernel calls per run */
     int n_nodes;               /* nodes of the graph before the passes */
-    int64_t arena_bytes;       /* the one arena holding every intermediate value */
-    int64_t naive_bytes;       /* the sum of every intermediate value's size */
+    int64_t arena_bytes;       /* the one arena holding every intermediate value and output */
+    int64_t naive_bytes;       /* the sum of those values' sizes */
     int64_t workspace_bytes;   /* the largest kernel workspace (shared) */
     int n_inplace;             /* values written over one of their inputs */
     int n_views;               /* values that are views of another (no step) */
