@@ -193,7 +193,7 @@ static am_status allocate(am_plan *p)
     for (int v = 0; v < p->n_values; v++) {
         pvalue *x = &p->values[v];
         if (x->kind == PV_ARENA || (x->kind == PV_VIEW && x->inplace))
-            p->stats.naive_bytes += (int64_t)x->bytes;
+            p->stats.naive_bytes += (int64_t)((x->bytes + AM_ALIGN - 1) / AM_ALIGN * AM_ALIGN);
     }
     if (!(p->arena_array = am_array_alloc(AM_SHAPE((int64_t)p->arena_bytes), AM_DTYPE_UINT8, am_cpu())))
         return am_fail(AM_ERR_OOM, "cannot allocate a plan arena of %zu bytes", p->arena_bytes);

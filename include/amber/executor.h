@@ -121,7 +121,7 @@ typedef struct am_plan_stats {
     int n_steps;               /* kernel calls per run */
     int n_nodes;               /* nodes of the graph before the passes */
     int64_t arena_bytes;       /* the one arena holding every intermediate value and output */
-    int64_t naive_bytes;       /* the sum of those values' sizes */
+    int64_t naive_bytes;       /* the sum of those values' sizes (each 64-byte aligned) */
     int64_t workspace_bytes;   /* the largest kernel workspace (shared) */
     int n_inplace;             /* values written over one of their inputs */
     int n_views;               /* values that are views of another (no step) */
