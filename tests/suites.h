@@ -46,5 +46,9 @@ SUITE(params)
 SUITE(ops_rnn_unrolled)
 SUITE(json)
 
+/* plan */
+SUITE(plan)
+SUITE(plan_random)
+
 /* tools */
 SUITE(cli)

@@ -1,0 +1,402 @@
+/* The compiled plan: a private copy of the graph inferred for one input
+ * signature, optimized, memory-planned into one arena, and flattened into
+ * steps whose kernels and buffers are resolved when inputs are bound, so a
+ * run is a loop of kernel calls that allocates nothing. */
+#include "plan_impl.h"
+
+/* ---- the private graph ------------------------------------------------------ */
+
+/* A copy of g with every node cloned and op outputs' shapes forgotten, so
+ * inference for this signature neither sees another's shapes nor writes
+ * into nodes other graphs share.  Variables keep what they declare. */
+static am_graph *private_copy(am_graph *g)
+{
+    am_rewriter rw;
+    if (am_rw_init(&rw, g) != AM_OK) return NULL;
+    for (int i = 0; i < g->n_nodes; i++) {
+        am_node *n = g->nodes[i];
+        am_entry in[AM_MAX_OP_IO * 4];
+        for (int k = 0; k < n->n_in; k++) in[k] = am_rw_get(&rw, n->inputs[k]);
+        am_node *c = am_node_clone(n, in);
+        if (!c || (!c->name && !(c->name = strdup(g->names[i])))) {
+            am_node_release(c);
+            return am_rw_fail(&rw);
+        }
+        for (int k = 0; n->op && k < n->n_out; k++) {
+            c->shapes[k].ndim = -1;
+            c->dtypes[k] = AM_DTYPE_COUNT;
+        }
+        for (int k = 0; k < n->n_out; k++) am_rw_set(&rw, i, k, (am_entry){c, k});
+        am_node_release(c);
+    }
+    rw.n_changed++; /* always a new graph */
+    return am_rw_finish(&rw);
+}
+
+static am_status set_signature(am_graph *g, const am_plan_opts *o)
+{
+    for (int k = 0; k < o->n; k++) {
+        int i = 0;
+        while (i < g->n_nodes && (g->nodes[i]->op || strcmp(g->names[i], o->names[k]) != 0)) i++;
+        if (i == g->n_nodes)
+            return am_fail(AM_ERR_ARG, "am_plan_create: the graph has no input named '%s'", o->names[k]);
+        if (o->shapes) g->nodes[i]->shapes[0] = o->shapes[k];
+        if (o->dtypes && o->dtypes[k] != AM_DTYPE_COUNT) g->nodes[i]->dtypes[0] = o->dtypes[k];
+    }
+    for (int i = 0; i < g->n_nodes; i++)
+        if (!g->nodes[i]->op && g->nodes[i]->dtypes[0] == AM_DTYPE_COUNT)
+            g->nodes[i]->dtypes[0] = AM_DTYPE_FLOAT32;
+    return AM_OK;
+}
+
+/* ---- values and steps -------------------------------------------------------- */
+
+static int count_steps(const am_graph *g, int *n_io)
+{
+    int n = 0;
+    *n_io = 0;
+    for (int i = 0; i < g->n_nodes; i++)
+        if (g->nodes[i]->op) {
+            n++;
+            *n_io += g->nodes[i]->n_in + g->nodes[i]->n_out;
+        }
+    return n;
+}
+
+static bool is_head(const am_graph *g, const am_node *n, int k)
+{
+    for (int h = 0; h < g->n_heads; h++)
+        if (g->heads[h].node == n && g->heads[h].index == k) return true;
+    return false;
+}
+
+static am_status add_input(am_plan *p, int i, int v)
+{
+    pinput *in = &p->inputs[p->n_inputs++];
+    in->value = v;
+    if (!(in->name = strdup(p->graph->names[i]))) return am_fail(AM_ERR_OOM, "out of memory");
+    p->values[v].input = p->n_inputs - 1;
+    return AM_OK;
+}
+
+/* Output 0 of node n becomes a view of its input 0 when the op allows it and
+ * it is not a head (heads get arrays of their own). */
+static bool as_view(am_plan *p, const am_node *n, int v, int in0)
+{
+    int64_t offset = 0;
+    pvalue *x = &p->values[in0];
+    if (!n->op->view || n->n_out != 1 || n->n_in < 1 || x->dtype != p->values[v].dtype ||
+        is_head(p->graph, n, 0) || !n->op->view(n->attrs, &x->shape, &offset))
+        return false;
+    p->values[v].kind = PV_VIEW;
+    p->values[v].base = in0;
+    p->values[v].offset = (size_t)offset * am_dtype_size(x->dtype);
+    p->stats.n_views++;
+    return true;
+}
+
+static am_status make_step(am_plan *p, int i, int **io, am_view **views, am_req **reqs)
+{
+    const am_node *n = p->graph->nodes[i];
+    pstep *st = &p->steps[p->n_steps];
+    st->node = n;
+    st->node_index = i;
+    st->fn = n->op->cpu;
+    st->n_in = n->n_in;
+    st->n_out = n->n_out;
+    st->vin = *io, *io += n->n_in;
+    st->vout = *io, *io += n->n_out;
+    st->in = *views, *views += n->n_in;
+    st->out = *views, *views += n->n_out;
+    st->req = *reqs, *reqs += n->n_out;
+    am_node_describe(p->graph, i, st->what, sizeof(st->what));
+    am_shape ish[AM_MAX_OP_IO * 4];
+    for (int k = 0; k < n->n_in; k++) {
+        am_entry e = n->inputs[k];
+        st->vin[k] = p->first_value[am_graph_index(p->graph, e.node)] + e.index;
+        ish[k] = p->values[st->vin[k]].shape;
+    }
+    for (int k = 0; k < n->n_out; k++) {
+        st->vout[k] = p->first_value[i] + k;
+        st->req[k] = AM_REQ_WRITE;
+        p->values[st->vout[k]].def = p->n_steps;
+    }
+    st->ws_bytes = n->op->temp_bytes ? n->op->temp_bytes(n->attrs, ish, n->n_in) : 0;
+    if (st->ws_bytes > p->ws_bytes) p->ws_bytes = st->ws_bytes;
+    p->n_steps++;
+    return AM_OK;
+}
+
+/* One value per node output; a step per op node (none for views). */
+static am_status build(am_plan *p)
+{
+    am_graph *g = p->graph;
+    int n_io, n_steps = count_steps(g, &n_io);
+    if (!(p->first_value = malloc((size_t)(g->n_nodes + 1) * sizeof(int))))
+        return am_fail(AM_ERR_OOM, "out of memory compiling a plan");
+    for (int i = 0; i < g->n_nodes; i++) {
+        p->first_value[i] = p->n_values;
+        p->n_values += g->nodes[i]->n_out;
+    }
+    p->values = calloc((size_t)p->n_values + 1, sizeof(*p->values));
+    p->steps = calloc((size_t)n_steps + 1, sizeof(*p->steps));
+    p->inputs = calloc((size_t)g->n_nodes + 1, sizeof(*p->inputs));
+    p->io_pool = malloc(((size_t)n_io + 1) * sizeof(int));
+    p->view_pool = calloc((size_t)n_io + 1, sizeof(am_view));
+    p->req_pool = malloc(((size_t)n_io + 1) * sizeof(am_req));
+    p->heads = malloc(((size_t)g->n_heads + 1) * sizeof(int));
+    if (!p->values || !p->steps || !p->inputs || !p->io_pool ||
+        !p->view_pool || !p->req_pool || !p->heads)
+        return am_fail(AM_ERR_OOM, "out of memory compiling a plan");
+    int *io = p->io_pool;
+    am_view *views = p->view_pool;
+    am_req *reqs = p->req_pool;
+    for (int i = 0; i < g->n_nodes; i++) {
+        const am_node *n = g->nodes[i];
+        for (int k = 0; k < n->n_out; k++) {
+            pvalue *v = &p->values[p->first_value[i] + k];
+            v->shape = n->shapes[k];
+            v->dtype = n->dtypes[k];
+            v->bytes = (size_t)am_shape_size(&v->shape) * am_dtype_size(v->dtype);
+            v->def = v->last = -1;
+            v->kind = !n->op ? (n->value ? PV_CONST : PV_INPUT)
+                             : is_head(g, n, k) ? PV_OUTPUT : PV_ARENA;
+        }
+        int v0 = p->first_value[i];
+        if (!n->op) {
+            if (n->value) p->values[v0].array = am_retain(n->value);
+            else if (add_input(p, i, v0) != AM_OK) return am_last_status();
+            continue;
+        }
+        int in0 = n->n_in ? p->first_value[am_graph_index(g, n->inputs[0].node)] + n->inputs[0].index : -1;
+        if (in0 >= 0 && as_view(p, n, v0, in0)) continue;
+        make_step(p, i, &io, &views, &reqs);
+    }
+    for (int h = 0; h < g->n_heads; h++)
+        p->heads[h] = p->first_value[am_graph_index(g, g->heads[h].node)] + g->heads[h].index;
+    p->n_heads = g->n_heads;
+    return AM_OK;
+}
+
+/* Arrays of their own for the heads, the arena and the workspace. */
+static am_status allocate(am_plan *p)
+{
+    for (int v = 0; v < p->n_values; v++) {
+        pvalue *x = &p->values[v];
+        if (x->kind == PV_OUTPUT && !(x->array = am_array_alloc(x->shape, x->dtype, am_cpu())))
+            return am_last_status();
+        if (x->kind == PV_ARENA || (x->kind == PV_VIEW && x->inplace))
+            p->stats.naive_bytes += (int64_t)x->bytes;
+    }
+    if (p->arena_bytes && !(p->arena = am_host_alloc(p->arena_bytes)))
+        return am_fail(AM_ERR_OOM, "cannot allocate a plan arena of %zu bytes", p->arena_bytes);
+    if (p->ws_bytes && !(p->workspace = am_host_alloc(p->ws_bytes)))
+        return am_fail(AM_ERR_OOM, "cannot allocate a workspace of %zu bytes", p->ws_bytes);
+    return AM_OK;
+}
+
+/* The address of value v's bytes under the current binding (NULL while an
+ * input it depends on is unbound). */
+static char *value_data(const am_plan *p, int v)
+{
+    const pvalue *x = &p->values[v];
+    switch (x->kind) {
+    case PV_INPUT: {
+        am_array *b = p->inputs[x->input].bound;
+        return b ? (char *)am_array_ptr(b) : NULL;
+    }
+    case PV_CONST:
+    case PV_OUTPUT: return (char *)am_array_ptr(x->array);
+    case PV_ARENA: return p->arena + x->offset;
+    case PV_VIEW: {
+        char *base = value_data(p, x->base);
+        return base ? base + x->offset : NULL;
+    }
+    }
+    return NULL;
+}
+
+static void resolve(am_plan *p)
+{
+    for (int s = 0; s < p->n_steps; s++) {
+        pstep *st = &p->steps[s];
+        for (int k = 0; k < st->n_in; k++) {
+            const pvalue *x = &p->values[st->vin[k]];
+            st->in[k] = am_view_make(value_data(p, st->vin[k]), x->dtype, &x->shape, am_cpu());
+        }
+        for (int k = 0; k < st->n_out; k++) {
+            const pvalue *x = &p->values[st->vout[k]];
+            st->out[k] = am_view_make(value_data(p, st->vout[k]), x->dtype, &x->shape, am_cpu());
+        }
+    }
+}
+
+/* ---- the API ---------------------------------------------------------------- */
+
+static am_status compile(am_plan *p, am_graph *g, const am_plan_opts *o)
+{
+    am_graph *copy = private_copy(g);
+    if (!copy) return am_last_status();
+    am_status st = set_signature(copy, o);
+    if (st == AM_OK) st = am_graph_infer(copy, NULL, NULL, NULL, 0);
+    if (st != AM_OK) {
+        am_graph_release(copy);
+        return st;
+    }
+    if (o->no_optimize) {
+        p->graph = copy;
+    } else {
+        am_optimize_opts oo = {.training = o->training, .passes = o->passes, .log = o->log};
+        p->graph = am_graph_optimize(copy, &oo);
+        am_graph_release(copy);
+        if (!p->graph) return am_last_status();
+    }
+    if ((st = build(p)) != AM_OK || (st = am_memplan(p, o->no_optimize)) != AM_OK ||
+        (st = allocate(p)) != AM_OK)
+        return st;
+    resolve(p);
+    p->stats.n_steps = p->n_steps;
+    p->stats.arena_bytes = (int64_t)p->arena_bytes;
+    p->stats.workspace_bytes = (int64_t)p->ws_bytes;
+    return AM_OK;
+}
+
+am_plan *am_plan_create(am_graph *g, const am_plan_opts *opts)
+{
+    am_plan_opts none = {0};
+    const am_plan_opts *o = opts ? opts : &none;
+    am_err_ctx c;
+    am_err_push(&c, NULL, (am_site){0});
+    am_plan *p = NULL;
+    if (!g) {
+        am_fail(AM_ERR_ARG, "am_plan_create: graph is NULL");
+    } else if (!(p = calloc(1, sizeof(*p)))) {
+        am_fail(AM_ERR_OOM, "out of memory");
+    } else {
+        p->training = o->training;
+        p->stats.n_nodes = g->n_nodes;
+        if (compile(p, g, o) != AM_OK) {
+            am_plan_release(p);
+            p = NULL;
+        }
+    }
+    am_err_pop(&c);
+    return p;
+}
+
+void am_plan_release(am_plan *p)
+{
+    if (!p) return;
+    for (int v = 0; v < p->n_values; v++) am_release(p->values[v].array);
+    for (int i = 0; i < p->n_inputs; i++) {
+        free(p->inputs[i].name);
+        am_release(p->inputs[i].bound);
+    }
+    am_host_free(p->arena);
+    am_host_free(p->workspace);
+    am_graph_release(p->graph);
+    free(p->values), free(p->first_value), free(p->steps), free(p->inputs);
+    free(p->io_pool), free(p->view_pool), free(p->req_pool), free(p->heads);
+    free(p);
+}
+
+am_status am_plan_bind(am_plan *p, const char *name, am_array *x)
+{
+    if (!p || !name || !x) return am_fail(AM_ERR_ARG, "am_plan_bind: %s is NULL", !p ? "plan" : !name ? "name" : "array");
+    int i = 0;
+    while (i < p->n_inputs && strcmp(p->inputs[i].name, name) != 0) i++;
+    if (i == p->n_inputs) return am_fail(AM_ERR_ARG, "am_plan_bind: the plan has no input named '%s'", name);
+    const pvalue *v = &p->values[p->inputs[i].value];
+    char a[96], b[96];
+    if (!x->storage) return am_fail(AM_ERR_ARG, "am_plan_bind: the value for '%s' is symbolic", name);
+    if (x->storage->device.type != AM_DEVICE_CPU)
+        return am_fail(AM_ERR_DEVICE, "am_plan_bind: '%s' is not on the CPU; plans run on the CPU for now", name);
+    if (!am_shape_equal(x->shape, v->shape) || x->dtype != v->dtype)
+        return am_fail(x->dtype != v->dtype ? AM_ERR_DTYPE : AM_ERR_SHAPE,
+                       "am_plan_bind: the plan was compiled for '%s' as %s %s, given %s %s; "
+                       "create a plan for this signature", name, am_dtype_name(v->dtype),
+                       am_shape_format(&v->shape, a, sizeof(a)), am_dtype_name(x->dtype),
+                       am_shape_format(&x->shape, b, sizeof(b)));
+    am_retain(x);
+    am_release(p->inputs[i].bound);
+    p->inputs[i].bound = x;
+    resolve(p);
+    return AM_OK;
+}
+
+am_status am_plan_run(am_plan *p)
+{
+    if (!p) return am_fail(AM_ERR_ARG, "am_plan_run: plan is NULL");
+    for (int i = 0; i < p->n_inputs; i++)
+        if (!p->inputs[i].bound)
+            return am_fail(AM_ERR_ARG, "am_plan_run: no array bound to the input '%s'", p->inputs[i].name);
+    am_kernel_ctx ctx = {.device = am_cpu(), .training = p->training, .rng = am_rng_state(),
+                         .workspace = p->workspace, .workspace_bytes = p->ws_bytes};
+    for (int s = 0; s < p->n_steps; s++) {
+        const pstep *st = &p->steps[s];
+        am_err_ctx c;
+        am_err_push(&c, st->what, (am_site){0});
+        am_status rc = st->fn(&ctx, st->node->attrs, st->in, st->n_in, st->out, st->n_out, st->req);
+        am_err_pop(&c);
+        if (rc != AM_OK) return rc;
+    }
+    return AM_OK;
+}
+
+int am_plan_num_outputs(const am_plan *p) { return p ? p->n_heads : 0; }
+
+am_array *am_plan_output(am_plan *p, int i)
+{
+    if (!p || i < 0 || i >= p->n_heads) {
+        am_fail(AM_ERR_ARG, "am_plan_output: no output %d", i);
+        return NULL;
+    }
+    const pvalue *v = &p->values[p->heads[i]];
+    am_array *x = v->kind == PV_INPUT ? p->inputs[v->input].bound : v->array;
+    if (!x) {
+        am_fail(AM_ERR_ARG, "am_plan_output: output %d is the input '%s', which is not bound", i,
+                p->inputs[v->input].name);
+        return NULL;
+    }
+    return am_scope_own(am_retain(x));
+}
+
+const am_graph *am_plan_graph(const am_plan *p) { return p ? p->graph : NULL; }
+
+am_plan_stats am_plan_get_stats(const am_plan *p)
+{
+    return p ? p->stats : (am_plan_stats){0};
+}
+
+static void print_value(const am_plan *p, int v, FILE *f)
+{
+    const pvalue *x = &p->values[v];
+    char s[96];
+    am_shape_format(&x->shape, s, sizeof(s));
+    size_t offset = 0;
+    int r = v;
+    for (; p->values[r].kind == PV_VIEW; r = p->values[r].base) offset += p->values[r].offset;
+    const pvalue *root = &p->values[r];
+    switch (root->kind) {
+    case PV_ARENA: fprintf(f, " %s@%zu", s, root->offset + offset); break;
+    case PV_OUTPUT: fprintf(f, " %s@out", s); break;
+    case PV_INPUT: fprintf(f, " %s@%s", s, p->inputs[root->input].name); break;
+    default: fprintf(f, " %s@const", s); break;
+    }
+}
+
+void am_plan_print(const am_plan *p, FILE *f)
+{
+    if (!p || !f) return;
+    for (int s = 0; s < p->n_steps; s++) {
+        const pstep *st = &p->steps[s];
+        fprintf(f, "%4d %-28s %-24s in:", s, p->graph->names[st->node_index], st->node->op->name);
+        for (int k = 0; k < st->n_in; k++) print_value(p, st->vin[k], f);
+        fprintf(f, "  out:");
+        for (int k = 0; k < st->n_out; k++) {
+            print_value(p, st->vout[k], f);
+            if (st->req[k] == AM_REQ_INPLACE) fprintf(f, " (in place)");
+        }
+        fputc('\n', f);
+    }
+}

@@ -1,0 +1,82 @@
+/* The compiled plan's internal types, shared by plan.c (building and
+ * running) and memplan.c (liveness, in-place reuse, arena placement). */
+#ifndef AMBER_PLAN_IMPL_H
+#define AMBER_PLAN_IMPL_H
+
+#include "executor_impl.h"
+
+/* Where a value (one output of one node) lives. */
+typedef enum pv_kind {
+    PV_INPUT,   /* a bound variable: the user's array */
+    PV_CONST,   /* a constant node's array */
+    PV_ARENA,   /* an intermediate: a region of the arena */
+    PV_OUTPUT,  /* a head: an array the plan owns, never shared */
+    PV_VIEW,    /* shares another value's bytes (a view op, or in-place reuse) */
+} pv_kind;
+
+typedef struct pvalue {
+    pv_kind kind;
+    am_shape shape;
+    am_dtype dtype;
+    size_t bytes;
+    int base;          /* PV_VIEW: the value whose bytes these are */
+    size_t offset;     /* PV_ARENA: byte offset in the arena; PV_VIEW: in base */
+    int input;         /* PV_INPUT: index into plan->inputs */
+    am_array *array;   /* PV_CONST, PV_OUTPUT: the array (a reference) */
+    int def, last;     /* step that writes it, last step that reads it (-1: none) */
+    bool inplace;      /* PV_VIEW made by in-place reuse rather than a view op */
+} pvalue;
+
+typedef struct pstep {
+    const am_node *node;
+    int node_index;
+    am_kernel_fn fn;
+    int n_in, n_out;
+    int *vin, *vout;    /* value ids */
+    am_view *in, *out;  /* resolved once per binding */
+    am_req *req;
+    size_t ws_bytes;
+    char what[96];      /* "node 'fc1' (FullyConnected)" for errors */
+} pstep;
+
+typedef struct pinput {
+    char *name;
+    int value;
+    am_array *bound;
+} pinput;
+
+struct am_plan {
+    am_graph *graph;           /* the optimized graph (its nodes hold the attrs) */
+    bool training;
+    pvalue *values;
+    int n_values;
+    int *first_value;          /* node index -> id of its output 0 */
+    pstep *steps;
+    int n_steps;
+    pinput *inputs;
+    int n_inputs;
+    int *heads;                /* value id of each head */
+    int n_heads;
+    char *arena;               /* am_host_alloc'd */
+    size_t arena_bytes;
+    char *workspace;
+    size_t ws_bytes;
+    /* pools the steps point into */
+    int *io_pool;
+    am_view *view_pool;
+    am_req *req_pool;
+    am_plan_stats stats;
+};
+
+/* Liveness over the step order, in-place reuse (unless no_share) and
+ * placement of every PV_ARENA value in one arena (plan->arena_bytes). */
+am_status am_memplan(am_plan *p, bool no_share);
+
+/* The value whose bytes v uses (follows views). */
+static inline int pv_root(const am_plan *p, int v)
+{
+    while (p->values[v].kind == PV_VIEW) v = p->values[v].base;
+    return v;
+}
+
+#endif /* AMBER_PLAN_IMPL_H */
