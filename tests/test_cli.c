@@ -7,6 +7,7 @@
 #include <ftw.h>
 #include <stdarg.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -130,8 +131,9 @@ static void check_model(cli *c, const char *model)
     snprintf(expected, sizeof(expected), FIX "%s-output.npy", model);
     for (int planned = 0; planned < 2; planned++) {
         const char *out = tmp_path(c, planned ? "plan.npy" : "eval.npy");
-        int rc = run(c, "run " FIX "%s-symbol.json " FIX "%s-0000.params -i data=" FIX "%s-input.npy "
-                     "-o %s%s", model, model, model, out, planned ? "" : " --no-optimize");
+        int rc = run(c, "run " FIX "%s-symbol.json " FIX "%s-0000.params "
+                     "-i data=" FIX "%s-input.npy -o %s%s", model, model, model, out,
+                     planned ? "" : " --no-optimize");
         CU_ASSERT_EQUAL(rc, 0);
         if (rc != 0) printf("\n  %s %s: %s", model, planned ? "plan" : "node by node", c->err);
         CU_ASSERT(same_npy(out, expected, 1e-4));
@@ -158,7 +160,8 @@ static void test_run_repeat(void)
 {
     cli c;
     if (!cli_begin(&c)) return cli_end(&c);
-    const char *model = "run " FIX "mlp-symbol.json " FIX "mlp-0000.params -i data=" FIX "mlp-input.npy";
+    const char *model = "run " FIX "mlp-symbol.json " FIX "mlp-0000.params "
+                        "-i data=" FIX "mlp-input.npy";
     CU_ASSERT_EQUAL(run(&c, "%s --repeat 3 --no-optimize", model), 0);
     CU_ASSERT(contains(c.out, "run: 3 runs node by node, median "));
     CU_ASSERT(contains(c.out, " ms, min "));
@@ -240,6 +243,10 @@ static void test_run_errors(void)
     check_run_error(&c, MLP, 1, "the graph input 'data' has no value: give it with -i");
     snprintf(a, sizeof(a), MLP_P "%s -i foo=" FIX "mlp-input.npy", in);
     check_run_error(&c, a, 1, "-i names 'foo', which is no input of the graph");
+    snprintf(a, sizeof(a), MLP_P "%s %s", in, in);
+    check_run_error(&c, a, 1, "-i gives 'data' twice");
+    snprintf(a, sizeof(a), MLP_P "%s -i dense0_bias=" FIX "mlp-input.npy", in);
+    check_run_error(&c, a, 1, "-i gives 'dense0_bias', which " FIX "mlp-0000.params holds already");
     snprintf(a, sizeof(a), MLP "%s %s", tmp_path(&c, "extra.params"), in);
     check_run_error(&c, a, 1, "holds 'arg:extra', which is no input of the graph");
     check_run_error(&c, MLP FIX "lenet-0000.params --ignore-extra -i data=" FIX "mlp-input.npy", 1,
@@ -274,7 +281,8 @@ static void test_viz_mlp(void)
     CU_ASSERT_EQUAL(run(&c, "viz " FIX "mlp-symbol.json"), 0);
     CU_ASSERT(contains(c.out, "digraph \"mlp\" {\n"));
     CU_ASSERT(contains(c.out, "  n0 [label=\"data\", shape=ellipse, fillcolor=white];\n"));
-    CU_ASSERT(contains(c.out, "  n1 [label=\"dense0_weight\", shape=ellipse, fillcolor=\"#d9d9d9\"];"));
+    CU_ASSERT(contains(c.out, "  n1 [label=\"dense0_weight\", shape=ellipse, "
+                              "fillcolor=\"#d9d9d9\"];"));
     CU_ASSERT(contains(c.out, "  n2 [label=\"dense0_bias\\n(64,)\", shape=ellipse"));
     CU_ASSERT(contains(c.out, "  n3 [label=\"dense0_fwd\\nFullyConnected\\nnum_hidden=64\"];"));
     CU_ASSERT(contains(c.out, "  n4 [label=\"dense0_relu_fwd\\nActivation\\nact_type=relu\"];"));
@@ -301,12 +309,13 @@ static void test_viz_shapes_and_file(void)
     CU_ASSERT(contains(text, "\\nnum_filter=16\\nlayout=NCHW\\n(2, 16, 8, 8)\"];"));
     CU_ASSERT(contains(text, "pool1_fwd\\nPooling\\nkernel=(2, 2)\\nstride=(2, 2)\\npad=(0, 0)"
                              "\\n(2, 16, 4, 4)\"];"));
-    CU_ASSERT(contains(text, "  n22 [label=\"dense2_fwd\\nFullyConnected\\nnum_hidden=10\\n(2, 10)\", "
-                             "peripheries=2];"));
+    CU_ASSERT(contains(text, "  n22 [label=\"dense2_fwd\\nFullyConnected\\nnum_hidden=10"
+                             "\\n(2, 10)\", peripheries=2];"));
     CU_ASSERT(contains(text, "  n10 -> n11;\n  n11 -> n14;\n"));
     free(text);
     /* The optimized graph (inference passes) draws too. */
-    CU_ASSERT_EQUAL(run(&c, "viz --optimized " FIX "lenet-symbol.json -i 'data=(2, 1, 28, 28)'"), 0);
+    CU_ASSERT_EQUAL(run(&c, "viz --optimized " FIX "lenet-symbol.json "
+                            "-i 'data=(2, 1, 28, 28)'"), 0);
     CU_ASSERT(contains(c.out, "digraph \"lenet\""));
     CU_ASSERT(contains(c.out, "\\n(2, 10)\", peripheries=2];"));
     cli_end(&c);
@@ -332,7 +341,8 @@ static void test_viz_escapes_and_outputs(void)
     CU_ASSERT(contains(c.out, "digraph \"odd\""));
     CU_ASSERT(contains(c.out, "  n0 [label=\"in\\\"put\\\\x\\n(2, 4)\", shape=ellipse, "
                               "fillcolor=white];"));
-    CU_ASSERT(contains(c.out, "  n1 [label=\"split0\\nSliceChannel\\nnum_outputs=2\\n(2, 2) (2, 2)\"];"));
+    CU_ASSERT(contains(c.out, "  n1 [label=\"split0\\nSliceChannel\\nnum_outputs=2"
+                              "\\n(2, 2) (2, 2)\"];"));
     CU_ASSERT(contains(c.out, "  n1 -> n2 [label=\"1\"];\n  n1 -> n2 [label=\"0\"];\n"));
     CU_ASSERT_STRING_EQUAL(c.err, "");
     cli_end(&c);
@@ -344,24 +354,68 @@ static void test_viz_errors(void)
     if (!cli_begin(&c)) return cli_end(&c);
     CU_ASSERT_EQUAL(run(&c, "viz " FIX "mlp-symbol.json -i foo=2x3"), 1);
     CU_ASSERT(contains(c.err, "amber viz: -i names 'foo', which is no input of the graph\n"));
-    CU_ASSERT_EQUAL(run(&c, "viz " FIX "mlp-symbol.json -i data=2xx3"), 1);
+    CU_ASSERT_EQUAL(run(&c, "viz " FIX "mlp-symbol.json -i data=2xx3"), 2);
     CU_ASSERT(contains(c.err, "'2xx3' is not a shape like 1x3x224x224"));
     CU_ASSERT_EQUAL(run(&c, "viz /nonexistent.json"), 1);
     CU_ASSERT(contains(c.err, "amber viz: am_graph_load: cannot open /nonexistent.json"));
     CU_ASSERT_EQUAL(run(&c, "viz"), 2);
-    /* --svg without Graphviz says so; with it, SVG comes out. */
-    const char *path = getenv("PATH");
-    char *saved = strdup(path ? path : "/usr/bin:/bin");
-    setenv("PATH", "/nonexistent", 1);
+    cli_end(&c);
+}
+
+/* Sets PATH to dir (NULL: restores the saved one). */
+static void set_path(const char *dir, char **saved)
+{
+    if (dir) {
+        const char *path = getenv("PATH");
+        *saved = strdup(path ? path : "/usr/bin:/bin");
+        setenv("PATH", dir, 1);
+    } else {
+        setenv("PATH", *saved, 1);
+        free(*saved);
+    }
+}
+
+/* --svg pipes the DOT text through `dot -Tsvg`: a stand-in dot that echoes
+ * its arguments and input checks the plumbing; without dot it says so. */
+static void test_viz_svg(void)
+{
+    cli c;
+    char *saved;
+    if (!cli_begin(&c)) return cli_end(&c);
+    set_path("/nonexistent", &saved);
     CU_ASSERT_EQUAL(run(&c, "viz --svg " FIX "mlp-symbol.json"), 1);
-    setenv("PATH", saved, 1);
+    set_path(NULL, &saved);
     CU_ASSERT(contains(c.err, "amber viz: --svg needs Graphviz's dot, which is not on PATH"));
     if (system("command -v dot >/dev/null 2>&1") == 0) {
         CU_ASSERT_EQUAL(run(&c, "viz --svg " FIX "mlp-symbol.json -i data=1x784"), 0);
         CU_ASSERT(contains(c.out, "<svg"));
         CU_ASSERT(contains(c.out, "dense0_fwd"));
     }
-    free(saved);
+    FILE *f = fopen(tmp_path(&c, "dot"), "w");
+    fputs("#!/bin/sh\nif [ \"$2\" = -o ]; then exec >\"$3\"; fi\n"
+          "[ -e \"$FAIL_DOT\" ] && exit 3\necho \"<svg $*>\"; exec /bin/cat\n", f);
+    fclose(f);
+    chmod(tmp_path(&c, "dot"), 0755);
+    set_path(c.dir, &saved);
+    int rc = run(&c, "viz --svg " FIX "mlp-symbol.json");
+    set_path(NULL, &saved);
+    CU_ASSERT_EQUAL(rc, 0);
+    CU_ASSERT(contains(c.out, "<svg -Tsvg>\ndigraph \"mlp\" {\n"));
+    set_path(c.dir, &saved);
+    rc = run(&c, "viz --svg " FIX "mlp-symbol.json -o %s", tmp_path(&c, "mlp.svg"));
+    set_path(NULL, &saved);
+    CU_ASSERT_EQUAL(rc, 0);
+    char *text = read_all(tmp_path(&c, "mlp.svg"));
+    CU_ASSERT(contains(text, "<svg -Tsvg -o "));
+    CU_ASSERT(contains(text, "  n0 -> n3;\n"));
+    free(text);
+    setenv("FAIL_DOT", c.dir, 1);
+    set_path(c.dir, &saved);
+    rc = run(&c, "viz --svg " FIX "mlp-symbol.json");
+    set_path(NULL, &saved);
+    unsetenv("FAIL_DOT");
+    CU_ASSERT_EQUAL(rc, 1);
+    CU_ASSERT(contains(c.err, "amber viz: dot -Tsvg failed (exit status 3)\n"));
     cli_end(&c);
 }
 
@@ -402,7 +456,8 @@ CU_TestInfo am_tests_cli[] = {
     {"viz: nodes, parameters, edges", test_viz_mlp},
     {"viz: inferred shapes, -o, --optimized", test_viz_shapes_and_file},
     {"viz: escaped names, output indices on edges", test_viz_escapes_and_outputs},
-    {"viz: errors and --svg", test_viz_errors},
+    {"viz: errors", test_viz_errors},
+    {"viz: --svg through dot", test_viz_svg},
     {"inspect: passes, steps and memory", test_inspect},
     CU_TEST_INFO_NULL,
 };

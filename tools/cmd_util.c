@@ -28,6 +28,17 @@ int am_cmd_fail_last(const char *cmd)
     return am_cmd_fail(cmd, "%s", msg[0] ? msg : "failed (no message)");
 }
 
+int am_cmd_usage_error(const char *cmd, const char *usage, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    am_cmd_fail(cmd, "%s (%s)", msg, usage);
+    return 2;
+}
+
 bool am_cmd_split(const char *arg, char **name, const char **value)
 {
     const char *eq = strchr(arg, '=');
@@ -66,21 +77,56 @@ bool am_cmd_parse_shape(const char *s, am_shape *out)
     return true;
 }
 
+static bool values_grow(am_cmd_values *v)
+{
+    if (v->n < v->cap) return true;
+    size_t cap = v->cap ? 2 * (size_t)v->cap : 16;
+    char **names = realloc(v->names, cap * sizeof(*names));
+    if (names) v->names = names;
+    am_array **values = names ? realloc(v->values, cap * sizeof(*values)) : NULL;
+    if (values) v->values = values;
+    am_shape *shapes = values ? realloc(v->shapes, cap * sizeof(*shapes)) : NULL;
+    if (shapes) v->shapes = shapes;
+    am_dtype *dtypes = shapes ? realloc(v->dtypes, cap * sizeof(*dtypes)) : NULL;
+    if (dtypes) v->dtypes = dtypes;
+    if (dtypes) v->cap = (int)cap;
+    return dtypes != NULL;
+}
+
+bool am_cmd_values_add_shape(am_cmd_values *v, const char *name, am_shape shape, am_dtype dtype)
+{
+    if (!values_grow(v) || !(v->names[v->n] = strdup(name))) return false;
+    v->values[v->n] = NULL;
+    v->shapes[v->n] = shape;
+    v->dtypes[v->n++] = dtype;
+    return true;
+}
+
 bool am_cmd_values_add(am_cmd_values *v, const char *name, am_array *x)
 {
-    if (v->n == v->cap) {
-        int cap = v->cap ? 2 * v->cap : 16;
-        char **names = realloc(v->names, (size_t)cap * sizeof(*names));
-        if (!names) return false;
-        v->names = names;
-        am_array **values = realloc(v->values, (size_t)cap * sizeof(*values));
-        if (!values) return false;
-        v->values = values;
-        v->cap = cap;
-    }
-    if (!(v->names[v->n] = strdup(name))) return false;
-    v->values[v->n++] = am_retain(x);
+    if (!am_cmd_values_add_shape(v, name, x->shape, x->dtype)) return false;
+    v->values[v->n - 1] = am_retain(x);
     return true;
+}
+
+int am_cmd_add_shape_arg(const char *cmd, const char *usage, const char *arg, am_cmd_values *v)
+{
+    char *name;
+    const char *value;
+    am_shape shape;
+    if (!am_cmd_split(arg, &name, &value))
+        return am_cmd_usage_error(cmd, usage, "-i takes NAME=SHAPE (data=1x3x224x224), not '%s'",
+                                  arg);
+    int rc = 0;
+    if (!am_cmd_parse_shape(value, &shape))
+        rc = am_cmd_usage_error(cmd, usage, "-i %s: '%s' is not a shape like 1x3x224x224 or "
+                                "(1, 3, 224, 224)", name, value);
+    else if (am_cmd_values_find(v, name) >= 0)
+        rc = am_cmd_usage_error(cmd, usage, "-i gives '%s' twice", name);
+    else if (!am_cmd_values_add_shape(v, name, shape, AM_DTYPE_FLOAT32))
+        rc = am_cmd_fail(cmd, "out of memory");
+    free(name);
+    return rc;
 }
 
 int am_cmd_values_find(const am_cmd_values *v, const char *name)
@@ -98,6 +144,8 @@ void am_cmd_values_free(am_cmd_values *v)
     }
     free(v->names);
     free(v->values);
+    free(v->shapes);
+    free(v->dtypes);
     *v = (am_cmd_values){0};
 }
 

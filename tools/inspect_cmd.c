@@ -6,43 +6,34 @@
 static const char *const usage_line =
     "usage: amber inspect MODEL-symbol.json [MODEL.params] [-i NAME=SHAPE ...] [--training]";
 
+#define USAGE(...) am_cmd_usage_error("inspect", usage_line, __VA_ARGS__)
+
 typedef struct inspect_args {
     const char *json, *params;
-    char **names;            /* -i names (malloc'd) and their shapes */
-    am_shape *shapes;
-    int n;
+    am_cmd_values inputs;    /* -i NAME=SHAPE */
     bool training;
 } inspect_args;
 
 static int parse_args(int argc, char **argv, inspect_args *a)
 {
-    a->names = calloc((size_t)argc + 1, sizeof(*a->names));
-    a->shapes = calloc((size_t)argc + 1, sizeof(*a->shapes));
-    if (!a->names || !a->shapes) return am_cmd_fail("inspect", "out of memory");
     for (int i = 0; i < argc; i++) {
-        const char *s = argv[i], *value;
-        if (strcmp(s, "--training") == 0) {
+        const char *s = argv[i];
+        int rc = 0;
+        if (strcmp(s, "--training") == 0)
             a->training = true;
-        } else if (strcmp(s, "-i") == 0 && i + 1 < argc) {
-            s = argv[++i];
-            if (!am_cmd_split(s, &a->names[a->n], &value))
-                return am_cmd_fail("inspect", "-i takes NAME=SHAPE (data=1x3x224x224), not '%s'", s);
-            if (!am_cmd_parse_shape(value, &a->shapes[a->n++]))
-                return am_cmd_fail("inspect", "-i %s: '%s' is not a shape like 1x3x224x224 or "
-                                   "(1, 3, 224, 224)", a->names[a->n - 1], value);
-        } else if (s[0] == '-' && s[1]) {
-            return am_cmd_fail("inspect", "unknown option or missing value '%s' (%s)", s,
-                               usage_line) + 1;
-        } else if (!a->json) {
+        else if (strcmp(s, "-i") == 0 && i + 1 < argc)
+            rc = am_cmd_add_shape_arg("inspect", usage_line, argv[++i], &a->inputs);
+        else if (s[0] == '-' && s[1])
+            rc = USAGE("unknown option or missing value '%s'", s);
+        else if (!a->json)
             a->json = s;
-        } else if (!a->params) {
+        else if (!a->params)
             a->params = s;
-        } else {
-            return am_cmd_fail("inspect", "unexpected argument '%s' (%s)", s, usage_line) + 1;
-        }
+        else
+            rc = USAGE("unexpected argument '%s'", s);
+        if (rc) return rc;
     }
-    if (!a->json) return am_cmd_fail("inspect", "no model given (%s)", usage_line) + 1;
-    return 0;
+    return a->json ? 0 : USAGE("no model given");
 }
 
 /* "812 B", "40.1 KiB", "3.25 MiB". */
@@ -71,68 +62,61 @@ static void print_plan(const am_graph *g, const am_plan *p)
     printf("steps: %d kernel call%s per run\n", s.n_steps, s.n_steps == 1 ? "" : "s");
     am_plan_print(p, stdout);
     printf("memory: arena %s for the intermediate values, %s with a buffer for each",
-           format_bytes(s.arena_bytes, b1, sizeof(b1)), format_bytes(s.naive_bytes, b2, sizeof(b2)));
-    if (s.naive_bytes > 0) printf(" (%.0f%%)", 100.0 * (double)s.arena_bytes / (double)s.naive_bytes);
-    printf("\nworkspace: %s shared by the steps\n", format_bytes(s.workspace_bytes, b1, sizeof(b1)));
-    printf("in-place: %d value%s written over an input\n", s.n_inplace, s.n_inplace == 1 ? "" : "s");
+           format_bytes(s.arena_bytes, b1, sizeof(b1)),
+           format_bytes(s.naive_bytes, b2, sizeof(b2)));
+    if (s.naive_bytes > 0)
+        printf(" (%.0f%%)", 100.0 * (double)s.arena_bytes / (double)s.naive_bytes);
+    printf("\nworkspace: %s shared by the steps\n",
+           format_bytes(s.workspace_bytes, b1, sizeof(b1)));
+    printf("in-place: %d value%s written over an input\n", s.n_inplace,
+           s.n_inplace == 1 ? "" : "s");
     printf("views: %d value%s sharing another's storage (no step)\n", s.n_views,
            s.n_views == 1 ? "" : "s");
 }
 
 /* The plan's input signature: the -i shapes, and in training the
  * parameters' shapes and dtypes too (they stay variables there). */
-typedef struct signature {
-    const char **names;
-    am_shape *shapes;
-    am_dtype *dtypes;
-    int n;
-} signature;
-
 static int make_signature(const inspect_args *a, const am_graph *g, const am_cmd_values *params,
-                          signature *s)
+                          am_cmd_values *sig)
 {
-    int cap = a->n + params->n + 1;
-    s->names = calloc((size_t)cap, sizeof(*s->names));
-    s->shapes = calloc((size_t)cap, sizeof(*s->shapes));
-    s->dtypes = calloc((size_t)cap, sizeof(*s->dtypes));
-    if (!s->names || !s->shapes || !s->dtypes) return am_cmd_fail("inspect", "out of memory");
-    for (int k = 0; k < a->n; k++) {
-        if (am_cmd_find_variable(g, a->names[k]) < 0)
+    const am_cmd_values *in = &a->inputs;
+    for (int k = 0; k < in->n; k++) {
+        if (am_cmd_find_variable(g, in->names[k]) < 0)
             return am_cmd_fail("inspect", "-i names '%s', which is no input of the graph",
-                               a->names[k]);
-        if (am_cmd_values_find(params, a->names[k]) >= 0)
-            return am_cmd_fail("inspect", "-i gives '%s', which %s holds already", a->names[k],
-                               a->params);
-        s->names[s->n] = a->names[k];
-        s->shapes[s->n] = a->shapes[k];
-        s->dtypes[s->n++] = AM_DTYPE_FLOAT32;
+                               in->names[k]);
+        if (am_cmd_values_find(params, in->names[k]) >= 0)
+            return am_cmd_fail("inspect", "-i gives '%s', which %s holds already",
+                               in->names[k], a->params);
+        if (!am_cmd_values_add_shape(sig, in->names[k], in->shapes[k], in->dtypes[k]))
+            return am_cmd_fail("inspect", "out of memory");
     }
-    for (int k = 0; a->training && k < params->n; k++) {
-        s->names[s->n] = params->names[k];
-        s->shapes[s->n] = params->values[k]->shape;
-        s->dtypes[s->n++] = params->values[k]->dtype;
-    }
+    for (int k = 0; a->training && k < params->n; k++)
+        if (!am_cmd_values_add_shape(sig, params->names[k], params->shapes[k], params->dtypes[k]))
+            return am_cmd_fail("inspect", "out of memory");
     return 0;
+}
+
+/* Inference freezes the parameters, so that folding can compute with them. */
+static am_graph *graph_to_plan(const inspect_args *a, am_graph *g, const am_cmd_values *params)
+{
+    if (a->training) return am_graph_retain(g);
+    return am_graph_freeze(g, am_cmd_names(params), params->values, params->n);
 }
 
 static int inspect(const inspect_args *a)
 {
-    am_cmd_values params = {0};
-    signature sig = {0};
+    am_cmd_values params = {0}, sig = {0};
     am_graph *g = am_graph_load(a->json), *planned = NULL;
     am_plan *p = NULL;
     int rc = g ? 0 : am_cmd_fail_last("inspect");
     if (rc == 0 && a->params) rc = am_cmd_load_params("inspect", a->params, g, false, &params);
     if (rc == 0) rc = make_signature(a, g, &params, &sig);
-    /* Inference freezes the parameters, so folding can compute with them. */
-    if (rc == 0 && !(planned = a->training ? am_graph_retain(g) :
-                     am_graph_freeze(g, (const char *const *)params.names, params.values, params.n)))
-        rc = am_cmd_fail_last("inspect");
+    if (rc == 0 && !(planned = graph_to_plan(a, g, &params))) rc = am_cmd_fail_last("inspect");
     if (rc == 0) {
         printf("graph: %s, %d nodes (%d ops), %s\n", a->json, am_graph_num_nodes(g), count_ops(g),
                a->training ? "training" : "inference");
-        fflush(stdout);
-        am_plan_opts opts = {.training = a->training, .log = stdout, .names = sig.names,
+        fflush(stdout);  /* the passes log to stdout too */
+        am_plan_opts opts = {.training = a->training, .log = stdout, .names = am_cmd_names(&sig),
                              .shapes = sig.shapes, .dtypes = sig.dtypes, .n = sig.n};
         if (!(p = am_plan_create(planned, &opts))) rc = am_cmd_fail_last("inspect");
     }
@@ -141,9 +125,7 @@ static int inspect(const inspect_args *a)
     am_graph_release(planned);
     am_graph_release(g);
     am_cmd_values_free(&params);
-    free(sig.names);
-    free(sig.shapes);
-    free(sig.dtypes);
+    am_cmd_values_free(&sig);
     return rc;
 }
 
@@ -153,9 +135,7 @@ int am_cmd_inspect(int argc, char **argv)
     am_scope_begin();
     int rc = parse_args(argc, argv, &a);
     if (rc == 0) rc = inspect(&a);
-    for (int k = 0; k < a.n; k++) free(a.names[k]);
-    free(a.names);
-    free(a.shapes);
+    am_cmd_values_free(&a.inputs);
     am_scope_end();
     return rc;
 }

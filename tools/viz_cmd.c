@@ -4,47 +4,44 @@
 #include "commands.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 static const char *const usage_line =
     "usage: amber viz MODEL-symbol.json [-i NAME=SHAPE ...] [--optimized] [--svg] [-o OUT]";
 
+#define USAGE(...) am_cmd_usage_error("viz", usage_line, __VA_ARGS__)
+
 typedef struct viz_args {
     const char *json, *out;
     bool optimized, svg;
-    char **names;            /* -i names (malloc'd) and their shapes */
-    am_shape *shapes;
-    int n;
+    am_cmd_values inputs;    /* -i NAME=SHAPE */
 } viz_args;
 
 static int parse_args(int argc, char **argv, viz_args *a)
 {
-    a->names = calloc((size_t)argc + 1, sizeof(*a->names));
-    a->shapes = calloc((size_t)argc + 1, sizeof(*a->shapes));
-    if (!a->names || !a->shapes) return am_cmd_fail("viz", "out of memory");
     for (int i = 0; i < argc; i++) {
-        const char *s = argv[i], *value;
-        if (strcmp(s, "--optimized") == 0) a->optimized = true;
-        else if (strcmp(s, "--svg") == 0) a->svg = true;
-        else if (strcmp(s, "-o") == 0 && i + 1 < argc) a->out = argv[++i];
-        else if (strcmp(s, "-i") == 0 && i + 1 < argc) {
-            s = argv[++i];
-            if (!am_cmd_split(s, &a->names[a->n], &value))
-                return am_cmd_fail("viz", "-i takes NAME=SHAPE (data=1x3x224x224), not '%s'", s);
-            if (!am_cmd_parse_shape(value, &a->shapes[a->n++]))
-                return am_cmd_fail("viz", "-i %s: '%s' is not a shape like 1x3x224x224 or "
-                                   "(1, 3, 224, 224)", a->names[a->n - 1], value);
+        const char *s = argv[i], *value = i + 1 < argc ? argv[i + 1] : NULL;
+        int rc = 0;
+        if (strcmp(s, "--optimized") == 0) {
+            a->optimized = true;
+        } else if (strcmp(s, "--svg") == 0) {
+            a->svg = true;
+        } else if (value && strcmp(s, "-o") == 0) {
+            a->out = argv[++i];
+        } else if (value && strcmp(s, "-i") == 0) {
+            rc = am_cmd_add_shape_arg("viz", usage_line, argv[++i], &a->inputs);
         } else if (s[0] == '-' && s[1]) {
-            return am_cmd_fail("viz", "unknown option '%s' (%s)", s, usage_line) + 1;
+            rc = USAGE("unknown option or missing value '%s'", s);
         } else if (!a->json) {
             a->json = s;
         } else {
-            return am_cmd_fail("viz", "unexpected argument '%s' (%s)", s, usage_line) + 1;
+            rc = USAGE("unexpected argument '%s'", s);
         }
+        if (rc) return rc;
     }
-    if (!a->json) return am_cmd_fail("viz", "no graph given (%s)", usage_line) + 1;
-    return 0;
+    return a->json ? 0 : USAGE("no graph given");
 }
 
 /* ---- DOT -------------------------------------------------------------------------- */
@@ -84,8 +81,8 @@ static void mark_parameters(const am_graph *g, const viz_args *a, bool *param)
                 param[am_graph_index(g, v)] = true;
         }
     }
-    for (int k = 0; k < a->n; k++) {
-        int i = am_cmd_find_variable(g, a->names[k]);
+    for (int k = 0; k < a->inputs.n; k++) {
+        int i = am_cmd_find_variable(g, a->inputs.names[k]);
         if (i >= 0) param[i] = false;
     }
 }
@@ -145,8 +142,10 @@ static am_status write_dot(FILE *f, void *arg)
     const am_graph *g = c->g;
     fputs("digraph \"", f);
     put_escaped(f, c->title);
-    fputs("\" {\n  rankdir=TB;\n  node [shape=box, style=\"rounded,filled\", fillcolor=\"#dbe8f7\", "
-          "fontname=\"Helvetica\", fontsize=10];\n  edge [fontname=\"Helvetica\", fontsize=9];\n", f);
+    fputs("\" {\n  rankdir=TB;\n"
+          "  node [shape=box, style=\"rounded,filled\", fillcolor=\"#dbe8f7\", "
+          "fontname=\"Helvetica\", fontsize=10];\n"
+          "  edge [fontname=\"Helvetica\", fontsize=9];\n", f);
     for (int i = 0; i < g->n_nodes; i++) put_node(f, g, i, c->param[i], is_head(g, g->nodes[i]));
     for (int i = 0; i < g->n_nodes; i++) {
         const am_node *n = g->nodes[i];
@@ -188,7 +187,11 @@ static int write_svg(dot_ctx *c, const char *out)
     fflush(stdout);
     if (pipe(fd) != 0) return am_cmd_fail("viz", "pipe: %s", strerror(errno));
     pid_t pid = fork();
-    if (pid < 0) return close(fd[0]), close(fd[1]), am_cmd_fail("viz", "fork: %s", strerror(errno));
+    if (pid < 0) {
+        close(fd[0]);
+        close(fd[1]);
+        return am_cmd_fail("viz", "fork: %s", strerror(errno));
+    }
     if (pid == 0) {
         dup2(fd[0], STDIN_FILENO);
         close(fd[0]);
@@ -198,6 +201,7 @@ static int write_svg(dot_ctx *c, const char *out)
         _exit(127);
     }
     close(fd[0]);
+    signal(SIGPIPE, SIG_IGN);  /* dot failing early is an error below, not a signal */
     FILE *f = fdopen(fd[1], "w");
     am_status st = f ? write_dot(f, c) : AM_ERR_IO;
     if (f) fclose(f);
@@ -240,19 +244,16 @@ static void graph_title(const char *path, char *buf, size_t len)
  * with a note on stderr. */
 static int infer_shapes(am_graph *g, const viz_args *a)
 {
-    for (int k = 0; k < a->n; k++)
-        if (am_cmd_find_variable(g, a->names[k]) < 0)
+    const am_cmd_values *in = &a->inputs;
+    for (int k = 0; k < in->n; k++)
+        if (am_cmd_find_variable(g, in->names[k]) < 0)
             return am_cmd_fail("viz", "-i names '%s', which is no input of the graph",
-                               a->names[k]);
-    am_dtype *dtypes = calloc((size_t)a->n + 1, sizeof(*dtypes));
-    if (!dtypes) return am_cmd_fail("viz", "out of memory");
-    for (int k = 0; k < a->n; k++) dtypes[k] = AM_DTYPE_FLOAT32;
-    if (am_graph_infer(g, (const char *const *)a->names, a->shapes, dtypes, a->n) != AM_OK) {
+                               in->names[k]);
+    if (am_graph_infer(g, am_cmd_names(in), in->shapes, in->dtypes, in->n) != AM_OK) {
         fprintf(stderr, "amber viz: note: unknown shapes are left out (%s with -i NAME=SHAPE)\n",
                 am_last_error());
         am_clear_error();
     }
-    free(dtypes);
     return 0;
 }
 
@@ -264,18 +265,18 @@ static int viz(const viz_args *a)
     if (rc == 0 && a->optimized) {
         shown = am_graph_optimize(g, &(am_optimize_opts){.training = false});
         if (!shown) rc = am_cmd_fail_last("viz");
-        else if (am_graph_infer(shown, NULL, NULL, NULL, 0) != AM_OK) am_clear_error();
     } else if (rc == 0) {
         shown = am_graph_retain(g);
     }
+    bool *param = rc == 0 ? calloc((size_t)shown->n_nodes + 1, sizeof(*param)) : NULL;
+    if (rc == 0 && !param) rc = am_cmd_fail("viz", "out of memory");
     if (rc == 0) {
         char title[256];
         graph_title(a->json, title, sizeof(title));
-        bool *param = calloc((size_t)shown->n_nodes + 1, sizeof(*param));
-        if (!param) rc = am_cmd_fail("viz", "out of memory");
-        else mark_parameters(shown, a, param), rc = write_output(&(dot_ctx){shown, title, param}, a);
-        free(param);
+        mark_parameters(shown, a, param);
+        rc = write_output(&(dot_ctx){shown, title, param}, a);
     }
+    free(param);
     am_graph_release(shown);
     am_graph_release(g);
     return rc;
@@ -287,9 +288,7 @@ int am_cmd_viz(int argc, char **argv)
     am_scope_begin();
     int rc = parse_args(argc, argv, &a);
     if (rc == 0) rc = viz(&a);
-    for (int k = 0; k < a.n; k++) free(a.names[k]);
-    free(a.names);
-    free(a.shapes);
+    am_cmd_values_free(&a.inputs);
     am_scope_end();
     return rc;
 }
