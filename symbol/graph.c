@@ -270,7 +270,7 @@ static int list_variables(const am_graph *g, const char **names, int cap, int wa
 {
     int count = 0;
     for (int i = 0; i < g->n_nodes; i++) {
-        if (g->nodes[i]->op) continue;
+        if (g->nodes[i]->op || g->nodes[i]->value) continue; /* constants need no binding */
         if (want_aux >= 0 && is_aux_variable(g, g->nodes[i]) != (want_aux == 1)) continue;
         if (count < cap) names[count] = g->names[i];
         count++;

@@ -49,6 +49,8 @@ SUITE(json)
 /* plan */
 SUITE(plan)
 SUITE(plan_random)
+/* graph_gradient */
+SUITE(graph_gradient)
 
 /* tools */
 SUITE(cli)

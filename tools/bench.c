@@ -2,6 +2,7 @@
  * to their ceilings (cblas_sgemm, memcpy), and a check that alternating small
  * BLAS and OpenMP work does not collapse (docs/threading.md, docs/benchmarks.md). */
 #include "../ndarray/ndarray_impl.h"
+#include "bench.h"
 
 #include <cblas.h>
 #include <time.h>
@@ -10,14 +11,6 @@
 extern int omp_get_max_threads(void) __attribute__((weak));
 
 #define MAX_REPS 15
-
-typedef struct bench_cfg {
-    bool quick;
-    int reps;        /* samples per measurement; the median is reported */
-    double min_s;    /* each sample repeats the call until it lasts this long */
-} bench_cfg;
-
-typedef void (*bench_fn)(void *arg);
 
 static double now_s(void)
 {
@@ -32,9 +25,7 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* Median seconds per call of fn: one warm-up call, a calibration call, then
- * cfg->reps samples of enough calls each to last cfg->min_s. */
-static double time_median(const bench_cfg *cfg, bench_fn fn, void *arg)
+double bench_time_median(const bench_cfg *cfg, bench_fn fn, void *arg)
 {
     fn(arg);
     double t0 = now_s();
@@ -53,7 +44,7 @@ static double time_median(const bench_cfg *cfg, bench_fn fn, void *arg)
 
 /* ---- (a) threads ------------------------------------------------------------------ */
 
-static void print_threads(void)
+void bench_print_threads(void)
 {
     static const char *const parallel[] = {"sequential", "pthreads", "OpenMP"};
     int p = openblas_get_parallel();
@@ -113,7 +104,7 @@ static void bench_gemm(const bench_cfg *cfg)
         g.b = am_random_uniform(-1, 1, AM_SHAPE(n, n), AM_DTYPE_FLOAT32);
         g.c = am_zeros(AM_SHAPE(n, n), AM_DTYPE_FLOAT32);
         double flop = 2.0 * n * n * n;
-        double t_am = time_median(cfg, run_am_dot, &g), t_bl = time_median(cfg, run_sgemm, &g);
+        double t_am = bench_time_median(cfg, run_am_dot, &g), t_bl = bench_time_median(cfg, run_sgemm, &g);
         printf("  %-28d %14.1f %20.1f %6.2f\n", n, flop / t_am * 1e-9, flop / t_bl * 1e-9,
                t_bl / t_am);
         am_scope_end();
@@ -222,7 +213,7 @@ static void bench_op_bw(const bench_cfg *cfg, const char *name, am_array **in, i
 {
     op_arg o;
     if (!op_setup(&o, name, in, n_in)) return;
-    double te = time_median(cfg, run_eager, &o), tk = time_median(cfg, run_kernel, &o);
+    double te = bench_time_median(cfg, run_eager, &o), tk = bench_time_median(cfg, run_kernel, &o);
     printf("  %-28s %10.2f %8.2f %12.2f %8.2f\n", name, bytes / te * 1e-9,
            bytes / te * 1e-9 / memcpy_gbs, bytes / tk * 1e-9, bytes / tk * 1e-9 / memcpy_gbs);
     op_teardown(&o);
@@ -237,7 +228,7 @@ static void bench_bandwidth(const bench_cfg *cfg)
     am_array *z = am_zeros(AM_SHAPE(n), AM_DTYPE_FLOAT32);
     double fb = 4.0 * (double)n;
     copy_arg c = {am_array_data(z), am_array_data(x), (size_t)fb};
-    double memcpy_gbs = 2 * fb / time_median(cfg, run_memcpy, &c) * 1e-9;
+    double memcpy_gbs = 2 * fb / bench_time_median(cfg, run_memcpy, &c) * 1e-9;
     char title[64];
     snprintf(title, sizeof(title), "bandwidth, %lld float32", (long long)n);
     printf("%-30s %10s %8s %12s %8s\n", title, "eager GB/s", "/memcpy", "kernel GB/s", "/memcpy");
@@ -292,8 +283,8 @@ static void alt_both(void *p)
 /* Times GEMM alone, the elementwise step alone and the two alternating. */
 static void alt_report(const bench_cfg *cfg, const char *label, alt_arg *a)
 {
-    double tg = time_median(cfg, alt_gemm, a), te = time_median(cfg, alt_elem, a);
-    double tb = time_median(cfg, alt_both, a);
+    double tg = bench_time_median(cfg, alt_gemm, a), te = bench_time_median(cfg, alt_elem, a);
+    double tb = bench_time_median(cfg, alt_both, a);
     double ratio = tb / (tg + te);
     printf("  %-48s %9.1f %9.1f %11.1f %6.2f %s\n", label, tg * 1e6, te * 1e6, tb * 1e6, ratio,
            ratio <= 1.5 ? "ok" : "COLLAPSE");
@@ -350,29 +341,29 @@ static void bench_alternating(const bench_cfg *cfg)
     am_scope_end();
 }
 
-int am_cmd_bench_conv(int argc, char **argv);
 
 int am_cmd_bench(int argc, char **argv)
 {
     bench_cfg cfg = {.quick = false, .reps = 7, .min_s = 0.05};
     int i = 0;
     if (argc > 0 && strcmp(argv[0], "conv") == 0) return am_cmd_bench_conv(argc - 1, argv + 1);
+    if (argc > 0 && strcmp(argv[0], "graph") == 0) return am_cmd_bench_graph(argc - 1, argv + 1);
     if (i < argc && strcmp(argv[i], "ops") == 0) i++;
     for (; i < argc; i++) {
         if (strcmp(argv[i], "--quick") == 0) {
             cfg = (bench_cfg){.quick = true, .reps = 3, .min_s = 0.002};
         } else {
-            fprintf(stderr, "usage: amber bench ops|conv [--quick]\n");
+            fprintf(stderr, "usage: amber bench ops|conv|graph [--quick]\n");
             return 2;
         }
     }
     if (argc < 1 || strcmp(argv[0], "ops") != 0) {
-        fprintf(stderr, "usage: amber bench ops|conv [--quick]\n");
+        fprintf(stderr, "usage: amber bench ops|conv|graph [--quick]\n");
         return 2;
     }
     printf("amber bench ops%s (median of %d runs after a warm-up)\n", cfg.quick ? " --quick" : "",
            cfg.reps);
-    print_threads();
+    bench_print_threads();
     bench_gemm(&cfg);
     bench_bandwidth(&cfg);
     bench_alternating(&cfg);

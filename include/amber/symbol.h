@@ -58,7 +58,8 @@ AM_API int am_graph_num_outputs(const am_graph *g);
 
 /* Names of the variables that are arguments (inputs and parameters that are
  * not auxiliary states), auxiliary states (inputs an op mutates, such as
- * BatchNorm's moving_mean) and all variables, in MXNet's order.  Fills up to
+ * BatchNorm's moving_mean) and all variables, in MXNet's order.  Constants
+ * captured while tracing are not listed: they need no value.  Fills up to
  * cap names (borrowed from the graph) and returns the total count. */
 AM_API int am_graph_list_arguments(const am_graph *g, const char **names, int cap);
 AM_API int am_graph_list_auxiliary_states(const am_graph *g, const char **names, int cap);
