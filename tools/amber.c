@@ -19,6 +19,7 @@ static int usage(void)
             "  ops [--markdown]   list the operator registry\n"
             "  bench ops          GEMM, elementwise and reduction throughput\n"
             "  bench conv         convolution forward and backward against GEMM\n"
+            "  bench graph        node by node against the compiled plan\n"
             "  version            print the version\n");
     return 2;
 }
