@@ -356,6 +356,11 @@ static void test_viz_errors(void)
     CU_ASSERT(contains(c.err, "amber viz: -i names 'foo', which is no input of the graph\n"));
     CU_ASSERT_EQUAL(run(&c, "viz " FIX "mlp-symbol.json -i data=2xx3"), 2);
     CU_ASSERT(contains(c.err, "'2xx3' is not a shape like 1x3x224x224"));
+    CU_ASSERT_EQUAL(run(&c, "viz " FIX "mlp-symbol.json -i data=4x"), 2);
+    CU_ASSERT(contains(c.err, "'4x' is not a shape"));
+    CU_ASSERT_EQUAL(run(&c, "viz " FIX "mlp-symbol.json -i data=4x0"), 2);
+    CU_ASSERT_EQUAL(run(&c, "viz " FIX "mlp-symbol.json -i 'data=[4, 784]'"), 0);
+    CU_ASSERT(contains(c.out, "(4, 784)"));
     CU_ASSERT_EQUAL(run(&c, "viz /nonexistent.json"), 1);
     CU_ASSERT(contains(c.err, "amber viz: am_graph_load: cannot open /nonexistent.json"));
     CU_ASSERT_EQUAL(run(&c, "viz"), 2);

@@ -68,7 +68,8 @@ bool am_cmd_parse_shape(const char *s, am_shape *out)
         if (e == s || errno || d <= 0 || d > (1LL << 40) || sh.ndim == AM_MAX_NDIM) return false;
         sh.dim[sh.ndim++] = d;
         for (s = e; isspace((unsigned char)*s); s++) {}
-        if (*s == ',' || (!close && *s == 'x')) s++;
+        if (!close && *s == 'x' && isdigit((unsigned char)s[1])) s++;  /* 1x3: x before a digit */
+        else if (*s == ',') s++;
         else if (*s && *s != close) return false;
     }
     while (isspace((unsigned char)*s)) s++;
