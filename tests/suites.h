@@ -56,3 +56,6 @@ SUITE(pass_basic)
 /* compose */
 SUITE(compose)
 SUITE(roundtrip)
+
+/* tools */
+SUITE(cli)

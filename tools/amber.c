@@ -1,18 +1,25 @@
-/* The amber command: `amber ops [--markdown]`, `amber bench ops`. */
+/* The amber command: `amber run`, `viz`, `inspect`, `ops`, `bench`, `version`. */
 #include <amber/amber.h>
 #include <stdio.h>
 #include <string.h>
 
-int am_cmd_ops(int argc, char **argv);
-int am_cmd_bench(int argc, char **argv);
+#include "commands.h"
 
 static int usage(void)
 {
     fprintf(stderr,
             "usage: amber COMMAND [ARGS]\n"
+            "  run MODEL-symbol.json [MODEL.params] -i NAME=FILE.npy ... -o OUT.npy ...\n"
+            "                     [--no-optimize] [--repeat N] [--ignore-extra]\n"
+            "                     run a model on .npy inputs, write its outputs as .npy\n"
+            "  viz MODEL-symbol.json [-i NAME=SHAPE ...] [--optimized] [--svg] [-o OUT]\n"
+            "                     the graph as Graphviz DOT (or SVG through dot)\n"
+            "  inspect MODEL-symbol.json [MODEL.params] [-i NAME=SHAPE ...] [--training]\n"
+            "                     the compiled plan: passes, steps, memory\n"
             "  ops [--markdown]   list the operator registry\n"
             "  bench ops          GEMM, elementwise and reduction throughput\n"
             "  bench conv         convolution forward and backward against GEMM\n"
+            "  bench graph        node by node against the compiled plan\n"
             "  version            print the version\n");
     return 2;
 }
@@ -20,9 +27,13 @@ static int usage(void)
 int main(int argc, char **argv)
 {
     if (argc < 2) return usage();
+    if (strcmp(argv[1], "run") == 0) return am_cmd_run(argc - 2, argv + 2);
+    if (strcmp(argv[1], "viz") == 0) return am_cmd_viz(argc - 2, argv + 2);
+    if (strcmp(argv[1], "inspect") == 0) return am_cmd_inspect(argc - 2, argv + 2);
     if (strcmp(argv[1], "ops") == 0) return am_cmd_ops(argc - 2, argv + 2);
     if (strcmp(argv[1], "bench") == 0) return am_cmd_bench(argc - 2, argv + 2);
     if (strcmp(argv[1], "version") == 0) return printf("amber %s\n", AM_VERSION_STRING), 0;
+    if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0) return usage(), 0;
     fprintf(stderr, "amber: unknown command '%s'\n", argv[1]);
     return usage();
 }
