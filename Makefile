@@ -119,7 +119,7 @@ $(BUILD)/tutorials/%: tutorials/%/main.c $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(LIB_A) $(LDLIBS)
 
-$(TESTS): $(TEST_OBJ) $(LIB_A)
+$(TESTS): $(TEST_OBJ) $(LIB_A) | $(AMBER)
 	$(CC) -o $@ $(TEST_OBJ) $(LIB_A) $(LDLIBS) -lcunit
 
 # ---- run -------------------------------------------------------------------------
