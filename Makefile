@@ -135,6 +135,9 @@ asan: check-deps
 demo: all
 	$(BUILD)/tutorials/01-eager
 	$(BUILD)/tutorials/02-autograd
+	$(BUILD)/tutorials/03-static $(BUILD)
+	$(AMBER) run $(BUILD)/circle-symbol.json $(BUILD)/circle-0000.params \
+	  -i data=$(BUILD)/circle-input.npy -o $(BUILD)/circle-output.npy --repeat 100
 
 bench: all
 	$(AMBER) bench ops
