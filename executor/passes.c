@@ -11,6 +11,9 @@
  * fusion so bias and activation go into the GEMM first, DCE last. */
 static const am_pass passes[] = {
     /* passes: one line each, in pipeline order */
+    {"bnfold", am_pass_bnfold, true, "BatchNorm folded into the preceding Convolution/FullyConnected (inference)"},
+    {"gemm_batch", am_pass_gemm_batch, true, "independent GEMMs sharing a weight become one"},
+    {"epilogue", am_pass_epilogue, true, "bias and activation folded into FullyConnected/Convolution"},
     {"dce", am_pass_dce, true, "dead-code elimination"},
 };
 
