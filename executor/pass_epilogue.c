@@ -24,9 +24,18 @@ typedef struct epi_scan {
     const int *uses, *off;
 } epi_scan;
 
+/* A FullyConnected or Convolution whose inputs have known shapes and dtypes
+ * (new nodes are traced from them; nothing is inferred back into the old
+ * graph's nodes). */
 static bool is_gemm(const epi_scan *s, const am_node *n)
 {
-    return n->op && (n->op == s->ops->fc || n->op == s->ops->conv);
+    if (!n->op || (n->op != s->ops->fc && n->op != s->ops->conv)) return false;
+    for (int k = 0; k < n->n_in; k++) {
+        am_entry e = n->inputs[k];
+        if (e.node->shapes[e.index].ndim < 0 || e.node->dtypes[e.index] == AM_DTYPE_COUNT)
+            return false;
+    }
+    return true;
 }
 
 /* Output 0 of node n has exactly one consumer. */

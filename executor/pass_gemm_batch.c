@@ -28,6 +28,10 @@ typedef struct gb_group {
 static bool candidate(const gb_ops *ops, const am_node *n, gb_cand *c)
 {
     if (!n->op || (n->op != ops->fc && n->op != ops->dot) || n->n_out != 1) return false;
+    for (int k = 0; k < n->n_in; k++) /* traced from them: nothing inferred backwards */
+        if (n->inputs[k].node->shapes[n->inputs[k].index].ndim < 0 ||
+            n->inputs[k].node->dtypes[n->inputs[k].index] == AM_DTYPE_COUNT)
+            return false;
     const am_shape *d = &n->inputs[0].node->shapes[n->inputs[0].index], *y = &n->shapes[0];
     int64_t v;
     if (d->ndim < 1 || y->ndim < 0 || am_shape_size(d) == 0 || am_shape_size(y) == 0)

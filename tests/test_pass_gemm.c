@@ -577,6 +577,33 @@ static void test_pipeline_inference(void)
     am_scope_end();
 }
 
+/* Gluon's LeNet as MXNet saved it: before inference (unknown shapes) the
+ * passes leave it alone; after it, both convolutions and both hidden dense
+ * layers carry their relu. */
+static void test_pipeline_lenet_fixture(void)
+{
+    const char *passes[] = {"bnfold", "gemm_batch", "epilogue"};
+    am_scope_begin();
+    am_graph *g = am_graph_load("tests/fixtures/lenet-symbol.json");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(g);
+    for (int k = 0; k < 3; k++) {
+        am_graph *h = run_pass(g, passes[k], false);
+        CU_ASSERT_PTR_EQUAL(h, g);
+        am_graph_release(h);
+    }
+    const char *data = "data";
+    am_shape s = AM_SHAPE(2, 1, 28, 28);
+    am_dtype t = F32;
+    CU_ASSERT_EQUAL_FATAL(am_graph_infer(g, &data, &s, &t, 1), AM_OK);
+    am_graph *h = am_graph_optimize(g, NULL);
+    check_same(g, h, 1e-5);
+    CU_ASSERT_EQUAL(count_op(h, "_amber_fused_conv"), 2);
+    CU_ASSERT_EQUAL(count_op(h, "_amber_fused_fc"), 2);
+    CU_ASSERT_EQUAL(count_op(h, "Activation"), 0);
+    am_graph_release(g), am_graph_release(h);
+    am_scope_end();
+}
+
 CU_TestInfo am_tests_pass_gemm[] = {
     {"bnfold: convolution with bias", test_bnfold_conv_bias},
     {"bnfold: convolution without bias, fix_gamma", test_bnfold_conv_no_bias_fix_gamma},
@@ -603,5 +630,6 @@ CU_TestInfo am_tests_pass_gemm[] = {
     {"epilogue: shared product, matrix addend, bias twice", test_epilogue_refused},
     {"epilogue: the fused op in JSON", test_epilogue_fused_op_json},
     {"pipeline: conv-BN-relu and dense-relu for inference", test_pipeline_inference},
+    {"pipeline: LeNet fixture before and after inference", test_pipeline_lenet_fixture},
     CU_TEST_INFO_NULL,
 };
