@@ -557,6 +557,34 @@ static void test_epilogue_fused_op_json(void)
     am_scope_end();
 }
 
+/* The fused ops run by name like any op (attributes parsed by their
+ * schema), in float64 too, and refuse to accumulate into their output. */
+static void test_fused_ops_by_name(void)
+{
+    CU_ASSERT_EQUAL_FATAL(am_fused_gemm_init(), AM_OK);
+    am_scope_begin();
+    am_dtype f64 = AM_DTYPE_FLOAT64;
+    am_array *x = tu_random(AM_SHAPE(5, 6), f64, -1, 1), *w = tu_random(AM_SHAPE(4, 6), f64, -1, 1);
+    am_array *b = tu_random(AM_SHAPE(4), f64, -1, 1), *in[3] = {x, w, b}, *y;
+    CU_ASSERT_EQUAL_FATAL(tu_invoke("_amber_fused_fc", in, 3, "num_hidden|act_type|slope",
+                                    "4|elu|0.3", &y, 1), AM_OK);
+    am_array *want = am_leaky_relu(am_fully_connected(x, w, b, 4, false, true), NULL, "elu", 0.3);
+    CU_ASSERT(tu_allclose(y, want, 1e-12));
+    am_array *img = tu_random(AM_SHAPE(1, 2, 5, 5), F32, -1, 1);
+    am_array *k = tu_random(AM_SHAPE(3, 2, 3, 3), F32, -1, 1), *cin[2] = {img, k}, *c;
+    CU_ASSERT_EQUAL_FATAL(tu_invoke("_amber_fused_conv", cin, 2,
+                                    "kernel|num_filter|no_bias|act_type",
+                                    "(3, 3)|3|True|sigmoid", &c, 1), AM_OK);
+    am_array *cw = am_sigmoid(conv3x3(img, k, NULL, 3, 1));
+    CU_ASSERT(tu_allclose(c, am_slice_axis(am_slice_axis(cw, 2, 1, 4), 3, 1, 4), 1e-6));
+    am_array *out = am_zeros(AM_SHAPE(5, 4), f64);
+    TU_ASSERT_FAILS(tu_run_kernel("_amber_fused_fc", "num_hidden|act_type", "4|relu", in, 3, &out,
+                                  AM_REQ_ADD, false) == AM_OK, AM_ERR_UNSUPPORTED, "AM_REQ_ADD");
+    TU_ASSERT_FAILS(tu_invoke("_amber_fused_fc", in, 3, "num_hidden", "4", &y, 1) == AM_OK,
+                    AM_ERR_ARG, "act_type");
+    am_scope_end();
+}
+
 /* The whole pipeline for inference: conv, BatchNorm, relu, then a dense
  * layer with relu, becomes two fused nodes. */
 static void test_pipeline_inference(void)
@@ -629,6 +657,7 @@ CU_TestInfo am_tests_pass_gemm[] = {
     {"epilogue: bias vector added to FullyConnected", test_epilogue_bias_add},
     {"epilogue: shared product, matrix addend, bias twice", test_epilogue_refused},
     {"epilogue: the fused op in JSON", test_epilogue_fused_op_json},
+    {"fused ops: by name, float64, no accumulation", test_fused_ops_by_name},
     {"pipeline: conv-BN-relu and dense-relu for inference", test_pipeline_inference},
     {"pipeline: LeNet fixture before and after inference", test_pipeline_lenet_fixture},
     CU_TEST_INFO_NULL,
