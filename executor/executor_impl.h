@@ -111,4 +111,29 @@ static inline bool am_node_is_const(const am_node *n)
     return !n->op && n->value;
 }
 
+/* ---- gemm: attribute access by name and the fused GEMM ops (fused_gemm.c) ----- */
+
+/* Schema field name of op, or NULL. */
+const am_attr_field *am_attr_by_name(const am_op_def *op, const char *name);
+/* Reads or writes an INT, BOOL (0/1) or ENUM (choice index) field by name;
+ * false when op has no such field of those types. */
+bool am_attr_read_int(const am_op_def *op, const void *attrs, const char *name, int64_t *v);
+bool am_attr_write_int(const am_op_def *op, void *attrs, const char *name, int64_t v);
+bool am_attr_read_float(const am_op_def *op, const void *attrs, const char *name, double *v);
+/* Index of choice among the spellings of enum field name, or -1. */
+int am_attr_choice_index(const am_op_def *op, const char *name, const char *choice);
+/* True when every schema field prints the same in a and b. */
+bool am_attrs_print_equal(const am_op_def *op, const void *a, const void *b);
+
+/* Registers _amber_fused_fc and _amber_fused_conv once (the epilogue pass
+ * calls it; so should a reader of optimized graphs). */
+am_status am_fused_gemm_init(void);
+/* The fused op over gemm (FullyConnected or Convolution), or NULL. */
+const am_op_def *am_fused_gemm_op(const am_op_def *gemm);
+/* True when the fused ops can apply act_type ("relu", "leaky", ...). */
+bool am_fused_act_known(const char *act_type);
+/* New attributes (free()) for fused_op: gemm_attrs then act_type and slope. */
+void *am_fused_gemm_attrs(const am_op_def *fused_op, const void *gemm_attrs,
+                          const char *act_type, double slope);
+
 #endif /* AMBER_EXECUTOR_IMPL_H */

@@ -14,6 +14,9 @@ static const am_pass passes[] = {
     {"simplify", am_pass_simplify, true, "algebraic simplification (x*1, x+0, double transpose, reshape of reshape, identity Dropout)"},
     {"cse", am_pass_cse, true, "common-subexpression elimination"},
     {"fold", am_pass_fold, true, "constant folding"},
+    {"bnfold", am_pass_bnfold, true, "BatchNorm folded into the preceding Convolution/FullyConnected (inference)"},
+    {"gemm_batch", am_pass_gemm_batch, true, "independent GEMMs sharing a weight become one"},
+    {"epilogue", am_pass_epilogue, true, "bias and activation folded into FullyConnected/Convolution"},
     {"dce", am_pass_dce, true, "dead-code elimination"},
 };
 

@@ -59,3 +59,5 @@ SUITE(roundtrip)
 
 /* tools */
 SUITE(cli)
+/* gemm */
+SUITE(pass_gemm)

@@ -1,0 +1,275 @@
+/* Epilogue fusion: a bias added to a FullyConnected or Convolution without
+ * one becomes its bias input, and an activation that is the only consumer of
+ * the product runs inside the fused op (_amber_fused_fc / _amber_fused_conv)
+ * over the freshly written output, instead of as a second pass over memory. */
+#include "executor_impl.h"
+
+typedef struct epi_ops {
+    const am_op_def *fc, *conv, *activation, *leaky, *relu, *sigmoid, *tanh;
+    const am_op_def *bcast_add, *elem_add;
+} epi_ops;
+
+/* One rewrite: the GEMM node, the add of a bias (-1: none), the activation
+ * (-1: none) and which input of the add is the bias. */
+typedef struct epi_match {
+    int gemm, add, act, bias_slot;
+    int64_t channels;    /* the bias length */
+    char act_type[16];
+    double slope;
+} epi_match;
+
+typedef struct epi_scan {
+    const am_graph *g;
+    const epi_ops *ops;
+    const int *uses, *off;
+} epi_scan;
+
+/* A FullyConnected or Convolution whose inputs have known shapes and dtypes
+ * (new nodes are traced from them; nothing is inferred back into the old
+ * graph's nodes). */
+static bool is_gemm(const epi_scan *s, const am_node *n)
+{
+    if (!n->op || (n->op != s->ops->fc && n->op != s->ops->conv)) return false;
+    for (int k = 0; k < n->n_in; k++) {
+        am_entry e = n->inputs[k];
+        if (e.node->shapes[e.index].ndim < 0 || e.node->dtypes[e.index] == AM_DTYPE_COUNT)
+            return false;
+    }
+    return true;
+}
+
+/* Output 0 of node n has exactly one consumer. */
+static bool single_use(const epi_scan *s, const am_node *n)
+{
+    return s->uses[s->off[am_graph_index(s->g, n)]] == 1;
+}
+
+/* A bias b of the GEMM output `out` (channels h on axis feat): b's axes,
+ * aligned to the right of out's, are 1 except h on the channel axis, so the
+ * add broadcasts b along channels and changes no shape. */
+static bool bias_fits(const am_shape *out, int feat, const am_shape *b, int64_t h)
+{
+    if (b->ndim < 1 || b->ndim > out->ndim || out->ndim - b->ndim > feat) return false;
+    for (int j = 0; j < b->ndim; j++)
+        if (b->dim[j] != (out->ndim - b->ndim + j == feat ? h : 1)) return false;
+    return true;
+}
+
+/* Node a adds a bias to a no_bias GEMM output used only by a: fills m. */
+static bool match_bias(const epi_scan *s, int a, epi_match *m)
+{
+    const am_node *add = s->g->nodes[a];
+    if (!add->op || (add->op != s->ops->bcast_add && add->op != s->ops->elem_add)) return false;
+    for (int k = 0; k < 2; k++) {
+        am_entry e = add->inputs[k], b = add->inputs[1 - k];
+        const am_node *gemm = e.node;
+        int64_t no_bias = 0;
+        if (!is_gemm(s, gemm) || e.index != 0 || !single_use(s, gemm) ||
+            !am_attr_read_int(gemm->op, gemm->attrs, "no_bias", &no_bias) || !no_bias)
+            continue;
+        const am_shape *out = &gemm->shapes[0];
+        int feat = gemm->op == s->ops->fc ? out->ndim - 1 : 1;
+        if (out->ndim < 2 || !am_shape_equal(*out, add->shapes[0]) ||
+            b.node->dtypes[b.index] != gemm->dtypes[0] ||
+            !bias_fits(out, feat, &b.node->shapes[b.index], out->dim[feat]))
+            continue;
+        *m = (epi_match){.gemm = am_graph_index(s->g, gemm), .add = a, .act = -1,
+                         .bias_slot = 1 - k, .channels = out->dim[feat]};
+        return true;
+    }
+    return false;
+}
+
+/* The act_type the fused op runs for activation node n, or false. */
+static bool act_of(const epi_scan *s, const am_node *n, epi_match *m)
+{
+    const epi_ops *o = s->ops;
+    int64_t k;
+    m->slope = 0.25;
+    if (n->op == o->relu || n->op == o->sigmoid || n->op == o->tanh) {
+        snprintf(m->act_type, sizeof(m->act_type), "%s", n->op->name);
+    } else if ((n->op == o->activation || n->op == o->leaky) && n->n_in == 1 &&
+               n->n_out == 1 && am_attr_read_int(n->op, n->attrs, "act_type", &k)) {
+        snprintf(m->act_type, sizeof(m->act_type), "%s",
+                 am_attr_by_name(n->op, "act_type")->choices[k]);
+        am_attr_read_float(n->op, n->attrs, "slope", &m->slope);
+    } else {
+        return false;
+    }
+    /* LeakyReLU is flagged random for rrelu, which the fused ops do not take;
+     * the kinds they do take are deterministic. */
+    return am_fused_act_known(m->act_type);
+}
+
+/* Node i is an activation over a GEMM output (or a bias add of one, per
+ * match_bias) that it alone reads. */
+static bool match_act(const epi_scan *s, int i, epi_match *m)
+{
+    const am_node *act = s->g->nodes[i];
+    if (!act->op || act->n_in < 1 || !act_of(s, act, m)) return false;
+    am_entry e = act->inputs[0];
+    if (e.index != 0 || !single_use(s, e.node)) return false;
+    int p = am_graph_index(s->g, e.node);
+    epi_match b;
+    if (is_gemm(s, e.node)) {
+        m->gemm = p, m->add = -1, m->bias_slot = -1;
+    } else if (match_bias(s, p, &b)) {
+        m->gemm = b.gemm, m->add = b.add, m->bias_slot = b.bias_slot, m->channels = b.channels;
+    } else {
+        return false;
+    }
+    m->act = i;
+    return true;
+}
+
+static am_array *sym(am_rewriter *rw, am_entry old)
+{
+    return am_rw_symbol(am_rw_get(rw, old));
+}
+
+/* The inputs of the new node: the GEMM's data and weight, and its bias or
+ * the added one as a vector. */
+static int fused_inputs(am_rewriter *rw, const am_graph *g, const epi_match *m, am_site at,
+                        am_array **in)
+{
+    const am_node *gemm = g->nodes[m->gemm];
+    int n = gemm->n_in;
+    for (int k = 0; k < n; k++) in[k] = sym(rw, gemm->inputs[k]);
+    if (m->add < 0) return n;
+    am_array *b = sym(rw, g->nodes[m->add]->inputs[m->bias_slot]);
+    am_shape bs = am_array_shape(b);
+    in[n++] = bs.ndim == 1 ? b : am_reshape_at(b, AM_SHAPE(m->channels), false, at);
+    return n;
+}
+
+/* The new node's attributes: the GEMM's, with a bias when one was added,
+ * then the activation for the fused op.  *op is the op to call. */
+static void *fused_attrs(const am_node *gemm, const epi_match *m, const am_op_def **op)
+{
+    void *a = malloc(gemm->op->attrs_size);
+    if (!a) {
+        am_fail(AM_ERR_OOM, "out of memory");
+        return NULL;
+    }
+    memcpy(a, gemm->attrs, gemm->op->attrs_size);
+    if (m->add >= 0) am_attr_write_int(gemm->op, a, "no_bias", 0);
+    *op = gemm->op;
+    if (m->act < 0) return a;
+    void *f = NULL;
+    if ((*op = am_fused_gemm_op(gemm->op)))
+        f = am_fused_gemm_attrs(*op, a, m->act_type, m->slope);
+    free(a);
+    return f;
+}
+
+static am_status apply(am_rewriter *rw, const am_graph *g, const epi_match *m)
+{
+    const am_node *gemm = g->nodes[m->gemm];
+    const am_op_def *op = NULL;
+    char buf[256];
+    am_site at = am_node_site(gemm, buf, sizeof(buf));
+    am_array *in[4], *y = NULL;
+    int n_in = fused_inputs(rw, g, m, at, in);
+    void *attrs = fused_attrs(gemm, m, &op);
+    if (!attrs) return am_last_status();
+    am_status st = am_op_call(op, attrs, in, n_in, &y, 1, at);
+    free(attrs);
+    if (st != AM_OK) return st;
+    am_node *n = am_entry_of(y).node;
+    n->attrs_given = gemm->attrs_given;
+    if (op != gemm->op) {
+        n->attrs_given |= 1ull << (am_attr_by_name(op, "act_type") - op->attrs);
+        if (!strcmp(m->act_type, "leaky") || !strcmp(m->act_type, "elu"))
+            n->attrs_given |= 1ull << (am_attr_by_name(op, "slope") - op->attrs);
+    }
+    if (!(n->name = strdup(g->names[m->gemm]))) return am_fail(AM_ERR_OOM, "out of memory");
+    am_rw_set(rw, m->act >= 0 ? m->act : m->add, 0, am_entry_of(y));
+    return AM_OK;
+}
+
+/* at[i]: the match rewritten at node i (its last node), -1 elsewhere;
+ * absorbed[i]: the node disappears into a match. */
+static int find_matches(const epi_scan *s, epi_match *ms, int *at, bool *absorbed)
+{
+    int n = 0;
+    for (int i = 0; i < s->g->n_nodes; i++) at[i] = -1;
+    for (int i = 0; i < s->g->n_nodes; i++) {
+        epi_match m;
+        if (!match_act(s, i, &m)) continue;
+        ms[n] = m, at[i] = n++;
+        absorbed[m.gemm] = true;
+        if (m.add >= 0) absorbed[m.add] = true;
+    }
+    for (int i = 0; i < s->g->n_nodes; i++) {
+        epi_match m;
+        if (absorbed[i] || at[i] >= 0 || !match_bias(s, i, &m)) continue;
+        ms[n] = m, at[i] = n++;
+        absorbed[m.gemm] = true;
+    }
+    return n;
+}
+
+static void log_match(am_pass_ctx *ctx, const am_graph *g, const epi_match *m)
+{
+    const char *gn = g->names[m->gemm], *op = g->nodes[m->gemm]->op->name;
+    ctx->changes++;
+    if (m->act < 0)
+        am_pass_log(ctx, "bias '%s' of '%s' into %s '%s'", g->names[m->add],
+                    g->nodes[m->add]->op->name, op, gn);
+    else if (m->add < 0)
+        am_pass_log(ctx, "%s '%s' (%s) into %s '%s'", g->nodes[m->act]->op->name,
+                    g->names[m->act], m->act_type, op, gn);
+    else
+        am_pass_log(ctx, "bias '%s' and %s '%s' (%s) into %s '%s'", g->names[m->add],
+                    g->nodes[m->act]->op->name, g->names[m->act], m->act_type, op, gn);
+}
+
+static am_graph *rewrite(am_graph *g, am_pass_ctx *ctx, const epi_match *ms, const int *at,
+                         const bool *absorbed)
+{
+    am_rewriter rw;
+    if (am_rw_init(&rw, g) != AM_OK) return NULL;
+    for (int i = 0; i < g->n_nodes; i++) {
+        if (at[i] >= 0) {
+            if (apply(&rw, g, &ms[at[i]]) != AM_OK) return am_rw_fail(&rw);
+            log_match(ctx, g, &ms[at[i]]);
+        } else if (!absorbed[i] && !am_rw_keep(&rw, i)) {
+            return am_rw_fail(&rw);
+        }
+    }
+    return am_rw_finish(&rw);
+}
+
+static bool find_ops(epi_ops *o)
+{
+    *o = (epi_ops){am_op_find("FullyConnected"), am_op_find("Convolution"),
+                   am_op_find("Activation"), am_op_find("LeakyReLU"), am_op_find("relu"),
+                   am_op_find("sigmoid"), am_op_find("tanh"), am_op_find("broadcast_add"),
+                   am_op_find("elemwise_add")};
+    return o->fc && o->conv && o->activation && o->leaky && o->relu && o->sigmoid && o->tanh &&
+           o->bcast_add && o->elem_add;
+}
+
+am_graph *am_pass_epilogue(am_graph *g, am_pass_ctx *ctx)
+{
+    epi_ops ops;
+    epi_scan s = {.g = g, .ops = &ops};
+    int *uses = NULL, *off = NULL, *at = malloc((size_t)(g->n_nodes + 1) * sizeof(int));
+    epi_match *ms = malloc((size_t)(g->n_nodes + 1) * sizeof(epi_match));
+    bool *absorbed = calloc((size_t)g->n_nodes + 1, sizeof(bool));
+    am_graph *out = NULL;
+    if (!at || !ms || !absorbed) am_fail(AM_ERR_OOM, "out of memory");
+    else if (find_ops(&ops) && am_fused_gemm_init() == AM_OK &&
+             am_graph_count_uses(g, &uses, &off) == AM_OK) {
+        s.uses = uses, s.off = off;
+        if (find_matches(&s, ms, at, absorbed) == 0) {
+            out = am_graph_retain(g);
+        } else {
+            am_scope_begin();
+            out = rewrite(g, ctx, ms, at, absorbed);
+            am_scope_end();
+        }
+    }
+    free(uses), free(off), free(at), free(ms), free(absorbed);
+    return out;
+}
