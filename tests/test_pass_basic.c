@@ -755,9 +755,10 @@ static void test_pipeline_mlp(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(g);
     am_graph *o = am_graph_optimize(g, NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(o);
-    CU_ASSERT_EQUAL(o->n_nodes, 6); /* x, 2 constants, 2 FullyConnected, relu */
-    CU_ASSERT_EQUAL(count_op(o, "FullyConnected"), 2);
-    CU_ASSERT_EQUAL(count_op(o, "relu"), 1);
+    /* x, 2 constants, FullyConnected, and FullyConnected + relu fused */
+    CU_ASSERT_EQUAL(o->n_nodes, 5);
+    CU_ASSERT_EQUAL(count_op(o, "FullyConnected"), 1);
+    CU_ASSERT_EQUAL(count_op(o, "_amber_fused_fc"), 1);
     CU_ASSERT_EQUAL(count_op(o, NULL), 3);
     SAME1(g, o, AM_SHAPE(4, 8));
     am_graph_release(o);
