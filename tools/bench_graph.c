@@ -178,9 +178,10 @@ static void bench_one(const bench_cfg *cfg, const char *name, const char *mode, 
     double t_plan = bench_time_median(cfg, run_plan, &a);
     am_plan_stats s = am_plan_get_stats(p);
     int64_t mem = plan_bytes(p);
-    printf("%-24s %-9s %6d %6d %10.3f %9.3f %6.2fx %10.2f %9.2f %6.2f\n", name, mode, s.n_nodes,
+    printf("%-24s %-9s %6d %6d %9.3f %8.3f %6.2fx %9.2f %9.2f %8.2f %6.2f\n", name, mode, s.n_nodes,
            s.n_steps, t_nodes * 1e3, t_plan * 1e3, t_nodes / t_plan, (double)a.peak / (1 << 20),
-           (double)mem / (1 << 20), (double)mem / (double)(a.peak ? a.peak : 1));
+           (double)s.naive_bytes / (1 << 20), (double)mem / (1 << 20),
+           (double)mem / (double)(a.peak ? a.peak : 1));
     am_plan_release(p);
     am_scope_end();
 }
@@ -215,10 +216,12 @@ int am_cmd_bench_graph(int argc, char **argv)
     }
     bench_print_threads();
     printf("node by node: each node through its kernel into fresh arrays, freed after last use;\n"
-           "plan: the optimized, memory-planned plan.  Times are medians of %d runs; memory is\n"
-           "the peak of intermediate and output bytes (inputs and parameters excluded).\n\n", cfg.reps);
-    printf("%-24s %-9s %6s %6s %10s %9s %7s %10s %9s %6s\n", "graph", "mode", "nodes", "steps",
-           "nodes ms", "plan ms", "speed", "nodes MiB", "plan MiB", "mem");
+           "plan: the optimized, memory-planned plan.  Times are medians of %d runs.  Memory\n"
+           "(MiB) counts intermediate and output bytes, not inputs and parameters: the peak\n"
+           "node by node, the plan's values with a buffer each (unshared), and the plan's\n"
+           "arena and workspace; mem = plan / node-by-node peak.\n\n", cfg.reps);
+    printf("%-24s %-9s %6s %6s %9s %8s %7s %9s %9s %8s %6s\n", "graph", "mode", "nodes", "steps",
+           "nodes ms", "plan ms", "speed", "nodes", "unshared", "plan", "mem");
     for (int k = 0; k < 3; k++) {
         am_scope_begin();
         model m = k == 0 ? mlp(cfg.quick ? 8 : 64)
