@@ -22,6 +22,11 @@ static const am_pass passes[] = {
 
 #define N_PASSES ((int)(sizeof(passes) / sizeof(passes[0])))
 
+am_status am_executor_register_ops(void)
+{
+    return am_fused_gemm_init();
+}
+
 const char *const *am_pass_names(void)
 {
     static const char *names[N_PASSES + 1];

@@ -185,6 +185,9 @@ bool am_set_training(bool on);
 
 /* Checks the built-in table once (unique names, required slots). */
 am_status am_registry_init(void);
+/* Registers the executor's fused ops (executor/passes.c); am_op_find calls
+ * it for an unknown "_amber_" name. */
+am_status am_executor_register_ops(void);
 /* Ops in the built-in table; they come first in registry order. */
 int am_registry_builtin_count(void);
 

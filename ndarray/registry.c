@@ -128,6 +128,13 @@ const am_op_def *am_op_find(const char *name)
     pthread_mutex_lock(&user_lock);
     const am_op_def *op = find_unlocked(name);
     pthread_mutex_unlock(&user_lock);
+    /* The executor's fused ops register on first use; a graph read from a
+     * file may name one before any pass ran in this process. */
+    if (!op && strncmp(name, "_amber_", 7) == 0 && am_executor_register_ops() == AM_OK) {
+        pthread_mutex_lock(&user_lock);
+        op = find_unlocked(name);
+        pthread_mutex_unlock(&user_lock);
+    }
     if (!op) am_fail(AM_ERR_UNKNOWN_OP, "unknown operator '%s'", name);
     return op;
 }
