@@ -11,6 +11,7 @@
  * fusion so bias and activation go into the GEMM first, DCE last. */
 static const am_pass passes[] = {
     /* passes: one line each, in pipeline order */
+    {"fuse", am_pass_fuse, true, "elementwise chains and trees become one fused op"},
     {"dce", am_pass_dce, true, "dead-code elimination"},
 };
 

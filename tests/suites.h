@@ -45,3 +45,6 @@ SUITE(ops_conv)
 SUITE(params)
 SUITE(ops_rnn_unrolled)
 SUITE(json)
+
+/* fuse */
+SUITE(pass_fuse)
