@@ -175,6 +175,10 @@ static bool within_limits(const fuse_state *s, int r)
     return n_out <= AM_FUSE_MAX_OUT && group_inputs(s, r, ext, AM_FUSE_MAX_IN) <= AM_FUSE_MAX_IN;
 }
 
+/* Units a reachability search may visit before it gives up and answers
+ * "reaches", which only costs a fusion. */
+#define SEARCH_MAX 65536
+
 /*
  * Whether a consumer of p outside group r leads back into r in the graph of
  * groups (where entering a group at one member lets you leave at any).
@@ -189,6 +193,7 @@ static bool reaches_group(fuse_state *s, int p, int r)
     }
     while (head < tail) {
         int u = s->queue[head++];
+        if (head > SEARCH_MAX) return true;
         for (int m = u; m >= 0; m = s->next[m])
             for (int k = s->coff[m]; k < s->coff[m + 1]; k++) {
                 int c = s->cons[k], v = unit_of(s, c);

@@ -164,6 +164,34 @@ static void test_broadcast_operands(void)
     am_scope_end();
 }
 
+/* where (equal shapes), clip, add_n, Cast to the same dtype, identity and
+ * ones_like fuse too; running the pass again changes nothing. */
+static void test_other_elementwise_ops(void)
+{
+    am_scope_begin();
+    am_shape s = AM_SHAPE(40000);
+    const char *names[] = {"a", "b", "c"};
+    am_array *v[3], *vals[3];
+    for (int i = 0; i < 3; i++) {
+        v[i] = am_var(names[i], s, F64);
+        vals[i] = tu_random(s, F64, -2, 2);
+    }
+    am_array *m = am_where(am_greater_scalar(v[0], 0), am_clip(v[1], -0.5, 0.5), v[2]);
+    am_array *sum = am_add_n(((am_array *[]){m, am_astype(v[0], F64), am_copy(v[1])}), 3);
+    am_array *y = am_elemwise_mul(sum, am_ones_like(v[2]));
+    am_graph *g = am_graph_create(&y, 1), *f = fuse(g);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    CU_ASSERT_EQUAL(f->n_nodes, 4);
+    CU_ASSERT_EQUAL(fused_attrs(f, 0)->n_ops, 8);
+    check_agree(g, f, names, vals, 3, 1e-12);
+    am_graph *again = fuse(f);
+    CU_ASSERT_PTR_EQUAL(again, f);
+    am_graph_release(again);
+    am_graph_release(f);
+    am_graph_release(g);
+    am_scope_end();
+}
+
 /* t = exp(x) read three times inside one node. */
 static void test_shared_subexpression(void)
 {
@@ -427,6 +455,7 @@ CU_TestInfo am_tests_pass_fuse[] = {
     {"an LSTM cell's pointwise part", test_lstm_cell},
     {"broadcast operands", test_broadcast_operands},
     {"shared subexpressions", test_shared_subexpression},
+    {"other elementwise ops", test_other_elementwise_ops},
     {"values used outside the group", test_values_used_outside},
     {"float64 and int32", test_float64_and_int32},
     {"sizes around chunks", test_odd_sizes},
