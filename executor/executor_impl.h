@@ -137,3 +137,51 @@ void *am_fused_gemm_attrs(const am_op_def *fused_op, const void *gemm_attrs,
                           const char *act_type, double slope);
 
 #endif /* AMBER_EXECUTOR_IMPL_H */
+
+/* ---- fuse: elementwise fusion (executor/pass_fuse.c) and its op
+ * _amber_fused_elemwise (executor/fused_elemwise.c) ---------------------------
+ *
+ * A fused node carries its program inline in its attribute struct (attribute
+ * structs are copied with memcpy and freed with free, so nothing in it owns
+ * memory): instructions naming a constituent op (a static definition), its
+ * operands and a copy of its parsed attributes.  Values 0 .. num_args-1 are
+ * the fused inputs; value num_args + i is instruction i's result.  Output 0
+ * is the last instruction's result; outputs 1.. are earlier instructions
+ * used outside the group. */
+#define AM_FUSE_MAX_OPS 32      /* instructions per fused node */
+#define AM_FUSE_MAX_IN 16       /* fused inputs */
+#define AM_FUSE_MAX_OUT 8       /* fused outputs */
+#define AM_FUSE_MAX_ARGS 4      /* operands of one instruction */
+#define AM_FUSE_ATTR_BYTES 128  /* a constituent's parsed attributes, inline */
+#define AM_FUSE_CHUNK (AM_OMP_MIN + 4096) /* elements per chunk (why: fused_elemwise.c) */
+
+typedef struct am_fuse_instr {
+    const am_op_def *op;
+    int n_args;
+    int args[AM_FUSE_MAX_ARGS];  /* value ids */
+    int slot;                    /* temporary it writes (am_fused_compile); -1: output 0 */
+    _Alignas(16) unsigned char attrs[AM_FUSE_ATTR_BYTES];
+} am_fuse_instr;
+
+typedef struct am_fused_attrs {
+    /* The schema (what JSON and DOT print). */
+    int64_t num_args, num_outputs, n_ops;
+    char ops[AM_MAX_ATTR_STRING];     /* "exp,_mul_scalar,relu", truncated */
+    /* The program: absent (magic 0) in a node read from JSON. */
+    uint32_t magic;
+    am_dtype dtype;                   /* of every operand and result */
+    int n_slots;                      /* chunk temporaries per thread */
+    am_shape out_shape;               /* of every output */
+    am_shape in_shape[AM_FUSE_MAX_IN];
+    int in_slot[AM_FUSE_MAX_IN];      /* broadcast input: gathered here per chunk; else -1 */
+    int out_code[AM_FUSE_MAX_OUT];    /* instruction computing output j */
+    am_fuse_instr code[AM_FUSE_MAX_OPS];
+} am_fused_attrs;
+
+/* The op, registered on first use (pthread_once); NULL with the error. */
+const am_op_def *am_fused_elemwise_op(void);
+/* Checks a program filled in by the pass (num_args, num_outputs, n_ops,
+ * dtype, shapes, out_code, code[].op/n_args/args/attrs), assigns the
+ * temporaries and fills ops, n_slots and magic.  AM_ERR_INTERNAL on a
+ * malformed program. */
+am_status am_fused_compile(am_fused_attrs *a);

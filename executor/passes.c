@@ -17,6 +17,7 @@ static const am_pass passes[] = {
     {"fold", am_pass_fold, true, "constant folding"},
     {"gemm_batch", am_pass_gemm_batch, true, "independent GEMMs sharing a weight become one"},
     {"epilogue", am_pass_epilogue, true, "bias and activation folded into FullyConnected/Convolution"},
+    {"fuse", am_pass_fuse, true, "elementwise chains and trees become one fused op"},
     {"dce", am_pass_dce, true, "dead-code elimination"},
 };
 

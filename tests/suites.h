@@ -61,3 +61,5 @@ SUITE(roundtrip)
 SUITE(cli)
 /* gemm */
 SUITE(pass_gemm)
+/* fuse */
+SUITE(pass_fuse)
