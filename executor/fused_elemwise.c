@@ -27,6 +27,14 @@ extern const am_op_def am_op_copy;
 #define SLOT_BYTES ((size_t)CHUNK * 8)
 _Static_assert(SLOT_BYTES % AM_ALIGN == 0, "temporaries must stay aligned");
 
+/* Bytes of one temporary for an output of n elements: a chunk, or less for
+ * outputs smaller than one, so small fused nodes need small workspaces. */
+static size_t slot_bytes(int64_t n)
+{
+    size_t b = n < CHUNK ? (size_t)n * 8 : SLOT_BYTES;
+    return (b + AM_ALIGN - 1) / AM_ALIGN * AM_ALIGN;
+}
+
 static const am_attr_field fused_fields[] = {
     AM_ATTR_FIELD(am_fused_attrs, num_args, AM_ATTR_INT, NULL, "number of fused inputs"),
     AM_ATTR_FIELD(am_fused_attrs, num_outputs, AM_ATTR_INT, "1", "number of outputs"),
@@ -116,7 +124,8 @@ static size_t fused_temp(const void *attrs, const am_shape *in, int n_in)
     const am_fused_attrs *a = attrs;
     AM_UNUSED(in), AM_UNUSED(n_in);
     if (a->magic != FUSED_MAGIC) return 0;
-    return (size_t)a->n_slots * SLOT_BYTES * (size_t)fused_threads(am_shape_size(&a->out_shape));
+    int64_t n = am_shape_size(&a->out_shape);
+    return (size_t)a->n_slots * slot_bytes(n) * (size_t)fused_threads(n);
 }
 
 /* ---- broadcast inputs --------------------------------------------------------------
@@ -213,6 +222,7 @@ typedef struct fused_run {
     const am_req *req;
     am_kernel_ctx ctx;                 /* for the inner kernels: no workspace */
     size_t es;
+    size_t slot;                       /* bytes of one temporary (slot_bytes) */
     gather_plan plan[AM_FUSE_MAX_IN];
 } fused_run;
 
@@ -277,7 +287,7 @@ static am_status run_chunk(const fused_run *r, int64_t lo, int64_t hi, char *ws)
             val[k] = (char *)r->in[k].data + at;
             continue;
         }
-        val[k] = ws + (size_t)a->in_slot[k] * SLOT_BYTES;
+        val[k] = ws + (size_t)a->in_slot[k] * r->slot;
         gather(&r->plan[k], r->in[k].data, val[k], lo, hi, r->es);
     }
     for (int i = 0; i < n_code && st == AM_OK; i++) {
@@ -285,7 +295,7 @@ static am_status run_chunk(const fused_run *r, int64_t lo, int64_t hi, char *ws)
         const bool last = i == n_code - 1;
         am_view vin[AM_FUSE_MAX_ARGS];
         for (int j = 0; j < c->n_args; j++) vin[j] = chunk_view(r, val[c->args[j]], len);
-        val[n_in + i] = last ? (char *)r->out[0].data + at : ws + (size_t)c->slot * SLOT_BYTES;
+        val[n_in + i] = last ? (char *)r->out[0].data + at : ws + (size_t)c->slot * r->slot;
         am_view vout = chunk_view(r, val[n_in + i], len);
         am_req q = last ? r->req[0] : AM_REQ_WRITE;
         am_err_ctx e;
@@ -315,7 +325,8 @@ static am_status fused_cpu(const am_kernel_ctx *ctx, const void *attrs, const am
     r.ctx.workspace = NULL;
     r.ctx.workspace_bytes = 0;
     const int64_t n = am_view_size(&out[0]), chunks = (n + CHUNK - 1) / CHUNK;
-    const size_t per = (size_t)r.a->n_slots * SLOT_BYTES;
+    r.slot = slot_bytes(n);
+    const size_t per = (size_t)r.a->n_slots * r.slot;
     int nt = fused_threads(n);
     if (n == 0) return AM_OK;
     if (per) {

@@ -25,7 +25,9 @@ static const am_pass passes[] = {
 
 am_status am_executor_register_ops(void)
 {
-    return am_fused_gemm_init();
+    am_status st = am_fused_gemm_init();
+    if (st == AM_OK && !am_fused_elemwise_op()) st = am_last_status();
+    return st;
 }
 
 const char *const *am_pass_names(void)

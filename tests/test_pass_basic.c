@@ -711,7 +711,7 @@ static void test_pipeline_switches(void)
     char *buf = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
-    am_graph *off = am_graph_optimize(g, &(am_optimize_opts){.passes = "-cse", .log = f});
+    am_graph *off = am_graph_optimize(g, &(am_optimize_opts){.passes = "-cse,-fuse", .log = f});
     fclose(f);
     CU_ASSERT_PTR_NOT_NULL_FATAL(off);
     CU_ASSERT_EQUAL(count_op(off, "exp"), 2);
@@ -721,7 +721,7 @@ static void test_pipeline_switches(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(buf, "pass fold: 2 changes"));
     free(buf);
     f = open_memstream(&buf, &len);
-    am_graph *on = am_graph_optimize(g, &(am_optimize_opts){.log = f});
+    am_graph *on = am_graph_optimize(g, &(am_optimize_opts){.passes = "-fuse", .log = f});
     fclose(f);
     CU_ASSERT_PTR_NOT_NULL_FATAL(on);
     CU_ASSERT_EQUAL(count_op(on, "exp"), 1);
@@ -772,7 +772,7 @@ static void test_am_passes_env(void)
     am_scope_begin();
     am_array *x = am_var("x", AM_SHAPE(2, 3), F32);
     am_graph *g = graph_of(am_add(am_exp(x), am_exp(x)));
-    setenv("AM_PASSES", "-cse", 1);
+    setenv("AM_PASSES", "-cse,-fuse", 1);
     am_graph *off = am_graph_optimize(g, NULL);
     am_graph *on = am_graph_optimize(g, &(am_optimize_opts){.passes = "+cse"});
     unsetenv("AM_PASSES");

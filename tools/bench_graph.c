@@ -1,4 +1,4 @@
-/* `amber bench graph [--quick]`: node-by-node execution against the compiled
+/* `amber bench graph [--quick] [--profile]`: node-by-node execution against the compiled
  * plan on three graphs built from primitive ops (an MLP, an LSTM cell
  * unrolled 32 steps, a transformer encoder layer), for inference and for one
  * training step (forward and backward), with the peak memory of each. */
@@ -153,6 +153,8 @@ static int bind_random(am_graph *g, const char **names, am_array **vals)
     return n;
 }
 
+static bool profile; /* --profile: where each plan's time goes */
+
 static void bench_one(const bench_cfg *cfg, const char *name, const char *mode, am_graph *g, bool training)
 {
     const char *names[MAX_INPUTS];
@@ -182,6 +184,7 @@ static void bench_one(const bench_cfg *cfg, const char *name, const char *mode, 
            s.n_steps, t_nodes * 1e3, t_plan * 1e3, t_nodes / t_plan, (double)a.peak / (1 << 20),
            (double)s.naive_bytes / (1 << 20), (double)mem / (1 << 20),
            (double)mem / (double)(a.peak ? a.peak : 1));
+    if (profile && am_plan_profile(p, cfg->reps, stdout) == AM_OK) putchar('\n');
     am_plan_release(p);
     am_scope_end();
 }
@@ -209,8 +212,10 @@ int am_cmd_bench_graph(int argc, char **argv)
     for (int i = 0; i < argc; i++) {
         if (strcmp(argv[i], "--quick") == 0) {
             cfg = (bench_cfg){.quick = true, .reps = 3, .min_s = 0.01};
+        } else if (strcmp(argv[i], "--profile") == 0) {
+            profile = true;
         } else {
-            fprintf(stderr, "usage: amber bench graph [--quick]\n");
+            fprintf(stderr, "usage: amber bench graph [--quick] [--profile]\n");
             return 2;
         }
     }

@@ -132,6 +132,11 @@ AM_API am_plan_stats am_plan_get_stats(const am_plan *p);
 /* A line per step: index, node name, op, buffer offsets and sizes. */
 AM_API void am_plan_print(const am_plan *p, FILE *f);
 
+/* Runs the plan `runs` times timing every step, and prints the time per run
+ * of each op (summed over its steps), the largest first, with its share.
+ * Inputs must be bound.  Returns the status of the runs. */
+AM_API am_status am_plan_profile(am_plan *p, int runs, FILE *f);
+
 #ifdef __cplusplus
 }
 #endif

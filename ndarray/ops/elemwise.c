@@ -32,13 +32,13 @@
         TO *y_ = (TO *)(yp);                                                               \
         const int64_t n_ = (n);                                                            \
         if ((req) == AM_REQ_ADD) {                                                         \
-            _Pragma("omp parallel for simd if (n_ > AM_OMP_MIN) schedule(static)")         \
+            _Pragma("omp parallel for simd if (parallel: n_ > AM_OMP_MIN) schedule(static)")         \
             for (int64_t i_ = 0; i_ < n_; i_++) {                                          \
                 const V v = (V)x_[i_];                                                     \
                 y_[i_] += (TO)(EXPR);                                                      \
             }                                                                              \
         } else if ((req) != AM_REQ_NULL) {                                                 \
-            _Pragma("omp parallel for simd if (n_ > AM_OMP_MIN) schedule(static)")         \
+            _Pragma("omp parallel for simd if (parallel: n_ > AM_OMP_MIN) schedule(static)")         \
             for (int64_t i_ = 0; i_ < n_; i_++) {                                          \
                 const V v = (V)x_[i_];                                                     \
                 y_[i_] = (TO)(EXPR);                                                       \
