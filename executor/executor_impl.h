@@ -98,6 +98,11 @@ am_node *am_node_build(const am_op_def *op, const void *attrs, const am_entry *i
  * output k of node i (heads count too).  Caller frees *uses and *offset. */
 am_status am_graph_count_uses(const am_graph *g, int **uses, int **offset);
 
+/* A topological order of g's nodes for running it with little memory:
+ * every node's inputs deepest first (executor/schedule.c).  order holds
+ * g->n_nodes indices. */
+am_status am_schedule(const am_graph *g, int *order);
+
 /* The call site recorded in n's origin ("file.c:41"), using buf for the
  * file name; {0} when there is none. */
 am_site am_node_site(const am_node *n, char *buf, size_t len);

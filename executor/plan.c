@@ -148,10 +148,18 @@ static am_status build(am_plan *p)
     if (!p->values || !p->steps || !p->inputs || !p->io_pool ||
         !p->view_pool || !p->req_pool || !p->heads)
         return am_fail(AM_ERR_OOM, "out of memory compiling a plan");
-    int *io = p->io_pool;
+    int *io = p->io_pool, *order = malloc(((size_t)g->n_nodes + 1) * sizeof(int));
     am_view *views = p->view_pool;
     am_req *reqs = p->req_pool;
-    for (int i = 0; i < g->n_nodes; i++) {
+    if (!order) return am_fail(AM_ERR_OOM, "out of memory compiling a plan");
+    if (p->no_schedule) {
+        for (int i = 0; i < g->n_nodes; i++) order[i] = i;
+    } else if (am_schedule(g, order) != AM_OK) {
+        free(order);
+        return am_last_status();
+    }
+    for (int j = 0; j < g->n_nodes; j++) {
+        int i = order[j];
         const am_node *n = g->nodes[i];
         for (int k = 0; k < n->n_out; k++) {
             pvalue *v = &p->values[p->first_value[i] + k];
@@ -164,14 +172,19 @@ static am_status build(am_plan *p)
         }
         int v0 = p->first_value[i];
         if (!n->op) {
-            if (n->value) p->values[v0].array = am_retain(n->value);
-            else if (add_input(p, i, v0) != AM_OK) return am_last_status();
+            if (n->value) {
+                p->values[v0].array = am_retain(n->value);
+            } else if (add_input(p, i, v0) != AM_OK) {
+                free(order);
+                return am_last_status();
+            }
             continue;
         }
         int in0 = n->n_in ? p->first_value[am_graph_index(g, n->inputs[0].node)] + n->inputs[0].index : -1;
         if (in0 >= 0 && as_view(p, n, v0, in0)) continue;
         make_step(p, i, &io, &views, &reqs);
     }
+    free(order);
     for (int h = 0; h < g->n_heads; h++)
         p->heads[h] = p->first_value[am_graph_index(g, g->heads[h].node)] + g->heads[h].index;
     p->n_heads = g->n_heads;
@@ -287,6 +300,7 @@ am_plan *am_plan_create(am_graph *g, const am_plan_opts *opts)
         am_fail(AM_ERR_OOM, "out of memory");
     } else {
         p->training = o->training;
+        p->no_schedule = o->no_optimize;
         p->stats.n_nodes = g->n_nodes;
         if (compile(p, g, o) != AM_OK) {
             am_plan_release(p);

@@ -48,6 +48,7 @@ typedef struct pinput {
 struct am_plan {
     am_graph *graph;           /* the optimized graph (its nodes hold the attrs) */
     bool training;
+    bool no_schedule;          /* run in the graph's own order (no_optimize) */
     pvalue *values;
     int n_values;
     int *first_value;          /* node index -> id of its output 0 */
