@@ -112,6 +112,30 @@ static void test_memory_is_shared(void)
     am_scope_end();
 }
 
+/* Sixteen independent branches, each consumed by one step of a chain that
+ * reads them first: run in graph order every branch would be computed up
+ * front and alive at once; the plan's schedule computes each just in time. */
+static void test_schedule_saves_memory(void)
+{
+    am_scope_begin();
+    am_array *x = am_var("x", AM_SHAPE(64, 64), AM_DTYPE_FLOAT32);
+    am_array *h = x;
+    for (int t = 0; t < 16; t++) h = am_add(am_exp(am_mul_scalar(x, 0.01 * t)), am_tanh(h));
+    am_graph *g = am_graph_create(&h, 1);
+    check_plan_matches(g, false, "-all", 1e-5);
+    am_plan *p = am_plan_create(g, &(am_plan_opts){.passes = "-all"});
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    am_plan_stats s = am_plan_get_stats(p);
+    CU_ASSERT(s.arena_bytes <= 3 * 64 * 64 * 4);
+    am_plan_release(p);
+    p = am_plan_create(g, &(am_plan_opts){.no_optimize = true}); /* graph order, unshared */
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    CU_ASSERT(am_plan_get_stats(p).arena_bytes >= 48 * 64 * 64 * 4);
+    am_plan_release(p);
+    am_graph_release(g);
+    am_scope_end();
+}
+
 static void test_views_cost_no_step(void)
 {
     am_scope_begin();
@@ -249,6 +273,7 @@ CU_TestInfo am_tests_plan[] = {
     {"100 runs allocate nothing", test_runs_allocate_nothing},
     {"values share the arena and are written in place", test_memory_is_shared},
     {"view ops are views, not steps", test_views_cost_no_step},
+    {"the schedule runs short branches just in time", test_schedule_saves_memory},
     {"a plan is specific to its input signature", test_signature},
     {"inference and training modes", test_modes},
     {"heads that are inputs, duplicates or views", test_odd_heads},
