@@ -193,14 +193,6 @@ static void subst_set(subst *s, int i, int k, am_entry e)
     s->map[s->offset[i] + k] = e;
 }
 
-static bool same_shape(const am_shape *a, const am_shape *b)
-{
-    if (a->ndim != b->ndim) return false;
-    for (int i = 0; i < a->ndim; i++)
-        if (a->dim[i] != b->dim[i]) return false;
-    return true;
-}
-
 /* Shapes and dtypes of rebuilt node c from its new inputs: old's when the
  * inputs look the same, else the op's inference.  An inference failure is
  * an error when every input is known, else the outputs stay unknown for
@@ -215,7 +207,7 @@ static am_status infer_rebuilt(const am_graph *g, int i, am_node *c)
         am_entry e = c->inputs[k], o = old->inputs[k];
         ish[k] = e.node->shapes[e.index];
         ity[k] = e.node->dtypes[e.index];
-        same = same && same_shape(&ish[k], &o.node->shapes[o.index]) &&
+        same = same && am_shape_equal(ish[k], o.node->shapes[o.index]) &&
                ity[k] == o.node->dtypes[o.index];
         known = known && ish[k].ndim >= 0 && ity[k] != AM_DTYPE_COUNT;
     }

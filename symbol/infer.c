@@ -6,14 +6,6 @@
 
 static bool known_shape(const am_shape *s) { return s->ndim >= 0; }
 
-static bool same_shape(const am_shape *a, const am_shape *b)
-{
-    if (a->ndim != b->ndim) return false;
-    for (int i = 0; i < a->ndim; i++)
-        if (a->dim[i] != b->dim[i]) return false;
-    return true;
-}
-
 /* Runs one op node's inference.  *changed is set when a node or variable
  * learned something.  Failures count only when every input was known. */
 static am_status infer_node(const am_graph *g, int idx, bool *changed)
@@ -45,7 +37,7 @@ static am_status infer_node(const am_graph *g, int idx, bool *changed)
         return AM_OK;
     }
     for (int k = 0; k < n->n_out; k++) {
-        if (known_shape(&osh[k]) && !same_shape(&osh[k], &n->shapes[k])) n->shapes[k] = osh[k], *changed = true;
+        if (known_shape(&osh[k]) && !am_shape_equal(osh[k], n->shapes[k])) n->shapes[k] = osh[k], *changed = true;
         if (oty[k] != AM_DTYPE_COUNT && oty[k] != n->dtypes[k]) n->dtypes[k] = oty[k], *changed = true;
     }
     for (int i = 0; i < n->n_in; i++) {
@@ -67,7 +59,7 @@ static am_status bind_inputs(am_graph *g, const char *const *names, const am_sha
         if (found < 0) return am_fail(AM_ERR_ARG, "am_graph_infer: the graph has no input named '%s'", names[k]);
         am_node *v = g->nodes[found];
         char a[96], b[96];
-        if (shapes && known_shape(&v->shapes[0]) && !same_shape(&v->shapes[0], &shapes[k]))
+        if (shapes && known_shape(&v->shapes[0]) && !am_shape_equal(v->shapes[0], shapes[k]))
             return am_fail(AM_ERR_SHAPE, "am_graph_infer: input '%s' is %s but the graph says %s",
                            names[k], am_shape_format(&shapes[k], a, sizeof(a)),
                            am_shape_format(&v->shapes[0], b, sizeof(b)));

@@ -25,17 +25,6 @@ static am_graph *graph_of(am_array *y)
     return g;
 }
 
-/* Nodes running op (NULL: variables and constants). */
-static int count_op(const am_graph *g, const char *op)
-{
-    int n = 0;
-    for (int i = 0; i < g->n_nodes; i++) {
-        const am_op_def *d = g->nodes[i]->op;
-        n += op ? d && strcmp(d->name, op) == 0 : !d;
-    }
-    return n;
-}
-
 static am_node *find_op(const am_graph *g, const char *op)
 {
     for (int i = 0; i < g->n_nodes; i++)
@@ -168,7 +157,7 @@ static void test_binary_constants(void)
     am_graph *s = pass(g, "simplify", false, NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(s);
     CU_ASSERT_EQUAL(s->n_nodes, 2);
-    CU_ASSERT_EQUAL(count_op(s, "tanh"), 1);
+    CU_ASSERT_EQUAL(tu_count_op(s, "tanh"), 1);
     SAME1(g, s, AM_SHAPE(2, 3));
     am_graph_release(s);
     am_graph_release(g);
@@ -206,7 +195,7 @@ static void test_fill_ops_are_known(void)
     am_graph *s = pass(g, "simplify", false, NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(s);
     CU_ASSERT_EQUAL(s->n_nodes, 2);
-    CU_ASSERT_EQUAL(count_op(s, "relu"), 1);
+    CU_ASSERT_EQUAL(tu_count_op(s, "relu"), 1);
     CU_ASSERT(same_values(g, s, (const char *[]){"x", "w"},
                           (am_array *[]){tu_random(AM_SHAPE(2, 3), F32, -1, 1),
                                          tu_random(AM_SHAPE(2, 3), F32, -1, 1)}, 2, false));
@@ -228,11 +217,11 @@ static void test_double_transpose(void)
     am_array *rev3 = am_transpose(am_transpose(am_transpose(x, NULL, 0), NULL, 0), NULL, 0);
     am_array *ys[] = {am_relu(back), am_exp(twice), am_tanh(same), am_sigmoid(rev3)};
     am_graph *g = am_graph_create(ys, 4);
-    CU_ASSERT_EQUAL(count_op(g, "transpose"), 8);
+    CU_ASSERT_EQUAL(tu_count_op(g, "transpose"), 8);
     am_graph *s = pass(g, "simplify", false, NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(s);
     /* rot twice is one transpose (2, 0, 1); three reversals are one reversal. */
-    CU_ASSERT_EQUAL(count_op(s, "transpose"), 2);
+    CU_ASSERT_EQUAL(tu_count_op(s, "transpose"), 2);
     CU_ASSERT_PTR_EQUAL(s->heads[0].node->inputs[0].node, x->node);
     CU_ASSERT_PTR_EQUAL(s->heads[2].node->inputs[0].node, x->node);
     am_node *t = s->heads[1].node->inputs[0].node;
@@ -265,7 +254,7 @@ static void test_reshape_chain(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(rs);
     CU_ASSERT_PTR_EQUAL(rs->inputs[0].node, x->node);
     CU_ASSERT(am_shape_equal(rs->shapes[0], AM_SHAPE(4, 6)));
-    CU_ASSERT_EQUAL(count_op(s, "Flatten") + count_op(s, "expand_dims"), 0);
+    CU_ASSERT_EQUAL(tu_count_op(s, "Flatten") + tu_count_op(s, "expand_dims"), 0);
     CU_ASSERT_PTR_EQUAL(s->heads[1].node->inputs[0].node, x->node);
     /* The new Reshape keeps the name of the node it replaced. */
     CU_ASSERT_STRING_EQUAL(s->names[am_graph_index(s, rs)], "reshape0");
@@ -287,7 +276,7 @@ static void test_reshape_shared_intermediate(void)
     am_graph *s = pass(g, "simplify", false, NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(s);
     CU_ASSERT_EQUAL(s->n_nodes, 5);
-    CU_ASSERT_EQUAL(count_op(s, "Flatten"), 1);
+    CU_ASSERT_EQUAL(tu_count_op(s, "Flatten"), 1);
     CU_ASSERT_PTR_EQUAL(find_op(s, "Reshape")->inputs[0].node, x->node);
     SAME1(g, s, AM_SHAPE(2, 3, 4));
     am_graph *again = pass(s, "simplify", false, NULL);
@@ -308,7 +297,7 @@ static void test_dropout_inference(void)
     am_graph *s = pass(g, "simplify", false, NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(s);
     CU_ASSERT_EQUAL(s->n_nodes, 2);
-    CU_ASSERT_EQUAL(count_op(s, "Dropout"), 0);
+    CU_ASSERT_EQUAL(tu_count_op(s, "Dropout"), 0);
     SAME1(g, s, AM_SHAPE(4, 5));
     am_graph_release(s);
     am_graph_release(g);
@@ -324,7 +313,7 @@ static void test_dropout_p0(void)
     am_graph *g = am_graph_create(ys, 2), *s = NULL;
     char *log = logged(&s, g, "simplify", true);
     CU_ASSERT_PTR_NOT_NULL_FATAL(s);
-    CU_ASSERT_EQUAL(count_op(s, "Dropout"), 0);
+    CU_ASSERT_EQUAL(tu_count_op(s, "Dropout"), 0);
     CU_ASSERT_PTR_NOT_NULL(strstr(log, "Dropout with p=0: 'dropout0' (Dropout) becomes 'x'\n"));
     CU_ASSERT(same_values(g, s, (const char *[]){"x"},
                           (am_array *[]){tu_random(AM_SHAPE(4, 5), F32, -1, 1)}, 1, true));
@@ -369,10 +358,10 @@ static void test_identity_copy(void)
     am_array *ys[] = {am_exp(tu_invoke1("_copy", x, "", "")), tu_invoke1("_copy", x, "", ""),
                       tu_invoke1("identity", am_sin(x), "", "")};
     am_graph *g = am_graph_create(ys, 3);
-    CU_ASSERT_EQUAL(count_op(g, "_copy"), 3);
+    CU_ASSERT_EQUAL(tu_count_op(g, "_copy"), 3);
     am_graph *s = pass(g, "simplify", false, NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(s);
-    CU_ASSERT_EQUAL(count_op(s, "_copy"), 1);
+    CU_ASSERT_EQUAL(tu_count_op(s, "_copy"), 1);
     CU_ASSERT_STRING_EQUAL(s->heads[1].node->op->name, "_copy");
     CU_ASSERT_STRING_EQUAL(s->heads[2].node->op->name, "sin");
     SAME1(g, s, AM_SHAPE(3));
@@ -415,7 +404,7 @@ static void test_cse_merges(void)
     char *log = logged(&s, g, "cse", false);
     CU_ASSERT_PTR_NOT_NULL_FATAL(s);
     CU_ASSERT_EQUAL(s->n_nodes, 3);
-    CU_ASSERT_EQUAL(count_op(s, "exp"), 1);
+    CU_ASSERT_EQUAL(tu_count_op(s, "exp"), 1);
     am_node *add = s->heads[0].node;
     CU_ASSERT_PTR_EQUAL(add->inputs[0].node, add->inputs[1].node);
     CU_ASSERT_PTR_NOT_NULL(strstr(log, "pass cse: merged 'exp1' into 'exp0' (exp)\n"));
@@ -460,8 +449,8 @@ static void test_cse_attributes(void)
     am_graph *g = am_graph_create(ys, 3);
     am_graph *s = pass(g, "cse", false, NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(s);
-    CU_ASSERT_EQUAL(count_op(s, "_mul_scalar"), 2);
-    CU_ASSERT_EQUAL(count_op(s, "sum"), 2);
+    CU_ASSERT_EQUAL(tu_count_op(s, "_mul_scalar"), 2);
+    CU_ASSERT_EQUAL(tu_count_op(s, "sum"), 2);
     CU_ASSERT_EQUAL(s->n_nodes, g->n_nodes - 1);
     SAME1(g, s, AM_SHAPE(3, 3));
     am_graph_release(s);
@@ -505,12 +494,12 @@ static void test_cse_constants(void)
     am_array *y = am_add(am_add(am_mul(x, c1), am_mul(x, c2)), am_mul(x, c3));
     am_array *ys[] = {y, am_add(am_exp(w1), am_exp(w2))};
     am_graph *g = am_graph_create(ys, 2), *s = NULL;
-    CU_ASSERT_EQUAL(count_op(g, NULL), 6);
+    CU_ASSERT_EQUAL(tu_count_op(g, NULL), 6);
     char *log = logged(&s, g, "cse", false);
     CU_ASSERT_PTR_NOT_NULL_FATAL(s);
-    CU_ASSERT_EQUAL(count_op(s, NULL), 5);
-    CU_ASSERT_EQUAL(count_op(s, "broadcast_mul"), 2);
-    CU_ASSERT_EQUAL(count_op(s, "exp"), 2);
+    CU_ASSERT_EQUAL(tu_count_op(s, NULL), 5);
+    CU_ASSERT_EQUAL(tu_count_op(s, "broadcast_mul"), 2);
+    CU_ASSERT_EQUAL(tu_count_op(s, "exp"), 2);
     CU_ASSERT_PTR_NOT_NULL(strstr(log, "merged '_const1' into '_const0' (constant)\n"));
     CU_ASSERT_PTR_NOT_NULL(strstr(log, "merged 'broadcast_mul1' into 'broadcast_mul0'"));
     CU_ASSERT(same_values(g, s, (const char *[]){"x", "w1", "w2"},
@@ -535,7 +524,7 @@ static void test_cse_multi_output(void)
     am_graph *g = am_graph_create(ys, 2);
     am_graph *s = pass(g, "cse", false, NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(s);
-    CU_ASSERT_EQUAL(count_op(s, "SliceChannel"), 1);
+    CU_ASSERT_EQUAL(tu_count_op(s, "SliceChannel"), 1);
     am_node *sub = s->heads[0].node;
     CU_ASSERT_EQUAL(sub->inputs[0].index, 0);
     CU_ASSERT_EQUAL(sub->inputs[1].index, 2);
@@ -564,8 +553,8 @@ static void test_fold_basic(void)
     char *log = logged(&s, g, "fold", false);
     CU_ASSERT_PTR_NOT_NULL_FATAL(s);
     CU_ASSERT_EQUAL(s->n_nodes, 3);
-    CU_ASSERT_EQUAL(count_op(s, NULL), 2);
-    CU_ASSERT_EQUAL(count_op(s, "broadcast_add"), 1);
+    CU_ASSERT_EQUAL(tu_count_op(s, NULL), 2);
+    CU_ASSERT_EQUAL(tu_count_op(s, "broadcast_add"), 1);
     CU_ASSERT_PTR_NOT_NULL(strstr(log, "pass fold: folded 'exp0' (exp) into a constant (2, 3) "
                                        "float32\n"));
     CU_ASSERT_PTR_NOT_NULL(strstr(log, "pass fold: folded 'broadcast_mul0' (broadcast_mul) "
@@ -603,8 +592,8 @@ static void test_fold_creation_ops(void)
     am_graph *g = am_graph_create(ys, 2);
     am_graph *s = pass(g, "fold", false, NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(s);
-    CU_ASSERT_EQUAL(count_op(s, "_zeros"), 0);
-    CU_ASSERT_EQUAL(count_op(s, "_ones"), 1);
+    CU_ASSERT_EQUAL(tu_count_op(s, "_zeros"), 0);
+    CU_ASSERT_EQUAL(tu_count_op(s, "_ones"), 1);
     CU_ASSERT(same_values(g, s, (const char *[]){"x", "big"},
                           (am_array *[]){tu_random(AM_SHAPE(4, 4), F32, -1, 1),
                                          tu_random(AM_SHAPE(200, 200), F32, -1, 1)}, 2, false));
@@ -627,9 +616,9 @@ static void test_fold_size_limits(void)
     am_graph *g = am_graph_create(ys, 3);
     am_graph *s = pass(g, "fold", false, NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(s);
-    CU_ASSERT_EQUAL(count_op(s, "broadcast_to"), 1);
+    CU_ASSERT_EQUAL(tu_count_op(s, "broadcast_to"), 1);
     CU_ASSERT(am_shape_equal(find_op(s, "broadcast_to")->shapes[0], AM_SHAPE(200, 200)));
-    CU_ASSERT_EQUAL(count_op(s, "transpose"), 0);
+    CU_ASSERT_EQUAL(tu_count_op(s, "transpose"), 0);
     CU_ASSERT(same_values(g, s, (const char *[]){"x", "y"},
                           (am_array *[]){tu_random(AM_SHAPE(200, 200), F32, -1, 1),
                                          tu_random(AM_SHAPE(10, 10), F32, -1, 1)}, 2, false));
@@ -655,7 +644,7 @@ static void test_fold_aux_states(void)
     CU_ASSERT_PTR_EQUAL(t, g);
     am_graph *s = pass(g, "fold", false, NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(s);
-    CU_ASSERT_EQUAL(count_op(s, "BatchNorm"), 0);
+    CU_ASSERT_EQUAL(tu_count_op(s, "BatchNorm"), 0);
     CU_ASSERT_EQUAL(s->n_nodes, 3);
     SAME1(g, s, AM_SHAPE(2, 3, 2));
     am_graph_release(t);
@@ -674,8 +663,8 @@ static void test_fold_multi_output(void)
     am_graph *g = graph_of(am_add(am_mul(x, p[0]), p[1])), *s = NULL;
     char *log = logged(&s, g, "fold", false);
     CU_ASSERT_PTR_NOT_NULL_FATAL(s);
-    CU_ASSERT_EQUAL(count_op(s, "SliceChannel"), 0);
-    CU_ASSERT_EQUAL(count_op(s, NULL), 3);
+    CU_ASSERT_EQUAL(tu_count_op(s, "SliceChannel"), 0);
+    CU_ASSERT_EQUAL(tu_count_op(s, NULL), 3);
     CU_ASSERT_PTR_NOT_NULL(strstr(log, "folded 'slicechannel0' (SliceChannel) into 2 constants"));
     SAME1(g, s, AM_SHAPE(2, 2));
     free(log);
@@ -714,8 +703,8 @@ static void test_pipeline_switches(void)
     am_graph *off = am_graph_optimize(g, &(am_optimize_opts){.passes = "-cse,-fuse", .log = f});
     fclose(f);
     CU_ASSERT_PTR_NOT_NULL_FATAL(off);
-    CU_ASSERT_EQUAL(count_op(off, "exp"), 2);
-    CU_ASSERT_EQUAL(count_op(off, "_mul_scalar") + count_op(off, "sqrt"), 0);
+    CU_ASSERT_EQUAL(tu_count_op(off, "exp"), 2);
+    CU_ASSERT_EQUAL(tu_count_op(off, "_mul_scalar") + tu_count_op(off, "sqrt"), 0);
     CU_ASSERT_PTR_NULL(strstr(buf, "pass cse"));
     CU_ASSERT_PTR_NOT_NULL(strstr(buf, "pass simplify: 1 change"));
     CU_ASSERT_PTR_NOT_NULL(strstr(buf, "pass fold: 2 changes"));
@@ -724,7 +713,7 @@ static void test_pipeline_switches(void)
     am_graph *on = am_graph_optimize(g, &(am_optimize_opts){.passes = "-fuse", .log = f});
     fclose(f);
     CU_ASSERT_PTR_NOT_NULL_FATAL(on);
-    CU_ASSERT_EQUAL(count_op(on, "exp"), 1);
+    CU_ASSERT_EQUAL(tu_count_op(on, "exp"), 1);
     CU_ASSERT_PTR_NOT_NULL(strstr(buf, "pass cse: merged 'exp1' into 'exp0' (exp)\n"));
     CU_ASSERT_PTR_NOT_NULL(strstr(buf, "pass cse: 1 change, 8 -> 7 nodes\n"));
     SAME1(g, off, AM_SHAPE(2, 3));
@@ -757,9 +746,9 @@ static void test_pipeline_mlp(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(o);
     /* x, 2 constants, FullyConnected, and FullyConnected + relu fused */
     CU_ASSERT_EQUAL(o->n_nodes, 5);
-    CU_ASSERT_EQUAL(count_op(o, "FullyConnected"), 1);
-    CU_ASSERT_EQUAL(count_op(o, "_amber_fused_fc"), 1);
-    CU_ASSERT_EQUAL(count_op(o, NULL), 3);
+    CU_ASSERT_EQUAL(tu_count_op(o, "FullyConnected"), 1);
+    CU_ASSERT_EQUAL(tu_count_op(o, "_amber_fused_fc"), 1);
+    CU_ASSERT_EQUAL(tu_count_op(o, NULL), 3);
     SAME1(g, o, AM_SHAPE(4, 8));
     am_graph_release(o);
     am_graph_release(g);
@@ -778,7 +767,7 @@ static void test_am_passes_env(void)
     unsetenv("AM_PASSES");
     CU_ASSERT_PTR_EQUAL(off, g);
     CU_ASSERT_PTR_NOT_NULL_FATAL(on);
-    CU_ASSERT_EQUAL(count_op(on, "exp"), 1);
+    CU_ASSERT_EQUAL(tu_count_op(on, "exp"), 1);
     TU_ASSERT_FAILS(am_graph_optimize(g, &(am_optimize_opts){.passes = "-csee"}), AM_ERR_ARG,
                     "unknown pass 'csee'");
     am_graph_release(on);

@@ -18,17 +18,6 @@ static am_graph *fuse(am_graph *g)
     return f;
 }
 
-/* Nodes running op (variables for NULL). */
-static int count_op(const am_graph *g, const char *op)
-{
-    int n = 0;
-    for (int i = 0; i < g->n_nodes; i++) {
-        const am_op_def *d = g->nodes[i]->op;
-        n += op ? d && strcmp(d->name, op) == 0 : !d;
-    }
-    return n;
-}
-
 static const am_fused_attrs *fused_attrs(const am_graph *g, int which)
 {
     for (int i = 0; i < g->n_nodes; i++)
@@ -63,7 +52,7 @@ static void test_chain(void)
     am_graph *g = am_graph_create(&y, 1), *f = fuse(g);
     CU_ASSERT_PTR_NOT_NULL_FATAL(f);
     CU_ASSERT_EQUAL(f->n_nodes, 2);
-    CU_ASSERT_EQUAL(count_op(f, FUSED), 1);
+    CU_ASSERT_EQUAL(tu_count_op(f, FUSED), 1);
     const am_fused_attrs *a = fused_attrs(f, 0);
     CU_ASSERT_STRING_EQUAL(a->ops, "exp,_mul_scalar,relu");
     CU_ASSERT(a->n_ops == 3 && a->num_args == 1 && a->num_outputs == 1);
@@ -92,7 +81,7 @@ static void test_tree(void)
     am_graph *g = am_graph_create(&y, 1), *f = fuse(g);
     CU_ASSERT_PTR_NOT_NULL_FATAL(f);
     CU_ASSERT_EQUAL(f->n_nodes, 5);
-    CU_ASSERT_EQUAL(count_op(f, FUSED), 1);
+    CU_ASSERT_EQUAL(tu_count_op(f, FUSED), 1);
     CU_ASSERT_EQUAL(fused_attrs(f, 0)->n_ops, 5);
     CU_ASSERT_EQUAL(fused_attrs(f, 0)->num_args, 4);
     check_agree(g, f, names, vals, 4, 1e-5);
@@ -125,13 +114,13 @@ static void test_lstm_cell(void)
     am_array *h2 = am_elemwise_mul(og, am_activation(c2, "tanh"));
     am_graph *g = am_graph_create((am_array *[]){h2, c2}, 2), *f = fuse(g);
     CU_ASSERT_PTR_NOT_NULL_FATAL(f);
-    CU_ASSERT_EQUAL(count_op(f, FUSED), 1);
+    CU_ASSERT_EQUAL(tu_count_op(f, FUSED), 1);
     const am_fused_attrs *a = fused_attrs(f, 0);
     CU_ASSERT(a->n_ops == 9 && a->num_args == 5 && a->num_outputs == 2);
     /* 6 variables, 2 FullyConnected, their sum, 4 slices and the fused node. */
     CU_ASSERT_EQUAL(f->n_nodes, 14);
-    CU_ASSERT_EQUAL(count_op(f, "slice_axis"), 4);
-    CU_ASSERT_EQUAL(count_op(f, "elemwise_add"), 1);
+    CU_ASSERT_EQUAL(tu_count_op(f, "slice_axis"), 4);
+    CU_ASSERT_EQUAL(tu_count_op(f, "elemwise_add"), 1);
     check_agree(g, f, names, vals, 6, 1e-5);
     am_graph_release(f);
     am_graph_release(g);
@@ -156,7 +145,7 @@ static void test_broadcast_operands(void)
     am_array *z = am_tanh(am_add(am_square(v[4]), v[5]));
     am_graph *g = am_graph_create((am_array *[]){y, z}, 2), *f = fuse(g);
     CU_ASSERT_PTR_NOT_NULL_FATAL(f);
-    CU_ASSERT_EQUAL(count_op(f, FUSED), 2);
+    CU_ASSERT_EQUAL(tu_count_op(f, FUSED), 2);
     CU_ASSERT_EQUAL(f->n_nodes, 8);
     check_agree(g, f, names, vals, 6, 1e-5);
     am_graph_release(f);
@@ -235,7 +224,7 @@ static void test_values_used_outside(void)
     g = am_graph_create(&y, 1);
     f = fuse(g);
     CU_ASSERT_PTR_NOT_NULL_FATAL(f);
-    CU_ASSERT_EQUAL(count_op(f, FUSED), 2);
+    CU_ASSERT_EQUAL(tu_count_op(f, FUSED), 2);
     CU_ASSERT_EQUAL(f->n_nodes, 5);
     check_agree(g, f, (const char *[]){"x", "w"}, vals, 2, 1e-5);
     am_graph_release(f);
@@ -300,8 +289,8 @@ static void test_what_does_not_fuse(void)
     am_array *a = am_var("a", AM_SHAPE(3, 4), F32), *b = am_var("b", AM_SHAPE(4), F32);
     am_array *y = am_add(am_exp(a), am_tanh(b));
     am_graph *g = am_graph_create(&y, 1), *f = fuse(g);
-    CU_ASSERT_EQUAL(count_op(f, FUSED), 1);
-    CU_ASSERT_EQUAL(count_op(f, "tanh"), 1);
+    CU_ASSERT_EQUAL(tu_count_op(f, FUSED), 1);
+    CU_ASSERT_EQUAL(tu_count_op(f, "tanh"), 1);
     am_array *vals[] = {tu_random(AM_SHAPE(3, 4), F32, -1, 1), tu_random(AM_SHAPE(4), F32, -1, 1)};
     check_agree(g, f, (const char *[]){"a", "b"}, vals, 2, 1e-5);
     am_graph_release(f);
@@ -353,8 +342,8 @@ static void test_random_ops_stay(void)
     y = am_tanh(am_relu(n));
     g = am_graph_create(&y, 1);
     f = fuse(g);
-    CU_ASSERT_EQUAL(count_op(f, "_amber_test_fuse_noise"), 1);
-    CU_ASSERT_EQUAL(count_op(f, FUSED), 1);
+    CU_ASSERT_EQUAL(tu_count_op(f, "_amber_test_fuse_noise"), 1);
+    CU_ASSERT_EQUAL(tu_count_op(f, FUSED), 1);
     CU_ASSERT_EQUAL(fused_attrs(f, 0)->n_ops, 2);
     am_graph_release(f);
     am_graph_release(g);
@@ -434,7 +423,7 @@ static void test_long_chain_and_log(void)
     FILE *log = tmpfile();
     am_graph *f = am_graph_optimize(g, &(am_optimize_opts){.passes = "-all,+fuse", .log = log});
     CU_ASSERT_PTR_NOT_NULL_FATAL(f);
-    CU_ASSERT_EQUAL(count_op(f, FUSED), 2);
+    CU_ASSERT_EQUAL(tu_count_op(f, FUSED), 2);
     CU_ASSERT_EQUAL(f->n_nodes, 3);
     char text[4096] = {0};
     rewind(log);

@@ -12,14 +12,6 @@ static am_array *var(const char *name, am_shape s)
     return am_var(name, s, F32);
 }
 
-static int count_op(const am_graph *g, const char *op)
-{
-    int n = 0;
-    for (int i = 0; i < g->n_nodes; i++)
-        n += g->nodes[i]->op && strcmp(g->nodes[i]->op->name, op) == 0;
-    return n;
-}
-
 static am_graph *run_pass(am_graph *g, const char *pass, bool training)
 {
     am_optimize_opts o = {.training = training};
@@ -95,8 +87,8 @@ static void test_bnfold_conv_bias(void)
     am_array *y = conv3x3(x, w, var("c_bias", AM_SHAPE(4)), 4, 1);
     y = bn(y, "bn", 4, false, 1);
     am_graph *g, *h = pass_and_check(y, "bnfold", 1e-4, &g);
-    CU_ASSERT_EQUAL(count_op(h, "BatchNorm"), 0);
-    CU_ASSERT_EQUAL(count_op(h, "Convolution"), 1);
+    CU_ASSERT_EQUAL(tu_count_op(h, "BatchNorm"), 0);
+    CU_ASSERT_EQUAL(tu_count_op(h, "Convolution"), 1);
     am_graph_release(g), am_graph_release(h);
     am_scope_end();
 }
@@ -108,9 +100,9 @@ static void test_bnfold_conv_no_bias_fix_gamma(void)
     am_array *y = conv3x3(x, var("c_weight", AM_SHAPE(6, 4, 3, 3)), NULL, 6, 1);
     y = am_relu(bn(y, "bn", 6, true, 1));
     am_graph *g, *h = pass_and_check(y, "bnfold", 1e-4, &g);
-    CU_ASSERT_EQUAL(count_op(h, "BatchNorm"), 0);
-    CU_ASSERT_EQUAL(count_op(h, "Convolution"), 1);
-    CU_ASSERT_EQUAL(count_op(h, "relu"), 1);
+    CU_ASSERT_EQUAL(tu_count_op(h, "BatchNorm"), 0);
+    CU_ASSERT_EQUAL(tu_count_op(h, "Convolution"), 1);
+    CU_ASSERT_EQUAL(tu_count_op(h, "relu"), 1);
     /* The new convolution has a bias and keeps the old node's name. */
     for (int i = 0; i < h->n_nodes; i++)
         if (h->nodes[i]->op && !strcmp(h->nodes[i]->op->name, "Convolution")) {
@@ -129,7 +121,7 @@ static void test_bnfold_grouped_conv(void)
     am_array *y = conv3x3(x, w, var("c_bias", AM_SHAPE(6)), 6, 2);
     y = bn(y, "bn", 6, false, -3);
     am_graph *g, *h = pass_and_check(y, "bnfold", 1e-4, &g);
-    CU_ASSERT_EQUAL(count_op(h, "BatchNorm"), 0);
+    CU_ASSERT_EQUAL(tu_count_op(h, "BatchNorm"), 0);
     am_graph_release(g), am_graph_release(h);
     am_scope_end();
 }
@@ -142,8 +134,8 @@ static void test_bnfold_fc_flatten(void)
     am_array *y = am_fully_connected(x, w, var("f_bias", AM_SHAPE(5)), 5, false, true);
     y = bn(y, "bn", 5, false, 1);
     am_graph *g, *h = pass_and_check(y, "bnfold", 1e-4, &g);
-    CU_ASSERT_EQUAL(count_op(h, "BatchNorm"), 0);
-    CU_ASSERT_EQUAL(count_op(h, "FullyConnected"), 1);
+    CU_ASSERT_EQUAL(tu_count_op(h, "BatchNorm"), 0);
+    CU_ASSERT_EQUAL(tu_count_op(h, "FullyConnected"), 1);
     am_graph_release(g), am_graph_release(h);
     am_scope_end();
 }
@@ -157,7 +149,7 @@ static void test_bnfold_fc_last_axis_only(void)
     am_array *w = var("f_weight", AM_SHAPE(5, 4));
     am_array *y = bn(am_fully_connected(x, w, NULL, 5, true, false), "bn", 5, true, -1);
     am_graph *g, *h = pass_and_check(y, "bnfold", 1e-4, &g);
-    CU_ASSERT_EQUAL(count_op(h, "BatchNorm"), 0);
+    CU_ASSERT_EQUAL(tu_count_op(h, "BatchNorm"), 0);
     am_graph_release(g), am_graph_release(h);
     y = bn(am_fully_connected(x, w, NULL, 5, true, false), "bt", 3, true, 1);
     g = am_graph_create(&y, 1);
@@ -227,7 +219,7 @@ static void test_bnfold_frozen(void)
     am_graph *frozen = am_graph_freeze(g, names + 1, vals + 1, n - 1);
     am_graph *h = run_pass(frozen, "bnfold", false);
     CU_ASSERT_PTR_NOT_NULL_FATAL(h);
-    CU_ASSERT_EQUAL(count_op(h, "BatchNorm"), 0);
+    CU_ASSERT_EQUAL(tu_count_op(h, "BatchNorm"), 0);
     int free_vars = 0;
     for (int i = 0; i < h->n_nodes; i++) free_vars += !h->nodes[i]->op && !h->nodes[i]->value;
     CU_ASSERT_EQUAL(free_vars, 1); /* data; the rest are constants */
@@ -270,8 +262,8 @@ static void test_batch_shared_weight(void)
     }
     am_array *y = am_concat(ys, 4, 0);
     am_graph *g, *h = pass_and_check(y, "gemm_batch", 1e-5, &g);
-    CU_ASSERT_EQUAL(count_op(h, "FullyConnected"), 1);
-    CU_ASSERT_EQUAL(count_op(h, "slice_axis"), 4);
+    CU_ASSERT_EQUAL(tu_count_op(h, "FullyConnected"), 1);
+    CU_ASSERT_EQUAL(tu_count_op(h, "slice_axis"), 4);
     am_graph_release(g), am_graph_release(h);
     am_scope_end();
 }
@@ -290,9 +282,9 @@ static void test_batch_unrolled_rnn(void)
         h = am_tanh(am_add(ix, am_fully_connected(h, wh, NULL, 8, true, true)));
     }
     am_graph *g, *o = pass_and_check(h, "gemm_batch", 1e-5, &g);
-    CU_ASSERT_EQUAL(count_op(g, "FullyConnected"), 12);
-    CU_ASSERT_EQUAL(count_op(o, "FullyConnected"), 7);
-    CU_ASSERT_EQUAL(count_op(o, "Concat"), 1);
+    CU_ASSERT_EQUAL(tu_count_op(g, "FullyConnected"), 12);
+    CU_ASSERT_EQUAL(tu_count_op(o, "FullyConnected"), 7);
+    CU_ASSERT_EQUAL(tu_count_op(o, "Concat"), 1);
     am_graph_release(g), am_graph_release(o);
     am_scope_end();
 }
@@ -320,8 +312,8 @@ static void test_batch_largest_independent_group(void)
     am_array *f3 = am_fully_connected(am_sigmoid(f1), w, NULL, 4, true, true);
     am_array *y = am_add(f2, f3);
     am_graph *g, *h = pass_and_check(y, "gemm_batch", 1e-5, &g);
-    CU_ASSERT_EQUAL(count_op(h, "FullyConnected"), 2);
-    CU_ASSERT_EQUAL(count_op(h, "Concat"), 1);
+    CU_ASSERT_EQUAL(tu_count_op(h, "FullyConnected"), 2);
+    CU_ASSERT_EQUAL(tu_count_op(h, "Concat"), 1);
     am_graph_release(g), am_graph_release(h);
     am_scope_end();
 }
@@ -358,8 +350,8 @@ static void test_batch_reshaped_inputs(void)
                          am_add(c, am_sum(d, (int[]){0}, 1, false))};
     am_graph *g = am_graph_create(outs, 2), *h = run_pass(g, "gemm_batch", false);
     check_same(g, h, 1e-5);
-    CU_ASSERT_EQUAL(count_op(h, "FullyConnected"), 2);
-    CU_ASSERT_EQUAL(count_op(h, "Concat"), 3);
+    CU_ASSERT_EQUAL(tu_count_op(h, "FullyConnected"), 2);
+    CU_ASSERT_EQUAL(tu_count_op(h, "Concat"), 3);
     am_graph_release(g), am_graph_release(h);
     am_scope_end();
 }
@@ -374,7 +366,7 @@ static void test_batch_dot(void)
     for (int k = 0; k < 3; k++) ys[k] = am_reshape(ys[k], AM_SHAPE(-1));
     am_array *y = am_concat(ys, 3, 0);
     am_graph *g, *h = pass_and_check(y, "gemm_batch", 1e-5, &g);
-    CU_ASSERT_EQUAL(count_op(h, "dot"), 1);
+    CU_ASSERT_EQUAL(tu_count_op(h, "dot"), 1);
     am_graph_release(g), am_graph_release(h);
     /* transpose_a contracts another axis: not batched. */
     y = am_add(am_dot_t(var("p", AM_SHAPE(6, 2)), r, true, false),
@@ -400,8 +392,8 @@ static void test_batch_many_in_training(void)
     y = am_add(y, am_add_n(ys + 64, 6));
     am_graph *g = am_graph_create(&y, 1), *h = run_pass(g, "gemm_batch", true);
     check_same(g, h, 1e-5);
-    CU_ASSERT_EQUAL(count_op(h, "FullyConnected"), 1);
-    CU_ASSERT_EQUAL(count_op(h, "Concat"), 3);
+    CU_ASSERT_EQUAL(tu_count_op(h, "FullyConnected"), 1);
+    CU_ASSERT_EQUAL(tu_count_op(h, "Concat"), 3);
     am_graph_release(g), am_graph_release(h);
     am_scope_end();
 }
@@ -417,8 +409,8 @@ static void test_epilogue_fc_activations(void)
     for (int k = 0; k < 5; k++) {
         am_array *y = am_activation(am_fully_connected(x, w, b, 9, false, true), acts[k]);
         am_graph *g, *h = pass_and_check(y, "epilogue", 1e-5, &g);
-        CU_ASSERT_EQUAL(count_op(h, "_amber_fused_fc"), 1);
-        CU_ASSERT_EQUAL(count_op(h, "Activation") + count_op(h, "FullyConnected"), 0);
+        CU_ASSERT_EQUAL(tu_count_op(h, "_amber_fused_fc"), 1);
+        CU_ASSERT_EQUAL(tu_count_op(h, "Activation") + tu_count_op(h, "FullyConnected"), 0);
         am_graph_release(g), am_graph_release(h);
     }
     am_array *(*unary[])(am_array *, am_site) = {am_relu_at, am_sigmoid_at, am_tanh_at};
@@ -440,7 +432,7 @@ static void test_epilogue_leaky(void)
         am_array *y = am_leaky_relu(am_fully_connected(x, w, NULL, 140, true, true), NULL, acts[k],
                                     0.1);
         am_graph *g, *h = pass_and_check(y, "epilogue", 1e-5, &g);
-        CU_ASSERT_EQUAL(count_op(h, "_amber_fused_fc"), 1);
+        CU_ASSERT_EQUAL(tu_count_op(h, "_amber_fused_fc"), 1);
         am_graph_release(g), am_graph_release(h);
     }
     am_scope_end();
@@ -459,7 +451,7 @@ static void test_epilogue_row_blocks(void)
         am_sigmoid(am_fully_connected(var("x3", AM_SHAPE(30, 70, 20)), w, b, 130, false, false))};
     for (int k = 0; k < 3; k++) {
         am_graph *g, *h = pass_and_check(ys[k], "epilogue", 1e-5, &g);
-        CU_ASSERT_EQUAL(count_op(h, "_amber_fused_fc"), 1);
+        CU_ASSERT_EQUAL(tu_count_op(h, "_amber_fused_fc"), 1);
         am_graph_release(g), am_graph_release(h);
     }
     am_scope_end();
@@ -473,15 +465,15 @@ static void test_epilogue_conv(void)
         am_array *b = with_bias ? var("c_bias", AM_SHAPE(5)) : NULL;
         am_array *y = am_activation(conv3x3(x, w, b, 5, 1), "relu");
         am_graph *g, *h = pass_and_check(y, "epilogue", 1e-5, &g);
-        CU_ASSERT_EQUAL(count_op(h, "_amber_fused_conv"), 1);
-        CU_ASSERT_EQUAL(count_op(h, "Convolution") + count_op(h, "Activation"), 0);
+        CU_ASSERT_EQUAL(tu_count_op(h, "_amber_fused_conv"), 1);
+        CU_ASSERT_EQUAL(tu_count_op(h, "Convolution") + tu_count_op(h, "Activation"), 0);
         am_graph_release(g), am_graph_release(h);
     }
     /* A bias added as (1, C, 1, 1) becomes the convolution's own. */
     am_array *y = am_tanh(am_add(conv3x3(x, w, NULL, 5, 1), var("cb", AM_SHAPE(1, 5, 1, 1))));
     am_graph *g, *h = pass_and_check(y, "epilogue", 1e-5, &g);
-    CU_ASSERT_EQUAL(count_op(h, "_amber_fused_conv"), 1);
-    CU_ASSERT_EQUAL(count_op(h, "broadcast_add"), 0);
+    CU_ASSERT_EQUAL(tu_count_op(h, "_amber_fused_conv"), 1);
+    CU_ASSERT_EQUAL(tu_count_op(h, "broadcast_add"), 0);
     am_graph_release(g), am_graph_release(h);
     am_scope_end();
 }
@@ -494,19 +486,19 @@ static void test_epilogue_bias_add(void)
     for (int k = 0; k < 2; k++) {
         am_array *y = am_add(var("b", shapes[k]), am_fully_connected(x, w, NULL, 3, true, true));
         am_graph *g, *h = pass_and_check(y, "epilogue", 1e-5, &g);
-        CU_ASSERT_EQUAL(count_op(h, "FullyConnected"), 1);
-        CU_ASSERT_EQUAL(count_op(h, "broadcast_add"), 0);
+        CU_ASSERT_EQUAL(tu_count_op(h, "FullyConnected"), 1);
+        CU_ASSERT_EQUAL(tu_count_op(h, "broadcast_add"), 0);
         am_graph_release(g), am_graph_release(h);
         y = am_relu(am_add(am_fully_connected(x, w, NULL, 3, true, true), var("b", shapes[k])));
         h = pass_and_check(y, "epilogue", 1e-5, &g);
-        CU_ASSERT_EQUAL(count_op(h, "_amber_fused_fc"), 1);
-        CU_ASSERT_EQUAL(count_op(h, "broadcast_add") + count_op(h, "relu"), 0);
+        CU_ASSERT_EQUAL(tu_count_op(h, "_amber_fused_fc"), 1);
+        CU_ASSERT_EQUAL(tu_count_op(h, "broadcast_add") + tu_count_op(h, "relu"), 0);
         am_graph_release(g), am_graph_release(h);
     }
     am_array *f = am_fully_connected(var("x1", AM_SHAPE(1, 5)), w, NULL, 3, true, true);
     am_array *y = am_elemwise_add(f, var("b", AM_SHAPE(1, 3)));
     am_graph *g, *h = pass_and_check(y, "epilogue", 1e-5, &g);
-    CU_ASSERT_EQUAL(count_op(h, "elemwise_add"), 0);
+    CU_ASSERT_EQUAL(tu_count_op(h, "elemwise_add"), 0);
     am_graph_release(g), am_graph_release(h);
     am_scope_end();
 }
@@ -598,9 +590,9 @@ static void test_pipeline_inference(void)
     am_graph *g = am_graph_create(&y, 1);
     am_graph *h = am_graph_optimize(g, &(am_optimize_opts){.training = false});
     check_same(g, h, 1e-4);
-    CU_ASSERT_EQUAL(count_op(h, "_amber_fused_conv"), 1);
-    CU_ASSERT_EQUAL(count_op(h, "_amber_fused_fc"), 1);
-    CU_ASSERT_EQUAL(count_op(h, "BatchNorm") + count_op(h, "relu") + count_op(h, "Activation"), 0);
+    CU_ASSERT_EQUAL(tu_count_op(h, "_amber_fused_conv"), 1);
+    CU_ASSERT_EQUAL(tu_count_op(h, "_amber_fused_fc"), 1);
+    CU_ASSERT_EQUAL(tu_count_op(h, "BatchNorm") + tu_count_op(h, "relu") + tu_count_op(h, "Activation"), 0);
     am_graph_release(g), am_graph_release(h);
     am_scope_end();
 }
@@ -625,9 +617,9 @@ static void test_pipeline_lenet_fixture(void)
     CU_ASSERT_EQUAL_FATAL(am_graph_infer(g, &data, &s, &t, 1), AM_OK);
     am_graph *h = am_graph_optimize(g, NULL);
     check_same(g, h, 1e-5);
-    CU_ASSERT_EQUAL(count_op(h, "_amber_fused_conv"), 2);
-    CU_ASSERT_EQUAL(count_op(h, "_amber_fused_fc"), 2);
-    CU_ASSERT_EQUAL(count_op(h, "Activation"), 0);
+    CU_ASSERT_EQUAL(tu_count_op(h, "_amber_fused_conv"), 2);
+    CU_ASSERT_EQUAL(tu_count_op(h, "_amber_fused_fc"), 2);
+    CU_ASSERT_EQUAL(tu_count_op(h, "Activation"), 0);
     am_graph_release(g), am_graph_release(h);
     am_scope_end();
 }

@@ -1,6 +1,8 @@
 /* Helpers shared by the CUnit suites. */
 #include "test_util.h"
 
+#include "../symbol/symbol_impl.h"
+
 am_array *tu_array_from(am_dtype dtype, am_shape shape, const double *v, int64_t n)
 {
     am_array *x = am_empty(shape, dtype);
@@ -153,4 +155,14 @@ am_status tu_run_kernel(const char *name, const char *keys, const char *vals, am
     am_host_free(ctx.workspace);
     free(attrs);
     return st;
+}
+
+int tu_count_op(const struct am_graph *g, const char *op)
+{
+    int n = 0;
+    for (int i = 0; i < g->n_nodes; i++) {
+        const am_op_def *d = g->nodes[i]->op;
+        n += op ? d && strcmp(d->name, op) == 0 : !d;
+    }
+    return n;
 }

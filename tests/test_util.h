@@ -50,6 +50,10 @@ am_array *tu_invoke1(const char *op, am_array *x, const char *keys, const char *
 am_status tu_run_kernel(const char *name, const char *keys, const char *vals, am_array **in,
                         int n_in, am_array **out, am_req req, bool training);
 
+/* Nodes of graph g running op (NULL: variables and constants). */
+struct am_graph;
+int tu_count_op(const struct am_graph *g, const char *op);
+
 /* Random array with values uniform in [lo, hi). */
 am_array *tu_random(am_shape shape, am_dtype dtype, double lo, double hi);
 
