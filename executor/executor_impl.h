@@ -212,4 +212,8 @@ am_shape am_join_matrix_shape(am_shape s, int form);
  * NULL with the error. */
 am_array *am_join(am_join_cache *c, const am_entry *in, int n, int form, int axis, am_site at);
 void am_join_cache_free(am_join_cache *c);
+/* cst[i] (malloc'd; NULL with the error): node i of g is a constant, or a
+ * deterministic op without auxiliary states over such nodes only, which
+ * constant folding computes once. */
+bool *am_graph_constants(const am_graph *g);
 #endif /* AMBER_EXECUTOR_GEMM2_H */

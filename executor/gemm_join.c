@@ -1,6 +1,7 @@
 /* Joining GEMM operands for the gemm_sum and gemm_concat passes: tensors
  * seen as matrices and concatenated along one axis, each distinct join built
- * once per pass run (the gates gradient of an RNN is joined for two weights). */
+ * once per pass run (the gates gradient of an RNN is joined for two weights);
+ * and which values constant folding will compute, whose joins are free. */
 #include "executor_impl.h"
 
 /* One join made so far: its inputs, form and axis, and the result. */
@@ -89,4 +90,23 @@ am_array *am_join(am_join_cache *c, const am_entry *in, int n, int form, int axi
     free(xs);
     if (y && remember(c, in, n, form, axis, am_entry_of(y)) != AM_OK) return NULL;
     return y;
+}
+
+/* cst[i]: node i of g is a constant, or a deterministic op without
+ * auxiliary states over constants only, which constant folding computes. */
+bool *am_graph_constants(const am_graph *g)
+{
+    bool *cst = calloc((size_t)g->n_nodes + 1, sizeof(bool));
+    if (!cst) {
+        am_fail(AM_ERR_OOM, "out of memory");
+        return NULL;
+    }
+    for (int i = 0; i < g->n_nodes; i++) {
+        const am_node *n = g->nodes[i];
+        cst[i] = am_node_is_const(n) || (n->op && n->n_in > 0 && !(n->op->flags & AM_OP_RANDOM) &&
+                                          n->op->num_aux == 0);
+        for (int k = 0; n->op && k < n->n_in && cst[i]; k++)
+            cst[i] = cst[am_graph_index(g, n->inputs[k].node)];
+    }
+    return cst;
 }

@@ -93,25 +93,6 @@ static bool candidate(const gc_ops *ops, const am_graph *g, const bool *cst, int
     return ok;
 }
 
-/* cst[i]: node i of g is a constant, or a deterministic op without
- * auxiliary states over constants only, which constant folding computes. */
-static bool *constants(const am_graph *g)
-{
-    bool *cst = calloc((size_t)g->n_nodes + 1, sizeof(bool));
-    if (!cst) {
-        am_fail(AM_ERR_OOM, "out of memory");
-        return NULL;
-    }
-    for (int i = 0; i < g->n_nodes; i++) {
-        const am_node *n = g->nodes[i];
-        cst[i] = am_node_is_const(n) || (n->op && n->n_in > 0 && !(n->op->flags & AM_OP_RANDOM) &&
-                                          n->op->num_aux == 0);
-        for (int k = 0; n->op && k < n->n_in && cst[i]; k++)
-            cst[i] = cst[am_graph_index(g, n->inputs[k].node)];
-    }
-    return cst;
-}
-
 /* a and b may share one product: same op, shared input, dtypes, and
  * attributes but for num_hidden. */
 static bool compatible(const am_node *a, const gc_cand *ca, const am_node *b, const gc_cand *cb)
@@ -307,7 +288,7 @@ static void log_group(am_pass_ctx *ctx, const am_graph *g, const gc_group *gr)
 /* The next group of cur into gr (gr->n 0: none). */
 static am_status find_group(const am_graph *cur, const gc_ops *ops, gc_group *gr)
 {
-    bool *cst = constants(cur), *done = calloc((size_t)cur->n_nodes + 1, sizeof(bool));
+    bool *cst = am_graph_constants(cur), *done = calloc((size_t)cur->n_nodes + 1, sizeof(bool));
     am_status st = cst && done ? next_group(cur, ops, cst, done, gr)
                                : cst ? am_fail(AM_ERR_OOM, "out of memory") : am_last_status();
     free(cst), free(done);

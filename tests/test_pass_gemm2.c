@@ -225,6 +225,26 @@ static void test_sum_refused(void)
     am_scope_end();
 }
 
+/* Constant operands are joined once, by constant folding: they cost the
+ * sum nothing at run time.  (2, 16) x (16, 16) twice pays only so. */
+static void test_sum_constant_operands(void)
+{
+    am_scope_begin();
+    am_array *y = am_elemwise_add(am_dot(var("g0", AM_SHAPE(2, 16)), var("w0", AM_SHAPE(16, 16))),
+                                  am_dot(var("g1", AM_SHAPE(2, 16)), var("w1", AM_SHAPE(16, 16))));
+    am_graph *g = am_graph_create(&y, 1), *h = run_pass(g, "gemm_sum", false, NULL);
+    CU_ASSERT_PTR_EQUAL(h, g);
+    am_graph_release(h);
+    am_array *w[2] = {tu_random(AM_SHAPE(16, 16), F32, -1, 1), tu_random(AM_SHAPE(16, 16), F32, -1, 1)};
+    const char *names[2] = {"w0", "w1"};
+    am_graph *f = am_graph_freeze(g, names, w, 2);
+    h = run_pass(f, "gemm_sum", false, NULL);
+    check_same(f, h, false);
+    CU_ASSERT_EQUAL(count_op(h, "dot"), 1);
+    am_graph_release(g), am_graph_release(f), am_graph_release(h);
+    am_scope_end();
+}
+
 /* 70 products in two add_n: joins of joins past AM_MAX_OP_IO inputs. */
 static void test_sum_many(void)
 {
@@ -479,6 +499,7 @@ CU_TestInfo am_tests_pass_gemm2[] = {
     {"gemm_sum: the four transposes", test_sum_transposes},
     {"gemm_sum: add chains and rank-3 operands", test_sum_chains_and_ranks},
     {"gemm_sum: what stays", test_sum_refused},
+    {"gemm_sum: constant operands join for free", test_sum_constant_operands},
     {"gemm_sum: 70 products, joins of joins", test_sum_many},
     {"gemm_sum: RNN training graph through a plan", test_sum_plan_training},
     {"gemm_concat: frozen q/k/v projections, then fold", test_concat_qkv_frozen},
