@@ -40,7 +40,8 @@ static am_status remember(am_join_cache *c, const am_entry *in, int n, int form,
         c->cap = cap;
     }
     struct am_join *j = &c->items[c->n];
-    if (!(j->in = malloc((size_t)n * sizeof(am_entry)))) return am_fail(AM_ERR_OOM, "out of memory");
+    if (!(j->in = malloc((size_t)n * sizeof(am_entry))))
+        return am_fail(AM_ERR_OOM, "out of memory");
     memcpy(j->in, in, (size_t)n * sizeof(am_entry));
     j->n = n, j->form = form, j->axis = axis, j->out = out;
     am_node_retain(out.node);

@@ -108,7 +108,8 @@ static bool compatible(const am_node *a, const gc_cand *ca, const am_node *b, co
     for (const am_attr_field *f = a->op->attrs; f && f->name; f++) {
         char sa[256], sb[256];
         if (strcmp(f->name, "num_hidden") != 0 &&
-            strcmp(am_attr_format(f, a->attrs, sa, sizeof(sa)), am_attr_format(f, b->attrs, sb, sizeof(sb))))
+            strcmp(am_attr_format(f, a->attrs, sa, sizeof(sa)),
+                   am_attr_format(f, b->attrs, sb, sizeof(sb))) != 0)
             return false;
     }
     return true;

@@ -117,7 +117,8 @@ static void test_sum_rnn_gradient(void)
     /* After simplify and CSE the weights' dots read one gates gradient,
      * joined once for both. */
     am_graph_release(h);
-    h = am_graph_optimize(g, &(am_optimize_opts){.training = true, .passes = "-all,simplify,cse,gemm_sum"});
+    am_optimize_opts o = {.training = true, .passes = "-all,simplify,cse,gemm_sum"};
+    h = am_graph_optimize(g, &o);
     check_same(g, h, true);
     CU_ASSERT_EQUAL(count_op(h, "Concat"), 3); /* gates gradient, inputs, states */
     CU_ASSERT_EQUAL(count_op(h, "dot"), 1 + 1 + 6);
@@ -235,7 +236,8 @@ static void test_sum_constant_operands(void)
     am_graph *g = am_graph_create(&y, 1), *h = run_pass(g, "gemm_sum", false, NULL);
     CU_ASSERT_PTR_EQUAL(h, g);
     am_graph_release(h);
-    am_array *w[2] = {tu_random(AM_SHAPE(16, 16), F32, -1, 1), tu_random(AM_SHAPE(16, 16), F32, -1, 1)};
+    am_array *w[2] = {tu_random(AM_SHAPE(16, 16), F32, -1, 1),
+                      tu_random(AM_SHAPE(16, 16), F32, -1, 1)};
     const char *names[2] = {"w0", "w1"};
     am_graph *f = am_graph_freeze(g, names, w, 2);
     h = run_pass(f, "gemm_sum", false, NULL);
