@@ -190,3 +190,35 @@ const am_op_def *am_fused_elemwise_op(void);
  * temporaries and fills ops, n_slots and magic.  AM_ERR_INTERNAL on a
  * malformed program. */
 am_status am_fused_compile(am_fused_attrs *a);
+
+/* ---- gemm2: the gemm_sum and gemm_concat passes and the operand joins they
+ * share (executor/gemm_join.c) ------------------------------------------------ */
+#ifndef AMBER_EXECUTOR_GEMM2_H
+#define AMBER_EXECUTOR_GEMM2_H
+am_graph *am_pass_gemm_sum(am_graph *g, am_pass_ctx *ctx);
+am_graph *am_pass_gemm_concat(am_graph *g, am_pass_ctx *ctx);
+
+/* How a join sees each input: as it is, as a matrix (first axis, the rest)
+ * or as a matrix (the rest, last axis), the way dot sees its operands. */
+enum { AM_JOIN_AS_IS, AM_JOIN_FIRST, AM_JOIN_LAST };
+
+/* The joins one pass run has made (zero-initialise; free with
+ * am_join_cache_free, inside the scope the joins were made in). */
+typedef struct am_join_cache {
+    struct am_join *items;
+    int n, cap;
+} am_join_cache;
+
+/* Shape s seen in form (AM_JOIN_*). */
+am_shape am_join_matrix_shape(am_shape s, int form);
+/* The entries in (of the new graph) seen in form and concatenated along
+ * axis (Concat of Concats past AM_MAX_OP_IO inputs); the earlier result when
+ * c holds the same join.  A symbolic array owned by the current scope, or
+ * NULL with the error. */
+am_array *am_join(am_join_cache *c, const am_entry *in, int n, int form, int axis, am_site at);
+void am_join_cache_free(am_join_cache *c);
+/* cst[i] (malloc'd; NULL with the error): node i of g is a constant, or a
+ * deterministic op without auxiliary states over such nodes only, which
+ * constant folding computes once. */
+bool *am_graph_constants(const am_graph *g);
+#endif /* AMBER_EXECUTOR_GEMM2_H */

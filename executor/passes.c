@@ -13,7 +13,9 @@ static const am_pass passes[] = {
     /* passes: one line each, in pipeline order */
     {"simplify", am_pass_simplify, true, "algebraic simplification (x*1, x+0, double transpose, reshape of reshape, identity Dropout)"},
     {"cse", am_pass_cse, true, "common-subexpression elimination"},
+    {"gemm_sum", am_pass_gemm_sum, true, "a sum of dot products with the same transposes becomes one dot over joined operands"},
     {"bnfold", am_pass_bnfold, true, "BatchNorm folded into the preceding Convolution/FullyConnected (inference)"},
+    {"gemm_concat", am_pass_gemm_concat, true, "FullyConnected/dot nodes sharing their data become one over joined weights, sliced back"},
     {"fold", am_pass_fold, true, "constant folding"},
     {"gemm_batch", am_pass_gemm_batch, true, "independent GEMMs sharing a weight become one"},
     {"epilogue", am_pass_epilogue, true, "bias and activation folded into FullyConnected/Convolution"},

@@ -63,3 +63,5 @@ SUITE(cli)
 SUITE(pass_gemm)
 /* fuse */
 SUITE(pass_fuse)
+/* gemm2 */
+SUITE(pass_gemm2)
