@@ -71,9 +71,14 @@ static am_status apply_switches(const char *spec, bool *on, const char *where)
             for (int i = 0; i < N_PASSES; i++) on[i] = enable;
         } else {
             int i = find_pass(p, len);
-            if (i < 0)
-                return am_fail(AM_ERR_ARG, "%s: unknown pass '%.*s' (passes: simplify, cse, "
-                               "bnfold, fold, gemm_batch, epilogue, fuse, dce)", where, (int)len, p);
+            if (i < 0) {
+                char names[256] = "";
+                for (int k = 0; k < N_PASSES; k++)
+                    snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s",
+                             k ? ", " : "", passes[k].name);
+                return am_fail(AM_ERR_ARG, "%s: unknown pass '%.*s' (passes: %s)", where, (int)len,
+                               p, names);
+            }
             on[i] = enable;
         }
         p += len;

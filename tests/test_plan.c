@@ -43,7 +43,9 @@ static void check_plan_matches(am_graph *g, bool training, const char *passes, d
     int n = random_inputs(g, names, vals, 64);
     int n_out = am_graph_num_outputs(g);
     CU_ASSERT_EQUAL_FATAL(am_graph_eval(g, names, vals, n, training, ref, n_out), AM_OK);
+    setenv("AM_PLAN_POISON", "1", 1);
     am_plan *p = am_plan_create(g, &(am_plan_opts){.training = training, .passes = passes});
+    unsetenv("AM_PLAN_POISON");
     CU_ASSERT_PTR_NOT_NULL_FATAL(p);
     for (int i = 0; i < n; i++) CU_ASSERT_EQUAL(am_plan_bind(p, names[i], vals[i]), AM_OK);
     CU_ASSERT_EQUAL_FATAL(am_plan_run(p), AM_OK);

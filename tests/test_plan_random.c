@@ -197,6 +197,7 @@ static void test_random_graphs(void)
 {
     gen g = {.s = 0x9E3779B97F4A7C15ull};
     int failures = 0;
+    setenv("AM_PLAN_POISON", "1", 1); /* arenas start as NaN: reads before writes show */
     for (int t = 0; t < N_GRAPHS; t++) {
         am_scope_begin();
         int n_heads;
@@ -217,6 +218,7 @@ static void test_random_graphs(void)
         am_graph_release(graph);
         am_scope_end();
     }
+    unsetenv("AM_PLAN_POISON");
     CU_ASSERT_EQUAL(failures, 0);
 }
 

@@ -82,7 +82,8 @@ static void gemm_f32(const gemm_job *j)
     const float *a = j->a, *b = j->b;
     float *c = j->c, beta = j->accumulate ? 1.0f : 0.0f;
     if (m == 1 && n == 1) {
-        c[0] = beta * c[0] + cblas_sdot(k, a, 1, b, 1);
+        /* not beta * c[0]: a write must not read what was there (0 * NaN) */
+        c[0] = (j->accumulate ? c[0] : 0.0f) + cblas_sdot(k, a, 1, b, 1);
     } else if (n == 1) { /* c (m) = op(A) b */
         cblas_sgemv(CblasRowMajor, j->ta ? CblasTrans : CblasNoTrans, j->ta ? k : m,
                     j->ta ? m : k, 1.0f, a, j->ta ? m : k, b, 1, beta, c, 1);
@@ -102,7 +103,7 @@ static void gemm_f64(const gemm_job *j)
     const double *a = j->a, *b = j->b;
     double *c = j->c, beta = j->accumulate ? 1.0 : 0.0;
     if (m == 1 && n == 1) {
-        c[0] = beta * c[0] + cblas_ddot(k, a, 1, b, 1);
+        c[0] = (j->accumulate ? c[0] : 0.0) + cblas_ddot(k, a, 1, b, 1);
     } else if (n == 1) {
         cblas_dgemv(CblasRowMajor, j->ta ? CblasTrans : CblasNoTrans, j->ta ? k : m,
                     j->ta ? m : k, 1.0, a, j->ta ? m : k, b, 1, beta, c, 1);
