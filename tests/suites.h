@@ -63,3 +63,5 @@ SUITE(cli)
 SUITE(pass_gemm)
 /* fuse */
 SUITE(pass_fuse)
+/* fastmath */
+SUITE(fastmath)
