@@ -2,9 +2,17 @@
  * axis into (outer, m, inner) blocks and works on contiguous rows, or on tiles of
  * columns when the axis is not the last. */
 #include "../ndarray_impl.h"
+#include "fastmath.h"
 
 #include <math.h>
 #include <stdarg.h>
+
+/* Amber never reads floating-point exception flags; without trapping math GCC may compute
+ * both arms of the selects in fastmath.h and softmax's max, and so vectorize their loops.
+ * Values are unchanged (elemwise.c does the same). */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("no-trapping-math")
+#endif
 
 #define NN_TILE 256
 
@@ -128,18 +136,25 @@ static am_status softmax_lengths(const sm_args *a)
 }
 
 #define SM_MAX(a, x) (((x) > (a) || (x) != (x)) ? (x) : (a))
+#define SM_LOOP(j, n, STMT) _Pragma("omp simd") for (int64_t j = 0; j < (n); j++) STMT
 
-/* One contiguous row of m elements, the first len of which take part. */
+/* One contiguous row of m elements, the first len of which take part.  The loops over the row
+ * are `omp simd` so that GCC vectorizes the max and the sums (reordering them) and, for float
+ * data, the exponentials (fastmath.h's, inlined); double data keeps libm's exp. */
 #define DEF_SOFTMAX_ROW(K, TI, TO, EXP)                                                       \
+    AM_FAST_CLONES                                                                            \
     static void K##_row(const TI *x, TO *y, int64_t len, const sm_args *a)                    \
     {                                                                                         \
         const TI it = (TI)a->inv_t;                                                           \
-        for (int64_t j = len; j < a->m; j++) y[j] = a->add ? y[j] : (TO)0;                    \
+        if (!a->add)                                                                          \
+            for (int64_t j = len; j < a->m; j++) y[j] = (TO)0;                                \
         if (len == 0) return;                                                                 \
         TI mx = x[0];                                                                         \
+        _Pragma("omp simd reduction(max : mx)")                                               \
         for (int64_t j = 1; j < len; j++) mx = SM_MAX(mx, x[j]);                              \
         double s = 0;                                                                         \
         if (!a->log && !a->add) {                                                             \
+            _Pragma("omp simd reduction(+ : s)")                                              \
             for (int64_t j = 0; j < len; j++) {                                               \
                 TI e = EXP((x[j] - mx) * it);                                                 \
                 y[j] = (TO)e;                                                                 \
@@ -149,18 +164,22 @@ static am_status softmax_lengths(const sm_args *a)
             for (int64_t j = 0; j < len; j++) y[j] *= r;                                      \
             return;                                                                           \
         }                                                                                     \
+        _Pragma("omp simd reduction(+ : s)")                                                  \
         for (int64_t j = 0; j < len; j++) s += EXP((x[j] - mx) * it);                         \
+        /* Separate loops: GCC 12 vectorizes no select on an invariant flag. */               \
         const double c = a->log ? log(s) : 1.0 / s;                                           \
-        for (int64_t j = 0; j < len; j++) {                                                   \
-            TI d = (x[j] - mx) * it;                                                          \
-            TO v = a->log ? (TO)(d - c) : (TO)(EXP(d) * c);                                   \
-            y[j] = a->add ? y[j] + v : v;                                                     \
-        }                                                                                     \
+        if (!a->log)                                                                          \
+            SM_LOOP(j, len, y[j] += (TO)(EXP((x[j] - mx) * it) * c));                         \
+        else if (a->add)                                                                      \
+            SM_LOOP(j, len, y[j] += (TO)((x[j] - mx) * it - c));                              \
+        else                                                                                  \
+            SM_LOOP(j, len, y[j] = (TO)((x[j] - mx) * it - c));                               \
     }
 
 /* w columns of an (m, inner) block whose axis is not the last; x and y point at the
  * first column of row 0. */
 #define DEF_SOFTMAX_TILE(K, TI, TO, EXP)                                                      \
+    AM_FAST_CLONES                                                                            \
     static void K##_tile(const TI *x, TO *y, int64_t w, const int64_t *len, const sm_args *a) \
     {                                                                                         \
         const TI it = (TI)a->inv_t;                                                           \
@@ -204,8 +223,8 @@ static am_status softmax_lengths(const sm_args *a)
             K##_tile(x + off, y + off, w, len, a);                                            \
         }                                                                                     \
     }
-DEF_SOFTMAX(softmax_ff, float, float, expf)
-DEF_SOFTMAX(softmax_fd, float, double, expf)
+DEF_SOFTMAX(softmax_ff, float, float, am_fast_expf)
+DEF_SOFTMAX(softmax_fd, float, double, am_fast_expf)
 DEF_SOFTMAX(softmax_df, double, float, exp)
 DEF_SOFTMAX(softmax_dd, double, double, exp)
 
