@@ -65,3 +65,5 @@ SUITE(pass_gemm)
 SUITE(pass_fuse)
 /* gemm2 */
 SUITE(pass_gemm2)
+/* fastmath */
+SUITE(fastmath)

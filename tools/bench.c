@@ -1,10 +1,12 @@
 /* `amber bench ops [--quick]`: GEMM, elementwise and reduction throughput next
- * to their ceilings (cblas_sgemm, memcpy), and a check that alternating small
- * BLAS and OpenMP work does not collapse (docs/threading.md, docs/benchmarks.md). */
+ * to their ceilings (cblas_sgemm, memcpy), the float32 transcendental kernels against
+ * glibc, and a check that alternating small BLAS and OpenMP work does not collapse
+ * (docs/threading.md, docs/benchmarks.md). */
 #include "../ndarray/ndarray_impl.h"
 #include "bench.h"
 
 #include <cblas.h>
+#include <math.h>
 #include <time.h>
 
 /* Weak, so that an OPENMP=0 build still links; NULL then. */
@@ -341,6 +343,54 @@ static void bench_alternating(const bench_cfg *cfg)
     am_scope_end();
 }
 
+/* ---- (e) transcendental functions ------------------------------------------------------ */
+
+static float libm_sigmoid(float v) { return 1.0f / (1.0f + expf(-v)); }
+
+/* A float32 function applied by a plain loop: glibc's scalar calls, as the kernels made them
+ * before ndarray/ops/fastmath.h. */
+typedef struct libm_arg {
+    float (*f)(float);
+    const float *x;
+    float *y;
+    int64_t n;
+} libm_arg;
+
+static void run_libm(void *p)
+{
+    libm_arg *a = p;
+    for (int64_t i = 0; i < a->n; i++) a->y[i] = a->f(a->x[i]);
+}
+
+/* ns per element of the float32 kernels over rows of 1024, next to glibc's scalar loop. */
+static void bench_transcendental(const bench_cfg *cfg)
+{
+    static const struct {
+        const char *op;
+        float (*f)(float);
+    } rows[] = {{"exp", expf}, {"expm1", expm1f}, {"log", logf}, {"tanh", tanhf},
+                {"sigmoid", libm_sigmoid}, {"erf", erff}, {"softmax", NULL},
+                {"log_softmax", NULL}};
+    const int64_t n = cfg->quick ? 65536 : 1 << 20;
+    printf("%-30s %12s %12s\n", "float32 ns/element", "kernel", "glibc loop");
+    am_scope_begin();
+    am_array *x = am_random_uniform(0.01, 4, AM_SHAPE(n / 1024, 1024), AM_DTYPE_FLOAT32);
+    am_array *y = am_zeros(AM_SHAPE(n / 1024, 1024), AM_DTYPE_FLOAT32);
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        op_arg o;
+        if (!op_setup(&o, rows[i].op, &x, 1)) continue;
+        double tk = bench_time_median(cfg, run_kernel, &o) / (double)n * 1e9;
+        op_teardown(&o);
+        printf("  %-28s %12.3f", rows[i].op, tk);
+        if (rows[i].f) {
+            libm_arg l = {rows[i].f, am_array_data_f32(x), am_array_data_f32(y), n};
+            printf(" %12.3f", bench_time_median(cfg, run_libm, &l) / (double)n * 1e9);
+        }
+        printf("\n");
+    }
+    printf("  (inputs in [0.01, 4); kernels threaded as usual, the glibc loop serial)\n\n");
+    am_scope_end();
+}
 
 int am_cmd_bench(int argc, char **argv)
 {
@@ -366,6 +416,7 @@ int am_cmd_bench(int argc, char **argv)
     bench_print_threads();
     bench_gemm(&cfg);
     bench_bandwidth(&cfg);
+    bench_transcendental(&cfg);
     bench_alternating(&cfg);
     return 0;
 }

@@ -3,6 +3,7 @@
  * Each (op, dtype) pair is one tight loop generated from a per-element
  * expression. */
 #include "../ndarray_impl.h"
+#include "fastmath.h"
 
 #include <math.h>
 
@@ -122,21 +123,23 @@ static am_status float_dtype(const void *attrs, am_dtype *in, int n_in, am_dtype
     X(ceil, ceilf(v), ceil(v), v, AM_OP_NO_GRAD, "Smallest integer >= x.")
 
 /* Ops on float32 and float64 only: name, float32 and float64 expressions,
- * aliases, doc. */
+ * aliases, doc.  The float32 transcendental functions are fastmath.h's, which
+ * vectorize; float64 keeps libm (gradient checks run in float64). */
 #define FLOAT_UNARY(X)                                                                     \
-    X(exp, expf(v), exp(v), NULL, "e^x.")                                                  \
-    X(log, logf(v), log(v), NULL, "Natural logarithm: log(0) = -inf, log(x < 0) = NaN.")   \
+    X(exp, am_fast_expf(v), exp(v), NULL, "e^x.")                                          \
+    X(log, am_fast_logf(v), log(v), NULL,                                                  \
+      "Natural logarithm: log(0) = -inf, log(x < 0) = NaN.")                               \
     X(log1p, log1pf(v), log1p(v), NULL, "log(1 + x), accurate for small x.")               \
-    X(expm1, expm1f(v), expm1(v), NULL, "e^x - 1, accurate for small x.")                  \
+    X(expm1, am_fast_expm1f(v), expm1(v), NULL, "e^x - 1, accurate for small x.")          \
     X(sqrt, sqrtf(v), sqrt(v), NULL, "Square root: NaN for x < 0.")                        \
     X(rsqrt, 1.0f / sqrtf(v), 1.0 / sqrt(v), NULL, "1 / sqrt(x).")                         \
     X(reciprocal, 1.0f / v, 1.0 / v, NULL, "1 / x.")                                       \
     X(sin, sinf(v), sin(v), NULL, "Sine (radians).")                                       \
     X(cos, cosf(v), cos(v), NULL, "Cosine (radians).")                                     \
-    X(tanh, tanhf(v), tanh(v), NULL, "Hyperbolic tangent.")                                \
-    X(sigmoid, 1.0f / (1.0f + expf(-v)), 1.0 / (1.0 + exp(-v)), NULL, "1 / (1 + e^-x).")   \
+    X(tanh, am_fast_tanhf(v), tanh(v), NULL, "Hyperbolic tangent.")                        \
+    X(sigmoid, am_fast_sigmoidf(v), 1.0 / (1.0 + exp(-v)), NULL, "1 / (1 + e^-x).")        \
     X(softsign, v / (1.0f + fabsf(v)), v / (1.0 + fabs(v)), NULL, "x / (1 + |x|).")        \
-    X(erf, erff(v), erf(v), erf_aliases, "The Gauss error function.")
+    X(erf, am_fast_erff(v), erf(v), erf_aliases, "The Gauss error function.")
 
 #define ANY_KERNEL(id, FE, DE, IE, fl, doc)                                                \
     static am_status id##_cpu(KERNEL_PARAMS)                                               \
@@ -151,7 +154,7 @@ static am_status float_dtype(const void *attrs, am_dtype *in, int n_in, am_dtype
         return AM_OK;                                                                      \
     }
 #define FLOAT_KERNEL(id, FE, DE, aliases, doc)                                             \
-    static am_status id##_cpu(KERNEL_PARAMS)                                               \
+    AM_FAST_CLONES static am_status id##_cpu(KERNEL_PARAMS)                                \
     {                                                                                      \
         AM_UNUSED(ctx), AM_UNUSED(attrs), AM_UNUSED(n_in), AM_UNUSED(n_out);               \
         const int64_t n = am_view_size(&out[0]);                                           \
@@ -507,11 +510,13 @@ static const am_attr_field act_fields[] = {
                        "relu, sigmoid, tanh, softrelu (log(1 + e^x)) or softsign"),
     {0}};
 
-/* log(1 + e^x); x itself above 20, where the two agree in float (MXNet's cut). */
+/* log(1 + e^x); x itself above 20, where the two agree in float (MXNet's cut).  float32 uses
+ * the stable form max(x, 0) + log(1 + e^-|x|), equal to it there. */
+AM_FAST_CLONES
 static am_status softrelu_cpu(const am_view *x, const am_view *y, am_req req)
 {
     const int64_t n = am_view_size(x);
-    FLOAT_MAP(req, x, y, n, v > 20.0f ? v : log1pf(expf(v)), v > 20.0 ? v : log1p(exp(v)));
+    FLOAT_MAP(req, x, y, n, am_fast_softreluf(v), v > 20.0 ? v : log1p(exp(v)));
     return AM_OK;
 }
 
@@ -644,6 +649,7 @@ static am_status leaky_shape(const void *attrs, am_shape *in, int n_in, am_shape
 }
 
 /* leaky, elu, selu and gelu: one map each. */
+AM_FAST_CLONES
 static am_status leaky_map(const leaky_attrs *a, const am_view *x, const am_view *y, am_req req)
 {
     const int64_t n = am_view_size(x);
@@ -652,14 +658,15 @@ static am_status leaky_map(const leaky_attrs *a, const am_view *x, const am_view
     switch (a->act_type) {
     case LEAKY_LEAKY: FLOAT_MAP(req, x, y, n, v > 0 ? v : v * sf, v > 0 ? v : v * sd); break;
     case LEAKY_ELU:
-        FLOAT_MAP(req, x, y, n, v > 0 ? v : sf * expm1f(v), v > 0 ? v : sd * expm1(v));
+        FLOAT_MAP(req, x, y, n, v > 0 ? v : sf * am_fast_expm1f(v), v > 0 ? v : sd * expm1(v));
         break;
     case LEAKY_SELU:
-        FLOAT_MAP(req, x, y, n, (float)SELU_LAMBDA * (v > 0 ? v : (float)SELU_ALPHA * expm1f(v)),
+        FLOAT_MAP(req, x, y, n,
+                  (float)SELU_LAMBDA * (v > 0 ? v : (float)SELU_ALPHA * am_fast_expm1f(v)),
                   SELU_LAMBDA * (v > 0 ? v : SELU_ALPHA * expm1(v)));
         break;
     case LEAKY_GELU:
-        FLOAT_MAP(req, x, y, n, 0.5f * v * (1.0f + erff(v * (float)SQRT1_2)),
+        FLOAT_MAP(req, x, y, n, 0.5f * v * (1.0f + am_fast_erff(v * (float)SQRT1_2)),
                   0.5 * v * (1.0 + erf(v * SQRT1_2)));
         break;
     default: return am_fail(AM_ERR_INTERNAL, "bad act_type %d", a->act_type);
