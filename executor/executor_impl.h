@@ -109,6 +109,10 @@ am_site am_node_site(const am_node *n, char *buf, size_t len);
 /* "node 'fc1' (FullyConnected)" for node i of g, for error messages. */
 void am_node_describe(const am_graph *g, int i, char *buf, size_t len);
 
+/* Marks every node that a marked node of g depends on (mark has
+ * g->n_nodes entries, indexed by position). */
+void am_graph_mark_ancestors(const am_graph *g, bool *mark);
+
 /* True when node n is a constant: a variable with a value (captured while
  * tracing, or frozen). */
 static inline bool am_node_is_const(const am_node *n)

@@ -275,9 +275,7 @@ static am_graph *rewrite(am_graph *g, const gb_group *gr)
         return NULL;
     }
     for (int j = 0; j < gr->n; j++) member[gr->c[j].node] = need[gr->c[j].node] = true;
-    for (int i = g->n_nodes - 1; i >= 0; i--)
-        for (int k = 0; need[i] && k < g->nodes[i]->n_in; k++)
-            need[am_graph_index(g, g->nodes[i]->inputs[k].node)] = true;
+    am_graph_mark_ancestors(g, need);
     for (int i = 0; i < g->n_nodes; i++) /* what the members depend on */
         if (need[i] && !member[i] && !am_rw_keep(&rw, i)) goto fail;
     if (build_batch(&rw, g, gr) != AM_OK) goto fail;

@@ -180,3 +180,10 @@ am_status am_graph_count_uses(const am_graph *g, int **uses, int **offset)
         (*uses)[(*offset)[am_graph_index(g, g->heads[h].node)] + g->heads[h].index]++;
     return AM_OK;
 }
+
+void am_graph_mark_ancestors(const am_graph *g, bool *mark)
+{
+    for (int i = g->n_nodes - 1; i >= 0; i--)
+        for (int k = 0; mark[i] && k < g->nodes[i]->n_in; k++)
+            mark[am_graph_index(g, g->nodes[i]->inputs[k].node)] = true;
+}
