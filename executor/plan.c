@@ -287,7 +287,7 @@ static am_status compile(am_plan *p, am_graph *g, const am_plan_opts *o)
     if ((st = build(p)) != AM_OK || (st = am_memplan(p, o->no_optimize)) != AM_OK ||
         (st = allocate(p)) != AM_OK)
         return st;
-    resolve(p);
+    p->stale = true;
     p->stats.n_steps = p->n_steps;
     p->stats.arena_bytes = (int64_t)p->arena_bytes;
     p->stats.workspace_bytes = (int64_t)p->ws_bytes;
@@ -354,27 +354,35 @@ am_status am_plan_bind(am_plan *p, const char *name, am_array *x)
     am_retain(x);
     am_release(p->inputs[i].bound);
     p->inputs[i].bound = x;
-    resolve(p);
+    p->stale = true; /* views are resolved once, by the next run */
+    return AM_OK;
+}
+
+am_status am_plan_prepare(am_plan *p, const char *who, am_kernel_ctx *ctx)
+{
+    for (int i = 0; i < p->n_inputs; i++)
+        if (!p->inputs[i].bound)
+            return am_fail(AM_ERR_ARG, "%s: no array bound to the input '%s'", who, p->inputs[i].name);
+    if (p->stale) resolve(p);
+    p->stale = false;
+    *ctx = (am_kernel_ctx){.device = am_cpu(), .training = p->training, .rng = am_rng_state(),
+                           .workspace = p->workspace, .workspace_bytes = p->ws_bytes};
     return AM_OK;
 }
 
 am_status am_plan_run(am_plan *p)
 {
+    am_kernel_ctx ctx;
     if (!p) return am_fail(AM_ERR_ARG, "am_plan_run: plan is NULL");
-    for (int i = 0; i < p->n_inputs; i++)
-        if (!p->inputs[i].bound)
-            return am_fail(AM_ERR_ARG, "am_plan_run: no array bound to the input '%s'", p->inputs[i].name);
-    am_kernel_ctx ctx = {.device = am_cpu(), .training = p->training, .rng = am_rng_state(),
-                         .workspace = p->workspace, .workspace_bytes = p->ws_bytes};
-    for (int s = 0; s < p->n_steps; s++) {
+    am_status rc = am_plan_prepare(p, "am_plan_run", &ctx);
+    for (int s = 0; s < p->n_steps && rc == AM_OK; s++) {
         const pstep *st = &p->steps[s];
         am_err_ctx c;
         am_err_push(&c, st->what, (am_site){0});
-        am_status rc = st->fn(&ctx, st->node->attrs, st->in, st->n_in, st->out, st->n_out, st->req);
+        rc = st->fn(&ctx, st->node->attrs, st->in, st->n_in, st->out, st->n_out, st->req);
         am_err_pop(&c);
-        if (rc != AM_OK) return rc;
     }
-    return AM_OK;
+    return rc;
 }
 
 int am_plan_num_outputs(const am_plan *p) { return p ? p->n_heads : 0; }
@@ -404,15 +412,11 @@ am_plan_stats am_plan_get_stats(const am_plan *p)
 
 static void print_value(const am_plan *p, int v, FILE *f)
 {
-    const pvalue *x = &p->values[v];
+    const pvalue *x = &p->values[v], *root = &p->values[pv_root(p, v)];
     char s[96];
     am_shape_format(&x->shape, s, sizeof(s));
-    size_t offset = 0;
-    int r = v;
-    for (; p->values[r].kind == PV_VIEW; r = p->values[r].base) offset += p->values[r].offset;
-    const pvalue *root = &p->values[r];
     switch (root->kind) {
-    case PV_ARENA: fprintf(f, " %s@%zu%s", s, root->offset + offset, x->head ? "(out)" : ""); break;
+    case PV_ARENA: fprintf(f, " %s@%zu%s", s, arena_offset(p, v), x->head ? "(out)" : ""); break;
     case PV_INPUT: fprintf(f, " %s@%s", s, p->inputs[root->input].name); break;
     default: fprintf(f, " %s@const", s); break;
     }

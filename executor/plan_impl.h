@@ -49,6 +49,7 @@ struct am_plan {
     am_graph *graph;           /* the optimized graph (its nodes hold the attrs) */
     bool training;
     bool no_schedule;          /* run in the graph's own order (no_optimize) */
+    bool stale;                /* a binding changed: the steps' views need resolving */
     pvalue *values;
     int n_values;
     int *first_value;          /* node index -> id of its output 0 */
@@ -73,6 +74,11 @@ struct am_plan {
 /* Liveness over the step order, in-place reuse (unless no_share) and
  * placement of every PV_ARENA value in one arena (plan->arena_bytes). */
 am_status am_memplan(am_plan *p, bool no_share);
+
+/* Checks that every input is bound, resolves the steps' views if a binding
+ * changed, and fills the kernel context a run uses; who names the caller
+ * in errors. */
+am_status am_plan_prepare(am_plan *p, const char *who, am_kernel_ctx *ctx);
 
 /* The value whose bytes v uses (follows views). */
 static inline int pv_root(const am_plan *p, int v)

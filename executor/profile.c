@@ -25,11 +25,9 @@ static int by_time_desc(const void *a, const void *b)
 
 static am_status time_steps(am_plan *p, int runs, double *t)
 {
-    for (int i = 0; i < p->n_inputs; i++)
-        if (!p->inputs[i].bound)
-            return am_fail(AM_ERR_ARG, "am_plan_profile: no array bound to the input '%s'", p->inputs[i].name);
-    am_kernel_ctx ctx = {.device = am_cpu(), .training = p->training, .rng = am_rng_state(),
-                         .workspace = p->workspace, .workspace_bytes = p->ws_bytes};
+    am_kernel_ctx ctx;
+    am_status st = am_plan_prepare(p, "am_plan_profile", &ctx);
+    if (st != AM_OK) return st;
     for (int r = 0; r < runs; r++)
         for (int s = 0; s < p->n_steps; s++) {
             const pstep *st = &p->steps[s];
