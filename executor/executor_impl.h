@@ -120,6 +120,26 @@ static inline bool am_node_is_const(const am_node *n)
     return !n->op && n->value;
 }
 
+/* ---- what the plan cache of hybridized blocks needs (executor/split.c, plan.c) ---- */
+
+/* Splits t, whose first n_fwd heads are a forward graph's outputs and the
+ * rest gradients (am_graph_gradient), into *fwd (the n_fwd outputs, then
+ * the n_saved values the backward part reads) and *bwd (the gradients, with
+ * variable saved_names[j] standing for saved value j, besides t's inputs and
+ * head gradients).  New references and a malloc'd array of malloc'd names. */
+am_status am_graph_split_backward(am_graph *t, int n_fwd, am_graph **fwd, am_graph **bwd,
+                                  char ***saved_names, int *n_saved);
+
+/* The plan's inputs by position (a plan keeps only the variables it reads). */
+int am_plan_num_inputs(const am_plan *p);
+const char *am_plan_input_name(const am_plan *p, int i);
+/* am_plan_bind by position; binding the array already bound costs nothing. */
+am_status am_plan_bind_index(am_plan *p, int i, am_array *x);
+/* Hands the outputs of the last run to the caller (out[i]: new references,
+ * views of the current arena, which they keep alive) and gives the plan a
+ * fresh arena, so the next run cannot overwrite them. */
+am_status am_plan_take_outputs(am_plan *p, am_array **out);
+
 /* ---- gemm: attribute access by name and the fused GEMM ops (fused_gemm.c) ----- */
 
 /* Schema field name of op, or NULL. */

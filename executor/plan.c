@@ -437,3 +437,48 @@ void am_plan_print(const am_plan *p, FILE *f)
         fputc('\n', f);
     }
 }
+
+/* ---- for the plan cache of hybridized blocks (executor_impl.h) ----------------- */
+
+int am_plan_num_inputs(const am_plan *p) { return p->n_inputs; }
+const char *am_plan_input_name(const am_plan *p, int i) { return p->inputs[i].name; }
+
+am_status am_plan_bind_index(am_plan *p, int i, am_array *x)
+{
+    pinput *in = &p->inputs[i];
+    if (in->bound == x) return AM_OK;
+    const pvalue *v = &p->values[in->value];
+    if (!x->storage || x->storage->device.type != AM_DEVICE_CPU || x->dtype != v->dtype ||
+        !am_shape_equal(x->shape, v->shape))
+        return am_plan_bind(p, in->name, x); /* reports what is wrong */
+    am_retain(x);
+    am_release(in->bound);
+    in->bound = x;
+    p->stale = true;
+    return AM_OK;
+}
+
+am_status am_plan_take_outputs(am_plan *p, am_array **out)
+{
+    am_array *old = p->arena_array;
+    for (int h = 0; h < p->n_heads; h++) {
+        const pvalue *v = &p->values[p->heads[h]];
+        out[h] = am_retain(v->kind == PV_INPUT ? p->inputs[v->input].bound : v->array);
+    }
+    if (!(p->arena_array = am_array_alloc(AM_SHAPE((int64_t)p->arena_bytes), AM_DTYPE_UINT8, am_cpu()))) {
+        p->arena_array = old;
+        for (int h = 0; h < p->n_heads; h++) am_release(out[h]);
+        return am_fail(AM_ERR_OOM, "cannot allocate a plan arena of %zu bytes", p->arena_bytes);
+    }
+    p->arena = am_array_ptr(p->arena_array);
+    for (int v = 0; v < p->n_values; v++) {
+        pvalue *x = &p->values[v];
+        if (!x->head || x->kind == PV_CONST) continue;
+        am_release(x->array);
+        if (!(x->array = am_array_new_view(p->arena_array, x->shape, x->dtype, arena_offset(p, v))))
+            return am_last_status();
+    }
+    am_release(old);
+    p->stale = true;
+    return AM_OK;
+}

@@ -70,6 +70,7 @@ static void node_free(am_tape_node *n)
     free(n->in);
     free(n->out);
     free(n->attrs);
+    if (n->state_release) n->state_release(n->state);
     free(n);
 }
 
@@ -104,13 +105,24 @@ static void node_retain(am_tape_node *n)
 am_status am_tape_record(const am_op_def *op, const void *attrs, am_array *const *in, int n_in,
                          am_array **outs, int n_all, int n_visible, am_site at)
 {
-    if (!recording || (op->flags & AM_OP_NO_GRAD)) return AM_OK;
+    return am_tape_record_state(op, attrs, in, n_in, outs, n_all, n_visible, at, NULL, NULL);
+}
+
+am_status am_tape_record_state(const am_op_def *op, const void *attrs, am_array *const *in,
+                               int n_in, am_array **outs, int n_all, int n_visible, am_site at,
+                               void *state, void (*release)(void *state))
+{
     bool any = false;
-    for (int i = 0; i < n_in && !any; i++) any = needs_grad(in[i]);
-    if (!any) return AM_OK;
-    am_tape_node *n = calloc(1, sizeof(*n));
-    if (!n) return am_fail(AM_ERR_OOM, "cannot record on the autograd tape");
+    for (int i = 0; recording && !(op->flags & AM_OP_NO_GRAD) && i < n_in && !any; i++)
+        any = needs_grad(in[i]);
+    am_tape_node *n = any ? calloc(1, sizeof(*n)) : NULL;
+    if (!n) {
+        if (release) release(state);
+        return any ? am_fail(AM_ERR_OOM, "cannot record on the autograd tape") : AM_OK;
+    }
     atomic_init(&n->refcount, 1);
+    n->state = state;
+    n->state_release = release;
     n->op = op;
     n->at = at;
     n->training = am_is_training();

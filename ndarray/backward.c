@@ -132,14 +132,36 @@ static am_array *output_for_grad(backward *b, am_tape_node *n, int k)
     return am_scope_own(v);
 }
 
+static am_status run_node_with(backward *b, am_tape_node *n, am_array **og, am_array **outs,
+                               am_array **in_grad, bool *need);
+
+/* Ops have at most AM_MAX_OP_IO inputs; a hybridized block's call records
+ * one node over all its parameters, which may be more. */
 static am_status run_node(backward *b, int idx)
 {
     am_tape_node *n = b->order[idx];
-    am_array **og = b->og[idx], *outs[64], *in_grad[64] = {0};
-    bool need[64], any = false;
-    char s1[96], s2[96];
+    am_array **og = b->og[idx];
+    bool any = false;
     for (int k = 0; k < n->n_out; k++) any |= og[k] != NULL;
     if (!any) return AM_OK;
+    if (n->n_in <= AM_MAX_OP_IO && n->n_out <= AM_MAX_OP_IO) {
+        am_array *outs[AM_MAX_OP_IO], *in_grad[AM_MAX_OP_IO] = {0};
+        bool need[AM_MAX_OP_IO];
+        return run_node_with(b, n, og, outs, in_grad, need);
+    }
+    am_array **outs = calloc((size_t)n->n_out, sizeof(*outs));
+    am_array **in_grad = calloc((size_t)n->n_in, sizeof(*in_grad));
+    bool *need = calloc((size_t)n->n_in, sizeof(*need));
+    am_status st = outs && in_grad && need ? run_node_with(b, n, og, outs, in_grad, need)
+                                           : am_fail(AM_ERR_OOM, "backward: out of memory");
+    free(outs), free(in_grad), free(need);
+    return st;
+}
+
+static am_status run_node_with(backward *b, am_tape_node *n, am_array **og, am_array **outs,
+                               am_array **in_grad, bool *need)
+{
+    char s1[96], s2[96];
     if (!n->op->gradient)
         return am_fail(AM_ERR_UNSUPPORTED, "%s has no gradient yet (recorded at %s:%d)",
                        n->op->name, n->at.file ? n->at.file : "?", n->at.line);
@@ -149,7 +171,7 @@ static am_status run_node(backward *b, int idx)
     }
     for (int i = 0; i < n->n_in; i++) need[i] = n->in[i]->grad_fn || n->in[i]->grad_req;
     am_grad_ctx g = {.op = n->op, .attrs = n->attrs, .n_in = n->n_in, .n_out = n->n_out,
-                     .need_grad = need, .at = n->at};
+                     .need_grad = need, .at = n->at, .state = n->state};
     /* Gradients follow the mode of their forward call (BatchNorm's batch or
      * moving statistics), whatever the mode during backward. */
     bool was_training = am_set_training(n->training);

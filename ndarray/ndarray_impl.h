@@ -63,6 +63,8 @@ typedef struct am_tape_node {
     bool training;        /* the training flag of the forward call */
     bool freed;           /* backward ran without retain_graph */
     int visit;            /* scratch for backward */
+    void *state;          /* what the gradient function needs beyond in and out, or NULL */
+    void (*state_release)(void *state);
 } am_tape_node;
 
 void am_tape_node_release(am_tape_node *n);
@@ -105,6 +107,13 @@ am_view am_view_make(void *data, am_dtype dtype, const am_shape *shape, am_devic
  * input needs a gradient; links the visible outputs to the new node. */
 am_status am_tape_record(const am_op_def *op, const void *attrs, am_array *const *in, int n_in,
                          am_array **outs, int n_all, int n_visible, am_site at);
+/* The same for a call whose gradient needs state (a hybridized block's saved
+ * values): the node owns state, hands it to the gradient function in
+ * am_grad_ctx.state and calls release(state) when it is freed; release runs
+ * at once when nothing is recorded. */
+am_status am_tape_record_state(const am_op_def *op, const void *attrs, am_array *const *in,
+                               int n_in, am_array **outs, int n_all, int n_visible, am_site at,
+                               void *state, void (*release)(void *state));
 
 /* Adds a graph node for a call with a symbolic input (symbol/trace.c). */
 am_status am_trace_call(const am_op_def *op, const void *attrs, am_array *const *in, int n_in,

@@ -75,6 +75,21 @@ am_status am_trace_call(const am_op_def *op, const void *attrs, am_array *const 
                         am_array **out, int n_out, am_site at);
 
 
+/* While a block is traced, the nodes it adds are named "<prefix>.<op>"
+ * ("fc1.fullyconnected"; the graph makes repeated names unique) and, when
+ * origin is set, carry origin rather than the op call's own site (a built-in
+ * layer's nodes point at the model code that called the layer).  Scopes nest
+ * per thread; push and pop pair. */
+typedef struct am_trace_scope {
+    const char *prefix;
+    am_site origin;
+    const struct am_trace_scope *prev;
+} am_trace_scope;
+void am_trace_scope_push(am_trace_scope *s, const char *prefix, am_site origin);
+void am_trace_scope_pop(am_trace_scope *s);
+/* The innermost scope, or NULL. */
+const am_trace_scope *am_trace_scope_top(void);
+
 /* Position of node n in g, or -1. */
 int am_graph_index(const am_graph *g, const am_node *n);
 /* Builds a graph over heads (references taken); names nodes uniquely. */

@@ -4,6 +4,38 @@
  * means. */
 #include "symbol_impl.h"
 
+#include <ctype.h>
+
+static _Thread_local const am_trace_scope *scope_top;
+
+void am_trace_scope_push(am_trace_scope *s, const char *prefix, am_site origin)
+{
+    s->prefix = prefix;
+    s->origin = origin;
+    s->prev = scope_top;
+    scope_top = s;
+}
+
+void am_trace_scope_pop(am_trace_scope *s)
+{
+    AM_ASSERT(scope_top == s);
+    scope_top = s->prev;
+}
+
+const am_trace_scope *am_trace_scope_top(void) { return scope_top; }
+
+/* "fc1.fullyconnected" for a FullyConnected node traced inside block fc1. */
+static am_status scope_name(am_node *n)
+{
+    if (!scope_top || !scope_top->prefix || !scope_top->prefix[0]) return AM_OK;
+    size_t len = strlen(scope_top->prefix) + strlen(n->op->name) + 2;
+    if (!(n->name = malloc(len))) return am_fail(AM_ERR_OOM, "out of memory");
+    int k = snprintf(n->name, len, "%s.", scope_top->prefix);
+    for (const char *p = n->op->name; *p; p++) n->name[k++] = (char)tolower((unsigned char)*p);
+    n->name[k] = '\0';
+    return AM_OK;
+}
+
 /* The entry an input stands for: a symbolic array's node, or a constant
  * captured into a new variable node. */
 static am_status input_entry(am_array *x, am_entry *e)
@@ -61,6 +93,8 @@ am_status am_trace_call(const am_op_def *op, const void *attrs, am_array *const 
     if (!n) return am_last_status();
     if ((st = infer_node(n, attrs, ish, ity)) != AM_OK) goto out;
     fill_variables(n->inputs, ish, ity, n_in);
+    if ((st = scope_name(n)) != AM_OK) goto out;
+    if (scope_top && scope_top->origin.file) at = scope_top->origin;
     if (at.file) {
         char buf[256];
         const char *base = strrchr(at.file, '/');

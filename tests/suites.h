@@ -67,3 +67,4 @@ SUITE(pass_fuse)
 SUITE(pass_gemm2)
 /* fastmath */
 SUITE(fastmath)
+SUITE(hybrid)

@@ -28,5 +28,6 @@
 #include "op.h"
 #include "io.h"
 #include "executor.h"
+#include "hybrid.h"
 
 #endif /* AMBER_AMBER_H */

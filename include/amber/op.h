@@ -150,6 +150,7 @@ typedef struct am_grad_ctx {
     int n_in, n_out;        /* all outputs, hidden ones included */
     const bool *need_grad;  /* need_grad[i]: input i wants a gradient */
     am_site at;             /* the forward call's site */
+    void *state;            /* what the recorded call kept for its gradient, or NULL */
 } am_grad_ctx;
 
 typedef struct am_op_def {

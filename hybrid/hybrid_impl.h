@@ -1,0 +1,121 @@
+/* Internal declarations of the hybrid module: the block and parameter
+ * structs, the per-thread trace context and the plan cache. */
+#ifndef AMBER_HYBRID_IMPL_H
+#define AMBER_HYBRID_IMPL_H
+
+#include <amber/amber.h>
+
+#include "../executor/executor_impl.h"
+
+struct am_param {
+    char *local;            /* "weight" */
+    char *name;             /* "fc1.weight", from the last walk from a root */
+    am_block *owner;
+    am_shape shape;         /* 0 where unknown */
+    am_dtype dtype;
+    am_init init;
+    bool has_init;          /* init is the parameter's own */
+    bool wants_init;        /* am_block_initialize ran; the shape was unknown then */
+    am_grad_req req;
+    double lr_mult, wd_mult;
+    am_array *data;         /* concrete; am_grad(data) is the gradient buffer */
+};
+
+typedef struct hy_child {
+    char *name;
+    am_block *b;
+} hy_child;
+
+typedef struct hy_entry hy_entry;
+
+struct am_block_impl {
+    atomic_int refcount;
+    hy_child *children;
+    int n_children, cap_children;
+    am_param **params;
+    int n_params, cap_params;
+    am_init default_init;   /* from am_block_initialize */
+    bool has_default_init;
+    bool deferred;          /* some parameter waits for its shape */
+    char *eager_reason;     /* am_block_set_eager */
+    /* hybridize */
+    bool hybrid;
+    am_hybridize_opts opts;
+    char *passes;           /* opts.passes, owned */
+    bool warned_eager;
+    hy_entry **cache;       /* most recently used last */
+    int n_cache;
+    uint64_t tick;
+    am_cache_stats stats;
+    /* the last call's inputs, for export */
+    bool called;
+    int last_n_in;
+    am_shape last_shape[AM_BLOCK_MAX_IO];
+    am_dtype last_dtype[AM_BLOCK_MAX_IO];
+};
+
+/* ---- walks (block.c) ------------------------------------------------------------ */
+
+/* Gives every parameter under b its structural name, prefix first ("" at a
+ * root).  AM_ERR_OOM. */
+am_status hy_name_params(am_block *b, const char *prefix);
+/* Calls b's forward (no cache, no deferred check): what eager calls and
+ * traces both run.  Returns the output count or -1. */
+int hy_forward(am_block *b, am_array *const *in, int n_in, am_array **out, int cap, am_site at);
+/* The first descendant of b (b included) marked eager, or NULL. */
+am_block *hy_find_eager(am_block *b);
+/* am_block_param without the name rules (an imported graph's variables
+ * keep their names, dots and all). */
+am_param *hy_param_add(am_block *b, const char *name, am_shape shape, const am_init *init);
+/* Initialises p now (its shape is known). */
+am_status hy_param_init(am_param *p);
+
+/* ---- tracing (trace.c) ------------------------------------------------------------- */
+
+/* What a trace has made: a variable per parameter read, in order of first
+ * reading. */
+typedef struct hy_trace {
+    am_param **params;
+    am_array **vars;        /* references */
+    int n, cap;
+    bool shape_only;        /* parameters without values become unknown-shape variables */
+    struct hy_trace *prev;
+} hy_trace;
+
+/* The innermost trace on this thread, or NULL. */
+hy_trace *hy_trace_current(void);
+/* The variable standing for p in the current trace (owned by the trace). */
+am_array *hy_trace_param(hy_trace *tr, am_param *p, am_site at);
+
+/* Traces b on variables shaped like in (names "data" or "data0", ...) into
+ * a graph with its n_out outputs as heads; tr receives the parameters read
+ * (the caller frees it with hy_trace_free).  NULL with the error, made to
+ * name the block and say what to do. */
+am_graph *hy_trace_block(am_block *b, const am_shape *shapes, const am_dtype *dtypes, int n_in,
+                         bool shape_only, hy_trace *tr, int *n_out, am_site at);
+void hy_trace_free(hy_trace *tr);
+/* The names of inputs: "data" for one, else "data0", "data1", ... */
+void hy_input_name(int i, int n_in, char *buf, size_t len);
+/* Calls b on symbolic inputs outside any trace (a user building a graph
+ * from blocks): parameters become variables named after them. */
+int hy_trace_open_call(am_block *b, am_array *const *in, int n_in, am_array **out, int cap,
+                       am_site at);
+/* Infers the shapes of b's deferred parameters by tracing it on in, then
+ * initialises them. */
+am_status hy_resolve_deferred(am_block *b, am_array *const *in, int n_in, am_site at);
+
+/* ---- the plan cache (cache.c) ---------------------------------------------------------- */
+
+/* Runs b through its plan cache (b is hybridized and no descendant is
+ * eager).  Returns the output count or -1. */
+int hy_cached_call(am_block *b, am_array *const *in, int n_in, am_array **out, int cap,
+                   am_site at);
+/* Drops every plan of b. */
+void hy_cache_clear(am_block *b);
+/* Drops the plans of every block under root (parameters changed). */
+void hy_cache_clear_tree(am_block *root);
+
+/* Logging: opts.log, or stderr under AM_LOG_HYBRID=1; NULL when silent. */
+FILE *hy_log(const am_block *b);
+
+#endif /* AMBER_HYBRID_IMPL_H */

@@ -1,0 +1,463 @@
+/* Blocks, parameters, hybridize and its plan cache, export and import. */
+#include <amber/amber.h>
+#include <unistd.h>
+
+#include "test_util.h"
+
+/* ---- a model written the way users write one ------------------------------------------ */
+
+typedef struct mlp {
+    am_block base;
+    am_param *w1, *b1, *w2, *b2;
+    bool twice;   /* apply the first layer twice (a shared block's parameters) */
+} mlp;
+
+static am_array *mlp_forward(am_block *self, am_array *const *in, int n_in)
+{
+    mlp *m = (mlp *)self;
+    AM_UNUSED(n_in);
+    am_array *h = am_relu(am_fully_connected(in[0], am_param_value(m->w1), am_param_value(m->b1), 16,
+                                             false, true));
+    if (m->twice) h = am_tanh(am_fully_connected(h, am_param_value(m->w1), NULL, 16, true, true));
+    return am_fully_connected(h, am_param_value(m->w2), am_param_value(m->b2), 3, false, true);
+}
+
+static const am_block_class mlp_class = {"MLP", sizeof(mlp), .forward = mlp_forward};
+
+/* in_units 0: the first layer's input size comes at the first call. */
+static mlp *make_mlp(int64_t in_units, bool twice)
+{
+    mlp *m = am_block_new(&mlp_class);
+    am_init xavier = am_init_xavier(false, AM_INIT_FACTOR_AVG, 3);
+    m->w1 = am_block_param(&m->base, "w1", AM_SHAPE(16, twice ? 16 : in_units), &xavier);
+    m->b1 = am_block_param(&m->base, "b1", AM_SHAPE(16), &(am_init){.kind = AM_INIT_ZERO});
+    m->w2 = am_block_param(&m->base, "w2", AM_SHAPE(3, 16), NULL);
+    m->b2 = am_block_param(&m->base, "b2", AM_SHAPE(3), &(am_init){.kind = AM_INIT_ZERO});
+    m->twice = twice;
+    return m;
+}
+
+/* A parent with children, for structural names. */
+typedef struct net {
+    am_block base;
+    am_block *body, *head;
+} net;
+
+static am_array *net_forward(am_block *self, am_array *const *in, int n_in)
+{
+    net *n = (net *)self;
+    AM_UNUSED(n_in);
+    return am_softmax(am_block_call(n->head, am_sigmoid(am_block_call(n->body, in[0]))), -1);
+}
+
+static const am_block_class net_class = {"Net", sizeof(net), .forward = net_forward};
+
+typedef struct affine {
+    am_block base;
+    am_param *w;
+} affine;
+
+static am_array *affine_forward(am_block *self, am_array *const *in, int n_in)
+{
+    AM_UNUSED(n_in);
+    return am_fully_connected(in[0], am_param_value(((affine *)self)->w), NULL, 3, true, true);
+}
+
+static const am_block_class affine_class = {"Affine", sizeof(affine), .forward = affine_forward};
+
+static net *make_net(void)
+{
+    net *n = am_block_new(&net_class);
+    n->body = am_block_add(&n->base, "body", &make_mlp(5, false)->base);
+    affine *a = am_block_new(&affine_class);
+    a->w = am_block_param(&a->base, "weight", AM_SHAPE(3, 3), NULL);
+    n->head = am_block_add(&n->base, "head", &a->base);
+    return n;
+}
+
+/* ---- helpers ---------------------------------------------------------------------------- */
+
+/* Output and every parameter gradient of one recorded call, loss = sum(y * r). */
+static am_array *run_and_grad(am_block *b, am_array *x, am_array *r, am_array **grads, int n)
+{
+    am_param *ps[16];
+    int np = am_block_collect_params(b, NULL, ps, 16);
+    am_autograd_record_begin(true);
+    am_array *y = am_block_call(b, x);
+    am_array *loss = am_sum(am_mul(y, r), NULL, 0, false);
+    am_autograd_end();
+    CU_ASSERT_EQUAL_FATAL(am_backward(loss), AM_OK);
+    for (int i = 0; i < np && i < n; i++) grads[i] = am_copy(am_param_grad(ps[i]));
+    return y;
+}
+
+/* ---- tests ---------------------------------------------------------------------------------- */
+
+static void test_names_and_print(void)
+{
+    am_scope_begin();
+    net *n = make_net();
+    am_param *ps[8];
+    CU_ASSERT_EQUAL(am_block_collect_params(&n->base, NULL, ps, 8), 5);
+    CU_ASSERT_STRING_EQUAL(am_param_name(ps[0]), "body.w1");
+    CU_ASSERT_STRING_EQUAL(am_param_name(ps[4]), "head.weight");
+    CU_ASSERT_EQUAL(am_block_collect_params(&n->base, "^body\\.b", ps, 8), 2);
+    CU_ASSERT_STRING_EQUAL(am_param_name(ps[1]), "body.b2");
+    TU_ASSERT_FAILS(am_block_collect_params(&n->base, "(", ps, 8) + 1, AM_ERR_ARG, "regular expression");
+    TU_ASSERT_FAILS(am_block_param(&n->base, "body", AM_SHAPE(1), NULL), AM_ERR_ARG, "already has a child");
+    TU_ASSERT_FAILS(am_block_add(&n->base, "a.b", &make_mlp(2, false)->base), AM_ERR_ARG, "without '.'");
+    CU_ASSERT_EQUAL(am_block_num_children(&n->base), 2);
+    CU_ASSERT_STRING_EQUAL(am_block_child_name(&n->base, 1), "head");
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    am_block_print(&n->base, f);
+    fclose(f);
+    CU_ASSERT_PTR_NOT_NULL(strstr(buf, "body: MLP"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(buf, "head.weight float32 (3, 3)"));
+    free(buf);
+    am_block_release(&n->base);
+    am_scope_end();
+}
+
+static void test_eager_equals_hybrid(void)
+{
+    am_scope_begin();
+    am_seed(3);
+    net *n = make_net();
+    CU_ASSERT_EQUAL(am_block_initialize(&n->base, NULL), AM_OK);
+    am_array *x = tu_random(AM_SHAPE(4, 5), AM_DTYPE_FLOAT32, -1, 1);
+    am_array *eager = am_block_call(&n->base, x);
+    CU_ASSERT_EQUAL(am_block_hybridize(&n->base, true, NULL), AM_OK);
+    am_array *hyb = am_block_call(&n->base, x);
+    CU_ASSERT(tu_allclose(hyb, eager, 1e-6));
+    CU_ASSERT_EQUAL(am_block_cache_stats(&n->base).traces, 1);
+    CU_ASSERT_EQUAL(am_block_check_hybrid(&n->base, &x, 1, 1e-5, NULL), AM_OK);
+    am_block_release(&n->base);
+    am_scope_end();
+}
+
+/* Outputs returned to the user never change behind their back. */
+static void test_outputs_stay_valid(void)
+{
+    am_scope_begin();
+    mlp *m = make_mlp(4, false);
+    am_block_initialize(&m->base, NULL);
+    am_block_hybridize(&m->base, true, NULL);
+    am_array *x1 = tu_random(AM_SHAPE(2, 4), AM_DTYPE_FLOAT32, -1, 1);
+    am_array *x2 = tu_random(AM_SHAPE(2, 4), AM_DTYPE_FLOAT32, -1, 1);
+    am_array *y1 = am_block_call(&m->base, x1), *keep = am_copy(y1);
+    am_array *y2 = am_block_call(&m->base, x2);
+    CU_ASSERT(tu_allclose(y1, keep, 0));
+    CU_ASSERT(!tu_allclose(y1, y2, 1e-3));
+    am_block_release(&m->base);
+    am_scope_end();
+}
+
+static void test_cache_signatures(void)
+{
+    am_scope_begin();
+    mlp *m = make_mlp(4, false);
+    am_block_initialize(&m->base, NULL);
+    am_block_hybridize(&m->base, true, &(am_hybridize_opts){.cache_size = 2});
+    am_array *a = tu_random(AM_SHAPE(2, 4), AM_DTYPE_FLOAT32, -1, 1);
+    am_array *b = tu_random(AM_SHAPE(3, 4), AM_DTYPE_FLOAT32, -1, 1);
+    am_array *c = tu_random(AM_SHAPE(5, 4), AM_DTYPE_FLOAT32, -1, 1);
+    for (int i = 0; i < 100; i++) {
+        am_scope_begin();
+        am_block_call(&m->base, a);
+        am_scope_end();
+    }
+    am_cache_stats s = am_block_cache_stats(&m->base);
+    CU_ASSERT_EQUAL(s.traces, 1);
+    CU_ASSERT_EQUAL(s.hits, 99);
+    am_block_call(&m->base, b);          /* a new batch size: a second plan */
+    am_autograd_set_training(true);
+    am_block_call(&m->base, b);          /* training mode: a third, evicting a's */
+    am_autograd_set_training(false);
+    s = am_block_cache_stats(&m->base);
+    CU_ASSERT_EQUAL(s.traces, 3);
+    CU_ASSERT_EQUAL(s.evictions, 1);
+    CU_ASSERT_EQUAL(s.entries, 2);
+    am_block_call(&m->base, b);          /* still cached */
+    CU_ASSERT_EQUAL(am_block_cache_stats(&m->base).traces, 3);
+    am_array *yc = am_block_call(&m->base, c);
+    CU_ASSERT_EQUAL(am_array_dim(yc, 0), 5);
+    am_block_release(&m->base);
+    am_scope_end();
+}
+
+static void test_deferred_shapes(void)
+{
+    am_scope_begin();
+    mlp *m = make_mlp(0, false);
+    CU_ASSERT_EQUAL(am_block_initialize(&m->base, NULL), AM_OK);
+    CU_ASSERT(!am_param_is_initialized(m->w1));
+    CU_ASSERT(am_param_is_initialized(m->w2));
+    TU_ASSERT_FAILS(am_block_save_parameters(&m->base, "/tmp/amber-deferred.params") == AM_OK, AM_ERR_ARG,
+                    "first call");
+    am_array *y = am_block_call(&m->base, tu_random(AM_SHAPE(2, 7), AM_DTYPE_FLOAT32, -1, 1));
+    CU_ASSERT_PTR_NOT_NULL(y);
+    am_shape s = am_param_shape(m->w1);
+    CU_ASSERT(am_shape_equal(s, AM_SHAPE(16, 7)));
+    /* The shape is fixed now: another input size is the op's error, at this line. */
+    TU_ASSERT_FAILS(am_block_call(&m->base, tu_random(AM_SHAPE(2, 8), AM_DTYPE_FLOAT32, -1, 1)),
+                    AM_ERR_SHAPE, "test_hybrid.c");
+    am_block_release(&m->base);
+    am_scope_end();
+}
+
+/* Gradients of every parameter agree, with a block applied twice. */
+static void test_gradients_agree(void)
+{
+    am_scope_begin();
+    am_seed(5);
+    mlp *m = make_mlp(16, true);
+    am_block_initialize(&m->base, NULL);
+    am_array *x = tu_random(AM_SHAPE(3, 16), AM_DTYPE_FLOAT32, -1, 1);
+    am_array *r = tu_random(AM_SHAPE(3, 3), AM_DTYPE_FLOAT32, -1, 1);
+    am_array *ge[4], *gh[4];
+    am_array *ye = run_and_grad(&m->base, x, r, ge, 4);
+    am_block_hybridize(&m->base, true, NULL);
+    am_array *yh = run_and_grad(&m->base, x, r, gh, 4);
+    CU_ASSERT(tu_allclose(yh, ye, 1e-5));
+    for (int i = 0; i < 4; i++) CU_ASSERT(tu_allclose(gh[i], ge[i], 1e-5));
+    /* grad_req ADD accumulates across calls, as eagerly. */
+    am_param_set_grad_req(m->w2, AM_GRAD_ADD);
+    am_block_zero_grad(&m->base);
+    run_and_grad(&m->base, x, r, gh, 4);
+    run_and_grad(&m->base, x, r, gh, 4);
+    CU_ASSERT(tu_allclose(gh[2], am_mul_scalar(ge[2], 2), 1e-5));
+    /* Input gradients reach an attached input. */
+    am_array *xv = am_copy(x);
+    am_attach_grad(xv, AM_GRAD_WRITE);
+    am_block_hybridize(&m->base, false, NULL);
+    run_and_grad(&m->base, xv, r, ge, 4);
+    am_array *dx_eager = am_copy(am_grad(xv));
+    am_block_hybridize(&m->base, true, NULL);
+    run_and_grad(&m->base, xv, r, gh, 4);
+    CU_ASSERT(tu_allclose(am_grad(xv), dx_eager, 1e-5));
+    am_block_release(&m->base);
+    am_scope_end();
+}
+
+/* Two recorded calls before one backward: each keeps its own saved values. */
+static void test_two_calls_one_backward(void)
+{
+    am_scope_begin();
+    am_seed(7);
+    mlp *m = make_mlp(4, false);
+    am_block_initialize(&m->base, NULL);
+    am_array *a = tu_random(AM_SHAPE(2, 4), AM_DTYPE_FLOAT32, -1, 1);
+    am_array *b = tu_random(AM_SHAPE(2, 4), AM_DTYPE_FLOAT32, -1, 1);
+    am_array *g[2];
+    for (int mode = 0; mode < 2; mode++) {
+        am_block_hybridize(&m->base, mode == 1, NULL);
+        am_autograd_record_begin(true);
+        am_array *loss = am_add(am_sum(am_square(am_block_call(&m->base, a)), NULL, 0, false),
+                                am_sum(am_block_call(&m->base, b), NULL, 0, false));
+        am_autograd_end();
+        CU_ASSERT_EQUAL(am_backward(loss), AM_OK);
+        g[mode] = am_copy(am_param_grad(m->w1));
+    }
+    CU_ASSERT(tu_allclose(g[1], g[0], 1e-5));
+    /* create_graph through a plan is refused clearly. */
+    am_autograd_record_begin(true);
+    am_array *y = am_sum(am_block_call(&m->base, a), NULL, 0, false);
+    am_autograd_end();
+    am_array *w = am_param_data(m->w1), *gw;
+    TU_ASSERT_FAILS(am_grad_of(&y, NULL, 1, &w, 1, true, true, &gw) == AM_OK, AM_ERR_UNSUPPORTED,
+                    "higher-order");
+    am_block_release(&m->base);
+    am_scope_end();
+}
+
+typedef struct branchy {
+    am_block base;
+    am_param *w;
+} branchy;
+
+static am_array *branchy_forward(am_block *self, am_array *const *in, int n_in)
+{
+    AM_UNUSED(n_in);
+    am_array *s = am_sum(in[0], NULL, 0, false);
+    if (am_item(s, 0) > 0) return am_mul(in[0], am_param_value(((branchy *)self)->w));
+    return am_negative(in[0]);
+}
+
+static const am_block_class branchy_class = {"Branchy", sizeof(branchy), .forward = branchy_forward};
+
+static void test_trace_errors(void)
+{
+    am_scope_begin();
+    branchy *b = am_block_new(&branchy_class);
+    b->w = am_block_param(&b->base, "w", AM_SHAPE(3), &(am_init){.kind = AM_INIT_ONE});
+    am_array *x = tu_random(AM_SHAPE(3), AM_DTYPE_FLOAT32, 0, 1);
+    TU_ASSERT_FAILS(am_block_call(&b->base, x), AM_ERR_ARG, "am_block_initialize");
+    am_block_initialize(&b->base, NULL);
+    CU_ASSERT_PTR_NOT_NULL(am_block_call(&b->base, x));   /* eager: control flow on values */
+    am_block_hybridize(&b->base, true, NULL);
+    TU_ASSERT_FAILS(am_block_call(&b->base, x), AM_ERR_SYMBOLIC, "Branchy cannot be traced");
+    am_clear_error();
+    am_block_call(&b->base, x);
+    CU_ASSERT_PTR_NOT_NULL(strstr(am_last_error(), "keep this block eager"));
+    am_clear_error();
+    /* Marked eager: the call runs eagerly (with one warning). */
+    am_block_set_eager(&b->base, "branches on the sum");
+    CU_ASSERT_PTR_NOT_NULL(am_block_call(&b->base, x));
+    am_block_release(&b->base);
+    am_scope_end();
+}
+
+static void test_save_load_parameters(void)
+{
+    am_scope_begin();
+    char path[] = "/tmp/amber-test-params-XXXXXX";
+    int fd = mkstemp(path);
+    close(fd);
+    net *a = make_net(), *b = make_net();
+    am_block_initialize(&a->base, NULL);
+    am_block_initialize(&b->base, NULL);
+    CU_ASSERT_EQUAL(am_block_save_parameters(&a->base, path), AM_OK);
+    CU_ASSERT_EQUAL(am_block_load_parameters(&b->base, path, 0), AM_OK);
+    am_array *x = tu_random(AM_SHAPE(2, 5), AM_DTYPE_FLOAT32, -1, 1);
+    CU_ASSERT(tu_allclose(am_block_call(&b->base, x), am_block_call(&a->base, x), 0));
+    /* A model without the head: the file has an extra name. */
+    mlp *m = make_mlp(5, false);
+    am_block_initialize(&m->base, NULL);
+    TU_ASSERT_FAILS(am_block_load_parameters(&m->base, path, 0) == AM_OK, AM_ERR_ARG,
+                    "missing from the file: 'w1'");
+    TU_ASSERT_FAILS(am_block_load_parameters(b->body, path, 0) == AM_OK, AM_ERR_ARG, "'head.weight'");
+    /* Shapes that differ are listed. */
+    mlp *wide = make_mlp(6, false);
+    am_block_initialize(&wide->base, NULL);
+    am_block_save_parameters(&wide->base, path);
+    TU_ASSERT_FAILS(am_block_load_parameters(&m->base, path, 0) == AM_OK, AM_ERR_SHAPE,
+                    "'w1' ((16, 6) in the file");
+    TU_ASSERT_FAILS(am_block_load_parameters(&m->base, path, AM_LOAD_ALLOW_MISSING) == AM_OK,
+                    AM_ERR_SHAPE, "(16, 5) in the block");
+    unlink(path);
+    am_block_release(&a->base), am_block_release(&b->base);
+    am_block_release(&m->base), am_block_release(&wide->base);
+    am_scope_end();
+}
+
+static void test_export_import(void)
+{
+    am_scope_begin();
+    char dir[] = "/tmp/amber-test-export-XXXXXX", path[256], json[300], params[300];
+    CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/net", dir);
+    net *n = make_net();
+    am_block_initialize(&n->base, NULL);
+    TU_ASSERT_FAILS(am_block_export(&n->base, path, 0) == AM_OK, AM_ERR_ARG, "call Net once");
+    am_array *x = tu_random(AM_SHAPE(2, 5), AM_DTYPE_FLOAT32, -1, 1);
+    am_array *y = am_block_call(&n->base, x);
+    CU_ASSERT_EQUAL(am_block_export(&n->base, path, 3), AM_OK);
+    snprintf(json, sizeof(json), "%s-symbol.json", path);
+    snprintf(params, sizeof(params), "%s-0003.params", path);
+    am_ndlist *l = am_ndlist_load(params);
+    CU_ASSERT_EQUAL(am_ndlist_size(l), 5);
+    CU_ASSERT_PTR_NOT_NULL(am_ndlist_find(l, "arg:body.w1"));
+    CU_ASSERT_PTR_NOT_NULL(am_ndlist_find(l, "arg:head.weight"));
+    am_ndlist_free(l);
+    am_graph *g = am_graph_load(json);
+    char *text = am_graph_to_json(g);
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "\"name\": \"body.fullyconnected\""));
+    free(text);
+    am_graph_release(g);
+    const char *in = "data";
+    am_block *imp = am_symbol_block_import(json, params, &in, 1, am_cpu());
+    CU_ASSERT_PTR_NOT_NULL_FATAL(imp);
+    CU_ASSERT(tu_allclose(am_block_call(imp, x), y, 1e-6));
+    am_block_hybridize(imp, true, NULL);
+    CU_ASSERT(tu_allclose(am_block_call(imp, x), y, 1e-6));
+    /* Imported blocks train: their parameters get gradients. */
+    am_array *gr[8];
+    run_and_grad(imp, x, am_ones_like(y), gr, 8);
+    am_param *ps[8];
+    CU_ASSERT_EQUAL(am_block_collect_params(imp, NULL, ps, 8), 5);
+    CU_ASSERT_PTR_NOT_NULL(am_param_grad(ps[0]));
+    TU_ASSERT_FAILS(am_symbol_block_import(json, params, (const char *[]){"x"}, 1, am_cpu()),
+                    AM_ERR_ARG, "no input named 'x'");
+    am_block *bare = am_symbol_block_import(json, NULL, &in, 1, am_cpu());
+    CU_ASSERT_PTR_NOT_NULL(bare);
+    TU_ASSERT_FAILS(am_block_call(bare, x), AM_ERR_ARG, "am_block_initialize");
+    am_block_release(bare);
+    am_block_release(imp);
+    am_block_release(&n->base);
+    remove(json), remove(params), rmdir(dir);
+    am_scope_end();
+}
+
+/* Training eagerly and hybridized from the same seed ends at the same loss. */
+static double train(bool hybrid, int steps)
+{
+    am_scope_begin();
+    am_seed(11);
+    mlp *m = make_mlp(8, false);
+    am_block_initialize(&m->base, NULL);
+    am_block_hybridize(&m->base, hybrid, NULL);
+    am_array *x = tu_random(AM_SHAPE(32, 8), AM_DTYPE_FLOAT32, -1, 1);
+    am_array *label = am_astype(am_argmax(am_slice_axis(x, 1, 0, 3), -1, false), AM_DTYPE_FLOAT32);
+    am_param *ps[4];
+    am_block_collect_params(&m->base, NULL, ps, 4);
+    double loss = 0;
+    for (int s = 0; s < steps; s++) {
+        am_scope_begin();
+        am_autograd_record_begin(true);
+        am_array *l = am_mean(am_negative(am_pick(am_log_softmax(am_block_call(&m->base, x), -1),
+                                                  label, -1)), NULL, 0, false);
+        am_autograd_end();
+        am_backward(l);
+        for (int i = 0; i < 4; i++) {
+            float *w = am_array_data_f32(am_param_data(ps[i]));
+            const float *g = am_array_data_f32(am_param_grad(ps[i]));
+            for (int64_t k = 0; k < am_array_size(am_param_data(ps[i])); k++) w[k] -= 0.5f * g[k];
+        }
+        loss = am_item(l, 0);
+        am_scope_end();
+    }
+    am_block_release(&m->base);
+    am_scope_end();
+    return loss;
+}
+
+static void test_convergence(void)
+{
+    double eager = train(false, 50), hybrid = train(true, 50);
+    CU_ASSERT(eager < 0.5);
+    CU_ASSERT(fabs(eager - hybrid) <= 1e-4 * fabs(eager));
+}
+
+static void test_symbolic_call(void)
+{
+    am_scope_begin();
+    net *n = make_net();
+    am_block_initialize(&n->base, NULL);
+    am_array *y = am_block_call(&n->base, am_var("data", AM_SHAPE(2, 5), AM_DTYPE_FLOAT32));
+    CU_ASSERT(am_array_is_symbolic(y));
+    am_graph *g = am_graph_create(&y, 1);
+    const char *names[8];
+    CU_ASSERT_EQUAL(am_graph_list_arguments(g, names, 8), 6);
+    CU_ASSERT_STRING_EQUAL(names[1], "body.w1");
+    am_graph_release(g);
+    am_block_release(&n->base);
+    am_scope_end();
+}
+
+CU_TestInfo am_tests_hybrid[] = {
+    {"structural names, collect and print", test_names_and_print},
+    {"eager and hybridized outputs agree", test_eager_equals_hybrid},
+    {"outputs stay valid over later calls", test_outputs_stay_valid},
+    {"one trace per signature; LRU eviction", test_cache_signatures},
+    {"deferred parameter shapes", test_deferred_shapes},
+    {"gradients agree (write, add, inputs, shared)", test_gradients_agree},
+    {"two recorded calls, one backward", test_two_calls_one_backward},
+    {"tracing errors name the block and remedy", test_trace_errors},
+    {"save and load parameters", test_save_load_parameters},
+    {"export and import", test_export_import},
+    {"training converges the same both ways", test_convergence},
+    {"blocks on symbolic inputs build graphs", test_symbolic_call},
+    CU_TEST_INFO_NULL,
+};
