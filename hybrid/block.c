@@ -345,6 +345,11 @@ static am_status init_walk(am_block *b, const am_init *init, bool force)
     return AM_OK;
 }
 
+am_status am_block_initialize(am_block *b, const am_init *init)
+{
+    return am_block_initialize_ex(b, init, false);
+}
+
 am_status am_block_initialize_ex(am_block *b, const am_init *init, bool force)
 {
     if (!b) return am_fail(AM_ERR_ARG, "am_block_initialize: block is NULL");

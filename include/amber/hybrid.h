@@ -165,9 +165,10 @@ AM_API int am_block_collect_params(am_block *b, const char *pattern, am_param **
 
 /* Initialises every parameter: those of known shape now, the others at the
  * first call, from their own initializer or else from init (NULL: Uniform
- * 0.07).  Parameters that already have values keep them unless force. */
+ * 0.07).  Parameters that already have values keep them unless force (_ex).
+ * A function, not a macro, so that init may be a compound literal. */
+AM_API am_status am_block_initialize(am_block *b, const am_init *init);
 AM_API am_status am_block_initialize_ex(am_block *b, const am_init *init, bool force);
-#define am_block_initialize(b, init) am_block_initialize_ex((b), (init), false)
 
 /* Calls b on inputs: eagerly, or through b's plan cache when b is
  * hybridized.  While an enclosing block is traced the call is traced into
