@@ -266,6 +266,22 @@ static void resolve(am_plan *p)
 
 /* ---- the API ---------------------------------------------------------------- */
 
+/* Every input of g, so that binding one the passes made unneeded (a
+ * BatchNorm gamma folded away under fix_gamma) is accepted, as MXNet's
+ * executors accept every argument of the graph. */
+static am_status note_inputs(am_plan *p, const am_graph *g)
+{
+    for (int i = 0; i < g->n_nodes; i++) {
+        if (g->nodes[i]->op || g->nodes[i]->value) continue;
+        char **u = realloc(p->graph_inputs, (size_t)(p->n_graph_inputs + 1) * sizeof(*u));
+        if (!u) return am_fail(AM_ERR_OOM, "out of memory");
+        p->graph_inputs = u;
+        if (!(u[p->n_graph_inputs] = strdup(g->names[i]))) return am_fail(AM_ERR_OOM, "out of memory");
+        p->n_graph_inputs++;
+    }
+    return AM_OK;
+}
+
 static am_status compile(am_plan *p, am_graph *g, const am_plan_opts *o)
 {
     am_graph *copy = private_copy(g);
@@ -278,6 +294,9 @@ static am_status compile(am_plan *p, am_graph *g, const am_plan_opts *o)
     }
     if (o->no_optimize) {
         p->graph = copy;
+    } else if ((st = note_inputs(p, copy)) != AM_OK) {
+        am_graph_release(copy);
+        return st;
     } else {
         am_optimize_opts oo = {.training = o->training, .passes = o->passes, .log = o->log};
         p->graph = am_graph_optimize(copy, &oo);
@@ -326,6 +345,8 @@ void am_plan_release(am_plan *p)
         free(p->inputs[i].name);
         am_release(p->inputs[i].bound);
     }
+    for (int i = 0; i < p->n_graph_inputs; i++) free(p->graph_inputs[i]);
+    free(p->graph_inputs);
     am_release(p->arena_array);
     am_host_free(p->workspace);
     am_graph_release(p->graph);
@@ -339,7 +360,11 @@ am_status am_plan_bind(am_plan *p, const char *name, am_array *x)
     if (!p || !name || !x) return am_fail(AM_ERR_ARG, "am_plan_bind: %s is NULL", !p ? "plan" : !name ? "name" : "array");
     int i = 0;
     while (i < p->n_inputs && strcmp(p->inputs[i].name, name) != 0) i++;
-    if (i == p->n_inputs) return am_fail(AM_ERR_ARG, "am_plan_bind: the plan has no input named '%s'", name);
+    if (i == p->n_inputs) {
+        for (int k = 0; k < p->n_graph_inputs; k++)
+            if (strcmp(p->graph_inputs[k], name) == 0) return AM_OK; /* the plan does not read it */
+        return am_fail(AM_ERR_ARG, "am_plan_bind: the plan has no input named '%s'", name);
+    }
     const pvalue *v = &p->values[p->inputs[i].value];
     char a[96], b[96];
     if (!x->storage) return am_fail(AM_ERR_ARG, "am_plan_bind: the value for '%s' is symbolic", name);

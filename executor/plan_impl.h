@@ -57,6 +57,8 @@ struct am_plan {
     int n_steps;
     pinput *inputs;
     int n_inputs;
+    char **graph_inputs;       /* the given graph's inputs (passes may drop some) */
+    int n_graph_inputs;
     int *heads;                /* value id of each head */
     int n_heads;
     am_array *arena_array;     /* the arena, a uint8 array the outputs are views of */

@@ -270,7 +270,35 @@ static void test_print_and_stats(void)
     am_scope_end();
 }
 
+/* BatchNorm with fix_gamma folded into the FullyConnected before it reads
+ * no gamma any more; binding every argument of the graph still works. */
+static void test_bind_folded_argument(void)
+{
+    am_scope_begin();
+    const char *names[] = {"data", "w", "gamma", "beta", "mean", "var"};
+    am_shape shapes[] = {AM_SHAPE(2, 3), AM_SHAPE(4, 3), AM_SHAPE(4), AM_SHAPE(4), AM_SHAPE(4), AM_SHAPE(4)};
+    am_array *v[6], *x[6];
+    for (int i = 0; i < 6; i++) {
+        v[i] = am_var(names[i], shapes[i], AM_DTYPE_FLOAT32);
+        x[i] = tu_random(shapes[i], AM_DTYPE_FLOAT32, 0.5, 1);
+    }
+    am_array *y = am_batch_norm(am_fully_connected(v[0], v[1], NULL, 4, true, true), v[2], v[3], v[4],
+                                v[5], 1e-5, 0.9, true, false, 1);
+    am_graph *g = am_graph_create(&y, 1);
+    am_plan *p = am_plan_create(g, NULL);
+    for (int i = 0; i < 6; i++) CU_ASSERT_EQUAL(am_plan_bind(p, names[i], x[i]), AM_OK);
+    TU_ASSERT_FAILS(am_plan_bind(p, "nope", x[0]) == AM_OK, AM_ERR_ARG, "no input named 'nope'");
+    CU_ASSERT_EQUAL(am_plan_run(p), AM_OK);
+    am_array *ref;
+    CU_ASSERT_EQUAL(am_graph_eval(g, names, x, 6, false, &ref, 1), AM_OK);
+    CU_ASSERT(tu_allclose(am_plan_output(p, 0), ref, 1e-5));
+    am_plan_release(p);
+    am_graph_release(g);
+    am_scope_end();
+}
+
 CU_TestInfo am_tests_plan[] = {
+    {"binding an argument the passes folded away", test_bind_folded_argument},
     {"a plan computes what node-by-node evaluation does", test_mlp_matches_eval},
     {"100 runs allocate nothing", test_runs_allocate_nothing},
     {"values share the arena and are written in place", test_memory_is_shared},

@@ -149,8 +149,13 @@ static void run_once(void *p)
     am_scope_end();
 }
 
+static const char *const *only; /* workloads named on the command line, NULL-terminated */
+
 static void report(const bench_cfg *cfg, const char *name, int kind, am_shape in, int64_t n)
 {
+    bool wanted = !only || !only[0];
+    for (int i = 0; !wanted && only[i]; i++) wanted = strstr(name, only[i]) != NULL;
+    if (!wanted) return;
     model *m = make(kind);
     run_arg a = {&m->base, am_random_uniform(-1, 1, in, AM_DTYPE_FLOAT32),
                  am_zeros(AM_SHAPE(n), AM_DTYPE_FLOAT32), false};
@@ -206,14 +211,20 @@ static void overhead(const bench_cfg *cfg)
 int am_cmd_bench_blocks(int argc, char **argv)
 {
     bench_cfg cfg = {.quick = false, .reps = 7, .min_s = 0.05};
+    const char *names[16] = {0};
+    int n_names = 0;
     for (int i = 0; i < argc; i++) {
         if (strcmp(argv[i], "--quick") == 0) {
             cfg = (bench_cfg){.quick = true, .reps = 3, .min_s = 0.01};
+        } else if (argv[i][0] != '-' && n_names < 15) {
+            names[n_names++] = argv[i];
         } else {
-            fprintf(stderr, "usage: amber bench blocks [--quick]\n");
+            fprintf(stderr, "usage: amber bench blocks [--quick] [WORKLOAD...] (a part of a name: "
+                    "MLP, LeNet, LSTM, transformer)\n");
             return 2;
         }
     }
+    only = names;
     am_seed(1);
     am_scope_begin();
     bench_print_threads();

@@ -102,8 +102,11 @@ AM_API am_plan *am_plan_create(am_graph *g, const am_plan_opts *opts);
 AM_API void am_plan_release(am_plan *p);
 
 /* Binds variable name to x for the following runs (a reference is kept).
- * AM_ERR_SHAPE / AM_ERR_DTYPE when x does not match the plan's signature,
- * which names both, AM_ERR_ARG for a name the plan does not have. */
+ * A variable of the graph that the passes made unneeded (BatchNorm's gamma
+ * under fix_gamma, folded away) is accepted and not read, as MXNet's
+ * executors accept every argument.  AM_ERR_SHAPE / AM_ERR_DTYPE when x does
+ * not match the plan's signature, which names both, AM_ERR_ARG for a name
+ * the graph does not have. */
 AM_API am_status am_plan_bind(am_plan *p, const char *name, am_array *x);
 
 /* Runs every step.  Allocates nothing.  AM_ERR_ARG naming an unbound input. */
