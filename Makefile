@@ -72,7 +72,7 @@ AMBER  := $(BUILD)/amber
 TESTS  := $(BUILD)/test_amber
 TUTORIALS := $(patsubst tutorials/%/main.c,$(BUILD)/tutorials/%,$(wildcard tutorials/*/main.c))
 
-.PHONY: all test asan demo bench deps check-deps install clean linecount docs
+.PHONY: all test asan demo bench deps check-deps install clean linecount docs check-mxnet
 all: check-deps $(LIB_A) $(LIB_SO) $(AMBER) $(TUTORIALS)
 
 # ---- system packages ---------------------------------------------------------
@@ -214,6 +214,59 @@ $(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_BUILD)/libamber.a
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_BUILD)/libamber.a $(FUZZ_LDLIBS)
 
 -include $(FUZZ_LIB_OBJ:.o=.d) $(FUZZ_TARGETS:=.d)
+
+# ---- check-mxnet: real MXNet 1.9.1 judges Amber, in both directions ----------------
+# docs/check-mxnet.md.  MXNet -> Amber: Gluon exports models that `amber run`
+# must reproduce.  Amber -> MXNet: tests/mxnet/amber_export.c exports models
+# that MXNet must load (SymbolBlock.imports, sym.load + simple_bind) and
+# reproduce.  tests/mxnet/check.py judges both and ends on "N passed, N failed".
+#
+# MXNet runs in a virtual environment, made once (only while missing) from
+# PyPI with Debian's own python3 (3.11; the pyenv python3 that may come first
+# on PATH is not used).  The Debian packages it needs are installed as `make
+# deps` installs its own: python3-venv gives `python3 -m venv` its ensurepip;
+# the mxnet 1.9.1 wheel bundles OpenBLAS and libgfortran.so.3 but its
+# libmxnet.so links the system's libgomp.so.1, and the bundled libgfortran
+# links libquadmath.so.0, hence libgomp1 and libquadmath0.
+CHECK_MXNET_PYTHON   ?= /usr/bin/python3
+CHECK_MXNET_PACKAGES := python3 python3-venv libgomp1 libquadmath0
+CHECK_MXNET_PIP      := mxnet==1.9.1 'numpy<1.24'
+CHECK_MXNET_VENV     := $(BUILD)/mxnet-venv
+CHECK_MXNET_WORK     := $(BUILD)/mxnet-check
+CHECK_MXNET_EXPORT   := $(BUILD)/tests/mxnet/amber_export
+
+check-mxnet: check-deps $(AMBER) $(CHECK_MXNET_EXPORT) $(CHECK_MXNET_VENV)/.installed
+	@rm -rf $(CHECK_MXNET_WORK) && mkdir -p $(CHECK_MXNET_WORK)/amber
+	@# A model the exporter cannot export leaves <name>-error.txt, which
+	@# check.py reports; a crash of the exporter itself is reported the same way.
+	@$(CHECK_MXNET_EXPORT) $(CHECK_MXNET_WORK)/amber; rc=$$?; \
+	  if [ $$rc -gt 1 ]; then echo "amber_export exited with status $$rc" \
+	    > $(CHECK_MXNET_WORK)/amber/amber_export-error.txt; fi; \
+	  $(CHECK_MXNET_VENV)/bin/python -B tests/mxnet/check.py --amber $(AMBER) \
+	    --work $(CHECK_MXNET_WORK) --amber-exports $(CHECK_MXNET_WORK)/amber
+
+$(CHECK_MXNET_VENV)/.installed:
+	@missing=""; for p in $(CHECK_MXNET_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" != 0 ]; then echo "check-mxnet: missing packages:$$missing (run as root, or 'sudo apt-get install$$missing')"; exit 1; fi; \
+	  echo "installing:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing || exit 1; \
+	fi
+	@start=$$(date +%s); rm -rf $(CHECK_MXNET_VENV); \
+	echo "check-mxnet: making $(CHECK_MXNET_VENV) with $(CHECK_MXNET_PIP) from PyPI"; \
+	{ $(CHECK_MXNET_PYTHON) -m venv $(CHECK_MXNET_VENV) && \
+	  $(CHECK_MXNET_VENV)/bin/pip install -q --disable-pip-version-check $(CHECK_MXNET_PIP) && \
+	  $(CHECK_MXNET_VENV)/bin/python -B -c 'import mxnet as mx; assert mx.__version__ == "1.9.1", mx.__version__; assert mx.nd.ones((2,)).sum().asscalar() == 2'; \
+	} || { rm -rf $(CHECK_MXNET_VENV); echo "check-mxnet: could not make $(CHECK_MXNET_VENV)"; exit 1; }; \
+	touch $@; echo "check-mxnet: $(CHECK_MXNET_VENV) made in $$(( $$(date +%s) - start )) s"
+
+$(CHECK_MXNET_EXPORT): tests/mxnet/amber_export.c $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(LIB_A) $(LDLIBS)
+
+-include $(CHECK_MXNET_EXPORT).d
 
 clean:
 	rm -rf build build-asan

@@ -1,0 +1,308 @@
+"""The Gluon models that `make check-mxnet` exports with MXNet and runs with Amber.
+
+Each entry of MODELS is (name, what it covers, build), where build(seed) returns
+(net, x): an initialized, hybridized HybridBlock and its input.  check.py
+calls net(x) once (so the graph is traced), exports it, and compares MXNet's
+inference output with `amber run`'s.  Everything is seeded, so a run gives
+the same files every time.
+"""
+
+import math
+
+import mxnet as mx
+import numpy as np
+from mxnet import autograd, gluon, nd
+from mxnet.gluon import nn, rnn
+from mxnet.gluon.model_zoo import vision
+
+
+def _seed(seed):
+    mx.random.seed(seed)
+    np.random.seed(seed)
+    return np.random.RandomState(seed)
+
+
+def _uniform(rs, shape, lo=-1.0, hi=1.0):
+    return nd.array(rs.uniform(lo, hi, size=shape).astype(np.float32))
+
+
+def _perturb_batchnorm(net, rs):
+    """Gives every BatchNorm layer non-trivial statistics and affine terms, so
+    that Amber's BatchNorm (and its folding into convolutions) is really
+    exercised and activations keep a sensible scale through deep nets."""
+    for name, p in net.collect_params().items():
+        shape = p.shape
+        if name.endswith("running_mean"):
+            p.set_data(nd.array(rs.uniform(-0.2, 0.2, shape).astype(np.float32)))
+        elif name.endswith("running_var"):
+            p.set_data(nd.array(rs.uniform(0.5, 1.5, shape).astype(np.float32)))
+        elif name.endswith("gamma"):
+            p.set_data(nd.array(rs.uniform(0.5, 1.5, shape).astype(np.float32)))
+        elif name.endswith("beta"):
+            p.set_data(nd.array(rs.uniform(-0.2, 0.2, shape).astype(np.float32)))
+
+
+def _zoo(factory, shape):
+    def build(seed):
+        rs = _seed(seed)
+        net = factory(pretrained=False)
+        # He initialisation keeps the activations' scale through the depth
+        # (Xavier's shrinks MobileNet's output to ~1e-16).
+        net.initialize(mx.init.MSRAPrelu())
+        x = _uniform(rs, shape)
+        net(x)  # finishes deferred initialisation
+        _perturb_batchnorm(net, rs)
+        net.hybridize()
+        return net, x
+    return build
+
+
+# ---- recurrent ------------------------------------------------------------------
+
+class LSTMNet(gluon.HybridBlock):
+    """gluon.rnn.LSTM (NTC) and a Dense head; begin states given or not."""
+
+    def __init__(self, batch, hidden, states, **kw):
+        super().__init__(**kw)
+        self.batch, self.hidden, self.states = batch, hidden, states
+        with self.name_scope():
+            self.lstm = rnn.LSTM(hidden, num_layers=2, layout="NTC", input_size=8)
+            self.head = nn.Dense(4, flatten=False, in_units=hidden)
+
+    def hybrid_forward(self, F, x):
+        if self.states:
+            h0 = F.zeros((2, self.batch, self.hidden))
+            c0 = F.ones((2, self.batch, self.hidden)) * 0.1
+            y, _ = self.lstm(x, [h0, c0])
+        else:
+            y = self.lstm(x)
+        return self.head(y)
+
+
+def _lstm(states):
+    def build(seed):
+        rs = _seed(seed)
+        net = LSTMNet(2, 16, states)
+        net.initialize(mx.init.Uniform(0.3))
+        net.hybridize()
+        return net, _uniform(rs, (2, 5, 8))
+    return build
+
+
+class FusedLSTM(gluon.HybridBlock):
+    """MXNet's fused RNN op called directly, with one packed parameter vector
+    (the layout Gluon's LSTM concatenates with _rnn_param_concat) and begin
+    states as parameters: Amber's RNN kernel against MXNet's."""
+
+    def __init__(self, inputs, hidden, layers, **kw):
+        super().__init__(**kw)
+        self.hidden, self.layers = hidden, layers
+        n = 0
+        for layer in range(layers):
+            isz = inputs if layer == 0 else hidden
+            n += 4 * hidden * (isz + hidden + 2)
+        with self.name_scope():
+            self.rnn_param = self.params.get("rnn_param", shape=(n,))
+            self.h0 = self.params.get("h0", shape=(layers, 2, hidden))
+            self.c0 = self.params.get("c0", shape=(layers, 2, hidden))
+
+    def hybrid_forward(self, F, x, rnn_param, h0, c0):
+        tnc = F.swapaxes(x, dim1=0, dim2=1)
+        y = F.RNN(tnc, rnn_param, h0, c0, mode="lstm", state_size=self.hidden,
+                  num_layers=self.layers, state_outputs=False)
+        return F.swapaxes(y, dim1=0, dim2=1)
+
+
+def _fused_lstm(seed):
+    rs = _seed(seed)
+    net = FusedLSTM(8, 16, 2)
+    net.initialize(mx.init.Uniform(0.3))
+    net.hybridize()
+    return net, _uniform(rs, (2, 5, 8))
+
+
+class UnrolledLSTM(gluon.HybridBlock):
+    """gluon.rnn.LSTMCell unrolled over 5 steps (FullyConnected, SliceChannel,
+    sigmoid, tanh, elementwise ops, stack)."""
+
+    def __init__(self, batch, hidden, states, **kw):
+        super().__init__(**kw)
+        self.batch, self.hidden, self.states = batch, hidden, states
+        with self.name_scope():
+            self.cell = rnn.LSTMCell(hidden, input_size=8)
+
+    def hybrid_forward(self, F, x):
+        begin = None
+        if self.states:
+            begin = [F.zeros((self.batch, self.hidden)), F.zeros((self.batch, self.hidden))]
+        out, _ = self.cell.unroll(5, x, begin_state=begin, layout="NTC", merge_outputs=True)
+        return out
+
+
+def _unrolled(states):
+    def build(seed):
+        rs = _seed(seed)
+        net = UnrolledLSTM(2, 16, states)
+        net.initialize(mx.init.Uniform(0.3))
+        net.hybridize()
+        return net, _uniform(rs, (2, 5, 8))
+    return build
+
+
+# ---- a transformer-style encoder ----------------------------------------------------
+
+class SelfAttention(gluon.HybridBlock):
+    """Causal multi-head self-attention written with batch_dot and softmax."""
+
+    def __init__(self, units, heads, seq_len, **kw):
+        super().__init__(**kw)
+        self.units, self.heads, self.seq_len = units, heads, seq_len
+        with self.name_scope():
+            self.qkv = nn.Dense(3 * units, flatten=False, in_units=units)
+            self.proj = nn.Dense(units, flatten=False, in_units=units)
+
+    def _split_heads(self, F, t):
+        t = F.reshape(t, shape=(0, 0, self.heads, -1))       # (N, T, H, d)
+        t = F.transpose(t, axes=(0, 2, 1, 3))                # (N, H, T, d)
+        return F.reshape(t, shape=(-3, -2))                  # (N*H, T, d)
+
+    def hybrid_forward(self, F, x):
+        q, k, v = F.split(self.qkv(x), num_outputs=3, axis=-1)
+        q, k, v = (self._split_heads(F, t) for t in (q, k, v))
+        d = self.units // self.heads
+        score = F.batch_dot(q, k, transpose_b=True) * (1.0 / math.sqrt(d))
+        pos = F.arange(self.seq_len)
+        future = F.broadcast_greater(F.reshape(pos, shape=(1, -1)), F.reshape(pos, shape=(-1, 1)))
+        score = F.broadcast_add(score, F.expand_dims(future, axis=0) * -1e9)
+        att = F.softmax(score, axis=-1)
+        out = F.batch_dot(att, v)                            # (N*H, T, d)
+        out = F.reshape(out, shape=(-4, -1, self.heads, 0, 0))
+        out = F.transpose(out, axes=(0, 2, 1, 3))
+        return self.proj(F.reshape(out, shape=(0, 0, -3)))
+
+
+class EncoderLayer(gluon.HybridBlock):
+    """Pre-LayerNorm block: x + attn(ln(x)), then x + ffn(ln(x)).  GELU is
+    MXNet's LeakyReLU(gelu), or written out with erf."""
+
+    def __init__(self, units, heads, seq_len, erf_gelu, **kw):
+        super().__init__(**kw)
+        self.erf_gelu = erf_gelu
+        with self.name_scope():
+            self.ln1 = nn.LayerNorm(in_channels=units)
+            self.attn = SelfAttention(units, heads, seq_len)
+            self.drop = nn.Dropout(0.1)
+            self.ln2 = nn.LayerNorm(in_channels=units)
+            self.ffn1 = nn.Dense(4 * units, flatten=False, in_units=units)
+            self.gelu = nn.GELU()
+            self.ffn2 = nn.Dense(units, flatten=False, in_units=4 * units)
+
+    def hybrid_forward(self, F, x):
+        x = x + self.drop(self.attn(self.ln1(x)))
+        h = self.ffn1(self.ln2(x))
+        if self.erf_gelu:
+            h = 0.5 * h * (1 + F.erf(h / math.sqrt(2.0)))
+        else:
+            h = self.gelu(h)
+        return x + self.ffn2(h)
+
+
+class Encoder(gluon.HybridBlock):
+    def __init__(self, units=32, heads=4, seq_len=6, **kw):
+        super().__init__(**kw)
+        with self.name_scope():
+            self.layer0 = EncoderLayer(units, heads, seq_len, erf_gelu=False)
+            self.layer1 = EncoderLayer(units, heads, seq_len, erf_gelu=True)
+            self.ln = nn.LayerNorm(in_channels=units)
+
+    def hybrid_forward(self, F, x):
+        return self.ln(self.layer1(self.layer0(x)))
+
+
+def _transformer(seed):
+    rs = _seed(seed)
+    net = Encoder()
+    net.initialize(mx.init.Xavier())
+    for name, p in net.collect_params().items():   # non-trivial LayerNorm affines
+        if name.endswith("gamma") or name.endswith("beta"):
+            lo, hi = (0.5, 1.5) if name.endswith("gamma") else (-0.2, 0.2)
+            p.set_data(nd.array(rs.uniform(lo, hi, p.shape).astype(np.float32)))
+    net.hybridize()
+    return net, _uniform(rs, (2, 6, 32))
+
+
+# ---- a small CNN whose BatchNorm statistics come from training ----------------------
+
+def _cnn_bn(seed):
+    rs = _seed(seed)
+    net = nn.HybridSequential()
+    with net.name_scope():
+        net.add(nn.Conv2D(8, 3, padding=1, in_channels=3),
+                nn.BatchNorm(in_channels=8),
+                nn.Activation("relu"),
+                nn.MaxPool2D(2),
+                nn.Conv2D(16, 3, padding=1, use_bias=False, in_channels=8),
+                nn.BatchNorm(in_channels=16),
+                nn.Activation("relu"),
+                nn.AvgPool2D(2),
+                nn.Flatten(),
+                nn.Dense(10, in_units=16 * 4 * 4))
+    net.initialize(mx.init.Xavier())
+    net.hybridize()
+    # A few SGD steps in training mode: the moving statistics move away from
+    # 0 and 1 (inputs with mean 0.5 and scale 2), gamma and beta from 1 and 0.
+    trainer = gluon.Trainer(net.collect_params(), "sgd", {"learning_rate": 0.1})
+    loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()
+    for _ in range(5):
+        xb = _uniform(rs, (8, 3, 16, 16), -1.5, 2.5)
+        yb = nd.array(rs.randint(0, 10, size=(8,)).astype(np.float32))
+        with autograd.record(train_mode=True):
+            loss = loss_fn(net(xb), yb)
+        loss.backward()
+        trainer.step(8)
+    for name, p in net.collect_params().items():
+        v = p.data().asnumpy()
+        if name.endswith("running_mean") and np.abs(v).max() < 1e-3:
+            raise RuntimeError("%s stayed at 0 after training" % name)
+        if name.endswith("running_var") and np.abs(v - 1).max() < 1e-3:
+            raise RuntimeError("%s stayed at 1 after training" % name)
+    return net, _uniform(rs, (2, 3, 16, 16), -1.5, 2.5)
+
+
+def _mlp(seed):
+    rs = _seed(seed)
+    net = nn.HybridSequential()
+    with net.name_scope():
+        net.add(nn.Dense(64, activation="relu"),
+                nn.Dense(32, activation="tanh"),
+                nn.Dense(10))
+    net.initialize(mx.init.Xavier())
+    net.hybridize()
+    return net, _uniform(rs, (4, 3, 10))
+
+
+MODELS = [
+    ("resnet18_v1", "model-zoo ResNet-18 v1, 2x3x64x64: Convolution, BatchNorm (random stats), "
+     "relu, max and global avg Pooling, residual adds, Dense",
+     _zoo(vision.resnet18_v1, (2, 3, 64, 64))),
+    ("resnet18_v2", "model-zoo ResNet-18 v2 (pre-activation), 2x3x64x64",
+     _zoo(vision.resnet18_v2, (2, 3, 64, 64))),
+    ("mobilenet0.25", "model-zoo MobileNet v1 x0.25, 2x3x64x64: depthwise convolutions (num_group)",
+     _zoo(vision.mobilenet0_25, (2, 3, 64, 64))),
+    ("mobilenetv2_0.25",
+     "model-zoo MobileNet v2 x0.25, 2x3x64x64: inverted residuals, relu6 as clip",
+     _zoo(vision.mobilenet_v2_0_25, (2, 3, 64, 64))),
+    ("lstm", "gluon.rnn.LSTM (2 layers, NTC) + Dense, begin states left to Gluon", _lstm(False)),
+    ("lstm_states", "gluon.rnn.LSTM (2 layers, NTC) + Dense, explicit begin states", _lstm(True)),
+    ("lstm_fused_op", "the RNN op (lstm, 2 layers) with a packed parameter vector", _fused_lstm),
+    ("lstmcell_unrolled", "gluon.rnn.LSTMCell unrolled 5 steps, explicit begin states",
+     _unrolled(True)),
+    ("lstmcell_unrolled_nostate", "gluon.rnn.LSTMCell unrolled 5 steps, begin states left to Gluon",
+     _unrolled(False)),
+    ("transformer", "2 pre-LN encoder layers: causal multi-head attention (Reshape codes, "
+     "transpose, batch_dot, softmax, arange mask), LayerNorm, Dense, GELU and erf-GELU, Dropout",
+     _transformer),
+    ("cnn_bn", "Conv/BatchNorm/Pool CNN after 5 SGD steps in training mode (trained moving stats)",
+     _cnn_bn),
+    ("mlp", "Dense MLP (relu, tanh) on 4x3x10 (Dense flattens)", _mlp),
+]
