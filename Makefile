@@ -234,14 +234,18 @@ CHECK_MXNET_PIP      := mxnet==1.9.1 'numpy<1.24'
 CHECK_MXNET_VENV     := $(BUILD)/mxnet-venv
 CHECK_MXNET_WORK     := $(BUILD)/mxnet-check
 CHECK_MXNET_EXPORT   := $(BUILD)/tests/mxnet/amber_export
+CHECK_MXNET_BLOCKS   := $(BUILD)/tests/mxnet/block_export
 
-check-mxnet: check-deps $(AMBER) $(CHECK_MXNET_EXPORT) $(CHECK_MXNET_VENV)/.installed
+check-mxnet: check-deps $(AMBER) $(CHECK_MXNET_EXPORT) $(CHECK_MXNET_BLOCKS) $(CHECK_MXNET_VENV)/.installed
 	@rm -rf $(CHECK_MXNET_WORK) && mkdir -p $(CHECK_MXNET_WORK)/amber
 	@# A model the exporter cannot export leaves <name>-error.txt, which
 	@# check.py reports; a crash of the exporter itself is reported the same way.
 	@$(CHECK_MXNET_EXPORT) $(CHECK_MXNET_WORK)/amber; rc=$$?; \
 	  if [ $$rc -gt 1 ]; then echo "amber_export exited with status $$rc" \
 	    > $(CHECK_MXNET_WORK)/amber/amber_export-error.txt; fi; \
+	  $(CHECK_MXNET_BLOCKS) $(CHECK_MXNET_WORK)/amber; rc=$$?; \
+	  if [ $$rc -gt 1 ]; then echo "block_export exited with status $$rc" \
+	    > $(CHECK_MXNET_WORK)/amber/block_export-error.txt; fi; \
 	  $(CHECK_MXNET_VENV)/bin/python -B tests/mxnet/check.py --amber $(AMBER) \
 	    --work $(CHECK_MXNET_WORK) --amber-exports $(CHECK_MXNET_WORK)/amber
 
@@ -262,11 +266,11 @@ $(CHECK_MXNET_VENV)/.installed:
 	} || { rm -rf $(CHECK_MXNET_VENV); echo "check-mxnet: could not make $(CHECK_MXNET_VENV)"; exit 1; }; \
 	touch $@; echo "check-mxnet: $(CHECK_MXNET_VENV) made in $$(( $$(date +%s) - start )) s"
 
-$(CHECK_MXNET_EXPORT): tests/mxnet/amber_export.c $(LIB_A)
+$(BUILD)/tests/mxnet/%: tests/mxnet/%.c $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(LIB_A) $(LDLIBS)
 
--include $(CHECK_MXNET_EXPORT).d
+-include $(CHECK_MXNET_EXPORT).d $(CHECK_MXNET_BLOCKS).d
 
 clean:
 	rm -rf build build-asan

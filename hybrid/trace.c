@@ -99,6 +99,9 @@ static void explain(am_block *b, am_status code)
 {
     char msg[1024];
     snprintf(msg, sizeof(msg), "%s", am_last_error());
+    /* The site is appended again by am_fail: drop the first one. */
+    char *at = strrchr(msg, ' ');
+    if (at && at > msg + 3 && strncmp(at - 3, " at ", 4) == 0 && strchr(at, ':')) at[-3] = '\0';
     if (code == AM_ERR_SYMBOLIC)
         am_fail(code, "hybridize: %s cannot be traced: %s.  Its forward reads a value while "
                 "tracing (am_item, am_array_data, printing, a comparison steering C control "
