@@ -446,7 +446,99 @@ static void test_symbolic_call(void)
     am_scope_end();
 }
 
+/* Initializers: the moments MXNet's definitions give. */
+static void test_initializers(void)
+{
+    am_scope_begin();
+    am_seed(13);
+    am_array *w = am_zeros(AM_SHAPE(200, 100, 3), AM_DTYPE_FLOAT32);
+    am_init x = am_init_xavier(false, AM_INIT_FACTOR_AVG, 3);
+    CU_ASSERT_EQUAL(am_init_fill(&x, w), AM_OK);
+    /* U(-s, s) with s = sqrt(3 / ((300 + 600) / 2)): variance s^2 / 3 = 1 / 450. */
+    double var = am_item(am_mean(am_square(w), NULL, 0, false), 0);
+    CU_ASSERT(fabs(var * 450 - 1) < 0.03);
+    am_init k = am_init_msra(AM_INIT_FACTOR_IN, 0);
+    am_init_fill(&k, w);       /* N(0, 2 / fan_in), fan_in = 300 */
+    var = am_item(am_mean(am_square(w), NULL, 0, false), 0);
+    CU_ASSERT(fabs(var * 150 - 1) < 0.03);
+    am_array *q = am_zeros(AM_SHAPE(8, 20), AM_DTYPE_FLOAT64);
+    am_init o = am_init_orthogonal(2);
+    CU_ASSERT_EQUAL(am_init_fill(&o, q), AM_OK);
+    am_array *qqt = am_dot_t(q, q, false, true);   /* 4 I: orthogonal rows of norm 2 */
+    double e[64] = {0};
+    for (int i = 0; i < 8; i++) e[i * 9] = 4;
+    am_array *eye4 = am_from_buffer(e, AM_SHAPE(8, 8), AM_DTYPE_FLOAT64);
+    CU_ASSERT(tu_allclose(qqt, eye4, 1e-9));
+    am_array *tall = am_zeros(AM_SHAPE(20, 8), AM_DTYPE_FLOAT64);
+    am_init_fill(&o, tall);
+    CU_ASSERT(tu_allclose(am_dot_t(tall, tall, true, false), eye4, 1e-9));
+    am_init c = am_init_constant(0.5);
+    am_init_fill(&c, q);
+    CU_ASSERT_EQUAL(am_item(q, 7), 0.5);
+    TU_ASSERT_FAILS(am_init_fill(&x, am_zeros(AM_SHAPE(5), AM_DTYPE_FLOAT32)) == AM_OK, AM_ERR_ARG,
+                    "at least 2 dimensions");
+    CU_ASSERT_STRING_EQUAL(am_init_kind_name(AM_INIT_MSRA), "msraprelu");
+    am_scope_end();
+}
+
+/* A broken op: its kernel adds to its output instead of writing it, so the
+ * result depends on what the memory held.  Plans poisoned with NaN show it. */
+static am_status sloppy_cpu(const am_kernel_ctx *ctx, const void *attrs, const am_view *in,
+                            int n_in, const am_view *out, int n_out, const am_req *req)
+{
+    AM_UNUSED(ctx), AM_UNUSED(attrs), AM_UNUSED(n_in), AM_UNUSED(n_out), AM_UNUSED(req);
+    float *y = out[0].data;
+    const float *x = in[0].data;
+    for (int64_t i = 0; i < am_view_size(&in[0]); i++) y[i] += x[i];
+    return AM_OK;
+}
+
+static const am_op_def sloppy_op = {
+    .name = "test_sloppy_copy", .input_names = (const char *const[]){"data", NULL},
+    .num_outputs = 1, .infer_shape = am_infer_shape_same,
+    .infer_dtype = am_infer_dtype_same, .cpu = sloppy_cpu, .flags = AM_OP_NO_GRAD,
+    .fuse = AM_FUSE_OPAQUE};
+
+typedef struct sloppy {
+    am_block base;
+} sloppy;
+
+static am_array *sloppy_forward(am_block *self, am_array *const *in, int n_in)
+{
+    AM_UNUSED(self), AM_UNUSED(n_in);
+    am_array *y;
+    if (am_op_call(&sloppy_op, NULL, &in[0], 1, &y, 1, AM_HERE) != AM_OK) return NULL;
+    return am_relu(am_tanh(y));
+}
+
+static const am_block_class sloppy_class = {"Sloppy", sizeof(sloppy), .forward = sloppy_forward};
+
+static void test_check_hybrid_finds_the_node(void)
+{
+    am_scope_begin();
+    static bool registered;
+    if (!registered) CU_ASSERT_EQUAL(am_op_register(&sloppy_op), AM_OK);
+    registered = true;
+    sloppy *b = am_block_new(&sloppy_class);
+    am_array *x = tu_random(AM_SHAPE(64), AM_DTYPE_FLOAT32, 0.1, 1);
+    setenv("AM_PLAN_POISON", "1", 1);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    TU_ASSERT_FAILS(am_block_check_hybrid(&b->base, &x, 1, 1e-5, f) == AM_OK, AM_ERR_INTERNAL,
+                    "test_sloppy_copy");
+    fclose(f);
+    unsetenv("AM_PLAN_POISON");
+    CU_ASSERT_PTR_NOT_NULL(strstr(buf, "first difference: node 'test_sloppy_copy0' (test_sloppy_copy) "
+                                       "from test_hybrid.c:"));
+    free(buf);
+    am_block_release(&b->base);
+    am_scope_end();
+}
+
 CU_TestInfo am_tests_hybrid[] = {
+    {"initializers", test_initializers},
+    {"check_hybrid names the first node that differs", test_check_hybrid_finds_the_node},
     {"structural names, collect and print", test_names_and_print},
     {"eager and hybridized outputs agree", test_eager_equals_hybrid},
     {"outputs stay valid over later calls", test_outputs_stay_valid},
