@@ -406,6 +406,8 @@ am_status am_plan_run(am_plan *p)
         am_err_push(&c, st->what, (am_site){0});
         rc = st->fn(&ctx, st->node->attrs, st->in, st->n_in, st->out, st->n_out, st->req);
         am_err_pop(&c);
+        if (rc != AM_OK && st->node->origin) /* the model's line that made the node */
+            am_error_append(" (the node comes from %s)", st->node->origin);
     }
     return rc;
 }

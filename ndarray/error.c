@@ -105,6 +105,15 @@ am_status am_fail(am_status code, const char *fmt, ...)
     return last_status;
 }
 
+void am_error_append(const char *fmt, ...)
+{
+    size_t n = strlen(last_msg);
+    va_list ap;
+    va_start(ap, fmt);
+    if (n < sizeof(last_msg)) vsnprintf(last_msg + n, sizeof(last_msg) - n, fmt, ap);
+    va_end(ap);
+}
+
 am_status am_fail_null_input(const char *what, int index, am_site at)
 {
     if (last_status != AM_OK) return last_status; /* keep the first failure */

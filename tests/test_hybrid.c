@@ -423,11 +423,87 @@ static double train(bool hybrid, int steps)
     return loss;
 }
 
+typedef struct cnn {
+    am_block base;
+    am_param *w, *gamma, *beta, *mean, *var, *fw, *fb;
+} cnn;
+
+static am_array *cnn_forward(am_block *self, am_array *const *in, int n_in)
+{
+    cnn *m = (cnn *)self;
+    const int64_t k[] = {3, 3}, pad[] = {1, 1}, two[] = {2, 2};
+    AM_UNUSED(n_in);
+    am_array *h = am_convolution(in[0], am_param_value(m->w), NULL, 2, k, NULL, pad, NULL, 4, 1);
+    h = am_batch_norm(h, am_param_value(m->gamma), am_param_value(m->beta), am_param_value(m->mean),
+                      am_param_value(m->var), 1e-5, 0.9, false, false, 1);
+    h = am_pooling(am_relu(h), "max", two, two, NULL, 2, false, NULL, 0, true);
+    return am_fully_connected(h, am_param_value(m->fw), am_param_value(m->fb), 3, false, true);
+}
+
+static const am_block_class cnn_class = {"CNN", sizeof(cnn), .forward = cnn_forward};
+
+static am_block *make_cnn(void)
+{
+    cnn *m = am_block_new(&cnn_class);
+    am_init one = am_init_one(), zero = am_init_zero();
+    m->w = am_block_param(&m->base, "w", AM_SHAPE(4, 0, 3, 3), NULL);
+    m->gamma = am_block_param(&m->base, "gamma", AM_SHAPE(4), &one);
+    m->beta = am_block_param(&m->base, "beta", AM_SHAPE(4), &zero);
+    m->mean = am_block_param(&m->base, "running_mean", AM_SHAPE(4), &zero);
+    m->var = am_block_param(&m->base, "running_var", AM_SHAPE(4), &one);
+    am_param_set_grad_req(m->mean, AM_GRAD_NULL);
+    am_param_set_grad_req(m->var, AM_GRAD_NULL);
+    m->fw = am_block_param(&m->base, "fw", AM_SHAPE(3, 0), NULL);
+    m->fb = am_block_param(&m->base, "fb", AM_SHAPE(3), &zero);
+    return &m->base;
+}
+
+/* Trains the CNN; returns the last loss and the running mean's first value. */
+static double train_cnn(bool hybrid, int steps, double *running_mean)
+{
+    am_scope_begin();
+    am_seed(17);
+    am_block *m = make_cnn();
+    am_block_initialize(m, &(am_init){.kind = AM_INIT_XAVIER, .magnitude = 2});
+    am_block_hybridize(m, hybrid, NULL);
+    am_array *x = tu_random(AM_SHAPE(8, 2, 6, 6), AM_DTYPE_FLOAT32, -1, 1);
+    static const int hw[] = {2, 3};
+    am_array *label = am_astype(am_argmax(am_mean(x, hw, 2, false), -1, false), AM_DTYPE_FLOAT32);
+    am_param *ps[8];
+    int n = am_block_collect_params(m, NULL, ps, 8);
+    double loss = 0;
+    for (int s = 0; s < steps; s++) {
+        am_scope_begin();
+        am_autograd_record_begin(true);
+        am_array *l = am_mean(am_negative(am_pick(am_log_softmax(am_block_call(m, x), -1), label, -1)),
+                              NULL, 0, false);
+        am_autograd_end();
+        am_backward(l);
+        for (int i = 0; i < n; i++) {
+            if (!am_param_grad(ps[i])) continue;
+            am_array *w = am_param_data(ps[i]);
+            am_param_set_data(ps[i], am_sub(w, am_mul_scalar(am_param_grad(ps[i]), 0.2)));
+        }
+        loss = am_item(l, 0);
+        am_scope_end();
+    }
+    *running_mean = am_item(am_param_data(ps[3]), 0);
+    am_block_release(m);
+    am_scope_end();
+    return loss;
+}
+
 static void test_convergence(void)
 {
     double eager = train(false, 50), hybrid = train(true, 50);
     CU_ASSERT(eager < 0.5);
     CU_ASSERT(fabs(eager - hybrid) <= 1e-4 * fabs(eager));
+    double mean_e, mean_h;
+    eager = train_cnn(false, 30, &mean_e);
+    hybrid = train_cnn(true, 30, &mean_h);
+    CU_ASSERT(eager < 0.9);
+    CU_ASSERT(fabs(eager - hybrid) <= 1e-4 * fabs(eager));
+    CU_ASSERT(mean_e != 0 && fabs(mean_e - mean_h) <= 1e-4 * fabs(mean_e));
 }
 
 static void test_symbolic_call(void)
@@ -499,6 +575,25 @@ static const am_op_def sloppy_op = {
     .infer_dtype = am_infer_dtype_same, .cpu = sloppy_cpu, .flags = AM_OP_NO_GRAD,
     .fuse = AM_FUSE_OPAQUE};
 
+/* An op whose kernel refuses negative values: a failure only a run can see. */
+static am_status picky_cpu(const am_kernel_ctx *ctx, const void *attrs, const am_view *in,
+                           int n_in, const am_view *out, int n_out, const am_req *req)
+{
+    AM_UNUSED(ctx), AM_UNUSED(attrs), AM_UNUSED(n_in), AM_UNUSED(n_out), AM_UNUSED(req);
+    const float *x = in[0].data;
+    for (int64_t i = 0; i < am_view_size(&in[0]); i++) {
+        if (x[i] < 0) return am_fail(AM_ERR_ARG, "element %lld is negative", (long long)i);
+        ((float *)out[0].data)[i] = x[i];
+    }
+    return AM_OK;
+}
+
+static const am_op_def picky_op = {
+    .name = "test_picky", .input_names = (const char *const[]){"data", NULL},
+    .num_outputs = 1, .infer_shape = am_infer_shape_same,
+    .infer_dtype = am_infer_dtype_same, .cpu = picky_cpu, .flags = AM_OP_NO_GRAD,
+    .fuse = AM_FUSE_OPAQUE};
+
 typedef struct sloppy {
     am_block base;
 } sloppy;
@@ -509,6 +604,51 @@ static am_array *sloppy_forward(am_block *self, am_array *const *in, int n_in)
     am_array *y;
     if (am_op_call(&sloppy_op, NULL, &in[0], 1, &y, 1, AM_HERE) != AM_OK) return NULL;
     return am_relu(am_tanh(y));
+}
+
+static am_array *picky_forward(am_block *self, am_array *const *in, int n_in)
+{
+    AM_UNUSED(self), AM_UNUSED(n_in);
+    am_array *y, *x = am_tanh(in[0]);
+    if (am_op_call(&picky_op, NULL, &x, 1, &y, 1, AM_HERE) != AM_OK) return NULL;
+    return am_sqrt(y);
+}
+
+static const am_block_class picky_class = {"Picky", sizeof(sloppy), .forward = picky_forward};
+
+/* A kernel's failure inside a plan names the node, its op and the model
+ * line that made it. */
+static void test_plan_errors_name_the_line(void)
+{
+    am_scope_begin();
+    static bool registered;
+    if (!registered) CU_ASSERT_EQUAL(am_op_register(&picky_op), AM_OK);
+    registered = true;
+    am_block *b = am_block_new(&picky_class);
+    am_block_hybridize(b, true, NULL);
+    am_array *x = tu_random(AM_SHAPE(4), AM_DTYPE_FLOAT32, 0.5, 1);
+    CU_ASSERT_PTR_NOT_NULL(am_block_call(b, x));
+    TU_ASSERT_FAILS(am_block_call(b, am_negative(x)), AM_ERR_ARG, "(test_picky)");
+    am_block_call(b, am_negative(x));
+    CU_ASSERT_PTR_NOT_NULL(strstr(am_last_error(), "element 0 is negative"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(am_last_error(), "(the node comes from test_hybrid.c:"));
+    am_clear_error();
+    /* A block without parameters exports an empty parameter file. */
+    char path[] = "/tmp/amber-test-noparams-XXXXXX", file[64];
+    CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(path));
+    strcat(path, "/m");
+    CU_ASSERT_EQUAL(am_block_export(b, path, 0), AM_OK);
+    snprintf(file, sizeof(file), "%s-0000.params", path);
+    am_ndlist *l = am_ndlist_load(file);
+    CU_ASSERT_EQUAL(am_ndlist_size(l), 0);
+    am_ndlist_free(l);
+    remove(file);
+    snprintf(file, sizeof(file), "%s-symbol.json", path);
+    remove(file);
+    path[strlen(path) - 2] = '\0';
+    rmdir(path);
+    am_block_release(b);
+    am_scope_end();
 }
 
 static const am_block_class sloppy_class = {"Sloppy", sizeof(sloppy), .forward = sloppy_forward};
@@ -539,6 +679,7 @@ static void test_check_hybrid_finds_the_node(void)
 CU_TestInfo am_tests_hybrid[] = {
     {"initializers", test_initializers},
     {"check_hybrid names the first node that differs", test_check_hybrid_finds_the_node},
+    {"errors inside a plan name the model's line", test_plan_errors_name_the_line},
     {"structural names, collect and print", test_names_and_print},
     {"eager and hybridized outputs agree", test_eager_equals_hybrid},
     {"outputs stay valid over later calls", test_outputs_stay_valid},
