@@ -153,6 +153,7 @@ am_param *hy_param_add(am_block *b, const char *name, am_shape shape, const am_i
 }
 
 const char *am_block_type(const am_block *b) { return b ? b->cls->name : NULL; }
+const am_block_class *am_block_get_class(const am_block *b) { return b ? b->cls : NULL; }
 int am_block_num_children(const am_block *b) { return b ? b->impl->n_children : 0; }
 
 am_block *am_block_child(const am_block *b, int i)
@@ -429,6 +430,7 @@ static int call(am_block *b, am_array *const *in, int n_in, am_array **out, int 
         struct am_block_impl *impl = b->impl;
         if (n_in <= AM_BLOCK_MAX_IO) {
             impl->called = true;
+            impl->last_site = at;
             impl->last_n_in = n_in;
             for (int i = 0; i < n_in; i++) {
                 impl->last_shape[i] = am_array_shape(in[i]);

@@ -51,7 +51,7 @@ am_status am_block_export(am_block *b, const char *path, int epoch)
     hy_trace tr;
     int n_out;
     am_graph *g = hy_trace_block(b, impl->last_shape, impl->last_dtype, impl->last_n_in, false,
-                                 &tr, &n_out, (am_site){0});
+                                 &tr, &n_out, impl->last_site);
     if (!g) return am_last_status();
     size_t len = strlen(path) + 32;
     char *file = malloc(len);

@@ -49,6 +49,7 @@ struct am_block_impl {
     am_cache_stats stats;
     /* the last call's inputs, for export */
     bool called;
+    am_site last_site;      /* the line of the last call, for the nodes export traces */
     int last_n_in;
     am_shape last_shape[AM_BLOCK_MAX_IO];
     am_dtype last_dtype[AM_BLOCK_MAX_IO];

@@ -85,7 +85,9 @@ am_array *hy_trace_param(hy_trace *tr, am_param *p, am_site at)
         tr->vars = vs;
         tr->cap = cap;
     }
-    am_shape s = p->data ? am_array_shape(p->data) : (am_shape){.ndim = -1};
+    bool known = p->shape.ndim >= 0;
+    for (int d = 0; d < p->shape.ndim; d++) known &= p->shape.dim[d] > 0;
+    am_shape s = p->data ? am_array_shape(p->data) : known ? p->shape : (am_shape){.ndim = -1};
     am_dtype dt = p->data ? am_array_dtype(p->data) : p->dtype;
     am_array *v = am_var_at(p->name, s, dt, at);
     if (!v || describe_var(v->node, p) != AM_OK) return NULL;
@@ -95,7 +97,7 @@ am_array *hy_trace_param(hy_trace *tr, am_param *p, am_site at)
 }
 
 /* Messages of failed traces say which block and what to do. */
-static void explain(am_block *b, am_status code)
+static void explain(am_block *b, am_status code, bool shape_only)
 {
     char msg[1024];
     snprintf(msg, sizeof(msg), "%s", am_last_error());
@@ -107,6 +109,9 @@ static void explain(am_block *b, am_status code)
                 "tracing (am_item, am_array_data, printing, a comparison steering C control "
                 "flow); keep this block eager (am_block_hybridize(b, false, NULL), or "
                 "am_block_set_eager on the child), or express the branch with am_where",
+                b->cls->name, msg);
+    else if (shape_only)
+        am_fail(code, "inferring the parameter shapes of %s (a trace of its forward) failed: %s",
                 b->cls->name, msg);
     else
         am_fail(code, "hybridize: tracing %s failed: %s", b->cls->name, msg);
@@ -140,16 +145,25 @@ am_graph *hy_trace_block(am_block *b, const am_shape *shapes, const am_dtype *dt
         am_autograd_set_recording(was_recording);
         am_trace_scope_pop(&s);
     }
-    for (int i = 0; i < n; i++)
+    for (int i = 0; i < n; i++) {
         if (!am_array_is_symbolic(out[i])) {
             am_fail(AM_ERR_ARG, "output %d does not depend on the inputs or parameters", i);
             n = -1;
+            break;
         }
+        /* The same value returned twice gets a head of its own, so each
+         * output has its own head gradient in the backward graph. */
+        for (int j = 0; j < i; j++)
+            if (out[j]->node == out[i]->node && out[j]->node_output == out[i]->node_output) {
+                if (!(out[i] = am_copy(out[i]))) n = -1;
+                break;
+            }
+    }
     if (n > 0) g = am_graph_create(out, n);
     am_status code = am_last_status();
     am_scope_end();
     if (!g) {
-        explain(b, code);
+        explain(b, code, shape_only);
         hy_trace_free(tr);
     }
     *n_out = n;

@@ -241,6 +241,45 @@ static void test_gradients_agree(void)
     am_scope_end();
 }
 
+/* A block returning one value as two outputs: each output's gradient counts. */
+typedef struct twice {
+    am_block base;
+    am_param *w;
+} twice;
+
+static int twice_forward(am_block *self, am_array *const *in, int n_in, am_array **out, int cap)
+{
+    AM_UNUSED(n_in), AM_UNUSED(cap);
+    out[0] = out[1] = am_mul(in[0], am_param_value(((twice *)self)->w));
+    return out[0] ? 2 : -1;
+}
+
+static const am_block_class twice_class = {"Twice", sizeof(twice), .forward_n = twice_forward};
+
+static void test_duplicate_outputs(void)
+{
+    am_scope_begin();
+    twice *t = am_block_new(&twice_class);
+    t->w = am_block_param(&t->base, "w", AM_SHAPE(3), &(am_init){.kind = AM_INIT_ONE});
+    am_block_initialize(&t->base, NULL);
+    am_array *x = am_ones(AM_SHAPE(3), AM_DTYPE_FLOAT32), *g[2];
+    for (int mode = 0; mode < 2; mode++) {
+        am_block_hybridize(&t->base, mode, NULL);
+        am_array *o[2];
+        am_autograd_record_begin(true);
+        CU_ASSERT_EQUAL(am_block_forward(&t->base, &x, 1, o, 2), 2);
+        am_array *loss = am_add(am_sum(o[0], NULL, 0, false),
+                                am_mul_scalar(am_sum(o[1], NULL, 0, false), 10));
+        am_autograd_end();
+        CU_ASSERT_EQUAL(am_backward(loss), AM_OK);
+        g[mode] = am_copy(am_param_grad(t->w));
+    }
+    TU_ASSERT_VALUES(g[0], AM_SHAPE(3), 0, 11, 11, 11);
+    TU_ASSERT_VALUES(g[1], AM_SHAPE(3), 0, 11, 11, 11);
+    am_block_release(&t->base);
+    am_scope_end();
+}
+
 /* Two recorded calls before one backward: each keeps its own saved values. */
 static void test_two_calls_one_backward(void)
 {
@@ -634,7 +673,7 @@ static void test_plan_errors_name_the_line(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(am_last_error(), "(the node comes from test_hybrid.c:"));
     am_clear_error();
     /* A block without parameters exports an empty parameter file. */
-    char path[] = "/tmp/amber-test-noparams-XXXXXX", file[64];
+    char path[64] = "/tmp/amber-test-noparams-XXXXXX", file[96];
     CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(path));
     strcat(path, "/m");
     CU_ASSERT_EQUAL(am_block_export(b, path, 0), AM_OK);
@@ -687,6 +726,7 @@ CU_TestInfo am_tests_hybrid[] = {
     {"deferred parameter shapes", test_deferred_shapes},
     {"gradients agree (write, add, inputs, shared)", test_gradients_agree},
     {"two recorded calls, one backward", test_two_calls_one_backward},
+    {"one value returned as two outputs", test_duplicate_outputs},
     {"tracing errors name the block and remedy", test_trace_errors},
     {"save and load parameters", test_save_load_parameters},
     {"export and import", test_export_import},

@@ -150,6 +150,8 @@ AM_API am_param *am_block_param(am_block *b, const char *name, am_shape shape,
                                 const am_init *init);
 
 AM_API const char *am_block_type(const am_block *b);       /* the class name */
+/* b's class (borrowed): how code tells a kind of block from another. */
+AM_API const am_block_class *am_block_get_class(const am_block *b);
 AM_API int am_block_num_children(const am_block *b);
 AM_API am_block *am_block_child(const am_block *b, int i);   /* borrowed */
 AM_API const char *am_block_child_name(const am_block *b, int i);
