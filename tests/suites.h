@@ -68,3 +68,4 @@ SUITE(pass_gemm2)
 /* fastmath */
 SUITE(fastmath)
 SUITE(hybrid)
+SUITE(layers_rnn)

@@ -29,5 +29,6 @@
 #include "io.h"
 #include "executor.h"
 #include "hybrid.h"
+#include "layers_rnn.h"
 
 #endif /* AMBER_AMBER_H */
