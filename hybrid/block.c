@@ -374,6 +374,9 @@ int hy_forward(am_block *b, am_array *const *in, int n_in, am_array **out, int c
     am_block *prev = running;
     running = b;
     int n = -1;
+    /* The forward's temporaries die here; its outputs go to the caller's
+     * scope, as an op's result does. */
+    am_scope_begin();
     if (b->cls->forward) {
         if ((out[0] = b->cls->forward(b, in, n_in))) n = 1;
         else if (am_last_status() == AM_OK)
@@ -384,6 +387,12 @@ int hy_forward(am_block *b, am_array *const *in, int n_in, am_array **out, int c
         for (int i = 0; i < n; i++)
             if (!out[i]) n = -1;
     }
+    for (int i = 0; i < n; i++) {
+        bool again = false;
+        for (int j = 0; j < i && !again; j++) again = out[j] == out[i];
+        if (!again) am_keep(out[i]);
+    }
+    am_scope_end();
     running = prev;
     am_err_pop(&c);
     return n;

@@ -440,6 +440,7 @@ int hy_cached_call(am_block *b, am_array *const *in, int n_in, am_array **out, i
     sig_make(&sig, in, n_in);
     am_err_ctx c;
     am_err_push(&c, NULL, at);
+    am_scope_begin(); /* what the call makes dies here but its outputs */
     hy_entry *e = lookup(b, &sig, at);
     int n = -1;
     if (e && e->n_out > cap) {
@@ -453,6 +454,8 @@ int hy_cached_call(am_block *b, am_array *const *in, int n_in, am_array **out, i
     }
     if (e && st == AM_OK) st = run_plan(e->fwd, b->cls->name);
     if (e && st == AM_OK) n = e->bwd ? run_recorded(e, in, out, at) : run_copied(e, out);
+    for (int i = 0; i < n; i++) am_keep(out[i]);
+    am_scope_end();
     am_err_pop(&c);
     return n;
 }

@@ -154,6 +154,25 @@ static void test_outputs_stay_valid(void)
     am_scope_end();
 }
 
+/* Called with no scope open, a block leaves only its output alive, as an
+ * op does: the forward's temporaries die with the call. */
+static void test_no_scope_no_leak(void)
+{
+    net *n = make_net();
+    am_block_initialize(&n->base, NULL);
+    am_array *x = am_ones(AM_SHAPE(2, 5), AM_DTYPE_FLOAT32);
+    for (int hybrid = 0; hybrid < 2; hybrid++) {
+        am_block_hybridize(&n->base, hybrid, NULL);
+        am_release(am_block_call(&n->base, x)); /* the plan (and its arrays) is made */
+        int64_t before = am_debug_live_arrays();
+        am_array *y = am_block_call(&n->base, x);
+        CU_ASSERT_EQUAL(am_debug_live_arrays(), before + 1);
+        am_release(y);
+    }
+    am_release(x);
+    am_block_release(&n->base);
+}
+
 static void test_cache_signatures(void)
 {
     am_scope_begin();
@@ -723,6 +742,7 @@ CU_TestInfo am_tests_hybrid[] = {
     {"eager and hybridized outputs agree", test_eager_equals_hybrid},
     {"outputs stay valid over later calls", test_outputs_stay_valid},
     {"one trace per signature; LRU eviction", test_cache_signatures},
+    {"no scope open: only the output stays alive", test_no_scope_no_leak},
     {"deferred parameter shapes", test_deferred_shapes},
     {"gradients agree (write, add, inputs, shared)", test_gradients_agree},
     {"two recorded calls, one backward", test_two_calls_one_backward},
