@@ -29,6 +29,7 @@
 #include "io.h"
 #include "executor.h"
 #include "hybrid.h"
+#include "layers.h"
 #include "layers_rnn.h"
 
 #endif /* AMBER_AMBER_H */
