@@ -235,8 +235,10 @@ CHECK_MXNET_VENV     := $(BUILD)/mxnet-venv
 CHECK_MXNET_WORK     := $(BUILD)/mxnet-check
 CHECK_MXNET_EXPORT   := $(BUILD)/tests/mxnet/amber_export
 CHECK_MXNET_BLOCKS   := $(BUILD)/tests/mxnet/block_export
+CHECK_MXNET_IMPORT   := $(BUILD)/tests/mxnet/import_run
 
-check-mxnet: check-deps $(AMBER) $(CHECK_MXNET_EXPORT) $(CHECK_MXNET_BLOCKS) $(CHECK_MXNET_VENV)/.installed
+check-mxnet: check-deps $(AMBER) $(CHECK_MXNET_EXPORT) $(CHECK_MXNET_BLOCKS) $(CHECK_MXNET_IMPORT) \
+             $(CHECK_MXNET_VENV)/.installed
 	@rm -rf $(CHECK_MXNET_WORK) && mkdir -p $(CHECK_MXNET_WORK)/amber
 	@# A model the exporter cannot export leaves <name>-error.txt, which
 	@# check.py reports; a crash of the exporter itself is reported the same way.
@@ -247,6 +249,7 @@ check-mxnet: check-deps $(AMBER) $(CHECK_MXNET_EXPORT) $(CHECK_MXNET_BLOCKS) $(C
 	  if [ $$rc -gt 1 ]; then echo "block_export exited with status $$rc" \
 	    > $(CHECK_MXNET_WORK)/amber/block_export-error.txt; fi; \
 	  $(CHECK_MXNET_VENV)/bin/python -B tests/mxnet/check.py --amber $(AMBER) \
+	    --import-run $(CHECK_MXNET_IMPORT) \
 	    --work $(CHECK_MXNET_WORK) --amber-exports $(CHECK_MXNET_WORK)/amber
 
 $(CHECK_MXNET_VENV)/.installed:
@@ -270,7 +273,7 @@ $(BUILD)/tests/mxnet/%: tests/mxnet/%.c $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(LIB_A) $(LDLIBS)
 
--include $(CHECK_MXNET_EXPORT).d $(CHECK_MXNET_BLOCKS).d
+-include $(CHECK_MXNET_EXPORT).d $(CHECK_MXNET_BLOCKS).d $(CHECK_MXNET_IMPORT).d
 
 clean:
 	rm -rf build build-asan

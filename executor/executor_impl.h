@@ -130,6 +130,11 @@ static inline bool am_node_is_const(const am_node *n)
 am_status am_graph_split_backward(am_graph *t, int n_fwd, am_graph **fwd, am_graph **bwd,
                                   char ***saved_names, int *n_saved);
 
+/* am_graph_gradient for a graph that will run in the given mode (it is
+ * training for am_graph_gradient): a block recorded in inference mode
+ * differentiates BatchNorm through its moving statistics, as eagerly. */
+am_graph *am_graph_gradient_mode(am_graph *g, const char *const *wrt, int n_wrt, bool training);
+
 /* The plan's inputs by position (a plan keeps only the variables it reads). */
 int am_plan_num_inputs(const am_plan *p);
 const char *am_plan_input_name(const am_plan *p, int i);

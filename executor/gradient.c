@@ -375,6 +375,11 @@ static am_status build(backward *b, const int *idx, int n_wrt, am_entry *heads)
 
 am_graph *am_graph_gradient(am_graph *g, const char *const *wrt, int n_wrt)
 {
+    return am_graph_gradient_mode(g, wrt, n_wrt, true);
+}
+
+am_graph *am_graph_gradient_mode(am_graph *g, const char *const *wrt, int n_wrt, bool training)
+{
     if (!g || n_wrt < 0 || (n_wrt > 0 && !wrt)) {
         am_fail(AM_ERR_ARG, "am_graph_gradient: %s", !g ? "graph is NULL" : "bad wrt list");
         return NULL;
@@ -388,9 +393,10 @@ am_graph *am_graph_gradient(am_graph *g, const char *const *wrt, int n_wrt)
     for (int j = 0; j < n_wrt && st == AM_OK; j++)
         if ((idx[j] = find_wrt(g, wrt[j])) < 0) st = am_last_status();
     if (st == AM_OK) {
-        /* A gradient graph is for training: gradient functions that read the
-         * mode see training; nothing is taped while tracing. */
-        bool was_training = am_set_training(true);
+        /* Gradient functions that read the mode (BatchNorm's batch or moving
+         * statistics) see the mode the graph will run in; nothing is taped
+         * while tracing. */
+        bool was_training = am_set_training(training);
         bool was_recording = am_autograd_set_recording(false);
         am_scope_begin();
         if (build(&b, idx, n_wrt, heads) == AM_OK)

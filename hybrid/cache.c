@@ -177,7 +177,7 @@ static am_status build_training(am_block *b, hy_entry *e, am_graph *g)
         if (!(head_grads[h] = malloc(len))) st = am_fail(AM_ERR_OOM, "out of memory");
         else snprintf(head_grads[h], len, "%s_head_grad", outs[h]);
     }
-    if (st == AM_OK && !(t = am_graph_gradient(g, wrt, e->n_wrt))) st = am_last_status();
+    if (st == AM_OK && !(t = am_graph_gradient_mode(g, wrt, e->n_wrt, e->sig.training))) st = am_last_status();
     if (st == AM_OK) st = am_graph_split_backward(t, e->n_out, &fg, &bg, &saved, &n_saved);
     e->n_saved = n_saved;
     if (st == AM_OK && (!(e->fwd = plan_for(b, fg, e->sig.training)) ||

@@ -159,6 +159,25 @@ def check_gluon(args, res, name, build):
         ok, text = compare(np.load(out), want)
         texts.append("%s: %s" % (way, text))
         all_ok = all_ok and ok
+    # And as a block: am_symbol_block_import, called eagerly and hybridized;
+    # the program also checks one training step's gradients both ways.
+    if args.import_run:
+        outs = [prefix + "-block-eager.npy", prefix + "-block-hybrid.npy"]
+        for f in outs:
+            if os.path.exists(f):
+                os.remove(f)
+        cmd = [args.import_run, prefix + "-symbol.json", prefix + "-0000.params",
+               prefix + "-input.npy"] + outs
+        p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        msg = p.stdout.strip().replace("\n", " | ")
+        if p.returncode != 0:
+            res.report(tag, False, "am_symbol_block_import: %s" % msg, msg)
+            return
+        for way, f in zip(("block eager", "block hybridized"), outs):
+            ok, text = compare(np.load(f), want)
+            texts.append("%s: %s" % (way, text))
+            all_ok = all_ok and ok
+        texts.append(msg)
     res.report(tag, all_ok, "%s -> %s; %s [mxnet %.2fs, amber run %.2fs]"
                % (shape_text(x), shape_text(want), "; ".join(texts), t_mxnet, time.time() - t1))
 
@@ -284,6 +303,9 @@ def main():
     ap.add_argument("--amber-exports", action="append", default=[], metavar="DIR",
                     help="a folder of Amber exports (<name>-symbol.json, -0000.params, "
                          "-input.npy, -output.npy); may be repeated")
+    ap.add_argument("--import-run", default=None, metavar="PROGRAM",
+                    help="tests/mxnet/import_run: also run each Gluon export as an imported "
+                         "block, eagerly and hybridized")
     ap.add_argument("--only", default=None, help="a regular expression over the printed names")
     ap.add_argument("--list", action="store_true",
                     help="list the Gluon models and what each covers")
