@@ -551,6 +551,32 @@ static double train_cnn(bool hybrid, int steps, double *running_mean)
     return loss;
 }
 
+/* Recorded in inference mode, BatchNorm is differentiated through its
+ * moving statistics both ways. */
+static void test_inference_mode_gradients(void)
+{
+    am_scope_begin();
+    am_seed(19);
+    am_block *m = make_cnn();
+    am_block_initialize(m, &(am_init){.kind = AM_INIT_XAVIER, .magnitude = 2});
+    am_param *ps[8];
+    int n = am_block_collect_params(m, NULL, ps, 8);
+    am_array *x = tu_random(AM_SHAPE(2, 2, 4, 4), AM_DTYPE_FLOAT32, -1, 1), *g[2][8];
+    am_param_set_data(ps[3], am_full(AM_SHAPE(4), AM_DTYPE_FLOAT32, 0.3));   /* moving mean */
+    for (int hybrid = 0; hybrid < 2; hybrid++) {
+        am_block_hybridize(m, hybrid, NULL);
+        am_autograd_record_begin(false);
+        am_array *loss = am_sum(am_square(am_block_call(m, x)), NULL, 0, false);
+        am_autograd_end();
+        CU_ASSERT_EQUAL(am_backward(loss), AM_OK);
+        for (int i = 0; i < n; i++) g[hybrid][i] = am_param_grad(ps[i]) ? am_copy(am_param_grad(ps[i])) : NULL;
+    }
+    for (int i = 0; i < n; i++)
+        if (g[0][i]) CU_ASSERT(tu_allclose(g[1][i], g[0][i], 1e-5));
+    am_block_release(m);
+    am_scope_end();
+}
+
 static void test_convergence(void)
 {
     double eager = train(false, 50), hybrid = train(true, 50);
@@ -751,6 +777,7 @@ CU_TestInfo am_tests_hybrid[] = {
     {"save and load parameters", test_save_load_parameters},
     {"export and import", test_export_import},
     {"training converges the same both ways", test_convergence},
+    {"gradients recorded in inference mode agree", test_inference_mode_gradients},
     {"blocks on symbolic inputs build graphs", test_symbolic_call},
     CU_TEST_INFO_NULL,
 };
