@@ -87,6 +87,37 @@ static am_block *make_tied(void)
     return &t->base;
 }
 
+/* ---- models made of the built-in layers ------------------------------------------------- */
+
+/* Conv, BatchNorm, pooling, Dense, Dropout and activations in a Sequential. */
+static am_block *make_layers_cnn(void)
+{
+    am_block *net = am_sequential();
+    am_sequential_add(net, am_conv2d(8, AM_SHAPE(3), &(am_conv_opts){.padding = AM_SHAPE(1)}));
+    am_sequential_add(net, am_batch_norm_layer(NULL));
+    am_sequential_add(net, am_activation_layer("relu"));
+    am_sequential_add(net, am_max_pool2d(NULL));
+    am_sequential_add(net, am_conv2d(12, AM_SHAPE(3), &(am_conv_opts){.strides = AM_SHAPE(2),
+                                                                       .activation = "tanh"}));
+    am_sequential_add(net, am_global_avg_pool2d());
+    am_sequential_add(net, am_flatten_layer());
+    am_sequential_add(net, am_dense(16, &(am_dense_opts){.activation = "relu"}));
+    am_sequential_add(net, am_dropout_layer(0.3, NULL));
+    am_sequential_add(net, am_layer_norm_layer(NULL));
+    am_sequential_add(net, am_dense(5, NULL));
+    return net;
+}
+
+/* A bidirectional two-layer LSTM over (N, T, C), then a Dense head. */
+static am_block *make_layers_lstm(void)
+{
+    am_block *net = am_sequential();
+    am_sequential_add(net, am_lstm_layer(6, &(am_rnn_layer_opts){.num_layers = 2, .layout = "NTC",
+                                                                  .bidirectional = true}));
+    am_sequential_add(net, am_dense(4, &(am_dense_opts){.no_flatten = true}));
+    return net;
+}
+
 /* ---- running and exporting ---------------------------------------------------------- */
 
 static int export_one(const char *dir, const char *name, am_block *b, am_array *x, int train_steps)
@@ -136,6 +167,10 @@ int main(int argc, char **argv)
                      am_random_normal(0, 1, AM_SHAPE(2, 3, 8, 8), AM_DTYPE_FLOAT32), 5);
     rc |= export_one(dir, "block_tied", make_tied(),
                      am_random_normal(0, 1, AM_SHAPE(4, 12), AM_DTYPE_FLOAT32), 0);
+    rc |= export_one(dir, "layers_cnn", make_layers_cnn(),
+                     am_random_normal(0, 1, AM_SHAPE(2, 3, 10, 10), AM_DTYPE_FLOAT32), 3);
+    rc |= export_one(dir, "layers_lstm", make_layers_lstm(),
+                     am_random_normal(0, 1, AM_SHAPE(3, 5, 7), AM_DTYPE_FLOAT32), 1);
     am_scope_end();
     return rc;
 }
