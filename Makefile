@@ -138,6 +138,11 @@ demo: all
 	$(BUILD)/tutorials/03-static $(BUILD)
 	$(AMBER) run $(BUILD)/circle-symbol.json $(BUILD)/circle-0000.params \
 	  -i data=$(BUILD)/circle-input.npy -o $(BUILD)/circle-output.npy --repeat 100
+	$(BUILD)/tutorials/04-blocks $(BUILD)
+	$(BUILD)/tutorials/05-hybridize
+	$(BUILD)/tutorials/06-export-deploy $(BUILD)
+	$(AMBER) run $(BUILD)/spirals-symbol.json $(BUILD)/spirals-0000.params \
+	  -i data=$(BUILD)/spirals-input.npy -o $(BUILD)/spirals-output.npy --repeat 100
 
 bench: all
 	$(AMBER) bench ops
