@@ -366,11 +366,14 @@ am_status am_block_initialize_ex(am_block *b, const am_init *init, bool force)
 
 /* The block whose forward is running on this thread (for child names). */
 static _Thread_local am_block *running;
+_Thread_local am_block *hy_failed_block;
 
 int hy_forward(am_block *b, am_array *const *in, int n_in, am_array **out, int cap, am_site at)
 {
+    /* Errors inside a built-in layer name the line that called it; inside
+     * a user's forward, the user's own line that failed. */
     am_err_ctx c;
-    am_err_push(&c, NULL, at);
+    am_err_push(&c, NULL, (b->cls->flags & AM_BLOCK_BUILTIN) ? at : (am_site){0});
     am_block *prev = running;
     running = b;
     int n = -1;
@@ -387,6 +390,7 @@ int hy_forward(am_block *b, am_array *const *in, int n_in, am_array **out, int c
         for (int i = 0; i < n; i++)
             if (!out[i]) n = -1;
     }
+    if ((n < 0 || am_last_status() != AM_OK) && !hy_failed_block) hy_failed_block = b;
     for (int i = 0; i < n; i++) {
         bool again = false;
         for (int j = 0; j < i && !again; j++) again = out[j] == out[i];
@@ -538,5 +542,6 @@ void am_block_set_eager(am_block *b, const char *reason)
 {
     if (!b) return;
     free(b->impl->eager_reason);
-    b->impl->eager_reason = strdup(reason ? reason : "no reason given");
+    b->impl->eager_reason = reason ? strdup(reason) : NULL;
+    b->impl->warned_eager = false;
 }

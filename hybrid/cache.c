@@ -439,7 +439,7 @@ int hy_cached_call(am_block *b, am_array *const *in, int n_in, am_array **out, i
         }
     sig_make(&sig, in, n_in);
     am_err_ctx c;
-    am_err_push(&c, NULL, at);
+    am_err_push(&c, NULL, (b->cls->flags & AM_BLOCK_BUILTIN) ? at : (am_site){0});
     am_scope_begin(); /* what the call makes dies here but its outputs */
     hy_entry *e = lookup(b, &sig, at);
     int n = -1;

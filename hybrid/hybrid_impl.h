@@ -63,6 +63,9 @@ am_status hy_name_params(am_block *b, const char *prefix);
 /* Calls b's forward (no cache, no deferred check): what eager calls and
  * traces both run.  Returns the output count or -1. */
 int hy_forward(am_block *b, am_array *const *in, int n_in, am_array **out, int cap, am_site at);
+/* The innermost block whose forward failed during the current trace (reset
+ * when a trace starts), for messages. */
+extern _Thread_local am_block *hy_failed_block;
 /* The first descendant of b (b included) marked eager, or NULL. */
 am_block *hy_find_eager(am_block *b);
 /* am_block_param without the name rules (an imported graph's variables

@@ -101,15 +101,25 @@ static void explain(am_block *b, am_status code, bool shape_only)
 {
     char msg[1024];
     snprintf(msg, sizeof(msg), "%s", am_last_error());
-    /* The site is appended again by am_fail: drop the first one. */
+    /* When am_fail appends a line of its own, drop the one in msg. */
     char *at = strrchr(msg, ' ');
-    if (at && at > msg + 3 && strncmp(at - 3, " at ", 4) == 0 && strchr(at, ':')) at[-3] = '\0';
-    if (code == AM_ERR_SYMBOLIC)
+    if (am_err_has_site() && at && at > msg + 3 && strncmp(at - 3, " at ", 4) == 0 &&
+        strchr(at, ':'))
+        at[-3] = '\0';
+    char who[160];
+    am_block *f = hy_failed_block;
+    if (f && f != b) snprintf(who, sizeof(who), "%s (in %s)", f->cls->name, b->cls->name);
+    else snprintf(who, sizeof(who), "%s", b->cls->name);
+    if (code == AM_ERR_SYMBOLIC && shape_only)
+        am_fail(code, "the parameter shapes of %s are inferred by a trace of its forward, which "
+                "reads a value: %s.  Give the layers their input sizes (in_units, in_channels), "
+                "or make the first call with the reading switched off", who, msg);
+    else if (code == AM_ERR_SYMBOLIC)
         am_fail(code, "hybridize: %s cannot be traced: %s.  Its forward reads a value while "
                 "tracing (am_item, am_array_data, printing, a comparison steering C control "
                 "flow); keep this block eager (am_block_hybridize(b, false, NULL), or "
                 "am_block_set_eager on the child), or express the branch with am_where",
-                b->cls->name, msg);
+                who, msg);
     else if (shape_only)
         am_fail(code, "inferring the parameter shapes of %s (a trace of its forward) failed: %s",
                 b->cls->name, msg);
@@ -139,6 +149,7 @@ am_graph *hy_trace_block(am_block *b, const am_shape *shapes, const am_dtype *dt
         /* A value read while tracing (am_item) fails without a NULL to
          * propagate: any failure during the trace fails it. */
         am_clear_error();
+        hy_failed_block = NULL;
         n = hy_forward(b, in, n_in, out, AM_BLOCK_MAX_IO, at);
         if (n > 0 && am_last_status() != AM_OK) n = -1;
         current = tr->prev;

@@ -283,11 +283,11 @@ double am_item_at(am_array *x, int64_t i, am_site at)
 {
     am_err_ctx c;
     double v = NAN;
-    am_err_push(&c, "am_item", at);
+    am_err_push(&c, NULL, at); /* readable() names am_item */
     if (!readable(x, "am_item")) goto out;
     int64_t n = am_shape_size(&x->shape);
     if (i < 0 || i >= n) {
-        am_fail(AM_ERR_ARG, "index %lld is out of range for %lld elements", (long long)i,
+        am_fail(AM_ERR_ARG, "am_item: index %lld is out of range for %lld elements", (long long)i,
                 (long long)n);
         goto out;
     }

@@ -105,6 +105,8 @@ am_status am_fail(am_status code, const char *fmt, ...)
     return last_status;
 }
 
+bool am_err_has_site(void) { return user_site() != NULL; }
+
 void am_error_append(const char *fmt, ...)
 {
     size_t n = strlen(last_msg);

@@ -178,6 +178,8 @@ am_status am_fail_at(const char *what, am_site at, am_status code, const char *f
 /* While on, failures are expected and retried (graph inference with unknown
  * inputs): AM_ABORT_ON_ERROR does not abort.  Returns the previous setting. */
 bool am_set_speculative(bool on);
+/* True when a failure reported now would name a caller's line. */
+bool am_err_has_site(void);
 /* Adds a note to the message of the failure just reported (its code stays). */
 void am_error_append(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Keeps the current message: the caller passes a NULL input through. */

@@ -264,7 +264,8 @@ typedef struct am_hybridize_opts {
 AM_API am_status am_block_hybridize(am_block *b, bool on, const am_hybridize_opts *opts);
 
 /* Keeps b eager even inside a hybridized parent: the parent's calls then
- * run eagerly too, with one warning naming b and reason. */
+ * run eagerly too, with one warning naming b and reason.  reason NULL
+ * lifts the mark. */
 AM_API void am_block_set_eager(am_block *b, const char *reason);
 
 typedef struct am_cache_stats {
