@@ -147,6 +147,7 @@ demo: all
 bench: all
 	$(AMBER) bench ops
 	$(AMBER) bench conv
+	$(AMBER) bench blocks
 
 docs: $(AMBER)
 	$(AMBER) ops --markdown > docs/ops.md.tmp && mv docs/ops.md.tmp docs/ops.md

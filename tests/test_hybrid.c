@@ -760,7 +760,121 @@ static void test_check_hybrid_finds_the_node(void)
     am_scope_end();
 }
 
+/* The example of README.md and include/amber/hybrid.h, as written there. */
+typedef struct readme_mlp { am_block base; am_block *fc1, *fc2; } readme_mlp;
+
+static am_array *readme_mlp_forward(am_block *self, am_array *const *in, int n_in)
+{
+    readme_mlp *m = (readme_mlp *)self;
+    AM_UNUSED(n_in);
+    return am_block_call(m->fc2, am_relu(am_block_call(m->fc1, in[0])));
+}
+static const am_block_class readme_mlp_class = {"MLP", sizeof(readme_mlp), .forward = readme_mlp_forward};
+
+static void test_readme_example(void)
+{
+    am_scope_begin();
+    char dir[] = "/tmp/amber-test-readme-XXXXXX", cwd[512];
+    CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(getcwd(cwd, sizeof(cwd)));
+    CU_ASSERT_EQUAL_FATAL(chdir(dir), 0);
+    am_array *x = tu_random(AM_SHAPE(4, 20), AM_DTYPE_FLOAT32, -1, 1);
+
+    readme_mlp *m = am_block_new(&readme_mlp_class);
+    m->fc1 = am_block_add(&m->base, "fc1", am_dense(64, NULL));   // input size from the first call
+    m->fc2 = am_block_add(&m->base, "fc2", am_dense(10, NULL));
+    am_block_initialize(&m->base, NULL);
+    am_array *y = am_block_call(&m->base, x);                       // eager
+    am_block_hybridize(&m->base, true, NULL);
+    am_array *y2 = am_block_call(&m->base, x);                      // traced once, then a cached plan
+    am_block_export(&m->base, "mlp", 0);                            // mlp-symbol.json, mlp-0000.params
+
+    CU_ASSERT(tu_allclose(y2, y, 1e-6));
+    am_param *ps[4];
+    CU_ASSERT_EQUAL(am_block_collect_params(&m->base, NULL, ps, 4), 4);
+    CU_ASSERT_STRING_EQUAL(am_param_name(ps[0]), "fc1.weight");
+    CU_ASSERT(am_shape_equal(am_param_shape(ps[0]), AM_SHAPE(64, 20)));
+    CU_ASSERT_EQUAL(remove("mlp-symbol.json"), 0);
+    CU_ASSERT_EQUAL(remove("mlp-0000.params"), 0);
+    CU_ASSERT_EQUAL(chdir(cwd), 0);
+    rmdir(dir);
+    am_block_release(&m->base);
+    am_scope_end();
+}
+
+/* float64 parameters: casting keeps values and gradients work both ways. */
+static void test_cast(void)
+{
+    am_scope_begin();
+    am_seed(23);
+    net *n = make_net();
+    am_block_initialize(&n->base, NULL);
+    am_array *x = tu_random(AM_SHAPE(3, 5), AM_DTYPE_FLOAT32, -1, 1);
+    am_array *y32 = am_block_call(&n->base, x);
+    TU_ASSERT_FAILS(am_block_cast(&n->base, AM_DTYPE_INT32) == AM_OK, AM_ERR_DTYPE, "int32");
+    CU_ASSERT_EQUAL(am_block_cast(&n->base, AM_DTYPE_FLOAT64), AM_OK);
+    am_param *ps[8];
+    am_block_collect_params(&n->base, NULL, ps, 8);
+    CU_ASSERT_EQUAL(am_array_dtype(am_param_data(ps[0])), AM_DTYPE_FLOAT64);
+    am_array *x64 = am_astype(x, AM_DTYPE_FLOAT64), *r = am_ones(AM_SHAPE(3, 3), AM_DTYPE_FLOAT64);
+    am_array *ge[8], *gh[8];
+    am_array *ye = run_and_grad(&n->base, x64, r, ge, 8);
+    CU_ASSERT(tu_allclose(ye, am_astype(y32, AM_DTYPE_FLOAT64), 1e-6));
+    CU_ASSERT_EQUAL(am_array_dtype(ge[0]), AM_DTYPE_FLOAT64);
+    am_block_hybridize(&n->base, true, NULL);
+    am_array *yh = run_and_grad(&n->base, x64, r, gh, 8);
+    CU_ASSERT(tu_allclose(yh, ye, 1e-12));
+    for (int i = 0; i < 5; i++) CU_ASSERT(tu_allclose(gh[i], ge[i], 1e-12));
+    CU_ASSERT_EQUAL(am_block_to_device(&n->base, am_cpu()), AM_OK);
+    CU_ASSERT(tu_allclose(am_block_call(&n->base, x64), ye, 1e-12));
+    am_block_release(&n->base);
+    am_scope_end();
+}
+
+/* BatchNorm's moving statistics travel as aux: entries and come back. */
+static void test_export_import_aux(void)
+{
+    am_scope_begin();
+    am_seed(29);
+    char dir[] = "/tmp/amber-test-aux-XXXXXX", path[128], file[160];
+    CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/cnn", dir);
+    am_block *m = make_cnn();
+    am_block_initialize(m, &(am_init){.kind = AM_INIT_XAVIER, .magnitude = 2});
+    am_array *x = tu_random(AM_SHAPE(2, 2, 6, 6), AM_DTYPE_FLOAT32, -1, 1);
+    am_autograd_record_begin(true);
+    am_array *t = am_block_call(m, x);            /* training mode: moving statistics move */
+    am_autograd_end();
+    CU_ASSERT_PTR_NOT_NULL(t);
+    am_array *y = am_block_call(m, x);
+    CU_ASSERT_EQUAL(am_block_export(m, path, 0), AM_OK);
+    snprintf(file, sizeof(file), "%s-0000.params", path);
+    am_ndlist *l = am_ndlist_load(file);
+    CU_ASSERT_PTR_NOT_NULL(am_ndlist_find(l, "aux:running_mean"));
+    CU_ASSERT_PTR_NOT_NULL(am_ndlist_find(l, "aux:running_var"));
+    CU_ASSERT_PTR_NOT_NULL(am_ndlist_find(l, "arg:gamma"));
+    am_clear_error();
+    am_ndlist_free(l);
+    char json[160];
+    snprintf(json, sizeof(json), "%s-symbol.json", path);
+    const char *in = "data";
+    am_block *imp = am_symbol_block_import(json, file, &in, 1, am_cpu());
+    CU_ASSERT_PTR_NOT_NULL_FATAL(imp);
+    CU_ASSERT(tu_allclose(am_block_call(imp, x), y, 1e-6));
+    am_param *ps[8];
+    int n = am_block_collect_params(imp, "running", ps, 8);
+    CU_ASSERT_EQUAL(n, 2);
+    for (int i = 0; i < n; i++) CU_ASSERT_EQUAL(am_param_grad_req(ps[i]), AM_GRAD_NULL);
+    remove(json), remove(file), rmdir(dir);
+    am_block_release(imp);
+    am_block_release(m);
+    am_scope_end();
+}
+
 CU_TestInfo am_tests_hybrid[] = {
+    {"the example of README.md and hybrid.h", test_readme_example},
+    {"casting to float64", test_cast},
+    {"BatchNorm's aux states through export and import", test_export_import_aux},
     {"initializers", test_initializers},
     {"check_hybrid names the first node that differs", test_check_hybrid_finds_the_node},
     {"errors inside a plan name the model's line", test_plan_errors_name_the_line},
