@@ -107,14 +107,20 @@ am_graph *am_rw_fail(am_rewriter *rw)
 am_graph *am_rw_finish(am_rewriter *rw)
 {
     am_graph *g = rw->g;
-    am_entry heads[AM_MAX_OP_IO * 4];
+    /* A training graph has a head per parameter gradient and saved value:
+     * hundreds for a large model. */
+    am_entry *heads = malloc(((size_t)g->n_heads + 1) * sizeof(*heads));
+    if (!heads) {
+        am_fail(AM_ERR_OOM, "out of memory");
+        return am_rw_fail(rw);
+    }
     bool same = rw->n_changed == 0;
-    AM_ASSERT(g->n_heads <= (int)(sizeof(heads) / sizeof(heads[0])));
     for (int h = 0; h < g->n_heads; h++) {
         heads[h] = am_rw_get(rw, g->heads[h]);
         same = same && heads[h].node == g->heads[h].node && heads[h].index == g->heads[h].index;
     }
     am_graph *out = same ? am_graph_retain(g) : am_graph_from_heads_named(heads, g->n_heads, g);
+    free(heads);
     rw_free(rw);
     return out;
 }

@@ -13,15 +13,11 @@ typedef struct split {
     int *saved;         /* slot -> index into the saved list, or -1 */
     am_entry *list;     /* saved entries of t, in order */
     int n_saved;
-    am_entry *map;      /* slot -> the backward graph's entry */
 } split;
 
 static void split_free(split *s)
 {
-    int total = s->offset ? s->offset[s->t->n_nodes] : 0;
-    for (int i = 0; s->map && i < total; i++)
-        if (s->map[i].node) am_node_release(s->map[i].node);
-    free(s->fwd), free(s->offset), free(s->saved), free(s->list), free(s->map);
+    free(s->fwd), free(s->offset), free(s->saved), free(s->list);
 }
 
 static int slot(const split *s, am_entry e)
@@ -52,8 +48,7 @@ static am_status find_saved(split *s, int n_fwd)
     s->offset[t->n_nodes] = total;
     s->saved = malloc(((size_t)total + 1) * sizeof(int));
     s->list = malloc(((size_t)total + 1) * sizeof(am_entry));
-    s->map = calloc((size_t)total + 1, sizeof(am_entry));
-    if (!s->saved || !s->list || !s->map) return am_fail(AM_ERR_OOM, "out of memory");
+    if (!s->saved || !s->list) return am_fail(AM_ERR_OOM, "out of memory");
     for (int k = 0; k < total; k++) s->saved[k] = -1;
     for (int h = 0; h < n_fwd; h++) s->fwd[am_graph_index(t, t->heads[h].node)] = true;
     am_graph_mark_ancestors(t, s->fwd);
@@ -65,56 +60,53 @@ static am_status find_saved(split *s, int n_fwd)
     return AM_OK;
 }
 
-/* The backward graph: variables stand for the saved entries; t's variables
- * and backward nodes are shared or rebuilt over them. */
+/* A variable named name standing for output k of forward node n. */
+static am_node *saved_var(const am_node *n, int k, const char *name)
+{
+    am_node *v = am_node_create(NULL, NULL, NULL, 0, 1);
+    if (v && !(v->name = strdup(name))) {
+        am_node_release(v);
+        am_fail(AM_ERR_OOM, "out of memory");
+        return NULL;
+    }
+    if (v) {
+        v->shapes[0] = n->shapes[k];
+        v->dtypes[0] = n->dtypes[k];
+    }
+    return v;
+}
+
+/* The backward graph: t's backward nodes over variables for the saved
+ * entries (t's own variables and head gradients are shared). */
 static am_graph *backward_graph(split *s, int n_fwd, char **names)
 {
-    am_graph *t = s->t;
+    am_graph *t = s->t, *b = NULL;
+    am_rewriter rw;
+    if (am_rw_init(&rw, t) != AM_OK) return NULL;
     for (int i = 0; i < t->n_nodes; i++) {
         am_node *n = t->nodes[i];
-        if (s->fwd[i] && n->op) {
-            for (int k = 0; k < n->n_out; k++) {
-                int j = s->saved[s->offset[i] + k];
-                if (j < 0) continue;
-                am_node *v = am_node_create(NULL, NULL, NULL, 0, 1);
-                if (!v || !(v->name = strdup(names[j]))) {
-                    am_node_release(v);
-                    am_fail(AM_ERR_OOM, "out of memory");
-                    return NULL;
-                }
-                v->shapes[0] = n->shapes[k];
-                v->dtypes[0] = n->dtypes[k];
-                s->map[s->offset[i] + k] = (am_entry){v, 0};
-            }
+        if (!s->fwd[i] || !n->op) {
+            if (!am_rw_keep(&rw, i)) return am_rw_fail(&rw);
             continue;
         }
-        am_node *c = n;
-        if (n->op) {
-            am_entry in[AM_MAX_OP_IO * 4];
-            for (int k = 0; k < n->n_in; k++) in[k] = s->map[slot(s, n->inputs[k])];
-            if (!(c = am_node_clone(n, in))) return NULL;
-            if (!c->name && !(c->name = strdup(t->names[i]))) {
-                am_node_release(c);
-                am_fail(AM_ERR_OOM, "out of memory");
-                return NULL;
-            }
-        } else {
-            am_node_retain(c);
-        }
         for (int k = 0; k < n->n_out; k++) {
-            if (k > 0) am_node_retain(c);
-            s->map[s->offset[i] + k] = (am_entry){c, k};
+            int j = s->saved[s->offset[i] + k];
+            am_node *v = j >= 0 ? saved_var(n, k, names[j]) : NULL;
+            if (j >= 0 && !v) return am_rw_fail(&rw);
+            if (v) am_rw_set(&rw, i, k, (am_entry){v, 0});
+            am_node_release(v);
         }
     }
     int n_bwd = t->n_heads - n_fwd;
     am_entry *heads = malloc(((size_t)n_bwd + 1) * sizeof(*heads));
-    if (!heads) {
+    if (heads) {
+        for (int h = 0; h < n_bwd; h++) heads[h] = am_rw_get(&rw, t->heads[n_fwd + h]);
+        b = am_graph_from_heads(heads, n_bwd);
+    } else {
         am_fail(AM_ERR_OOM, "out of memory");
-        return NULL;
     }
-    for (int h = 0; h < n_bwd; h++) heads[h] = s->map[slot(s, t->heads[n_fwd + h])];
-    am_graph *b = am_graph_from_heads(heads, n_bwd);
     free(heads);
+    am_rw_fail(&rw); /* frees the map; b holds its own references */
     return b;
 }
 

@@ -871,7 +871,50 @@ static void test_export_import_aux(void)
     am_scope_end();
 }
 
+/* More parameters and saved values than one op has inputs: the training
+ * graph has hundreds of heads. */
+typedef struct deep {
+    am_block base;
+    am_param *p[300];
+} deep;
+
+static am_array *deep_forward(am_block *self, am_array *const *in, int n_in)
+{
+    deep *d = (deep *)self;
+    AM_UNUSED(n_in);
+    am_array *h = in[0];
+    for (int i = 0; i < 300; i += 2)
+        h = am_tanh(am_add(am_mul(h, am_param_value(d->p[i])), am_param_value(d->p[i + 1])));
+    return h;
+}
+
+static const am_block_class deep_class = {"Deep", sizeof(deep), .forward = deep_forward};
+
+static void test_many_parameters(void)
+{
+    am_scope_begin();
+    am_seed(31);
+    deep *d = am_block_new(&deep_class);
+    for (int i = 0; i < 300; i++) {
+        char name[16];
+        snprintf(name, sizeof(name), "p%d", i);
+        d->p[i] = am_block_param(&d->base, name, AM_SHAPE(4), &(am_init){.kind = AM_INIT_NORMAL,
+                                                                       .scale = 0.5});
+    }
+    am_block_initialize(&d->base, NULL);
+    am_array *x = tu_random(AM_SHAPE(4), AM_DTYPE_FLOAT32, -1, 1), *r = am_ones(AM_SHAPE(4), AM_DTYPE_FLOAT32);
+    am_array *ge[16], *gh[16];
+    am_array *ye = run_and_grad(&d->base, x, r, ge, 16);
+    am_block_hybridize(&d->base, true, NULL);
+    am_array *yh = run_and_grad(&d->base, x, r, gh, 16);
+    CU_ASSERT(tu_allclose(yh, ye, 1e-5));
+    for (int i = 0; i < 16; i++) CU_ASSERT(tu_allclose(gh[i], ge[i], 1e-4));
+    am_block_release(&d->base);
+    am_scope_end();
+}
+
 CU_TestInfo am_tests_hybrid[] = {
+    {"300 parameters: hundreds of heads", test_many_parameters},
     {"the example of README.md and hybrid.h", test_readme_example},
     {"casting to float64", test_cast},
     {"BatchNorm's aux states through export and import", test_export_import_aux},
