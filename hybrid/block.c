@@ -4,6 +4,10 @@
 
 #include <regex.h>
 
+/* Bumped whenever a block is marked eager or gains a child, so a hybridized
+ * block looks for eager descendants once per change, not at every call. */
+static atomic_uint eager_generation = 1;
+
 void *am_block_new(const am_block_class *cls)
 {
     if (!cls || cls->size < sizeof(am_block) || !!cls->forward == !!cls->forward_n) {
@@ -104,6 +108,7 @@ am_block *am_block_add(am_block *parent, const char *name, am_block *child)
         return NULL;
     }
     impl->children[impl->n_children++] = (hy_child){copy, child};
+    atomic_fetch_add(&eager_generation, 1);
     if (child->impl->deferred) impl->deferred = true;
     hy_cache_clear(parent);
     return child;
@@ -255,11 +260,24 @@ static am_param **all_params(am_block *b, int *n)
     return ps;
 }
 
+static am_block *find_eager(am_block *b);
+
 am_block *hy_find_eager(am_block *b)
+{
+    struct am_block_impl *impl = b->impl;
+    unsigned gen = atomic_load(&eager_generation);
+    if (impl->eager_seen != gen) {
+        impl->eager_found = find_eager(b);
+        impl->eager_seen = gen;
+    }
+    return impl->eager_found;
+}
+
+static am_block *find_eager(am_block *b)
 {
     if (b->impl->eager_reason) return b;
     for (int i = 0; i < b->impl->n_children; i++) {
-        am_block *e = hy_find_eager(b->impl->children[i].b);
+        am_block *e = find_eager(b->impl->children[i].b);
         if (e) return e;
     }
     return NULL;
@@ -544,4 +562,5 @@ void am_block_set_eager(am_block *b, const char *reason)
     free(b->impl->eager_reason);
     b->impl->eager_reason = reason ? strdup(reason) : NULL;
     b->impl->warned_eager = false;
+    atomic_fetch_add(&eager_generation, 1);
 }

@@ -38,6 +38,8 @@ struct am_block_impl {
     bool has_default_init;
     bool deferred;          /* some parameter waits for its shape */
     char *eager_reason;     /* am_block_set_eager */
+    unsigned eager_seen;    /* the eager generation eager_found was found in */
+    am_block *eager_found;  /* hy_find_eager's answer then */
     /* hybridize */
     bool hybrid;
     am_hybridize_opts opts;
