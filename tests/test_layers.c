@@ -148,6 +148,8 @@ static void check_layer(am_block *b, am_array *const *in, int n_in, bool trainin
     CU_ASSERT_EQUAL(am_block_hybridize(b, false, NULL), AM_OK);
     for (int i = 0; i < np; i++) am_param_set_data(ps[i], start[i]);
     for (int i = 0; i < n_in; i++) am_attach_grad(in[i], AM_GRAD_NULL);
+    /* Exported, then imported without the layer's code: the same output. */
+    CU_ASSERT(tu_export_import_agree(b, in, n_in, tol));
     am_scope_end();
 }
 

@@ -392,6 +392,8 @@ static void check_eager_vs_hybrid(const char *what, am_block *b, am_array *const
         printf("\n  %s: eager and hybridized runs differ\n", what);
         CU_FAIL("eager and hybrid differ");
     }
+    CU_ASSERT_EQUAL(am_block_hybridize(b, false, NULL), AM_OK);
+    CU_ASSERT(tu_export_import_agree(b, in, n_in, 1e-5));
 }
 
 static void test_cells_eager_vs_hybrid(void)

@@ -3,6 +3,8 @@
 
 #include "../symbol/symbol_impl.h"
 
+#include <unistd.h>
+
 am_array *tu_array_from(am_dtype dtype, am_shape shape, const double *v, int64_t n)
 {
     am_array *x = am_empty(shape, dtype);
@@ -165,4 +167,41 @@ int tu_count_op(const struct am_graph *g, const char *op)
         n += op ? d && strcmp(d->name, op) == 0 : !d;
     }
     return n;
+}
+
+bool tu_export_import_agree(am_block *b, am_array *const *in, int n_in, double tol)
+{
+    char dir[] = "/tmp/amber-export-XXXXXX", path[64], json[96], params[96], names[16][16];
+    const char *np[16];
+    if (n_in > 16 || !mkdtemp(dir)) return false;
+    snprintf(path, sizeof(path), "%s/m", dir);
+    snprintf(json, sizeof(json), "%s-symbol.json", path);
+    snprintf(params, sizeof(params), "%s-0000.params", path);
+    for (int i = 0; i < n_in; i++) {
+        if (n_in == 1) snprintf(names[i], sizeof(names[i]), "data");
+        else snprintf(names[i], sizeof(names[i]), "data%d", i);
+        np[i] = names[i];
+    }
+    am_scope_begin();
+    am_autograd_pause_begin(false);
+    bool ok = false;
+    am_array *want = am_block_call_at(b, in, n_in, AM_HERE);
+    am_block *imp = want && am_block_export(b, path, 0) == AM_OK
+                    ? am_symbol_block_import(json, params, np, n_in, am_cpu()) : NULL;
+    am_array *eager = imp ? am_block_call_at(imp, in, n_in, AM_HERE) : NULL;
+    am_array *hybrid = eager && am_block_hybridize(imp, true, NULL) == AM_OK
+                       ? am_block_call_at(imp, in, n_in, AM_HERE) : NULL;
+    if (!hybrid) {
+        printf("\n  export and import of %s: %s\n", am_block_type(b), am_last_error());
+    } else {
+        double scale = am_item(am_max(am_abs(want), NULL, 0, false), 0);
+        double tol_abs = tol * (scale > 1 ? scale : 1);
+        ok = tu_allclose(eager, want, tol_abs) && tu_allclose(hybrid, want, tol_abs);
+        if (!ok) printf("\n  export and import of %s: the imported output differs\n", am_block_type(b));
+    }
+    am_block_release(imp);
+    am_autograd_end();
+    am_scope_end();
+    remove(json), remove(params), rmdir(dir);
+    return ok;
 }

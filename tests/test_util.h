@@ -54,6 +54,13 @@ am_status tu_run_kernel(const char *name, const char *keys, const char *vals, am
 struct am_graph;
 int tu_count_op(const struct am_graph *g, const char *op);
 
+/* Exports block b (called once on in) with am_block_export, imports the
+ * files with am_symbol_block_import and checks the imported block's first
+ * output against b's, eagerly and hybridized, in inference mode.  True when
+ * they agree within tol (relative to the output's scale); prints why not. */
+struct am_block;
+bool tu_export_import_agree(struct am_block *b, am_array *const *in, int n_in, double tol);
+
 /* Random array with values uniform in [lo, hi). */
 am_array *tu_random(am_shape shape, am_dtype dtype, double lo, double hi);
 
