@@ -405,7 +405,7 @@ static am_array *layer_infer_params(rnn_layer *l, am_array **v, int64_t in0, am_
 /* The RNN op's parameter vector, as Gluon 1.9 builds it: every parameter reshaped
  * to 1-D, all weights (layer by layer, direction by direction, i2h then h2h) and
  * then all biases in the same order, concatenated.  Gluon concatenates with
- * _rnn_param_concat, which Amber lacks; Concat gives the same vector. */
+ * _rnn_param_concat, which Amber reads as Concat: the same vector. */
 static am_array *layer_packed_params(rnn_layer *l, int64_t in0, am_dtype dt, am_site at)
 {
     int n = 4 * l->layers * l->dirs, k = 0;

@@ -670,7 +670,10 @@ static am_status concat_grad(const am_grad_ctx *g, am_array *const *in, am_array
 }
 
 const am_op_def am_op_concat = {
-    .name = "Concat", .aliases = (const char *const[]){"concat", NULL},
+    /* _rnn_param_concat: what Gluon's RNN layers pack their flattened
+     * parameters with; the same join (MXNet's version differs only in
+     * inferring unknown input shapes backwards, issue 11). */
+    .name = "Concat", .aliases = (const char *const[]){"concat", "_rnn_param_concat", NULL},
     .input_names = data_input, .num_inputs = concat_num_inputs, .num_outputs = 1,
     .attrs = concat_fields, .attrs_size = sizeof(concat_attrs), .infer_shape = concat_shape,
     .infer_dtype = am_infer_dtype_same, .cpu = concat_cpu, .gradient = concat_grad,

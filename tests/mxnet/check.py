@@ -42,14 +42,9 @@ SEED = 20240901
 # printed (gluon/<model> or amber/<model>).
 XFAIL = {
     "gluon/lstm": (
-        "Gluon's rnn.LSTM packs its weights with _rnn_param_concat, an op Amber does not "
-        "register, and its default begin states are _zeros of shape (2, 0, 16) whose 0 "
-        "needs MXNet's partial shape inference (issue 11)",
-        r"unknown op '_rnn_param_concat'|\(2, 0, 16\)"),
-    "gluon/lstm_states": (
-        "Gluon's rnn.LSTM packs its weights with _rnn_param_concat, an op Amber does not "
-        "register (issue 11)",
-        r"unknown op '_rnn_param_concat'"),
+        "Gluon's rnn.LSTM called without begin states makes them _zeros of shape (2, 0, 16) "
+        "whose 0 needs MXNet's partial shape inference (issue 11)",
+        r"\(2, 0, 16\)"),
     "gluon/lstmcell_unrolled_nostate": (
         "the default begin states are _zeros of shape (0, 16): the 0 batch dimension needs "
         "MXNet's partial shape inference from the FullyConnected that reads them (issue 11)",
