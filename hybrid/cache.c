@@ -8,20 +8,12 @@
 
 /* ---- signatures ------------------------------------------------------------------- */
 
-typedef struct hy_sig {
-    int n_in;
-    am_shape shape[AM_BLOCK_MAX_IO];
-    am_dtype dtype[AM_BLOCK_MAX_IO];
-    am_device device[AM_BLOCK_MAX_IO];
-    uint32_t need_grad;   /* bit i: input i needs a gradient */
-    bool training, recording;
-    uint64_t hash;
-} hy_sig;
-
 static uint64_t mix(uint64_t h, uint64_t v) { return (h ^ v) * 1099511628211ull; }
 
-static void sig_make(hy_sig *s, am_array *const *in, int n_in)
+am_status am_signature_make(am_signature *s, am_array *const *in, int n_in)
 {
+    if (n_in < 0 || n_in > AM_BLOCK_MAX_IO)
+        return am_fail(AM_ERR_ARG, "a signature holds at most %d inputs, not %d", AM_BLOCK_MAX_IO, n_in);
     uint64_t h = 1469598103934665603ull;
     s->n_in = n_in;
     s->need_grad = 0;
@@ -29,6 +21,7 @@ static void sig_make(hy_sig *s, am_array *const *in, int n_in)
     s->recording = am_autograd_is_recording();
     for (int i = 0; i < n_in; i++) {
         const am_array *x = in[i];
+        if (!x->storage) return am_fail(AM_ERR_SYMBOLIC, "input %d of a signature is symbolic", i);
         s->shape[i] = x->shape;
         s->dtype[i] = x->dtype;
         s->device[i] = x->storage->device;
@@ -40,9 +33,10 @@ static void sig_make(hy_sig *s, am_array *const *in, int n_in)
     }
     h = mix(h, (uint64_t)s->need_grad << 2 | (uint64_t)s->training << 1 | s->recording);
     s->hash = h;
+    return AM_OK;
 }
 
-static bool sig_equal(const hy_sig *a, const hy_sig *b)
+bool am_signature_equal(const am_signature *a, const am_signature *b)
 {
     if (a->hash != b->hash || a->n_in != b->n_in || a->need_grad != b->need_grad ||
         a->training != b->training || a->recording != b->recording)
@@ -63,7 +57,7 @@ typedef struct hy_slot {
 
 struct hy_entry {
     atomic_int refcount;
-    hy_sig sig;
+    am_signature sig;
     uint64_t used;
     int n_out;
     am_param **params;    /* parameters the graph reads, in trace order */
@@ -218,7 +212,7 @@ static double now_ms(void)
     return 1e3 * (double)t.tv_sec + 1e-6 * (double)t.tv_nsec;
 }
 
-static hy_entry *build(am_block *b, const hy_sig *sig, am_site at)
+static hy_entry *build(am_block *b, const am_signature *sig, am_site at)
 {
     double t0 = now_ms();
     hy_trace tr;
@@ -259,12 +253,12 @@ static hy_entry *build(am_block *b, const hy_sig *sig, am_site at)
 }
 
 /* The entry for sig, made and cached when missing; NULL with the error. */
-static hy_entry *lookup(am_block *b, const hy_sig *sig, am_site at)
+static hy_entry *lookup(am_block *b, const am_signature *sig, am_site at)
 {
     struct am_block_impl *impl = b->impl;
     for (int i = 0; i < impl->n_cache; i++) {
         hy_entry *e = impl->cache[i];
-        if (!sig_equal(&e->sig, sig)) continue;
+        if (!am_signature_equal(&e->sig, sig)) continue;
         bool same = true; /* parameters changed since the trace? */
         for (int k = 0; k < e->n_params && same; k++)
             same = e->params[k]->req == e->reqs[k] && e->params[k]->data &&
@@ -430,14 +424,14 @@ static int run_copied(hy_entry *e, am_array **out)
 int hy_cached_call(am_block *b, am_array *const *in, int n_in, am_array **out, int cap,
                    am_site at)
 {
-    hy_sig sig;
+    am_signature sig;
     for (int i = 0; i < n_in; i++)
         if (!in[i]->storage || in[i]->storage->device.type != AM_DEVICE_CPU) {
             am_fail_at(b->cls->name, at, AM_ERR_DEVICE, "hybridized blocks run on the CPU for now; "
                        "input %d is not on the CPU", i);
             return -1;
         }
-    sig_make(&sig, in, n_in);
+    if (am_signature_make(&sig, in, n_in) != AM_OK) return -1;
     am_err_ctx c;
     am_err_push(&c, NULL, (b->cls->flags & AM_BLOCK_BUILTIN) ? at : (am_site){0});
     am_scope_begin(); /* what the call makes dies here but its outputs */

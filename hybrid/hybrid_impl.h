@@ -26,6 +26,24 @@ typedef struct hy_child {
     am_block *b;
 } hy_child;
 
+/* What a cached plan depends on besides the graph: every input's shape,
+ * dtype and device, the training flag, whether autograd records, and which
+ * inputs need gradients.  Two calls with equal signatures run one plan. */
+typedef struct am_signature {
+    int n_in;
+    am_shape shape[AM_BLOCK_MAX_IO];
+    am_dtype dtype[AM_BLOCK_MAX_IO];
+    am_device device[AM_BLOCK_MAX_IO];
+    uint32_t need_grad;   /* bit i: input i needs a gradient */
+    bool training, recording;
+    uint64_t hash;        /* of all the above */
+} am_signature;
+
+/* The signature of a call on in (concrete) in the thread's current modes.
+ * AM_ERR_ARG for too many inputs, AM_ERR_SYMBOLIC for a symbolic one. */
+am_status am_signature_make(am_signature *s, am_array *const *in, int n_in);
+bool am_signature_equal(const am_signature *a, const am_signature *b);
+
 typedef struct hy_entry hy_entry;
 
 struct am_block_impl {

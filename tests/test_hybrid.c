@@ -4,6 +4,8 @@
 
 #include "test_util.h"
 
+#include "../hybrid/hybrid_impl.h"
+
 /* ---- a model written the way users write one ------------------------------------------ */
 
 typedef struct mlp {
@@ -913,7 +915,43 @@ static void test_many_parameters(void)
     am_scope_end();
 }
 
+/* Signatures: what makes two calls share a plan. */
+static void test_signatures(void)
+{
+    am_scope_begin();
+    am_array *a = am_zeros(AM_SHAPE(2, 3), AM_DTYPE_FLOAT32), *b = am_ones(AM_SHAPE(2, 3), AM_DTYPE_FLOAT32);
+    am_signature s1, s2;
+    CU_ASSERT_EQUAL(am_signature_make(&s1, &a, 1), AM_OK);
+    CU_ASSERT_EQUAL(am_signature_make(&s2, &b, 1), AM_OK);
+    CU_ASSERT(am_signature_equal(&s1, &s2));      /* values do not matter */
+    CU_ASSERT_EQUAL(s1.hash, s2.hash);
+    am_array *c = am_zeros(AM_SHAPE(3, 3), AM_DTYPE_FLOAT32), *d = am_zeros(AM_SHAPE(2, 3), AM_DTYPE_FLOAT64);
+    am_signature_make(&s2, &c, 1);
+    CU_ASSERT(!am_signature_equal(&s1, &s2));      /* batch size */
+    am_signature_make(&s2, &d, 1);
+    CU_ASSERT(!am_signature_equal(&s1, &s2));      /* dtype */
+    am_autograd_set_training(true);
+    am_signature_make(&s2, &a, 1);
+    am_autograd_set_training(false);
+    CU_ASSERT(!am_signature_equal(&s1, &s2));      /* training */
+    am_autograd_record_begin(false);
+    am_signature_make(&s2, &a, 1);
+    am_autograd_end();
+    CU_ASSERT(!am_signature_equal(&s1, &s2));      /* recording */
+    am_array *v = am_copy(a);
+    am_attach_grad(v, AM_GRAD_WRITE);
+    am_signature_make(&s2, &v, 1);
+    CU_ASSERT(!am_signature_equal(&s1, &s2));      /* an input that needs a gradient */
+    am_array *two[2] = {a, b};
+    am_signature_make(&s2, two, 2);
+    CU_ASSERT(!am_signature_equal(&s1, &s2));
+    am_array *sym = am_var("x", AM_SHAPE(2, 3), AM_DTYPE_FLOAT32);
+    TU_ASSERT_FAILS(am_signature_make(&s2, &sym, 1) == AM_OK, AM_ERR_SYMBOLIC, "symbolic");
+    am_scope_end();
+}
+
 CU_TestInfo am_tests_hybrid[] = {
+    {"signatures", test_signatures},
     {"300 parameters: hundreds of heads", test_many_parameters},
     {"the example of README.md and hybrid.h", test_readme_example},
     {"casting to float64", test_cast},
