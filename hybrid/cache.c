@@ -311,7 +311,7 @@ typedef struct hy_state {
 static void state_release(void *p)
 {
     hy_state *s = p;
-    for (int j = 0; j < s->e->n_saved; j++) am_release(s->saved[j]);
+    for (int j = 0; s->saved && j < s->e->n_saved; j++) am_release(s->saved[j]);
     entry_release(s->e);
     free(s->saved);
     free(s);
@@ -367,13 +367,14 @@ static const am_op_def cached_op = {
 static int run_recorded(hy_entry *e, am_array *const *in, am_array **out, am_site at)
 {
     int n_io = e->sig.n_in + e->n_params, total = e->n_out + e->n_saved;
+    for (int h = 0; h < e->n_out; h++) out[h] = NULL;
     am_array **taken = calloc((size_t)total + 1, sizeof(*taken));
     am_array **io = malloc(((size_t)n_io + 1) * sizeof(*io));
     hy_state *s = calloc(1, sizeof(*s));
     am_status st = taken && io && s ? am_plan_take_outputs(e->fwd, taken)
                                     : am_fail(AM_ERR_OOM, "out of memory");
-    for (int i = 0; i < e->sig.n_in; i++) io[i] = in[i];
-    for (int k = 0; k < e->n_params; k++) io[e->sig.n_in + k] = e->params[k]->data;
+    for (int i = 0; io && i < e->sig.n_in; i++) io[i] = in[i];
+    for (int k = 0; io && k < e->n_params; k++) io[e->sig.n_in + k] = e->params[k]->data;
     for (int h = 0; st == AM_OK && h < e->n_out; h++) {
         am_array *v = am_array_new_view(taken[h], taken[h]->shape, taken[h]->dtype, 0);
         if (!v) st = am_last_status();
