@@ -140,9 +140,12 @@ int am_plan_num_inputs(const am_plan *p);
 const char *am_plan_input_name(const am_plan *p, int i);
 /* am_plan_bind by position; binding the array already bound costs nothing. */
 am_status am_plan_bind_index(am_plan *p, int i, am_array *x);
+/* Drops the plan's reference to input i's array (bind it again to run). */
+void am_plan_unbind_index(am_plan *p, int i);
 /* Hands the outputs of the last run to the caller (out[i]: new references,
- * views of the current arena, which they keep alive) and gives the plan a
- * fresh arena, so the next run cannot overwrite them. */
+ * views of the current arena, which they keep alive) and gives the plan
+ * another arena, so the next run cannot overwrite them: the one handed out
+ * the time before when all its outputs are gone, else a new one. */
 am_status am_plan_take_outputs(am_plan *p, am_array **out);
 
 /* ---- gemm: attribute access by name and the fused GEMM ops (fused_gemm.c) ----- */

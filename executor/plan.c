@@ -348,6 +348,7 @@ void am_plan_release(am_plan *p)
     for (int i = 0; i < p->n_graph_inputs; i++) free(p->graph_inputs[i]);
     free(p->graph_inputs);
     am_release(p->arena_array);
+    am_release(p->spare_arena);
     am_host_free(p->workspace);
     am_graph_release(p->graph);
     free(p->values), free(p->first_value), free(p->steps), free(p->inputs);
@@ -485,6 +486,27 @@ am_status am_plan_bind_index(am_plan *p, int i, am_array *x)
     return AM_OK;
 }
 
+/* The arena to run in after handing the current one out: the spare one when
+ * nothing else holds its bytes any more (every output handed out with it
+ * was released), else a new one.  In a training loop two arenas alternate. */
+static am_array *next_arena(am_plan *p)
+{
+    am_array *s = p->spare_arena;
+    if (s && atomic_load(&s->refcount) == 1 && atomic_load(&s->storage->refcount) == 1) {
+        p->spare_arena = NULL;
+        return s;
+    }
+    return am_array_alloc(AM_SHAPE((int64_t)p->arena_bytes), AM_DTYPE_UINT8, am_cpu());
+}
+
+void am_plan_unbind_index(am_plan *p, int i)
+{
+    if (!p->inputs[i].bound) return;
+    am_release(p->inputs[i].bound);
+    p->inputs[i].bound = NULL;
+    p->stale = true;
+}
+
 am_status am_plan_take_outputs(am_plan *p, am_array **out)
 {
     am_array *old = p->arena_array;
@@ -492,7 +514,7 @@ am_status am_plan_take_outputs(am_plan *p, am_array **out)
         const pvalue *v = &p->values[p->heads[h]];
         out[h] = am_retain(v->kind == PV_INPUT ? p->inputs[v->input].bound : v->array);
     }
-    if (!(p->arena_array = am_array_alloc(AM_SHAPE((int64_t)p->arena_bytes), AM_DTYPE_UINT8, am_cpu()))) {
+    if (!(p->arena_array = next_arena(p))) {
         p->arena_array = old;
         for (int h = 0; h < p->n_heads; h++) am_release(out[h]);
         return am_fail(AM_ERR_OOM, "cannot allocate a plan arena of %zu bytes", p->arena_bytes);
@@ -505,7 +527,8 @@ am_status am_plan_take_outputs(am_plan *p, am_array **out)
         if (!(x->array = am_array_new_view(p->arena_array, x->shape, x->dtype, arena_offset(p, v))))
             return am_last_status();
     }
-    am_release(old);
+    am_release(p->spare_arena); /* still in use: its holders keep its bytes alive */
+    p->spare_arena = old;
     p->stale = true;
     return AM_OK;
 }

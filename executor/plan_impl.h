@@ -62,6 +62,7 @@ struct am_plan {
     int *heads;                /* value id of each head */
     int n_heads;
     am_array *arena_array;     /* the arena, a uint8 array the outputs are views of */
+    am_array *spare_arena;     /* the arena last handed out (am_plan_take_outputs) */
     char *arena;               /* its data */
     size_t arena_bytes;
     char *workspace;

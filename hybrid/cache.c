@@ -348,6 +348,12 @@ static am_status cached_op_gradient(const am_grad_ctx *g, am_array *const *in,
     am_array *grads[e->n_wrt ? e->n_wrt : 1];
     if (st == AM_OK) st = run_plan(e->bwd, "backward of a hybridized block");
     if (st == AM_OK) st = am_plan_take_outputs(e->bwd, grads);
+    /* This call's saved values and head gradients are not the next call's:
+     * holding them would keep the forward arena they live in from being
+     * reused (am_plan_take_outputs). */
+    for (int i = 0; i < n; i++)
+        if (e->bwd_slots[i].kind == SLOT_SAVED || e->bwd_slots[i].kind == SLOT_HEAD_GRAD)
+            am_plan_unbind_index(e->bwd, i);
     for (int j = 0; st == AM_OK && j < e->n_wrt; j++) {
         int idx = e->wrt[j].kind == SLOT_DATA ? e->wrt[j].index : s->n_in + e->wrt[j].index;
         if (g->need_grad[idx]) in_grad[idx] = am_scope_own(grads[j]);
