@@ -459,15 +459,6 @@ static int call(am_block *b, am_array *const *in, int n_in, am_array **out, int 
     } else {
         if (b->impl->deferred && hy_resolve_deferred(b, in, n_in, at) != AM_OK) return -1;
         struct am_block_impl *impl = b->impl;
-        if (n_in <= AM_BLOCK_MAX_IO) {
-            impl->called = true;
-            impl->last_site = at;
-            impl->last_n_in = n_in;
-            for (int i = 0; i < n_in; i++) {
-                impl->last_shape[i] = am_array_shape(in[i]);
-                impl->last_dtype[i] = am_array_dtype(in[i]);
-            }
-        }
         am_block *eager = impl->hybrid ? hy_find_eager(b) : NULL;
         if (eager && !impl->warned_eager) {
             fprintf(stderr, "amber: %s stays eager: its block %s is marked eager (%s)\n",
@@ -476,6 +467,15 @@ static int call(am_block *b, am_array *const *in, int n_in, am_array **out, int 
         }
         if (impl->hybrid && !eager) n = hy_cached_call(b, in, n_in, out, cap, at);
         else n = hy_forward(b, in, n_in, out, cap, at);
+        if (n > 0) { /* export traces with the last call that worked */
+            impl->called = true;
+            impl->last_site = at;
+            impl->last_n_in = n_in;
+            for (int i = 0; i < n_in; i++) {
+                impl->last_shape[i] = am_array_shape(in[i]);
+                impl->last_dtype[i] = am_array_dtype(in[i]);
+            }
+        }
     }
     return n;
 }

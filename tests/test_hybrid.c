@@ -411,6 +411,9 @@ static void test_export_import(void)
     net *n = make_net();
     am_block_initialize(&n->base, NULL);
     TU_ASSERT_FAILS(am_block_export(&n->base, path, 0) == AM_OK, AM_ERR_ARG, "call Net once");
+    TU_ASSERT_FAILS(am_block_call(&n->base, am_ones(AM_SHAPE(2, 4), AM_DTYPE_FLOAT32)), AM_ERR_SHAPE,
+                    "FullyConnected");
+    TU_ASSERT_FAILS(am_block_export(&n->base, path, 0) == AM_OK, AM_ERR_ARG, "call Net once");
     am_array *x = tu_random(AM_SHAPE(2, 5), AM_DTYPE_FLOAT32, -1, 1);
     am_array *y = am_block_call(&n->base, x);
     CU_ASSERT_EQUAL(am_block_export(&n->base, path, 3), AM_OK);
