@@ -91,12 +91,22 @@ static bool grow(void **items, int *cap, int n, size_t size)
     return true;
 }
 
+/* True when b is root or one of its descendants. */
+static bool reaches(const am_block *root, const am_block *b)
+{
+    if (root == b) return true;
+    for (int i = 0; i < root->impl->n_children; i++)
+        if (reaches(root->impl->children[i].b, b)) return true;
+    return false;
+}
+
 am_block *am_block_add(am_block *parent, const char *name, am_block *child)
 {
     if (!child) return NULL; /* keep the constructor's message */
     struct am_block_impl *impl = parent ? parent->impl : NULL;
     am_status st = !parent ? am_fail(AM_ERR_ARG, "am_block_add: parent is NULL")
-                 : child == parent ? am_fail(AM_ERR_ARG, "am_block_add: a block cannot be its own child")
+                 : reaches(child, parent) ? am_fail(AM_ERR_ARG, "am_block_add: %s would contain itself "
+                                                    "(a cycle of children)", parent->cls->name)
                  : check_name(parent, name, "am_block_add");
     char *copy = st == AM_OK ? strdup(name) : NULL;
     if (st == AM_OK && (!copy || !grow((void **)&impl->children, &impl->cap_children,

@@ -108,6 +108,10 @@ static void test_names_and_print(void)
     TU_ASSERT_FAILS(am_block_collect_params(&n->base, "(", ps, 8) + 1, AM_ERR_ARG, "regular expression");
     TU_ASSERT_FAILS(am_block_param(&n->base, "body", AM_SHAPE(1), NULL), AM_ERR_ARG, "already has a child");
     TU_ASSERT_FAILS(am_block_add(&n->base, "a.b", &make_mlp(2, false)->base), AM_ERR_ARG, "without '.'");
+    /* A cycle of children is refused (the reference given is released, so
+     * keep one of our own). */
+    TU_ASSERT_FAILS(am_block_add(n->body, "up", am_block_retain(&n->base)), AM_ERR_ARG, "cycle");
+    TU_ASSERT_FAILS(am_block_add(&n->base, "self", am_block_retain(&n->base)), AM_ERR_ARG, "cycle");
     CU_ASSERT_EQUAL(am_block_num_children(&n->base), 2);
     CU_ASSERT_STRING_EQUAL(am_block_child_name(&n->base, 1), "head");
     char *buf = NULL;
