@@ -957,7 +957,56 @@ static void test_signatures(void)
     am_scope_end();
 }
 
+/* A forward that returns its input unchanged, and a parameter as it is. */
+typedef struct passthrough {
+    am_block base;
+    am_param *w;
+} passthrough;
+
+static int passthrough_forward(am_block *self, am_array *const *in, int n_in, am_array **out,
+                               int cap)
+{
+    AM_UNUSED(n_in), AM_UNUSED(cap);
+    out[0] = in[0];
+    out[1] = am_param_value(((passthrough *)self)->w);
+    return out[1] ? 2 : -1;
+}
+
+static const am_block_class passthrough_class = {"Passthrough", sizeof(passthrough),
+                                                 .forward_n = passthrough_forward};
+
+static void test_passthrough(void)
+{
+    am_scope_begin();
+    passthrough *p = am_block_new(&passthrough_class);
+    p->w = am_block_param(&p->base, "w", AM_SHAPE(3), &(am_init){.kind = AM_INIT_ONE});
+    am_block_initialize(&p->base, NULL);
+    am_array *x = am_arange(0, 3, 1, AM_DTYPE_FLOAT32);
+    am_attach_grad(x, AM_GRAD_WRITE);
+    for (int hybrid = 0; hybrid < 2; hybrid++) {
+        am_block_hybridize(&p->base, hybrid, NULL);
+        am_array *o[2];
+        am_autograd_record_begin(true);
+        CU_ASSERT_EQUAL_FATAL(am_block_forward(&p->base, &x, 1, o, 2), 2);
+        am_array *loss = am_add(am_sum(am_mul_scalar(o[0], 3), NULL, 0, false),
+                                am_sum(am_mul_scalar(o[1], 5), NULL, 0, false));
+        am_autograd_end();
+        CU_ASSERT_EQUAL(am_backward(loss), AM_OK);
+        TU_ASSERT_VALUES(o[0], AM_SHAPE(3), 0, 0, 1, 2);
+        TU_ASSERT_VALUES(am_grad(x), AM_SHAPE(3), 0, 3, 3, 3);
+        TU_ASSERT_VALUES(am_param_grad(p->w), AM_SHAPE(3), 0, 5, 5, 5);
+    }
+    /* Unrecorded: the outputs are copies, the input is not aliased. */
+    am_array *o[2];
+    CU_ASSERT_EQUAL(am_block_forward(&p->base, &x, 1, o, 2), 2);
+    CU_ASSERT(o[0] != x);
+    TU_ASSERT_VALUES(o[0], AM_SHAPE(3), 0, 0, 1, 2);
+    am_block_release(&p->base);
+    am_scope_end();
+}
+
 CU_TestInfo am_tests_hybrid[] = {
+    {"a forward returning its input and a parameter", test_passthrough},
     {"signatures", test_signatures},
     {"300 parameters: hundreds of heads", test_many_parameters},
     {"the example of README.md and hybrid.h", test_readme_example},
