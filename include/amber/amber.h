@@ -31,5 +31,7 @@
 #include "hybrid.h"
 #include "layers.h"
 #include "layers_rnn.h"
+#include "losses.h"
+#include "metric.h"
 
 #endif /* AMBER_AMBER_H */
