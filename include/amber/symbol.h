@@ -32,8 +32,9 @@ extern "C" {
 typedef struct am_graph am_graph;
 
 /* A graph variable (an input or a parameter).  shape.ndim -1 means unknown
- * (filled by shape inference); dtype AM_DTYPE_COUNT means unknown.  New
- * reference; NULL with AM_ERR_ARG for an empty or NULL name. */
+ * (filled by shape inference); dtype AM_DTYPE_COUNT means unknown.  A new
+ * reference owned by the current scope, as op results are; NULL with
+ * AM_ERR_ARG for an empty or NULL name. */
 AM_API am_array *am_var_at(const char *name, am_shape shape, am_dtype dtype, am_site at);
 #define am_var(name, shape, dtype) am_var_at((name), (shape), (dtype), AM_HERE)
 
