@@ -30,3 +30,6 @@ CASES(rnn)
 
 /* conv */
 CASES(conv)
+
+/* optimizer */
+CASES(optimizer)

@@ -33,5 +33,6 @@
 #include "layers_rnn.h"
 #include "losses.h"
 #include "metric.h"
+#include "trainer.h"
 
 #endif /* AMBER_AMBER_H */

@@ -395,6 +395,83 @@ AM_API am_array *am_deconvolution_at(am_array *x, am_array *weight, am_array *bi
     am_deconvolution_at((x), (w), (b), (nk), (k), (s), (p), (d), (adj), (ts), (nf), (ng), \
                         AM_HERE)
 
+/* ---- optimizer updates ------------------------------------------------------ */
+/* MXNet's update ops.  Each returns the new weight (a new reference) and updates
+ * its state arrays (mom, mean, var, n, g, delta, history) in place; weight,
+ * grad and the states share one shape and dtype (float32 or float64).
+ * clip_gradient and clip_weights < 0 mean no clipping.  See docs/training.md. */
+/* [sgd_update] (1 - lr wd) w - lr clip(rescale_grad grad). */
+AM_API am_array *am_sgd_update_at(am_array *weight, am_array *grad, double lr, double wd,
+                                  double rescale_grad, double clip_gradient, am_site at);
+#define am_sgd_update(w, g, lr, wd, rg, cg) \
+    am_sgd_update_at((w), (g), (lr), (wd), (rg), (cg), AM_HERE)
+/* [sgd_mom_update] mom = momentum mom - lr wd w - lr clip(rescale_grad grad); w + mom. */
+AM_API am_array *am_sgd_mom_update_at(am_array *weight, am_array *grad, am_array *mom, double lr,
+                                      double momentum, double wd, double rescale_grad,
+                                      double clip_gradient, am_site at);
+#define am_sgd_mom_update(w, g, m, lr, mo, wd, rg, cg) \
+    am_sgd_mom_update_at((w), (g), (m), (lr), (mo), (wd), (rg), (cg), AM_HERE)
+/* [nag_mom_update] Nesterov momentum (MXNet 1.9's rule). */
+AM_API am_array *am_nag_mom_update_at(am_array *weight, am_array *grad, am_array *mom, double lr,
+                                      double momentum, double wd, double rescale_grad,
+                                      double clip_gradient, am_site at);
+#define am_nag_mom_update(w, g, m, lr, mo, wd, rg, cg) \
+    am_nag_mom_update_at((w), (g), (m), (lr), (mo), (wd), (rg), (cg), AM_HERE)
+/* [adam_update] Adam without bias correction (fold it into lr, as MXNet's Adam does). */
+AM_API am_array *am_adam_update_at(am_array *weight, am_array *grad, am_array *mean,
+                                   am_array *var, double lr, double beta1, double beta2,
+                                   double epsilon, double wd, double rescale_grad,
+                                   double clip_gradient, am_site at);
+#define am_adam_update(w, g, m, v, lr, b1, b2, eps, wd, rg, cg) \
+    am_adam_update_at((w), (g), (m), (v), (lr), (b1), (b2), (eps), (wd), (rg), (cg), AM_HERE)
+/* [rmsprop_update] RMSProp (Tieleman & Hinton); n is the state. */
+AM_API am_array *am_rmsprop_update_at(am_array *weight, am_array *grad, am_array *n, double lr,
+                                      double gamma1, double epsilon, double wd,
+                                      double rescale_grad, double clip_gradient,
+                                      double clip_weights, am_site at);
+#define am_rmsprop_update(w, gr, n, lr, g1, eps, wd, rg, cg, cw) \
+    am_rmsprop_update_at((w), (gr), (n), (lr), (g1), (eps), (wd), (rg), (cg), (cw), AM_HERE)
+/* [rmspropalex_update] RMSProp (Graves); n, g and delta are the states. */
+AM_API am_array *am_rmspropalex_update_at(am_array *weight, am_array *grad, am_array *n,
+                                          am_array *g, am_array *delta, double lr, double gamma1,
+                                          double gamma2, double epsilon, double wd,
+                                          double rescale_grad, double clip_gradient,
+                                          double clip_weights, am_site at);
+#define am_rmspropalex_update(w, gr, n, g, d, lr, g1, g2, eps, wd, rg, cg, cw)                  \
+    am_rmspropalex_update_at((w), (gr), (n), (g), (d), (lr), (g1), (g2), (eps), (wd), (rg), (cg), \
+                             (cw), AM_HERE)
+/* [_sparse_adagrad_update] (alias adagrad_update) AdaGrad; history is the state. */
+AM_API am_array *am_adagrad_update_at(am_array *weight, am_array *grad, am_array *history,
+                                      double lr, double epsilon, double wd, double rescale_grad,
+                                      double clip_gradient, am_site at);
+#define am_adagrad_update(w, g, h, lr, eps, wd, rg, cg) \
+    am_adagrad_update_at((w), (g), (h), (lr), (eps), (wd), (rg), (cg), AM_HERE)
+/* [_adamw_update] (alias _contrib_adamw_update) AdamW; rescale_grad is an array
+ * of one element, and 0, inf or nan there skips the step. */
+AM_API am_array *am_adamw_update_at(am_array *weight, am_array *grad, am_array *mean,
+                                    am_array *var, am_array *rescale_grad, double lr,
+                                    double beta1, double beta2, double epsilon, double wd,
+                                    double eta, double clip_gradient, am_site at);
+#define am_adamw_update(w, g, m, v, rg, lr, b1, b2, eps, wd, eta, cg) \
+    am_adamw_update_at((w), (g), (m), (v), (rg), (lr), (b1), (b2), (eps), (wd), (eta), (cg), \
+                       AM_HERE)
+/* [lamb_update_phase1] returns LAMB's direction g (not a weight); t counts from 1. */
+AM_API am_array *am_lamb_update_phase1_at(am_array *weight, am_array *grad, am_array *mean,
+                                          am_array *var, double beta1, double beta2,
+                                          double epsilon, int64_t t, bool bias_correction,
+                                          double wd, double rescale_grad, double clip_gradient,
+                                          am_site at);
+#define am_lamb_update_phase1(w, g, m, v, b1, b2, eps, t, bc, wd, rg, cg) \
+    am_lamb_update_phase1_at((w), (g), (m), (v), (b1), (b2), (eps), (t), (bc), (wd), (rg), (cg), \
+                             AM_HERE)
+/* [lamb_update_phase2] w - lr (r1 / r2) g; r1 = ||w||, r2 = ||g|| as one-element arrays;
+ * bounds < 0 mean none. */
+AM_API am_array *am_lamb_update_phase2_at(am_array *weight, am_array *g, am_array *r1,
+                                          am_array *r2, double lr, double lower_bound,
+                                          double upper_bound, am_site at);
+#define am_lamb_update_phase2(w, g, r1, r2, lr, lb, ub) \
+    am_lamb_update_phase2_at((w), (g), (r1), (r2), (lr), (lb), (ub), AM_HERE)
+
 #ifdef __cplusplus
 }
 #endif
