@@ -112,8 +112,9 @@ AM_API am_status am_plan_bind(am_plan *p, const char *name, am_array *x);
 /* Runs every step.  Allocates nothing.  AM_ERR_ARG naming an unbound input. */
 AM_API am_status am_plan_run(am_plan *p);
 
-/* Output i of the last run: a new reference to an array the plan owns and
- * overwrites on the next run (copy it to keep it). */
+/* Output i of the last run: a new reference owned by the current scope (as
+ * op results are) to an array whose bytes the plan overwrites on the next
+ * run (copy it to keep the values). */
 AM_API am_array *am_plan_output(am_plan *p, int i);
 AM_API int am_plan_num_outputs(const am_plan *p);
 
