@@ -25,7 +25,7 @@ BLAS_LIB := /usr/lib/$(MULTIARCH)/openblas-openmp
 CC      ?= gcc
 CFLAGS  := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -fPIC -fvisibility=hidden -MMD -MP \
            -Iinclude -I$(BLAS_INC)
-LDLIBS  := -L$(BLAS_LIB) -Wl,-rpath,$(BLAS_LIB) -lopenblas -ljansson -lm -lpthread
+LDLIBS  := -L$(BLAS_LIB) -Wl,-rpath,$(BLAS_LIB) -lopenblas -ljansson -lz -lm -lpthread
 
 ifeq ($(DEBUG),1)
 CFLAGS += -O0 -g
@@ -76,7 +76,7 @@ TUTORIALS := $(patsubst tutorials/%/main.c,$(BUILD)/tutorials/%,$(wildcard tutor
 all: check-deps $(LIB_A) $(LIB_SO) $(AMBER) $(TUTORIALS)
 
 # ---- system packages ---------------------------------------------------------
-DEB_PACKAGES := libopenblas-openmp-dev libjansson-dev libcunit1-dev zlib1g-dev
+DEB_PACKAGES := libopenblas-openmp-dev libjansson-dev libcunit1-dev zlib1g-dev dataset-fashion-mnist
 # `make fuzz` only: clang with libFuzzer and the sanitizer runtimes, and LLVM's OpenMP.
 FUZZ_PACKAGES := clang libclang-rt-14-dev libomp-dev
 HAVE_DEPS = $(and $(wildcard $(BLAS_INC)/cblas.h),$(wildcard /usr/include/jansson.h),$(wildcard /usr/include/CUnit/CUnit.h),$(wildcard /usr/include/zlib.h))
@@ -182,7 +182,7 @@ FUZZ_BUILD     := build/fuzz
 FUZZ_CFLAGS    := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-pass-failed -MMD -MP -Iinclude \
                   -I$(BLAS_INC) -O1 -g -fno-omit-frame-pointer -fopenmp \
                   -fsanitize=address,undefined -fno-sanitize-recover=undefined
-FUZZ_LDLIBS    := -L$(BLAS_LIB) -Wl,-rpath,$(BLAS_LIB) -lopenblas -ljansson -lm -lpthread -fopenmp
+FUZZ_LDLIBS    := -L$(BLAS_LIB) -Wl,-rpath,$(BLAS_LIB) -lopenblas -ljansson -lz -lm -lpthread -fopenmp
 FUZZ_LIB_OBJ   := $(LIB_SRC:%.c=$(FUZZ_BUILD)/%.o)
 FUZZ_TARGETS   := $(patsubst tests/fuzz/%.c,$(FUZZ_BUILD)/%,$(wildcard tests/fuzz/fuzz_*.c))
 

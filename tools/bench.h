@@ -23,5 +23,6 @@ void bench_print_threads(void);
 int am_cmd_bench_conv(int argc, char **argv);
 int am_cmd_bench_graph(int argc, char **argv);
 int am_cmd_bench_blocks(int argc, char **argv);
+int am_cmd_bench_loader(int argc, char **argv);
 
 #endif /* AMBER_TOOLS_BENCH_H */

@@ -27,6 +27,7 @@
 #include "symbol.h"
 #include "op.h"
 #include "io.h"
+#include "data.h"
 #include "executor.h"
 #include "hybrid.h"
 #include "layers.h"
