@@ -72,7 +72,7 @@ AMBER  := $(BUILD)/amber
 TESTS  := $(BUILD)/test_amber
 TUTORIALS := $(patsubst tutorials/%/main.c,$(BUILD)/tutorials/%,$(wildcard tutorials/*/main.c))
 
-.PHONY: all test asan demo bench deps check-deps install clean linecount docs check-mxnet
+.PHONY: all test asan demo tutorials bench deps check-deps install clean linecount docs check-mxnet
 all: check-deps $(LIB_A) $(LIB_SO) $(AMBER) $(TUTORIALS)
 
 # ---- system packages ---------------------------------------------------------
@@ -132,7 +132,19 @@ asan: check-deps
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:allocator_may_return_null=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  OMP_NUM_THREADS=2 build-asan/test_amber $(SUITES)
 
+# The demo: a CNN learns Fashion-MNIST eagerly, then hybridized; its export
+# runs in amber run, scored by the same program (tutorials/07-fashion-mnist).
 demo: all
+	@[ -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ] || \
+	  { if [ "$$(id -u)" = 0 ]; then $(MAKE) --no-print-directory deps; \
+	    else echo "Fashion-MNIST is missing: run 'sudo make deps'"; exit 1; fi; }
+	$(BUILD)/tutorials/07-fashion-mnist $(BUILD)
+	$(AMBER) run $(BUILD)/fashion-symbol.json $(BUILD)/fashion-0000.params \
+	  -i data=$(BUILD)/fashion-input.npy -o $(BUILD)/fashion-output.npy
+	$(BUILD)/tutorials/07-fashion-mnist --score $(BUILD)/fashion-output.npy $(BUILD)/fashion-labels.npy
+
+# Tutorials 01 to 06, each a small program with a README.
+tutorials: all
 	$(BUILD)/tutorials/01-eager
 	$(BUILD)/tutorials/02-autograd
 	$(BUILD)/tutorials/03-static $(BUILD)
