@@ -36,7 +36,10 @@ ifeq ($(OPENMP),1)
 CFLAGS += -fopenmp
 LDLIBS += -fopenmp
 else
-CFLAGS += -Wno-unknown-pragmas
+# Values read only by OpenMP clauses (loop sizes in `if (n > AM_OMP_MIN)`)
+# are unused once the pragmas are dropped.
+CFLAGS += -Wno-unknown-pragmas -Wno-unused-variable -Wno-unused-parameter \
+          -Wno-unused-but-set-variable
 endif
 ifeq ($(SANITIZE),1)
 CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
