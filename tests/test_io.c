@@ -64,19 +64,6 @@ static void capture_print(am_array *x, char *out, char *err, size_t n)
     }
 }
 
-/* Asserts that a status-returning expr failed with code and a message
- * containing substr. */
-#define TU_ASSERT_STATUS(expr, code, substr)                                             \
-    do {                                                                                 \
-        am_clear_error();                                                                \
-        CU_ASSERT_EQUAL((expr), (code));                                                 \
-        if (!strstr(am_last_error(), (substr))) {                                        \
-            printf("\n  message '%s' lacks '%s'\n", am_last_error(), (substr));          \
-            CU_FAIL("error message");                                                    \
-        }                                                                                \
-        am_clear_error();                                                                \
-    } while (0)
-
 /* ---- printing ---------------------------------------------------------------------- */
 
 /* Reference strings below come from numpy 2.4's np.array2string on the same

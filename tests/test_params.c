@@ -63,20 +63,6 @@ static const uint8_t fix_mixed[] = {
 
 #define LOAD(fix) am_ndlist_load_buffer((fix), sizeof(fix))
 
-/* Asserts that a status-returning expr failed with code and a message
- * containing substr. */
-#define TU_ASSERT_STATUS(expr, code, substr)                                             \
-    do {                                                                                 \
-        am_clear_error();                                                                \
-        CU_ASSERT_EQUAL((expr), (code));                                                 \
-        CU_ASSERT_EQUAL(am_last_status(), (code));                                       \
-        if (!strstr(am_last_error(), (substr))) {                                        \
-            printf("\n  message '%s' lacks '%s'\n", am_last_error(), (substr));          \
-            CU_FAIL("error message");                                                    \
-        }                                                                                \
-        am_clear_error();                                                                \
-    } while (0)
-
 static void test_load_v2(void)
 {
     am_scope_begin();

@@ -39,6 +39,19 @@ bool tu_allclose(am_array *a, am_array *b, double tol);
         am_clear_error();                                                                \
     } while (0)
 
+/* Asserts that a status-returning expr failed with code and a message
+ * containing substr (TU_ASSERT_FAILS is for expressions that are 0 on failure). */
+#define TU_ASSERT_STATUS(expr, code, substr)                                             \
+    do {                                                                                 \
+        am_clear_error();                                                                \
+        CU_ASSERT_EQUAL((expr), (code));                                                 \
+        if (!strstr(am_last_error(), (substr))) {                                        \
+            printf("\n  message '%s' lacks '%s'\n", am_last_error(), (substr));          \
+            CU_FAIL("error message");                                                    \
+        }                                                                                \
+        am_clear_error();                                                                \
+    } while (0)
+
 /* Runs op by name with "k1|k2" = "v1|v2" attributes (at most 16); n_out
  * visible outputs.  tu_invoke1: one input and one output, NULL on failure. */
 am_status tu_invoke(const char *op, am_array *const *in, int n_in, const char *keys,
