@@ -17,6 +17,7 @@ typedef struct loss {
     bool from_sigmoid;  /* SigmoidBCE: pred holds probabilities */
     bool pos_weight;    /* SigmoidBCE: the last input is pos_weight */
     bool log_softmax;   /* KLDiv: pred gets log_softmax first (Gluon's from_logits=False) */
+    am_ctc_opts ctc;    /* CTC: layouts and which optional inputs a call takes */
 } loss;
 
 /* ---- shared steps --------------------------------------------------------------------------- */
@@ -244,6 +245,22 @@ static am_array *cosine_forward(am_block *self, am_array *const *in, int n_in)
     return apply_weighting(l, sample_weight_of(in, n_in, 3), s->weight);
 }
 
+/* Gluon's CTCLoss: the op wants (T, N, C) and (N, L), blank last. */
+static am_array *ctc_forward(am_block *self, am_array *const *in, int n_in)
+{
+    loss *s = (loss *)self;
+    const am_ctc_opts *o = &s->ctc;
+    int want = 2 + o->pred_lengths + o->label_lengths + o->sample_weight;
+    if (check_inputs(self, n_in, want, want) != AM_OK) return NULL;
+    am_array *pred = o->tnc ? in[0] : am_swap_axis(in[0], 0, 1);
+    am_array *label = o->label_tn ? am_swap_axis(in[1], 0, 1) : in[1];
+    int k = 2;
+    am_array *pred_len = o->pred_lengths ? in[k++] : NULL;
+    am_array *label_len = o->label_lengths ? in[k++] : NULL;
+    am_array *l = am_ctc_loss(pred, label, pred_len, label_len, "last");
+    return apply_weighting(l, o->sample_weight ? in[k] : NULL, s->weight);
+}
+
 /* ---- constructors --------------------------------------------------------------------------- */
 
 #define LOSS_CLASS(var, name_, fwd)                                                   \
@@ -257,6 +274,7 @@ LOSS_CLASS(huber_class, "HuberLoss", huber_forward);
 LOSS_CLASS(hinge_class, "HingeLoss", hinge_forward);
 LOSS_CLASS(kl_div_class, "KLDivLoss", kl_div_forward);
 LOSS_CLASS(cosine_class, "CosineEmbeddingLoss", cosine_forward);
+LOSS_CLASS(ctc_class, "CTCLoss", ctc_forward);
 #undef LOSS_CLASS
 
 /* A loss of cls with the common options, after checking weight. */
@@ -358,5 +376,14 @@ am_block *am_cosine_embedding_loss(const am_cosine_embedding_opts *opts)
     }
     loss *s = new_loss(&cosine_class, "am_cosine_embedding_loss", o->weight, 0);
     if (s) s->param = o->margin;
+    return s ? &s->base : NULL;
+}
+
+am_block *am_ctc_loss_block(const am_ctc_opts *opts)
+{
+    static const am_ctc_opts defaults;
+    const am_ctc_opts *o = opts ? opts : &defaults;
+    loss *s = new_loss(&ctc_class, "am_ctc_loss_block", o->weight, o->label_tn ? 1 : 0);
+    if (s) s->ctc = *o;
     return s ? &s->base : NULL;
 }

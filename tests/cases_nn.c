@@ -36,4 +36,12 @@ const am_op_case am_cases_nn[] = {
     {.op = "_backward_LayerNorm", .attrs = "axis=0", .shapes = "70,3;70,3;70;1,3;1,3;1,3;1,3",
      .lo = 0.5, .hi = 1.5},
     {.op = "_backward_LayerNorm", .shapes = "0,3;0,3;3;0,1;0,1;0,1;0,1"},
+    /* CTCLoss: labels index [0, C) with the blank first (0 pads), below C-1
+     * with the blank last; every case has frames enough for any label. */
+    {.op = "CTCLoss", .shapes = "6,2,4;2,2", .index_mask = 2, .index_hi = 4},
+    {.op = "CTCLoss", .attrs = "blank_label=last", .shapes = "5,3,3;3,2", .index_mask = 2,
+     .index_hi = 2, .dtype = AM_DTYPE_FLOAT64},
+    {.op = "ctc_loss", .attrs = "use_label_lengths=True;blank_label=last", .shapes = "7,2,4;2,3;2",
+     .index_mask = 6, .index_hi = 3, .index_dtype = AM_DTYPE_INT32},
+    {.op = "CTCLoss", .shapes = "4,0,3;0,2", .index_mask = 2, .index_hi = 3},
     {0}};

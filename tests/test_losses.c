@@ -7,7 +7,7 @@
 #include <amber/losses.h>
 
 #define FIX "tests/fixtures/losses/"
-#define MAX_CASE_IN 4
+#define MAX_CASE_IN 5
 #define TOL 1e-5
 
 /* ---- helpers -------------------------------------------------------------------------------- */
@@ -150,6 +150,32 @@ static void test_cosine_embedding(void)
                "cos_margin_sw", 4, 2);
 }
 
+/* Gluon's CTCLoss against PyTorch's ctc_loss (tests/fixtures/ctc/make.py;
+ * MXNet agrees on these to 1e-6): the fixtures live beside the op's. */
+static void test_ctc(void)
+{
+    check_case(am_ctc_loss_block(NULL), "../ctc/block", 2, 1);
+    check_case(am_ctc_loss_block(&(am_ctc_opts){.pred_lengths = true, .label_lengths = true,
+                                                .sample_weight = true}),
+               "../ctc/block_lengths_sw", 5, 1);
+    /* TNC and TN layouts give the same loss on transposed inputs. */
+    am_scope_begin();
+    am_array *x = fixture("../ctc/block", "in0"), *lab = fixture("../ctc/block", "in1");
+    am_block *b = am_ctc_loss_block(&(am_ctc_opts){.tnc = true, .label_tn = true});
+    am_array *y = am_block_call2(b, am_swap_axis(x, 0, 1), am_swap_axis(lab, 0, 1));
+    CU_ASSERT(tu_allclose(y, fixture("../ctc/block", "loss"), 1e-5));
+    TU_ASSERT_FAILS(am_block_call(b, x), AM_ERR_ARG, "CTCLoss: takes 2 to 2 inputs, got 1");
+    am_block_release(b);
+    /* The docs/losses-metrics.md example: label lengths instead of padding. */
+    am_array *pred = x, *label = lab;
+    am_array *label_len = am_from_buffer((float[]){3, 1, 2}, AM_SHAPE(3), AM_DTYPE_FLOAT32);
+    am_block *ctc = am_ctc_loss_block(&(am_ctc_opts){.label_lengths = true});
+    am_array *loss = am_block_call_at(ctc, (am_array *[]){pred, label, label_len}, 3, AM_HERE);
+    CU_ASSERT(tu_allclose(loss, fixture("../ctc/block", "loss"), 1e-5));
+    am_block_release(ctc);
+    am_scope_end();
+}
+
 /* A loss hybridized together with the model that feeds it: one plan, the
  * same loss and parameter gradients as the eager run. */
 static am_array *model_and_loss(am_array *const *in, int n_in, void *ctx)
@@ -267,6 +293,7 @@ CU_TestInfo am_tests_losses[] = {
     {"HuberLoss and HingeLoss: rho, margin, weights", test_huber_hinge},
     {"KLDivLoss: from_logits, axis, weight", test_kl_div},
     {"CosineEmbeddingLoss: margin, weights, both inputs' gradients", test_cosine_embedding},
+    {"CTCLoss: layouts, lengths, sample weights", test_ctc},
     {"a loss hybridizes with its model", test_with_model},
     {"losses: bad options and inputs", test_errors},
     {"the docs/losses-metrics.md loss example", test_docs_example},

@@ -403,7 +403,136 @@ static void test_layer_norm_errors(void)
     am_scope_end();
 }
 
+/* ---- CTCLoss ---------------------------------------------------------------- */
+
+#define CTC_FIX "tests/fixtures/ctc/"
+
+static am_array *ctc_fixture(const char *name, const char *what)
+{
+    char path[160];
+    snprintf(path, sizeof(path), CTC_FIX "%s_%s.npy", name, what);
+    am_array *x = am_npy_load(path);
+    if (!x) printf("\n  cannot load %s: %s\n", path, am_last_error());
+    return x;
+}
+
+/* The loss and d sum(loss) / d data of one eager call match PyTorch's
+ * (tests/fixtures/ctc/make.py), in float32 and float64. */
+static void check_ctc_fixture(const char *name, bool lengths, const char *blank)
+{
+    for (int f64 = 0; f64 < 2; f64++) {
+        am_scope_begin();
+        am_array *x = ctc_fixture(name, "in0"), *lab = ctc_fixture(name, "in1");
+        CU_ASSERT_PTR_NOT_NULL_FATAL(x);
+        if (f64) x = am_astype(x, AM_DTYPE_FLOAT64);
+        am_array *dl = lengths ? ctc_fixture(name, "in2") : NULL;
+        am_array *ll = lengths ? ctc_fixture(name, "in3") : NULL;
+        am_attach_grad(x, AM_GRAD_WRITE);
+        am_autograd_record_begin(true);
+        am_array *loss = am_ctc_loss(x, lab, dl, ll, blank);
+        am_array *total = am_sum(loss, NULL, 0, false);
+        am_autograd_end();
+        CU_ASSERT_EQUAL_FATAL(am_backward(total), AM_OK);
+        CU_ASSERT(tu_allclose(loss, ctc_fixture(name, "loss"), 1e-5));
+        CU_ASSERT(tu_allclose(am_grad(x), ctc_fixture(name, "grad0"), 1e-5));
+        am_scope_end();
+    }
+}
+
+static void test_ctc_against_pytorch(void)
+{
+    check_ctc_fixture("op_first", false, "first");
+    check_ctc_fixture("op_lengths", true, "last");
+}
+
+/* By hand: one frame and no label is -log p(blank); a single label over two
+ * frames sums its three alignments (a a, a -, - a). */
+static void test_ctc_by_hand(void)
+{
+    am_scope_begin();
+    am_array *x = tu_random(AM_SHAPE(2, 1, 3), AM_DTYPE_FLOAT64, -1, 1);
+    am_array *p = am_softmax(x, -1);
+    double p0[3], p1[3];
+    for (int k = 0; k < 3; k++) p0[k] = am_item(p, k), p1[k] = am_item(p, 3 + k);
+    am_array *empty = am_zeros(AM_SHAPE(1, 2), AM_DTYPE_FLOAT32);
+    CU_ASSERT_DOUBLE_EQUAL(am_item(am_ctc_loss(x, empty, NULL, NULL, "first"), 0),
+                           -log(p0[0] * p1[0]), 1e-12);
+    am_array *lab = am_full(AM_SHAPE(1, 1), AM_DTYPE_FLOAT32, 2);
+    double want = -log(p0[2] * p1[2] + p0[2] * p1[0] + p0[0] * p1[2]);
+    CU_ASSERT_DOUBLE_EQUAL(am_item(am_ctc_loss(x, lab, NULL, NULL, "first"), 0), want, 1e-12);
+    /* Blank last: the same label is class 1 of 0..1 and the blank is 2. */
+    am_array *lab_last = am_full(AM_SHAPE(1, 1), AM_DTYPE_FLOAT32, 1);
+    want = -log(p0[1] * p1[1] + p0[1] * p1[2] + p0[2] * p1[1]);
+    CU_ASSERT_DOUBLE_EQUAL(am_item(am_ctc_loss(x, lab_last, NULL, NULL, "last"), 0), want, 1e-12);
+    am_scope_end();
+}
+
+/* A label its sequence is too short for: +inf with a zero gradient, while the
+ * other sequences of the batch train normally. */
+static void test_ctc_impossible(void)
+{
+    am_scope_begin();
+    am_array *x = tu_random(AM_SHAPE(2, 2, 3), AM_DTYPE_FLOAT32, -1, 1);
+    float labv[] = {1, 1, 2, 0}; /* 1 1 needs 3 frames; 2 needs 1 */
+    am_array *lab = am_from_buffer(labv, AM_SHAPE(2, 2), AM_DTYPE_FLOAT32);
+    am_attach_grad(x, AM_GRAD_WRITE);
+    am_autograd_record_begin(true);
+    am_array *loss = am_ctc_loss(x, lab, NULL, NULL, NULL);
+    am_array *total = am_sum(am_pick(loss, am_ones(AM_SHAPE(1), AM_DTYPE_FLOAT32), 0), NULL, 0,
+                             false);
+    am_autograd_end();
+    CU_ASSERT(isinf(am_item(loss, 0)) && am_item(loss, 0) > 0);
+    CU_ASSERT(isfinite(am_item(loss, 1)));
+    CU_ASSERT_EQUAL_FATAL(am_backward(total), AM_OK);
+    am_array *g = am_grad(x);
+    double row_sum = 0;
+    for (int t = 0; t < 2; t++)
+        for (int k = 0; k < 3; k++) {
+            CU_ASSERT_EQUAL(am_item(g, t * 6 + k), 0);   /* sequence 0 */
+            row_sum += am_item(g, t * 6 + 3 + k);         /* sequence 1 */
+        }
+    CU_ASSERT_DOUBLE_EQUAL(row_sum, 0, 1e-6); /* softmax gradients sum to 0 per frame */
+    am_scope_end();
+}
+
+static void test_ctc_errors(void)
+{
+    am_scope_begin();
+    am_array *x = tu_random(AM_SHAPE(4, 2, 3), AM_DTYPE_FLOAT32, -1, 1);
+    float blank_in_label[] = {1, 0, 0, 0}, big[] = {1, 3, 0, 0}, fine[] = {1, 2, 2, 0};
+    am_array *lab = am_from_buffer(fine, AM_SHAPE(2, 2), AM_DTYPE_FLOAT32);
+    TU_ASSERT_FAILS(am_ctc_loss(x, am_from_buffer(big, AM_SHAPE(2, 2), AM_DTYPE_FLOAT32), NULL,
+                                NULL, "first"),
+                    AM_ERR_ARG, "label[0][1] = 3 is not a class in [0, 3) other than the blank 0");
+    TU_ASSERT_FAILS(am_ctc_loss(x, am_from_buffer(blank_in_label, AM_SHAPE(2, 2),
+                                                  AM_DTYPE_FLOAT32),
+                                NULL, am_full(AM_SHAPE(2), AM_DTYPE_INT32, 2), "first"),
+                    AM_ERR_ARG, "label[0][1] = 0 is not a class");
+    TU_ASSERT_FAILS(am_ctc_loss(x, lab, NULL, am_full(AM_SHAPE(2), AM_DTYPE_INT32, 3), "first"),
+                    AM_ERR_ARG, "label_lengths[0] = 3 is outside [0, 2]");
+    TU_ASSERT_FAILS(am_ctc_loss(x, lab, am_full(AM_SHAPE(2), AM_DTYPE_INT32, 5), NULL, "first"),
+                    AM_ERR_ARG, "data_lengths[0] = 5 is outside [0, 4]");
+    TU_ASSERT_FAILS(am_ctc_loss(x, am_zeros(AM_SHAPE(3, 2), AM_DTYPE_FLOAT32), NULL, NULL, NULL),
+                    AM_ERR_SHAPE, "label (3, 2) and data (4, 2, 3) differ in batch size");
+    TU_ASSERT_FAILS(am_ctc_loss(x, am_zeros(AM_SHAPE(2, 5), AM_DTYPE_FLOAT32), NULL, NULL, NULL),
+                    AM_ERR_SHAPE, "label (2, 5) is longer than the sequences of data (4, 2, 3)");
+    TU_ASSERT_FAILS(am_ctc_loss(am_zeros(AM_SHAPE(4, 6), AM_DTYPE_FLOAT32), lab, NULL, NULL, NULL),
+                    AM_ERR_SHAPE, "must be (sequence length, batch, alphabet)");
+    TU_ASSERT_FAILS(am_ctc_loss(x, lab, am_zeros(AM_SHAPE(3), AM_DTYPE_FLOAT32), NULL, NULL),
+                    AM_ERR_SHAPE, "data_lengths (3,) must be a vector of the batch size 2");
+    TU_ASSERT_FAILS(am_ctc_loss(x, lab, NULL, NULL, "middle"), AM_ERR_ARG,
+                    "blank_label 'middle' is not one of first, last");
+    TU_ASSERT_FAILS(am_ctc_loss(am_zeros(AM_SHAPE(4, 2, 3), AM_DTYPE_INT32), lab, NULL, NULL,
+                                NULL),
+                    AM_ERR_DTYPE, "CTCLoss needs float32 or float64");
+    am_scope_end();
+}
+
 CU_TestInfo am_tests_ops_nn[] = {
+    {"CTCLoss against PyTorch's ctc_loss", test_ctc_against_pytorch},
+    {"CTCLoss by hand", test_ctc_by_hand},
+    {"CTCLoss of an impossible label", test_ctc_impossible},
+    {"CTCLoss errors", test_ctc_errors},
     {"softmax and log_softmax values", test_softmax_values},
     {"softmax against a naive reference", test_softmax_reference},
     {"softmax with use_length", test_softmax_length},

@@ -27,8 +27,7 @@
  * loss for the wrong number of inputs or an axis out of range, and with
  * AM_ERR_SHAPE naming the loss and both shapes for a label whose size does
  * not fit pred; other mismatches (sample_weight that does not broadcast)
- * fail in the op that meets them.  Gluon's CTCLoss is not here: it needs a
- * CTC op that Amber does not have yet.
+ * fail in the op that meets them.
  */
 
 #include "hybrid.h"
@@ -109,6 +108,22 @@ typedef struct am_cosine_embedding_opts {
  * max(0, c - margin) where it is -1 (0 for other labels).  The output is
  * (N, 1), unreduced, as Gluon's. */
 AM_API am_block *am_cosine_embedding_loss(const am_cosine_embedding_opts *opts);
+
+typedef struct am_ctc_opts {
+    bool tnc;            /* pred is (T, N, C) (Gluon's layout="TNC"); default (N, T, C) */
+    bool label_tn;       /* label is (L, N) (label_layout="TN"); default (N, L) */
+    bool pred_lengths;   /* the call takes pred_lengths (N) after label */
+    bool label_lengths;  /* ... then label_lengths (N) */
+    bool sample_weight;  /* ... then sample_weight, broadcast against the (N,) loss */
+    double weight;       /* as am_loss_opts */
+} am_ctc_opts;
+/* CTCLoss over the CTCLoss op (ops.h, am_ctc_loss) with Gluon's conventions:
+ * pred holds activations (softmax is applied inside), the blank is the last
+ * class C-1 and labels are padded with -1 (or cut by label_lengths).
+ * Inputs (pred, label[, pred_lengths][, label_lengths][, sample_weight]),
+ * as the options say; the output is the loss of each sequence (N,), +inf
+ * (with gradient 0) for a label its sequence is too short to hold. */
+AM_API am_block *am_ctc_loss_block(const am_ctc_opts *opts);
 
 #ifdef __cplusplus
 }

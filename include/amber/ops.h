@@ -283,6 +283,16 @@ AM_API am_array *am_dropout_at(am_array *x, double p, const char *mode, am_site 
 AM_API am_array *am_layer_norm_at(am_array *x, am_array *gamma, am_array *beta, int axis,
                                   double eps, am_site at);
 #define am_layer_norm(x, g, b, a, e) am_layer_norm_at((x), (g), (b), (a), (e), AM_HERE)
+/* [CTCLoss] connectionist temporal classification loss (ctc.c): data (T, N,
+ * C) holds activations (log-softmax is applied inside), label (N, L) class
+ * indices padded after each label with 0 (blank_label "first": the blank is
+ * class 0) or -1 ("last": the blank is class C-1).  data_lengths and
+ * label_lengths (N), each optional (NULL), give the lengths instead of T and
+ * the padding.  Returns the loss (N); +inf (gradient 0) where no alignment
+ * exists. */
+AM_API am_array *am_ctc_loss_at(am_array *data, am_array *label, am_array *data_lengths,
+                                am_array *label_lengths, const char *blank_label, am_site at);
+#define am_ctc_loss(d, l, dl, ll, blank) am_ctc_loss_at((d), (l), (dl), (ll), (blank), AM_HERE)
 
 /* ---- normalization (norm.c) ---------------------------------------------- */
 /* [BatchNorm] normalises over every axis but axis with per-channel gamma, beta,

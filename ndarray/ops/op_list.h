@@ -97,6 +97,7 @@ AM_OP(log_softmax)
 AM_OP(dropout)
 AM_OP(layer_norm)
 AM_OP(backward_layer_norm)
+AM_OP(ctc_loss)
 
 /* matrix.c */
 AM_OP(dot)
