@@ -147,6 +147,13 @@ void am_plan_unbind_index(am_plan *p, int i);
  * another arena, so the next run cannot overwrite them: the one handed out
  * the time before when all its outputs are gone, else a new one. */
 am_status am_plan_take_outputs(am_plan *p, am_array **out);
+/* Makes the step that runs the node the plan's graph calls name run op with
+ * a copy of attrs from now on: for attributes that change between runs
+ * without changing any shape (a learning rate).  AM_ERR_ARG when no step
+ * runs that node, its op is not op, or the new attributes would change an
+ * output's shape. */
+am_status am_plan_set_step_attrs(am_plan *p, const char *name, const am_op_def *op,
+                                 const void *attrs);
 
 /* ---- gemm: attribute access by name and the fused GEMM ops (fused_gemm.c) ----- */
 

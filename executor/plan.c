@@ -347,6 +347,7 @@ void am_plan_release(am_plan *p)
     }
     for (int i = 0; i < p->n_graph_inputs; i++) free(p->graph_inputs[i]);
     free(p->graph_inputs);
+    for (int s = 0; s < p->n_steps; s++) free(p->steps[s].attrs);
     am_release(p->arena_array);
     am_release(p->spare_arena);
     am_host_free(p->workspace);
@@ -405,12 +406,41 @@ am_status am_plan_run(am_plan *p)
         const pstep *st = &p->steps[s];
         am_err_ctx c;
         am_err_push(&c, st->what, (am_site){0});
-        rc = st->fn(&ctx, st->node->attrs, st->in, st->n_in, st->out, st->n_out, st->req);
+        rc = st->fn(&ctx, st->attrs ? st->attrs : st->node->attrs, st->in, st->n_in, st->out,
+                    st->n_out, st->req);
         am_err_pop(&c);
         if (rc != AM_OK && st->node->origin) /* the model's line that made the node */
             am_error_append(" (the node comes from %s)", st->node->origin);
     }
     return rc;
+}
+
+am_status am_plan_set_step_attrs(am_plan *p, const char *name, const am_op_def *op,
+                                 const void *attrs)
+{
+    int s = 0;
+    while (s < p->n_steps && strcmp(p->graph->names[p->steps[s].node_index], name) != 0) s++;
+    if (s == p->n_steps)
+        return am_fail(AM_ERR_ARG, "am_plan_set_step_attrs: no step runs node '%s'", name);
+    pstep *st = &p->steps[s];
+    if (st->node->op != op)
+        return am_fail(AM_ERR_ARG, "am_plan_set_step_attrs: node '%s' runs %s, not %s", name,
+                       st->node->op->name, op->name);
+    /* The plan was placed for these shapes: the new attributes must agree. */
+    am_shape *sh = malloc((size_t)(st->n_in + st->n_out) * sizeof(*sh));
+    if (!sh) return am_fail(AM_ERR_OOM, "am_plan_set_step_attrs: out of memory");
+    for (int i = 0; i < st->n_in; i++) sh[i] = p->values[st->vin[i]].shape;
+    am_status rc = op->infer_shape(attrs, sh, st->n_in, sh + st->n_in, st->n_out);
+    for (int i = 0; i < st->n_out && rc == AM_OK; i++)
+        if (!am_shape_equal(sh[st->n_in + i], p->values[st->vout[i]].shape))
+            rc = am_fail(AM_ERR_ARG, "am_plan_set_step_attrs: the attributes change output %d "
+                         "of node '%s'", i, p->graph->names[st->node_index]);
+    free(sh);
+    if (rc != AM_OK) return rc;
+    if (!st->attrs && !(st->attrs = malloc(op->attrs_size ? op->attrs_size : 1)))
+        return am_fail(AM_ERR_OOM, "am_plan_set_step_attrs: out of memory");
+    memcpy(st->attrs, attrs, op->attrs_size);
+    return AM_OK;
 }
 
 int am_plan_num_outputs(const am_plan *p) { return p ? p->n_heads : 0; }

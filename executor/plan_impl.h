@@ -37,6 +37,7 @@ typedef struct pstep {
     am_req *req;
     size_t ws_bytes;
     char what[96];      /* "node 'fc1' (FullyConnected)" for errors */
+    void *attrs;        /* owned attributes that replace the node's, or NULL */
 } pstep;
 
 typedef struct pinput {

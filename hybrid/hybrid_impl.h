@@ -4,6 +4,7 @@
 #define AMBER_HYBRID_IMPL_H
 
 #include <amber/amber.h>
+#include <amber/trainer.h>
 
 #include "../executor/executor_impl.h"
 
@@ -127,6 +128,25 @@ int hy_trace_open_call(am_block *b, am_array *const *in, int n_in, am_array **ou
 /* Infers the shapes of b's deferred parameters by tracing it on in, then
  * initialises them. */
 am_status hy_resolve_deferred(am_block *b, am_array *const *in, int n_in, am_site at);
+
+/* ---- the trainer's insides, for the fused training step (trainer.c) ------------------- */
+
+int hy_trainer_num_slots(const am_trainer *t);
+am_param *hy_trainer_param(const am_trainer *t, int i);
+/* Slot i takes part in steps (grad_req not null and a gradient buffer). */
+bool hy_trainer_trains(const am_trainer *t, int i);
+int hy_trainer_num_states(const am_trainer *t);
+/* State k of slot i (NULL before its first update or hy_trainer_make_states). */
+am_array *hy_trainer_state(const am_trainer *t, int i, int k);
+const am_trainer_opts *hy_trainer_opts(const am_trainer *t);
+am_block *hy_trainer_block(const am_trainer *t);
+am_status hy_trainer_make_states(am_trainer *t, int i);
+/* Counts one more update of slot i; its learning rate and weight decay now. */
+am_status hy_trainer_begin_update(am_trainer *t, int i, double *lr, double *wd);
+/* The optimizer's update of w with gradient g and states st, as public ops
+ * (so symbolic arrays give the graph of it). */
+am_array *hy_trainer_update(const am_trainer *t, int i, am_array *w, am_array *g,
+                            am_array *const *st, double lr, double wd, double rg);
 
 /* ---- the plan cache (cache.c) ---------------------------------------------------------- */
 

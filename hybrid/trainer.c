@@ -176,22 +176,22 @@ static am_status make_states(am_trainer *t, tr_slot *s, am_array *w)
 
 /* LAMB as MXNet's optimizer runs it: phase 1, the two norms, phase 2. */
 static am_array *lamb_update(const am_trainer *t, const tr_slot *s, am_array *w, am_array *g,
-                             double lr, double wd, double rg)
+                             am_array *const *st, double lr, double wd, double rg)
 {
     const am_trainer_opts *o = &t->o;
-    am_array *d = am_lamb_update_phase1(w, g, s->st[0], s->st[1], o->beta1, o->beta2,
+    am_array *d = am_lamb_update_phase1(w, g, st[0], st[1], o->beta1, o->beta2,
                                         o->epsilon, s->count, o->bias_correction, wd, rg,
                                         o->clip_gradient);
     am_array *r1 = am_norm(w, 2, NULL, 0, false), *r2 = am_norm(d, 2, NULL, 0, false);
     return am_lamb_update_phase2(w, d, r1, r2, lr, o->lower_bound, o->upper_bound);
 }
 
-/* The new weight from the optimizer's update op (states change in place). */
+/* The new weight from the optimizer's update op on w, g and the states st
+ * (which it changes in place); with symbolic arrays, the nodes that do it. */
 static am_array *run_update(const am_trainer *t, const tr_slot *s, am_array *w, am_array *g,
-                            double lr, double wd, double rg)
+                            am_array *const *st, double lr, double wd, double rg)
 {
     const am_trainer_opts *o = &t->o;
-    am_array *const *st = s->st;
     double cg = o->clip_gradient, bc = 1;
     if (t->kind == OPT_ADAM || t->kind == OPT_ADAMW) /* bias correction folded into lr */
         bc = sqrt(1 - pow(o->beta2, (double)s->count)) / (1 - pow(o->beta1, (double)s->count));
@@ -219,20 +219,31 @@ static am_array *run_update(const am_trainer *t, const tr_slot *s, am_array *w, 
     case OPT_ADAGRAD:
         return am_adagrad_update(w, g, st[0], lr, o->epsilon, wd, rg, cg);
     case OPT_LAMB:
-        return lamb_update(t, s, w, g, lr, wd, rg);
+        return lamb_update(t, s, w, g, st, lr, wd, rg);
     default:
         return am_fail(AM_ERR_INTERNAL, "trainer: optimizer %d", (int)t->kind), NULL;
     }
 }
 
+/* Counts one more update of slot s and gives its learning rate and weight
+ * decay for it; makes the states at the first. */
+static am_status begin_update(am_trainer *t, tr_slot *s, double *lr, double *wd)
+{
+    am_status st = make_states(t, s, am_param_data(s->p));
+    if (st != AM_OK) return st;
+    if (++s->count > t->num_update) t->num_update = s->count;
+    *lr = lr_now(t) * am_param_lr_mult(s->p);
+    *wd = t->o.wd * am_param_wd_mult(s->p);
+    return AM_OK;
+}
+
 static am_status update_one(am_trainer *t, tr_slot *s, double rg)
 {
     am_array *w = am_param_data(s->p), *g = am_param_grad(s->p);
-    am_status st = make_states(t, s, w);
+    double lr, wd;
+    am_status st = begin_update(t, s, &lr, &wd);
     if (st != AM_OK) return st;
-    if (++s->count > t->num_update) t->num_update = s->count;
-    double lr = lr_now(t) * am_param_lr_mult(s->p), wd = t->o.wd * am_param_wd_mult(s->p);
-    am_array *y = run_update(t, s, w, g, lr, wd, rg);
+    am_array *y = run_update(t, s, w, g, s->st, lr, wd, rg);
     if (!y) return am_last_status();
     am_req req = AM_REQ_WRITE; /* the weight keeps its array (and its gradient buffer) */
     return am_op_run_into(&am_op_copy, NULL, &y, 1, &w, &req);
@@ -277,6 +288,32 @@ am_status am_trainer_step(am_trainer *t, int64_t batch_size)
         if (is_trained(&t->slots[i])) st = update_one(t, &t->slots[i], 1.0 / (double)batch_size);
     am_scope_end();
     return st;
+}
+
+/* ---- what the fused training step (train_step.c) needs ------------------------------------ */
+
+int hy_trainer_num_slots(const am_trainer *t) { return t->n; }
+am_param *hy_trainer_param(const am_trainer *t, int i) { return t->slots[i].p; }
+bool hy_trainer_trains(const am_trainer *t, int i) { return is_trained(&t->slots[i]); }
+int hy_trainer_num_states(const am_trainer *t) { return num_states(t); }
+am_array *hy_trainer_state(const am_trainer *t, int i, int k) { return t->slots[i].st[k]; }
+const am_trainer_opts *hy_trainer_opts(const am_trainer *t) { return &t->o; }
+am_block *hy_trainer_block(const am_trainer *t) { return t->block; }
+
+am_status hy_trainer_begin_update(am_trainer *t, int i, double *lr, double *wd)
+{
+    return begin_update(t, &t->slots[i], lr, wd);
+}
+
+am_array *hy_trainer_update(const am_trainer *t, int i, am_array *w, am_array *g,
+                            am_array *const *st, double lr, double wd, double rg)
+{
+    return run_update(t, &t->slots[i], w, g, st, lr, wd, rg);
+}
+
+am_status hy_trainer_make_states(am_trainer *t, int i)
+{
+    return make_states(t, &t->slots[i], am_param_data(t->slots[i].p));
 }
 
 /* ---- saving and loading states ------------------------------------------------------------- */

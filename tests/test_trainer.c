@@ -373,6 +373,80 @@ static void test_hybridized(void)
     am_block_release(a), am_block_release(b);
 }
 
+/* The fused step (am_train_step) gives the parameters, losses, counts and rates of
+ * record + backward + am_trainer_step, for every optimizer, with a schedule changing
+ * the rate (and Adam's bias correction changing with the count) at every step. */
+static void test_fused_step(void)
+{
+    static const char *const opts[] = {"sgd", "nag", "adam", "adamw", "rmsprop", "adagrad",
+                                       "lamb"};
+    for (size_t k = 0; k < sizeof(opts) / sizeof(opts[0]); k++) {
+        am_block *a = make_net(21), *b = make_net(21);
+        am_block *la = am_l2_loss(NULL), *lb = am_l2_loss(NULL);
+        am_lr_scheduler sched = am_scheduler_factor(0.05, 2, 0.5);
+        am_trainer_opts o = am_trainer_defaults(opts[k]);
+        o.lr = 0.05, o.wd = 0.01, o.momentum = 0.9, o.scheduler = &sched;
+        am_trainer *ta = am_trainer_create(a, NULL, opts[k], &o);
+        am_trainer *tb = am_trainer_create(b, NULL, opts[k], &o);
+        am_train_step *fused = am_train_step_create(b, lb, tb);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(fused);
+        bool ok = true;
+        for (int step = 0; step < 5; step++) {
+            am_scope_begin();
+            am_array *x = rows(false, 0, BATCH), *y = rows(true, 0, BATCH);
+            am_autograd_record_begin(true);
+            am_array *out = am_block_call(a, x);
+            am_array *want = am_block_call2(la, out, y);
+            am_autograd_end();
+            CU_ASSERT_EQUAL(am_backward(want), AM_OK);
+            CU_ASSERT_EQUAL(am_trainer_step(ta, BATCH), AM_OK);
+            am_array *pred = NULL;
+            am_array *got = am_train_step_run(fused, x, y, BATCH, &pred);
+            CU_ASSERT_PTR_NOT_NULL_FATAL(got);
+            ok &= tu_allclose(got, want, 1e-5) && tu_allclose(pred, out, 1e-5);
+            am_scope_end();
+        }
+        if (!ok) printf("\n  %s: losses differ\n", opts[k]);
+        CU_ASSERT(ok);
+        if (!same_params(a, b, 1e-5)) printf("  (%s)\n", opts[k]);
+        CU_ASSERT(same_params(a, b, 1e-5));
+        CU_ASSERT_EQUAL(am_trainer_num_update(tb), 5);
+        CU_ASSERT_DOUBLE_EQUAL(am_trainer_learning_rate(tb), am_trainer_learning_rate(ta), 0);
+        am_train_step_stats st = am_train_step_get_stats(fused);
+        CU_ASSERT_EQUAL(st.traces, 1);
+        CU_ASSERT_EQUAL(st.steps, 5);
+        am_train_step_free(fused);
+        am_trainer_free(ta), am_trainer_free(tb);
+        am_block_release(a), am_block_release(b), am_block_release(la), am_block_release(lb);
+    }
+}
+
+/* A new batch size plans again; a fused step refuses what it cannot do. */
+static void test_fused_step_signatures(void)
+{
+    am_block *net = make_net(22), *loss = am_l2_loss(NULL);
+    am_trainer *t = am_trainer_create(net, NULL, "sgd", NULL);
+    am_train_step *s = am_train_step_create(net, loss, t);
+    am_scope_begin();
+    CU_ASSERT_PTR_NOT_NULL(am_train_step_run(s, rows(false, 0, BATCH), rows(true, 0, BATCH),
+                                             BATCH, NULL));
+    CU_ASSERT_PTR_NOT_NULL(am_train_step_run(s, rows(false, 0, 2), rows(true, 0, 2), 2, NULL));
+    CU_ASSERT_EQUAL(am_train_step_get_stats(s).traces, 2);
+    TU_ASSERT_FAILS(am_train_step_run(s, rows(false, 0, 2), rows(true, 0, 3), 2, NULL),
+                    AM_ERR_SHAPE, "");
+    TU_ASSERT_FAILS(am_train_step_run(s, rows(false, 0, 2), rows(true, 0, 2), 0, NULL),
+                    AM_ERR_ARG, "batch_size 0 < 1");
+    am_scope_end();
+    am_train_step_free(s);
+    am_trainer_free(t);
+    am_trainer_opts o = am_trainer_defaults("sgd");
+    o.clip_global_norm = 1;
+    t = am_trainer_create(net, NULL, "sgd", &o);
+    TU_ASSERT_FAILS(am_train_step_create(net, loss, t), AM_ERR_UNSUPPORTED, "global norm");
+    am_trainer_free(t);
+    am_block_release(net), am_block_release(loss);
+}
+
 /* Every optimizer takes steps that lower the loss on a fixed batch. */
 static void test_every_optimizer_descends(void)
 {
@@ -482,6 +556,8 @@ CU_TestInfo am_tests_trainer[] = {
     {"saved states resume bit for bit", test_resume},
     {"hybridized and eager blocks train alike", test_hybridized},
     {"every optimizer lowers the loss", test_every_optimizer_descends},
+    {"a fused step equals the separate calls", test_fused_step},
+    {"fused step signatures and errors", test_fused_step_signatures},
     {"errors", test_trainer_errors},
     {"the example of docs/training.md", test_docs_example},
     CU_TEST_INFO_NULL,

@@ -1,6 +1,8 @@
 /* `amber bench blocks`: the same block code run eagerly and hybridized, in
- * inference and as a training step (forward, loss, backward), and the cost
- * of a call through the plan cache next to a bare plan run. */
+ * inference and as a training step (forward, loss, backward); the whole
+ * step with the optimizer's update as separate calls against one fused
+ * plan (am_train_step); and the cost of a call through the plan cache next
+ * to a bare plan run. */
 #include <amber/amber.h>
 #include <stdio.h>
 #include <string.h>
@@ -172,6 +174,64 @@ static void report(const bench_cfg *cfg, const char *name, int kind, am_shape in
     am_block_release(&m->base);
 }
 
+/* ---- the whole training step: separate calls against one plan ----------------------- */
+
+typedef struct step_arg {
+    am_block *b, *loss;
+    am_trainer *t;
+    am_train_step *fused;
+    am_array *x, *label;
+    int64_t batch;
+} step_arg;
+
+/* Record, forward, loss, backward, then the trainer's update. */
+static void run_separate(void *p)
+{
+    step_arg *a = p;
+    am_scope_begin();
+    am_autograd_record_begin(true);
+    am_array *loss = am_block_call2(a->loss, am_block_call(a->b, a->x), a->label);
+    am_autograd_end();
+    if (am_backward(loss) != AM_OK || am_trainer_step(a->t, a->batch) != AM_OK)
+        fprintf(stderr, "bench: %s\n", am_last_error());
+    am_scope_end();
+}
+
+static void run_fused(void *p)
+{
+    step_arg *a = p;
+    am_scope_begin();
+    if (!am_train_step_run(a->fused, a->x, a->label, a->batch, NULL))
+        fprintf(stderr, "bench: %s\n", am_last_error());
+    am_scope_end();
+}
+
+static void report_step(const bench_cfg *cfg, const char *name, int kind, am_shape in, int64_t n)
+{
+    bool wanted = !only || !only[0];
+    for (int i = 0; !wanted && only[i]; i++) wanted = strstr(name, only[i]) != NULL;
+    if (!wanted) return;
+    model *m = make(kind);
+    am_trainer_opts o = am_trainer_defaults("sgd");
+    o.momentum = 0.9, o.lr = 1e-3;
+    step_arg a = {&m->base, am_softmax_ce_loss(NULL), am_trainer_create(&m->base, NULL, "sgd", &o),
+                  NULL, am_random_uniform(-1, 1, in, AM_DTYPE_FLOAT32),
+                  am_zeros(AM_SHAPE(n), AM_DTYPE_FLOAT32), n};
+    a.fused = am_train_step_create(a.b, a.loss, a.t);
+    double t_eager = bench_time_median(cfg, run_separate, &a) * 1e3;
+    am_block_hybridize(a.b, true, NULL);
+    am_block_hybridize(a.loss, true, NULL);
+    double t_sep = bench_time_median(cfg, run_separate, &a) * 1e3;
+    double t_fused = bench_time_median(cfg, run_fused, &a) * 1e3;
+    printf("| %-26s | %9.3f | %9.3f | %9.3f | %5.2fx |\n", name, t_eager, t_sep, t_fused,
+           t_sep / t_fused);
+    fflush(stdout);
+    am_train_step_free(a.fused);
+    am_trainer_free(a.t);
+    am_block_release(a.loss);
+    am_block_release(&m->base);
+}
+
 typedef struct plan_arg {
     am_plan *p;
 } plan_arg;
@@ -239,6 +299,19 @@ int am_cmd_bench_blocks(int argc, char **argv)
     report(&cfg, "LeNet 1x28x28, b64", LENET, AM_SHAPE(64, 1, 28, 28), 64);
     report(&cfg, "LSTM loop 128/256 x32, b16", LSTM, AM_SHAPE(32, 16, 128), 16);
     report(&cfg, "transformer d256 s64, b8", TRANSFORMER, AM_SHAPE(8, 64, 256), 8);
+    printf("\nms per training step (forward, softmax cross-entropy, backward, SGD with momentum), "
+           "median of %d:\neager and hybridized as separate calls (record, call, loss, "
+           "am_backward, am_trainer_step), and the whole step as one plan (am_train_step_run)"
+           "\n\n", cfg.reps);
+    printf("| %-26s | %9s | %9s | %9s | %6s |\n", "workload", "eager", "hybrid", "one plan",
+           "speed");
+    printf("|%.28s|%.11s|%.11s|%.11s|%.8s|\n", "----------------------------------",
+           "-------------", "-------------", "-------------", "----------");
+    report_step(&cfg, "MLP 784-256-256-10, b1", MLP, AM_SHAPE(1, 784), 1);
+    report_step(&cfg, "MLP 784-256-256-10, b64", MLP, AM_SHAPE(64, 784), 64);
+    report_step(&cfg, "LeNet 1x28x28, b64", LENET, AM_SHAPE(64, 1, 28, 28), 64);
+    report_step(&cfg, "LSTM loop 128/256 x32, b16", LSTM, AM_SHAPE(32, 16, 128), 16);
+    report_step(&cfg, "transformer d256 s64, b8", TRANSFORMER, AM_SHAPE(8, 64, 256), 8);
     overhead(&cfg);
     am_scope_end();
     return 0;

@@ -155,6 +155,45 @@ AM_API am_status am_trainer_save_states(am_trainer *t, const char *path);
  * naming a state that does not fit its parameter.  Nothing changes on failure. */
 AM_API am_status am_trainer_load_states(am_trainer *t, const char *path);
 
+/* ---- the whole training step as one plan ------------------------------------------- */
+
+/* A training step fused into one plan: net's forward pass on data, loss(prediction,
+ * label), the backward pass of the loss's sum, and t's update of every parameter it
+ * trains, planned together (memory shared across all of it) once per signature (data
+ * and label shapes and dtypes, batch_size) and run by one call:
+ *
+ *     am_train_step *step = am_train_step_create(net, loss, trainer);
+ *     for (...) {
+ *         am_array *loss = am_train_step_run(step, x, y, batch_size, NULL);
+ *         ...
+ *     }
+ *     am_train_step_free(step);
+ *
+ * It does what am_autograd_record_begin, the two calls, am_backward and
+ * am_trainer_step(t, batch_size) do, in training mode, with these differences: the
+ * gradients live inside the plan (the parameters' gradient buffers are not written),
+ * and parameters the loss does not depend on are not updated.  The trainer's counts,
+ * learning rate (scheduler, lr_mult) and states advance exactly as with
+ * am_trainer_step, so the two can be mixed and the trainer's states saved.  Keeps
+ * references to net and loss; t must outlive the step.  Parameters must be
+ * initialised.  AM_ERR_UNSUPPORTED for a trainer clipping by global norm or a
+ * parameter with grad_req add. */
+typedef struct am_train_step am_train_step;
+AM_API am_train_step *am_train_step_create(am_block *net, am_block *loss, am_trainer *t);
+/* NULL is a no-op. */
+AM_API void am_train_step_free(am_train_step *s);
+/* Runs one step; returns the loss (a new array, the loss block's output before the
+ * backward pass's sum) and, when pred is not NULL, the prediction in *pred (new).
+ * NULL with the error of the trace, the plan or the failing op. */
+AM_API am_array *am_train_step_run(am_train_step *s, am_array *data, am_array *label,
+                                   int64_t batch_size, am_array **pred);
+
+typedef struct am_train_step_stats {
+    int64_t traces;   /* plans built: one per signature seen in a row */
+    int64_t steps;    /* steps run */
+} am_train_step_stats;
+AM_API am_train_step_stats am_train_step_get_stats(const am_train_step *s);
+
 #ifdef __cplusplus
 }
 #endif
