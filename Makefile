@@ -82,10 +82,15 @@ all: check-deps $(LIB_A) $(LIB_SO) $(AMBER) $(TUTORIALS)
 DEB_PACKAGES := libopenblas-openmp-dev libjansson-dev libcunit1-dev zlib1g-dev dataset-fashion-mnist
 # `make fuzz` only: clang with libFuzzer and the sanitizer runtimes, and LLVM's OpenMP.
 FUZZ_PACKAGES := clang libclang-rt-14-dev libomp-dev
+# `amber bench models --chart`: gnuplot with its cairo PNG terminal, no X.
+TOOL_PACKAGES := gnuplot-nox
+# `make bench` only, tried and skipped with a reason when it cannot be installed:
+# PyTorch, a peer of `amber bench models` (MXNet, the other, is check-mxnet's venv).
+BENCH_PACKAGES := python3-torch
 HAVE_DEPS = $(and $(wildcard $(BLAS_INC)/cblas.h),$(wildcard /usr/include/jansson.h),$(wildcard /usr/include/CUnit/CUnit.h),$(wildcard /usr/include/zlib.h))
 
 deps:
-	@missing=""; for p in $(DEB_PACKAGES) $(FUZZ_PACKAGES); do \
+	@missing=""; for p in $(DEB_PACKAGES) $(FUZZ_PACKAGES) $(TOOL_PACKAGES); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
@@ -163,6 +168,14 @@ bench: all
 	$(AMBER) bench ops
 	$(AMBER) bench conv
 	$(AMBER) bench blocks
+	@for p in $(BENCH_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" && continue; \
+	  if [ "$$(id -u)" = 0 ]; then DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$p \
+	    || echo "bench: could not install $$p; its peer is skipped"; \
+	  else echo "bench: $$p is missing (sudo apt-get install $$p); its peer is skipped"; fi; \
+	done
+	@[ -x $(CHECK_MXNET_VENV)/bin/python ] || echo "bench: no MXNet venv; run 'make check-mxnet' once to compare with MXNet"
+	$(AMBER) bench models --json $(BUILD)/bench-models.json --chart $(BUILD)/bench-models.png
 
 docs: $(AMBER)
 	$(AMBER) ops --markdown > docs/ops.md.tmp && mv docs/ops.md.tmp docs/ops.md

@@ -481,5 +481,13 @@ am_status am_block_hybridize(am_block *b, bool on, const am_hybridize_opts *opts
 
 am_cache_stats am_block_cache_stats(const am_block *b)
 {
-    return b ? b->impl->stats : (am_cache_stats){0};
+    if (!b) return (am_cache_stats){0};
+    am_cache_stats s = b->impl->stats;
+    s.arena_bytes = 0;
+    for (int i = 0; i < b->impl->n_cache; i++) {
+        const hy_entry *e = b->impl->cache[i];
+        if (e->fwd) s.arena_bytes += am_plan_get_stats(e->fwd).arena_bytes;
+        if (e->bwd) s.arena_bytes += am_plan_get_stats(e->bwd).arena_bytes;
+    }
+    return s;
 }

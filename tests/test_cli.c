@@ -3,6 +3,8 @@
  * wrote their parameters, inputs and numpy's outputs), and their errors. */
 #include "test_util.h"
 
+#include <jansson.h>
+
 #include <amber/io.h>
 #include <ftw.h>
 #include <stdarg.h>
@@ -453,7 +455,53 @@ static void test_inspect(void)
     cli_end(&c);
 }
 
+/* `amber bench models --quick --json` on the smallest workload: every field is there,
+ * and a peer that cannot run is skipped with its reason. */
+static void test_bench_models_json(void)
+{
+    cli c;
+    if (!cli_begin(&c)) return cli_end(&c);
+    const char *json = tmp_path(&c, "bench.json");
+    CU_ASSERT_EQUAL(run(&c, "bench models --quick --json %s --torch-python /nonexistent/python "
+                        "--mxnet-python /nonexistent/python mlp_b1", json), 0);
+    CU_ASSERT(contains(c.out, "| MLP 784-256-256-10, b1 | training |"));
+    CU_ASSERT(contains(c.out, "pytorch: skipped, its Python is missing (/nonexistent/python)"));
+    json_error_t err;
+    json_t *doc = json_load_file(json, 0, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
+    json_t *m = json_object_get(doc, "machine");
+    CU_ASSERT(json_is_string(json_object_get(m, "cpu")));
+    CU_ASSERT(json_integer_value(json_object_get(m, "threads")) >= 1);
+    CU_ASSERT(json_integer_value(json_object_get(m, "peak_rss_kb")) > 0);
+    CU_ASSERT_EQUAL(json_array_size(json_object_get(m, "load_average_before")), 3);
+    CU_ASSERT_EQUAL(json_array_size(json_object_get(m, "load_average_after")), 3);
+    CU_ASSERT(json_is_object(json_object_get(doc, "amber_call_us")));
+    CU_ASSERT(json_is_string(json_object_get(json_object_get(json_object_get(doc, "peers"),
+                                                             "mxnet"), "skipped")));
+    json_t *res = json_object_get(doc, "results"), *r;
+    size_t i;
+    CU_ASSERT_EQUAL(json_array_size(res), 5); /* eager, hybridized x 2 phases, one plan */
+    json_array_foreach(res, i, r) {
+        CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(r, "workload")), "mlp_b1");
+        CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(r, "peer")), "amber");
+        CU_ASSERT(json_is_string(json_object_get(r, "mode")));
+        CU_ASSERT(json_is_string(json_object_get(r, "phase")));
+        double med = json_real_value(json_object_get(r, "median_ms"));
+        CU_ASSERT(med > 0);
+        CU_ASSERT(json_real_value(json_object_get(r, "min_ms")) <= med);
+        CU_ASSERT(json_real_value(json_object_get(r, "max_ms")) >= med);
+    }
+    json_t *mem = json_array_get(json_object_get(doc, "memory"), 0);
+    CU_ASSERT(json_integer_value(json_object_get(mem, "eager_training_bytes")) > 0);
+    CU_ASSERT(json_integer_value(json_object_get(mem, "hybridized_training_bytes")) > 0);
+    json_decref(doc);
+    CU_ASSERT_EQUAL(run(&c, "bench models --quick nosuchmodel"), 2);
+    CU_ASSERT(contains(c.err, "workloads: mlp_b1"));
+    cli_end(&c);
+}
+
 CU_TestInfo am_tests_cli[] = {
+    {"bench models --quick --json", test_bench_models_json},
     {"run: MLP equals numpy, planned and node by node", test_run_mlp},
     {"run: LeNet equals numpy, planned and node by node", test_run_lenet},
     {"run: --repeat prints median and min", test_run_repeat},

@@ -29,6 +29,11 @@ static int cmp_double(const void *a, const void *b)
 
 double bench_time_median(const bench_cfg *cfg, bench_fn fn, void *arg)
 {
+    return bench_time_stats(cfg, fn, arg).median;
+}
+
+bench_stats bench_time_stats(const bench_cfg *cfg, bench_fn fn, void *arg)
+{
     fn(arg);
     double t0 = now_s();
     fn(arg);
@@ -41,7 +46,7 @@ double bench_time_median(const bench_cfg *cfg, bench_fn fn, void *arg)
         s[r] = (now_s() - t0) / inner;
     }
     qsort(s, (size_t)cfg->reps, sizeof(double), cmp_double);
-    return s[cfg->reps / 2];
+    return (bench_stats){.median = s[cfg->reps / 2], .min = s[0], .max = s[cfg->reps - 1]};
 }
 
 /* ---- (a) threads ------------------------------------------------------------------ */
@@ -399,6 +404,7 @@ int am_cmd_bench(int argc, char **argv)
     if (argc > 0 && strcmp(argv[0], "conv") == 0) return am_cmd_bench_conv(argc - 1, argv + 1);
     if (argc > 0 && strcmp(argv[0], "graph") == 0) return am_cmd_bench_graph(argc - 1, argv + 1);
     if (argc > 0 && strcmp(argv[0], "blocks") == 0) return am_cmd_bench_blocks(argc - 1, argv + 1);
+    if (argc > 0 && strcmp(argv[0], "models") == 0) return am_cmd_bench_models(argc - 1, argv + 1);
     if (argc > 0 && strcmp(argv[0], "loader") == 0) return am_cmd_bench_loader(argc - 1, argv + 1);
     if (i < argc && strcmp(argv[i], "ops") == 0) i++;
     for (; i < argc; i++) {

@@ -16,6 +16,12 @@ typedef void (*bench_fn)(void *arg);
  * cfg->reps samples of enough calls each to last cfg->min_s. */
 double bench_time_median(const bench_cfg *cfg, bench_fn fn, void *arg);
 
+/* The same samples' median, fastest and slowest, in seconds per call. */
+typedef struct bench_stats {
+    double median, min, max;
+} bench_stats;
+bench_stats bench_time_stats(const bench_cfg *cfg, bench_fn fn, void *arg);
+
 /* Prints the thread pools and OpenBLAS's kernels, warning about the slow
  * Prescott fallback. */
 void bench_print_threads(void);
@@ -24,5 +30,6 @@ int am_cmd_bench_conv(int argc, char **argv);
 int am_cmd_bench_graph(int argc, char **argv);
 int am_cmd_bench_blocks(int argc, char **argv);
 int am_cmd_bench_loader(int argc, char **argv);
+int am_cmd_bench_models(int argc, char **argv);
 
 #endif /* AMBER_TOOLS_BENCH_H */

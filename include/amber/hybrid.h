@@ -273,6 +273,7 @@ typedef struct am_cache_stats {
     int64_t hits;        /* calls that ran a cached plan */
     int64_t evictions;   /* plans dropped for the least recently used rule */
     int entries;         /* plans held now */
+    int64_t arena_bytes; /* the arenas of the plans held (forward and backward) */
 } am_cache_stats;
 
 AM_API am_cache_stats am_block_cache_stats(const am_block *b);
