@@ -218,8 +218,13 @@ static void run_peer(const options *o, const char *peer, const char *python, con
     }
     if (!info)
         json_object_set_new(peers, peer,
-                            json_pack("{s:O, s:O}", "version", json_object_get(out, "version"),
-                                      "floor_us", json_object_get(out, "floor_us")));
+                            json_pack("{s:O, s:O, s:O}", "version", json_object_get(out, "version"),
+                                      "floor_us", json_object_get(out, "floor_us"),
+                                      "peak_rss_kb", json_object_get(out, "peak_rss_kb")));
+    /* The largest peak over the workloads (one process each). */
+    json_t *now = json_object_get(json_object_get(peers, peer), "peak_rss_kb");
+    json_int_t rss = json_integer_value(json_object_get(out, "peak_rss_kb"));
+    if (now && rss > json_integer_value(now)) json_integer_set(now, rss);
     size_t i;
     json_t *res;
     json_array_foreach(json_object_get(out, "results"), i, res) {

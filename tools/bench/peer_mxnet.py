@@ -11,6 +11,7 @@ runs asynchronously), so the time is the call's, not its enqueueing.
 """
 import argparse
 import json
+import resource
 import os
 import sys
 import time
@@ -176,6 +177,7 @@ def main():
     one = nd.ones((1,))
     floor = timed(lambda: nd.relu(one).wait_to_read())["median_ms"] * 1e3
     print(json.dumps({"peer": "mxnet", "version": mx.__version__, "floor_us": floor,
+                      "peak_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
                       "results": results}))
 
 

@@ -12,6 +12,7 @@ would see them; floor_us is a one-element relu, the cost of a call.
 """
 import argparse
 import json
+import resource
 import sys
 import time
 
@@ -167,6 +168,7 @@ def main():
     with torch.no_grad():
         floor = timed(lambda: torch.relu(one))["median_ms"] * 1e3
     print(json.dumps({"peer": "pytorch", "version": torch.__version__, "floor_us": floor,
+                      "peak_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
                       "results": results}))
 
 
