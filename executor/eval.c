@@ -48,6 +48,13 @@ static am_status variable_value(const am_graph *g, int i, const char *const *nam
             *out = am_retain(x);
             return AM_OK;
         }
+    /* Only gradients read it (a loss's label): the kernels see zeros. */
+    if (am_graph_input_is_grad_only(g, i) && v->shapes[0].ndim >= 0) {
+        am_dtype t = v->dtypes[0] == AM_DTYPE_COUNT ? AM_DTYPE_FLOAT32 : v->dtypes[0];
+        if (!(*out = am_array_alloc(v->shapes[0], t, am_cpu()))) return am_last_status();
+        memset(am_array_ptr(*out), 0, (size_t)am_shape_size(&v->shapes[0]) * am_dtype_size(t));
+        return AM_OK;
+    }
     return am_fail(AM_ERR_ARG, "am_graph_eval: no value bound to the input '%s'", g->names[i]);
 }
 
