@@ -299,6 +299,37 @@ def check_amber_export(res, name, prefix):
                % (shapes, shape_text(amber_out), "; ".join(texts), time.time() - t0))
 
 
+# ---- Module-era checkpoints (tests/mxnet/module_models.py) ---------------------------
+
+def check_module(args, res, name, build):
+    """module/<name>: MXNet's Module writes a checkpoint ending in an output op
+    (SoftmaxOutput ...); `amber run` runs it with only `data` bound, the label
+    left unbound as Module.predict leaves it, both ways, against MXNet."""
+    tag = "module/" + name
+    prefix = os.path.join(args.work, "module", name)
+    try:
+        x, want = build(prefix, SEED)
+    except Exception as e:                      # MXNet itself failed: not Amber's fault
+        res.report(tag, False, "MXNet could not build the checkpoint: %r" % (e,))
+        return
+    np.save(prefix + "-input.npy", x)
+    texts, all_ok = [], True
+    for way, flags in (("plan", []), ("node by node", ["--no-optimize"])):
+        out = prefix + "-amber%s.npy" % ("-no-optimize" if flags else "")
+        cmd = [args.amber, "run", prefix + "-symbol.json", prefix + "-0000.params",
+               "-i", "data=" + prefix + "-input.npy", "-o", out] + flags
+        p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        if p.returncode != 0:
+            msg = p.stdout.strip().replace("\n", " | ")
+            res.report(tag, False, "amber run %sexited %d: %s"
+                       % ("".join(f + " " for f in flags), p.returncode, msg), msg)
+            return
+        ok, text = compare(np.load(out), want)
+        texts.append("%s: %s" % (way, text))
+        all_ok = all_ok and ok
+    res.report(tag, all_ok, "%s -> %s; %s" % (shape_text(x), shape_text(want), "; ".join(texts)))
+
+
 # ---- One op at a time ------------------------------------------------------------
 
 CASE_KEYS = {"name", "op", "attrs", "inputs", "low", "high", "int_inputs", "dtypes", "tol",
@@ -516,6 +547,14 @@ def main():
     for name, prefix in exports:
         if only is None or only.search("amber/" + name):
             check_amber_export(res, name, prefix)
+
+    import module_models
+    print("== Module-era checkpoints (mx.mod.Module.save_checkpoint) run by %s run, data only"
+          % args.amber)
+    os.makedirs(os.path.join(args.work, "module"), exist_ok=True)
+    for name, covers, build in module_models.MODELS:
+        if only is None or only.search("module/" + name):
+            check_module(args, res, name, build)
 
     print("== One op at a time: the cases of tests/mxnet/ops_*.py, run by MXNet and %s run"
           % args.amber)
