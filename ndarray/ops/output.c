@@ -153,7 +153,7 @@ static void so_geometry(const so_attrs *a, const am_shape *d, int64_t *outer, in
 /* Checks (or, unknown, fills) the label against data, as MXNet infers it. */
 static am_status so_label_shape(const so_attrs *a, const am_shape *d, am_shape *l)
 {
-    char b1[96], b2[96], b3[96], b4[96];
+    char b1[96], b2[96], b3[96], b4[96], b5[96];
     if (l->ndim >= 0 && am_shape_equal(*l, *d)) return AM_OK; /* probabilities */
     if (a->multi_output) {
         am_shape s1 = {.ndim = 2, .dim = {d->dim[0], dims(d, 2, d->ndim)}};
@@ -161,11 +161,12 @@ static am_status so_label_shape(const so_attrs *a, const am_shape *d, am_shape *
         s3.dim[1] = 1;
         if (l->ndim < 0) *l = s1;
         else if (!am_shape_equal(*l, s1) && !am_shape_equal(*l, s2) && !am_shape_equal(*l, s3))
-            return am_fail(AM_ERR_SHAPE, "label %s must be %s, %s or data's shape %s "
+            return am_fail(AM_ERR_SHAPE, "label %s must be %s, %s, %s or data's shape %s "
                            "with multi_output", am_shape_format(l, b1, sizeof(b1)),
                            am_shape_format(&s1, b2, sizeof(b2)),
                            am_shape_format(&s2, b3, sizeof(b3)),
-                           am_shape_format(d, b4, sizeof(b4)));
+                           am_shape_format(&s3, b4, sizeof(b4)),
+                           am_shape_format(d, b5, sizeof(b5)));
         return AM_OK;
     }
     am_shape s = drop_axis(d, d->ndim - 1);
