@@ -219,7 +219,8 @@ static double loss_value(const loss_case *c, const double *x, const double *l)
         }
     }
     for (int64_t i = 0; c->kind != L_CE && i < n; i++) {
-        double d = x[i] - (c->kind == L_SUM ? 0 : l[i]), sg = 1 / (1 + exp(-x[i]));
+        bool same = c->kind == L_SQUARE || c->kind == L_ABS; /* label of data's shape */
+        double d = x[i] - (same ? l[i] : 0), sg = 1 / (1 + exp(-x[i]));
         bool own = (c->kind == L_HINGE1 || c->kind == L_HINGE2) && i % k == (int64_t)l[i / k];
         double h = fmax(0, c->margin + (own ? -x[i] : x[i]));
         switch (c->kind) {
