@@ -215,24 +215,36 @@ static double so_count(const so_attrs *a, const am_view *lab, int64_t n_labels, 
 }
 
 /* grad = (softmax - target) * scale over the groups, target being one-hot
- * (or smoothed) at each label; rows whose label is ignored get zeros. */
-static void so_grad_groups(const so_attrs *a, const am_view *y, const am_view *lab,
-                           const am_view *g, am_req req, int64_t outer, int64_t k,
-                           int64_t inner, double scale)
+ * (or smoothed) at each label; rows whose label is ignored get zeros.  The
+ * label has data's dtype (data_label_dtype). */
+#define SO_GRAD_GROUPS(T)                                                                  \
+    do {                                                                                   \
+        const T *yp = y->data, *lp = lab->data;                                            \
+        T *gp = g->data;                                                                   \
+        int64_t n = outer * inner;                                                         \
+        AM_OMP_FOR_N                                                                       \
+        for (int64_t r = 0; r < n; r++) {                                                  \
+            int64_t base = r / inner * k * inner + r % inner, l = label_int((double)lp[r]); \
+            bool skip = a->use_ignore && l == ig;                                          \
+            for (int64_t c = 0; c < k; c++) {                                              \
+                int64_t j = base + c * inner;                                              \
+                double yv = (double)yp[j], t = c == l ? 1 - alpha : off;                   \
+                double v = skip ? 0 : (yv - t) * scale;                                    \
+                T o = (T)(a->out_grad ? v * yv : v);                                       \
+                gp[j] = req == AM_REQ_ADD ? gp[j] + o : o;                                 \
+            }                                                                              \
+        }                                                                                  \
+    } while (0)
+
+static am_status so_grad_groups(const so_attrs *a, const am_view *y, const am_view *lab,
+                                const am_view *g, am_req req, int64_t outer, int64_t k,
+                                int64_t inner, double scale)
 {
     double alpha = a->multi_output ? 0 : a->smooth_alpha;
     double off = alpha > 0 && k > 1 ? alpha / (double)(k - 1) : 0;
     int64_t ig = label_int(a->ignore_label);
-    for (int64_t r = 0; r < outer * inner; r++) {
-        int64_t base = r / inner * k * inner + r % inner, l = label_int(am_view_get(lab, r));
-        bool skip = a->use_ignore && l == ig;
-        for (int64_t c = 0; c < k; c++) {
-            int64_t j = base + c * inner;
-            double yv = am_view_get(y, j), t = c == l ? 1 - alpha : off;
-            double v = skip ? 0 : (yv - t) * scale;
-            store(g, j, a->out_grad ? v * yv : v, req);
-        }
-    }
+    AM_FLOAT_SWITCH(y->dtype, T, SO_GRAD_GROUPS(T));
+    return AM_OK;
 }
 
 static am_status so_backward_cpu(const am_kernel_ctx *ctx, const void *attrs, const am_view *in,
@@ -262,8 +274,7 @@ static am_status so_backward_cpu(const am_kernel_ctx *ctx, const void *attrs, co
                        (long long)n_labels, (long long)(outer * inner), y->ndim);
     double cnt = so_count(a, lab, n_labels, outer), scale = a->grad_scale / cnt;
     if (a->multi_output && a->normalization != NORM_VALID && inner > 0) scale /= (double)inner;
-    so_grad_groups(a, y, lab, &out[0], req[0], outer, k, inner, scale);
-    return AM_OK;
+    return so_grad_groups(a, y, lab, &out[0], req[0], outer, k, inner, scale);
 }
 
 static am_status so_backward_shape(const void *attrs, am_shape *in, int n_in, am_shape *out,
