@@ -52,4 +52,7 @@ const am_op_case am_cases_output[] = {
     {.op = "SoftmaxActivation", .attrs = "mode=channel", .shapes = "2,3,2,2"},
     {.op = "SoftmaxActivation", .attrs = "mode=channel", .shapes = "2,4,3", F64},
     {.op = "SoftmaxActivation", .shapes = "0,4"},
+    {.op = "softmax_cross_entropy", .shapes = "4,5;4", .index_mask = 2, .index_hi = 5},
+    {.op = "softmax_cross_entropy", .shapes = "3,2;3", .index_mask = 2, .index_hi = 2, F64},
+    {.op = "softmax_cross_entropy", .shapes = "0,3;0", .index_mask = 2, .index_hi = 3},
     {0}};

@@ -74,6 +74,12 @@ static const double sai_og[] = {-0.087, 1.662, -0.577, -1.787, 0.456, -0.75, 0.7
 static const double sai_y[] = {0.3931112, 0.03638267, 0.07474577, 0.4957604, 0.01453397, 0.3446361, 0.6094086, 0.03142139, 0.01565765, 0.6352125, 0.2714993, 0.07763045};
 static const double sai_grad[] = {0.3206941, 0.09331372, 0.02435103, -0.4383588, 0.003039225, -0.3435636, 0.2919748, 0.04854957, 0.007452999, 0.01397298, -0.2047112, 0.1832853};
 
+/* softmax_cross_entropy, head gradient 2 (autograd) */
+static const double sce_x[] = {-1.383, 0.96, -0.947, 0.135, -1.942, 1.675, 1.603, -1.866, 1.828, -1.451, -0.865, 0.424};
+static const double sce_label[] = {0, 3, 1};
+static const double sce_y[] = {10.67058};
+static const double sce_grad[] = {-1.885858, 1.188496, 0.1765217, 0.5208405, 0.02704736, 1.006858, 0.9369121, -1.970817, 1.480433, -1.944238, 0.1001922, 0.3636129};
+
 typedef struct ref_case {
     const char *op, *keys, *vals;
     am_shape xs, ls;                 /* ls.ndim 0 and label NULL: no label */
@@ -188,6 +194,29 @@ static void check_symbolic(const ref_case *c)
 static void test_against_mxnet_symbolic(void)
 {
     for (size_t i = 0; i < sizeof(refs) / sizeof(refs[0]); i++) check_symbolic(&refs[i]);
+}
+
+/* softmax_cross_entropy: an ordinary op, scaled by its head gradient. */
+static void test_softmax_cross_entropy(void)
+{
+    am_scope_begin();
+    am_array *x = ref_array(sce_x, AM_SHAPE(3, 4), AM_DTYPE_FLOAT32);
+    am_array *l = ref_array(sce_label, AM_SHAPE(3), AM_DTYPE_FLOAT32);
+    am_attach_grad(x, AM_GRAD_WRITE);
+    am_autograd_record_begin(true);
+    am_array *y = am_softmax_cross_entropy(x, l);
+    am_autograd_end();
+    CU_ASSERT(tu_values_are(y, AM_SHAPE(1), sce_y, 1, 2e-6));
+    CU_ASSERT_EQUAL(am_backward_at(y, tu_array(AM_DTYPE_FLOAT32, AM_SHAPE(1), 2), false, AM_HERE),
+                    AM_OK);
+    CU_ASSERT(tu_values_are(am_grad(x), AM_SHAPE(3, 4), sce_grad, 12, 2e-6));
+    TU_ASSERT_FAILS(am_softmax_cross_entropy(x, tu_array(AM_DTYPE_FLOAT32, AM_SHAPE(3), 0, 4, 1)),
+                    AM_ERR_ARG, "softmax_cross_entropy: label 4 of row 1 is not a class in [0, 4)");
+    TU_ASSERT_FAILS(am_softmax_cross_entropy(x, am_zeros(AM_SHAPE(3, 1), AM_DTYPE_FLOAT32)),
+                    AM_ERR_SHAPE, "label (3, 1) must be 1-D with one class per row of data (3, 4)");
+    TU_ASSERT_FAILS(am_softmax_cross_entropy(am_zeros(AM_SHAPE(2, 3, 4), AM_DTYPE_FLOAT32), l),
+                    AM_ERR_SHAPE, "data must be 2-D (batch, classes), not (2, 3, 4)");
+    am_scope_end();
 }
 
 /* ---- the loss each op stands for, differentiated numerically --------------------- */
@@ -504,6 +533,7 @@ CU_TestInfo am_tests_ops_output[] = {
     {"outputs and gradients match MXNet (eager)", test_against_mxnet_eager},
     {"outputs and gradients match MXNet (am_graph_gradient)", test_against_mxnet_symbolic},
     {"loss gradients against central differences of the loss", test_loss_gradients},
+    {"softmax_cross_entropy matches MXNet", test_softmax_cross_entropy},
     {"a Module checkpoint runs without its label", test_inference_without_label},
     {"errors name the op and the shapes", test_errors},
     {"a Module checkpoint fine-tunes eagerly and hybridized", test_fine_tune_module_checkpoint},

@@ -504,6 +504,10 @@ AM_API am_array *am_make_loss_at(am_array *data, double grad_scale, double valid
 /* [SoftmaxActivation] mode channel (true) or instance (false). */
 AM_API am_array *am_softmax_activation_at(am_array *data, bool channel, am_site at);
 #define am_softmax_activation(d, ch) am_softmax_activation_at((d), (ch), AM_HERE)
+/* [softmax_cross_entropy] data (n, k), label (n,): sum of -log softmax(data)[label], shape
+ * (1,); an ordinary gradient (times the head gradient); a label outside [0, k) is AM_ERR_ARG. */
+AM_API am_array *am_softmax_cross_entropy_at(am_array *data, am_array *label, am_site at);
+#define am_softmax_cross_entropy(d, l) am_softmax_cross_entropy_at((d), (l), AM_HERE)
 
 #ifdef __cplusplus
 }

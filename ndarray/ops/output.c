@@ -669,3 +669,68 @@ am_array *am_softmax_activation_at(am_array *data, bool channel, am_site at)
     am_op_call(&am_op_softmax_activation, &a, &data, 1, &y, 1, at);
     return y;
 }
+
+/* ---- softmax_cross_entropy ------------------------------------------------------------ */
+
+/* data (n, k), label (n,): an ordinary op (its gradient uses the head gradient). */
+static am_status sce_shape(const void *attrs, am_shape *in, int n_in, am_shape *out, int n_out)
+{
+    AM_UNUSED(attrs), AM_UNUSED(n_in), AM_UNUSED(n_out);
+    char b1[96], b2[96];
+    if (in[0].ndim != 2)
+        return am_fail(AM_ERR_SHAPE, "data must be 2-D (batch, classes), not %s",
+                       am_shape_format(&in[0], b1, sizeof(b1)));
+    if (in[1].ndim != 1 || in[1].dim[0] != in[0].dim[0])
+        return am_fail(AM_ERR_SHAPE, "label %s must be 1-D with one class per row of data %s",
+                       in[1].ndim < 0 ? "(unknown)" : am_shape_format(&in[1], b1, sizeof(b1)),
+                       am_shape_format(&in[0], b2, sizeof(b2)));
+    out[0] = (am_shape){.ndim = 1, .dim = {1}};
+    return AM_OK;
+}
+
+/* sum over rows of -log softmax(data)[label], computed stably. */
+static am_status sce_cpu(const am_kernel_ctx *ctx, const void *attrs, const am_view *in,
+                         int n_in, const am_view *out, int n_out, const am_req *req)
+{
+    AM_UNUSED(ctx), AM_UNUSED(attrs), AM_UNUSED(n_in), AM_UNUSED(n_out);
+    int64_t rows = in[0].dim[0], k = in[0].dim[1];
+    double sum = 0;
+    if (req[0] == AM_REQ_NULL) return AM_OK;
+    for (int64_t r = 0; r < rows; r++) {
+        int64_t l = label_int(am_view_get(&in[1], r));
+        double m = -INFINITY, s = 0;
+        if (l < 0 || l >= k)
+            return am_fail(AM_ERR_ARG, "label %g of row %lld is not a class in [0, %lld)",
+                           am_view_get(&in[1], r), (long long)r, (long long)k);
+        for (int64_t c = 0; c < k; c++) m = fmax(m, am_view_get(&in[0], r * k + c));
+        for (int64_t c = 0; c < k; c++) s += exp(am_view_get(&in[0], r * k + c) - m);
+        sum -= am_view_get(&in[0], r * k + l) - m - log(s);
+    }
+    return store(&out[0], 0, sum, req[0]);
+}
+
+/* d data = (softmax(data) - one_hot(label)) * head gradient; the label gets none. */
+static am_status sce_grad(const am_grad_ctx *g, am_array *const *in, am_array *const *out,
+                          am_array *const *out_grad, am_array **in_grad)
+{
+    AM_UNUSED(out);
+    if (!g->need_grad[0]) return AM_OK;
+    am_array *x = in[0];
+    am_array *oh = am_one_hot_at(in[1], am_array_dim(x, 1), 1, 0, am_array_dtype(x), g->at);
+    am_array *d = am_elemwise_sub_at(am_softmax_at(x, -1, 0, g->at), oh, g->at);
+    in_grad[0] = am_broadcast_mul_at(d, out_grad[0], g->at);
+    return in_grad[0] ? AM_OK : am_last_status();
+}
+
+const am_op_def am_op_softmax_cross_entropy = {
+    .name = "softmax_cross_entropy", .input_names = data_label, .num_outputs = 1,
+    .infer_shape = sce_shape, .infer_dtype = data_label_dtype, .cpu = sce_cpu,
+    .gradient = sce_grad, .fuse = AM_FUSE_OPAQUE,
+    .doc = "Sum over rows of -log softmax(data)[label], as a (1,) array."};
+
+am_array *am_softmax_cross_entropy_at(am_array *data, am_array *label, am_site at)
+{
+    am_array *in[2] = {data, label}, *y = NULL;
+    am_op_call(&am_op_softmax_cross_entropy, NULL, in, 2, &y, 1, at);
+    return y;
+}

@@ -33,6 +33,8 @@ CASES = [
     dict(name="make_loss", op="make_loss", inputs=[(3, 4)]),
     dict(name="SoftmaxActivation", op="SoftmaxActivation", inputs=[(4, 6)], low=-3.0, high=3.0),
     dict(name="SoftmaxActivation_instance_3d", op="SoftmaxActivation", inputs=[(2, 3, 4)]),
+    dict(name="softmax_cross_entropy", op="softmax_cross_entropy", inputs=[(4, 5), (4,)],
+         int_inputs={1: (0, 5)}, low=-3.0, high=3.0),
     dict(name="SoftmaxActivation_channel", op="SoftmaxActivation", attrs={"mode": "channel"},
          inputs=[(2, 3, 2, 2)]),
 ]
