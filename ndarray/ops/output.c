@@ -1,9 +1,10 @@
 /* Module-era output ops, which end most pre-Gluon MXNet graphs: SoftmaxOutput,
  * the regression outputs, SVMOutput, MakeLoss and make_loss (AM_OP_LOSS: their
  * gradient is a loss's training signal and ignores the head gradient, as in
- * MXNet 1.9.1), and SoftmaxActivation (an ordinary softmax).  The label of a
- * loss output is read only by its gradient (grad_only_inputs), so inference
- * runs without one. */
+ * MXNet 1.9.1), SoftmaxActivation (an ordinary softmax) and
+ * softmax_cross_entropy (an ordinary loss).  The label of a loss output is
+ * read only by its gradient (grad_only_inputs), so inference runs without
+ * one.  docs/module-checkpoints.md gives each op's semantics. */
 #include "../ndarray_impl.h"
 
 #include <amber/ops.h>
