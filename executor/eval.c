@@ -48,13 +48,27 @@ static am_status variable_value(const am_graph *g, int i, const char *const *nam
             *out = am_retain(x);
             return AM_OK;
         }
+    /* Only gradients read it (a loss's label): run_node passes zeros. */
+    if (am_graph_input_is_grad_only(g, i)) return AM_OK;
     return am_fail(AM_ERR_ARG, "am_graph_eval: no value bound to the input '%s'", g->names[i]);
+}
+
+/* Zeros for an unbound input that only gradients read (a loss's label), in
+ * the shape and dtype the op inferred for it; the kernel never reads them. */
+static am_status grad_only_zeros(const am_shape *s, am_dtype t, am_device dev, am_array **out)
+{
+    if (s->ndim < 0 || t == AM_DTYPE_COUNT)
+        return am_fail(AM_ERR_SHAPE, "the op leaves the shape or dtype of its unbound "
+                       "gradient-only input unknown");
+    if (!(*out = am_array_alloc(*s, t, dev))) return am_last_status();
+    memset(am_array_ptr(*out), 0, (size_t)am_shape_size(s) * am_dtype_size(t));
+    return AM_OK;
 }
 
 static am_status run_node(const am_graph *g, int i, am_array **val, const int *offset)
 {
     const am_node *n = g->nodes[i];
-    am_array *in[AM_MAX_OP_IO * 4], *outs[AM_MAX_OP_IO];
+    am_array *in[AM_MAX_OP_IO * 4], *outs[AM_MAX_OP_IO], *zeros[AM_MAX_OP_IO * 4] = {0};
     am_shape ish[AM_MAX_OP_IO * 4], osh[AM_MAX_OP_IO];
     am_dtype ity[AM_MAX_OP_IO * 4], oty[AM_MAX_OP_IO];
     am_req req[AM_MAX_OP_IO];
@@ -66,9 +80,9 @@ static am_status run_node(const am_graph *g, int i, am_array **val, const int *o
     for (int k = 0; k < n->n_in; k++) {
         am_entry e = n->inputs[k];
         in[k] = val[offset[am_graph_index(g, e.node)] + e.index];
-        AM_ASSERT(in[k] != NULL);
-        ish[k] = in[k]->shape;
-        ity[k] = in[k]->dtype;
+        AM_ASSERT(in[k] != NULL || (k < 32 && (n->op->grad_only_inputs & (1u << k))));
+        ish[k] = in[k] ? in[k]->shape : (am_shape){.ndim = -1};
+        ity[k] = in[k] ? in[k]->dtype : AM_DTYPE_COUNT;
     }
     for (int k = 0; k < n->n_out; k++) {
         osh[k].ndim = -1;
@@ -78,7 +92,9 @@ static am_status run_node(const am_graph *g, int i, am_array **val, const int *o
     }
     st = n->op->infer_dtype(n->attrs, ity, n->n_in, oty, n->n_out);
     if (st == AM_OK) st = n->op->infer_shape(n->attrs, ish, n->n_in, osh, n->n_out);
-    am_device dev = n->n_in ? am_array_device(in[0]) : am_cpu();
+    am_device dev = n->n_in && in[0] ? am_array_device(in[0]) : am_cpu();
+    for (int k = 0; k < n->n_in && st == AM_OK; k++)
+        if (!in[k]) st = grad_only_zeros(&ish[k], ity[k], dev, &zeros[k]), in[k] = zeros[k];
     for (int k = 0; k < n->n_out && st == AM_OK; k++)
         if (!(outs[k] = am_array_alloc(osh[k], oty[k], dev))) st = am_last_status();
     if (st == AM_OK) st = am_op_run_into(n->op, n->attrs, in, n->n_in, outs, req);
@@ -86,6 +102,7 @@ static am_status run_node(const am_graph *g, int i, am_array **val, const int *o
         if (st == AM_OK) val[offset[i] + k] = outs[k];
         else am_release(outs[k]);
     }
+    for (int k = 0; k < n->n_in; k++) am_release(zeros[k]);
     am_err_pop(&c);
     return st;
 }

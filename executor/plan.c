@@ -74,6 +74,7 @@ static am_status add_input(am_plan *p, int i, int v)
 {
     pinput *in = &p->inputs[p->n_inputs++];
     in->value = v;
+    in->optional = am_graph_input_is_grad_only(p->graph, i);
     if (!(in->name = strdup(p->graph->names[i]))) return am_fail(AM_ERR_OOM, "out of memory");
     p->values[v].input = p->n_inputs - 1;
     return AM_OK;
@@ -388,7 +389,7 @@ am_status am_plan_bind(am_plan *p, const char *name, am_array *x)
 am_status am_plan_prepare(am_plan *p, const char *who, am_kernel_ctx *ctx)
 {
     for (int i = 0; i < p->n_inputs; i++)
-        if (!p->inputs[i].bound)
+        if (!p->inputs[i].bound && !p->inputs[i].optional)
             return am_fail(AM_ERR_ARG, "%s: no array bound to the input '%s'", who, p->inputs[i].name);
     if (p->stale) resolve(p);
     p->stale = false;

@@ -44,6 +44,7 @@ typedef struct pinput {
     char *name;
     int value;
     am_array *bound;
+    bool optional;     /* read only by gradients (a loss's label): may stay unbound */
 } pinput;
 
 struct am_plan {

@@ -322,3 +322,21 @@ am_array *am_graph_output(const am_graph *g, int i)
     am_node_retain(g->heads[i].node);
     return am_scope_own(am_symbolic_array(g->heads[i].node, g->heads[i].index));
 }
+
+bool am_graph_input_is_grad_only(const am_graph *g, int i)
+{
+    const am_node *v = g->nodes[i];
+    bool read = false;
+    if (v->op || v->value) return false;
+    for (int h = 0; h < g->n_heads; h++)
+        if (g->heads[h].node == v) return false;
+    for (int j = i + 1; j < g->n_nodes; j++) {
+        const am_node *n = g->nodes[j];
+        for (int k = 0; n->op && k < n->n_in; k++) {
+            if (n->inputs[k].node != v) continue;
+            if (k >= 32 || !(n->op->grad_only_inputs & (1u << k))) return false;
+            read = true;
+        }
+    }
+    return read;
+}

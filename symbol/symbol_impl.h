@@ -104,6 +104,11 @@ static inline bool am_op_input_is_aux(const am_op_def *op, const void *attrs, in
     return op && op->num_aux > 0 && i >= am_op_num_inputs(op, attrs) - op->num_aux;
 }
 
+/* True when node i of g is a variable (not a constant, not a head) that only
+ * grad-only inputs read (am_op_def.grad_only_inputs): inference needs no
+ * value for it. */
+bool am_graph_input_is_grad_only(const am_graph *g, int i);
+
 /* ---- symbol JSON (symbol/json.c, symbol/json_read.c) ---- */
 
 /* am_graph_to_json, with the op nodes' "__origin__" attributes or without. */

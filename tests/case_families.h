@@ -33,3 +33,6 @@ CASES(conv)
 
 /* optimizer */
 CASES(optimizer)
+
+/* output */
+CASES(output)

@@ -75,3 +75,5 @@ SUITE(data)
 SUITE(metric)
 SUITE(optimizer)
 SUITE(trainer)
+/* ops_output */
+SUITE(ops_output)

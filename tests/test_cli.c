@@ -158,6 +158,14 @@ static void test_run_lenet(void)
     cli_end(&c);
 }
 
+/* A Module checkpoint MXNet wrote: softmax_label stays unbound, as Module.predict leaves it. */
+static void test_run_module(void)
+{
+    cli c;
+    if (cli_begin(&c)) check_model(&c, "module_mlp");
+    cli_end(&c);
+}
+
 static void test_run_repeat(void)
 {
     cli c;
@@ -505,6 +513,7 @@ CU_TestInfo am_tests_cli[] = {
     {"run: MLP equals numpy, planned and node by node", test_run_mlp},
     {"run: LeNet equals numpy, planned and node by node", test_run_lenet},
     {"run: --repeat prints median and min", test_run_repeat},
+    {"run: a Module checkpoint with only data bound", test_run_module},
     {"run: each error is one line and writes nothing", test_run_errors},
     {"viz: nodes, parameters, edges", test_viz_mlp},
     {"viz: inferred shapes, -o, --optimized", test_viz_shapes_and_file},

@@ -74,8 +74,11 @@ static bool setup_case(gc *g, const am_op_case *c)
 {
     memset(g, 0, sizeof(*g));
     g->op = am_op_find(c->op);
-    /* Ops without a gradient are reported by the test below, not here. */
-    if (!g->op || (g->op->flags & AM_OP_NO_GRAD) || !g->op->gradient || !selected(c->op))
+    /* Ops without a gradient are reported by the test below, not here.  A loss
+     * output's gradient is not its forward's derivative: test_ops_output.c
+     * differentiates the loss it stands for instead. */
+    if (!g->op || (g->op->flags & (AM_OP_NO_GRAD | AM_OP_LOSS)) || !g->op->gradient ||
+        !selected(c->op))
         return false;
     am_dtype t = c->dtype ? c->dtype : AM_DTYPE_FLOAT32;
     if (!am_dtype_is_float(t)) return false;

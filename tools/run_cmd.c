@@ -110,7 +110,8 @@ static int load_inputs(const run_args *a, const am_graph *g, const am_cmd_values
     return 0;
 }
 
-/* Every variable that is not a constant needs a value. */
+/* Every variable that is not a constant needs a value, but for those only a
+ * gradient reads (a loss output's label: inference never reads it). */
 static int check_bound(const run_args *a, const am_graph *g, const am_cmd_values *params,
                        const am_cmd_values *in)
 {
@@ -118,7 +119,7 @@ static int check_bound(const run_args *a, const am_graph *g, const am_cmd_values
         const am_node *n = g->nodes[i];
         const char *name = g->names[i];
         if (n->op || n->value || am_cmd_values_find(params, name) >= 0 ||
-            am_cmd_values_find(in, name) >= 0)
+            am_cmd_values_find(in, name) >= 0 || am_graph_input_is_grad_only(g, i))
             continue;
         if (a->params)
             return am_cmd_fail("run", "the graph input '%s' has no value: %s lacks it and no "

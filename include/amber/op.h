@@ -137,6 +137,11 @@ enum {
     AM_OP_RANDOM     = 1u << 1, /* draws random numbers: never folded or merged */
     AM_OP_NO_GRAD    = 1u << 2, /* not differentiable: passes no gradient */
     AM_OP_VARIADIC   = 1u << 3, /* input count from num_inputs(attrs) */
+    /* A loss output (MXNet's SoftmaxOutput, MakeLoss): its gradient is the
+     * training signal of a loss it defines and ignores the head gradient, so
+     * it is not the derivative of the forward.  The gradcheck suite leaves
+     * such ops to their own tests, which differentiate the loss instead. */
+    AM_OP_LOSS       = 1u << 4,
 };
 
 typedef struct am_inplace_pair {
@@ -184,6 +189,11 @@ typedef struct am_op_def {
     am_fuse_class fuse;
     unsigned flags;
     const char *doc;                     /* one line for docs/ops.md */
+    /* Bit i set: input i is read only by the gradient (a loss output's label).
+     * The forward kernel never reads it, so inference may leave a variable
+     * that feeds nothing else unbound: plans then pass the kernel a view
+     * whose data is NULL, and am_graph_eval passes zeros. */
+    unsigned grad_only_inputs;
 } am_op_def;
 
 /* ---- registry ----------------------------------------------------------- */

@@ -482,6 +482,43 @@ AM_API am_array *am_lamb_update_phase2_at(am_array *weight, am_array *g, am_arra
 #define am_lamb_update_phase2(w, g, r1, r2, lr, lb, ub) \
     am_lamb_update_phase2_at((w), (g), (r1), (r2), (lr), (lb), (ub), AM_HERE)
 
+
+/* ---- Module-era output ops (ndarray/ops/output.c) -----------------------------------
+ * Their gradient ignores the head gradient (AM_OP_LOSS), as in MXNet 1.9.1: it
+ * is the training signal of the loss each op stands for.  The label is read
+ * only by that gradient.  Other attributes (ignore_label, multi_output, ...)
+ * through am_invoke. */
+/* [SoftmaxOutput] (alias Softmax); normalization "null", "batch", "valid" (NULL: "null"). */
+AM_API am_array *am_softmax_output_at(am_array *data, am_array *label, double grad_scale,
+                                      const char *normalization, am_site at);
+#define am_softmax_output(d, l, gs, norm) am_softmax_output_at((d), (l), (gs), (norm), AM_HERE)
+/* [LinearRegressionOutput], [LogisticRegressionOutput], [MAERegressionOutput] */
+AM_API am_array *am_linear_regression_output_at(am_array *data, am_array *label,
+                                                double grad_scale, am_site at);
+AM_API am_array *am_logistic_regression_output_at(am_array *data, am_array *label,
+                                                  double grad_scale, am_site at);
+AM_API am_array *am_mae_regression_output_at(am_array *data, am_array *label,
+                                             double grad_scale, am_site at);
+#define am_linear_regression_output(d, l, gs) am_linear_regression_output_at((d), (l), (gs), AM_HERE)
+#define am_logistic_regression_output(d, l, gs) \
+    am_logistic_regression_output_at((d), (l), (gs), AM_HERE)
+#define am_mae_regression_output(d, l, gs) am_mae_regression_output_at((d), (l), (gs), AM_HERE)
+/* [SVMOutput] */
+AM_API am_array *am_svm_output_at(am_array *data, am_array *label, double margin,
+                                  double regularization_coefficient, bool use_linear, am_site at);
+#define am_svm_output(d, l, m, rc, lin) am_svm_output_at((d), (l), (m), (rc), (lin), AM_HERE)
+/* [MakeLoss]; the attribute-less make_loss is reached through am_invoke. */
+AM_API am_array *am_make_loss_at(am_array *data, double grad_scale, double valid_thresh,
+                                 const char *normalization, am_site at);
+#define am_make_loss(d, gs, vt, norm) am_make_loss_at((d), (gs), (vt), (norm), AM_HERE)
+/* [SoftmaxActivation] mode channel (true) or instance (false). */
+AM_API am_array *am_softmax_activation_at(am_array *data, bool channel, am_site at);
+#define am_softmax_activation(d, ch) am_softmax_activation_at((d), (ch), AM_HERE)
+/* [softmax_cross_entropy] data (n, k), label (n,): sum of -log softmax(data)[label], shape
+ * (1,); an ordinary gradient (times the head gradient); a label outside [0, k) is AM_ERR_ARG. */
+AM_API am_array *am_softmax_cross_entropy_at(am_array *data, am_array *label, am_site at);
+#define am_softmax_cross_entropy(d, l) am_softmax_cross_entropy_at((d), (l), AM_HERE)
+
 #ifdef __cplusplus
 }
 #endif
