@@ -151,7 +151,9 @@ static am_status parse_field(const am_op_def *op, const am_attr_field *f, const 
     static const char *const kinds[] = {"an integer", "a number", "True or False",
                                         "a tuple like (3, 3)", "", "a dtype name",
                                         "an integer or None", "a number or None",
-                                        "a string under 64 bytes"};
+                                        "a string under 64 bytes", "a shape like (2, 3)"};
+    _Static_assert(sizeof(kinds) / sizeof(kinds[0]) == AM_ATTR_TYPE_COUNT,
+                   "kinds must name every am_attr_type");
     return am_fail(AM_ERR_FORMAT, "%s: attribute %s='%s' is not %s", op->name, f->name, val,
                    kinds[f->type]);
 }
