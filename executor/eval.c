@@ -92,6 +92,12 @@ static am_status run_node(const am_graph *g, int i, am_array **val, const int *o
     }
     st = n->op->infer_dtype(n->attrs, ity, n->n_in, oty, n->n_out);
     if (st == AM_OK) st = n->op->infer_shape(n->attrs, ish, n->n_in, osh, n->n_out);
+    /* An unknown dimension of the op's own (a Gluon begin state's batch) is
+     * what am_graph_infer filled in from the consumers. */
+    for (int k = 0; k < n->n_out && st == AM_OK; k++)
+        if (!am_shape_known(&osh[k]) && am_shape_merge(&osh[k], &n->shapes[k]) >= 0 &&
+            am_shape_known(&n->shapes[k]))
+            osh[k] = n->shapes[k];
     am_device dev = n->n_in && in[0] ? am_array_device(in[0]) : am_cpu();
     for (int k = 0; k < n->n_in && st == AM_OK; k++)
         if (!in[k]) st = grad_only_zeros(&ish[k], ity[k], dev, &zeros[k]), in[k] = zeros[k];

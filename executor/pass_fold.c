@@ -57,7 +57,11 @@ static am_status infer_outputs(const am_node *n, am_array *const *in, am_shape *
     am_status st = n->op->infer_dtype(n->attrs, ity, n->n_in, oty, n->n_out);
     if (st == AM_OK) st = n->op->infer_shape(n->attrs, ish, n->n_in, osh, n->n_out);
     for (int k = 0; k < n->n_out && st == AM_OK; k++) {
-        if (osh[k].ndim < 0 || (unsigned)oty[k] >= AM_DTYPE_COUNT)
+        /* An unknown dimension of the op's own: what graph inference filled. */
+        if (!am_shape_known(&osh[k]) && am_shape_merge(&osh[k], &n->shapes[k]) >= 0 &&
+            am_shape_known(&n->shapes[k]))
+            osh[k] = n->shapes[k];
+        if (!am_shape_known(&osh[k]) || (unsigned)oty[k] >= AM_DTYPE_COUNT)
             return am_fail(AM_ERR_INTERNAL, "output %d was not inferred", k);
         out_bytes += bytes_of(&osh[k], oty[k]);
     }

@@ -162,7 +162,8 @@ am_graph *am_graph_freeze(am_graph *g, const char *const *names, am_array *const
             continue;
         }
         const am_shape *s = &v->shapes[0];
-        if ((s->ndim >= 0 && !am_shape_equal(*s, values[k]->shape)) ||
+        am_shape merged = *s;
+        if (am_shape_merge(&merged, &values[k]->shape) < 0 ||
             (v->dtypes[0] != AM_DTYPE_COUNT && v->dtypes[0] != values[k]->dtype)) {
             char a[96], b[96];
             am_fail(AM_ERR_SHAPE, "am_graph_freeze: '%s' is %s %s in the graph but the value is %s %s",

@@ -53,6 +53,15 @@ am_status am_block_export(am_block *b, const char *path, int epoch)
     am_graph *g = hy_trace_block(b, impl->last_shape, impl->last_dtype, impl->last_n_in, false,
                                  &tr, &n_out, impl->last_site);
     if (!g) return am_last_status();
+    /* The batch (each input's first dimension) is written as unknown, as
+     * Gluon leaves it, so the files run at any batch size. */
+    for (int k = 0; k < impl->last_n_in; k++) {
+        char name[32];
+        hy_input_name(k, impl->last_n_in, name, sizeof(name));
+        for (int i = 0; i < g->n_nodes; i++)
+            if (!g->nodes[i]->op && strcmp(g->names[i], name) == 0 && g->nodes[i]->shapes[0].ndim > 0)
+                g->nodes[i]->shapes[0].dim[0] = AM_DIM_UNKNOWN;
+    }
     size_t len = strlen(path) + 32;
     char *file = malloc(len);
     am_status st = file ? AM_OK : am_fail(AM_ERR_OOM, "out of memory");
@@ -78,6 +87,7 @@ typedef struct sym_block {
     int n_inputs;
     int *input_node;     /* graph position of input i */
     am_param **param;    /* per graph node: the parameter of a variable, or NULL */
+    int partial;         /* 1: an op's shape attribute has unknown dimensions; -1: none; 0: not looked */
 } sym_block;
 
 static void sym_destroy(am_block *self)
@@ -114,6 +124,43 @@ static void keep_name(sym_block *s, int i, am_array *y)
     y->node->name = name;
 }
 
+/* When an op's shape attribute has unknown dimensions (Gluon's begin states,
+ * _zeros of shape (2, 0, 16)), infers the graph's shapes for these inputs,
+ * so that sym_forward can fill them in; the variables keep what they
+ * declare, for the next call's batch size. */
+static am_status infer_partial(sym_block *s, am_array *const *in)
+{
+    am_graph *g = s->g;
+    if (!s->partial) {
+        s->partial = -1;
+        for (int i = 0; i < g->n_nodes; i++)
+            if (am_attrs_shape_unknown(g->nodes[i]->op, g->nodes[i]->attrs)) s->partial = 1;
+    }
+    if (s->partial < 0) return AM_OK;
+    const char **names = calloc((size_t)g->n_nodes + 1, sizeof(*names));
+    am_shape *shapes = calloc((size_t)g->n_nodes + 1, sizeof(*shapes));
+    am_shape *kept = calloc((size_t)g->n_nodes + 1, sizeof(*kept));
+    am_dtype *dtypes = calloc((size_t)g->n_nodes + 1, sizeof(*dtypes));
+    am_dtype *kept_dt = calloc((size_t)g->n_nodes + 1, sizeof(*kept_dt));
+    am_status st = names && shapes && kept && dtypes && kept_dt ? AM_OK : am_fail(AM_ERR_OOM, "out of memory");
+    int n = 0;
+    for (int i = 0; i < g->n_nodes && st == AM_OK; i++) {
+        kept[i] = g->nodes[i]->shapes[0], kept_dt[i] = g->nodes[i]->dtypes[0];
+        if (g->nodes[i]->op) continue;
+        am_array *x = var_value(s, i, in);
+        if (!x) {
+            am_clear_error(); /* inference names it if it matters */
+            continue;
+        }
+        names[n] = g->names[i], shapes[n] = am_array_shape(x), dtypes[n++] = am_array_dtype(x);
+    }
+    if (st == AM_OK) st = am_graph_infer(g, names, shapes, dtypes, n);
+    for (int i = 0; kept && kept_dt && i < g->n_nodes; i++)
+        if (!g->nodes[i]->op) g->nodes[i]->shapes[0] = kept[i], g->nodes[i]->dtypes[0] = kept_dt[i];
+    free(names), free(shapes), free(kept), free(dtypes), free(kept_dt);
+    return st;
+}
+
 /* Runs the graph node by node through the ops, so the same code evaluates
  * eagerly (recorded by autograd) and traces into an enclosing graph. */
 static int sym_forward(am_block *self, am_array *const *in, int n_in, am_array **out, int cap)
@@ -128,6 +175,7 @@ static int sym_forward(am_block *self, am_array *const *in, int n_in, am_array *
     for (int i = 0; i < g->n_nodes; i++) offset[i] = total, total += g->nodes[i]->n_out;
     am_array **val = calloc((size_t)total + 1, sizeof(*val));
     am_status st = val ? AM_OK : am_fail(AM_ERR_OOM, "out of memory");
+    if (st == AM_OK) st = infer_partial(s, in);
     for (int i = 0; i < g->n_nodes && st == AM_OK; i++) {
         am_node *n = g->nodes[i];
         if (!n->op) {
@@ -143,9 +191,15 @@ static int sym_forward(am_block *self, am_array *const *in, int n_in, am_array *
         }
         char site[256];
         int vis = am_op_num_visible(n->op, n->attrs);
+        void *filled = NULL; /* the attributes with inferred shape dimensions */
+        if (st == AM_OK && am_attrs_shape_unknown(n->op, n->attrs)) {
+            if (!(filled = malloc(n->op->attrs_size))) st = am_fail(AM_ERR_OOM, "out of memory");
+            else memcpy(filled, n->attrs, n->op->attrs_size), am_attrs_fill_shape(n->op, filled, &n->shapes[0]);
+        }
         if (st == AM_OK)
-            st = am_op_call(n->op, n->attrs, args, n->n_in, &val[offset[i]], vis,
+            st = am_op_call(n->op, filled ? filled : n->attrs, args, n->n_in, &val[offset[i]], vis,
                             am_node_site(n, site, sizeof(site)));
+        free(filled);
         for (int k = 0; st == AM_OK && k < vis; k++) keep_name(s, i, val[offset[i] + k]);
     }
     for (int h = 0; h < g->n_heads && st == AM_OK; h++)

@@ -106,7 +106,8 @@ static am_status parse_field(const am_op_def *op, const am_attr_field *f, const 
     case AM_ATTR_INT: ok = parse_int(val, (int64_t *)p); break;
     case AM_ATTR_FLOAT: ok = parse_float(val, (double *)p); break;
     case AM_ATTR_BOOL: ok = parse_bool(val, (bool *)p); break;
-    case AM_ATTR_TUPLE: ok = parse_tuple(val, (am_tuple *)p); break;
+    case AM_ATTR_TUPLE:
+    case AM_ATTR_SHAPE: ok = parse_tuple(val, (am_tuple *)p); break;
     case AM_ATTR_ENUM:
         for (int i = 0; f->choices[i]; i++)
             if (strcmp(skip_ws(val), f->choices[i]) == 0) {
@@ -150,7 +151,9 @@ static am_status parse_field(const am_op_def *op, const am_attr_field *f, const 
     static const char *const kinds[] = {"an integer", "a number", "True or False",
                                         "a tuple like (3, 3)", "", "a dtype name",
                                         "an integer or None", "a number or None",
-                                        "a string under 64 bytes"};
+                                        "a string under 64 bytes", "a shape like (2, 3)"};
+    _Static_assert(sizeof(kinds) / sizeof(kinds[0]) == AM_ATTR_TYPE_COUNT,
+                   "kinds must name every am_attr_type");
     return am_fail(AM_ERR_FORMAT, "%s: attribute %s='%s' is not %s", op->name, f->name, val,
                    kinds[f->type]);
 }
@@ -221,6 +224,15 @@ static char *format_tuple(const am_tuple *t, char *buf, size_t n)
     return buf;
 }
 
+/* A shape attribute as MXNet's legacy files write it: unknown dimensions as 0. */
+static char *format_shape_attr(const am_tuple *t, char *buf, size_t n)
+{
+    am_tuple c = *t;
+    for (int i = 0; i < c.ndim && i < AM_MAX_TUPLE; i++)
+        if (c.v[i] == AM_DIM_UNKNOWN) c.v[i] = 0;
+    return format_tuple(&c, buf, n);
+}
+
 char *am_attr_format(const am_attr_field *f, const void *attrs, char *buf, size_t n)
 {
     const char *p = (const char *)attrs + f->offset;
@@ -229,6 +241,7 @@ char *am_attr_format(const am_attr_field *f, const void *attrs, char *buf, size_
     case AM_ATTR_FLOAT: am_format_double(*(const double *)p, buf, n); break;
     case AM_ATTR_BOOL: snprintf(buf, n, "%s", *(const bool *)p ? "True" : "False"); break;
     case AM_ATTR_TUPLE: format_tuple((const am_tuple *)p, buf, n); break;
+    case AM_ATTR_SHAPE: format_shape_attr((const am_tuple *)p, buf, n); break;
     case AM_ATTR_ENUM: snprintf(buf, n, "%s", f->choices[*(const int *)p]); break;
     case AM_ATTR_DTYPE: {
         int t = *(const int *)p;
@@ -274,4 +287,24 @@ bool am_attr_is_default(const am_attr_field *f, const void *attrs)
     am_op_def fake = {.name = "?"};
     if (parse_field(&fake, &g, f->def, &tmp) != AM_OK) return false;
     return strcmp(am_attr_format(f, attrs, a, sizeof(a)), am_attr_format(&g, &tmp, b, sizeof(b))) == 0;
+}
+
+bool am_attrs_shape_unknown(const am_op_def *op, const void *attrs)
+{
+    for (const am_attr_field *f = op && attrs ? op->attrs : NULL; f && f->name; f++) {
+        const am_tuple *t = (const am_tuple *)((const char *)attrs + f->offset);
+        for (int d = 0; f->type == AM_ATTR_SHAPE && d < t->ndim; d++)
+            if (t->v[d] == AM_DIM_UNKNOWN) return true;
+    }
+    return false;
+}
+
+void am_attrs_fill_shape(const am_op_def *op, void *attrs, const am_shape *shape)
+{
+    for (const am_attr_field *f = op && attrs ? op->attrs : NULL; f && f->name; f++) {
+        am_tuple *t = (am_tuple *)((char *)attrs + f->offset);
+        if (f->type != AM_ATTR_SHAPE || t->ndim != shape->ndim) continue;
+        for (int d = 0; d < t->ndim; d++)
+            if (t->v[d] == AM_DIM_UNKNOWN) t->v[d] = shape->dim[d];
+    }
 }

@@ -37,10 +37,16 @@ static am_status infer(const am_op_def *op, const void *attrs, am_shape *shapes,
     if (st != AM_OK) return st;
     st = op->infer_shape(attrs, shapes, n_in, oshape, n_out);
     if (st != AM_OK) return st;
-    for (int i = 0; i < n_out; i++)
+    for (int i = 0; i < n_out; i++) {
         if (oshape[i].ndim < 0 || oshape[i].ndim > AM_MAX_NDIM ||
             (unsigned)otype[i] >= AM_DTYPE_COUNT)
             return am_fail(AM_ERR_INTERNAL, "output %d was not inferred", i);
+        char b[96];
+        if (!am_shape_known(&oshape[i]))
+            return am_fail(AM_ERR_SHAPE, "output %d would have shape %s: an array cannot have "
+                           "an unknown (-1) dimension", i,
+                           am_shape_format(&oshape[i], b, sizeof(b)));
+    }
     return AM_OK;
 }
 

@@ -72,6 +72,14 @@ int64_t am_shape_size(const am_shape *s)
     return n;
 }
 
+bool am_shape_known(const am_shape *s)
+{
+    if (!s || s->ndim < 0) return false;
+    for (int i = 0; i < s->ndim; i++)
+        if (s->dim[i] < 0) return false;
+    return true;
+}
+
 am_shape am_shape_make(int ndim, const int64_t *dim)
 {
     am_shape s = {0};
@@ -92,7 +100,8 @@ char *am_shape_format(const am_shape *s, char *buf, size_t n)
     }
     k += (size_t)snprintf(buf + k, n - k, "(");
     for (int i = 0; i < s->ndim && k < n; i++)
-        k += (size_t)snprintf(buf + k, n - k, i ? ", %lld" : "%lld", (long long)s->dim[i]);
+        if (s->dim[i] < 0) k += (size_t)snprintf(buf + k, n - k, i ? ", ?" : "?");
+        else k += (size_t)snprintf(buf + k, n - k, i ? ", %lld" : "%lld", (long long)s->dim[i]);
     if (k < n) snprintf(buf + k, n - k, s->ndim == 1 ? ",)" : ")");
     return buf;
 }

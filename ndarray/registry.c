@@ -193,6 +193,9 @@ am_status am_infer_shape_same(const void *attrs, am_shape *in, int n_in, am_shap
             return am_fail(AM_ERR_SHAPE, "input shapes differ: %s",
                            am_format_shapes(in, n_in, buf, sizeof(buf)));
     }
+    /* Graph inference's hint: every input has the output's shape. */
+    if (in[0].ndim < 0 && n_out > 0 && out[0].ndim >= 0)
+        for (int i = 0; i < n_in; i++) in[i] = out[0];
     for (int i = 0; i < n_out; i++) out[i] = in[0];
     return AM_OK;
 }

@@ -209,7 +209,7 @@ static am_status infer_rebuilt(const am_graph *g, int i, am_node *c)
         ity[k] = e.node->dtypes[e.index];
         same = same && am_shape_equal(ish[k], o.node->shapes[o.index]) &&
                ity[k] == o.node->dtypes[o.index];
-        known = known && ish[k].ndim >= 0 && ity[k] != AM_DTYPE_COUNT;
+        known = known && am_shape_known(&ish[k]) && ity[k] != AM_DTYPE_COUNT;
     }
     if (same) {
         memcpy(c->shapes, old->shapes, (size_t)c->n_out * sizeof(*c->shapes));
@@ -220,6 +220,8 @@ static am_status infer_rebuilt(const am_graph *g, int i, am_node *c)
     snprintf(what, sizeof(what), "am_graph_compose: %s (node '%s')", c->op->name, g->names[i]);
     am_err_ctx ctx;
     am_err_push(&ctx, what, (am_site){0});
+    for (int k = 0; k < c->n_in; k++) ish[k] = am_shape_for_op(c->op, ish[k]);
+    for (int k = 0; k < c->n_out; k++) c->shapes[k].ndim = -1;
     bool was = am_set_speculative(!known);
     am_status st = c->op->infer_dtype(c->attrs, ity, c->n_in, c->dtypes, c->n_out);
     if (st == AM_OK) st = c->op->infer_shape(c->attrs, ish, c->n_in, c->shapes, c->n_out);

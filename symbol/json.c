@@ -156,11 +156,13 @@ static bool kv_set(kv *list, int *n, const char *key, const char *val)
 }
 
 /* "(64, 784)", "(64,)", "()" as Python's str(tuple) writes shapes. */
+/* A __shape__ as MXNet's legacy files write it: an unknown dimension as 0. */
 static void format_shape(am_shape s, char *buf, size_t len)
 {
     size_t k = (size_t)snprintf(buf, len, "(");
     for (int i = 0; i < s.ndim && k < len; i++)
-        k += (size_t)snprintf(buf + k, len - k, "%s%lld", i ? ", " : "", (long long)s.dim[i]);
+        k += (size_t)snprintf(buf + k, len - k, "%s%lld", i ? ", " : "",
+                              (long long)(s.dim[i] < 0 ? 0 : s.dim[i]));
     if (k < len) snprintf(buf + k, len - k, s.ndim == 1 ? ",)" : ")");
 }
 
@@ -172,7 +174,11 @@ static bool node_attrs(const am_node *n, bool origins, kv *list, int *cnt)
     for (int i = 0; i < n->n_extra && ok; i++)
         ok = kv_set(list, cnt, n->extra[i].key, n->extra[i].value);
     if (!n->op) {
-        if (ok && n->shapes[0].ndim >= 0) {
+        /* A partial shape read from a file writes back the file's text
+         * ("(64, -1)" stays); one Amber made (an export's batch) is written
+         * with 0 for the unknown dimension. */
+        if (ok && (am_shape_known(&n->shapes[0]) ||
+                   (n->shapes[0].ndim >= 0 && !am_node_get_extra(n, "__shape__")))) {
             format_shape(n->shapes[0], buf, sizeof(buf));
             ok = kv_set(list, cnt, "__shape__", buf);
         }

@@ -158,10 +158,11 @@ static am_status set_extra(const reader *r, am_node *n, const char *key, const c
 /* ---- variables ------------------------------------------------------------------------- */
 
 /* A __shape__ value: "(64, 0)", "[64,0]", "(64,)", "()", "None", "64".  A
- * dimension of -1, or 0 in legacy semantics, is unknown, and so is the whole
- * shape then (ndim -1), as is "None" and legacy "()".  (-1 is accepted in
- * legacy files too: Amber writes no "is_np_shape", so what it wrote from a
- * numpy-semantics file must read back.) */
+ * dimension of -1, or 0 in legacy semantics, is AM_DIM_UNKNOWN for
+ * am_graph_infer to fill (an export's batch); "None" and legacy "()" are a
+ * wholly unknown shape (ndim -1).  (-1 is accepted in legacy files too:
+ * Amber writes no "is_np_shape", so what it wrote from a numpy-semantics
+ * file must read back.) */
 static bool parse_shape(const char *s, bool np, am_shape *out)
 {
     am_shape sh = {.ndim = 0};
@@ -178,7 +179,7 @@ static bool parse_shape(const char *s, bool np, am_shape *out)
         errno = 0;
         long long d = strtoll(s, &e, 10);
         if (e == s || errno || sh.ndim == AM_MAX_NDIM) return false;
-        if (d == -1 || (d == 0 && !np)) unknown = true;
+        if (d == -1 || (d == 0 && !np)) unknown = true, d = AM_DIM_UNKNOWN;
         else if (d < 0) return false;
         sh.dim[sh.ndim++] = d;
         s = e + (*e == 'L');
@@ -192,7 +193,7 @@ static bool parse_shape(const char *s, bool np, am_shape *out)
     int64_t total = 1;
     for (int i = 0; i < sh.ndim && !unknown; i++)
         if (__builtin_mul_overflow(total, sh.dim[i], &total)) return false;
-    if (unknown || (sh.ndim == 0 && !np)) sh.ndim = -1;
+    if (sh.ndim == 0 && !np) sh.ndim = -1;
     *out = sh;
     return true;
 }
@@ -244,6 +245,14 @@ static void *parse_op_attrs(const reader *r, const am_op_def *op, const char *wh
         rfail(r, am_last_status() == AM_ERR_OOM ? AM_ERR_OOM : AM_ERR_FORMAT, "%s: %s", who, msg);
         return NULL;
     }
+    /* A legacy file writes an unknown dimension of a shape attribute (a
+     * Gluon begin state's batch: _zeros of shape (2, 0, 16)) as 0. */
+    for (const am_attr_field *f = op->attrs; f && f->name && !r->np_shape; f++)
+        if (f->type == AM_ATTR_SHAPE) {
+            am_tuple *t = (am_tuple *)((char *)attrs + f->offset);
+            for (int d = 0; d < t->ndim; d++)
+                if (t->v[d] == 0) t->v[d] = AM_DIM_UNKNOWN;
+        }
     *given = 0;
     for (int i = 0; i < l->n; i++)
         for (const am_attr_field *f = op->attrs; f && f->name; f++)

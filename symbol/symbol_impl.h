@@ -120,5 +120,12 @@ am_status am_node_mark_given(am_node *n, const char *key);
 /* Reads n bytes of symbol JSON; src names them in errors ("symbol JSON" or
  * the file's path). */
 am_graph *am_graph_from_json_buffer(const char *buf, size_t n, const char *src);
+/* Merges shape b into *a (AM_DIM_UNKNOWN dimensions and ndim -1 are
+ * unknown): 1 when *a learned something, 0 when not, -1 when they conflict
+ * (*a unchanged). */
+int am_shape_merge(am_shape *a, const am_shape *b);
+/* s as op's infer_shape may see it: a partial shape becomes unknown (ndim
+ * -1) unless the op has AM_OP_PARTIAL_SHAPES. */
+am_shape am_shape_for_op(const am_op_def *op, am_shape s);
 
 #endif /* AMBER_SYMBOL_IMPL_H */

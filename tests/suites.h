@@ -77,3 +77,4 @@ SUITE(optimizer)
 SUITE(trainer)
 /* ops_output */
 SUITE(ops_output)
+SUITE(infer_partial)

@@ -260,8 +260,8 @@ static void test_run_errors(void)
     snprintf(a, sizeof(a), MLP "%s %s", tmp_path(&c, "extra.params"), in);
     check_run_error(&c, a, 1, "holds 'arg:extra', which is no input of the graph");
     check_run_error(&c, MLP FIX "lenet-0000.params --ignore-extra -i data=" FIX "mlp-input.npy", 1,
-                    "'dense0_bias' has shape (64,) in the graph but " FIX "lenet-0000.params "
-                    "holds (120,)");
+                    "'dense0_weight' has shape (64, ?) in the graph but " FIX "lenet-0000.params "
+                    "holds (120, 256)");
     snprintf(a, sizeof(a), MLP_P "-i data=%s", tmp_path(&c, "wide.npy"));
     check_run_error(&c, a, 1, "'dense0_fwd'): data (4, 100) does not match weight (64, 784)");
     snprintf(a, sizeof(a), MLP_P "-i data=%s --no-optimize", tmp_path(&c, "double.npy"));

@@ -126,14 +126,25 @@ static bool same_attrs(const am_node *a, const am_node *b, const char *what)
 
 /* The read graph's variables whose shapes JSON could not carry (0-d and
  * size-0 shapes read as unknown in MXNet 1.x's legacy shape semantics) get
- * the traced shapes; then shapes are inferred.  Returns how many needed it. */
+ * the traced shapes, and so do shape attributes (a 0 in _zeros' shape reads
+ * as unknown); then shapes are inferred.  Returns how many needed it. */
 static int infer_read(am_graph *r, const am_graph *g, const char *what, bool *ok)
 {
     const char *names[AM_MAX_OP_IO];
     am_shape shapes[AM_MAX_OP_IO];
-    int n = 0;
+    int n = 0, attrs_given = 0;
     for (int i = 0; i < r->n_nodes; i++)
-        if (!r->nodes[i]->op && r->nodes[i]->shapes[0].ndim < 0) {
+        for (const am_attr_field *f = r->nodes[i]->op ? r->nodes[i]->op->attrs : NULL;
+             f && f->name; f++) {
+            am_tuple *t = (am_tuple *)((char *)r->nodes[i]->attrs + f->offset);
+            const am_tuple *traced = (const am_tuple *)((const char *)g->nodes[i]->attrs + f->offset);
+            bool lost = false;
+            for (int d = 0; f->type == AM_ATTR_SHAPE && d < t->ndim; d++)
+                lost |= t->v[d] == AM_DIM_UNKNOWN && traced->v[d] == 0;
+            if (lost) *t = *traced, attrs_given++;
+        }
+    for (int i = 0; i < r->n_nodes; i++)
+        if (!r->nodes[i]->op && !am_shape_known(&r->nodes[i]->shapes[0])) {
             names[n] = r->names[i];
             shapes[n++] = g->nodes[i]->shapes[0];
         }
@@ -141,7 +152,7 @@ static int infer_read(am_graph *r, const am_graph *g, const char *what, bool *ok
         printf("\n  %s: inference after reading failed: %s\n", what, am_last_error());
         *ok = false;
     }
-    return n;
+    return n + attrs_given;
 }
 
 /* Outputs (hidden ones too), counts and variables agree. */
@@ -222,6 +233,7 @@ static const char *const *candidates(const am_attr_field *f)
     static const char *const of[] = {"0.5", "1.0", "-1.5", NULL};
     static const char *const t[] = {"(1,)", "(0,)", "(-1,)", "(1, 1)", "(0, 1)", "(2, 2)",
                                     "()", NULL};
+    static const char *const sh[] = {"(1,)", "(2, 2)", "(1, 1)", "()", NULL};
     static const char *const d[] = {"float64", "int32", "int64", "uint8", "float32", NULL};
     static const char *const s[] = {"cpu(0)", "x", NULL};
     switch (f->type) {
@@ -234,6 +246,7 @@ static const char *const *candidates(const am_attr_field *f)
     case AM_ATTR_ENUM: return f->choices;
     case AM_ATTR_DTYPE: return d;
     case AM_ATTR_STRING: return s;
+    case AM_ATTR_SHAPE: return sh;
     default: return NULL;
     }
 }

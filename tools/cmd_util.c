@@ -197,7 +197,11 @@ int am_cmd_check_value(const char *cmd, const am_graph *g, const char *name, con
     AM_ASSERT(i >= 0);
     const am_node *n = g->nodes[i];
     char a[128], b[128];
-    if (n->shapes[0].ndim >= 0 && !am_shape_equal(n->shapes[0], x->shape))
+    /* An unknown dimension in the graph (an export's batch) takes any size. */
+    bool fits = n->shapes[0].ndim < 0 || n->shapes[0].ndim == x->shape.ndim;
+    for (int d = 0; fits && n->shapes[0].ndim >= 0 && d < x->shape.ndim; d++)
+        fits = n->shapes[0].dim[d] == AM_DIM_UNKNOWN || n->shapes[0].dim[d] == x->shape.dim[d];
+    if (!fits)
         return am_cmd_fail(cmd, "'%s' has shape %s in the graph but %s holds %s", name,
                            am_shape_format(&n->shapes[0], a, sizeof(a)), source,
                            am_shape_format(&x->shape, b, sizeof(b)));

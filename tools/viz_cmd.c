@@ -92,7 +92,7 @@ static void put_shapes(FILE *f, const am_node *n)
     int vis = n->op ? am_op_num_visible(n->op, n->attrs) : 1;
     char buf[128];
     for (int k = 0; k < vis; k++) {
-        if (n->shapes[k].ndim < 0) continue;
+        if (!am_shape_known(&n->shapes[k])) continue;
         fputs(k ? " " : "\\n", f);
         put_escaped(f, am_shape_format(&n->shapes[k], buf, sizeof(buf)));
     }

@@ -85,13 +85,24 @@ typedef struct am_shape {
     int64_t dim[AM_MAX_NDIM];
 } am_shape;
 
+/* A dimension not known yet.  Only graphs hold it: MXNet's legacy files
+ * write an unknown dimension as 0 (a Gluon begin state of shape (2, 0, 16),
+ * an export's batch), and am_graph_infer fills it from the ops that
+ * constrain it (docs/symbols.md, "Unknown dimensions").  Arrays never have
+ * one. */
+#define AM_DIM_UNKNOWN (-1)
+
+/* True when ndim >= 0 and no dimension is AM_DIM_UNKNOWN (or negative). */
+AM_API bool am_shape_known(const am_shape *s);
+
 /* Number of elements of a shape (1 for ndim 0). */
 AM_API int64_t am_shape_size(const am_shape *s);
 
 /* True when both shapes have the same ndim and dimensions. */
 AM_API bool am_shape_equal(am_shape a, am_shape b);
 
-/* Writes "(2, 3)" into buf (at most n bytes, always terminated). Returns buf. */
+/* Writes "(2, 3)" into buf (at most n bytes, always terminated), an unknown
+ * dimension as "?" and an unknown shape as "unknown".  Returns buf. */
 AM_API char *am_shape_format(const am_shape *s, char *buf, size_t n);
 
 /* Builds a shape from a list: am_shape_of(2, 3, 4). */

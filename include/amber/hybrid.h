@@ -296,8 +296,9 @@ AM_API am_status am_block_check_hybrid(am_block *b, am_array *const *in, int n_i
 /* Writes path-symbol.json and path-%04d.params (epoch) as MXNet's
  * HybridBlock.export does, from a trace with the input signature of b's
  * last successful call: parameters as "arg:<name>", auxiliary states as "aux:<name>",
- * data inputs with __shape__ and __dtype__.  Parameters the graph does not
- * use are not written.  AM_ERR_ARG when no call of b has succeeded yet. */
+ * data inputs with __shape__ (the first dimension, the batch, as 0: unknown,
+ * so the files run at any batch size) and __dtype__.  Parameters the graph
+ * does not use are not written.  AM_ERR_ARG when no call of b has succeeded yet. */
 AM_API am_status am_block_export(am_block *b, const char *path, int epoch);
 
 /* A block that runs an exported graph without its model code: inputs are

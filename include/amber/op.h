@@ -68,6 +68,9 @@ typedef enum am_attr_type {
     AM_ATTR_OPT_INT,   /* am_opt_int:   "None" or "3" */
     AM_ATTR_OPT_FLOAT, /* am_opt_float: "None" or "0.5" */
     AM_ATTR_STRING,    /* char[AM_MAX_ATTR_STRING]: "cpu(0)", "" */
+    AM_ATTR_SHAPE,     /* am_tuple, the shape of output 0: "(2, 0, 16)"; read from a
+                        * legacy MXNet graph, a 0 is AM_DIM_UNKNOWN (-1), which is
+                        * written back as 0 */
     AM_ATTR_TYPE_COUNT
 } am_attr_type;
 
@@ -142,6 +145,11 @@ enum {
      * it is not the derivative of the forward.  The gradcheck suite leaves
      * such ops to their own tests, which differentiate the loss instead. */
     AM_OP_LOSS       = 1u << 4,
+    /* infer_shape accepts input shapes with AM_DIM_UNKNOWN dimensions and
+     * reads out[] as a hint (a shape graph inference already holds, maybe
+     * partial), filling what it can in both; without the flag graph
+     * inference passes a partial shape as unknown (ndim -1). */
+    AM_OP_PARTIAL_SHAPES = 1u << 5,
 };
 
 typedef struct am_inplace_pair {
@@ -169,7 +177,8 @@ typedef struct am_op_def {
     int num_aux;                         /* trailing inputs the op mutates (BatchNorm) */
     const am_attr_field *attrs;          /* schema ending in {0}; NULL: no attributes */
     size_t attrs_size;                   /* sizeof the parsed attribute struct */
-    /* Pure.  May fill unknown input shapes (ndim -1).  Reports errors with am_fail. */
+    /* Pure.  May fill unknown input shapes (ndim -1).  Reports errors with am_fail.
+     * out[] holds a hint on entry (ndim -1 when none); see AM_OP_PARTIAL_SHAPES. */
     am_status (*infer_shape)(const void *attrs, am_shape *in, int n_in, am_shape *out, int n_out);
     am_status (*infer_dtype)(const void *attrs, am_dtype *in, int n_in, am_dtype *out, int n_out);
     /* Output 0 may share input 0's storage at this element offset (reshape,
@@ -232,6 +241,13 @@ AM_API char *am_attr_format(const am_attr_field *f, const void *attrs, char *buf
 
 /* True when field f of attrs equals its default. */
 AM_API bool am_attr_is_default(const am_attr_field *f, const void *attrs);
+
+/* True when an AM_ATTR_SHAPE field of attrs has an AM_DIM_UNKNOWN dimension
+ * (a legacy MXNet graph's _zeros of shape (2, 0, 16)). */
+AM_API bool am_attrs_shape_unknown(const am_op_def *op, const void *attrs);
+/* Fills the unknown dimensions of attrs' AM_ATTR_SHAPE fields from shape,
+ * the shape graph inference gave output 0 (the fields are that shape). */
+AM_API void am_attrs_fill_shape(const am_op_def *op, void *attrs, const am_shape *shape);
 
 /* Runs op on inputs given attribute strings.  out receives n_out new
  * references (visible outputs); returns the status. */

@@ -21,13 +21,16 @@ static const char *const data_input[] = {"data", NULL};
         }                                                                             \
     } while (0)
 
+/* The shape attribute as the output shape; AM_DIM_UNKNOWN (a legacy MXNet
+ * graph's 0) stays unknown for graph inference to fill from the consumers. */
 static am_status shape_from_tuple(const am_tuple *t, am_shape *out)
 {
     if (t->ndim < 0 || t->ndim > AM_MAX_NDIM)
         return am_fail(AM_ERR_SHAPE, "shape must have 0 to %d dimensions", AM_MAX_NDIM);
     out->ndim = t->ndim;
     for (int i = 0; i < t->ndim; i++) {
-        if (t->v[i] < 0) return am_fail(AM_ERR_SHAPE, "shape dimension %d is negative", i);
+        if (t->v[i] < AM_DIM_UNKNOWN)
+            return am_fail(AM_ERR_SHAPE, "shape dimension %d is negative", i);
         out->dim[i] = t->v[i];
     }
     return AM_OK;
@@ -52,12 +55,12 @@ typedef struct fill_attrs {
 } fill_attrs;
 
 static const am_attr_field zeros_fields[] = {
-    AM_ATTR_FIELD(fill_attrs, shape, AM_ATTR_TUPLE, "()", "shape of the result"),
+    AM_ATTR_FIELD(fill_attrs, shape, AM_ATTR_SHAPE, "()", "shape of the result"),
     AM_ATTR_FIELD(fill_attrs, ctx, AM_ATTR_STRING, "", "device (informational)"),
     AM_ATTR_FIELD(fill_attrs, dtype, AM_ATTR_DTYPE, "float32", "element type"),
     {0}};
 static const am_attr_field full_fields[] = {
-    AM_ATTR_FIELD(fill_attrs, shape, AM_ATTR_TUPLE, "()", "shape of the result"),
+    AM_ATTR_FIELD(fill_attrs, shape, AM_ATTR_SHAPE, "()", "shape of the result"),
     AM_ATTR_FIELD(fill_attrs, ctx, AM_ATTR_STRING, "", "device (informational)"),
     AM_ATTR_FIELD(fill_attrs, dtype, AM_ATTR_DTYPE, "float32", "element type"),
     AM_ATTR_FIELD(fill_attrs, value, AM_ATTR_FLOAT, NULL, "fill value"),
@@ -121,13 +124,26 @@ static am_array *call0(const am_op_def *op, const void *attrs, const char *what)
     return y;
 }
 
+/* An array's shape: ndim in [0, AM_MAX_NDIM], no negative dimension (the
+ * attribute's -1 is graph inference's unknown, never an array's). */
+static bool array_shape_ok(const am_op_def *op, am_shape s)
+{
+    if (s.ndim < 0 || s.ndim > AM_MAX_NDIM) {
+        am_fail(AM_ERR_SHAPE, "%s: ndim %d is outside [0, %d]", op->name, s.ndim, AM_MAX_NDIM);
+        return false;
+    }
+    for (int i = 0; i < s.ndim; i++)
+        if (s.dim[i] < 0) {
+            am_fail(AM_ERR_SHAPE, "%s: shape dimension %d is negative", op->name, i);
+            return false;
+        }
+    return true;
+}
+
 static am_array *make_filled(const am_op_def *op, am_shape shape, am_dtype dtype, double v)
 {
     fill_attrs a = {.shape = tuple_from_shape(shape), .dtype = (int)dtype, .value = v};
-    if (shape.ndim < 0 || shape.ndim > AM_MAX_NDIM) {
-        am_fail(AM_ERR_SHAPE, "%s: ndim %d is outside [0, %d]", op->name, shape.ndim, AM_MAX_NDIM);
-        return NULL;
-    }
+    if (!array_shape_ok(op, shape)) return NULL;
     if ((unsigned)dtype >= AM_DTYPE_COUNT) {
         am_fail(AM_ERR_DTYPE, "%s: unknown dtype %d", op->name, (int)dtype);
         return NULL;
@@ -298,14 +314,14 @@ typedef struct random_attrs {
 static const am_attr_field uniform_fields[] = {
     {"low", AM_ATTR_FLOAT, offsetof(random_attrs, a), "0.0", NULL, "lower bound"},
     {"high", AM_ATTR_FLOAT, offsetof(random_attrs, b), "1.0", NULL, "upper bound (exclusive)"},
-    AM_ATTR_FIELD(random_attrs, shape, AM_ATTR_TUPLE, "()", "shape of the result"),
+    AM_ATTR_FIELD(random_attrs, shape, AM_ATTR_SHAPE, "()", "shape of the result"),
     AM_ATTR_FIELD(random_attrs, ctx, AM_ATTR_STRING, "", "device (informational)"),
     AM_ATTR_FIELD(random_attrs, dtype, AM_ATTR_DTYPE, "None", "float32 (None) or float64"),
     {0}};
 static const am_attr_field normal_fields[] = {
     {"loc", AM_ATTR_FLOAT, offsetof(random_attrs, a), "0.0", NULL, "mean"},
     {"scale", AM_ATTR_FLOAT, offsetof(random_attrs, b), "1.0", NULL, "standard deviation"},
-    AM_ATTR_FIELD(random_attrs, shape, AM_ATTR_TUPLE, "()", "shape of the result"),
+    AM_ATTR_FIELD(random_attrs, shape, AM_ATTR_SHAPE, "()", "shape of the result"),
     AM_ATTR_FIELD(random_attrs, ctx, AM_ATTR_STRING, "", "device (informational)"),
     AM_ATTR_FIELD(random_attrs, dtype, AM_ATTR_DTYPE, "None", "float32 (None) or float64"),
     {0}};
@@ -373,10 +389,7 @@ RANDOM_OP(random_normal, "_random_normal", normal_fields, normal_cpu,
 
 static am_array *make_random(const am_op_def *op, double a, double b, am_shape s, am_dtype t)
 {
-    if (s.ndim < 0 || s.ndim > AM_MAX_NDIM) {
-        am_fail(AM_ERR_SHAPE, "%s: ndim %d is outside [0, %d]", op->name, s.ndim, AM_MAX_NDIM);
-        return NULL;
-    }
+    if (!array_shape_ok(op, s)) return NULL;
     random_attrs r = {.a = a, .b = b, .shape = tuple_from_shape(s), .dtype = (int)t};
     return call0(op, &r, NULL);
 }

@@ -433,7 +433,7 @@ static void fc_rows_cols(const fc_attrs *a, const am_shape *d, int64_t *rows, in
 static am_status fc_check_bias(const fc_attrs *a, am_shape *bias)
 {
     int64_t h = a->num_hidden;
-    if (bias->ndim < 0) {
+    if (bias->ndim < 0 || (bias->ndim == 1 && bias->dim[0] < 0)) {
         *bias = AM_SHAPE(h);
         return AM_OK;
     }
@@ -459,10 +459,23 @@ static am_status fc_shape(const void *attrs, am_shape *in, int n_in, am_shape *o
                        (long long)a->num_hidden);
     if (d->ndim < 0) return am_fail(AM_ERR_SHAPE, "data shape must be known");
     if (d->ndim == 0) return am_fail(AM_ERR_SHAPE, "data must have at least one dimension");
+    /* Graph inference: the rows of data (flatten: its first axis) may be
+     * unknown, and are then taken from the output's hint. */
+    const am_shape *o = &out[0];
+    int first_feature = a->flatten ? 1 : d->ndim - 1;
+    for (int i = first_feature; i < d->ndim; i++)
+        if (d->dim[i] < 0)
+            return am_fail(AM_ERR_SHAPE, "data %s: the feature dimensions must be known",
+                           shape_str(d, sd, sizeof(sd)));
+    if (o->ndim == (a->flatten ? 2 : d->ndim))
+        for (int i = 0; i < first_feature; i++)
+            if (d->dim[i] < 0 && i < o->ndim) d->dim[i] = o->dim[a->flatten ? 0 : i];
     int64_t rows, cols;
     fc_rows_cols(a, d, &rows, &cols);
     am_shape want = AM_SHAPE(a->num_hidden, cols);
     if (w->ndim < 0) *w = want;
+    for (int i = 0; i < 2 && w->ndim == 2; i++)
+        if (w->dim[i] < 0) w->dim[i] = want.dim[i];
     if (w->ndim != 2 || w->dim[0] != want.dim[0] || w->dim[1] != want.dim[1])
         return am_fail(AM_ERR_SHAPE, "data %s does not match weight %s (expected weight %s for "
                        "num_hidden=%lld, flatten=%s)", shape_str(d, sd, sizeof(sd)),
@@ -568,7 +581,7 @@ const am_op_def am_op_fully_connected = {
     .name = "FullyConnected", .input_names = fc_inputs, .num_inputs = fc_num_inputs,
     .num_outputs = 1, .attrs = fc_fields, .attrs_size = sizeof(fc_attrs),
     .infer_shape = fc_shape, .infer_dtype = fc_dtype, .cpu = fc_cpu, .gradient = fc_grad,
-    .fuse = AM_FUSE_OPAQUE,
+    .fuse = AM_FUSE_OPAQUE, .flags = AM_OP_PARTIAL_SHAPES,
     .doc = "y = data weight^T + bias; weight (num_hidden, in); flatten views data as "
            "(N, in), else the last axis is in."};
 

@@ -805,6 +805,22 @@ static am_status split_shape(const void *attrs, am_shape *in, int n_in, am_shape
     const split_attrs *a = attrs;
     char buf[AM_SHAPE_BUF];
     int axis;
+    /* Graph inference: data from a part the consumers fixed (MXNet infers
+     * it backward too: a GRU cell's h2h output split in three). */
+    for (int k = 0; k < n_out && in[0].ndim < 0 && a->num_outputs >= 1; k++) {
+        int nd = out[k].ndim + (a->squeeze_axis ? 1 : 0);
+        if (out[k].ndim < 0 || nd > AM_MAX_NDIM || am_norm_axis(a->axis, nd, "axis", &axis) != AM_OK) {
+            am_clear_error();
+            continue;
+        }
+        am_shape d = {.ndim = nd};
+        for (int i = 0, j = 0; i < nd; i++) {
+            if (i == axis && a->squeeze_axis) d.dim[i] = a->num_outputs;
+            else if (i == axis) d.dim[i] = out[k].dim[j++] * a->num_outputs;
+            else d.dim[i] = out[k].dim[j++];
+        }
+        in[0] = d;
+    }
     am_status st = am_need_known(in, n_in);
     if (st == AM_OK && (a->num_outputs < 1 || a->num_outputs > SPLIT_MAX_OUTPUTS))
         st = am_fail(AM_ERR_ARG, "num_outputs=%lld is outside [1, %d] (Amber's limit)",

@@ -46,14 +46,6 @@ SEED = 20240901
 # reason, counts as failed, so the list stays true.  Keys are the names
 # printed (gluon/<model> or amber/<model>).
 XFAIL = {
-    "gluon/lstm": (
-        "Gluon's rnn.LSTM called without begin states makes them _zeros of shape (2, 0, 16) "
-        "whose 0 needs MXNet's partial shape inference (issue 11)",
-        r"\(2, 0, 16\)"),
-    "gluon/lstmcell_unrolled_nostate": (
-        "the default begin states are _zeros of shape (0, 16): the 0 batch dimension needs "
-        "MXNet's partial shape inference from the FullyConnected that reads them (issue 11)",
-        r"\(0, 64\)|\(0, 16\)"),
 }
 
 

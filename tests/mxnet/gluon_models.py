@@ -281,6 +281,90 @@ def _mlp(seed):
     return net, _uniform(rs, (4, 3, 10))
 
 
+
+# ---- recurrent layers and cells (issue 11: partial shape inference) -------------------
+
+_LAYERS = {"rnn": rnn.RNN, "gru": rnn.GRU, "lstm": rnn.LSTM}
+
+
+class RecurrentNet(gluon.HybridBlock):
+    """A Gluon RNN, GRU or LSTM layer (NTC) and a Dense head; begin states left
+    to Gluon (its _zeros of shape (layers*dirs, 0, hidden)) or given."""
+
+    def __init__(self, kind, layers, bidir, batch, hidden, states, **kw):
+        super().__init__(**kw)
+        self.kind, self.states = kind, states
+        self.state_shape = (layers * (2 if bidir else 1), batch, hidden)
+        with self.name_scope():
+            self.layer = _LAYERS[kind](hidden, num_layers=layers, bidirectional=bidir,
+                                       layout="NTC", input_size=8)
+            self.head = nn.Dense(4, flatten=False)
+
+    def hybrid_forward(self, F, x):
+        if self.states:
+            begin = [F.ones(self.state_shape) * 0.1]
+            if self.kind == "lstm":
+                begin.append(F.ones(self.state_shape) * -0.2)
+            y, _ = self.layer(x, begin)
+        else:
+            y = self.layer(x)
+        return self.head(y)
+
+
+def _recurrent_block(kind, layers, bidir, states):
+    def build(seed):
+        rs = _seed(seed)
+        net = RecurrentNet(kind, layers, bidir, 3, 16, states)
+        net.initialize(mx.init.Uniform(0.3))
+        net.hybridize()
+        return net, _uniform(rs, (3, 5, 8))
+    return build
+
+
+def _recurrent_alone(kind, layers, bidir, **kw):
+    """The layer alone (TNC, no head) in a HybridSequential, called without
+    states.  (The layer exported by itself after an NDArray call would take
+    its begin states as graph inputs data1, data2: Gluon makes them as
+    arrays then, not as _zeros.)"""
+    def build(seed):
+        rs = _seed(seed)
+        net = nn.HybridSequential()
+        with net.name_scope():
+            net.add(_LAYERS[kind](16, num_layers=layers, bidirectional=bidir, input_size=8, **kw))
+        net.initialize(mx.init.Uniform(0.3))
+        net.hybridize()
+        return net, _uniform(rs, (5, 3, 8))
+    return build
+
+
+class UnrolledCell(gluon.HybridBlock):
+    """A GRUCell or LSTMCell unrolled over 5 steps, begin states left to Gluon
+    (_zeros of shape (0, hidden)) or given."""
+
+    def __init__(self, cell, batch, hidden, states, **kw):
+        super().__init__(**kw)
+        self.batch, self.hidden, self.states = batch, hidden, states
+        with self.name_scope():
+            self.cell = cell(hidden, input_size=8)
+
+    def hybrid_forward(self, F, x):
+        begin = None
+        if self.states:
+            begin = [F.ones((self.batch, self.hidden)) * 0.1
+                     for _ in self.cell.state_info(self.batch)]
+        out, _ = self.cell.unroll(5, x, begin_state=begin, layout="NTC", merge_outputs=True)
+        return out
+
+
+def _unrolled_cell(cell, states):
+    def build(seed):
+        rs = _seed(seed)
+        net = UnrolledCell(cell, 3, 16, states)
+        net.initialize(mx.init.Uniform(0.3))
+        net.hybridize()
+        return net, _uniform(rs, (3, 5, 8))
+    return build
+
 MODELS = [
     ("resnet18_v1", "model-zoo ResNet-18 v1, 2x3x64x64: Convolution, BatchNorm (random stats), "
      "relu, max and global avg Pooling, residual adds, Dense",
@@ -305,4 +389,34 @@ MODELS = [
     ("cnn_bn", "Conv/BatchNorm/Pool CNN after 5 SGD steps in training mode (trained moving stats)",
      _cnn_bn),
     ("mlp", "Dense MLP (relu, tanh) on 4x3x10 (Dense flattens)", _mlp),
+    ("rnn_relu_alone", "gluon.rnn.RNN (relu, 1 layer, TNC) alone, begin states left to Gluon",
+     _recurrent_alone("rnn", 1, False, activation="relu")),
+    ("rnn_2l_bi_alone", "gluon.rnn.RNN (tanh, 2 layers, bidirectional) alone, no begin states",
+     _recurrent_alone("rnn", 2, True)),
+    ("rnn_2l_bi_block", "gluon.rnn.RNN (2 layers, bidirectional, NTC) + Dense, no begin states",
+     _recurrent_block("rnn", 2, True, False)),
+    ("rnn_2l_bi_block_states", "the same with explicit begin states",
+     _recurrent_block("rnn", 2, True, True)),
+    ("gru_alone", "gluon.rnn.GRU (1 layer, TNC) alone, begin states left to Gluon",
+     _recurrent_alone("gru", 1, False)),
+    ("gru_2l_bi_alone", "gluon.rnn.GRU (2 layers, bidirectional) alone, no begin states",
+     _recurrent_alone("gru", 2, True)),
+    ("gru_block", "gluon.rnn.GRU (1 layer, NTC) + Dense, no begin states",
+     _recurrent_block("gru", 1, False, False)),
+    ("gru_2l_bi_block_states", "gluon.rnn.GRU (2 layers, bidirectional, NTC) + Dense, explicit "
+     "begin states", _recurrent_block("gru", 2, True, True)),
+    ("lstm_alone", "gluon.rnn.LSTM (1 layer, TNC) alone, begin states left to Gluon",
+     _recurrent_alone("lstm", 1, False)),
+    ("lstm_2l_bi_alone", "gluon.rnn.LSTM (2 layers, bidirectional) alone, no begin states",
+     _recurrent_alone("lstm", 2, True)),
+    ("lstm_bi_block", "gluon.rnn.LSTM (1 layer, bidirectional, NTC) + Dense, no begin states",
+     _recurrent_block("lstm", 1, True, False)),
+    ("lstm_bi_block_states", "the same with explicit begin states",
+     _recurrent_block("lstm", 1, True, True)),
+    ("grucell_unrolled_nostate", "gluon.rnn.GRUCell unrolled 5 steps, begin states left to Gluon",
+     _unrolled_cell(rnn.GRUCell, False)),
+    ("grucell_unrolled", "gluon.rnn.GRUCell unrolled 5 steps, explicit begin states",
+     _unrolled_cell(rnn.GRUCell, True)),
+    ("lstmcell_unrolled_nostate_b3", "gluon.rnn.LSTMCell unrolled 5 steps (batch 3), begin "
+     "states left to Gluon", _unrolled_cell(rnn.LSTMCell, False)),
 ]
