@@ -76,16 +76,19 @@ TESTS  := $(BUILD)/test_amber
 TUTORIALS := $(patsubst tutorials/%/main.c,$(BUILD)/tutorials/%,$(wildcard tutorials/*/main.c))
 
 .PHONY: all test asan demo tutorials bench deps check-deps install clean linecount docs check-mxnet
+.PHONY: profiling-png
 all: check-deps $(LIB_A) $(LIB_SO) $(AMBER) $(TUTORIALS)
 
 # ---- system packages ---------------------------------------------------------
 DEB_PACKAGES := libopenblas-openmp-dev libjansson-dev libcunit1-dev zlib1g-dev dataset-fashion-mnist
 # `make fuzz` only: clang with libFuzzer and the sanitizer runtimes, and LLVM's OpenMP.
 FUZZ_PACKAGES := clang libclang-rt-14-dev libomp-dev
+# `make profiling-png` only: matplotlib for tools/trace_png.py (docs/profiling.md).
+PLOT_PACKAGES := python3-matplotlib
 HAVE_DEPS = $(and $(wildcard $(BLAS_INC)/cblas.h),$(wildcard /usr/include/jansson.h),$(wildcard /usr/include/CUnit/CUnit.h),$(wildcard /usr/include/zlib.h))
 
 deps:
-	@missing=""; for p in $(DEB_PACKAGES) $(FUZZ_PACKAGES); do \
+	@missing=""; for p in $(DEB_PACKAGES) $(FUZZ_PACKAGES) $(PLOT_PACKAGES); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
@@ -146,7 +149,7 @@ demo: all
 	  -i data=$(BUILD)/fashion-input.npy -o $(BUILD)/fashion-output.npy
 	$(BUILD)/tutorials/07-fashion-mnist --score $(BUILD)/fashion-output.npy $(BUILD)/fashion-labels.npy
 
-# Tutorials 01 to 06, each a small program with a README.
+# Tutorials 01 to 06 and 08, each a small program with a README (07 is `make demo`).
 tutorials: all
 	$(BUILD)/tutorials/01-eager
 	$(BUILD)/tutorials/02-autograd
@@ -158,11 +161,20 @@ tutorials: all
 	$(BUILD)/tutorials/06-export-deploy $(BUILD)
 	$(AMBER) run $(BUILD)/spirals-symbol.json $(BUILD)/spirals-0000.params \
 	  -i data=$(BUILD)/spirals-input.npy -o $(BUILD)/spirals-output.npy --repeat 100
+	$(BUILD)/tutorials/08-profiling $(BUILD)
 
 bench: all
 	$(AMBER) bench ops
 	$(AMBER) bench conv
 	$(AMBER) bench blocks
+
+# docs/profiling.png: tutorial 08's trace drawn by tools/trace_png.py (one
+# thread, so that the picture shows Amber rather than a busy machine's pools).
+profiling-png: $(BUILD)/tutorials/08-profiling
+	@/usr/bin/python3 -c 'import matplotlib' 2>/dev/null || \
+	  { echo "profiling-png: matplotlib is missing: run 'make deps' (python3-matplotlib)"; exit 1; }
+	OMP_NUM_THREADS=1 $(BUILD)/tutorials/08-profiling $(BUILD)
+	/usr/bin/python3 tools/trace_png.py $(BUILD)/profile-trace.json docs/profiling.png --compare-modes
 
 docs: $(AMBER)
 	$(AMBER) ops --markdown > docs/ops.md.tmp && mv docs/ops.md.tmp docs/ops.md

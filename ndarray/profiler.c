@@ -15,11 +15,7 @@ atomic_int am_prof_flag = -1;
 #define FLUSH_BYTES ((size_t)8 << 20)
 #define MAX_THREADS 256
 
-typedef struct sbuf {
-    char *s;
-    size_t n, cap;
-    bool oom;
-} sbuf;
+typedef am_prof_buf sbuf;
 
 /* The trace being recorded; everything but session is guarded by lock. */
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -29,7 +25,7 @@ static struct {
     FILE *f;
     sbuf buf;                    /* rendered events not yet written */
     int64_t n_events;
-    double t0;                   /* CLOCK_MONOTONIC at the start, in us */
+    int64_t t0;                  /* CLOCK_MONOTONIC at the start, in ns */
     int pid;
     int io_errno;                /* the first write error, or 0 */
     struct { int tid; char name[32]; } threads[MAX_THREADS];
@@ -38,12 +34,13 @@ static struct {
 static _Thread_local struct { unsigned session; int tid; } me;
 static bool exit_hook;           /* atexit(at_exit) done */
 
-static double now_us(void)
+static int64_t now_ns(void)
 {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
-    return 1e6 * (double)t.tv_sec + 1e-3 * (double)t.tv_nsec;
+    return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
 }
+
 
 /* ---- a growing string, JSON strings ------------------------------------------------ */
 
@@ -52,13 +49,15 @@ static void sb_grow(sbuf *b, size_t more)
     if (b->oom || b->n + more + 1 <= b->cap) return;
     size_t cap = b->cap ? b->cap : 4096;
     while (cap < b->n + more + 1) cap *= 2;
-    char *s = realloc(b->s, cap);
+    char *s = b->heap ? realloc(b->s, cap) : malloc(cap);
     if (!s) {
         b->oom = true;
         return;
     }
+    if (!b->heap && b->n) memcpy(s, b->s, b->n + 1);
     b->s = s;
     b->cap = cap;
+    b->heap = true;
 }
 
 static void sb_put(sbuf *b, const char *s, size_t len)
@@ -89,6 +88,13 @@ static void sb_printf(sbuf *b, const char *fmt, ...)
     vsnprintf(b->s + b->n, (size_t)len + 1, fmt, ap);
     va_end(ap);
     b->n += (size_t)len;
+}
+
+/* ns as microseconds with three decimals, without floating point. */
+static void sb_us(sbuf *b, const char *key, int64_t ns)
+{
+    if (ns < 0) ns = 0;
+    sb_printf(b, ",\"%s\":%lld.%03d", key, (long long)(ns / 1000), (int)(ns % 1000));
 }
 
 /* Length of the valid UTF-8 sequence at s (1 to 4 bytes), or 0. */
@@ -129,66 +135,39 @@ static void sb_json_string(sbuf *b, const char *s)
 
 void am_prof_args_init(am_prof_args *a)
 {
-    a->s = a->small;
-    a->n = 0;
-    a->cap = sizeof(a->small);
+    a->b = (sbuf){.s = a->small, .cap = sizeof(a->small)};
     a->small[0] = '\0';
 }
 
 void am_prof_args_free(am_prof_args *a)
 {
-    if (a && a->s != a->small) free(a->s);
+    if (a && a->b.heap) free(a->b.s);
     if (a) am_prof_args_init(a);
 }
 
-/* The args text lives in the struct's own bytes until it outgrows them. */
-static void args_put(am_prof_args *a, const sbuf *b)
+static void arg_key(am_prof_args *a, const char *key)
 {
-    if (b->oom) return;
-    if (a->n + b->n + 1 > a->cap) {
-        size_t cap = 2 * (a->n + b->n + 1);
-        char *s = a->s == a->small ? malloc(cap) : realloc(a->s, cap);
-        if (!s) return; /* the argument is left out */
-        if (a->s == a->small) memcpy(s, a->small, a->n + 1);
-        a->s = s;
-        a->cap = cap;
-    }
-    memcpy(a->s + a->n, b->s, b->n + 1);
-    a->n += b->n;
-}
-
-static void arg_key(sbuf *b, const am_prof_args *a, const char *key)
-{
-    if (a->n) sb_put(b, ",", 1);
-    sb_json_string(b, key);
-    sb_put(b, ":", 1);
+    if (a->b.n) sb_put(&a->b, ",", 1);
+    sb_json_string(&a->b, key);
+    sb_put(&a->b, ":", 1);
 }
 
 void am_prof_arg_str(am_prof_args *a, const char *key, const char *v)
 {
-    sbuf b = {0};
-    arg_key(&b, a, key);
-    sb_json_string(&b, v);
-    args_put(a, &b);
-    free(b.s);
+    arg_key(a, key);
+    sb_json_string(&a->b, v);
 }
 
 void am_prof_arg_int(am_prof_args *a, const char *key, int64_t v)
 {
-    sbuf b = {0};
-    arg_key(&b, a, key);
-    sb_printf(&b, "%lld", (long long)v);
-    args_put(a, &b);
-    free(b.s);
+    arg_key(a, key);
+    sb_printf(&a->b, "%lld", (long long)v);
 }
 
 void am_prof_arg_bool(am_prof_args *a, const char *key, bool v)
 {
-    sbuf b = {0};
-    arg_key(&b, a, key);
-    sb_put(&b, v ? "true" : "false", v ? 4 : 5);
-    args_put(a, &b);
-    free(b.s);
+    arg_key(a, key);
+    sb_put(&a->b, v ? "true" : "false", v ? 4 : 5);
 }
 
 void am_prof_arg_site(am_prof_args *a, const char *key, am_site at)
@@ -204,19 +183,16 @@ void am_prof_arg_site(am_prof_args *a, const char *key, am_site at)
 static void arg_list(am_prof_args *a, const char *key, const am_shape *s, const am_dtype *dt,
                      int n)
 {
-    sbuf b = {0};
-    arg_key(&b, a, key);
-    sb_put(&b, "[", 1);
+    arg_key(a, key);
+    sb_put(&a->b, "[", 1);
     for (int i = 0; i < n; i++) {
         char shape[160], item[192];
         snprintf(item, sizeof(item), "%s %s", am_dtype_name(dt[i]),
                  am_shape_format(&s[i], shape, sizeof(shape)));
-        if (i) sb_put(&b, ",", 1);
-        sb_json_string(&b, item);
+        if (i) sb_put(&a->b, ",", 1);
+        sb_json_string(&a->b, item);
     }
-    sb_put(&b, "]", 1);
-    args_put(a, &b);
-    free(b.s);
+    sb_put(&a->b, "]", 1);
 }
 
 void am_prof_arg_shapes(am_prof_args *a, const char *key, const am_shape *s, const am_dtype *dt,
@@ -285,7 +261,7 @@ static int thread_locked(unsigned sess)
 
 /* Starts an event of phase ph on this thread ("...,"ts":...,") under lock;
  * false (and the lock released) when the trace of sess is no longer open. */
-static bool event_begin(unsigned sess, char ph, const char *cat, const char *name, double us)
+static bool event_begin(unsigned sess, char ph, const char *cat, const char *name, int64_t ns)
 {
     pthread_mutex_lock(&lock);
     if (atomic_load(&am_prof_flag) != 1 || atomic_load(&session) != sess) {
@@ -301,7 +277,8 @@ static bool event_begin(unsigned sess, char ph, const char *cat, const char *nam
     }
     sb_put(&T.buf, "\"name\":", 7);
     sb_json_string(&T.buf, name);
-    sb_printf(&T.buf, ",\"pid\":%d,\"tid\":%d,\"ts\":%.3f", T.pid, tid, us - T.t0);
+    sb_printf(&T.buf, ",\"pid\":%d,\"tid\":%d", T.pid, tid);
+    sb_us(&T.buf, "ts", ns - T.t0);
     return true;
 }
 
@@ -309,7 +286,7 @@ static bool event_begin(unsigned sess, char ph, const char *cat, const char *nam
 static void event_end(am_prof_args *args)
 {
     sb_put(&T.buf, ",\"args\":{", 9);
-    if (args && args->n) sb_put(&T.buf, args->s, args->n);
+    if (args && args->b.n && !args->b.oom) sb_put(&T.buf, args->b.s, args->b.n);
     sb_put(&T.buf, "}}", 2);
     if (T.buf.n >= FLUSH_BYTES) flush_locked();
     pthread_mutex_unlock(&lock);
@@ -318,14 +295,14 @@ static void event_end(am_prof_args *args)
 void am_prof_begin(am_prof_span *s)
 {
     s->session = atomic_load(&session);
-    s->us = now_us();
+    s->ns = now_ns();
 }
 
 void am_prof_complete(const am_prof_span *s, const char *cat, const char *name, am_prof_args *args)
 {
-    double end = now_us();
-    if (event_begin(s->session, 'X', cat, name, s->us)) {
-        sb_printf(&T.buf, ",\"dur\":%.3f", end - s->us);
+    int64_t end = now_ns();
+    if (event_begin(s->session, 'X', cat, name, s->ns)) {
+        sb_us(&T.buf, "dur", end - s->ns);
         event_end(args);
     }
     am_prof_args_free(args);
@@ -333,7 +310,7 @@ void am_prof_complete(const am_prof_span *s, const char *cat, const char *name, 
 
 void am_prof_instant(const char *cat, const char *name, am_prof_args *args)
 {
-    if (event_begin(atomic_load(&session), 'i', cat, name, now_us())) {
+    if (event_begin(atomic_load(&session), 'i', cat, name, now_ns())) {
         sb_put(&T.buf, ",\"s\":\"t\"", 8);
         event_end(args);
     }
@@ -345,7 +322,7 @@ void am_prof_counter(const char *name, const char *key, int64_t v)
     am_prof_args a;
     am_prof_args_init(&a);
     am_prof_arg_int(&a, key, v);
-    if (event_begin(atomic_load(&session), 'C', "memory", name, now_us())) event_end(&a);
+    if (event_begin(atomic_load(&session), 'C', "memory", name, now_ns())) event_end(&a);
     am_prof_args_free(&a);
 }
 
@@ -404,7 +381,7 @@ static am_status start_locked(const char *path, char *err, size_t len)
     T.n_events = 0;
     T.n_threads = 0;
     T.io_errno = 0;
-    T.t0 = now_us();
+    T.t0 = now_ns();
     sb_printf(&T.buf, "{\"displayTimeUnit\":\"ms\",\"otherData\":{\"producer\":\"Amber %s\","
               "\"clock\":\"CLOCK_MONOTONIC, microseconds since am_profiler_start\"},"
               "\"traceEvents\":[", AM_VERSION_STRING);

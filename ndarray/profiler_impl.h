@@ -8,8 +8,9 @@
 
 #include "ndarray_impl.h"
 
-/* -1: AM_PROFILE not read yet; 0: off; 1: recording. */
-extern atomic_int am_prof_flag;
+/* -1: AM_PROFILE not read yet; 0: off; 1: recording.  Hidden, so that
+ * position-independent code loads it directly rather than through the GOT. */
+extern atomic_int am_prof_flag __attribute__((visibility("hidden")));
 
 /* Resolves a flag of -1 (reads AM_PROFILE, starting a trace when it names
  * one); true while recording. */
@@ -27,15 +28,22 @@ static inline bool am_prof_on(void)
  * was stopped before it ended. */
 typedef struct am_prof_span {
     unsigned session;
-    double us;
+    int64_t ns;         /* CLOCK_MONOTONIC */
 } am_prof_span;
 
 void am_prof_begin(am_prof_span *s);
 
-/* An event's "args" object, built key by key ("key":value pairs). */
-typedef struct am_prof_args {
+/* A growing string; s is malloc'd when heap, else the caller's bytes. */
+typedef struct am_prof_buf {
     char *s;
     size_t n, cap;
+    bool heap, oom;
+} am_prof_buf;
+
+/* An event's "args" object, built key by key ("key":value pairs), in its
+ * own bytes until it outgrows them. */
+typedef struct am_prof_args {
+    am_prof_buf b;
     char small[480];
 } am_prof_args;
 
