@@ -41,7 +41,6 @@ static int64_t now_ns(void)
     return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
 }
 
-
 /* ---- a growing string, JSON strings ------------------------------------------------ */
 
 static void sb_grow(sbuf *b, size_t more)
