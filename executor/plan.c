@@ -408,7 +408,7 @@ am_status am_plan_run(am_plan *p)
     am_kernel_ctx ctx;
     if (!p) return am_fail(AM_ERR_ARG, "am_plan_run: plan is NULL");
     am_prof_span run = {0}, step = {0};
-    bool prof = am_prof_on(); /* then one predictable branch per step */
+    bool prof = am_prof_on(); /* then a test of this copy around each step */
     if (prof) am_prof_begin(&run);
     am_status rc = am_plan_prepare(p, "am_plan_run", &ctx);
     for (int s = 0; s < p->n_steps && rc == AM_OK; s++) {
