@@ -24,7 +24,7 @@ from matplotlib.patches import Rectangle  # noqa: E402
 COLOURS = {
     "block": "#9ecae1", "op": "#fdae6b", "step": "#74c476", "plan": "#31a354",
     "autograd": "#c6dbef", "optimizer": "#bcbddc", "hybrid": "#fb6a4a",
-    "compile": "#e7969c", "pass": "#de9ed6", "profiler": "#bdbdbd",
+    "compile": "#e7969c", "pass": "#de9ed6",
 }
 
 
