@@ -500,6 +500,16 @@ static void test_amber_run(void)
         CU_ASSERT_EQUAL(count(t, "X", "plan", "plan run"), 0);
         json_decref(t);
     }
+    /* AM_PROFILE naming a missing directory: said on stderr, the run goes on unprofiled. */
+    snprintf(env, sizeof(env), "AM_PROFILE=%s/none/t.json", dir);
+    CU_ASSERT_EQUAL(run_amber(env, args), 0);
+    CU_ASSERT(exists(path_of("o2.npy")));
+    FILE *f = fopen(path_of("stderr"), "r");
+    char line[1024] = "";
+    if (f && !fgets(line, sizeof(line), f)) line[0] = '\0';
+    if (f) fclose(f);
+    CU_ASSERT(strstr(line, "AM_PROFILE=") && strstr(line, "does not exist") &&
+              strstr(line, "not profiling"));
     /* A trace that cannot be written is the run's error. */
     snprintf(args, sizeof(args), "%s --profile %s/none/t.json", model, dir);
     CU_ASSERT_EQUAL(run_amber("", args), 1);
