@@ -76,6 +76,7 @@ TESTS  := $(BUILD)/test_amber
 TUTORIALS := $(patsubst tutorials/%/main.c,$(BUILD)/tutorials/%,$(wildcard tutorials/*/main.c))
 
 .PHONY: all test asan demo tutorials bench deps check-deps install clean linecount docs check-mxnet
+.PHONY: profiling-png
 all: check-deps $(LIB_A) $(LIB_SO) $(AMBER) $(TUTORIALS)
 
 # ---- system packages ---------------------------------------------------------
@@ -87,6 +88,8 @@ TOOL_PACKAGES := gnuplot-nox
 # `make bench` only, tried and skipped with a reason when it cannot be installed:
 # PyTorch, a peer of `amber bench models` (MXNet, the other, is check-mxnet's venv).
 BENCH_PACKAGES := python3-torch
+# `make profiling-png` only (installed by it): matplotlib for tools/trace_png.py.
+PLOT_PACKAGES := python3-matplotlib
 HAVE_DEPS = $(and $(wildcard $(BLAS_INC)/cblas.h),$(wildcard /usr/include/jansson.h),$(wildcard /usr/include/CUnit/CUnit.h),$(wildcard /usr/include/zlib.h))
 
 deps:
@@ -151,7 +154,7 @@ demo: all
 	  -i data=$(BUILD)/fashion-input.npy -o $(BUILD)/fashion-output.npy
 	$(BUILD)/tutorials/07-fashion-mnist --score $(BUILD)/fashion-output.npy $(BUILD)/fashion-labels.npy
 
-# Tutorials 01 to 06, each a small program with a README.
+# Tutorials 01 to 06 and 08, each a small program with a README (07 is `make demo`).
 tutorials: all
 	$(BUILD)/tutorials/01-eager
 	$(BUILD)/tutorials/02-autograd
@@ -163,6 +166,7 @@ tutorials: all
 	$(BUILD)/tutorials/06-export-deploy $(BUILD)
 	$(AMBER) run $(BUILD)/spirals-symbol.json $(BUILD)/spirals-0000.params \
 	  -i data=$(BUILD)/spirals-input.npy -o $(BUILD)/spirals-output.npy --repeat 100
+	$(BUILD)/tutorials/08-profiling $(BUILD)
 
 bench: all
 	$(AMBER) bench ops
@@ -176,6 +180,15 @@ bench: all
 	done
 	@[ -x $(CHECK_MXNET_VENV)/bin/python ] || echo "bench: no MXNet venv; run 'make check-mxnet' once to compare with MXNet"
 	$(AMBER) bench models --json $(BUILD)/bench-models.json --chart $(BUILD)/bench-models.png
+
+# docs/profiling.png: tutorial 08's trace drawn by tools/trace_png.py (one
+# thread, so that the picture shows Amber rather than a busy machine's pools).
+profiling-png: $(BUILD)/tutorials/08-profiling
+	@/usr/bin/python3 -c 'import matplotlib' 2>/dev/null || \
+	  { if [ "$$(id -u)" = 0 ]; then DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(PLOT_PACKAGES); \
+	    else echo "profiling-png: matplotlib is missing: sudo apt-get install $(PLOT_PACKAGES)"; exit 1; fi; }
+	OMP_NUM_THREADS=1 $(BUILD)/tutorials/08-profiling $(BUILD)
+	/usr/bin/python3 tools/trace_png.py $(BUILD)/profile-trace.json docs/profiling.png --compare-modes
 
 docs: $(AMBER)
 	$(AMBER) ops --markdown > docs/ops.md.tmp && mv docs/ops.md.tmp docs/ops.md

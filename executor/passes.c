@@ -1,6 +1,7 @@
 /* The pass pipeline: which passes run, in what order, switched by AM_PASSES
  * and am_optimize_opts.passes, and logged when asked. */
 #include "executor_impl.h"
+#include "../ndarray/profiler_impl.h"
 
 #include <stdarg.h>
 
@@ -97,7 +98,21 @@ static am_graph *run_one(const am_pass *p, am_graph *g, const am_optimize_opts *
 {
     am_pass_ctx ctx = {.training = opts && opts->training, .log = log_stream(opts), .pass = p->name};
     int before = g->n_nodes;
+    am_prof_span s = {0};
+    bool prof = am_prof_on();
+    if (prof) am_prof_begin(&s);
     am_graph *out = p->run(g, &ctx);
+    if (prof) {
+        am_prof_args a;
+        am_prof_args_init(&a);
+        am_prof_arg_int(&a, "nodes before", before);
+        if (out) am_prof_arg_int(&a, "nodes after", out->n_nodes);
+        am_prof_arg_int(&a, "changes", ctx.changes);
+        if (!out) am_prof_arg_str(&a, "error", am_last_error());
+        char name[64];
+        snprintf(name, sizeof(name), "pass %s", p->name);
+        am_prof_complete(&s, "pass", name, &a);
+    }
     if (out && ctx.log && (ctx.changes || out->n_nodes != before))
         fprintf(ctx.log, "pass %s: %d change%s, %d -> %d nodes\n", p->name, ctx.changes,
                 ctx.changes == 1 ? "" : "s", before, out->n_nodes);

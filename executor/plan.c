@@ -3,6 +3,7 @@
  * steps whose kernels and buffers are resolved when inputs are bound, so a
  * run is a loop of kernel calls that allocates nothing. */
 #include "plan_impl.h"
+#include "../ndarray/profiler_impl.h"
 
 /* ---- the private graph ------------------------------------------------------ */
 
@@ -329,7 +330,12 @@ am_plan *am_plan_create(am_graph *g, const am_plan_opts *opts)
         p->training = o->training;
         p->no_schedule = o->no_optimize;
         p->stats.n_nodes = g->n_nodes;
-        if (compile(p, g, o) != AM_OK) {
+        am_prof_span s = {0};
+        bool prof = am_prof_on();
+        if (prof) am_prof_begin(&s);
+        am_status st = compile(p, g, o);
+        if (prof) am_plan_prof_compile(&s, p, st);
+        if (st != AM_OK) {
             am_plan_release(p);
             p = NULL;
         }
@@ -402,17 +408,23 @@ am_status am_plan_run(am_plan *p)
 {
     am_kernel_ctx ctx;
     if (!p) return am_fail(AM_ERR_ARG, "am_plan_run: plan is NULL");
+    am_prof_span run = {0}, step = {0};
+    bool prof = am_prof_on(); /* then a test of this copy around each step */
+    if (prof) am_prof_begin(&run);
     am_status rc = am_plan_prepare(p, "am_plan_run", &ctx);
     for (int s = 0; s < p->n_steps && rc == AM_OK; s++) {
         const pstep *st = &p->steps[s];
         am_err_ctx c;
         am_err_push(&c, st->what, (am_site){0});
+        if (prof) am_prof_begin(&step);
         rc = st->fn(&ctx, st->attrs ? st->attrs : st->node->attrs, st->in, st->n_in, st->out,
                     st->n_out, st->req);
+        if (prof) am_plan_prof_step(p, st, &step);
         am_err_pop(&c);
         if (rc != AM_OK && st->node->origin) /* the model's line that made the node */
             am_error_append(" (the node comes from %s)", st->node->origin);
     }
+    if (prof) am_plan_prof_run(p, &run, rc);
     return rc;
 }
 

@@ -85,6 +85,13 @@ am_status am_memplan(am_plan *p, bool no_share);
  * in errors. */
 am_status am_plan_prepare(am_plan *p, const char *who, am_kernel_ctx *ctx);
 
+/* The profiler's events for a plan (executor/profile.c): compilation (p
+ * half-built when st failed), a run, and one step of it. */
+struct am_prof_span;
+void am_plan_prof_compile(const struct am_prof_span *s, const am_plan *p, am_status st);
+void am_plan_prof_run(const am_plan *p, const struct am_prof_span *s, am_status st);
+void am_plan_prof_step(const am_plan *p, const pstep *st, const struct am_prof_span *s);
+
 /* The value whose bytes v uses (follows views). */
 static inline int pv_root(const am_plan *p, int v)
 {

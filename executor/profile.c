@@ -1,6 +1,8 @@
 /* Step timing for a plan: where a run's time goes, per op, so the passes and
- * kernels worth work are the ones that show. */
+ * kernels worth work are the ones that show; and the profiler's events for
+ * plans (docs/profiling.md). */
 #include "plan_impl.h"
+#include "../ndarray/profiler_impl.h"
 
 #include <time.h>
 
@@ -68,4 +70,47 @@ am_status am_plan_profile(am_plan *p, int runs, FILE *f)
     if (st == AM_OK) fprintf(f, "%-28s %6d %10.3f\n", "total", p->n_steps, total * 1e3);
     free(t), free(ops);
     return st;
+}
+
+/* ---- the profiler's events ------------------------------------------------------ */
+
+void am_plan_prof_compile(const am_prof_span *s, const am_plan *p, am_status st)
+{
+    am_prof_args a;
+    am_prof_args_init(&a);
+    am_prof_arg_int(&a, "nodes", p->stats.n_nodes);
+    if (st == AM_OK) {
+        am_prof_arg_int(&a, "nodes after passes", p->graph->n_nodes);
+        am_prof_arg_int(&a, "steps", p->n_steps);
+        am_prof_arg_int(&a, "arena bytes", (int64_t)p->arena_bytes);
+        am_prof_arg_int(&a, "workspace bytes", (int64_t)p->ws_bytes);
+    } else {
+        am_prof_arg_str(&a, "error", am_last_error());
+    }
+    am_prof_arg_bool(&a, "training", p->training);
+    am_prof_complete(s, "compile", "plan compile", &a);
+}
+
+void am_plan_prof_run(const am_plan *p, const am_prof_span *s, am_status st)
+{
+    am_prof_args a;
+    am_prof_args_init(&a);
+    am_prof_arg_int(&a, "steps", p->n_steps);
+    am_prof_arg_int(&a, "arena bytes", (int64_t)p->arena_bytes);
+    am_prof_arg_bool(&a, "training", p->training);
+    if (st != AM_OK) am_prof_arg_str(&a, "error", am_last_error());
+    am_prof_complete(s, "plan", "plan run", &a);
+}
+
+void am_plan_prof_step(const am_plan *p, const pstep *st, const am_prof_span *s)
+{
+    am_prof_args a;
+    int64_t bytes = 0;
+    am_prof_args_init(&a);
+    am_prof_arg_str(&a, "node", p->graph->names[st->node_index]);
+    if (st->node->origin) am_prof_arg_str(&a, "origin", st->node->origin);
+    am_prof_arg_views(&a, "inputs", st->in, st->n_in, &bytes);
+    am_prof_arg_views(&a, "outputs", st->out, st->n_out, &bytes);
+    am_prof_arg_int(&a, "bytes", bytes);
+    am_prof_complete(s, "step", st->node->op->name, &a);
 }

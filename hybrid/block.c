@@ -1,6 +1,7 @@
 /* Blocks: the tree of children and parameters, structural names, and the
  * call that runs a block eagerly, traces it, or goes through its plan cache. */
 #include "hybrid_impl.h"
+#include "../ndarray/profiler_impl.h"
 
 #include <regex.h>
 
@@ -438,6 +439,20 @@ static const char *child_name(const am_block *parent, const am_block *b)
     return NULL;
 }
 
+/* The profiler's event for a concrete call of b (n: what the call returned). */
+static void prof_call(const am_prof_span *s, const am_block *b, bool hybrid, am_array *const *in,
+                      int n_in, am_site at, int n)
+{
+    am_prof_args a;
+    int64_t bytes = 0;
+    am_prof_args_init(&a);
+    am_prof_arg_str(&a, "mode", hybrid ? "hybridized" : "eager");
+    am_prof_arg_arrays(&a, "inputs", in, n_in, &bytes);
+    am_prof_arg_site(&a, "origin", at);
+    if (n < 0) am_prof_arg_str(&a, "error", am_last_error());
+    am_prof_complete(s, "block", b->cls->name, &a);
+}
+
 static int call(am_block *b, am_array *const *in, int n_in, am_array **out, int cap, am_site at)
 {
     for (int i = 0; i < n_in; i++)
@@ -475,8 +490,12 @@ static int call(am_block *b, am_array *const *in, int n_in, am_array **out, int 
                     b->cls->name, eager->cls->name, eager->impl->eager_reason);
             impl->warned_eager = true;
         }
+        am_prof_span s = {0};
+        bool prof = am_prof_on();
+        if (prof) am_prof_begin(&s);
         if (impl->hybrid && !eager) n = hy_cached_call(b, in, n_in, out, cap, at);
         else n = hy_forward(b, in, n_in, out, cap, at);
+        if (prof) prof_call(&s, b, impl->hybrid && !eager, in, n_in, at, n);
         if (n > 0) { /* export traces with the last call that worked */
             impl->called = true;
             impl->last_site = at;

@@ -3,6 +3,7 @@
  * records, a backward plan that runs when head gradients are known).  A
  * recorded call is one tape node whose gradient runs the backward plan. */
 #include "hybrid_impl.h"
+#include "../ndarray/profiler_impl.h"
 
 #include <time.h>
 
@@ -252,6 +253,27 @@ static hy_entry *build(am_block *b, const am_signature *sig, am_site at)
     return e;
 }
 
+/* The profiler's event for a lookup: an instant "cache hit" (s NULL) or a
+ * "cache miss" span over the trace and the plans' compilation. */
+static void prof_lookup(const am_prof_span *s, const am_block *b, const am_signature *sig,
+                        const hy_entry *e)
+{
+    am_prof_args a;
+    am_prof_args_init(&a);
+    am_prof_arg_str(&a, "block", b->cls->name);
+    am_prof_arg_shapes(&a, "inputs", sig->shape, sig->dtype, sig->n_in);
+    am_prof_arg_bool(&a, "training", sig->training);
+    am_prof_arg_bool(&a, "recording", sig->recording);
+    if (e) {
+        am_prof_arg_int(&a, "forward steps", am_plan_get_stats(e->fwd).n_steps);
+        if (e->bwd) am_prof_arg_int(&a, "backward steps", am_plan_get_stats(e->bwd).n_steps);
+    } else {
+        am_prof_arg_str(&a, "error", am_last_error());
+    }
+    if (s) am_prof_complete(s, "hybrid", "cache miss", &a);
+    else am_prof_instant("hybrid", "cache hit", &a);
+}
+
 /* The entry for sig, made and cached when missing; NULL with the error. */
 static hy_entry *lookup(am_block *b, const am_signature *sig, am_site at)
 {
@@ -266,13 +288,18 @@ static hy_entry *lookup(am_block *b, const am_signature *sig, am_site at)
         if (same) {
             impl->stats.hits++;
             e->used = ++impl->tick;
+            if (am_prof_on()) prof_lookup(NULL, b, sig, e);
             return e;
         }
         entry_release(e);
         impl->cache[i] = impl->cache[--impl->n_cache];
         break;
     }
+    am_prof_span s = {0};
+    bool prof = am_prof_on();
+    if (prof) am_prof_begin(&s);
     hy_entry *e = build(b, sig, at);
+    if (prof) prof_lookup(&s, b, sig, e);
     if (!e) return NULL;
     int cap = impl->opts.cache_size > 0 ? impl->opts.cache_size : 8;
     if (impl->n_cache >= cap) {

@@ -2,6 +2,7 @@
  * runs become variables named after them, and the ops it calls become a
  * graph.  Deferred parameter shapes are inferred by such a trace. */
 #include "hybrid_impl.h"
+#include "../ndarray/profiler_impl.h"
 
 static _Thread_local hy_trace *current;
 
@@ -127,8 +128,8 @@ static void explain(am_block *b, am_status code, bool shape_only)
         am_fail(code, "hybridize: tracing %s failed: %s", b->cls->name, msg);
 }
 
-am_graph *hy_trace_block(am_block *b, const am_shape *shapes, const am_dtype *dtypes, int n_in,
-                         bool shape_only, hy_trace *tr, int *n_out, am_site at)
+static am_graph *trace_block(am_block *b, const am_shape *shapes, const am_dtype *dtypes, int n_in,
+                             bool shape_only, hy_trace *tr, int *n_out, am_site at)
 {
     am_array *in[AM_BLOCK_MAX_IO], *out[AM_BLOCK_MAX_IO];
     am_graph *g = NULL;
@@ -178,6 +179,25 @@ am_graph *hy_trace_block(am_block *b, const am_shape *shapes, const am_dtype *dt
         hy_trace_free(tr);
     }
     *n_out = n;
+    return g;
+}
+
+/* trace_block, and the profiler's event for it. */
+am_graph *hy_trace_block(am_block *b, const am_shape *shapes, const am_dtype *dtypes, int n_in,
+                         bool shape_only, hy_trace *tr, int *n_out, am_site at)
+{
+    if (!am_prof_on()) return trace_block(b, shapes, dtypes, n_in, shape_only, tr, n_out, at);
+    am_prof_span s;
+    am_prof_args a;
+    am_prof_begin(&s);
+    am_graph *g = trace_block(b, shapes, dtypes, n_in, shape_only, tr, n_out, at);
+    am_prof_args_init(&a);
+    am_prof_arg_str(&a, "block", b->cls->name);
+    am_prof_arg_shapes(&a, "inputs", shapes, dtypes, n_in);
+    if (g) am_prof_arg_int(&a, "nodes", g->n_nodes);
+    else am_prof_arg_str(&a, "error", am_last_error());
+    am_prof_arg_bool(&a, "shapes only", shape_only);
+    am_prof_complete(&s, "hybrid", "trace", &a);
     return g;
 }
 

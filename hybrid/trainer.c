@@ -2,6 +2,7 @@
  * ops (ndarray/ops/optimizer.c) through their public functions on every parameter, with
  * the states the op mutates kept per parameter and created at its first update. */
 #include "hybrid_impl.h"
+#include "../ndarray/profiler_impl.h"
 
 #include <amber/trainer.h>
 #include <math.h>
@@ -281,12 +282,22 @@ am_status am_trainer_step(am_trainer *t, int64_t batch_size)
     if (!t) return am_fail(AM_ERR_ARG, "am_trainer_step: trainer is NULL");
     if (batch_size < 1)
         return am_fail(AM_ERR_ARG, "am_trainer_step: batch_size %lld < 1", (long long)batch_size);
+    am_prof_span s = {0};
+    bool prof = am_prof_on();
+    if (prof) am_prof_begin(&s);
     am_status st = check_ready(t);
     if (st == AM_OK && t->o.clip_global_norm > 0) st = clip_all(t);
     am_scope_begin();
     for (int i = 0; i < t->n && st == AM_OK; i++)
         if (is_trained(&t->slots[i])) st = update_one(t, &t->slots[i], 1.0 / (double)batch_size);
     am_scope_end();
+    if (prof) {
+        am_prof_args a;
+        am_prof_args_init(&a);
+        am_prof_arg_int(&a, "parameters", t->n);
+        if (st != AM_OK) am_prof_arg_str(&a, "error", am_last_error());
+        am_prof_complete(&s, "optimizer", "trainer step", &a);
+    }
     return st;
 }
 

@@ -2,6 +2,7 @@
  * GPU pool through the same device-ops table). */
 #include "ndarray_impl.h"
 #include "device_impl.h"
+#include "profiler_impl.h"
 
 #include <pthread.h>
 
@@ -79,6 +80,7 @@ void *am_host_alloc(size_t nbytes)
     long long live = atomic_fetch_add(&live_bytes, (long long)size) + (long long)size;
     long long peak = atomic_load(&peak_bytes);
     while (live > peak && !atomic_compare_exchange_weak(&peak_bytes, &peak, live)) {}
+    if (am_prof_on()) am_prof_counter("host memory", "live bytes", live);
     return base + AM_ALIGN;
 }
 
@@ -87,7 +89,8 @@ void am_host_free(void *p)
     if (!p) return;
     char *base = (char *)p - AM_ALIGN;
     size_t size = *(size_t *)base;
-    atomic_fetch_sub(&live_bytes, (long long)size);
+    long long live = atomic_fetch_sub(&live_bytes, (long long)size) - (long long)size;
+    if (am_prof_on()) am_prof_counter("host memory", "live bytes", live);
     if (!AM_HOST_CACHE || size < CACHE_MIN || !cache_put(base, size)) free(base);
 }
 

@@ -1,6 +1,7 @@
 /* Backward passes over the autograd tape: order the recorded nodes, run each
  * op's gradient function, and route the results to variables. */
 #include "ndarray_impl.h"
+#include "profiler_impl.h"
 
 extern const am_op_def am_op_copy;
 
@@ -286,14 +287,28 @@ static am_status backward_scoped(backward *b, am_array *const *heads,
     return st;
 }
 
+/* The profiler's event for a backward pass (the ops it runs nest in it). */
+static void prof_backward(const am_prof_span *s, const char *name, am_site at, am_status st)
+{
+    am_prof_args a;
+    am_prof_args_init(&a);
+    am_prof_arg_site(&a, "origin", at);
+    if (st != AM_OK) am_prof_arg_str(&a, "error", am_last_error());
+    am_prof_complete(s, "autograd", name, &a);
+}
+
 am_status am_backward_at(am_array *head, am_array *head_grad, bool retain_graph, am_site at)
 {
     am_err_ctx c;
     backward b = {.at = at};
+    am_prof_span s = {0};
+    bool prof = am_prof_on();
+    if (prof) am_prof_begin(&s);
     am_err_push(&c, "backward", at);
     am_status st = backward_scoped(&b, &head, head_grad ? &head_grad : NULL, 1, retain_graph,
                                    NULL, 0, NULL);
     am_err_pop(&c);
+    if (prof) prof_backward(&s, "backward", at, st);
     return st;
 }
 
@@ -304,6 +319,9 @@ am_status am_grad_of_at(am_array *const *heads, am_array *const *head_grads, int
     am_err_ctx c;
     backward b = {.at = at, .create = create_graph};
     am_status st = AM_OK;
+    am_prof_span s = {0};
+    bool prof = am_prof_on();
+    if (prof) am_prof_begin(&s);
     am_err_push(&c, "grad", at);
     for (int v = 0; v < n_vars; v++) {
         if (!variables[v]) {
@@ -320,5 +338,6 @@ am_status am_grad_of_at(am_array *const *heads, am_array *const *head_grads, int
         st = backward_scoped(&b, heads, head_grads, n_heads, retain_graph || create_graph,
                              variables, n_vars, grads);
     am_err_pop(&c);
+    if (prof) prof_backward(&s, "grad", at, st);
     return st;
 }

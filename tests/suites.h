@@ -78,3 +78,4 @@ SUITE(trainer)
 /* ops_output */
 SUITE(ops_output)
 SUITE(infer_partial)
+SUITE(profiler)

@@ -26,6 +26,9 @@ bench_stats bench_time_stats(const bench_cfg *cfg, bench_fn fn, void *arg);
  * Prescott fallback. */
 void bench_print_threads(void);
 
+/* Prints the profiler's cost per eager op, off and recording (bench_profiler.c). */
+void bench_profiler_cost(const bench_cfg *cfg);
+
 int am_cmd_bench_conv(int argc, char **argv);
 int am_cmd_bench_graph(int argc, char **argv);
 int am_cmd_bench_blocks(int argc, char **argv);

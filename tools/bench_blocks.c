@@ -198,6 +198,7 @@ int am_cmd_bench_blocks(int argc, char **argv)
     report_step(&cfg, "LSTM loop 128/256 x32, b16", LSTM, AM_SHAPE(32, 16, 128), 16);
     report_step(&cfg, "transformer d256 s64, b8", TRANSFORMER, AM_SHAPE(8, 64, 256), 8);
     overhead(&cfg);
+    bench_profiler_cost(&cfg);
     am_scope_end();
     return 0;
 }

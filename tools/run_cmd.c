@@ -1,13 +1,14 @@
 /* `amber run MODEL-symbol.json [MODEL.params] -i NAME=FILE.npy ... -o OUT.npy ...`:
  * runs an exported model on .npy inputs through a compiled plan (or node by
- * node with --no-optimize) and writes its outputs as .npy files. */
+ * node with --no-optimize) and writes its outputs as .npy files; --profile
+ * writes a Chrome trace of it (docs/profiling.md). */
 #include "commands.h"
 
 #include <time.h>
 
 static const char *const usage_line =
     "usage: amber run MODEL-symbol.json [MODEL.params] -i NAME=FILE.npy ... -o OUT.npy ... "
-    "[--no-optimize] [--repeat N] [--ignore-extra]";
+    "[--no-optimize] [--repeat N] [--ignore-extra] [--profile TRACE.json]";
 
 #define USAGE(...) am_cmd_usage_error("run", usage_line, __VA_ARGS__)
 
@@ -21,6 +22,7 @@ typedef struct run_args {
     bool no_optimize, ignore_extra;
     bool timed;              /* --repeat given: print the times */
     int repeat;
+    const char *profile;     /* --profile: the trace to write, or NULL */
 } run_args;
 
 static int parse_repeat(const char *s, int *n)
@@ -45,6 +47,9 @@ static int parse_one(int argc, char **argv, int *i, run_args *a)
         ++*i;
         a->timed = true;
         return parse_repeat(value, &a->repeat);
+    } else if (value && strcmp(s, "--profile") == 0) {
+        ++*i;
+        a->profile = value;
     } else if (value && strcmp(s, "-o") == 0) {
         ++*i;
         a->outs[a->n_out++] = value;
@@ -261,7 +266,12 @@ int am_cmd_run(int argc, char **argv)
     run_args a = {0};
     am_scope_begin();
     int rc = parse_args(argc, argv, &a);
+    if (rc == 0 && a.profile && am_profiler_start(a.profile) != AM_OK) rc = am_cmd_fail_last("run");
     if (rc == 0) rc = run(&a);
+    /* The trace is written even when the run failed: it shows how far it got. */
+    if (a.profile && am_profiler_is_recording() && am_profiler_stop() != AM_OK && rc == 0)
+        rc = am_cmd_fail_last("run");
+    if (rc == 0 && a.profile) printf("run: trace written to %s (open it in ui.perfetto.dev)\n", a.profile);
     free_args(&a);
     am_scope_end();
     return rc;

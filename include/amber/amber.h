@@ -35,5 +35,6 @@
 #include "losses.h"
 #include "metric.h"
 #include "trainer.h"
+#include "profiler.h"
 
 #endif /* AMBER_AMBER_H */
