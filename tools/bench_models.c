@@ -43,7 +43,7 @@ enum { N_WORKLOADS = sizeof(workloads) / sizeof(workloads[0]) };
 
 typedef struct options {
     bench_cfg cfg;
-    const char *json, *chart, *peers_dir, *mxnet_python, *torch_python;
+    const char *json, *chart, *profile, *peers_dir, *mxnet_python, *torch_python;
     bool no_peers;
     const char *only[16];
     int n_only;
@@ -417,7 +417,7 @@ static void overheads(const options *o, results *r)
 static int usage(void)
 {
     fprintf(stderr, "usage: amber bench models [--quick] [--json FILE] [--chart FILE.png] "
-            "[--no-peers] [--peers-dir DIR] [--mxnet-python PY] [--torch-python PY] "
+            "[--profile TRACE.json] [--no-peers] [--peers-dir DIR] [--mxnet-python PY] [--torch-python PY] "
             "[WORKLOAD...]\n  workloads:");
     for (int k = 0; k < N_WORKLOADS; k++) fprintf(stderr, " %s", workloads[k].id);
     fprintf(stderr, "\n");
@@ -434,6 +434,7 @@ int am_cmd_bench_models(int argc, char **argv)
         else if (!strcmp(a, "--no-peers")) o.no_peers = true;
         else if (!strcmp(a, "--json") && v) o.json = v, i++;
         else if (!strcmp(a, "--chart") && v) o.chart = v, i++;
+        else if (!strcmp(a, "--profile") && v) o.profile = v, i++;
         else if (!strcmp(a, "--peers-dir") && v) o.peers_dir = v, i++;
         else if (!strcmp(a, "--mxnet-python") && v) o.mxnet_python = v, i++;
         else if (!strcmp(a, "--torch-python") && v) o.torch_python = v, i++;
@@ -455,6 +456,13 @@ int am_cmd_bench_models(int argc, char **argv)
     machine_info(json_object_get(r.json, "machine"), load);
     json_object_set_new(json_object_get(r.json, "machine"), "threads", json_integer(o.threads));
     printf("threads: %d for Amber and every peer\n", o.threads);
+    /* Amber's runs only (the peers run in their own processes); the trace
+     * costs time, so its table is not one to compare. */
+    if (o.profile && am_profiler_start(o.profile) != AM_OK) {
+        fprintf(stderr, "bench models: %s\n", am_last_error());
+        json_decref(r.json);
+        return 1;
+    }
     for (int k = 0; k < N_WORKLOADS; k++) {
         const workload *w = &workloads[k];
         bool wanted = o.n_only == 0 ? (!o.cfg.quick || w->quick) : false;
@@ -467,6 +475,10 @@ int am_cmd_bench_models(int argc, char **argv)
             run_peer(&o, "pytorch", o.torch_python, "peer_torch.py", w, &r);
             run_peer(&o, "mxnet", o.mxnet_python, "peer_mxnet.py", w, &r);
         }
+    }
+    if (o.profile) {
+        if (am_profiler_stop() != AM_OK) fprintf(stderr, "bench models: %s\n", am_last_error());
+        else printf("profile: %s (Amber's runs; times under the profiler)\n", o.profile);
     }
     overheads(&o, &r);
     print_table(&r, &o);
