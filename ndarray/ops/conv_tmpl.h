@@ -69,65 +69,102 @@ static void CONV_FN(gather_plane)(T *restrict dst, const T *restrict plane, cons
         for (int64_t y = 0; y < rows; y++) dst[y * w + x] = 0;
 }
 
-/* Column block of output rows [y0, y1) of one image: col (c*kh*kw, (y1-y0)*ow) with
- * col[(ch, ki, kj), (y, x)] = in[ch, y*sh - ph + ki*dlh, x*sw - pw + kj*dlw], zero outside. */
-static void CONV_FN(im2col)(const conv_geom *g, const T *restrict in, T *restrict col,
-                            int64_t y0, int64_t y1, bool par)
+/* Rows [y0, y1) of one output depth slice of a column-block row, for kernel tap (ki, kj)
+ * over one input plane (h, w): dst[y, x] = plane[y*sh - ph + ki*dlh, x*sw - pw + kj*dlw],
+ * zero outside the plane. */
+static inline void CONV_FN(im2col_rows)(const conv_geom *g, const T *restrict plane,
+                                        T *restrict dst, int64_t y0, int64_t y1, int64_t ki,
+                                        int64_t kj)
 {
-    const int64_t kh = g->kh, kw = g->kw, ow = g->ow, n = (y1 - y0) * ow;
-    const int64_t h = g->h, w = g->w, sh = g->sh, sw = g->sw;
-    const bool same = sw == 1 && ow == w && sh == 1;
-    _Pragma("omp parallel for if (par && g->c * kh * kw * n > AM_OMP_MIN) schedule(static)")
-    for (int64_t ch = 0; ch < g->c; ch++) {
-        const T *restrict plane = in + ch * h * w;
-        for (int64_t ki = 0; ki < kh; ki++) {
-            /* Output rows [ya, yb) read input rows y * sh + dy inside the image. */
-            const int64_t dy = ki * g->dlh - g->ph;
-            int64_t ya, yb;
-            conv_valid_range(-dy, sh, h, y1, &ya, &yb);
-            ya = ya > y0 ? ya : y0, yb = yb > ya ? yb : ya;
-            for (int64_t kj = 0; kj < kw; kj++) {
-                const int64_t off = kj * g->dlw - g->pw;
-                int64_t lo, hi;
-                conv_valid_range(-off, sw, w, ow, &lo, &hi);
-                T *restrict dst = col + ((ch * kh + ki) * kw + kj) * n;
-                if (ya > y0) memset(dst, 0, (size_t)((ya - y0) * ow) * sizeof(T));
-                if (same)
-                    CONV_FN(gather_plane)(dst + (ya - y0) * ow, plane, g, yb - ya, ya + dy, off,
-                                          lo, hi);
-                else if (yb > ya)
-                    CONV_FN(gather_rows)(dst + (ya - y0) * ow, plane + (ya * sh + dy) * w,
-                                         yb - ya, sh * w, ow, sw, off, lo, hi);
-                if (y1 > yb) memset(dst + (yb - y0) * ow, 0, (size_t)((y1 - yb) * ow) * sizeof(T));
-            }
-        }
+    const int64_t ow = g->ow, h = g->h, w = g->w, sh = g->sh, sw = g->sw;
+    /* Output rows [ya, yb) read input rows y * sh + dy inside the plane. */
+    const int64_t dy = ki * g->dlh - g->ph, off = kj * g->dlw - g->pw;
+    int64_t ya, yb, lo, hi;
+    conv_valid_range(-dy, sh, h, y1, &ya, &yb);
+    ya = ya > y0 ? ya : y0, yb = yb > ya ? yb : ya;
+    conv_valid_range(-off, sw, w, ow, &lo, &hi);
+    if (ya > y0) memset(dst, 0, (size_t)((ya - y0) * ow) * sizeof(T));
+    if (sw == 1 && ow == w && sh == 1)
+        CONV_FN(gather_plane)(dst + (ya - y0) * ow, plane, g, yb - ya, ya + dy, off, lo, hi);
+    else if (yb > ya)
+        CONV_FN(gather_rows)(dst + (ya - y0) * ow, plane + (ya * sh + dy) * w, yb - ya, sh * w,
+                             ow, sw, off, lo, hi);
+    if (y1 > yb) memset(dst + (yb - y0) * ow, 0, (size_t)((y1 - yb) * ow) * sizeof(T));
+}
+
+/* Column block of output rows [r0, r1) (row r is depth r / oh, height r % oh) of one image:
+ * col (c*kd*kh*kw, (r1-r0)*ow) with col[(ch, kz, ki, kj), (z, y, x)] =
+ * in[ch, z*sd - pd + kz*dld, y*sh - ph + ki*dlh, x*sw - pw + kj*dlw], zero outside.  Each
+ * tap's rows go depth slice by depth slice (one slice in 1-D and 2-D). */
+static void CONV_FN(im2col)(const conv_geom *g, const T *restrict in, T *restrict col,
+                            int64_t r0, int64_t r1, bool par)
+{
+    const int64_t kd = g->kd, kh = g->kh, kw = g->kw, oh = g->oh, ow = g->ow;
+    const int64_t n = (r1 - r0) * ow, plane = g->h * g->w;
+    _Pragma("omp parallel for if (par && g->c * kd * kh * kw * n > AM_OMP_MIN) schedule(static)")
+    for (int64_t ch = 0; ch < g->c; ch++)
+        for (int64_t kz = 0; kz < kd; kz++)
+            for (int64_t ki = 0; ki < kh; ki++)
+                for (int64_t kj = 0; kj < kw; kj++) {
+                    T *restrict dst = col + (((ch * kd + kz) * kh + ki) * kw + kj) * n;
+                    for (int64_t r = r0; r < r1;) {
+                        const int64_t z = r / oh, y0 = r - z * oh;
+                        const int64_t y1 = oh - y0 < r1 - r ? oh : y0 + (r1 - r);
+                        const int64_t iz = z * g->sd - g->pd + kz * g->dld;
+                        T *restrict seg = dst + (r - r0) * ow;
+                        if (iz < 0 || iz >= g->d)
+                            memset(seg, 0, (size_t)((y1 - y0) * ow) * sizeof(T));
+                        else
+                            CONV_FN(im2col_rows)(g, in + (ch * g->d + iz) * plane, seg, y0, y1,
+                                                 ki, kj);
+                        r += y1 - y0;
+                    }
+                }
+}
+
+/* Adds one column-block row's entries for tap (ki, kj) over rows [y0, y1) of one output
+ * depth slice back onto the input plane (h, w) they were read from. */
+static inline void CONV_FN(col2im_rows)(const conv_geom *g, const T *restrict src,
+                                        T *restrict plane, int64_t y0, int64_t y1, int64_t ki,
+                                        int64_t kj)
+{
+    const int64_t off = kj * g->dlw - g->pw;
+    int64_t lo, hi;
+    conv_valid_range(-off, g->sw, g->w, g->ow, &lo, &hi);
+    for (int64_t y = y0; y < y1; y++, src += g->ow) {
+        const int64_t iy = y * g->sh - g->ph + ki * g->dlh;
+        if (iy < 0 || iy >= g->h) continue;
+        T *restrict dst = plane + iy * g->w;
+        if (g->sw == 1)
+            for (int64_t x = lo; x < hi; x++) dst[x + off] += src[x];
+        else
+            for (int64_t x = lo; x < hi; x++) dst[x * g->sw + off] += src[x];
     }
 }
 
-/* The adjoint of im2col over output rows [y0, y1): adds each column entry back onto the
- * pixel it was read from.  Parallel over channels, each of which owns its plane of out. */
+/* The adjoint of im2col over output rows [r0, r1): adds each column entry back onto the
+ * pixel it was read from.  Parallel over channels, each of which owns its volume of out. */
 static void CONV_FN(col2im)(const conv_geom *g, const T *restrict col, T *restrict out,
-                            int64_t y0, int64_t y1, bool par)
+                            int64_t r0, int64_t r1, bool par)
 {
-    const int64_t n = (y1 - y0) * g->ow;
-    _Pragma("omp parallel for if (par && g->c * g->kh * g->kw * n > AM_OMP_MIN) schedule(static)")
+    const int64_t kd = g->kd, kh = g->kh, kw = g->kw, oh = g->oh, ow = g->ow;
+    const int64_t n = (r1 - r0) * ow, plane = g->h * g->w;
+    _Pragma("omp parallel for if (par && g->c * kd * kh * kw * n > AM_OMP_MIN) schedule(static)")
     for (int64_t ch = 0; ch < g->c; ch++)
-        for (int64_t ki = 0; ki < g->kh; ki++)
-            for (int64_t kj = 0; kj < g->kw; kj++) {
-                const int64_t off = kj * g->dlw - g->pw;
-                int64_t lo, hi;
-                conv_valid_range(-off, g->sw, g->w, g->ow, &lo, &hi);
-                const T *restrict src = col + ((ch * g->kh + ki) * g->kw + kj) * n;
-                for (int64_t y = y0; y < y1; y++, src += g->ow) {
-                    const int64_t iy = y * g->sh - g->ph + ki * g->dlh;
-                    if (iy < 0 || iy >= g->h) continue;
-                    T *restrict dst = out + (ch * g->h + iy) * g->w;
-                    if (g->sw == 1)
-                        for (int64_t x = lo; x < hi; x++) dst[x + off] += src[x];
-                    else
-                        for (int64_t x = lo; x < hi; x++) dst[x * g->sw + off] += src[x];
+        for (int64_t kz = 0; kz < kd; kz++)
+            for (int64_t ki = 0; ki < kh; ki++)
+                for (int64_t kj = 0; kj < kw; kj++) {
+                    const T *src = col + (((ch * kd + kz) * kh + ki) * kw + kj) * n;
+                    for (int64_t r = r0; r < r1;) {
+                        const int64_t z = r / oh, y0 = r - z * oh;
+                        const int64_t y1 = oh - y0 < r1 - r ? oh : y0 + (r1 - r);
+                        const int64_t iz = z * g->sd - g->pd + kz * g->dld;
+                        if (iz >= 0 && iz < g->d)
+                            CONV_FN(col2im_rows)(g, src + (r - r0) * ow,
+                                                 out + (ch * g->d + iz) * plane, y0, y1, ki, kj);
+                        r += y1 - y0;
+                    }
                 }
-            }
 }
 
 /* y[ch, 0:n] = bias[ch] (or += when add) over channels whose rows are ld apart. */
@@ -197,8 +234,8 @@ static void CONV_FN(image)(const conv_job *j, int64_t n, T *col, T *dw, T *dw_be
         CONV_FN(put_bias)(din, j->bias, g->c, g->hw, g->hw, j->din_req == AM_REQ_ADD);
     else if (din && !g->direct && j->din_req != AM_REQ_ADD)
         memset(din, 0, (size_t)(g->c * g->hw) * sizeof(T));
-    for (int64_t y0 = 0; y0 < g->oh; y0 += g->band) {
-        int64_t y1 = y0 + g->band < g->oh ? y0 + g->band : g->oh;
+    for (int64_t y0 = 0; y0 < g->rows; y0 += g->band) {
+        int64_t y1 = y0 + g->band < g->rows ? y0 + g->band : g->rows;
         CONV_FN(band)(j, n, y0, y1, col, dw, dw_beta, par);
     }
     if (din && j->bias && !j->bias_on_fwd && g->direct)
@@ -214,7 +251,7 @@ static void CONV_FN(item)(const conv_job *j, int64_t i, T *col, T *dw, T *dw_bet
         CONV_FN(image)(j, i, col, dw, dw_beta, false);
         return;
     }
-    int64_t y0 = i % g->nbands * g->band, y1 = y0 + g->band < g->oh ? y0 + g->band : g->oh;
+    int64_t y0 = i % g->nbands * g->band, y1 = y0 + g->band < g->rows ? y0 + g->band : g->rows;
     CONV_FN(band)(j, i / g->nbands, y0, y1, col, dw, dw_beta, false);
 }
 
@@ -316,12 +353,29 @@ static void CONV_FN(dw_bwd)(const conv_geom *g, const T *restrict b, const T *re
     }
 }
 
+/* The same over volumes: each pair of output depth z and kernel depth kz that reads an
+ * input depth slice runs the 2-D routine on it (in 1-D and 2-D, the one pair (0, 0)). */
+static void CONV_FN(dw_vol)(const conv_geom *g, const T *restrict x, const T *restrict k,
+                            T *restrict y, const T *restrict b, T *restrict gx, T *restrict kg)
+{
+    const int64_t plane = g->h * g->w, oplane = g->oh * g->ow, kk = g->kh * g->kw;
+    for (int64_t z = 0; z < g->od; z++)
+        for (int64_t kz = 0; kz < g->kd; kz++) {
+            const int64_t iz = z * g->sd - g->pd + kz * g->dld;
+            if (iz < 0 || iz >= g->d) continue;
+            if (y) CONV_FN(dw_fwd)(g, x + iz * plane, k + kz * kk, y + z * oplane);
+            if (gx || kg)
+                CONV_FN(dw_bwd)(g, b + z * oplane, k + kz * kk, gx ? gx + iz * plane : NULL,
+                                x ? x + iz * plane : NULL, kg ? kg + kz * kk : NULL);
+        }
+}
+
 /* A whole job for depthwise geometry, parallel over input channels: each owns its data
  * gradient planes and its filters' outputs and weight gradients. */
 static void CONV_FN(depthwise)(const conv_job *j)
 {
     const conv_geom *g = &j->g;
-    const int64_t fg = g->fg, kk = g->kh * g->kw, hw = g->hw, ohw = g->ohw;
+    const int64_t fg = g->fg, kk = g->kd * g->kh * g->kw, hw = g->hw, ohw = g->ohw;
     const T *a = j->a, *b = j->b, *w = j->w, *bias = j->bias;
     T *fwd = j->fwd, *din = j->din, *dw = j->dw;
     const double work = (double)g->n * (double)g->f * (double)ohw * (double)kk;
@@ -343,9 +397,10 @@ static void CONV_FN(depthwise)(const conv_job *j)
                     T *yn = fwd + (n * g->f + f) * ohw, init = bias && j->bias_on_fwd ? bias[f] : 0;
                     for (int64_t i = 0; i < ohw; i++)
                         yn[i] = (j->fwd_req == AM_REQ_ADD ? yn[i] : 0) + init;
-                    CONV_FN(dw_fwd)(g, an, w + f * kk, yn);
+                    CONV_FN(dw_vol)(g, an, w + f * kk, yn, NULL, NULL, NULL);
                 }
-                if (dn || dw) CONV_FN(dw_bwd)(g, bn, w + f * kk, dn, an, dw ? dw + f * kk : NULL);
+                if (dn || dw)
+                    CONV_FN(dw_vol)(g, an, w + f * kk, NULL, bn, dn, dw ? dw + f * kk : NULL);
             }
         }
     }
