@@ -281,6 +281,29 @@ def _mlp(seed):
     return net, _uniform(rs, (4, 3, 10))
 
 
+# ---- a small 3-D convolution network --------------------------------------------------
+
+def _conv3d(seed):
+    rs = _seed(seed)
+    net = nn.HybridSequential()
+    with net.name_scope():
+        net.add(nn.Conv3D(8, 3, padding=1, in_channels=2),
+                nn.BatchNorm(in_channels=8),
+                nn.Activation("relu"),
+                nn.MaxPool3D(2),
+                nn.Conv3D(8, (3, 1, 3), strides=(1, 1, 2), padding=(1, 0, 1), groups=2,
+                          in_channels=8),
+                nn.Conv3DTranspose(4, 3, strides=2, padding=1, output_padding=1, in_channels=8),
+                nn.BatchNorm(in_channels=4),
+                nn.Activation("relu"),
+                nn.GlobalAvgPool3D(),
+                nn.Dense(5, in_units=4))
+    net.initialize(mx.init.Xavier())
+    _perturb_batchnorm(net, rs)
+    net.hybridize()
+    return net, _uniform(rs, (2, 2, 6, 8, 8))
+
+
 MODELS = [
     ("resnet18_v1", "model-zoo ResNet-18 v1, 2x3x64x64: Convolution, BatchNorm (random stats), "
      "relu, max and global avg Pooling, residual adds, Dense",
@@ -305,4 +328,6 @@ MODELS = [
     ("cnn_bn", "Conv/BatchNorm/Pool CNN after 5 SGD steps in training mode (trained moving stats)",
      _cnn_bn),
     ("mlp", "Dense MLP (relu, tanh) on 4x3x10 (Dense flattens)", _mlp),
+    ("conv3d", "3-D CNN on 2x2x6x8x8: Conv3D (grouped, strided), BatchNorm, MaxPool3D, "
+     "Conv3DTranspose, GlobalAvgPool3D, Dense", _conv3d),
 ]
