@@ -69,102 +69,121 @@ static void CONV_FN(gather_plane)(T *restrict dst, const T *restrict plane, cons
         for (int64_t y = 0; y < rows; y++) dst[y * w + x] = 0;
 }
 
-/* Rows [y0, y1) of one output depth slice of a column-block row, for kernel tap (ki, kj)
- * over one input plane (h, w): dst[y, x] = plane[y*sh - ph + ki*dlh, x*sw - pw + kj*dlw],
- * zero outside the plane. */
-static inline void CONV_FN(im2col_rows)(const conv_geom *g, const T *restrict plane,
-                                        T *restrict dst, int64_t y0, int64_t y1, int64_t ki,
-                                        int64_t kj)
+/* Column-block rows of output rows [y0, y1) of one depth slice: for channel ch and tap
+ * (ki, kj), col[ch * ccs + (ki * kw + kj) * n + (y - y0) * ow + x] =
+ * in[ch * ics + (y*sh - ph + ki*dlh) * w + x*sw - pw + kj*dlw], zero outside the plane.
+ * In 1-D and 2-D this is the whole column block (ics = h w, ccs = kh kw n). */
+static void CONV_FN(im2col_slice)(const conv_geom *g, const T *restrict in, int64_t ics,
+                                  T *restrict col, int64_t ccs, int64_t n, int64_t y0,
+                                  int64_t y1, bool par)
 {
-    const int64_t ow = g->ow, h = g->h, w = g->w, sh = g->sh, sw = g->sw;
-    /* Output rows [ya, yb) read input rows y * sh + dy inside the plane. */
-    const int64_t dy = ki * g->dlh - g->ph, off = kj * g->dlw - g->pw;
-    int64_t ya, yb, lo, hi;
-    conv_valid_range(-dy, sh, h, y1, &ya, &yb);
-    ya = ya > y0 ? ya : y0, yb = yb > ya ? yb : ya;
-    conv_valid_range(-off, sw, w, ow, &lo, &hi);
-    if (ya > y0) memset(dst, 0, (size_t)((ya - y0) * ow) * sizeof(T));
-    if (sw == 1 && ow == w && sh == 1)
-        CONV_FN(gather_plane)(dst + (ya - y0) * ow, plane, g, yb - ya, ya + dy, off, lo, hi);
-    else if (yb > ya)
-        CONV_FN(gather_rows)(dst + (ya - y0) * ow, plane + (ya * sh + dy) * w, yb - ya, sh * w,
-                             ow, sw, off, lo, hi);
-    if (y1 > yb) memset(dst + (yb - y0) * ow, 0, (size_t)((y1 - yb) * ow) * sizeof(T));
-}
-
-/* Column block of output rows [r0, r1) (row r is depth r / oh, height r % oh) of one image:
- * col (c*kd*kh*kw, (r1-r0)*ow) with col[(ch, kz, ki, kj), (z, y, x)] =
- * in[ch, z*sd - pd + kz*dld, y*sh - ph + ki*dlh, x*sw - pw + kj*dlw], zero outside.  Each
- * tap's rows go depth slice by depth slice (one slice in 1-D and 2-D). */
-static void CONV_FN(im2col)(const conv_geom *g, const T *restrict in, T *restrict col,
-                            int64_t r0, int64_t r1, bool par)
-{
-    const int64_t kd = g->kd, kh = g->kh, kw = g->kw, oh = g->oh, ow = g->ow;
-    const int64_t n = (r1 - r0) * ow, plane = g->h * g->w;
-    _Pragma("omp parallel for if (par && g->c * kd * kh * kw * n > AM_OMP_MIN) schedule(static)")
-    for (int64_t ch = 0; ch < g->c; ch++)
-        for (int64_t kz = 0; kz < kd; kz++)
-            for (int64_t ki = 0; ki < kh; ki++)
-                for (int64_t kj = 0; kj < kw; kj++) {
-                    T *restrict dst = col + (((ch * kd + kz) * kh + ki) * kw + kj) * n;
-                    for (int64_t r = r0; r < r1;) {
-                        const int64_t z = r / oh, y0 = r - z * oh;
-                        const int64_t y1 = oh - y0 < r1 - r ? oh : y0 + (r1 - r);
-                        const int64_t iz = z * g->sd - g->pd + kz * g->dld;
-                        T *restrict seg = dst + (r - r0) * ow;
-                        if (iz < 0 || iz >= g->d)
-                            memset(seg, 0, (size_t)((y1 - y0) * ow) * sizeof(T));
-                        else
-                            CONV_FN(im2col_rows)(g, in + (ch * g->d + iz) * plane, seg, y0, y1,
-                                                 ki, kj);
-                        r += y1 - y0;
-                    }
-                }
-}
-
-/* Adds one column-block row's entries for tap (ki, kj) over rows [y0, y1) of one output
- * depth slice back onto the input plane (h, w) they were read from. */
-static inline void CONV_FN(col2im_rows)(const conv_geom *g, const T *restrict src,
-                                        T *restrict plane, int64_t y0, int64_t y1, int64_t ki,
-                                        int64_t kj)
-{
-    const int64_t off = kj * g->dlw - g->pw;
-    int64_t lo, hi;
-    conv_valid_range(-off, g->sw, g->w, g->ow, &lo, &hi);
-    for (int64_t y = y0; y < y1; y++, src += g->ow) {
-        const int64_t iy = y * g->sh - g->ph + ki * g->dlh;
-        if (iy < 0 || iy >= g->h) continue;
-        T *restrict dst = plane + iy * g->w;
-        if (g->sw == 1)
-            for (int64_t x = lo; x < hi; x++) dst[x + off] += src[x];
-        else
-            for (int64_t x = lo; x < hi; x++) dst[x * g->sw + off] += src[x];
+    const int64_t kh = g->kh, kw = g->kw, ow = g->ow;
+    const int64_t h = g->h, w = g->w, sh = g->sh, sw = g->sw;
+    const bool same = sw == 1 && ow == w && sh == 1;
+    _Pragma("omp parallel for if (par && g->c * kh * kw * n > AM_OMP_MIN) schedule(static)")
+    for (int64_t ch = 0; ch < g->c; ch++) {
+        const T *restrict plane = in + ch * ics;
+        for (int64_t ki = 0; ki < kh; ki++) {
+            /* Output rows [ya, yb) read input rows y * sh + dy inside the image. */
+            const int64_t dy = ki * g->dlh - g->ph;
+            int64_t ya, yb;
+            conv_valid_range(-dy, sh, h, y1, &ya, &yb);
+            ya = ya > y0 ? ya : y0, yb = yb > ya ? yb : ya;
+            for (int64_t kj = 0; kj < kw; kj++) {
+                const int64_t off = kj * g->dlw - g->pw;
+                int64_t lo, hi;
+                conv_valid_range(-off, sw, w, ow, &lo, &hi);
+                T *restrict dst = col + ch * ccs + (ki * kw + kj) * n;
+                if (ya > y0) memset(dst, 0, (size_t)((ya - y0) * ow) * sizeof(T));
+                if (same)
+                    CONV_FN(gather_plane)(dst + (ya - y0) * ow, plane, g, yb - ya, ya + dy, off,
+                                          lo, hi);
+                else if (yb > ya)
+                    CONV_FN(gather_rows)(dst + (ya - y0) * ow, plane + (ya * sh + dy) * w,
+                                         yb - ya, sh * w, ow, sw, off, lo, hi);
+                if (y1 > yb) memset(dst + (yb - y0) * ow, 0, (size_t)((y1 - yb) * ow) * sizeof(T));
+            }
+        }
     }
 }
 
-/* The adjoint of im2col over output rows [r0, r1): adds each column entry back onto the
- * pixel it was read from.  Parallel over channels, each of which owns its volume of out. */
+/* Column block of output rows [r0, r1) of one image: col (c*kd*kh*kw, (r1-r0)*ow) with
+ * col[(ch, kz, ki, kj), (z, y, x)] = in[ch, z*sd - pd + kz*dld, y*sh - ph + ki*dlh,
+ * x*sw - pw + kj*dlw], zero outside.  1-D and 2-D data is one slice; 3-D runs the slice code
+ * per depth slice and kernel depth. */
+static void CONV_FN(im2col)(const conv_geom *g, const T *restrict in, T *restrict col,
+                            int64_t r0, int64_t r1, bool par)
+{
+    const int64_t n = (r1 - r0) * g->ow, plane = g->h * g->w, kk = g->kh * g->kw;
+    if (g->d == 1 && g->od == 1) {
+        CONV_FN(im2col_slice)(g, in, plane, col, kk * n, n, r0, r1, par);
+        return;
+    }
+    /* Rows [y0, y1) of depth slice z, starting at row r. */
+    for (int64_t z = r0 / g->oh, y0 = r0 - z * g->oh, r = r0; r < r1; z++, y0 = 0) {
+        const int64_t y1 = g->oh - y0 < r1 - r ? g->oh : y0 + (r1 - r);
+        for (int64_t kz = 0; kz < g->kd; kz++) {
+            const int64_t iz = z * g->sd - g->pd + kz * g->dld;
+            T *dst = col + kz * kk * n + (r - r0) * g->ow;
+            if (iz >= 0 && iz < g->d) {
+                CONV_FN(im2col_slice)(g, in + iz * plane, g->d * plane, dst, g->kd * kk * n, n,
+                                      y0, y1, par);
+                continue;
+            }
+            for (int64_t ch = 0; ch < g->c; ch++)
+                for (int64_t t = 0; t < kk; t++)
+                    memset(dst + ch * g->kd * kk * n + t * n, 0,
+                           (size_t)((y1 - y0) * g->ow) * sizeof(T));
+        }
+        r += y1 - y0;
+    }
+}
+
+/* The adjoint of im2col_slice: adds each column entry back onto the pixel it was read from.
+ * Parallel over channels, each of which owns its plane of out. */
+static void CONV_FN(col2im_slice)(const conv_geom *g, const T *restrict col, int64_t ccs,
+                                  int64_t n, T *restrict out, int64_t ocs, int64_t y0,
+                                  int64_t y1, bool par)
+{
+    _Pragma("omp parallel for if (par && g->c * g->kh * g->kw * n > AM_OMP_MIN) schedule(static)")
+    for (int64_t ch = 0; ch < g->c; ch++)
+        for (int64_t ki = 0; ki < g->kh; ki++)
+            for (int64_t kj = 0; kj < g->kw; kj++) {
+                const int64_t off = kj * g->dlw - g->pw;
+                int64_t lo, hi;
+                conv_valid_range(-off, g->sw, g->w, g->ow, &lo, &hi);
+                const T *restrict src = col + ch * ccs + (ki * g->kw + kj) * n;
+                for (int64_t y = y0; y < y1; y++, src += g->ow) {
+                    const int64_t iy = y * g->sh - g->ph + ki * g->dlh;
+                    if (iy < 0 || iy >= g->h) continue;
+                    T *restrict dst = out + ch * ocs + iy * g->w;
+                    if (g->sw == 1)
+                        for (int64_t x = lo; x < hi; x++) dst[x + off] += src[x];
+                    else
+                        for (int64_t x = lo; x < hi; x++) dst[x * g->sw + off] += src[x];
+                }
+            }
+}
+
+/* The adjoint of im2col over output rows [r0, r1). */
 static void CONV_FN(col2im)(const conv_geom *g, const T *restrict col, T *restrict out,
                             int64_t r0, int64_t r1, bool par)
 {
-    const int64_t kd = g->kd, kh = g->kh, kw = g->kw, oh = g->oh, ow = g->ow;
-    const int64_t n = (r1 - r0) * ow, plane = g->h * g->w;
-    _Pragma("omp parallel for if (par && g->c * kd * kh * kw * n > AM_OMP_MIN) schedule(static)")
-    for (int64_t ch = 0; ch < g->c; ch++)
-        for (int64_t kz = 0; kz < kd; kz++)
-            for (int64_t ki = 0; ki < kh; ki++)
-                for (int64_t kj = 0; kj < kw; kj++) {
-                    const T *src = col + (((ch * kd + kz) * kh + ki) * kw + kj) * n;
-                    for (int64_t r = r0; r < r1;) {
-                        const int64_t z = r / oh, y0 = r - z * oh;
-                        const int64_t y1 = oh - y0 < r1 - r ? oh : y0 + (r1 - r);
-                        const int64_t iz = z * g->sd - g->pd + kz * g->dld;
-                        if (iz >= 0 && iz < g->d)
-                            CONV_FN(col2im_rows)(g, src + (r - r0) * ow,
-                                                 out + (ch * g->d + iz) * plane, y0, y1, ki, kj);
-                        r += y1 - y0;
-                    }
-                }
+    const int64_t n = (r1 - r0) * g->ow, plane = g->h * g->w, kk = g->kh * g->kw;
+    if (g->d == 1 && g->od == 1) {
+        CONV_FN(col2im_slice)(g, col, kk * n, n, out, plane, r0, r1, par);
+        return;
+    }
+    for (int64_t z = r0 / g->oh, y0 = r0 - z * g->oh, r = r0; r < r1; z++, y0 = 0) {
+        const int64_t y1 = g->oh - y0 < r1 - r ? g->oh : y0 + (r1 - r);
+        for (int64_t kz = 0; kz < g->kd; kz++) {
+            const int64_t iz = z * g->sd - g->pd + kz * g->dld;
+            if (iz >= 0 && iz < g->d)
+                CONV_FN(col2im_slice)(g, col + kz * kk * n + (r - r0) * g->ow, g->kd * kk * n, n,
+                                      out + iz * plane, g->d * plane, y0, y1, par);
+        }
+        r += y1 - y0;
+    }
 }
 
 /* y[ch, 0:n] = bias[ch] (or += when add) over channels whose rows are ld apart. */
