@@ -1,5 +1,5 @@
-/* Convolution and pooling layers: Conv1D/2D, Conv1D/2DTranspose, Max/AvgPool1D/2D
- * and the global pools, with Gluon's parameter shapes and op attributes. */
+/* Convolution and pooling layers: Conv1D/2D/3D, Conv1D/2D/3DTranspose,
+ * Max/AvgPool1D/2D/3D and the global pools, with Gluon's parameter shapes and op attributes. */
 #include "layers_impl.h"
 
 /* ---- convolution ------------------------------------------------------------------------ */
@@ -8,9 +8,9 @@ typedef struct conv {
     am_block base;
     am_param *weight, *bias; /* bias NULL: use_bias=False */
     am_block *act;           /* the child "act", or NULL */
-    int nk;                  /* spatial axes: 1 or 2 */
+    int nk;                  /* spatial axes: 1, 2 or 3 */
     bool transpose;          /* Deconvolution */
-    int64_t kernel[2], stride[2], pad[2], dilate[2], adj[2];
+    int64_t kernel[3], stride[3], pad[3], dilate[3], adj[3];
     int64_t channels, groups;
 } conv;
 
@@ -36,6 +36,8 @@ CONV_CLASS(conv1d_class, "Conv1D");
 CONV_CLASS(conv2d_class, "Conv2D");
 CONV_CLASS(conv1d_transpose_class, "Conv1DTranspose");
 CONV_CLASS(conv2d_transpose_class, "Conv2DTranspose");
+CONV_CLASS(conv3d_class, "Conv3D");
+CONV_CLASS(conv3d_transpose_class, "Conv3DTranspose");
 #undef CONV_CLASS
 
 /* Reads the tuples of opts into c; checks them and the counts. */
@@ -118,6 +120,11 @@ am_block *am_conv2d(int64_t channels, am_shape kernel_size, const am_conv_opts *
     return new_conv(&conv2d_class, "am_conv2d", 2, false, channels, kernel_size, opts);
 }
 
+am_block *am_conv3d(int64_t channels, am_shape kernel_size, const am_conv_opts *opts)
+{
+    return new_conv(&conv3d_class, "am_conv3d", 3, false, channels, kernel_size, opts);
+}
+
 am_block *am_conv1d_transpose(int64_t channels, am_shape kernel_size, const am_conv_opts *opts)
 {
     return new_conv(&conv1d_transpose_class, "am_conv1d_transpose", 1, true, channels,
@@ -130,13 +137,19 @@ am_block *am_conv2d_transpose(int64_t channels, am_shape kernel_size, const am_c
                     kernel_size, opts);
 }
 
+am_block *am_conv3d_transpose(int64_t channels, am_shape kernel_size, const am_conv_opts *opts)
+{
+    return new_conv(&conv3d_transpose_class, "am_conv3d_transpose", 3, true, channels,
+                    kernel_size, opts);
+}
+
 /* ---- pooling ------------------------------------------------------------------------------ */
 
 typedef struct pool {
     am_block base;
     const char *type;        /* "max" or "avg" */
     int nk;
-    int64_t kernel[2], stride[2], pad[2];
+    int64_t kernel[3], stride[3], pad[3];
     bool global, ceil_mode, count_include_pad;
 } pool;
 
@@ -159,6 +172,10 @@ POOL_CLASS(global_max_pool1d_class, "GlobalMaxPool1D");
 POOL_CLASS(global_max_pool2d_class, "GlobalMaxPool2D");
 POOL_CLASS(global_avg_pool1d_class, "GlobalAvgPool1D");
 POOL_CLASS(global_avg_pool2d_class, "GlobalAvgPool2D");
+POOL_CLASS(max_pool3d_class, "MaxPool3D");
+POOL_CLASS(avg_pool3d_class, "AvgPool3D");
+POOL_CLASS(global_max_pool3d_class, "GlobalMaxPool3D");
+POOL_CLASS(global_avg_pool3d_class, "GlobalAvgPool3D");
 #undef POOL_CLASS
 
 static am_block *new_pool(const am_block_class *cls, const char *fn, const char *type, int nk,
@@ -181,7 +198,8 @@ static am_block *new_pool(const am_block_class *cls, const char *fn, const char 
         am_layer_tuple(fn, "padding", o->padding, nk, 0, 0, p->pad) != AM_OK)
         return am_layer_fail(&p->base);
     /* strides default to pool_size (Gluon's strides=None) */
-    am_shape kernel = {.ndim = nk, .dim = {p->kernel[0], p->kernel[nk - 1]}};
+    am_shape kernel = {.ndim = nk};
+    for (int i = 0; i < nk; i++) kernel.dim[i] = p->kernel[i];
     if (am_layer_tuple(fn, "strides", o->strides.ndim ? o->strides : kernel, nk, 1, 1,
                        p->stride) != AM_OK)
         return am_layer_fail(&p->base);
@@ -198,6 +216,11 @@ am_block *am_max_pool2d(const am_pool_opts *opts)
     return new_pool(&max_pool2d_class, "am_max_pool2d", "max", 2, opts);
 }
 
+am_block *am_max_pool3d(const am_pool_opts *opts)
+{
+    return new_pool(&max_pool3d_class, "am_max_pool3d", "max", 3, opts);
+}
+
 am_block *am_avg_pool1d(const am_pool_opts *opts)
 {
     return new_pool(&avg_pool1d_class, "am_avg_pool1d", "avg", 1, opts);
@@ -206,6 +229,11 @@ am_block *am_avg_pool1d(const am_pool_opts *opts)
 am_block *am_avg_pool2d(const am_pool_opts *opts)
 {
     return new_pool(&avg_pool2d_class, "am_avg_pool2d", "avg", 2, opts);
+}
+
+am_block *am_avg_pool3d(const am_pool_opts *opts)
+{
+    return new_pool(&avg_pool3d_class, "am_avg_pool3d", "avg", 3, opts);
 }
 
 /* Gluon's global pools: kernel, strides 1, padding 0, ceil_mode, global_pool. */
@@ -236,4 +264,14 @@ am_block *am_global_avg_pool1d(void)
 am_block *am_global_avg_pool2d(void)
 {
     return new_global_pool(&global_avg_pool2d_class, "am_global_avg_pool2d", "avg", 2);
+}
+
+am_block *am_global_max_pool3d(void)
+{
+    return new_global_pool(&global_max_pool3d_class, "am_global_max_pool3d", "max", 3);
+}
+
+am_block *am_global_avg_pool3d(void)
+{
+    return new_global_pool(&global_avg_pool3d_class, "am_global_avg_pool3d", "avg", 3);
 }

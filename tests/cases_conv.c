@@ -85,4 +85,65 @@ const am_op_case am_cases_conv[] = {
     {.op = "_backward_Deconvolution", .attrs = "kernel=(3, 3);stride=(2, 2);pad=(1, 1);"
                                                "num_filter=8",
      .shapes = "4,8,15,15;4,16,8,8;16,8,3,3"},
+    /* 3-D (NCDHW): Convolution, Deconvolution and their backward ops */
+    {.op = "Convolution", .attrs = "kernel=(2, 3, 3);num_filter=2",
+     .shapes = "1,2,4,5,5;2,2,2,3,3;2"},
+    {.op = "Convolution",
+     .attrs = "kernel=(3, 2, 2);stride=(2, 1, 2);pad=(1, 0, 1);dilate=(1, 2, 1);num_filter=3",
+     .shapes = "2,2,5,5,6;3,2,3,2,2;3", .dtype = AM_DTYPE_FLOAT64},
+    {.op = "Convolution", .attrs = "kernel=(2, 2, 2);num_filter=4;num_group=2;layout=NCDHW",
+     .shapes = "1,4,3,4,4;4,2,2,2,2;4"},
+    {.op = "Convolution", .attrs = "kernel=(3, 3, 3);stride=(2, 1, 1);pad=(1, 1, 1);"
+                                   "num_filter=3;num_group=3;no_bias=True",
+     .shapes = "1,3,4,4,4;3,1,3,3,3"},
+    {.op = "Convolution", .attrs = "kernel=(1, 1, 1);num_filter=3",
+     .shapes = "2,2,2,3,3;3,2,1,1,1;3", .dtype = AM_DTYPE_FLOAT64},
+    {.op = "Convolution", .attrs = "kernel=(2, 2, 2);num_filter=2",
+     .shapes = "0,2,3,3,3;2,2,2,2,2;2"},
+    {.op = "Convolution", .attrs = "kernel=(3, 3, 3);pad=(1, 1, 1);num_filter=8",
+     .shapes = "2,4,6,8,8;8,4,3,3,3;8"},
+    {.op = "_backward_Convolution", .attrs = "kernel=(2, 3, 3);num_filter=2",
+     .shapes = "1,2,3,3,3;1,2,4,5,5;2,2,2,3,3;2"},
+    {.op = "_backward_Convolution", .attrs = "kernel=(3, 3, 3);stride=(2, 2, 1);pad=(1, 1, 1);"
+                                             "dilate=(1, 1, 2);num_filter=4;num_group=2",
+     .shapes = "1,4,3,3,4;1,4,5,5,6;4,2,3,3,3;4", .dtype = AM_DTYPE_FLOAT64},
+    {.op = "_backward_Convolution", .attrs = "kernel=(3, 3, 3);stride=(2, 1, 2);pad=(1, 1, 1);"
+                                             "num_filter=6;num_group=3",
+     .shapes = "1,6,2,4,3;1,3,4,4,5;6,1,3,3,3;6"},
+    {.op = "_backward_Convolution", .attrs = "kernel=(1, 1, 1);num_filter=3",
+     .shapes = "2,3,2,3,3;2,2,2,3,3;3,2,1,1,1;3"},
+    {.op = "_backward_Convolution", .attrs = "kernel=(3, 3, 3);pad=(1, 1, 1);num_filter=8",
+     .shapes = "2,8,6,8,8;2,4,6,8,8;8,4,3,3,3;8"},
+    {.op = "Deconvolution", .attrs = "kernel=(2, 3, 3);num_filter=2",
+     .shapes = "1,3,3,4,4;3,2,2,3,3"},
+    {.op = "Deconvolution", .attrs = "kernel=(3, 3, 3);stride=(2, 2, 2);pad=(1, 1, 1);"
+                                     "adj=(1, 0, 1);num_filter=2;no_bias=False",
+     .shapes = "1,2,3,3,2;2,2,3,3,3;2"},
+    {.op = "Deconvolution",
+     .attrs = "kernel=(3, 3, 3);stride=(2, 2, 2);target_shape=(6, 7, 8);num_filter=1",
+     .shapes = "1,2,3,3,4;2,1,3,3,3", .dtype = AM_DTYPE_FLOAT64},
+    {.op = "Deconvolution", .attrs = "kernel=(2, 2, 2);stride=(2, 2, 2);num_filter=3;"
+                                     "num_group=3;no_bias=False",
+     .shapes = "1,6,2,2,3;6,1,2,2,2;3"},
+    {.op = "Deconvolution", .attrs = "kernel=(2, 2, 2);dilate=(2, 1, 2);num_filter=4;num_group=2",
+     .shapes = "1,4,2,3,3;4,2,2,2,2"},
+    {.op = "Deconvolution", .attrs = "kernel=(3, 3, 3);num_filter=2;no_bias=False",
+     .shapes = "2,2,3,0,3;2,2,3,3,3;2"},
+    {.op = "Deconvolution", .attrs = "kernel=(3, 3, 3);stride=(2, 2, 2);pad=(1, 1, 1);"
+                                     "num_filter=4",
+     .shapes = "2,8,4,5,5;8,4,3,3,3"},
+    {.op = "_backward_Deconvolution", .attrs = "kernel=(2, 3, 3);num_filter=2",
+     .shapes = "1,2,4,6,6;1,3,3,4,4;3,2,2,3,3"},
+    {.op = "_backward_Deconvolution", .attrs = "kernel=(3, 3, 3);stride=(2, 2, 2);"
+                                               "pad=(1, 1, 1);adj=(1, 0, 1);num_filter=2;"
+                                               "no_bias=False",
+     .shapes = "1,2,6,5,4;1,2,3,3,2;2,2,3,3,3;2", .dtype = AM_DTYPE_FLOAT64},
+    {.op = "_backward_Deconvolution", .attrs = "kernel=(2, 2, 2);stride=(2, 2, 2);num_filter=3;"
+                                               "num_group=3;no_bias=False",
+     .shapes = "1,3,4,4,6;1,6,2,2,3;6,1,2,2,2;3"},
+    {.op = "_backward_Deconvolution", .attrs = "kernel=(1, 1, 1);num_filter=3",
+     .shapes = "2,3,2,3,3;2,2,2,3,3;2,3,1,1,1"},
+    {.op = "_backward_Deconvolution", .attrs = "kernel=(3, 3, 3);stride=(2, 2, 2);"
+                                               "pad=(1, 1, 1);num_filter=4",
+     .shapes = "2,4,7,9,9;2,8,4,5,5;8,4,3,3,3"},
     {0}};

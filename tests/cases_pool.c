@@ -44,6 +44,22 @@ const am_op_case am_cases_pool[] = {
      .shapes = "1,2,1,1,1;1,2,2,3,4;1,2,1,1,1", F64},
     {.op = "_backward_Pooling", .attrs = "kernel=(2,);pooling_convention=full;pool_type=avg",
      .shapes = "0,2,4;0,2,5;0,2,4"},
+    /* 3-D (NCDHW) */
+    {.op = "Pooling", .attrs = "kernel=(3, 3, 2);stride=(2, 2, 2);pad=(1, 1, 0)",
+     .shapes = "2,2,5,6,7"},
+    {.op = "Pooling", .attrs = "kernel=(2, 3, 3);stride=(2, 2, 2);pad=(1, 1, 1);pool_type=avg;"
+                               "pooling_convention=full;count_include_pad=False",
+     .shapes = "1,2,5,6,7", F64},
+    {.op = "Pooling", .attrs = "kernel=(2, 2, 3);stride=(1, 2, 2);pool_type=sum;layout=NCDHW",
+     .shapes = "1,2,4,5,6"},
+    {.op = "Pooling", .attrs = "kernel=(2, 2, 2);pool_type=lp;p_value=2", .shapes = "1,2,3,4,4"},
+    {.op = "Pooling", .attrs = "global_pool=True;pool_type=max", .shapes = "2,3,3,4,5"},
+    {.op = "Pooling", .attrs = "kernel=(2, 2, 2)", .shapes = "0,2,3,3,3"},
+    {.op = "_backward_Pooling", .attrs = "kernel=(2, 2, 2);stride=(2, 2, 2)",
+     .shapes = "1,2,2,2,3;1,2,4,5,6;1,2,2,2,3"},
+    {.op = "_backward_Pooling", .attrs = "kernel=(3, 3, 3);stride=(2, 2, 2);pad=(1, 1, 1);"
+                                         "pool_type=avg;count_include_pad=False",
+     .shapes = "1,2,3,3,3;1,2,5,5,5;1,2,3,3,3", F64},
     {.op = "UpSampling", .attrs = "scale=2;sample_type=nearest;num_args=1", .shapes = "2,3,3,4"},
     {.op = "UpSampling", .attrs = "scale=3;sample_type=nearest;num_args=1", .shapes = "1,2,2,2",
      F64},

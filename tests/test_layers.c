@@ -535,6 +535,96 @@ static void test_global_pool(void)
     am_scope_end();
 }
 
+/* Conv3D, Conv3DTranspose and the 3-D pools over (N, C, D, H, W): the ops they call, Gluon's
+ * parameter shapes and defaults, eager against hybridized, export and errors. */
+static void test_layers_3d(void)
+{
+    am_scope_begin();
+    am_block *c = am_conv3d(6, AM_SHAPE(3, 2, 3),
+                            &(am_conv_opts){.strides = AM_SHAPE(2, 1, 1), .padding = AM_SHAPE(1),
+                                            .dilation = AM_SHAPE(1, 1, 2), .groups = 2,
+                                            .bias_init = am_init_normal(1)});
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+    CU_ASSERT_STRING_EQUAL(am_block_type(c), "Conv3D");
+    CU_ASSERT_EQUAL(am_block_initialize(c, NULL), AM_OK);
+    CU_ASSERT(param_shape_is(c, "weight", AM_SHAPE(6, 0, 3, 2, 3)));
+    am_array *x = tu_random(AM_SHAPE(2, 4, 5, 4, 6), F32, -1, 1);
+    am_array *y = am_block_call(c, x);
+    CU_ASSERT(param_shape_is(c, "weight", AM_SHAPE(6, 2, 3, 2, 3)));
+    CU_ASSERT(shape_is(y, AM_SHAPE(2, 6, 3, 5, 4)));
+    const int64_t k[] = {3, 2, 3}, st[] = {2, 1, 1}, pad[] = {1, 1, 1}, dil[] = {1, 1, 2};
+    am_array *ref = am_convolution(x, pdata(c, "weight"), pdata(c, "bias"), 3, k, st, pad, dil,
+                                   6, 2);
+    CU_ASSERT(tu_allclose(y, ref, 1e-5));
+    check_layer1(c, x, true);
+    am_block_release(c);
+
+    c = am_conv3d_transpose(3, AM_SHAPE(3), &(am_conv_opts){.strides = AM_SHAPE(2),
+                                                             .padding = AM_SHAPE(1),
+                                                             .output_padding = AM_SHAPE(1, 0, 1),
+                                                             .bias_init = am_init_normal(1)});
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+    CU_ASSERT_STRING_EQUAL(am_block_type(c), "Conv3DTranspose");
+    CU_ASSERT_EQUAL(am_block_initialize(c, NULL), AM_OK);
+    y = am_block_call(c, x);
+    CU_ASSERT(param_shape_is(c, "weight", AM_SHAPE(4, 3, 3, 3, 3)));
+    CU_ASSERT(shape_is(y, AM_SHAPE(2, 3, 10, 7, 12))); /* 2 (in - 1) + 3 - 2 + adj */
+    const int64_t k3[] = {3, 3, 3}, two[] = {2, 2, 2}, one[] = {1, 1, 1}, adj[] = {1, 0, 1};
+    ref = am_deconvolution(x, pdata(c, "weight"), pdata(c, "bias"), 3, k3, two, one, NULL, adj,
+                           NULL, 3, 1);
+    CU_ASSERT(tu_allclose(y, ref, 1e-5));
+    check_layer1(c, x, true);
+    am_block_release(c);
+
+    /* MaxPool3D: 2x2x2, strides 2; AvgPool3D with ceil_mode and exclude_pad. */
+    am_block *p = am_max_pool3d(NULL);
+    CU_ASSERT_STRING_EQUAL(am_block_type(p), "MaxPool3D");
+    y = am_block_call(p, x);
+    CU_ASSERT(shape_is(y, AM_SHAPE(2, 4, 2, 2, 3)));
+    CU_ASSERT(tu_allclose(y, am_pooling(x, "max", two, two, NULL, 3, false, "valid", 0, true), 0));
+    check_layer1(p, x, true);
+    am_block_release(p);
+    p = am_avg_pool3d(&(am_pool_opts){.pool_size = AM_SHAPE(3, 2, 2), .strides = AM_SHAPE(2),
+                                      .padding = AM_SHAPE(1, 0, 1), .ceil_mode = true,
+                                      .exclude_pad = true});
+    CU_ASSERT_STRING_EQUAL(am_block_type(p), "AvgPool3D");
+    y = am_block_call(p, x);
+    const int64_t pk[] = {3, 2, 2}, pp[] = {1, 0, 1};
+    CU_ASSERT(shape_is(y, AM_SHAPE(2, 4, 3, 2, 4)));
+    CU_ASSERT(tu_allclose(y, am_pooling(x, "avg", pk, two, pp, 3, false, "full", 0, false), 0));
+    check_layer1(p, x, true);
+    am_block_release(p);
+
+    const int dhw[] = {2, 3, 4};
+    p = am_global_max_pool3d();
+    CU_ASSERT_STRING_EQUAL(am_block_type(p), "GlobalMaxPool3D");
+    y = am_block_call(p, x);
+    CU_ASSERT(shape_is(y, AM_SHAPE(2, 4, 1, 1, 1)));
+    CU_ASSERT(tu_allclose(y, am_max(x, dhw, 3, true), 0));
+    check_layer1(p, x, true);
+    am_block_release(p);
+    p = am_global_avg_pool3d();
+    CU_ASSERT_STRING_EQUAL(am_block_type(p), "GlobalAvgPool3D");
+    y = am_block_call(p, x);
+    CU_ASSERT(tu_allclose(y, am_mean(x, dhw, 3, true), 1e-6));
+    check_layer1(p, x, true);
+    am_block_release(p);
+
+    TU_ASSERT_FAILS(am_conv3d(4, AM_SHAPE(3, 3), NULL), AM_ERR_ARG,
+                    "am_conv3d: kernel_size must have 3 entries (or 1 for all axes), got 2");
+    TU_ASSERT_FAILS(am_conv3d_transpose(4, AM_SHAPE(3), &(am_conv_opts){
+                        .output_padding = AM_SHAPE(1)}),
+                    AM_ERR_ARG, "output_padding 1 must be smaller than strides (1)");
+    TU_ASSERT_FAILS(am_max_pool3d(&(am_pool_opts){.pool_size = AM_SHAPE(2, 2)}), AM_ERR_ARG,
+                    "am_max_pool3d: pool_size must have 3 entries");
+    c = am_conv3d(4, AM_SHAPE(3), NULL);
+    CU_ASSERT_EQUAL(am_block_initialize(c, NULL), AM_OK);
+    TU_ASSERT_FAILS(am_block_call(c, tu_random(AM_SHAPE(1, 2, 5, 5), F32, -1, 1)), AM_ERR_SHAPE,
+                    "must be 5-D (N, C, D, H, W)");
+    am_block_release(c);
+    am_scope_end();
+}
+
 static void test_pool_errors(void)
 {
     am_scope_begin();
@@ -1313,6 +1403,7 @@ CU_TestInfo am_tests_layers[] = {
     {"AvgPool1D and AvgPool2D, count_include_pad", test_avg_pool},
     {"global pooling", test_global_pool},
     {"pooling: bad arguments and inputs", test_pool_errors},
+    {"3-D: Conv3D, Conv3DTranspose, Max/AvgPool3D, global 3-D pools", test_layers_3d},
     {"BatchNorm: batch and running statistics", test_batch_norm},
     {"BatchNorm options: axis, momentum, scale, center, global stats", test_batch_norm_options},
     {"InstanceNorm", test_instance_norm},

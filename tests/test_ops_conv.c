@@ -1,6 +1,7 @@
 /* The ops_conv suite: Convolution and Deconvolution with their _backward_ ops against
  * hand-checked values and a naive direct convolution in double over randomized shapes,
  * shape inference, gradients through autograd, and errors. */
+#include "mxnet_fixtures.h"
 #include "test_util.h"
 
 /* ---- helpers ------------------------------------------------------------------------- */
@@ -659,13 +660,13 @@ static void test_conv_errors(void)
     TU_ASSERT_FAILS(am_convolution(x, w, b, 2, k, zero, NULL, NULL, 4, 1), AM_ERR_ARG,
                     "stride (0, 1) must have entries of at least 1");
     TU_ASSERT_FAILS(am_convolution(x, w, b, 0, k, NULL, NULL, NULL, 4, 1), AM_ERR_ARG,
-                    "Convolution: kernel must have 1 or 2 entries, got 0");
+                    "Convolution: kernel must have 1, 2 or 3 entries, got 0");
     TU_ASSERT_FAILS(am_convolution(x, w, b, 2, k, NULL, NULL, NULL, 0, 1), AM_ERR_ARG,
                     "num_filter must be at least 1");
     am_scope_end();
 }
 
-/* Layouts (NCW/NCHW by kernel rank; channels-last and 3-D are not supported), attribute
+/* Layouts (NCW/NCHW/NCDHW by kernel rank; channels-last is not supported), attribute
  * ranks and ranges, dtypes, the backward op's out_grad, and NULL inputs. */
 static void test_conv_attr_errors(void)
 {
@@ -680,11 +681,15 @@ static void test_conv_attr_errors(void)
     TU_ASSERT_FAILS(conv_str(x, w, b, "kernel|num_filter|layout", "(3, 3)|4|NDHWC"),
                     AM_ERR_UNSUPPORTED, "layout NDHWC is not supported");
     TU_ASSERT_FAILS(conv_str(x, w, b, "kernel|num_filter|layout", "(3, 3)|4|NCDHW"),
-                    AM_ERR_UNSUPPORTED, "layout NCDHW is not supported");
+                    AM_ERR_ARG, "layout NCDHW does not fit a 2-D kernel (use NCHW)");
+    TU_ASSERT_FAILS(conv_str(x, w, b, "kernel|num_filter|layout", "(3, 3, 3)|4|NCHW"),
+                    AM_ERR_ARG, "layout NCHW does not fit a 3-D kernel (use NCDHW)");
     TU_ASSERT_FAILS(conv_str(x, w, b, "kernel|num_filter|layout", "(3, 3)|4|NCW"), AM_ERR_ARG,
                     "layout NCW does not fit a 2-D kernel (use NCHW)");
-    TU_ASSERT_FAILS(conv_str(x, w, b, "kernel|num_filter", "(3, 3, 3)|4"), AM_ERR_UNSUPPORTED,
-                    "3-D kernel (3, 3, 3) is not supported");
+    TU_ASSERT_FAILS(conv_str(x, w, b, "kernel|num_filter", "(3, 3, 3)|4"), AM_ERR_SHAPE,
+                    "data (1, 3, 5, 5) must be 5-D (N, C, D, H, W) for the 3-D kernel (3, 3, 3)");
+    TU_ASSERT_FAILS(conv_str(x, w, b, "kernel|num_filter", "(3, 3, 3, 3)|4"), AM_ERR_ARG,
+                    "kernel (3, 3, 3, 3) must have 1, 2 or 3 entries");
     TU_ASSERT_FAILS(conv_str(x, w, b, "kernel|num_filter|stride", "(3, 3)|4|(1, 1, 1)"),
                     AM_ERR_ARG, "stride (1, 1, 1) must have 2 entries, as kernel (3, 3) has");
     TU_ASSERT_FAILS(conv_str(x, w, b, "kernel|num_filter|pad", "(3, 3)|4|(-1, 0)"), AM_ERR_ARG,
@@ -744,6 +749,174 @@ static void test_deconv_errors(void)
     am_scope_end();
 }
 
+/* ---- 3-D ----------------------------------------------------------------------------- */
+
+/* A 3-D convolution (NCDHW): sizes, kernel, stride, pad, dilation as (d, h, w). */
+typedef struct ncv3 {
+    int64_t n, c, f, g, in[3], out[3], k[3], s[3], p[3], d[3];
+} ncv3;
+
+/* y = conv(x, w) and, from dy, dx and dw (each may be NULL), in double. */
+static void naive3(const ncv3 *q, const double *x, const double *w, const double *dy, double *y,
+                   double *dx, double *dw)
+{
+    const int64_t cg = q->c / q->g, fg = q->f / q->g, osz = q->out[0] * q->out[1] * q->out[2];
+    const int64_t isz = q->in[0] * q->in[1] * q->in[2], ksz = q->k[0] * q->k[1] * q->k[2];
+    for (int64_t n = 0; n < q->n; n++)
+        for (int64_t f = 0; f < q->f; f++)
+            for (int64_t o = 0; o < osz; o++) {
+                const int64_t oz = o / (q->out[1] * q->out[2]), oy = o / q->out[2] % q->out[1];
+                const int64_t ox = o % q->out[2], yi = (n * q->f + f) * osz + o;
+                double acc = 0, g = dy ? dy[yi] : 0;
+                for (int64_t cc = 0; cc < cg; cc++)
+                    for (int64_t t = 0; t < ksz; t++) {
+                        const int64_t kz = t / (q->k[1] * q->k[2]), ky = t / q->k[2] % q->k[1];
+                        const int64_t kx = t % q->k[2];
+                        const int64_t iz = oz * q->s[0] - q->p[0] + kz * q->d[0];
+                        const int64_t iy = oy * q->s[1] - q->p[1] + ky * q->d[1];
+                        const int64_t ix = ox * q->s[2] - q->p[2] + kx * q->d[2];
+                        if (iz < 0 || iz >= q->in[0] || iy < 0 || iy >= q->in[1] || ix < 0 ||
+                            ix >= q->in[2])
+                            continue;
+                        const int64_t c = f / fg * cg + cc;
+                        const int64_t xi = (n * q->c + c) * isz +
+                                           (iz * q->in[1] + iy) * q->in[2] + ix;
+                        const int64_t wi = (f * cg + cc) * ksz + t;
+                        acc += x[xi] * w[wi];
+                        if (dx) dx[xi] += w[wi] * g;
+                        if (dw) dw[wi] += x[xi] * g;
+                    }
+                if (y) y[yi] = acc;
+            }
+}
+
+static void tuple3(char *buf, size_t n, const int64_t v[3])
+{
+    snprintf(buf, n, "(%lld, %lld, %lld)", (long long)v[0], (long long)v[1], (long long)v[2]);
+}
+
+/* All four ops of one 3-D geometry against naive3, with workspace ws: Convolution and its
+ * backward; Deconvolution of dy with the same weight (the convolution's data gradient, adj
+ * making up the sizes) and its backward, whose data gradient is a convolution of its
+ * out_grad and whose weight gradient pairs that out_grad with dy. */
+static void check_conv3(const ncv3 *q, const char *ws, int id)
+{
+    am_scope_begin();
+    am_shape xs = AM_SHAPE(q->n, q->c, q->in[0], q->in[1], q->in[2]);
+    am_shape ys = AM_SHAPE(q->n, q->f, q->out[0], q->out[1], q->out[2]);
+    am_shape wsh = AM_SHAPE(q->f, q->c / q->g, q->k[0], q->k[1], q->k[2]);
+    am_array *x = tu_random(xs, AM_DTYPE_FLOAT32, -1, 1), *w = tu_random(wsh, AM_DTYPE_FLOAT32, -1, 1);
+    am_array *dy = tu_random(ys, AM_DTYPE_FLOAT32, -1, 1);
+    double *xv = values(x), *wv = values(w), *dyv = values(dy);
+    const size_t nx = (size_t)am_array_size(x), ny = (size_t)am_array_size(dy);
+    const size_t nw = (size_t)am_array_size(w);
+    double *yr = calloc(ny, sizeof(double)), *dxr = calloc(nx, sizeof(double));
+    double *dwr = calloc(nw, sizeof(double));
+    naive3(q, xv, wv, dyv, yr, dxr, dwr);
+    char k[48], s[48], p[48], d[48], adj[48], vals[320];
+    int64_t a[3];
+    for (int i = 0; i < 3; i++)
+        a[i] = q->in[i] - (q->s[i] * (q->out[i] - 1) + 1 + (q->k[i] - 1) * q->d[i] - 2 * q->p[i]);
+    tuple3(k, sizeof(k), q->k), tuple3(s, sizeof(s), q->s), tuple3(p, sizeof(p), q->p);
+    tuple3(d, sizeof(d), q->d), tuple3(adj, sizeof(adj), a);
+    snprintf(vals, sizeof(vals), "%s|%s|%s|%s|%lld|%lld|True|%s", k, s, p, d, (long long)q->f,
+             (long long)q->g, ws);
+    const char *keys = "kernel|stride|pad|dilate|num_filter|num_group|no_bias|workspace";
+    am_array *in[3] = {dy, x, w}, *y = NULL, *g[2] = {0};
+    CU_ASSERT_EQUAL(tu_invoke("Convolution", in + 1, 2, keys, vals, &y, 1), AM_OK);
+    CU_ASSERT_EQUAL(tu_invoke("_backward_Convolution", in, 3, keys, vals, g, 2), AM_OK);
+    CU_ASSERT(close_to(y, yr, 1e-4, "3-D Convolution", id));
+    CU_ASSERT(close_to(g[0], dxr, 1e-4, "3-D data grad", id));
+    CU_ASSERT(close_to(g[1], dwr, 1e-4, "3-D weight grad", id));
+    /* Deconvolution(dy) = dxr; its backward with out_grad x: data grad yr, weight grad dwr. */
+    snprintf(vals, sizeof(vals), "%s|%s|%s|%s|%s|%lld|%lld|True|%s", k, s, p, d, adj,
+             (long long)q->c, (long long)q->g, ws);
+    keys = "kernel|stride|pad|dilate|adj|num_filter|num_group|no_bias|workspace";
+    am_array *din[3] = {x, dy, w}, *dec = NULL, *dg[2] = {0};
+    CU_ASSERT_EQUAL(tu_invoke("Deconvolution", din + 1, 2, keys, vals, &dec, 1), AM_OK);
+    CU_ASSERT_EQUAL(tu_invoke("_backward_Deconvolution", din, 3, keys, vals, dg, 2), AM_OK);
+    CU_ASSERT(close_to(dec, dxr, 1e-4, "3-D Deconvolution", id));
+    CU_ASSERT(close_to(dg[0], yr, 1e-4, "3-D Deconvolution data grad", id));
+    CU_ASSERT(close_to(dg[1], dwr, 1e-4, "3-D Deconvolution weight grad", id));
+    free(xv), free(wv), free(dyv), free(yr), free(dxr), free(dwr);
+    am_scope_end();
+}
+
+/* 3-D geometries against naive loops: column blocks whose bands of output rows cross depth
+ * slices (the shifted-plane path and the row-by-row one), depthwise, and 1x1x1; serial
+ * (workspace 0) and with batch slices. */
+static void test_conv3d_reference(void)
+{
+    static const ncv3 qs[] = {
+        {.n = 2, .c = 16, .f = 6, .g = 2, .in = {6, 10, 20}, .out = {6, 10, 20}, .k = {3, 3, 3},
+         .s = {1, 1, 1}, .p = {1, 1, 1}, .d = {1, 1, 1}},
+        {.n = 2, .c = 32, .f = 4, .g = 1, .in = {12, 10, 20}, .out = {5, 8, 11}, .k = {3, 3, 3},
+         .s = {2, 1, 2}, .p = {1, 0, 2}, .d = {2, 1, 1}},
+        {.n = 2, .c = 4, .f = 8, .g = 4, .in = {5, 6, 7}, .out = {3, 6, 3}, .k = {3, 3, 2},
+         .s = {2, 1, 2}, .p = {1, 1, 0}, .d = {1, 1, 1}},
+        {.n = 3, .c = 3, .f = 5, .g = 1, .in = {4, 5, 6}, .out = {4, 5, 6}, .k = {1, 1, 1},
+         .s = {1, 1, 1}, .p = {0, 0, 0}, .d = {1, 1, 1}},
+    };
+    for (int i = 0; i < 4; i++) {
+        check_conv3(&qs[i], "0", 2 * i);
+        check_conv3(&qs[i], "1024", 2 * i + 1);
+    }
+}
+
+/* Values and gradients of 3-D Convolution and Deconvolution as MXNet 1.9.1 computes them
+ * (tests/fixtures/conv3d/make.py).  Its Deconvolution ran in float32, hence the looser
+ * float64 tolerance there. */
+static void test_conv3d_mxnet(void)
+{
+    CU_ASSERT_EQUAL(tu_check_mxnet_fixtures("tests/fixtures/conv3d", "Convolution", 1e-4, 1e-10),
+                    3);
+    CU_ASSERT_EQUAL(tu_check_mxnet_fixtures("tests/fixtures/conv3d", "Deconvolution", 1e-4, 1e-5),
+                    1);
+}
+
+/* 3-D shape rules and errors. */
+static void test_conv3d_shapes(void)
+{
+    am_scope_begin();
+    am_array *x = am_zeros(AM_SHAPE(2, 4, 5, 6, 7), AM_DTYPE_FLOAT32);
+    const int64_t k[3] = {3, 2, 3}, s[3] = {2, 1, 2}, p[3] = {1, 0, 1}, d[3] = {1, 2, 1};
+    am_array *w = am_zeros(AM_SHAPE(6, 2, 3, 2, 3), AM_DTYPE_FLOAT32);
+    /* (5 + 2 - 3) / 2 + 1 = 3, (6 - 3) / 1 + 1 = 4, (7 + 2 - 3) / 2 + 1 = 4 */
+    am_array *y = am_convolution(x, w, NULL, 3, k, s, p, d, 6, 2);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(y);
+    CU_ASSERT(am_shape_equal(am_array_shape(y), AM_SHAPE(2, 6, 3, 4, 4)));
+    /* Deconvolution: 2 (3 - 1) + 3 - 2 + 1 = 6, 1 (4 - 1) + 2 + 1 = 6, 2 (4 - 1) + 3 - 2 = 7;
+     * target_shape (5, 3, 8) recomputes pad and adj per dimension. */
+    const int64_t adj[3] = {1, 0, 0}, ts[3] = {5, 3, 8}, k2[3] = {3, 2, 3};
+    am_array *wd = am_zeros(AM_SHAPE(6, 4, 3, 2, 3), AM_DTYPE_FLOAT32);
+    am_array *dz = am_deconvolution(y, wd, NULL, 3, k2, s, p, NULL, adj, NULL, 4, 1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dz);
+    CU_ASSERT(am_shape_equal(am_array_shape(dz), AM_SHAPE(2, 4, 6, 5, 7)));
+    am_array *dt = am_deconvolution(y, wd, NULL, 3, k2, s, NULL, NULL, NULL, ts, 4, 1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dt);
+    CU_ASSERT(am_shape_equal(am_array_shape(dt), AM_SHAPE(2, 4, 5, 3, 8)));
+    /* Errors name the 3-D shapes. */
+    TU_ASSERT_FAILS(am_convolution(am_zeros(AM_SHAPE(2, 4, 6, 7), AM_DTYPE_FLOAT32), w, NULL, 3,
+                                   k, NULL, NULL, NULL, 6, 2),
+                    AM_ERR_SHAPE, "data (2, 4, 6, 7) must be 5-D (N, C, D, H, W) for the 3-D "
+                                  "kernel (3, 2, 3)");
+    TU_ASSERT_FAILS(am_convolution(x, am_zeros(AM_SHAPE(6, 2, 3, 3, 3), AM_DTYPE_FLOAT32), NULL,
+                                   3, k, NULL, NULL, NULL, 6, 2),
+                    AM_ERR_SHAPE, "weight (6, 2, 3, 3, 3) does not match (6, 2, 3, 2, 3)");
+    const int64_t big[3] = {6, 1, 1};
+    am_array *wb = am_zeros(AM_SHAPE(6, 4, 6, 1, 1), AM_DTYPE_FLOAT32);
+    TU_ASSERT_FAILS(am_convolution(x, wb, NULL, 3, big, NULL, NULL, NULL, 6, 1), AM_ERR_SHAPE,
+                    "kernel (6, 1, 1) with dilate spans 6, more than data (2, 4, 5, 6, 7) "
+                    "padded to 5");
+    const int64_t adj2[3] = {2, 0, 0};
+    TU_ASSERT_FAILS(am_deconvolution(y, wd, NULL, 3, k2, s, p, NULL, adj2, NULL, 4, 1),
+                    AM_ERR_ARG, "adj 2 must be smaller than stride (2, 1, 2)");
+    TU_ASSERT_FAILS(conv_str(x, w, NULL, "kernel|num_filter|no_bias|stride",
+                             "(3, 2, 3)|6|True|(1, 1)"),
+                    AM_ERR_ARG, "stride (1, 1) must have 3 entries, as kernel (3, 2, 3) has");
+    am_scope_end();
+}
+
 CU_TestInfo am_tests_ops_conv[] = {
     {"Convolution hand-checked values", test_conv_values},
     {"_backward_Convolution hand-checked values", test_conv_backward_values},
@@ -761,5 +934,8 @@ CU_TestInfo am_tests_ops_conv[] = {
     {"Convolution shape errors", test_conv_errors},
     {"Convolution attribute, dtype and input errors", test_conv_attr_errors},
     {"Deconvolution errors", test_deconv_errors},
+    {"3-D: all four ops against naive loops", test_conv3d_reference},
+    {"3-D: values and gradients against MXNet", test_conv3d_mxnet},
+    {"3-D: shape rules and errors", test_conv3d_shapes},
     CU_TEST_INFO_NULL,
 };

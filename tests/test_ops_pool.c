@@ -1,6 +1,7 @@
 /* The ops_pool suite: Pooling and UpSampling against hand-checked values, a naive direct
  * pooling in double over hundreds of seeded random problems (forward and backward), a
  * local numerical gradient check of every case in cases_pool.c, and errors. */
+#include "mxnet_fixtures.h"
 #include "test_util.h"
 
 #include <float.h>
@@ -779,7 +780,29 @@ static void test_upsampling_errors(void)
     am_scope_end();
 }
 
+/* 3-D max, avg (full convention, count_include_pad False), sum, lp and global pooling:
+ * values and gradients as MXNet 1.9.1 computes them (tests/fixtures/conv3d/make.py). */
+static void test_pool3d_mxnet(void)
+{
+    CU_ASSERT_EQUAL(tu_check_mxnet_fixtures("tests/fixtures/conv3d", "Pooling", 1e-5, 1e-10), 7);
+}
+
+/* MXNet takes pooling_convention 'same' for 1-D pooling only, and so does Amber. */
+static void test_pool3d_same(void)
+{
+    am_scope_begin();
+    am_array *x = am_zeros(AM_SHAPE(1, 2, 5, 6, 7), AM_DTYPE_FLOAT32);
+    TU_ASSERT_FAILS(tu_invoke1("Pooling", x, "kernel|stride|pooling_convention",
+                               "(2, 2, 2)|(2, 2, 2)|same"),
+                    AM_ERR_UNSUPPORTED, "pooling_convention 'same' supports 1-D pooling only");
+    TU_ASSERT_FAILS(tu_invoke1("Pooling", x, "kernel", "(2, 2)"), AM_ERR_SHAPE,
+                    "kernel (2, 2) has 2 entries but data (1, 2, 5, 6, 7) has 3 spatial dims");
+    am_scope_end();
+}
+
 CU_TestInfo am_tests_ops_pool[] = {
+    {"Pooling 3-D: values and gradients against MXNet", test_pool3d_mxnet},
+    {"Pooling 3-D: 'same' is 1-D only, kernel rank", test_pool3d_same},
     {"Pooling max: hand-checked values", test_max_values},
     {"Pooling avg and sum: hand-checked values", test_avg_sum_values},
     {"Pooling lp: values and gradient", test_lp_values},

@@ -83,17 +83,19 @@ typedef struct am_conv_opts {
     am_init bias_init;           /* kind AM_INIT_DEFAULT: zeros */
 } am_conv_opts;
 
-/* Conv1D and Conv2D (nn.Conv1D, nn.Conv2D) over channel-first data (N, C, W)
- * and (N, C, H, W) through Convolution.  Parameters "weight" (channels,
- * in_channels / groups, *kernel) and "bias" (channels,); an activation is
- * the child "act".  kernel_size has 1 entry (Conv1D), or 1 or 2 (Conv2D).
+/* Conv1D, Conv2D and Conv3D (nn.Conv1D, nn.Conv2D, nn.Conv3D) over
+ * channel-first data (N, C, W), (N, C, H, W) and (N, C, D, H, W) through
+ * Convolution.  Parameters "weight" (channels, in_channels / groups, *kernel)
+ * and "bias" (channels,); an activation is the child "act".  kernel_size has
+ * 1 entry (Conv1D), or 1 or 2 (Conv2D), or 1 or 3 (Conv3D).
  * AM_ERR_ARG: channels <= 0, a kernel of the wrong rank or an entry <= 0,
  * strides or dilation <= 0, padding < 0, channels or in_channels not
  * divisible by groups, output_padding given, an unknown activation. */
 AM_API am_block *am_conv1d(int64_t channels, am_shape kernel_size, const am_conv_opts *opts);
 AM_API am_block *am_conv2d(int64_t channels, am_shape kernel_size, const am_conv_opts *opts);
+AM_API am_block *am_conv3d(int64_t channels, am_shape kernel_size, const am_conv_opts *opts);
 
-/* Conv1DTranspose and Conv2DTranspose (nn.Conv2DTranspose) through
+/* Conv1DTranspose, Conv2DTranspose and Conv3DTranspose (nn.Conv2DTranspose) through
  * Deconvolution: "weight" is (in_channels, channels / groups, *kernel), and
  * each output size is strides * (in - 1) + dilated kernel - 2 padding +
  * output_padding.  Errors as am_conv2d, and output_padding entries must be
@@ -101,6 +103,8 @@ AM_API am_block *am_conv2d(int64_t channels, am_shape kernel_size, const am_conv
 AM_API am_block *am_conv1d_transpose(int64_t channels, am_shape kernel_size,
                                      const am_conv_opts *opts);
 AM_API am_block *am_conv2d_transpose(int64_t channels, am_shape kernel_size,
+                                     const am_conv_opts *opts);
+AM_API am_block *am_conv3d_transpose(int64_t channels, am_shape kernel_size,
                                      const am_conv_opts *opts);
 
 /* ---- pooling ----------------------------------------------------------------- */
@@ -113,21 +117,26 @@ typedef struct am_pool_opts {
     bool exclude_pad;            /* average pooling: Gluon's count_include_pad=False */
 } am_pool_opts;
 
-/* MaxPool1D/2D and AvgPool1D/2D (nn.MaxPool2D, ...) through Pooling, on
- * (N, C, W) and (N, C, H, W).  No parameters.  AM_ERR_ARG: a tuple of the
+/* MaxPool1D/2D/3D and AvgPool1D/2D/3D (nn.MaxPool2D, ...) through Pooling,
+ * on (N, C, W), (N, C, H, W) and (N, C, D, H, W).  No parameters.  AM_ERR_ARG: a tuple of the
  * wrong rank, pool_size or strides <= 0, padding < 0, exclude_pad given to
  * max pooling. */
 AM_API am_block *am_max_pool1d(const am_pool_opts *opts);
 AM_API am_block *am_max_pool2d(const am_pool_opts *opts);
 AM_API am_block *am_avg_pool1d(const am_pool_opts *opts);
 AM_API am_block *am_avg_pool2d(const am_pool_opts *opts);
+AM_API am_block *am_max_pool3d(const am_pool_opts *opts);
+AM_API am_block *am_avg_pool3d(const am_pool_opts *opts);
 
-/* GlobalMaxPool1D/2D and GlobalAvgPool1D/2D: one value per channel, giving
- * (N, C, 1) and (N, C, 1, 1).  NULL only with AM_ERR_OOM. */
+/* GlobalMaxPool1D/2D/3D and GlobalAvgPool1D/2D/3D: one value per channel,
+ * giving (N, C, 1), (N, C, 1, 1) and (N, C, 1, 1, 1).  NULL only with
+ * AM_ERR_OOM. */
 AM_API am_block *am_global_max_pool1d(void);
 AM_API am_block *am_global_max_pool2d(void);
 AM_API am_block *am_global_avg_pool1d(void);
 AM_API am_block *am_global_avg_pool2d(void);
+AM_API am_block *am_global_max_pool3d(void);
+AM_API am_block *am_global_avg_pool3d(void);
 
 /* ---- normalization ------------------------------------------------------------- */
 

@@ -382,8 +382,8 @@ AM_API am_status am_rnn_at(am_array *data, am_array *params, am_array *state,
 #define am_rnn(d, p, s, c, mode, h, l, bi, so, out) \
     am_rnn_at((d), (p), (s), (c), (mode), (h), (l), (bi), (so), (out), AM_HERE)
 /* ---- convolution ----------------------------------------------------------- */
-/* [Convolution] 1-D on (N, C, W) (nk = 1) or 2-D on (N, C, H, W) (nk = 2).
- * kernel, stride, pad and dilate have nk entries; stride and dilate NULL mean
+/* [Convolution] 1-D on (N, C, W) (nk = 1), 2-D on (N, C, H, W) (nk = 2) or 3-D
+ * on (N, C, D, H, W) (nk = 3).  kernel, stride, pad and dilate have nk entries; stride and dilate NULL mean
  * 1s, pad NULL means 0s.  weight is (num_filter, C / num_group, kernel...);
  * bias (num_filter,), or NULL for no_bias.  float32 and float64. */
 AM_API am_array *am_convolution_at(am_array *x, am_array *weight, am_array *bias, int nk,

@@ -1,5 +1,5 @@
-/* Convolution family: Convolution and Deconvolution (1-D NCW and 2-D NCHW, grouped and
- * depthwise) with their _backward_ ops, by im2col/col2im and GEMM (kernels in conv_tmpl.h).
+/* Convolution family: Convolution and Deconvolution (1-D NCW, 2-D NCHW and 3-D NCDHW, grouped
+ * and depthwise) with their _backward_ ops, by im2col/col2im and GEMM (kernels in conv_tmpl.h).
  * Deconvolution is Convolution's data gradient, so all four ops share one geometry. */
 #include "../ndarray_impl.h"
 
@@ -19,14 +19,17 @@ extern int omp_get_max_threads(void) __attribute__((weak));
 
 /* ---- geometry ------------------------------------------------------------------------ */
 
-/* A convolution from input (n, c, h, w) to output (n, f, oh, ow) with weight
- * (f, c / groups, kh, kw); 1-D has h = oh = kh = 1.  Deconvolution uses the same
- * geometry with its input and output swapped. */
+/* A convolution from input (n, c, d, h, w) to output (n, f, od, oh, ow) with weight
+ * (f, c / groups, kd, kh, kw); 2-D has d = od = kd = 1, 1-D also h = oh = kh = 1.
+ * Deconvolution uses the same geometry with its input and output swapped.  An output
+ * "row" is one (z, y) pair: there are od * oh of them, ow elements each. */
 typedef struct conv_geom {
-    int64_t n, c, h, w, f, oh, ow;
-    int64_t kh, kw, sh, sw, ph, pw, dlh, dlw; /* kernel, stride, pad, dilation */
+    int64_t n, c, d, h, w, f, od, oh, ow;
+    int64_t kd, kh, kw, sd, sh, sw;           /* kernel, stride */
+    int64_t pd, ph, pw, dld, dlh, dlw;        /* pad, dilation */
     int64_t groups, cg, fg, k;                /* per group: channels in, out, GEMM depth */
-    int64_t hw, ohw;
+    int64_t hw, ohw;                          /* spatial sizes: d h w and od oh ow */
+    int64_t rows;                             /* output rows: od * oh */
     int64_t band, nbands;                     /* output rows per column block, blocks */
     bool direct;                              /* 1x1, stride 1, no pad: no im2col */
     bool depthwise;                           /* one input channel per group: no GEMM */
@@ -95,10 +98,11 @@ typedef struct conv_attrs {
 static const char *const tune_choices[] = {"None", "off", "limited_workspace", "fastest", NULL};
 static const char *const layout_choices[] = {"None", "NCW", "NCHW", "NCDHW", "NHWC", "NDHWC",
                                              NULL};
-enum { LAYOUT_NONE, LAYOUT_NCW, LAYOUT_NCHW };
+enum { LAYOUT_NONE, LAYOUT_NCW, LAYOUT_NCHW, LAYOUT_NCDHW };
 
 #define CONV_TUPLES                                                                          \
-    AM_ATTR_FIELD(conv_attrs, kernel, AM_ATTR_TUPLE, NULL, "kernel size: (w,) or (h, w)"),   \
+    AM_ATTR_FIELD(conv_attrs, kernel, AM_ATTR_TUPLE, NULL,                                   \
+                  "kernel size: (w,), (h, w) or (d, h, w)"),                                 \
     AM_ATTR_FIELD(conv_attrs, stride, AM_ATTR_TUPLE, "()", "stride; (): 1 per dimension"),   \
     AM_ATTR_FIELD(conv_attrs, dilate, AM_ATTR_TUPLE, "()", "dilation; (): 1 per dimension"), \
     AM_ATTR_FIELD(conv_attrs, pad, AM_ATTR_TUPLE, "()", "zero padding per side; (): none")
@@ -112,7 +116,7 @@ enum { LAYOUT_NONE, LAYOUT_NCW, LAYOUT_NCHW };
                        "cuDNN algorithm search (GPU only)"),                                 \
     AM_ATTR_FIELD(conv_attrs, cudnn_off, AM_ATTR_BOOL, "False", "do not use cuDNN (GPU only)"), \
     AM_ATTR_ENUM_FIELD(conv_attrs, layout, layout_choices, "None",                           \
-                       "NCW (1-D) or NCHW (2-D); None: from the kernel")
+                       "NCW (1-D), NCHW (2-D) or NCDHW (3-D); None: from the kernel")
 
 static const am_attr_field conv_fields[] = {CONV_TUPLES, CONV_REST("1024", "False"), {0}};
 static const am_attr_field deconv_fields[] = {
@@ -132,18 +136,19 @@ static char *tuple_str(const am_tuple *t, char *buf, size_t n)
     return buf;
 }
 
-/* The attributes in 2-D form: index 0 is the height (1, or 0 for pad and adj, in 1-D). */
+/* The attributes in 3-D form (depth, height, width): the dims a 1-D or 2-D kernel lacks
+ * lead, as 1 (0 for pad and adj). */
 typedef struct conv_p {
     int nk;
-    int64_t k[2], s[2], d[2], p[2], adj[2];
+    int64_t k[3], s[3], d[3], p[3], adj[3];
 } conv_p;
 
-static am_status tuple_2d(const am_tuple *t, const char *name, const am_tuple *kernel,
-                          int64_t def, int64_t min, int64_t out[2])
+static am_status tuple_3d(const am_tuple *t, const char *name, const am_tuple *kernel,
+                          int64_t def, int64_t min, int64_t out[3])
 {
     char b1[64], b2[64];
     int nk = kernel->ndim;
-    out[0] = out[1] = def;
+    out[0] = out[1] = out[2] = def;
     if (t->ndim == 0) return AM_OK;
     if (t->ndim != nk || t->none)
         return am_fail(AM_ERR_ARG, "%s %s must have %d entries, as kernel %s has", name,
@@ -153,20 +158,19 @@ static am_status tuple_2d(const am_tuple *t, const char *name, const am_tuple *k
         if (t->v[i] < min)
             return am_fail(AM_ERR_ARG, "%s %s must have entries of at least %lld", name,
                            tuple_str(t, b1, sizeof(b1)), (long long)min);
-    if (nk == 2) out[0] = t->v[0];
-    out[1] = t->v[nk - 1];
+    for (int i = 0; i < nk; i++) out[3 - nk + i] = t->v[i];
     return AM_OK;
 }
 
 static am_status check_layout(const conv_attrs *a, int nk)
 {
-    int want = nk == 1 ? LAYOUT_NCW : LAYOUT_NCHW;
+    int want = nk == 1 ? LAYOUT_NCW : nk == 2 ? LAYOUT_NCHW : LAYOUT_NCDHW;
     if (a->layout == LAYOUT_NONE || a->layout == want) return AM_OK;
-    if (a->layout == LAYOUT_NCW || a->layout == LAYOUT_NCHW)
+    if (a->layout <= LAYOUT_NCDHW)
         return am_fail(AM_ERR_ARG, "layout %s does not fit a %d-D kernel (use %s)",
                        layout_choices[a->layout], nk, layout_choices[want]);
     return am_fail(AM_ERR_UNSUPPORTED, "layout %s is not supported: the CPU convolution takes "
-                   "NCW (1-D) and NCHW (2-D) data", layout_choices[a->layout]);
+                   "NCW (1-D), NCHW (2-D) and NCDHW (3-D) data", layout_choices[a->layout]);
 }
 
 /* Checks the attributes as MXNet's parameter parser and shape inference do. */
@@ -175,23 +179,20 @@ static am_status conv_params(const conv_attrs *a, bool deconv, conv_p *p)
     char b1[64];
     const am_tuple *k = &a->kernel;
     am_status st;
-    if (k->ndim == 3)
-        return am_fail(AM_ERR_UNSUPPORTED, "3-D kernel %s is not supported: 1-D (NCW) and "
-                       "2-D (NCHW) only", tuple_str(k, b1, sizeof(b1)));
-    if (k->ndim != 1 && k->ndim != 2)
-        return am_fail(AM_ERR_ARG, "kernel %s must have 1 or 2 entries",
+    if (k->ndim < 1 || k->ndim > 3)
+        return am_fail(AM_ERR_ARG, "kernel %s must have 1, 2 or 3 entries",
                        k->ndim < 0 ? "None" : tuple_str(k, b1, sizeof(b1)));
     p->nk = k->ndim;
-    if ((st = tuple_2d(k, "kernel", k, 1, 1, p->k)) != AM_OK ||
-        (st = tuple_2d(&a->stride, "stride", k, 1, 1, p->s)) != AM_OK ||
-        (st = tuple_2d(&a->dilate, "dilate", k, 1, 1, p->d)) != AM_OK ||
-        (st = tuple_2d(&a->pad, "pad", k, 0, 0, p->p)) != AM_OK)
+    if ((st = tuple_3d(k, "kernel", k, 1, 1, p->k)) != AM_OK ||
+        (st = tuple_3d(&a->stride, "stride", k, 1, 1, p->s)) != AM_OK ||
+        (st = tuple_3d(&a->dilate, "dilate", k, 1, 1, p->d)) != AM_OK ||
+        (st = tuple_3d(&a->pad, "pad", k, 0, 0, p->p)) != AM_OK)
         return st;
-    p->adj[0] = p->adj[1] = 0;
+    p->adj[0] = p->adj[1] = p->adj[2] = 0;
     if (deconv) {
-        int64_t ts[2];
-        if ((st = tuple_2d(&a->adj, "adj", k, 0, 0, p->adj)) != AM_OK ||
-            (st = tuple_2d(&a->target_shape, "target_shape", k, 0, 0, ts)) != AM_OK)
+        int64_t ts[3];
+        if ((st = tuple_3d(&a->adj, "adj", k, 0, 0, p->adj)) != AM_OK ||
+            (st = tuple_3d(&a->target_shape, "target_shape", k, 0, 0, ts)) != AM_OK)
             return st;
     }
     if (a->num_filter < 1)
@@ -213,7 +214,8 @@ static am_status check_data(const conv_p *p, const am_shape *d, const am_tuple *
     if (d->ndim != p->nk + 2)
         return am_fail(AM_ERR_SHAPE, "data %s must be %s for the %d-D kernel %s",
                        am_shape_format(d, b1, sizeof(b1)),
-                       p->nk == 1 ? "3-D (N, C, W)" : "4-D (N, C, H, W)", p->nk,
+                       p->nk == 1 ? "3-D (N, C, W)" : p->nk == 2 ? "4-D (N, C, H, W)"
+                                                                 : "5-D (N, C, D, H, W)", p->nk,
                        tuple_str(kernel, b2, sizeof(b2)));
     return AM_OK;
 }
@@ -221,18 +223,22 @@ static am_status check_data(const conv_p *p, const am_shape *d, const am_tuple *
 /* Fills the derived sizes; BLAS indexes with int, so one image's blocks must fit. */
 static am_status geom_finish(conv_geom *g, const conv_p *p, int64_t groups)
 {
-    g->kh = p->k[0], g->kw = p->k[1], g->sh = p->s[0], g->sw = p->s[1];
-    g->ph = p->p[0], g->pw = p->p[1], g->dlh = p->d[0], g->dlw = p->d[1];
+    g->kd = p->k[0], g->kh = p->k[1], g->kw = p->k[2];
+    g->sd = p->s[0], g->sh = p->s[1], g->sw = p->s[2];
+    g->pd = p->p[0], g->ph = p->p[1], g->pw = p->p[2];
+    g->dld = p->d[0], g->dlh = p->d[1], g->dlw = p->d[2];
     g->groups = groups, g->cg = g->c / groups, g->fg = g->f / groups;
-    g->k = g->cg * g->kh * g->kw;
-    g->hw = g->h * g->w, g->ohw = g->oh * g->ow;
-    g->direct = g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 && g->ph == 0 && g->pw == 0;
-    int64_t row = g->c * g->kh * g->kw * g->ow;
-    g->band = g->direct || row == 0 ? g->oh : CONV_BAND_ELEMS / row;
-    g->band = g->band < 1 ? 1 : g->band > g->oh ? g->oh : g->band;
-    g->nbands = g->band ? (g->oh + g->band - 1) / g->band : 0;
+    const int64_t kk = g->kd * g->kh * g->kw;
+    g->k = g->cg * kk;
+    g->hw = g->d * g->h * g->w, g->rows = g->od * g->oh, g->ohw = g->rows * g->ow;
+    g->direct = kk == 1 && g->sd == 1 && g->sh == 1 && g->sw == 1 && g->pd == 0 && g->ph == 0 &&
+                g->pw == 0;
+    int64_t row = g->c * kk * g->ow;
+    g->band = g->direct || row == 0 ? g->rows : CONV_BAND_ELEMS / row;
+    g->band = g->band < 1 ? 1 : g->band > g->rows ? g->rows : g->band;
+    g->nbands = g->band ? (g->rows + g->band - 1) / g->band : 0;
     g->depthwise = g->cg == 1 && groups > 1;
-    double col = (double)g->c * (double)(g->kh * g->kw) * (double)g->ohw;
+    double col = (double)g->c * (double)kk * (double)g->ohw;
     if (col > INT_MAX || (double)g->c * (double)g->hw > INT_MAX ||
         (double)g->f * (double)g->ohw > INT_MAX || (double)g->f * (double)g->k > INT_MAX)
         return am_fail(AM_ERR_UNSUPPORTED, "one image's column block (%.0f elements) exceeds "
@@ -254,7 +260,7 @@ static am_status check_groups(const am_shape *d, int64_t channels, int64_t num_f
     return AM_OK;
 }
 
-/* Convolution of data (N, C, [H,] W). */
+/* Convolution of data (N, C, [[D,] H,] W). */
 static am_status conv_geom_fwd(const conv_attrs *a, const am_shape *d, conv_geom *g)
 {
     char b1[96], b2[64];
@@ -263,10 +269,11 @@ static am_status conv_geom_fwd(const conv_attrs *a, const am_shape *d, conv_geom
     if (st != AM_OK || (st = check_data(&p, d, &a->kernel)) != AM_OK) return st;
     memset(g, 0, sizeof(*g));
     g->n = d->dim[0], g->c = d->dim[1], g->f = a->num_filter;
-    g->h = p.nk == 2 ? d->dim[2] : 1, g->w = d->dim[p.nk + 1];
+    int64_t size[3] = {1, 1, 1}, out[3];
+    for (int i = 0; i < p.nk; i++) size[3 - p.nk + i] = d->dim[2 + i];
+    g->d = size[0], g->h = size[1], g->w = size[2];
     if ((st = check_groups(d, g->c, g->f, a->num_group)) != AM_OK) return st;
-    int64_t size[2] = {g->h, g->w}, out[2];
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < 3; i++) {
         int64_t dk = 1 + (p.k[i] - 1) * p.d[i], padded = size[i] + 2 * p.p[i];
         if (dk > padded)
             return am_fail(AM_ERR_SHAPE, "kernel %s with dilate spans %lld, more than data %s "
@@ -275,11 +282,11 @@ static am_status conv_geom_fwd(const conv_attrs *a, const am_shape *d, conv_geom
                            (long long)padded);
         out[i] = (padded - dk) / p.s[i] + 1;
     }
-    g->oh = out[0], g->ow = out[1];
+    g->od = out[0], g->oh = out[1], g->ow = out[2];
     return geom_finish(g, &p, a->num_group);
 }
 
-/* Deconvolution of data (N, C_in, [H,] W): pad and adj from target_shape as MXNet's
+/* Deconvolution of data (N, C_in, [[D,] H,] W): pad and adj from target_shape as MXNet's
  * DeconvolutionParam::InferPad, then out = stride (in - 1) + dilated kernel - 2 pad + adj. */
 static am_status conv_geom_deconv(const conv_attrs *a, const am_shape *d, conv_geom *g)
 {
@@ -289,16 +296,17 @@ static am_status conv_geom_deconv(const conv_attrs *a, const am_shape *d, conv_g
     if (st != AM_OK || (st = check_data(&p, d, &a->kernel)) != AM_OK) return st;
     memset(g, 0, sizeof(*g));
     g->n = d->dim[0], g->f = d->dim[1], g->c = a->num_filter;
-    g->oh = p.nk == 2 ? d->dim[2] : 1, g->ow = d->dim[p.nk + 1];
+    int64_t in[3] = {1, 1, 1}, out[3] = {1, 1, 1};
+    for (int i = 0; i < p.nk; i++) in[3 - p.nk + i] = d->dim[2 + i];
+    g->od = in[0], g->oh = in[1], g->ow = in[2];
     if ((st = check_groups(d, g->f, g->c, a->num_group)) != AM_OK) return st;
     const am_tuple *ts = &a->target_shape;
     bool from_target = false;
     for (int i = 0; i < ts->ndim; i++) from_target |= ts->v[i] != 0;
-    int64_t in[2] = {g->oh, g->ow}, out[2];
-    for (int i = 2 - p.nk; i < 2; i++) {
+    for (int i = 3 - p.nk; i < 3; i++) {
         int64_t dk = 1 + (p.k[i] - 1) * p.d[i], full = p.s[i] * (in[i] - 1) + dk;
         if (from_target) {
-            int64_t excess = full - ts->v[i - (2 - p.nk)];
+            int64_t excess = full - ts->v[i - (3 - p.nk)];
             if (excess < 0)
                 return am_fail(AM_ERR_SHAPE, "target_shape %s is too big for data %s (at most "
                                "%lld)", tuple_str(ts, b2, sizeof(b2)),
@@ -313,17 +321,18 @@ static am_status conv_geom_deconv(const conv_attrs *a, const am_shape *d, conv_g
             return am_fail(AM_ERR_SHAPE, "pad %s leaves no output for data %s",
                            tuple_str(&a->pad, b2, sizeof(b2)), am_shape_format(d, b1, sizeof(b1)));
     }
-    g->h = p.nk == 2 ? out[0] : 1, g->w = out[1];
+    g->d = out[0], g->h = out[1], g->w = out[2];
     return geom_finish(g, &p, a->num_group);
 }
 
 /* ---- shape and dtype inference ------------------------------------------------------- */
 
-static am_shape shape_ncx(int nk, int64_t n, int64_t c, int64_t h, int64_t w)
+/* (n, c, sp...) with the last nk of the spatial sizes (d, h, w). */
+static am_shape shape_ncx(int nk, int64_t n, int64_t c, int64_t d, int64_t h, int64_t w)
 {
+    const int64_t sp[3] = {d, h, w};
     am_shape s = {.ndim = nk + 2, .dim = {n, c}};
-    if (nk == 2) s.dim[2] = h;
-    s.dim[nk + 1] = w;
+    for (int i = 0; i < nk; i++) s.dim[2 + i] = sp[3 - nk + i];
     return s;
 }
 
@@ -356,10 +365,12 @@ static am_status infer_params(const conv_attrs *a, bool deconv, am_shape *in, am
     am_status st = deconv ? conv_geom_deconv(a, &in[0], &g) : conv_geom_fwd(a, &in[0], &g);
     if (st != AM_OK) return st;
     int nk = a->kernel.ndim;
-    am_shape w = shape_ncx(nk, g.f, g.cg, g.kh, g.kw), b = {.ndim = 1, .dim = {a->num_filter}};
+    am_shape w = shape_ncx(nk, g.f, g.cg, g.kd, g.kh, g.kw);
+    am_shape b = {.ndim = 1, .dim = {a->num_filter}};
     if ((st = assign(&in[1], &w, "weight", &in[0], a)) != AM_OK) return st;
     if (!a->no_bias && (st = assign(&in[2], &b, "bias", &in[0], a)) != AM_OK) return st;
-    *y = deconv ? shape_ncx(nk, g.n, g.c, g.h, g.w) : shape_ncx(nk, g.n, g.f, g.oh, g.ow);
+    *y = deconv ? shape_ncx(nk, g.n, g.c, g.d, g.h, g.w)
+                : shape_ncx(nk, g.n, g.f, g.od, g.oh, g.ow);
     return AM_OK;
 }
 
@@ -442,7 +453,8 @@ static int64_t conv_threads(void)
  * gradients, an accumulator. */
 static void slice_size(const conv_geom *g, bool with_dw, int64_t *col, int64_t *slice)
 {
-    *col = g->direct || g->depthwise ? 0 : round16(g->c * g->kh * g->kw * g->band * g->ow);
+    *col = g->direct || g->depthwise ? 0
+                                     : round16(g->c * g->kd * g->kh * g->kw * g->band * g->ow);
     *slice = g->depthwise ? 0 : *col + (with_dw ? round16(g->f * g->k) : 0);
 }
 
@@ -655,7 +667,7 @@ const am_op_def am_op_convolution = {
     .attrs = conv_fields, .attrs_size = sizeof(conv_attrs), .infer_shape = conv_shape,
     .infer_dtype = conv_dtype, .temp_bytes = conv_temp, .cpu = conv_cpu, .gradient = conv_grad,
     .fuse = AM_FUSE_OPAQUE, .flags = AM_OP_NEEDS_TEMP,
-    .doc = "1-D (NCW) or 2-D (NCHW) convolution, grouped or depthwise, plus bias."};
+    .doc = "1-D (NCW), 2-D (NCHW) or 3-D (NCDHW) convolution, grouped or depthwise, plus bias."};
 
 const am_op_def am_op_backward_convolution = {
     .name = "_backward_Convolution", .input_names = bwd_names, .num_inputs = bwd_inputs,
@@ -671,7 +683,7 @@ const am_op_def am_op_deconvolution = {
     .attrs = deconv_fields, .attrs_size = sizeof(conv_attrs), .infer_shape = deconv_shape,
     .infer_dtype = conv_dtype, .temp_bytes = deconv_temp, .cpu = deconv_cpu,
     .gradient = deconv_grad, .fuse = AM_FUSE_OPAQUE, .flags = AM_OP_NEEDS_TEMP,
-    .doc = "Transposed 1-D or 2-D convolution (Convolution's data gradient), with adj and "
+    .doc = "Transposed 1-D, 2-D or 3-D convolution (Convolution's data gradient), with adj and "
            "target_shape."};
 
 const am_op_def am_op_backward_deconvolution = {
@@ -703,7 +715,7 @@ static am_array *call_conv(const am_op_def *op, conv_attrs *a, am_array *x, am_a
 static bool bad_nk(const char *op, int nk, const int64_t *kernel, am_array *x, am_site at)
 {
     if (!x || (nk >= 1 && nk <= 3 && kernel)) return false;
-    am_fail_at(op, at, AM_ERR_ARG, "kernel must have 1 or 2 entries, got %d%s", nk,
+    am_fail_at(op, at, AM_ERR_ARG, "kernel must have 1, 2 or 3 entries, got %d%s", nk,
                  kernel ? "" : " (kernel is NULL)");
     return true;
 }

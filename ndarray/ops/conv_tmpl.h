@@ -69,17 +69,20 @@ static void CONV_FN(gather_plane)(T *restrict dst, const T *restrict plane, cons
         for (int64_t y = 0; y < rows; y++) dst[y * w + x] = 0;
 }
 
-/* Column block of output rows [y0, y1) of one image: col (c*kh*kw, (y1-y0)*ow) with
- * col[(ch, ki, kj), (y, x)] = in[ch, y*sh - ph + ki*dlh, x*sw - pw + kj*dlw], zero outside. */
-static void CONV_FN(im2col)(const conv_geom *g, const T *restrict in, T *restrict col,
-                            int64_t y0, int64_t y1, bool par)
+/* Column-block rows of output rows [y0, y1) of one depth slice: for channel ch and tap
+ * (ki, kj), col[ch * ccs + (ki * kw + kj) * n + (y - y0) * ow + x] =
+ * in[ch * ics + (y*sh - ph + ki*dlh) * w + x*sw - pw + kj*dlw], zero outside the plane.
+ * In 1-D and 2-D this is the whole column block (ics = h w, ccs = kh kw n). */
+static void CONV_FN(im2col_slice)(const conv_geom *g, const T *restrict in, int64_t ics,
+                                  T *restrict col, int64_t ccs, int64_t n, int64_t y0,
+                                  int64_t y1, bool par)
 {
-    const int64_t kh = g->kh, kw = g->kw, ow = g->ow, n = (y1 - y0) * ow;
+    const int64_t kh = g->kh, kw = g->kw, ow = g->ow;
     const int64_t h = g->h, w = g->w, sh = g->sh, sw = g->sw;
     const bool same = sw == 1 && ow == w && sh == 1;
     _Pragma("omp parallel for if (par && g->c * kh * kw * n > AM_OMP_MIN) schedule(static)")
     for (int64_t ch = 0; ch < g->c; ch++) {
-        const T *restrict plane = in + ch * h * w;
+        const T *restrict plane = in + ch * ics;
         for (int64_t ki = 0; ki < kh; ki++) {
             /* Output rows [ya, yb) read input rows y * sh + dy inside the image. */
             const int64_t dy = ki * g->dlh - g->ph;
@@ -90,7 +93,7 @@ static void CONV_FN(im2col)(const conv_geom *g, const T *restrict in, T *restric
                 const int64_t off = kj * g->dlw - g->pw;
                 int64_t lo, hi;
                 conv_valid_range(-off, sw, w, ow, &lo, &hi);
-                T *restrict dst = col + ((ch * kh + ki) * kw + kj) * n;
+                T *restrict dst = col + ch * ccs + (ki * kw + kj) * n;
                 if (ya > y0) memset(dst, 0, (size_t)((ya - y0) * ow) * sizeof(T));
                 if (same)
                     CONV_FN(gather_plane)(dst + (ya - y0) * ow, plane, g, yb - ya, ya + dy, off,
@@ -104,12 +107,44 @@ static void CONV_FN(im2col)(const conv_geom *g, const T *restrict in, T *restric
     }
 }
 
-/* The adjoint of im2col over output rows [y0, y1): adds each column entry back onto the
- * pixel it was read from.  Parallel over channels, each of which owns its plane of out. */
-static void CONV_FN(col2im)(const conv_geom *g, const T *restrict col, T *restrict out,
-                            int64_t y0, int64_t y1, bool par)
+/* Column block of output rows [r0, r1) of one image: col (c*kd*kh*kw, (r1-r0)*ow) with
+ * col[(ch, kz, ki, kj), (z, y, x)] = in[ch, z*sd - pd + kz*dld, y*sh - ph + ki*dlh,
+ * x*sw - pw + kj*dlw], zero outside.  1-D and 2-D data is one slice; 3-D runs the slice code
+ * per depth slice and kernel depth. */
+static void CONV_FN(im2col)(const conv_geom *g, const T *restrict in, T *restrict col,
+                            int64_t r0, int64_t r1, bool par)
 {
-    const int64_t n = (y1 - y0) * g->ow;
+    const int64_t n = (r1 - r0) * g->ow, plane = g->h * g->w, kk = g->kh * g->kw;
+    if (g->d == 1 && g->od == 1) {
+        CONV_FN(im2col_slice)(g, in, plane, col, kk * n, n, r0, r1, par);
+        return;
+    }
+    /* Rows [y0, y1) of depth slice z, starting at row r. */
+    for (int64_t z = r0 / g->oh, y0 = r0 - z * g->oh, r = r0; r < r1; z++, y0 = 0) {
+        const int64_t y1 = g->oh - y0 < r1 - r ? g->oh : y0 + (r1 - r);
+        for (int64_t kz = 0; kz < g->kd; kz++) {
+            const int64_t iz = z * g->sd - g->pd + kz * g->dld;
+            T *dst = col + kz * kk * n + (r - r0) * g->ow;
+            if (iz >= 0 && iz < g->d) {
+                CONV_FN(im2col_slice)(g, in + iz * plane, g->d * plane, dst, g->kd * kk * n, n,
+                                      y0, y1, par);
+                continue;
+            }
+            for (int64_t ch = 0; ch < g->c; ch++)
+                for (int64_t t = 0; t < kk; t++)
+                    memset(dst + ch * g->kd * kk * n + t * n, 0,
+                           (size_t)((y1 - y0) * g->ow) * sizeof(T));
+        }
+        r += y1 - y0;
+    }
+}
+
+/* The adjoint of im2col_slice: adds each column entry back onto the pixel it was read from.
+ * Parallel over channels, each of which owns its plane of out. */
+static void CONV_FN(col2im_slice)(const conv_geom *g, const T *restrict col, int64_t ccs,
+                                  int64_t n, T *restrict out, int64_t ocs, int64_t y0,
+                                  int64_t y1, bool par)
+{
     _Pragma("omp parallel for if (par && g->c * g->kh * g->kw * n > AM_OMP_MIN) schedule(static)")
     for (int64_t ch = 0; ch < g->c; ch++)
         for (int64_t ki = 0; ki < g->kh; ki++)
@@ -117,17 +152,38 @@ static void CONV_FN(col2im)(const conv_geom *g, const T *restrict col, T *restri
                 const int64_t off = kj * g->dlw - g->pw;
                 int64_t lo, hi;
                 conv_valid_range(-off, g->sw, g->w, g->ow, &lo, &hi);
-                const T *restrict src = col + ((ch * g->kh + ki) * g->kw + kj) * n;
+                const T *restrict src = col + ch * ccs + (ki * g->kw + kj) * n;
                 for (int64_t y = y0; y < y1; y++, src += g->ow) {
                     const int64_t iy = y * g->sh - g->ph + ki * g->dlh;
                     if (iy < 0 || iy >= g->h) continue;
-                    T *restrict dst = out + (ch * g->h + iy) * g->w;
+                    T *restrict dst = out + ch * ocs + iy * g->w;
                     if (g->sw == 1)
                         for (int64_t x = lo; x < hi; x++) dst[x + off] += src[x];
                     else
                         for (int64_t x = lo; x < hi; x++) dst[x * g->sw + off] += src[x];
                 }
             }
+}
+
+/* The adjoint of im2col over output rows [r0, r1). */
+static void CONV_FN(col2im)(const conv_geom *g, const T *restrict col, T *restrict out,
+                            int64_t r0, int64_t r1, bool par)
+{
+    const int64_t n = (r1 - r0) * g->ow, plane = g->h * g->w, kk = g->kh * g->kw;
+    if (g->d == 1 && g->od == 1) {
+        CONV_FN(col2im_slice)(g, col, kk * n, n, out, plane, r0, r1, par);
+        return;
+    }
+    for (int64_t z = r0 / g->oh, y0 = r0 - z * g->oh, r = r0; r < r1; z++, y0 = 0) {
+        const int64_t y1 = g->oh - y0 < r1 - r ? g->oh : y0 + (r1 - r);
+        for (int64_t kz = 0; kz < g->kd; kz++) {
+            const int64_t iz = z * g->sd - g->pd + kz * g->dld;
+            if (iz >= 0 && iz < g->d)
+                CONV_FN(col2im_slice)(g, col + kz * kk * n + (r - r0) * g->ow, g->kd * kk * n, n,
+                                      out + iz * plane, g->d * plane, y0, y1, par);
+        }
+        r += y1 - y0;
+    }
 }
 
 /* y[ch, 0:n] = bias[ch] (or += when add) over channels whose rows are ld apart. */
@@ -197,8 +253,8 @@ static void CONV_FN(image)(const conv_job *j, int64_t n, T *col, T *dw, T *dw_be
         CONV_FN(put_bias)(din, j->bias, g->c, g->hw, g->hw, j->din_req == AM_REQ_ADD);
     else if (din && !g->direct && j->din_req != AM_REQ_ADD)
         memset(din, 0, (size_t)(g->c * g->hw) * sizeof(T));
-    for (int64_t y0 = 0; y0 < g->oh; y0 += g->band) {
-        int64_t y1 = y0 + g->band < g->oh ? y0 + g->band : g->oh;
+    for (int64_t y0 = 0; y0 < g->rows; y0 += g->band) {
+        int64_t y1 = y0 + g->band < g->rows ? y0 + g->band : g->rows;
         CONV_FN(band)(j, n, y0, y1, col, dw, dw_beta, par);
     }
     if (din && j->bias && !j->bias_on_fwd && g->direct)
@@ -214,7 +270,7 @@ static void CONV_FN(item)(const conv_job *j, int64_t i, T *col, T *dw, T *dw_bet
         CONV_FN(image)(j, i, col, dw, dw_beta, false);
         return;
     }
-    int64_t y0 = i % g->nbands * g->band, y1 = y0 + g->band < g->oh ? y0 + g->band : g->oh;
+    int64_t y0 = i % g->nbands * g->band, y1 = y0 + g->band < g->rows ? y0 + g->band : g->rows;
     CONV_FN(band)(j, i / g->nbands, y0, y1, col, dw, dw_beta, false);
 }
 
@@ -316,12 +372,29 @@ static void CONV_FN(dw_bwd)(const conv_geom *g, const T *restrict b, const T *re
     }
 }
 
+/* The same over volumes: each pair of output depth z and kernel depth kz that reads an
+ * input depth slice runs the 2-D routine on it (in 1-D and 2-D, the one pair (0, 0)). */
+static void CONV_FN(dw_vol)(const conv_geom *g, const T *restrict x, const T *restrict k,
+                            T *restrict y, const T *restrict b, T *restrict gx, T *restrict kg)
+{
+    const int64_t plane = g->h * g->w, oplane = g->oh * g->ow, kk = g->kh * g->kw;
+    for (int64_t z = 0; z < g->od; z++)
+        for (int64_t kz = 0; kz < g->kd; kz++) {
+            const int64_t iz = z * g->sd - g->pd + kz * g->dld;
+            if (iz < 0 || iz >= g->d) continue;
+            if (y) CONV_FN(dw_fwd)(g, x + iz * plane, k + kz * kk, y + z * oplane);
+            if (gx || kg)
+                CONV_FN(dw_bwd)(g, b + z * oplane, k + kz * kk, gx ? gx + iz * plane : NULL,
+                                x ? x + iz * plane : NULL, kg ? kg + kz * kk : NULL);
+        }
+}
+
 /* A whole job for depthwise geometry, parallel over input channels: each owns its data
  * gradient planes and its filters' outputs and weight gradients. */
 static void CONV_FN(depthwise)(const conv_job *j)
 {
     const conv_geom *g = &j->g;
-    const int64_t fg = g->fg, kk = g->kh * g->kw, hw = g->hw, ohw = g->ohw;
+    const int64_t fg = g->fg, kk = g->kd * g->kh * g->kw, hw = g->hw, ohw = g->ohw;
     const T *a = j->a, *b = j->b, *w = j->w, *bias = j->bias;
     T *fwd = j->fwd, *din = j->din, *dw = j->dw;
     const double work = (double)g->n * (double)g->f * (double)ohw * (double)kk;
@@ -343,9 +416,10 @@ static void CONV_FN(depthwise)(const conv_job *j)
                     T *yn = fwd + (n * g->f + f) * ohw, init = bias && j->bias_on_fwd ? bias[f] : 0;
                     for (int64_t i = 0; i < ohw; i++)
                         yn[i] = (j->fwd_req == AM_REQ_ADD ? yn[i] : 0) + init;
-                    CONV_FN(dw_fwd)(g, an, w + f * kk, yn);
+                    CONV_FN(dw_vol)(g, an, w + f * kk, yn, NULL, NULL, NULL);
                 }
-                if (dn || dw) CONV_FN(dw_bwd)(g, bn, w + f * kk, dn, an, dw ? dw + f * kk : NULL);
+                if (dn || dw)
+                    CONV_FN(dw_vol)(g, an, w + f * kk, NULL, bn, dn, dw ? dw + f * kk : NULL);
             }
         }
     }

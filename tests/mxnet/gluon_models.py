@@ -365,6 +365,30 @@ def _unrolled_cell(cell, states):
         return net, _uniform(rs, (3, 5, 8))
     return build
 
+
+# ---- a small 3-D convolution network --------------------------------------------------
+
+def _conv3d(seed):
+    rs = _seed(seed)
+    net = nn.HybridSequential()
+    with net.name_scope():
+        net.add(nn.Conv3D(8, 3, padding=1, in_channels=2),
+                nn.BatchNorm(in_channels=8),
+                nn.Activation("relu"),
+                nn.MaxPool3D(2),
+                nn.Conv3D(8, (3, 1, 3), strides=(1, 1, 2), padding=(1, 0, 1), groups=2,
+                          in_channels=8),
+                nn.Conv3DTranspose(4, 3, strides=2, padding=1, output_padding=1, in_channels=8),
+                nn.BatchNorm(in_channels=4),
+                nn.Activation("relu"),
+                nn.GlobalAvgPool3D(),
+                nn.Dense(5, in_units=4))
+    net.initialize(mx.init.Xavier())
+    _perturb_batchnorm(net, rs)
+    net.hybridize()
+    return net, _uniform(rs, (2, 2, 6, 8, 8))
+
+
 MODELS = [
     ("resnet18_v1", "model-zoo ResNet-18 v1, 2x3x64x64: Convolution, BatchNorm (random stats), "
      "relu, max and global avg Pooling, residual adds, Dense",
@@ -419,4 +443,6 @@ MODELS = [
      _unrolled_cell(rnn.GRUCell, True)),
     ("lstmcell_unrolled_nostate_b3", "gluon.rnn.LSTMCell unrolled 5 steps (batch 3), begin "
      "states left to Gluon", _unrolled_cell(rnn.LSTMCell, False)),
+    ("conv3d", "3-D CNN on 2x2x6x8x8: Conv3D (grouped, strided), BatchNorm, MaxPool3D, "
+     "Conv3DTranspose, GlobalAvgPool3D, Dense", _conv3d),
 ]
