@@ -75,3 +75,6 @@ SUITE(data)
 SUITE(metric)
 SUITE(optimizer)
 SUITE(trainer)
+
+/* ops_sort */
+SUITE(ops_sort)

@@ -472,6 +472,26 @@ AM_API am_array *am_lamb_update_phase2_at(am_array *weight, am_array *g, am_arra
 #define am_lamb_update_phase2(w, g, r1, r2, lr, lb, ub) \
     am_lamb_update_phase2_at((w), (g), (r1), (r2), (lr), (lb), (ub), AM_HERE)
 
+/* ---- ordering [topk, sort, argsort, reverse] ----------------------------- */
+/* [topk] the k largest (is_ascend: smallest) along axis (AM_NONE: flattened);
+ * k < 1 keeps all.  ret_typ "value", "indices" (in dtype), "mask" (0/1 in data's
+ * shape) or "both" (out[0] values, out[1] indices).  Fills out with 1 or 2 new
+ * references; ties come out in MXNet's CPU order. */
+AM_API am_status am_topk_at(am_array *x, int64_t axis, int64_t k, const char *ret_typ,
+                            bool is_ascend, am_dtype dtype, am_array **out, am_site at);
+#define am_topk(x, axis, k, ret, asc, out) \
+    am_topk_at((x), (axis), (k), (ret), (asc), AM_DTYPE_FLOAT32, (out), AM_HERE)
+/* [sort] along axis (AM_NONE: flattened). */
+AM_API am_array *am_sort_at(am_array *x, int64_t axis, bool is_ascend, am_site at);
+#define am_sort(x, axis, asc) am_sort_at((x), (axis), (asc), AM_HERE)
+/* [argsort] indices in dtype that sort x along axis (AM_NONE: flattened). */
+AM_API am_array *am_argsort_at(am_array *x, int64_t axis, bool is_ascend, am_dtype dtype,
+                               am_site at);
+#define am_argsort(x, axis, asc) am_argsort_at((x), (axis), (asc), AM_DTYPE_FLOAT32, AM_HERE)
+/* [reverse] (alias flip) reverses the listed axes. */
+AM_API am_array *am_reverse_at(am_array *x, const int *axes, int naxes, am_site at);
+#define am_reverse(x, axes, n) am_reverse_at((x), (axes), (n), AM_HERE)
+
 #ifdef __cplusplus
 }
 #endif

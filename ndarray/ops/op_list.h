@@ -165,3 +165,10 @@ AM_OP(adagrad_update)
 AM_OP(adamw_update)
 AM_OP(lamb_update_phase1)
 AM_OP(lamb_update_phase2)
+
+/* sort.c */
+AM_OP(topk)
+AM_OP(backward_topk)
+AM_OP(sort)
+AM_OP(argsort)
+AM_OP(reverse)
