@@ -36,3 +36,6 @@ CASES(optimizer)
 
 /* sort */
 CASES(sort)
+
+/* sequence */
+CASES(sequence)

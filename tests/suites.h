@@ -78,3 +78,6 @@ SUITE(trainer)
 
 /* ops_sort */
 SUITE(ops_sort)
+
+/* ops_sequence */
+SUITE(ops_sequence)

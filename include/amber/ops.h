@@ -491,6 +491,19 @@ AM_API am_array *am_argsort_at(am_array *x, int64_t axis, bool is_ascend, am_dty
 /* [reverse] (alias flip) reverses the listed axes. */
 AM_API am_array *am_reverse_at(am_array *x, const int *axes, int naxes, am_site at);
 #define am_reverse(x, axes, n) am_reverse_at((x), (axes), (n), AM_HERE)
+/* ---- sequences [SequenceMask, SequenceLast, SequenceReverse] ------------ */
+/* x is (time, batch, ...) with axis 0 or (batch, time, ...) with axis 1; lens
+ * (batch,) holds each sequence's length, or is NULL for full sequences. */
+/* [SequenceMask] steps at or past each length set to value. */
+AM_API am_array *am_sequence_mask_at(am_array *x, am_array *lens, int64_t axis, double value,
+                                     am_site at);
+#define am_sequence_mask(x, l, axis, v) am_sequence_mask_at((x), (l), (axis), (v), AM_HERE)
+/* [SequenceLast] each sequence's last step: x without its time axis. */
+AM_API am_array *am_sequence_last_at(am_array *x, am_array *lens, int64_t axis, am_site at);
+#define am_sequence_last(x, l, axis) am_sequence_last_at((x), (l), (axis), AM_HERE)
+/* [SequenceReverse] each sequence's first len steps reversed (time axis 0). */
+AM_API am_array *am_sequence_reverse_at(am_array *x, am_array *lens, am_site at);
+#define am_sequence_reverse(x, l) am_sequence_reverse_at((x), (l), AM_HERE)
 
 #ifdef __cplusplus
 }

@@ -172,3 +172,9 @@ AM_OP(backward_topk)
 AM_OP(sort)
 AM_OP(argsort)
 AM_OP(reverse)
+
+/* sequence.c */
+AM_OP(sequence_mask)
+AM_OP(sequence_last)
+AM_OP(backward_sequence_last)
+AM_OP(sequence_reverse)
