@@ -39,3 +39,6 @@ CASES(sort)
 
 /* sequence */
 CASES(sequence)
+
+/* pad */
+CASES(pad)

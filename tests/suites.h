@@ -81,3 +81,6 @@ SUITE(ops_sort)
 
 /* ops_sequence */
 SUITE(ops_sequence)
+
+/* ops_pad */
+SUITE(ops_pad)

@@ -504,6 +504,12 @@ AM_API am_array *am_sequence_last_at(am_array *x, am_array *lens, int64_t axis, 
 /* [SequenceReverse] each sequence's first len steps reversed (time axis 0). */
 AM_API am_array *am_sequence_reverse_at(am_array *x, am_array *lens, am_site at);
 #define am_sequence_reverse(x, l) am_sequence_reverse_at((x), (l), AM_HERE)
+/* [Pad] (alias pad) mode "constant", "edge" or "reflect" on the spatial axes of 4-D
+ * or 5-D float x; pad_width holds n = 2 * ndim entries, (before, after) per axis,
+ * the first four 0. */
+AM_API am_array *am_pad_at(am_array *x, const char *mode, const int64_t *pad_width, int n,
+                           double constant_value, am_site at);
+#define am_pad(x, mode, w, n, c) am_pad_at((x), (mode), (w), (n), (c), AM_HERE)
 
 #ifdef __cplusplus
 }

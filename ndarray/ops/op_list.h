@@ -178,3 +178,7 @@ AM_OP(sequence_mask)
 AM_OP(sequence_last)
 AM_OP(backward_sequence_last)
 AM_OP(sequence_reverse)
+
+/* shape_pad.c */
+AM_OP(pad)
+AM_OP(backward_pad)
