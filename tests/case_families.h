@@ -42,3 +42,6 @@ CASES(sequence)
 
 /* pad */
 CASES(pad)
+
+/* like */
+CASES(like)

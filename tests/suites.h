@@ -84,3 +84,6 @@ SUITE(ops_sequence)
 
 /* ops_pad */
 SUITE(ops_pad)
+
+/* ops_like */
+SUITE(ops_like)

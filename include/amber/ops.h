@@ -510,6 +510,19 @@ AM_API am_array *am_sequence_reverse_at(am_array *x, am_array *lens, am_site at)
 AM_API am_array *am_pad_at(am_array *x, const char *mode, const int64_t *pad_width, int n,
                            double constant_value, am_site at);
 #define am_pad(x, mode, w, n, c) am_pad_at((x), (mode), (w), (n), (c), AM_HERE)
+/* [broadcast_like] lhs broadcast to rhs's shape (naxes 0), or its lhs_axes to the
+ * sizes of rhs's rhs_axes. */
+AM_API am_array *am_broadcast_like_at(am_array *lhs, am_array *rhs, const int *lhs_axes,
+                                      const int *rhs_axes, int naxes, am_site at);
+#define am_broadcast_like(l, r) am_broadcast_like_at((l), (r), NULL, NULL, 0, AM_HERE)
+/* [broadcast_axis] (alias broadcast_axes) the listed size-1 axes grown to sizes. */
+AM_API am_array *am_broadcast_axis_at(am_array *x, const int *axes, const int64_t *sizes,
+                                      int naxes, am_site at);
+#define am_broadcast_axis(x, ax, sz, n) am_broadcast_axis_at((x), (ax), (sz), (n), AM_HERE)
+/* [slice_like] x's leading part with like's sizes on axes (naxes 0: every axis). */
+AM_API am_array *am_slice_like_at(am_array *x, am_array *like, const int *axes, int naxes,
+                                  am_site at);
+#define am_slice_like(x, l, ax, n) am_slice_like_at((x), (l), (ax), (n), AM_HERE)
 
 #ifdef __cplusplus
 }

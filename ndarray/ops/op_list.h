@@ -182,3 +182,8 @@ AM_OP(sequence_reverse)
 /* shape_pad.c */
 AM_OP(pad)
 AM_OP(backward_pad)
+
+/* shape_like.c */
+AM_OP(broadcast_like)
+AM_OP(broadcast_axis)
+AM_OP(slice_like)
