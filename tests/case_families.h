@@ -45,3 +45,6 @@ CASES(pad)
 
 /* like */
 CASES(like)
+
+/* index_nd */
+CASES(index_nd)

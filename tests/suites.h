@@ -87,3 +87,6 @@ SUITE(ops_pad)
 
 /* ops_like */
 SUITE(ops_like)
+
+/* ops_index_nd */
+SUITE(ops_index_nd)

@@ -523,6 +523,13 @@ AM_API am_array *am_broadcast_axis_at(am_array *x, const int *axes, const int64_
 AM_API am_array *am_slice_like_at(am_array *x, am_array *like, const int *axes, int naxes,
                                   am_site at);
 #define am_slice_like(x, l, ax, n) am_slice_like_at((x), (l), (ax), (n), AM_HERE)
+/* [gather_nd] data at the coordinates in indices' columns: indices (M, Y...) gives
+ * a result Y + data.shape[M:]; indices of any dtype, negative ones from the end. */
+AM_API am_array *am_gather_nd_at(am_array *data, am_array *indices, am_site at);
+#define am_gather_nd(d, i) am_gather_nd_at((d), (i), AM_HERE)
+/* [scatter_nd] zeros of shape with data's blocks at indices' columns. */
+AM_API am_array *am_scatter_nd_at(am_array *data, am_array *indices, am_shape shape, am_site at);
+#define am_scatter_nd(d, i, s) am_scatter_nd_at((d), (i), (s), AM_HERE)
 
 #ifdef __cplusplus
 }

@@ -187,3 +187,9 @@ AM_OP(backward_pad)
 AM_OP(broadcast_like)
 AM_OP(broadcast_axis)
 AM_OP(slice_like)
+
+/* index_nd.c */
+AM_OP(gather_nd)
+AM_OP(backward_gather_nd)
+AM_OP(scatter_nd)
+AM_OP(scatter_set_nd)
