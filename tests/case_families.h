@@ -48,3 +48,6 @@ CASES(like)
 
 /* index_nd */
 CASES(index_nd)
+
+/* block */
+CASES(block)

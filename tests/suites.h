@@ -90,3 +90,6 @@ SUITE(ops_like)
 
 /* ops_index_nd */
 SUITE(ops_index_nd)
+
+/* ops_block */
+SUITE(ops_block)

@@ -530,6 +530,18 @@ AM_API am_array *am_gather_nd_at(am_array *data, am_array *indices, am_site at);
 /* [scatter_nd] zeros of shape with data's blocks at indices' columns. */
 AM_API am_array *am_scatter_nd_at(am_array *data, am_array *indices, am_shape shape, am_site at);
 #define am_scatter_nd(d, i, s) am_scatter_nd_at((d), (i), (s), AM_HERE)
+/* [depth_to_space, space_to_depth] NCHW blocks of block_size between channels and space. */
+AM_API am_array *am_depth_to_space_at(am_array *x, int64_t block_size, am_site at);
+AM_API am_array *am_space_to_depth_at(am_array *x, int64_t block_size, am_site at);
+#define am_depth_to_space(x, b) am_depth_to_space_at((x), (b), AM_HERE)
+#define am_space_to_depth(x, b) am_space_to_depth_at((x), (b), AM_HERE)
+/* [diag] diagonal k of axes (axis1, axis2); a vector gives a square matrix. */
+AM_API am_array *am_diag_at(am_array *x, int64_t k, int axis1, int axis2, am_site at);
+#define am_diag(x, k) am_diag_at((x), (k), 0, 1, AM_HERE)
+/* [Crop] NCHW x cropped to h_w (like NULL) or to like's last two sizes, at offset
+ * (y, x) or centred; offset and h_w hold 2 entries or are NULL (zeros). */
+AM_API am_array *am_crop_at(am_array *x, am_array *like, const int64_t *offset,
+                            const int64_t *h_w, bool center_crop, am_site at);
 
 #ifdef __cplusplus
 }

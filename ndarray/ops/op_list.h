@@ -193,3 +193,10 @@ AM_OP(gather_nd)
 AM_OP(backward_gather_nd)
 AM_OP(scatter_nd)
 AM_OP(scatter_set_nd)
+
+/* shape_block.c */
+AM_OP(depth_to_space)
+AM_OP(space_to_depth)
+AM_OP(diag)
+AM_OP(backward_diag)
+AM_OP(crop)
