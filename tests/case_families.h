@@ -51,3 +51,6 @@ CASES(index_nd)
 
 /* block */
 CASES(block)
+
+/* reduce_nan */
+CASES(reduce_nan)

@@ -93,3 +93,6 @@ SUITE(ops_index_nd)
 
 /* ops_block */
 SUITE(ops_block)
+
+/* ops_reduce_nan */
+SUITE(ops_reduce_nan)

@@ -542,6 +542,16 @@ AM_API am_array *am_diag_at(am_array *x, int64_t k, int axis1, int axis2, am_sit
  * (y, x) or centred; offset and h_w hold 2 entries or are NULL (zeros). */
 AM_API am_array *am_crop_at(am_array *x, am_array *like, const int64_t *offset,
                             const int64_t *h_w, bool center_crop, am_site at);
+/* [nansum, nanprod] over axes (NULL: all), NaN counted as 0 and 1. */
+AM_API am_array *am_nansum_at(am_array *x, const int *axes, int naxes, bool keepdims,
+                              am_site at);
+AM_API am_array *am_nanprod_at(am_array *x, const int *axes, int naxes, bool keepdims,
+                               am_site at);
+#define am_nansum(x, ax, n, k) am_nansum_at((x), (ax), (n), (k), AM_HERE)
+#define am_nanprod(x, ax, n, k) am_nanprod_at((x), (ax), (n), (k), AM_HERE)
+/* [argmax_channel] index of the largest element along axis 1, in x's dtype. */
+AM_API am_array *am_argmax_channel_at(am_array *x, am_site at);
+#define am_argmax_channel(x) am_argmax_channel_at((x), AM_HERE)
 
 #ifdef __cplusplus
 }

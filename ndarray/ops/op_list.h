@@ -200,3 +200,8 @@ AM_OP(space_to_depth)
 AM_OP(diag)
 AM_OP(backward_diag)
 AM_OP(crop)
+
+/* reduce_nan.c */
+AM_OP(nansum)
+AM_OP(nanprod)
+AM_OP(argmax_channel)
