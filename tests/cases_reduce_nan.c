@@ -1,5 +1,5 @@
 /* Registry-driven cases for nansum, nanprod and argmax_channel
- * (ndarray/ops/reduce_nan.c). */
+ * (ndarray/ops/reduce_nan.c) and _np_cumsum (ndarray/ops/cumsum.c). */
 #include "test_util.h"
 
 #define F64 AM_DTYPE_FLOAT64
@@ -21,4 +21,10 @@ const am_op_case am_cases_reduce_nan[] = {
     {.op = "argmax_channel", .shapes = "2,3,4", .dtype = F64},
     {.op = "argmax_channel", .shapes = "2,4", .dtype = I32, .lo = -9, .hi = 9},
     {.op = "argmax_channel", .shapes = "0,3"},
+    {.op = "_np_cumsum", .shapes = "3,4"},
+    {.op = "_np_cumsum", .attrs = "axis=0", .shapes = "3,4", .dtype = F64},
+    {.op = "_np_cumsum", .attrs = "axis=-1;dtype=float64", .shapes = "2,3,4"},
+    {.op = "_np_cumsum", .attrs = "axis=1", .shapes = "2,5", .dtype = I32, .lo = -9, .hi = 9},
+    {.op = "_np_cumsum", .shapes = "", .dtype = F64},
+    {.op = "_np_cumsum", .attrs = "axis=0", .shapes = "0,2"},
     {0}};

@@ -62,7 +62,32 @@ static void test_argmax_channel(void)
     am_scope_end();
 }
 
+/* cumsum (MXNet writes _np_cumsum) and its gradient, the running sums from the end. */
+static void test_cumsum(void)
+{
+    am_scope_begin();
+    am_array *x = tu_array(F32, AM_SHAPE(2, 3), 1, 2, 3, 4, 5, 6), *y = NULL;
+    TU_ASSERT_VALUES(am_cumsum(x, AM_NONE), AM_SHAPE(6), 0, 1, 3, 6, 10, 15, 21);
+    TU_ASSERT_VALUES(am_cumsum(x, 0), AM_SHAPE(2, 3), 0, 1, 2, 3, 5, 7, 9);
+    const char *k[] = {"axis", "dtype"}, *v[] = {"1", "int32"};
+    CU_ASSERT_EQUAL(am_invoke("cumsum", &x, 1, k, v, 2, &y, 1), AM_OK);
+    CU_ASSERT_EQUAL(am_array_dtype(y), AM_DTYPE_INT32);
+    TU_ASSERT_VALUES(y, AM_SHAPE(2, 3), 0, 1, 3, 6, 4, 9, 15);
+    TU_ASSERT_FAILS(am_cumsum(x, 2), AM_ERR_ARG, "_np_cumsum: axis=2 is out of range");
+    am_array *w = am_astype(x, AM_DTYPE_FLOAT64);
+    am_attach_grad(w, AM_GRAD_WRITE);
+    am_autograd_record_begin(true);
+    am_array *l = am_sum(am_mul(am_cumsum(w, 1),
+                                tu_array(AM_DTYPE_FLOAT64, AM_SHAPE(2, 3), 1, 2, 3, 4, 5, 6)),
+                         NULL, 0, false);
+    am_autograd_end();
+    CU_ASSERT_EQUAL(am_backward(l), AM_OK);
+    TU_ASSERT_VALUES(am_grad(w), AM_SHAPE(2, 3), 0, 6, 5, 3, 15, 11, 6);
+    am_scope_end();
+}
+
 CU_TestInfo am_tests_ops_reduce_nan[] = {
+    {"cumsum", test_cumsum},
     {"nansum and nanprod skip NaN", test_nansum_nanprod},
     {"nansum and nanprod gradients", test_nan_gradients},
     {"argmax_channel", test_argmax_channel},

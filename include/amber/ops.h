@@ -552,6 +552,9 @@ AM_API am_array *am_nanprod_at(am_array *x, const int *axes, int naxes, bool kee
 /* [argmax_channel] index of the largest element along axis 1, in x's dtype. */
 AM_API am_array *am_argmax_channel_at(am_array *x, am_site at);
 #define am_argmax_channel(x) am_argmax_channel_at((x), AM_HERE)
+/* [_np_cumsum] (alias cumsum) running sums along axis (AM_NONE: flattened). */
+AM_API am_array *am_cumsum_at(am_array *x, int64_t axis, am_site at);
+#define am_cumsum(x, axis) am_cumsum_at((x), (axis), AM_HERE)
 
 #ifdef __cplusplus
 }

@@ -205,3 +205,6 @@ AM_OP(crop)
 AM_OP(nansum)
 AM_OP(nanprod)
 AM_OP(argmax_channel)
+
+/* cumsum.c */
+AM_OP(np_cumsum)

@@ -1,4 +1,4 @@
-"""nansum, nanprod and argmax_channel cases for `make check-mxnet` (category
+"""nansum, nanprod, argmax_channel and cumsum (_np_cumsum) cases for `make check-mxnet` (category
 op/); the runner's inputs hold no NaN, so these check the reductions and
 shapes (tests/test_ops_reduce_nan.c checks NaN against MXNet's values).  Keys:
 see docs/check-mxnet.md, "One op at a time"."""
@@ -14,4 +14,8 @@ CASES = [
     dict(name="argmax_channel_3d", op="argmax_channel", inputs=[(2, 5, 3)]),
     dict(name="argmax_channel_ties", op="argmax_channel", inputs=[(6, 7)],
          int_inputs={0: (0, 3)}),
+    dict(name="cumsum", op="cumsum", inputs=[(3, 4)]),
+    dict(name="cumsum_axis", op="cumsum", attrs={"axis": 1}, inputs=[(2, 3, 4)]),
+    dict(name="cumsum_float64", op="cumsum", attrs={"axis": 0, "dtype": "float64"},
+         inputs=[(4, 3)]),
 ]
