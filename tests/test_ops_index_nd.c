@@ -2,6 +2,8 @@
  * MXNet 1.9.1's outputs, repeated indices, gradients, and errors. */
 #include "test_util.h"
 
+#include <amber/executor.h>
+
 #define F32 AM_DTYPE_FLOAT32
 
 static void test_gather_nd(void)
@@ -68,7 +70,40 @@ static void test_index_nd_gradients(void)
     am_scope_end();
 }
 
+/* The backward graph of v -> scatter_nd(v, idx) -> topk (value) gives what eager
+ * autograd gives: the constant column numbers behind the survivor mask trace too. */
+static void test_symbolic_gradient(void)
+{
+    am_scope_begin();
+    am_array *idx = tu_array(F32, AM_SHAPE(2, 3), 0, 0, 1, 1, 1, 0), *o[2] = {0};
+    am_array *v = am_var("v", AM_SHAPE(3), AM_DTYPE_FLOAT32);
+    CU_ASSERT_EQUAL(am_topk(am_scatter_nd(v, idx, AM_SHAPE(2, 2)), -1, 1, "value", false, o),
+                    AM_OK);
+    am_graph *g = am_graph_create(o, 1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(g);
+    am_graph *gg = am_graph_gradient(g, (const char *[]){"v"}, 1);
+    if (!gg) printf("\n  %s\n", am_last_error());
+    CU_ASSERT_PTR_NOT_NULL_FATAL(gg);
+    char *head = NULL, hg[256];
+    CU_ASSERT_EQUAL(am_graph_list_outputs(g, &head, 1), 1);
+    snprintf(hg, sizeof(hg), "%s_head_grad", head);
+    free(head);
+    const char *names[2] = {"v", hg};
+    am_array *vals[2] = {tu_array(F32, AM_SHAPE(3), 5, 3, 2), tu_array(F32, AM_SHAPE(2, 1), 10, 20)};
+    am_array *out[2] = {0};
+    am_status st = am_graph_eval(gg, names, vals, 2, true, out, 2);
+    if (st != AM_OK) printf("\n  %s\n", am_last_error());
+    CU_ASSERT_EQUAL_FATAL(st, AM_OK);
+    /* the scatter is [[0, 3], [2, 0]]: v[1] overwrote v[0], which gets no gradient */
+    TU_ASSERT_VALUES(out[0], AM_SHAPE(2, 1), 0, 3, 2);
+    TU_ASSERT_VALUES(out[1], AM_SHAPE(3), 0, 0, 10, 20);
+    am_graph_release(gg);
+    am_graph_release(g);
+    am_scope_end();
+}
+
 CU_TestInfo am_tests_ops_index_nd[] = {
+    {"symbolic gradient through scatter_nd and topk", test_symbolic_gradient},
     {"gather_nd", test_gather_nd},
     {"scatter_nd and _scatter_set_nd", test_scatter_nd},
     {"gather_nd and scatter_nd gradients", test_index_nd_gradients},
