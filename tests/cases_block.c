@@ -1,5 +1,6 @@
 /* Registry-driven cases for depth_to_space, space_to_depth, diag and Crop
- * (ndarray/ops/shape_block.c). */
+ * (ndarray/ops/shape_block.c), and _split_v2, shape_array and size_array
+ * (ndarray/ops/shape_split.c). */
 #include "test_util.h"
 
 #define F64 AM_DTYPE_FLOAT64
@@ -29,4 +30,15 @@ const am_op_case am_cases_block[] = {
     {.op = "Crop", .attrs = "num_args=2;center_crop=True", .shapes = "1,3,5,6;2,2,3,2",
      .dtype = F64},
     {.op = "Crop", .attrs = "num_args=2;offset=(1, 1)", .shapes = "0,3,5,6;2,2,3,2"},
+    {.op = "_split_v2", .attrs = "indices=(0, 1, 3);axis=1", .shapes = "2,4,3"},
+    {.op = "_split_v2", .attrs = "indices=();sections=2;axis=-1", .shapes = "3,4", .dtype = F64},
+    {.op = "_split_v2", .attrs = "indices=(1, 2);axis=0;squeeze_axis=True", .shapes = "3,2",
+     .dtype = F64},
+    {.op = "_split_v2", .attrs = "indices=(0, 2);axis=0", .shapes = "2,3", .dtype = I32,
+     .lo = -9, .hi = 9},
+    {.op = "_split_v2", .attrs = "indices=(0,);sections=3;axis=0", .shapes = "0,2"},
+    {.op = "shape_array", .shapes = "2,3,4"},
+    {.op = "shape_array", .shapes = "", .dtype = F64},
+    {.op = "size_array", .shapes = "2,0", .dtype = I32},
+    {.op = "size_array", .shapes = "3,4"},
     {0}};

@@ -1,5 +1,5 @@
-/* The ops_block suite: depth_to_space, space_to_depth, diag and Crop against
- * MXNet 1.9.1's outputs, gradients, and errors. */
+/* The ops_block suite: depth_to_space, space_to_depth, diag, Crop, _split_v2,
+ * shape_array and size_array against MXNet 1.9.1's outputs, gradients, and errors. */
 #include "test_util.h"
 
 #define F32 AM_DTYPE_FLOAT32
@@ -70,7 +70,45 @@ static void test_crop(void)
     am_scope_end();
 }
 
+static void test_split_v2_shape_size(void)
+{
+    am_scope_begin();
+    am_array *x = am_reshape(am_arange(0, 12, 1, F32), AM_SHAPE(3, 4)), *o[3] = {0};
+    const char *k[] = {"indices", "axis"}, *v[] = {"[0, 1, 3]", "1"};
+    CU_ASSERT_EQUAL(am_invoke("_split_v2", &x, 1, k, v, 2, o, 3), AM_OK);
+    TU_ASSERT_VALUES(o[0], AM_SHAPE(3, 1), 0, 0, 4, 8);
+    TU_ASSERT_VALUES(o[1], AM_SHAPE(3, 2), 0, 1, 2, 5, 6, 9, 10);
+    TU_ASSERT_VALUES(o[2], AM_SHAPE(3, 1), 0, 3, 7, 11);
+    const char *k2[] = {"indices", "sections", "axis", "squeeze_axis"};
+    const char *v2[] = {"()", "3", "0", "True"};
+    CU_ASSERT_EQUAL(am_invoke("_split_v2", &x, 1, k2, v2, 4, o, 3), AM_OK);
+    TU_ASSERT_VALUES(o[2], AM_SHAPE(4), 0, 8, 9, 10, 11);
+    const char *v3[] = {"()", "3", "1", "False"};
+    TU_ASSERT_STATUS(am_invoke("_split_v2", &x, 1, k2, v3, 4, o, 3), AM_ERR_SHAPE,
+                     "_split_v2: cannot split axis 1 of data (3, 4) into sections=3");
+    const char *v4[] = {"[0, 3, 2]", "1"};
+    TU_ASSERT_STATUS(am_invoke("_split_v2", &x, 1, k, v4, 2, o, 3), AM_ERR_ARG,
+                     "indices=(0, 3, 2) must rise within axis 1");
+    am_array *sa = am_shape_array(x);
+    CU_ASSERT_EQUAL(am_array_dtype(sa), AM_DTYPE_INT64);
+    TU_ASSERT_VALUES(sa, AM_SHAPE(2), 0, 3, 4);
+    TU_ASSERT_VALUES(am_size_array(x), AM_SHAPE(1), 0, 12);
+    /* parts before the first index get no gradient */
+    am_array *w = am_zeros(AM_SHAPE(4), AM_DTYPE_FLOAT64);
+    am_attach_grad(w, AM_GRAD_WRITE);
+    am_autograd_record_begin(true);
+    const char *v5[] = {"[1, 2]", "0"};
+    CU_ASSERT_EQUAL(am_invoke("_split_v2", &w, 1, k, v5, 2, o, 2), AM_OK);
+    am_array *l = am_add(am_sum(am_mul_scalar(o[0], 2), NULL, 0, false),
+                         am_sum(am_mul_scalar(o[1], 3), NULL, 0, false));
+    am_autograd_end();
+    CU_ASSERT_EQUAL(am_backward(l), AM_OK);
+    TU_ASSERT_VALUES(am_grad(w), AM_SHAPE(4), 0, 0, 2, 3, 3);
+    am_scope_end();
+}
+
 CU_TestInfo am_tests_ops_block[] = {
+    {"_split_v2, shape_array and size_array", test_split_v2_shape_size},
     {"depth_to_space and space_to_depth", test_depth_space},
     {"diag", test_diag},
     {"Crop", test_crop},

@@ -555,6 +555,11 @@ AM_API am_array *am_argmax_channel_at(am_array *x, am_site at);
 /* [_np_cumsum] (alias cumsum) running sums along axis (AM_NONE: flattened). */
 AM_API am_array *am_cumsum_at(am_array *x, int64_t axis, am_site at);
 #define am_cumsum(x, axis) am_cumsum_at((x), (axis), AM_HERE)
+/* [shape_array, size_array] x's shape, and its size as (1,), in int64. */
+AM_API am_array *am_shape_array_at(am_array *x, am_site at);
+AM_API am_array *am_size_array_at(am_array *x, am_site at);
+#define am_shape_array(x) am_shape_array_at((x), AM_HERE)
+#define am_size_array(x) am_size_array_at((x), AM_HERE)
 
 #ifdef __cplusplus
 }

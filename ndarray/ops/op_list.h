@@ -208,3 +208,8 @@ AM_OP(argmax_channel)
 
 /* cumsum.c */
 AM_OP(np_cumsum)
+
+/* shape_split.c */
+AM_OP(split_v2)
+AM_OP(shape_array)
+AM_OP(size_array)

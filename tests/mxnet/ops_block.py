@@ -1,5 +1,6 @@
-"""depth_to_space, space_to_depth, diag and Crop cases for `make check-mxnet`
-(category op/).  Keys: see docs/check-mxnet.md, "One op at a time"."""
+"""depth_to_space, space_to_depth, diag, Crop, _split_v2, shape_array and
+size_array cases for `make check-mxnet` (category op/).  Keys: see
+docs/check-mxnet.md, "One op at a time"."""
 
 CASES = [
     dict(name="depth_to_space", op="depth_to_space", attrs={"block_size": 2},
@@ -17,4 +18,11 @@ CASES = [
                                                "center_crop": True}, inputs=[(1, 2, 6, 5)]),
     dict(name="Crop_like", op="Crop", attrs={"num_args": 2, "offset": (1, 1)},
          inputs=[(1, 3, 5, 6), (2, 2, 3, 4)]),
+    dict(name="_split_v2_indices", op="_split_v2", attrs={"indices": (0, 1, 3), "axis": 1},
+         inputs=[(2, 5, 3)]),
+    dict(name="_split_v2_sections", op="_split_v2",
+         attrs={"indices": (), "sections": 3, "axis": 0, "squeeze_axis": True},
+         inputs=[(3, 4)]),
+    dict(name="shape_array", op="shape_array", inputs=[(2, 3, 4)]),
+    dict(name="size_array", op="size_array", inputs=[(2, 3, 4)]),
 ]
