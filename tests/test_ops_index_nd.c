@@ -102,7 +102,28 @@ static void test_symbolic_gradient(void)
     am_scope_end();
 }
 
+/* MXNet's values, out-of-range ones included (its arithmetic is unchecked). */
+static void test_ravel_unravel(void)
+{
+    am_scope_begin();
+    am_array *y = NULL, *c = tu_array(F32, AM_SHAPE(2, 3), 0, 5, -1, 3, 0, 0);
+    const char *k[] = {"shape"}, *v[] = {"(3, 4)"};
+    CU_ASSERT_EQUAL(am_invoke("ravel_multi_index", &c, 1, k, v, 1, &y, 1), AM_OK);
+    TU_ASSERT_VALUES(y, AM_SHAPE(3), 0, 3, 20, -4);
+    am_array *f = tu_array(F32, AM_SHAPE(3), 13, -1, 2.7);
+    CU_ASSERT_EQUAL(am_invoke("_unravel_index", &f, 1, k, v, 1, &y, 1), AM_OK);
+    TU_ASSERT_VALUES(y, AM_SHAPE(2, 3), 0, 3, 0, 0, 1, -1, 2);
+    TU_ASSERT_STATUS(am_invoke("_ravel_multi_index", &f, 1, k, v, 1, &y, 1), AM_ERR_SHAPE,
+                     "_ravel_multi_index: data (3,) must be (2, N)");
+    TU_ASSERT_STATUS(am_invoke("_unravel_index", &c, 1, k, v, 1, &y, 1), AM_ERR_SHAPE,
+                     "_unravel_index: data (2, 3) must be 1-D");
+    TU_ASSERT_STATUS(am_invoke("_unravel_index", &f, 1, NULL, NULL, 0, &y, 1), AM_ERR_ARG,
+                     "_unravel_index: shape=None must be given");
+    am_scope_end();
+}
+
 CU_TestInfo am_tests_ops_index_nd[] = {
+    {"ravel_multi_index and unravel_index", test_ravel_unravel},
     {"symbolic gradient through scatter_nd and topk", test_symbolic_gradient},
     {"gather_nd", test_gather_nd},
     {"scatter_nd and _scatter_set_nd", test_scatter_nd},

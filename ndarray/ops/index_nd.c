@@ -1,5 +1,5 @@
 /* N-dimensional indexing: gather_nd, scatter_nd, _scatter_set_nd and
- * _backward_gather_nd.  indices is (M, Y...): column j holds the first M
+ * _backward_gather_nd, and _ravel_multi_index and _unravel_index.  indices is (M, Y...): column j holds the first M
  * coordinates of one element (or block) of the full array X; negative
  * coordinates count from the end, others outside X are an error naming them.
  * Each kernel first turns the columns into block offsets in its workspace. */
@@ -395,3 +395,112 @@ const am_op_def am_op_scatter_set_nd = {
     .flags = AM_OP_NEEDS_TEMP,
     .doc = "lhs with rhs's blocks written at indices' columns (a repeated index keeps the "
            "last)."};
+
+/* ---- _ravel_multi_index, _unravel_index --------------------------------------------------- */
+
+typedef struct ravel_attrs {
+    am_tuple shape;
+} ravel_attrs;
+
+static const am_attr_field ravel_fields[] = {
+    AM_ATTR_FIELD(ravel_attrs, shape, AM_ATTR_TUPLE, "None", "the shape the indices address"),
+    {0}};
+
+static am_status ravel_dims(const ravel_attrs *a, am_shape *s)
+{
+    char buf[AM_SHAPE_BUF];
+    if (a->shape.ndim < 1)
+        return am_fail(AM_ERR_ARG, "shape=%s must be given", am_fmt_tuple(&a->shape, buf));
+    return am_shape_of_tuple(&a->shape, s);
+}
+
+/* data (ndim of shape, N) -> (N,). */
+static am_status ravel_shape(const void *attrs, am_shape *in, int n_in, am_shape *out,
+                             int n_out)
+{
+    AM_UNUSED(n_out);
+    char b0[AM_SHAPE_BUF], b1[AM_SHAPE_BUF];
+    am_shape s;
+    am_status st = am_need_known(in, n_in);
+    if (st == AM_OK) st = ravel_dims(attrs, &s);
+    if (st != AM_OK) return st;
+    if (in[0].ndim != 2 || in[0].dim[0] != s.ndim)
+        return am_fail(AM_ERR_SHAPE, "data %s must be (%d, N): one row per axis of shape=%s",
+                       am_fmt_shape(&in[0], b0), s.ndim,
+                       am_fmt_tuple(&((const ravel_attrs *)attrs)->shape, b1));
+    out[0] = (am_shape){.ndim = 1, .dim = {in[0].dim[1]}};
+    return AM_OK;
+}
+
+/* data (N,) -> (ndim of shape, N).  MXNet 1.9.1 gives other data a shape from its
+ * first axis only and meaningless values, so Amber refuses it. */
+static am_status unravel_shape(const void *attrs, am_shape *in, int n_in, am_shape *out,
+                               int n_out)
+{
+    AM_UNUSED(n_out);
+    char buf[AM_SHAPE_BUF];
+    am_shape s;
+    am_status st = am_need_known(in, n_in);
+    if (st == AM_OK) st = ravel_dims(attrs, &s);
+    if (st != AM_OK) return st;
+    if (in[0].ndim != 1)
+        return am_fail(AM_ERR_SHAPE, "data %s must be 1-D, one flat index each",
+                       am_fmt_shape(&in[0], buf));
+    out[0] = (am_shape){.ndim = 2, .dim = {s.ndim, in[0].dim[0]}};
+    return AM_OK;
+}
+
+/* Plain integer arithmetic on the truncated indices, unchecked, as MXNet's is. */
+static am_status ravel_cpu(const am_kernel_ctx *ctx, const void *attrs, const am_view *in,
+                           int n_in, const am_view *out, int n_out, const am_req *req)
+{
+    AM_UNUSED(ctx), AM_UNUSED(n_in), AM_UNUSED(n_out);
+    am_shape s;
+    am_status st = ravel_dims(attrs, &s);
+    int64_t n = am_view_size(out);
+    if (st != AM_OK || req[0] == AM_REQ_NULL) return st;
+    for (int64_t j = 0; j < n; j++) {
+        int64_t v = 0;
+        for (int i = 0; i < s.ndim; i++) v = v * s.dim[i] + (int64_t)am_view_get(in, i * n + j);
+        am_view_set(out, j, req[0] == AM_REQ_ADD ? am_view_get(out, j) + (double)v : (double)v);
+    }
+    return AM_OK;
+}
+
+/* The last coordinates wrap (C's %), the first takes what is left. */
+static am_status unravel_cpu(const am_kernel_ctx *ctx, const void *attrs, const am_view *in,
+                             int n_in, const am_view *out, int n_out, const am_req *req)
+{
+    AM_UNUSED(ctx), AM_UNUSED(n_in), AM_UNUSED(n_out);
+    am_shape s;
+    am_status st = ravel_dims(attrs, &s);
+    int64_t n = am_view_size(in);
+    if (st != AM_OK || req[0] == AM_REQ_NULL) return st;
+    for (int64_t j = 0; j < n; j++) {
+        int64_t v = (int64_t)am_view_get(in, j);
+        for (int i = s.ndim - 1; i >= 0; i--) {
+            int64_t c = i == 0 || s.dim[i] == 0 ? v : v % s.dim[i];
+            if (i > 0 && s.dim[i] != 0) v /= s.dim[i];
+            int64_t e = i * n + j;
+            am_view_set(out, e, req[0] == AM_REQ_ADD ? am_view_get(out, e) + (double)c
+                                                     : (double)c);
+        }
+    }
+    return AM_OK;
+}
+
+const am_op_def am_op_ravel_multi_index = {
+    .name = "_ravel_multi_index", .aliases = (const char *const[]){"ravel_multi_index", NULL},
+    .input_names = (const char *const[]){"data", NULL}, .num_outputs = 1, .attrs = ravel_fields,
+    .attrs_size = sizeof(ravel_attrs), .infer_shape = ravel_shape,
+    .infer_dtype = am_infer_dtype_same, .cpu = ravel_cpu, .fuse = AM_FUSE_OPAQUE,
+    .flags = AM_OP_NO_GRAD,
+    .doc = "Flat indices into shape of the coordinate columns of data (ndim, N)."};
+
+const am_op_def am_op_unravel_index = {
+    .name = "_unravel_index", .aliases = (const char *const[]){"unravel_index", NULL},
+    .input_names = (const char *const[]){"data", NULL}, .num_outputs = 1, .attrs = ravel_fields,
+    .attrs_size = sizeof(ravel_attrs), .infer_shape = unravel_shape,
+    .infer_dtype = am_infer_dtype_same, .cpu = unravel_cpu, .fuse = AM_FUSE_OPAQUE,
+    .flags = AM_OP_NO_GRAD,
+    .doc = "The coordinates in shape of flat indices: a leading axis of one row per axis."};

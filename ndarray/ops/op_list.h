@@ -213,3 +213,6 @@ AM_OP(np_cumsum)
 AM_OP(split_v2)
 AM_OP(shape_array)
 AM_OP(size_array)
+/* index_nd.c, continued */
+AM_OP(ravel_multi_index)
+AM_OP(unravel_index)

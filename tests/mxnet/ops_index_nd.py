@@ -16,4 +16,8 @@ CASES = [
          inputs=[(9,), (2, 9)], int_inputs={1: (0, 2)}),
     dict(name="scatter_nd_blocks", op="scatter_nd", attrs={"shape": (4, 3)},
          inputs=[(2, 3), (1, 2)], int_inputs={1: (0, 4)}),
+    dict(name="ravel_multi_index", op="ravel_multi_index", attrs={"shape": (3, 4)},
+         inputs=[(2, 6)], int_inputs={0: (-1, 5)}),
+    dict(name="unravel_index", op="unravel_index", attrs={"shape": (3, 4)},
+         inputs=[(7,)], int_inputs={0: (-3, 15)}),
 ]
