@@ -1,5 +1,5 @@
-/* The ops_like suite: broadcast_like, broadcast_axis and slice_like against
- * MXNet 1.9.1's outputs, their gradients, and errors. */
+/* The ops_like suite: broadcast_like, broadcast_axis, slice_like and slice
+ * assignment against MXNet 1.9.1's outputs, their gradients, and errors. */
 #include "test_util.h"
 
 #define F32 AM_DTYPE_FLOAT32
@@ -67,7 +67,39 @@ static void test_slice_like(void)
     am_scope_end();
 }
 
+static void test_slice_assign(void)
+{
+    am_scope_begin();
+    am_array *in[2] = {am_zeros(AM_SHAPE(3, 4), F32), tu_array(F32, AM_SHAPE(2, 2), 1, 2, 3, 4)};
+    am_array *y = NULL;
+    const char *k[] = {"begin", "end", "step"}, *v[] = {"(0, 1)", "(2, 4)", "(1, 2)"};
+    CU_ASSERT_EQUAL(am_invoke("_slice_assign", in, 2, k, v, 3, &y, 1), AM_OK);
+    TU_ASSERT_VALUES(y, AM_SHAPE(3, 4), 0, 0, 1, 0, 2, 0, 3, 0, 4, 0, 0, 0, 0);
+    const char *ks[] = {"scalar", "begin", "end"}, *vs[] = {"5", "(None, -1)", "(None, None)"};
+    CU_ASSERT_EQUAL(am_invoke("_crop_assign_scalar", in, 1, ks, vs, 3, &y, 1), AM_OK);
+    TU_ASSERT_VALUES(y, AM_SHAPE(3, 4), 0, 0, 0, 0, 5, 0, 0, 0, 5, 0, 0, 0, 5);
+    in[1] = am_zeros(AM_SHAPE(2, 3), F32);
+    TU_ASSERT_STATUS(am_invoke("_slice_assign", in, 2, k, v, 3, &y, 1), AM_ERR_SHAPE,
+                     "_slice_assign: rhs (2, 3) does not match the slice of lhs (2, 2)");
+    /* gradients: lhs keeps what was not overwritten, rhs reads its region */
+    am_array *l = am_zeros(AM_SHAPE(2, 3), AM_DTYPE_FLOAT64), *r = am_zeros(AM_SHAPE(2, 1),
+                                                                          AM_DTYPE_FLOAT64);
+    am_attach_grad(l, AM_GRAD_WRITE);
+    am_attach_grad(r, AM_GRAD_WRITE);
+    am_autograd_record_begin(true);
+    const char *v2[] = {"(None, 2)", "(None, 3)", "()"};
+    CU_ASSERT_EQUAL(am_invoke("_slice_assign", ((am_array *[]){l, r}), 2, k, v2, 3, &y, 1), AM_OK);
+    am_array *loss = am_sum(am_mul(y, tu_array(AM_DTYPE_FLOAT64, AM_SHAPE(2, 3), 1, 2, 3, 4, 5, 6)),
+                            NULL, 0, false);
+    am_autograd_end();
+    CU_ASSERT_EQUAL(am_backward(loss), AM_OK);
+    TU_ASSERT_VALUES(am_grad(l), AM_SHAPE(2, 3), 0, 1, 2, 0, 4, 5, 0);
+    TU_ASSERT_VALUES(am_grad(r), AM_SHAPE(2, 1), 0, 3, 6);
+    am_scope_end();
+}
+
 CU_TestInfo am_tests_ops_like[] = {
+    {"_slice_assign and _slice_assign_scalar", test_slice_assign},
     {"broadcast_like and broadcast_axis", test_broadcast_like_axis},
     {"slice_like", test_slice_like},
     CU_TEST_INFO_NULL,

@@ -216,3 +216,7 @@ AM_OP(size_array)
 /* index_nd.c, continued */
 AM_OP(ravel_multi_index)
 AM_OP(unravel_index)
+
+/* shape_assign.c */
+AM_OP(slice_assign)
+AM_OP(slice_assign_scalar)

@@ -1,5 +1,5 @@
-"""broadcast_like, broadcast_axis/broadcast_axes and slice_like cases for
-`make check-mxnet` (category op/).  Keys: see docs/check-mxnet.md, "One op at a
+"""broadcast_like, broadcast_axis/broadcast_axes, slice_like and
+_slice_assign/_slice_assign_scalar cases for `make check-mxnet` (category op/).  Keys: see docs/check-mxnet.md, "One op at a
 time"."""
 
 CASES = [
@@ -13,4 +13,10 @@ CASES = [
     dict(name="slice_like", op="slice_like", inputs=[(3, 4, 5), (2, 3, 4)]),
     dict(name="slice_like_axes", op="slice_like", attrs={"axes": (0, -1)},
          inputs=[(3, 4, 5), (1, 2, 2)]),
+    dict(name="_slice_assign", op="_slice_assign",
+         attrs={"begin": (1, None), "end": (None, -1)}, inputs=[(4, 5), (3, 4)]),
+    dict(name="_crop_assign_step", op="_crop_assign",
+         attrs={"begin": (None, 0), "end": (None, 5), "step": (-2, 2)}, inputs=[(5, 5), (3, 3)]),
+    dict(name="_slice_assign_scalar", op="_slice_assign_scalar",
+         attrs={"scalar": 2.5, "begin": (1,), "end": (3,)}, inputs=[(4, 3)]),
 ]
