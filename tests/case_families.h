@@ -36,3 +36,23 @@ CASES(optimizer)
 
 /* output */
 CASES(output)
+/* sort */
+CASES(sort)
+
+/* sequence */
+CASES(sequence)
+
+/* pad */
+CASES(pad)
+
+/* like */
+CASES(like)
+
+/* index_nd */
+CASES(index_nd)
+
+/* block */
+CASES(block)
+
+/* reduce_nan */
+CASES(reduce_nan)

@@ -79,3 +79,24 @@ SUITE(trainer)
 SUITE(ops_output)
 SUITE(infer_partial)
 SUITE(profiler)
+
+/* ops_sort */
+SUITE(ops_sort)
+
+/* ops_sequence */
+SUITE(ops_sequence)
+
+/* ops_pad */
+SUITE(ops_pad)
+
+/* ops_like */
+SUITE(ops_like)
+
+/* ops_index_nd */
+SUITE(ops_index_nd)
+
+/* ops_block */
+SUITE(ops_block)
+
+/* ops_reduce_nan */
+SUITE(ops_reduce_nan)

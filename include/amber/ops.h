@@ -518,6 +518,94 @@ AM_API am_array *am_softmax_activation_at(am_array *data, bool channel, am_site 
  * (1,); an ordinary gradient (times the head gradient); a label outside [0, k) is AM_ERR_ARG. */
 AM_API am_array *am_softmax_cross_entropy_at(am_array *data, am_array *label, am_site at);
 #define am_softmax_cross_entropy(d, l) am_softmax_cross_entropy_at((d), (l), AM_HERE)
+/* ---- ordering [topk, sort, argsort, reverse] ----------------------------- */
+/* [topk] the k largest (is_ascend: smallest) along axis (AM_NONE: flattened);
+ * k < 1 keeps all.  ret_typ "value", "indices" (in dtype), "mask" (0/1 in data's
+ * shape) or "both" (out[0] values, out[1] indices).  Fills out with 1 or 2 new
+ * references; ties come out in MXNet's CPU order. */
+AM_API am_status am_topk_at(am_array *x, int64_t axis, int64_t k, const char *ret_typ,
+                            bool is_ascend, am_dtype dtype, am_array **out, am_site at);
+#define am_topk(x, axis, k, ret, asc, out) \
+    am_topk_at((x), (axis), (k), (ret), (asc), AM_DTYPE_FLOAT32, (out), AM_HERE)
+/* [sort] along axis (AM_NONE: flattened). */
+AM_API am_array *am_sort_at(am_array *x, int64_t axis, bool is_ascend, am_site at);
+#define am_sort(x, axis, asc) am_sort_at((x), (axis), (asc), AM_HERE)
+/* [argsort] indices in dtype that sort x along axis (AM_NONE: flattened). */
+AM_API am_array *am_argsort_at(am_array *x, int64_t axis, bool is_ascend, am_dtype dtype,
+                               am_site at);
+#define am_argsort(x, axis, asc) am_argsort_at((x), (axis), (asc), AM_DTYPE_FLOAT32, AM_HERE)
+/* [reverse] (alias flip) reverses the listed axes. */
+AM_API am_array *am_reverse_at(am_array *x, const int *axes, int naxes, am_site at);
+#define am_reverse(x, axes, n) am_reverse_at((x), (axes), (n), AM_HERE)
+/* ---- sequences [SequenceMask, SequenceLast, SequenceReverse] ------------ */
+/* x is (time, batch, ...) with axis 0 or (batch, time, ...) with axis 1; lens
+ * (batch,) holds each sequence's length, or is NULL for full sequences. */
+/* [SequenceMask] steps at or past each length set to value. */
+AM_API am_array *am_sequence_mask_at(am_array *x, am_array *lens, int64_t axis, double value,
+                                     am_site at);
+#define am_sequence_mask(x, l, axis, v) am_sequence_mask_at((x), (l), (axis), (v), AM_HERE)
+/* [SequenceLast] each sequence's last step: x without its time axis. */
+AM_API am_array *am_sequence_last_at(am_array *x, am_array *lens, int64_t axis, am_site at);
+#define am_sequence_last(x, l, axis) am_sequence_last_at((x), (l), (axis), AM_HERE)
+/* [SequenceReverse] each sequence's first len steps reversed (time axis 0). */
+AM_API am_array *am_sequence_reverse_at(am_array *x, am_array *lens, am_site at);
+#define am_sequence_reverse(x, l) am_sequence_reverse_at((x), (l), AM_HERE)
+/* [Pad] (alias pad) mode "constant", "edge" or "reflect" on the spatial axes of 4-D
+ * or 5-D float x; pad_width holds n = 2 * ndim entries, (before, after) per axis,
+ * the first four 0. */
+AM_API am_array *am_pad_at(am_array *x, const char *mode, const int64_t *pad_width, int n,
+                           double constant_value, am_site at);
+#define am_pad(x, mode, w, n, c) am_pad_at((x), (mode), (w), (n), (c), AM_HERE)
+/* [broadcast_like] lhs broadcast to rhs's shape (naxes 0), or its lhs_axes to the
+ * sizes of rhs's rhs_axes. */
+AM_API am_array *am_broadcast_like_at(am_array *lhs, am_array *rhs, const int *lhs_axes,
+                                      const int *rhs_axes, int naxes, am_site at);
+#define am_broadcast_like(l, r) am_broadcast_like_at((l), (r), NULL, NULL, 0, AM_HERE)
+/* [broadcast_axis] (alias broadcast_axes) the listed size-1 axes grown to sizes. */
+AM_API am_array *am_broadcast_axis_at(am_array *x, const int *axes, const int64_t *sizes,
+                                      int naxes, am_site at);
+#define am_broadcast_axis(x, ax, sz, n) am_broadcast_axis_at((x), (ax), (sz), (n), AM_HERE)
+/* [slice_like] x's leading part with like's sizes on axes (naxes 0: every axis). */
+AM_API am_array *am_slice_like_at(am_array *x, am_array *like, const int *axes, int naxes,
+                                  am_site at);
+#define am_slice_like(x, l, ax, n) am_slice_like_at((x), (l), (ax), (n), AM_HERE)
+/* [gather_nd] data at the coordinates in indices' columns: indices (M, Y...) gives
+ * a result Y + data.shape[M:]; indices of any dtype, negative ones from the end. */
+AM_API am_array *am_gather_nd_at(am_array *data, am_array *indices, am_site at);
+#define am_gather_nd(d, i) am_gather_nd_at((d), (i), AM_HERE)
+/* [scatter_nd] zeros of shape with data's blocks at indices' columns. */
+AM_API am_array *am_scatter_nd_at(am_array *data, am_array *indices, am_shape shape, am_site at);
+#define am_scatter_nd(d, i, s) am_scatter_nd_at((d), (i), (s), AM_HERE)
+/* [depth_to_space, space_to_depth] NCHW blocks of block_size between channels and space. */
+AM_API am_array *am_depth_to_space_at(am_array *x, int64_t block_size, am_site at);
+AM_API am_array *am_space_to_depth_at(am_array *x, int64_t block_size, am_site at);
+#define am_depth_to_space(x, b) am_depth_to_space_at((x), (b), AM_HERE)
+#define am_space_to_depth(x, b) am_space_to_depth_at((x), (b), AM_HERE)
+/* [diag] diagonal k of axes (axis1, axis2); a vector gives a square matrix. */
+AM_API am_array *am_diag_at(am_array *x, int64_t k, int axis1, int axis2, am_site at);
+#define am_diag(x, k) am_diag_at((x), (k), 0, 1, AM_HERE)
+/* [Crop] NCHW x cropped to h_w (like NULL) or to like's last two sizes, at offset
+ * (y, x) or centred; offset and h_w hold 2 entries or are NULL (zeros). */
+AM_API am_array *am_crop_at(am_array *x, am_array *like, const int64_t *offset,
+                            const int64_t *h_w, bool center_crop, am_site at);
+/* [nansum, nanprod] over axes (NULL: all), NaN counted as 0 and 1. */
+AM_API am_array *am_nansum_at(am_array *x, const int *axes, int naxes, bool keepdims,
+                              am_site at);
+AM_API am_array *am_nanprod_at(am_array *x, const int *axes, int naxes, bool keepdims,
+                               am_site at);
+#define am_nansum(x, ax, n, k) am_nansum_at((x), (ax), (n), (k), AM_HERE)
+#define am_nanprod(x, ax, n, k) am_nanprod_at((x), (ax), (n), (k), AM_HERE)
+/* [argmax_channel] index of the largest element along axis 1, in x's dtype. */
+AM_API am_array *am_argmax_channel_at(am_array *x, am_site at);
+#define am_argmax_channel(x) am_argmax_channel_at((x), AM_HERE)
+/* [_np_cumsum] (alias cumsum) running sums along axis (AM_NONE: flattened). */
+AM_API am_array *am_cumsum_at(am_array *x, int64_t axis, am_site at);
+#define am_cumsum(x, axis) am_cumsum_at((x), (axis), AM_HERE)
+/* [shape_array, size_array] x's shape, and its size as (1,), in int64. */
+AM_API am_array *am_shape_array_at(am_array *x, am_site at);
+AM_API am_array *am_size_array_at(am_array *x, am_site at);
+#define am_shape_array(x) am_shape_array_at((x), AM_HERE)
+#define am_size_array(x) am_size_array_at((x), AM_HERE)
 
 #ifdef __cplusplus
 }

@@ -179,3 +179,57 @@ AM_OP(make_loss)
 AM_OP(make_loss_plain)
 AM_OP(softmax_activation)
 AM_OP(softmax_cross_entropy)
+/* sort.c */
+AM_OP(topk)
+AM_OP(backward_topk)
+AM_OP(sort)
+AM_OP(argsort)
+AM_OP(reverse)
+
+/* sequence.c */
+AM_OP(sequence_mask)
+AM_OP(sequence_last)
+AM_OP(backward_sequence_last)
+AM_OP(sequence_reverse)
+
+/* shape_pad.c */
+AM_OP(pad)
+AM_OP(backward_pad)
+
+/* shape_like.c */
+AM_OP(broadcast_like)
+AM_OP(broadcast_axis)
+AM_OP(slice_like)
+
+/* index_nd.c */
+AM_OP(gather_nd)
+AM_OP(backward_gather_nd)
+AM_OP(scatter_nd)
+AM_OP(scatter_set_nd)
+
+/* shape_block.c */
+AM_OP(depth_to_space)
+AM_OP(space_to_depth)
+AM_OP(diag)
+AM_OP(backward_diag)
+AM_OP(crop)
+
+/* reduce_nan.c */
+AM_OP(nansum)
+AM_OP(nanprod)
+AM_OP(argmax_channel)
+
+/* cumsum.c */
+AM_OP(np_cumsum)
+
+/* shape_split.c */
+AM_OP(split_v2)
+AM_OP(shape_array)
+AM_OP(size_array)
+/* index_nd.c, continued */
+AM_OP(ravel_multi_index)
+AM_OP(unravel_index)
+
+/* shape_assign.c */
+AM_OP(slice_assign)
+AM_OP(slice_assign_scalar)
