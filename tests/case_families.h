@@ -33,3 +33,6 @@ CASES(conv)
 
 /* optimizer */
 CASES(optimizer)
+
+/* attention */
+CASES(attention)

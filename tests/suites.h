@@ -75,3 +75,5 @@ SUITE(data)
 SUITE(metric)
 SUITE(optimizer)
 SUITE(trainer)
+/* ops_attention */
+SUITE(ops_attention)

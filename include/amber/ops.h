@@ -472,6 +472,48 @@ AM_API am_array *am_lamb_update_phase2_at(am_array *weight, am_array *g, am_arra
 #define am_lamb_update_phase2(w, g, r1, r2, lr, lb, ub) \
     am_lamb_update_phase2_at((w), (g), (r1), (r2), (lr), (lb), (ub), AM_HERE)
 
+/* ---- attention (ndarray/ops/attention.c) and moments (moments.c) ---- */
+
+/* [_contrib_interleaved_matmul_selfatt_qk] scores (batch * heads, L, L) = q k^T /
+ * sqrt(head_dim) from qkv (L, batch, heads * 3 * head_dim), interleaved per head as
+ * (q, k, v).  New reference; AM_ERR_SHAPE for a shape that does not split into heads. */
+AM_API am_array *am_interleaved_matmul_selfatt_qk_at(am_array *qkv, int64_t heads, am_site at);
+#define am_interleaved_matmul_selfatt_qk(qkv, h) \
+    am_interleaved_matmul_selfatt_qk_at((qkv), (h), AM_HERE)
+/* [_contrib_interleaved_matmul_selfatt_valatt] (L, batch, heads * head_dim) = attention v,
+ * attention being (batch * heads, L, L). */
+AM_API am_array *am_interleaved_matmul_selfatt_valatt_at(am_array *qkv, am_array *attention,
+                                                         int64_t heads, am_site at);
+#define am_interleaved_matmul_selfatt_valatt(qkv, att, h) \
+    am_interleaved_matmul_selfatt_valatt_at((qkv), (att), (h), AM_HERE)
+/* [_contrib_interleaved_matmul_encdec_qk] scores (batch * heads, Lq, Lk) from queries
+ * (Lq, batch, heads * head_dim) and keys_values (Lk, batch, heads * 2 * head_dim), per head
+ * (k, v). */
+AM_API am_array *am_interleaved_matmul_encdec_qk_at(am_array *queries, am_array *keys_values,
+                                                    int64_t heads, am_site at);
+#define am_interleaved_matmul_encdec_qk(q, kv, h) \
+    am_interleaved_matmul_encdec_qk_at((q), (kv), (h), AM_HERE)
+/* [_contrib_interleaved_matmul_encdec_valatt] (Lq, batch, heads * head_dim) = attention v. */
+AM_API am_array *am_interleaved_matmul_encdec_valatt_at(am_array *keys_values,
+                                                        am_array *attention, int64_t heads,
+                                                        am_site at);
+#define am_interleaved_matmul_encdec_valatt(kv, att, h) \
+    am_interleaved_matmul_encdec_valatt_at((kv), (att), (h), AM_HERE)
+/* [_contrib_div_sqrt_dim] x / sqrt(x.shape[-1]). */
+AM_API am_array *am_div_sqrt_dim_at(am_array *x, am_site at);
+#define am_div_sqrt_dim(x) am_div_sqrt_dim_at((x), AM_HERE)
+/* [_contrib_arange_like] start + floor(i / repeat) * step in x's shape and dtype, or as
+ * long as axis *axis of x when axis is not NULL. */
+AM_API am_array *am_arange_like_at(am_array *x, double start, double step, int64_t repeat,
+                                   const int64_t *axis, am_site at);
+#define am_arange_like(x, start, step, rep, axis) \
+    am_arange_like_at((x), (start), (step), (rep), (axis), AM_HERE)
+/* [moments] mean and population variance over naxes axes (at least one); *mean and *var
+ * receive new references (NULL on failure). */
+AM_API am_status am_moments_at(am_array *x, const int *axes, int naxes, bool keepdims,
+                               am_array **mean, am_array **var, am_site at);
+#define am_moments(x, ax, n, k, m, v) am_moments_at((x), (ax), (n), (k), (m), (v), AM_HERE)
+
 #ifdef __cplusplus
 }
 #endif

@@ -165,3 +165,17 @@ AM_OP(adagrad_update)
 AM_OP(adamw_update)
 AM_OP(lamb_update_phase1)
 AM_OP(lamb_update_phase2)
+
+/* attention.c */
+AM_OP(interleaved_matmul_selfatt_qk)
+AM_OP(interleaved_matmul_selfatt_valatt)
+AM_OP(interleaved_matmul_encdec_qk)
+AM_OP(interleaved_matmul_encdec_valatt)
+AM_OP(backward_interleaved_matmul_selfatt_qk)
+AM_OP(backward_interleaved_matmul_selfatt_valatt)
+AM_OP(backward_interleaved_matmul_encdec_qk)
+AM_OP(backward_interleaved_matmul_encdec_valatt)
+AM_OP(div_sqrt_dim)
+AM_OP(arange_like)
+/* moments.c */
+AM_OP(moments)

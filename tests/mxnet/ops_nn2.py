@@ -1,0 +1,23 @@
+"""Op cases for `make check-mxnet` (category op/): the attention, resize, pooling and
+normalization ops of helper E's part of issue 11.  Each dict is one single-op graph that
+real MXNet 1.9.1 runs and Amber must match; see tests/mxnet/check.py for the keys."""
+
+CASES = [
+    # Gluon-NLP/BERT attention: interleaved (L, batch, heads * 3 * head_dim) projections.
+    dict(name="selfatt_qk", op="_contrib_interleaved_matmul_selfatt_qk", attrs={"heads": 2},
+         inputs=[(5, 3, 24)]),
+    dict(name="selfatt_valatt", op="_contrib_interleaved_matmul_selfatt_valatt",
+         attrs={"heads": 2}, inputs=[(5, 3, 24), (6, 5, 5)]),
+    dict(name="encdec_qk", op="_contrib_interleaved_matmul_encdec_qk", attrs={"heads": 4},
+         inputs=[(3, 2, 16), (7, 2, 32)]),
+    dict(name="encdec_valatt", op="_contrib_interleaved_matmul_encdec_valatt",
+         attrs={"heads": 4}, inputs=[(7, 2, 32), (8, 3, 7)]),
+    dict(name="div_sqrt_dim", op="_contrib_div_sqrt_dim", inputs=[(2, 3, 16)]),
+    dict(name="arange_like", op="_contrib_arange_like", attrs={"start": 1.5, "step": 0.5},
+         inputs=[(3, 4)]),
+    dict(name="arange_like_axis", op="_contrib_arange_like",
+         attrs={"axis": -1, "repeat": 2, "step": 3}, inputs=[(2, 7)]),
+    dict(name="moments", op="moments", attrs={"axes": (0, 2)}, inputs=[(3, 4, 5)]),
+    dict(name="moments_keepdims", op="moments", attrs={"axes": (1,), "keepdims": True},
+         inputs=[(2, 6, 3)]),
+]
