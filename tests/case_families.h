@@ -36,3 +36,5 @@ CASES(optimizer)
 
 /* attention */
 CASES(attention)
+/* resize */
+CASES(resize)

@@ -77,3 +77,5 @@ SUITE(optimizer)
 SUITE(trainer)
 /* ops_attention */
 SUITE(ops_attention)
+/* ops_resize */
+SUITE(ops_resize)

@@ -514,6 +514,18 @@ AM_API am_status am_moments_at(am_array *x, const int *axes, int naxes, bool kee
                                am_array **mean, am_array **var, am_site at);
 #define am_moments(x, ax, n, k, m, v) am_moments_at((x), (ax), (n), (k), (m), (v), AM_HERE)
 
+/* ---- resizing (ndarray/ops/resize.c) ---- */
+
+/* [_contrib_BilinearResize2D] NCHW x resized to (height, width) by bilinear interpolation;
+ * align_corners as MXNet's attribute.  Other modes through am_invoke. */
+AM_API am_array *am_bilinear_resize_2d_at(am_array *x, int64_t height, int64_t width,
+                                          bool align_corners, am_site at);
+#define am_bilinear_resize_2d(x, h, w, ac) am_bilinear_resize_2d_at((x), (h), (w), (ac), AM_HERE)
+/* [_contrib_AdaptiveAvgPooling2D] NCHW x average-pooled to (height, width). */
+AM_API am_array *am_adaptive_avg_pooling_2d_at(am_array *x, int64_t height, int64_t width,
+                                               am_site at);
+#define am_adaptive_avg_pooling_2d(x, h, w) am_adaptive_avg_pooling_2d_at((x), (h), (w), AM_HERE)
+
 #ifdef __cplusplus
 }
 #endif

@@ -179,3 +179,8 @@ AM_OP(div_sqrt_dim)
 AM_OP(arange_like)
 /* moments.c */
 AM_OP(moments)
+/* resize.c */
+AM_OP(bilinear_resize_2d)
+AM_OP(backward_bilinear_resize_2d)
+AM_OP(adaptive_avg_pooling_2d)
+AM_OP(backward_adaptive_avg_pooling_2d)

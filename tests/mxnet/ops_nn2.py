@@ -21,3 +21,27 @@ CASES = [
     dict(name="moments_keepdims", op="moments", attrs={"axes": (1,), "keepdims": True},
          inputs=[(2, 6, 3)]),
 ]
+
+CASES += [
+    dict(name="bilinear_resize", op="_contrib_BilinearResize2D",
+         attrs={"height": 7, "width": 5}, inputs=[(2, 3, 4, 6)]),
+    dict(name="bilinear_resize_half_pixel", op="_contrib_BilinearResize2D",
+         attrs={"height": 9, "width": 4, "align_corners": False}, inputs=[(1, 2, 5, 6)]),
+    dict(name="bilinear_resize_scale", op="_contrib_BilinearResize2D",
+         attrs={"scale_height": 1.7, "scale_width": 0.6}, inputs=[(1, 2, 5, 8)]),
+    dict(name="bilinear_resize_scale_width_ignored", op="_contrib_BilinearResize2D",
+         attrs={"scale_width": 2.0, "height": 3}, inputs=[(1, 1, 4, 4)]),
+    dict(name="bilinear_resize_odd_scale", op="_contrib_BilinearResize2D",
+         attrs={"mode": "odd_scale", "scale_height": 2.0, "scale_width": 0.5},
+         inputs=[(1, 2, 5, 8)]),
+    dict(name="bilinear_resize_like", op="_contrib_BilinearResize2D",
+         attrs={"mode": "like", "align_corners": False}, inputs=[(1, 2, 3, 5), (1, 1, 6, 4)]),
+    dict(name="bilinear_resize_to_odd_up", op="_contrib_BilinearResize2D",
+         attrs={"mode": "to_odd_up"}, inputs=[(1, 2, 4, 5)]),
+    dict(name="adaptive_avg_pool", op="_contrib_AdaptiveAvgPooling2D",
+         attrs={"output_size": (3, 4)}, inputs=[(2, 3, 7, 9)]),
+    dict(name="adaptive_avg_pool_up", op="_contrib_AdaptiveAvgPooling2D",
+         attrs={"output_size": 5}, inputs=[(1, 2, 3, 4)]),
+    dict(name="adaptive_avg_pool_global", op="_contrib_AdaptiveAvgPooling2D",
+         inputs=[(2, 4, 5, 5)]),
+]
