@@ -38,3 +38,5 @@ CASES(optimizer)
 CASES(attention)
 /* resize */
 CASES(resize)
+/* nn2 */
+CASES(nn2)

@@ -79,3 +79,5 @@ SUITE(trainer)
 SUITE(ops_attention)
 /* ops_resize */
 SUITE(ops_resize)
+/* ops_nn2 */
+SUITE(ops_nn2)

@@ -526,6 +526,27 @@ AM_API am_array *am_adaptive_avg_pooling_2d_at(am_array *x, int64_t height, int6
                                                am_site at);
 #define am_adaptive_avg_pooling_2d(x, h, w) am_adaptive_avg_pooling_2d_at((x), (h), (w), AM_HERE)
 
+/* ---- LRN, AMP casts and ROIPooling (lrn.c, amp.c, roi_pooling.c) ---- */
+
+/* [LRN] x / (knorm + alpha / nsize * sum of x^2 over nsize channels)^beta; MXNet's
+ * defaults are alpha 1e-4, beta 0.75, knorm 2. */
+AM_API am_array *am_lrn_at(am_array *x, int64_t nsize, double alpha, double beta, double knorm,
+                           am_site at);
+#define am_lrn(x, n, a, b, k) am_lrn_at((x), (n), (a), (b), (k), AM_HERE)
+/* [amp_cast] float32 x converted to dtype; other dtypes returned as a copy. */
+AM_API am_array *am_amp_cast_at(am_array *x, am_dtype dtype, am_site at);
+#define am_amp_cast(x, t) am_amp_cast_at((x), (t), AM_HERE)
+/* [amp_multicast] n arrays cast to their widest (cast_narrow: narrowest) low-precision or
+ * float32 dtype; out receives n new references. */
+AM_API am_status am_amp_multicast_at(am_array *const *xs, int n, bool cast_narrow,
+                                     am_array **out, am_site at);
+#define am_amp_multicast(xs, n, narrow, out) am_amp_multicast_at((xs), (n), (narrow), (out), AM_HERE)
+/* [ROIPooling] max pooling of each roi row [batch, x1, y1, x2, y2] of rois (R, 5) over
+ * NCHW x to (R, C, pooled_h, pooled_w); spatial_scale in [0, 1]. */
+AM_API am_array *am_roi_pooling_at(am_array *x, am_array *rois, int64_t pooled_h,
+                                   int64_t pooled_w, double spatial_scale, am_site at);
+#define am_roi_pooling(x, r, ph, pw, s) am_roi_pooling_at((x), (r), (ph), (pw), (s), AM_HERE)
+
 #ifdef __cplusplus
 }
 #endif

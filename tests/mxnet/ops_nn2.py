@@ -45,3 +45,20 @@ CASES += [
     dict(name="adaptive_avg_pool_global", op="_contrib_AdaptiveAvgPooling2D",
          inputs=[(2, 4, 5, 5)]),
 ]
+
+CASES += [
+    dict(name="lrn", op="LRN", attrs={"nsize": 5}, inputs=[(2, 7, 4, 4)]),
+    dict(name="lrn_strong", op="LRN", attrs={"nsize": 3, "alpha": 0.5, "beta": 0.9,
+                                             "knorm": 1.5}, inputs=[(2, 6, 3, 5)], low=-2, high=2),
+    dict(name="amp_cast", op="amp_cast", attrs={"dtype": "float32"}, inputs=[(3, 4)]),
+    # amp_cast to float64 is not a case: MXNet 1.9.1's oneDNN build fails on it ("unknown
+    # type for MKLDNN").
+    dict(name="amp_multicast", op="amp_multicast", attrs={"num_outputs": 2},
+         inputs=[(3, 4), (5,)]),
+    dict(name="roi_pooling", op="ROIPooling",
+         attrs={"pooled_size": (2, 3), "spatial_scale": 1.0}, inputs=[(8, 2, 8, 8), (6, 5)],
+         int_inputs={1: (0, 8)}),
+    dict(name="roi_pooling_scaled", op="ROIPooling",
+         attrs={"pooled_size": (3, 3), "spatial_scale": 0.625}, inputs=[(8, 3, 6, 7), (5, 5)],
+         int_inputs={1: (0, 8)}),
+]
