@@ -2,6 +2,9 @@
  * MXNet 1.9.1 (outputs and input gradients), dtype rules, and errors for bad input. */
 #include "test_util.h"
 
+/* Two axes for am_moments (a compound literal's comma would split a macro argument). */
+#define AX2(a, b) ((const int[]){(a), (b)})
+
 /* off + scale * (0, 1, 2, ...) in shape s. */
 static am_array *iota(am_shape s, am_dtype t, double scale, double off)
 {
@@ -135,10 +138,98 @@ static void test_errors(void)
     am_scope_end();
 }
 
+/* ---- symbolic gradients -------------------------------------------------------------- */
+
+/* Every differentiable op of helper E's families in one model: attention, moments,
+ * div_sqrt_dim, resizing, LRN, ROIPooling and the AMP casts.  in: qkv, queries,
+ * keys_values, image, rois. */
+static int nn2_model(am_array *const *in, am_array **heads)
+{
+    const int64_t H = 2;
+    am_array *s = am_softmax(am_interleaved_matmul_selfatt_qk(in[0], H), -1);
+    am_array *o = am_interleaved_matmul_selfatt_valatt(in[0], s, H);
+    am_array *e = am_interleaved_matmul_encdec_valatt(
+        in[2], am_interleaved_matmul_encdec_qk(in[1], in[2], H), H);
+    am_array *mean = NULL, *var = NULL, *cast[2] = {0};
+    am_array *two[2] = {am_div_sqrt_dim(o), e};
+    if (am_amp_multicast(two, 2, false, cast) != AM_OK) return 0;
+    if (am_moments(am_amp_cast(cast[0], AM_DTYPE_FLOAT32), AX2(0, 2), 2, true, &mean, &var) !=
+        AM_OK)
+        return 0;
+    am_array *img = am_bilinear_resize_2d(in[3], 6, 7, false);
+    img = am_lrn(am_adaptive_avg_pooling_2d(img, 5, 5), 3, 0.5, 0.75, 1.5);
+    heads[0] = am_broadcast_add(am_broadcast_mul(cast[0], var), mean);
+    heads[1] = cast[1];
+    heads[2] = am_roi_pooling(img, in[4], 2, 2, 1.0);
+    return heads[0] && heads[1] && heads[2] ? 3 : 0;
+}
+
+static void test_graph_gradient(void)
+{
+    am_scope_begin();
+    static const char *names[] = {"qkv", "queries", "keys_values", "image", "rois"};
+    am_shape shapes[] = {AM_SHAPE(3, 2, 12), AM_SHAPE(2, 2, 4), AM_SHAPE(4, 2, 8),
+                         AM_SHAPE(2, 3, 4, 5), AM_SHAPE(3, 5)};
+    am_array *vars[5], *val[5], *x[5], *heads[3], *want[8], *got[8], *hg[3];
+    am_seed(5);
+    for (int i = 0; i < 5; i++) {
+        vars[i] = am_var(names[i], shapes[i], AM_DTYPE_FLOAT32);
+        val[i] = i < 4 ? tu_random(shapes[i], AM_DTYPE_FLOAT32, -1, 1)
+                       : tu_array(AM_DTYPE_FLOAT32, AM_SHAPE(3, 5), 0, 0, 0, 3, 3, 1, 1, 2, 4, 4,
+                                  1, 3, 1, 0, 4);
+    }
+    CU_ASSERT_EQUAL_FATAL(nn2_model(vars, heads), 3);
+    am_graph *g = am_graph_create(heads, 3);
+    am_graph *gg = am_graph_gradient(g, names, 4);
+    if (!gg) printf("\n  am_graph_gradient: %s\n", am_last_error());
+    CU_ASSERT_PTR_NOT_NULL_FATAL(gg);
+    char *out_names[3];
+    CU_ASSERT_EQUAL_FATAL(am_graph_list_outputs(g, out_names, 3), 3);
+    const char *bn[8];
+    char hg_names[3][256];
+    am_array *bound[8];
+    for (int i = 0; i < 5; i++) bn[i] = names[i], bound[i] = val[i];
+    for (int h = 0; h < 3; h++) {
+        snprintf(hg_names[h], sizeof(hg_names[h]), "%s_head_grad", out_names[h]);
+        free(out_names[h]);
+        hg[h] = tu_random(am_array_shape(heads[h]), AM_DTYPE_FLOAT32, -1, 1);
+        bn[5 + h] = hg_names[h], bound[5 + h] = hg[h];
+    }
+    am_status st = am_graph_eval(gg, bn, bound, 8, true, got, 7);
+    if (st != AM_OK) printf("\n  am_graph_eval: %s\n", am_last_error());
+    CU_ASSERT_EQUAL_FATAL(st, AM_OK);
+    /* The same eagerly under autograd. */
+    for (int i = 0; i < 5; i++) {
+        x[i] = am_copy(val[i]);
+        if (i < 4) am_attach_grad(x[i], AM_GRAD_WRITE);
+    }
+    am_autograd_record_begin(true);
+    CU_ASSERT_EQUAL_FATAL(nn2_model(x, want), 3);
+    am_autograd_end();
+    CU_ASSERT_EQUAL_FATAL(am_grad_of(want, hg, 3, x, 4, false, false, want + 3), AM_OK);
+    for (int i = 0; i < 7; i++)
+        if (!tu_allclose(got[i], want[i], 1e-5)) {
+            printf("\n  output %d differs", i);
+            CU_FAIL("graph and eager gradients differ");
+        }
+    /* Each input's gradient is non-trivial: the model is not vacuous. */
+    for (int i = 3; i < 7; i++) {
+        am_view v = am_array_view(got[i]);
+        double m = 0;
+        for (int64_t j = 0; j < am_view_size(&v); j++) m = fmax(m, fabs(am_view_get(&v, j)));
+        CU_ASSERT(m > 1e-3);
+    }
+    am_graph_release(gg);
+    am_graph_release(g);
+    am_scope_end();
+}
+
 CU_TestInfo am_tests_ops_nn2[] = {
     {"LRN: MXNet's values and gradient", test_lrn_values},
     {"amp_cast and amp_multicast: dtypes, values, gradient", test_amp},
     {"ROIPooling: MXNet's values and gradients", test_roi_values},
     {"LRN and ROIPooling errors", test_errors},
+    {"symbolic gradients of the attention, resize and nn2 ops agree with autograd",
+     test_graph_gradient},
     CU_TEST_INFO_NULL,
 };
