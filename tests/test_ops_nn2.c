@@ -111,6 +111,56 @@ static void test_roi_values(void)
     am_scope_end();
 }
 
+static void test_roi_align(void)
+{
+    am_scope_begin();
+    am_array *x = iota(AM_SHAPE(1, 1, 8, 6), AM_DTYPE_FLOAT32, 1, 0);
+    am_array *r = tu_array(AM_DTYPE_FLOAT32, AM_SHAPE(2, 5), 0, 1.3, 2.2, 3.7, 5.1, 0, 0.5, 0.5,
+                           5.5, 7.5);
+    /* MXNet 1.9.1's values: adaptive sampling, then aligned with 2 x 2 samples per bin. */
+    TU_ASSERT_VALUES(am_roi_align(x, r, 2, 2, 1.0, -1, false, false), AM_SHAPE(2, 1, 2, 2), 1e-4,
+                     19.450000762939453, 20.649999618530273, 28.150001525878906,
+                     29.35000228881836, 15.25, 17.72222328186035, 36.156253814697266,
+                     38.62847137451172);
+    TU_ASSERT_VALUES(am_roi_align(x, r, 2, 2, 1.0, 2, false, true), AM_SHAPE(2, 1, 2, 2), 1e-4,
+                     15.949999809265137, 17.149999618530273, 24.650001525878906,
+                     25.850000381469727, 11.75, 14.25, 32.75, 35.25);
+    /* Position-sensitive: bin (i, j) reads channel 2 i + j. */
+    am_array *x4 = iota(AM_SHAPE(1, 4, 3, 3), AM_DTYPE_FLOAT64, 1, 0);
+    am_array *r4 = tu_array(AM_DTYPE_FLOAT64, AM_SHAPE(1, 5), 0, 0, 0, 2, 2);
+    TU_ASSERT_VALUES(am_roi_align(x4, r4, 2, 2, 1.0, -1, true, false), AM_SHAPE(1, 1, 2, 2),
+                     1e-12, 2, 12, 23, 33);
+    /* A negative batch entry is ignored: zeros. */
+    am_array *rn = tu_array(AM_DTYPE_FLOAT64, AM_SHAPE(1, 5), -1, 0, 0, 2, 2);
+    TU_ASSERT_VALUES(am_roi_align(x4, rn, 1, 1, 1.0, -1, false, false), AM_SHAPE(1, 4, 1, 1), 0,
+                     0, 0, 0, 0);
+    /* The input gradient of sum(ROIAlign(x, r, scale 0.5, 2 samples)), from MXNet. */
+    am_attach_grad(x, AM_GRAD_WRITE);
+    am_autograd_record_begin(true);
+    am_array *s = am_sum(am_roi_align(x, r, 2, 2, 0.5, 2, false, false), NULL, 0, false);
+    am_autograd_end();
+    CU_ASSERT_EQUAL(am_backward(s), AM_OK);
+    double g[48] = {0};
+    static const struct { int i; double v; } nz[] = {
+        {0, 0.03418}, {1, 0.12207}, {2, 0.12207}, {3, 0.03418}, {6, 0.176797},
+        {7, 1.138203}, {8, 0.761953}, {9, 0.123047}, {12, 0.250547}, {13, 2.096953},
+        {14, 1.204453}, {15, 0.123047}, {18, 0.141797}, {19, 0.683203}, {20, 0.551953},
+        {21, 0.123047}, {24, 0.03418}, {25, 0.12207}, {26, 0.12207}, {27, 0.03418}};
+    for (size_t k = 0; k < sizeof(nz) / sizeof(nz[0]); k++) g[nz[k].i] = nz[k].v;
+    CU_ASSERT(tu_values_are(am_grad(x), AM_SHAPE(1, 1, 8, 6), g, 48, 1e-5));
+    /* Errors. */
+    TU_ASSERT_FAILS(am_roi_align(x4, r4, 3, 3, 1.0, -1, true, false), AM_ERR_SHAPE,
+                    "_contrib_ROIAlign: data (1, 4, 3, 3): position_sensitive needs channels "
+                    "divisible");
+    am_array *bad = tu_array(AM_DTYPE_FLOAT64, AM_SHAPE(1, 5), 0, 2, 0, 1, 2);
+    TU_ASSERT_FAILS(am_roi_align(x4, bad, 1, 1, 1.0, -1, false, true), AM_ERR_ARG,
+                    "rois[0] has width -1 and height 2; aligned needs both positive");
+    am_array *far = tu_array(AM_DTYPE_FLOAT64, AM_SHAPE(1, 5), 3, 0, 0, 1, 1);
+    TU_ASSERT_FAILS(am_roi_align(x4, far, 1, 1, 1.0, -1, false, false), AM_ERR_ARG,
+                    "rois[0] names batch entry 3 of data with 1");
+    am_scope_end();
+}
+
 static void test_errors(void)
 {
     am_scope_begin();
@@ -141,7 +191,7 @@ static void test_errors(void)
 /* ---- symbolic gradients -------------------------------------------------------------- */
 
 /* Every differentiable op of helper E's families in one model: attention, moments,
- * div_sqrt_dim, resizing, LRN, ROIPooling and the AMP casts.  in: qkv, queries,
+ * div_sqrt_dim, resizing, LRN, ROIPooling, ROIAlign and the AMP casts.  in: qkv, queries,
  * keys_values, image, rois. */
 static int nn2_model(am_array *const *in, am_array **heads)
 {
@@ -161,7 +211,8 @@ static int nn2_model(am_array *const *in, am_array **heads)
     heads[0] = am_broadcast_add(am_broadcast_mul(cast[0], var), mean);
     heads[1] = cast[1];
     heads[2] = am_roi_pooling(img, in[4], 2, 2, 1.0);
-    return heads[0] && heads[1] && heads[2] ? 3 : 0;
+    heads[3] = am_roi_align(img, in[4], 2, 3, 0.8, -1, false, false);
+    return heads[0] && heads[1] && heads[2] && heads[3] ? 4 : 0;
 }
 
 static void test_graph_gradient(void)
@@ -170,7 +221,7 @@ static void test_graph_gradient(void)
     static const char *names[] = {"qkv", "queries", "keys_values", "image", "rois"};
     am_shape shapes[] = {AM_SHAPE(3, 2, 12), AM_SHAPE(2, 2, 4), AM_SHAPE(4, 2, 8),
                          AM_SHAPE(2, 3, 4, 5), AM_SHAPE(3, 5)};
-    am_array *vars[5], *val[5], *x[5], *heads[3], *want[8], *got[8], *hg[3];
+    am_array *vars[5], *val[5], *x[5], *heads[4], *want[8], *got[8], *hg[4];
     am_seed(5);
     for (int i = 0; i < 5; i++) {
         vars[i] = am_var(names[i], shapes[i], AM_DTYPE_FLOAT32);
@@ -178,24 +229,24 @@ static void test_graph_gradient(void)
                        : tu_array(AM_DTYPE_FLOAT32, AM_SHAPE(3, 5), 0, 0, 0, 3, 3, 1, 1, 2, 4, 4,
                                   1, 3, 1, 0, 4);
     }
-    CU_ASSERT_EQUAL_FATAL(nn2_model(vars, heads), 3);
-    am_graph *g = am_graph_create(heads, 3);
+    CU_ASSERT_EQUAL_FATAL(nn2_model(vars, heads), 4);
+    am_graph *g = am_graph_create(heads, 4);
     am_graph *gg = am_graph_gradient(g, names, 4);
     if (!gg) printf("\n  am_graph_gradient: %s\n", am_last_error());
     CU_ASSERT_PTR_NOT_NULL_FATAL(gg);
-    char *out_names[3];
-    CU_ASSERT_EQUAL_FATAL(am_graph_list_outputs(g, out_names, 3), 3);
-    const char *bn[8];
-    char hg_names[3][256];
-    am_array *bound[8];
+    char *out_names[4];
+    CU_ASSERT_EQUAL_FATAL(am_graph_list_outputs(g, out_names, 4), 4);
+    const char *bn[9];
+    char hg_names[4][256];
+    am_array *bound[9];
     for (int i = 0; i < 5; i++) bn[i] = names[i], bound[i] = val[i];
-    for (int h = 0; h < 3; h++) {
+    for (int h = 0; h < 4; h++) {
         snprintf(hg_names[h], sizeof(hg_names[h]), "%s_head_grad", out_names[h]);
         free(out_names[h]);
         hg[h] = tu_random(am_array_shape(heads[h]), AM_DTYPE_FLOAT32, -1, 1);
         bn[5 + h] = hg_names[h], bound[5 + h] = hg[h];
     }
-    am_status st = am_graph_eval(gg, bn, bound, 8, true, got, 7);
+    am_status st = am_graph_eval(gg, bn, bound, 9, true, got, 8);
     if (st != AM_OK) printf("\n  am_graph_eval: %s\n", am_last_error());
     CU_ASSERT_EQUAL_FATAL(st, AM_OK);
     /* The same eagerly under autograd. */
@@ -204,16 +255,16 @@ static void test_graph_gradient(void)
         if (i < 4) am_attach_grad(x[i], AM_GRAD_WRITE);
     }
     am_autograd_record_begin(true);
-    CU_ASSERT_EQUAL_FATAL(nn2_model(x, want), 3);
+    CU_ASSERT_EQUAL_FATAL(nn2_model(x, want), 4);
     am_autograd_end();
-    CU_ASSERT_EQUAL_FATAL(am_grad_of(want, hg, 3, x, 4, false, false, want + 3), AM_OK);
-    for (int i = 0; i < 7; i++)
+    CU_ASSERT_EQUAL_FATAL(am_grad_of(want, hg, 4, x, 4, false, false, want + 4), AM_OK);
+    for (int i = 0; i < 8; i++)
         if (!tu_allclose(got[i], want[i], 1e-5)) {
             printf("\n  output %d differs", i);
             CU_FAIL("graph and eager gradients differ");
         }
     /* Each input's gradient is non-trivial: the model is not vacuous. */
-    for (int i = 3; i < 7; i++) {
+    for (int i = 4; i < 8; i++) {
         am_view v = am_array_view(got[i]);
         double m = 0;
         for (int64_t j = 0; j < am_view_size(&v); j++) m = fmax(m, fabs(am_view_get(&v, j)));
@@ -228,6 +279,7 @@ CU_TestInfo am_tests_ops_nn2[] = {
     {"LRN: MXNet's values and gradient", test_lrn_values},
     {"amp_cast and amp_multicast: dtypes, values, gradient", test_amp},
     {"ROIPooling: MXNet's values and gradients", test_roi_values},
+    {"_contrib_ROIAlign: MXNet's values and gradient, variants, errors", test_roi_align},
     {"LRN and ROIPooling errors", test_errors},
     {"symbolic gradients of the attention, resize and nn2 ops agree with autograd",
      test_graph_gradient},

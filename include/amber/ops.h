@@ -546,6 +546,14 @@ AM_API am_status am_amp_multicast_at(am_array *const *xs, int n, bool cast_narro
 AM_API am_array *am_roi_pooling_at(am_array *x, am_array *rois, int64_t pooled_h,
                                    int64_t pooled_w, double spatial_scale, am_site at);
 #define am_roi_pooling(x, r, ph, pw, s) am_roi_pooling_at((x), (r), (ph), (pw), (s), AM_HERE)
+/* [_contrib_ROIAlign] Mask R-CNN's RoIAlign of rois (R, 5) over NCHW x to (R, C, pooled_h,
+ * pooled_w) (C / (pooled_h * pooled_w) channels when position_sensitive); sample_ratio <= 0
+ * adapts the samples per bin; aligned shifts corners by half a pixel. */
+AM_API am_array *am_roi_align_at(am_array *x, am_array *rois, int64_t pooled_h, int64_t pooled_w,
+                                 double spatial_scale, int64_t sample_ratio,
+                                 bool position_sensitive, bool aligned, am_site at);
+#define am_roi_align(x, r, ph, pw, s, sr, ps, al) \
+    am_roi_align_at((x), (r), (ph), (pw), (s), (sr), (ps), (al), AM_HERE)
 
 #ifdef __cplusplus
 }
