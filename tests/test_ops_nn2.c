@@ -161,6 +161,49 @@ static void test_roi_align(void)
     am_scope_end();
 }
 
+static void test_box_nms(void)
+{
+    am_scope_begin();
+    am_array *x = tu_array(AM_DTYPE_FLOAT32, AM_SHAPE(4, 6), 0, 0.5, 0.1, 0.1, 0.2, 0.2, 1, 0.4,
+                           0.1, 0.1, 0.2, 0.2, 0, 0.3, 0.1, 0.1, 0.14, 0.14, 2, 0.6, 0.5, 0.5,
+                           0.7, 0.8);
+    /* MXNet's documented example and its gradient. */
+    am_attach_grad(x, AM_GRAD_WRITE);
+    am_autograd_record_begin(true);
+    am_array *y = am_box_nms(x, 0.1, 0, -1, 0, true);
+    am_autograd_end();
+    TU_ASSERT_VALUES(y, AM_SHAPE(4, 6), 1e-7, 2, 0.6, 0.5, 0.5, 0.7, 0.8, 0, 0.5, 0.1, 0.1, 0.2,
+                     0.2, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1);
+    am_array *og = tu_array(AM_DTYPE_FLOAT32, AM_SHAPE(4, 6), 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.2,
+                            0.2, 0.2, 0.2, 0.2, 0.2, 0.3, 0.3, 0.3, 0.3, 0.3, 0.3, 0.4, 0.4, 0.4,
+                            0.4, 0.4, 0.4);
+    CU_ASSERT_EQUAL(am_backward_at(y, og, false, AM_HERE), AM_OK);
+    TU_ASSERT_VALUES(am_grad(x), AM_SHAPE(4, 6), 1e-7, 0.2, 0.2, 0.2, 0.2, 0.2, 0.2, 0, 0, 0, 0,
+                     0, 0, 0, 0, 0, 0, 0, 0, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1);
+    /* Per class (MXNet 1.9.1): class 1 survives; background_id drops ids equal to it;
+     * out_format=center converts the kept rows. */
+    TU_ASSERT_VALUES(tu_invoke1("_contrib_box_nms", x, "overlap_thresh|id_index|out_format",
+                                "0.1|0|center"),
+                     AM_SHAPE(4, 6), 1e-6, 2, 0.6, 0.6, 0.65, 0.2, 0.3, 0, 0.5, 0.15, 0.15, 0.1,
+                     0.1, 1, 0.4, 0.15, 0.15, 0.1, 0.1, -1, -1, -1, -1, -1, -1);
+    TU_ASSERT_VALUES(tu_invoke1("_contrib_box_nms", x, "overlap_thresh|id_index|background_id",
+                                "0.1|0|0"),
+                     AM_SHAPE(4, 6), 1e-7, 2, 0.6, 0.5, 0.5, 0.7, 0.8, 1, 0.4, 0.1, 0.1, 0.2,
+                     0.2, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1);
+    /* topk=0 copies. */
+    CU_ASSERT(tu_allclose(am_box_nms(x, 0.1, 0, 0, -1, false), x, 0));
+    TU_ASSERT_FAILS(am_box_nms(am_zeros(AM_SHAPE(3, 4), AM_DTYPE_FLOAT32), 0.5, 0, -1, -1,
+                               false),
+                    AM_ERR_SHAPE, "_contrib_box_nms: data (3, 4): each box needs at least 5");
+    TU_ASSERT_FAILS(tu_invoke1("_contrib_box_nms", x, "score_index", "3"), AM_ERR_ARG,
+                    "score_index=3");
+    TU_ASSERT_FAILS(tu_invoke1("_contrib_box_nms", x, "id_index|score_index", "1|1"),
+                    AM_ERR_ARG, "id_index=1");
+    TU_ASSERT_FAILS(am_box_nms(am_zeros(AM_SHAPE(6), AM_DTYPE_FLOAT32), 0.5, 0, -1, -1, false),
+                    AM_ERR_SHAPE, "2 or more axes");
+    am_scope_end();
+}
+
 static void test_errors(void)
 {
     am_scope_begin();
@@ -280,6 +323,7 @@ CU_TestInfo am_tests_ops_nn2[] = {
     {"amp_cast and amp_multicast: dtypes, values, gradient", test_amp},
     {"ROIPooling: MXNet's values and gradients", test_roi_values},
     {"_contrib_ROIAlign: MXNet's values and gradient, variants, errors", test_roi_align},
+    {"_contrib_box_nms: MXNet's example, gradient, classes, formats, errors", test_box_nms},
     {"LRN and ROIPooling errors", test_errors},
     {"symbolic gradients of the attention, resize and nn2 ops agree with autograd",
      test_graph_gradient},

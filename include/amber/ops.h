@@ -555,6 +555,15 @@ AM_API am_array *am_roi_align_at(am_array *x, am_array *rois, int64_t pooled_h, 
 #define am_roi_align(x, r, ph, pw, s, sr, ps, al) \
     am_roi_align_at((x), (r), (ph), (pw), (s), (sr), (ps), (al), AM_HERE)
 
+/* ---- detection (ndarray/ops/box.c) ---- */
+
+/* [_contrib_box_nms] non-maximum suppression of rows [id, score, xmin, ymin, xmax, ymax, ...]
+ * of x (..., boxes, width): per batch, kept rows sorted by score, then -1 rows.  Other
+ * attributes (coord_start, score_index, background_id, formats) through am_invoke. */
+AM_API am_array *am_box_nms_at(am_array *x, double overlap_thresh, double valid_thresh,
+                               int64_t topk, int64_t id_index, bool force_suppress, am_site at);
+#define am_box_nms(x, ot, vt, k, id, fs) am_box_nms_at((x), (ot), (vt), (k), (id), (fs), AM_HERE)
+
 #ifdef __cplusplus
 }
 #endif

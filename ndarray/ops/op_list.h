@@ -193,3 +193,6 @@ AM_OP(roi_pooling)
 AM_OP(backward_roi_pooling)
 AM_OP(roi_align)
 AM_OP(backward_roi_align)
+/* box.c */
+AM_OP(box_nms)
+AM_OP(backward_box_nms)

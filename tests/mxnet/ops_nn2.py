@@ -76,3 +76,25 @@ CASES += [
          attrs={"pooled_size": (2, 2), "spatial_scale": 1.0, "position_sensitive": True},
          inputs=[(8, 8, 8, 8), (4, 5)], int_inputs={1: (0, 8)}),
 ]
+
+# _contrib_box_nms (GluonCV detectors end in it): rows [id, score, xmin, ymin, xmax, ymax].
+CASES += [
+    dict(name="box_nms", op="_contrib_box_nms", attrs={"overlap_thresh": 0.3},
+         inputs=[(2, 20, 6)], low=0, high=1),
+    dict(name="box_nms_classes_topk", op="_contrib_box_nms",
+         attrs={"overlap_thresh": 0.2, "topk": 6, "id_index": 0, "valid_thresh": 0.5},
+         inputs=[(3, 15, 6)], low=0, high=3),
+    dict(name="box_nms_background_force", op="_contrib_box_nms",
+         attrs={"id_index": 0, "background_id": 1, "force_suppress": True,
+                "overlap_thresh": 0.1}, inputs=[(25, 6)], low=0, high=3),
+    # Integers everywhere: ids equal background_id, and tied scores test the stable order.
+    dict(name="box_nms_integer_ties", op="_contrib_box_nms",
+         attrs={"id_index": 0, "background_id": 1, "overlap_thresh": 0.3},
+         inputs=[(2, 30, 6)], int_inputs={0: (0, 4)}),
+    dict(name="box_nms_center_to_corner", op="_contrib_box_nms",
+         attrs={"in_format": "center", "out_format": "corner", "coord_start": 1,
+                "score_index": 0, "valid_thresh": 0.1}, inputs=[(2, 12, 5)], low=0, high=1),
+    dict(name="box_non_maximum_suppression", op="_contrib_box_non_maximum_suppression",
+         attrs={"overlap_thresh": 0.4, "out_format": "center"}, inputs=[(10, 7)],
+         low=0, high=1),
+]
