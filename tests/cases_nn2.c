@@ -72,4 +72,13 @@ const am_op_case am_cases_nn2[] = {
      .index_hi = 12, .index_dtype = AM_DTYPE_FLOAT32},
     {.op = "_backward_contrib_box_nms", .attrs = "coord_start=1;score_index=0",
      .shapes = "5,5;5,1", .index_mask = 2, .index_hi = 5, .index_dtype = AM_DTYPE_FLOAT64, F64},
+    {.op = "_contrib_box_iou", .shapes = "3,4;2,5,4", .lo = 0, .hi = 1},
+    {.op = "_contrib_box_iou", .attrs = "format=center", .shapes = "2,2,4;3,4", .lo = 0,
+     .hi = 1, F64},
+    {.op = "_contrib_box_iou", .shapes = "0,4;3,4"},
+    {.op = "_contrib_box_decode", .shapes = "2,3,4;1,3,4"},
+    {.op = "_contrib_box_decode",
+     .attrs = "std0=0.1;std1=0.1;std2=0.2;std3=0.2;clip=0.5;format=corner",
+     .shapes = "1,5,4;1,5,4", .lo = 0, .hi = 1, F64},
+    {.op = "_contrib_box_decode", .shapes = "0,2,4;1,2,4"},
     {0}};

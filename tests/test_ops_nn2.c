@@ -204,6 +204,39 @@ static void test_box_nms(void)
     am_scope_end();
 }
 
+static void test_box_iou_decode(void)
+{
+    am_scope_begin();
+    /* MXNet's documented example. */
+    am_array *l = tu_array(AM_DTYPE_FLOAT32, AM_SHAPE(2, 4), 0.5, 0.5, 1.0, 1.0, 0, 0, 0.5, 0.5);
+    am_array *r = tu_array(AM_DTYPE_FLOAT32, AM_SHAPE(1, 4), 0.25, 0.25, 0.75, 0.75);
+    TU_ASSERT_VALUES(am_box_iou(l, r, false), AM_SHAPE(2, 1), 1e-6, 1.0 / 7, 1.0 / 7);
+    /* Centre format: the same boxes as (x, y, w, h); disjoint boxes give 0. */
+    am_array *lc = tu_array(AM_DTYPE_FLOAT64, AM_SHAPE(2, 4), 0.75, 0.75, 0.5, 0.5, 5, 5, 1, 1);
+    am_array *rc = tu_array(AM_DTYPE_FLOAT64, AM_SHAPE(1, 1, 4), 0.5, 0.5, 0.5, 0.5);
+    TU_ASSERT_VALUES(am_box_iou(lc, rc, true), AM_SHAPE(2, 1, 1), 1e-12, 1.0 / 7, 0);
+    /* box_decode against MXNet 1.9.1. */
+    am_array *x = tu_array(AM_DTYPE_FLOAT32, AM_SHAPE(1, 2, 4), 0.1, -0.2, 0.3, 0.05, 0.0, 0.5,
+                           -0.4, 1.0);
+    am_array *a = tu_array(AM_DTYPE_FLOAT32, AM_SHAPE(1, 2, 4), 0.5, 0.5, 0.2, 0.4, 0.1, 0.2,
+                           0.5, 0.6);
+    TU_ASSERT_VALUES(am_box_decode(x, a, NULL, -1, false), AM_SHAPE(1, 2, 4), 1e-6,
+                     0.3850140869617462, 0.20974576473236084, 0.6549859046936035,
+                     0.6302542090415955, -0.06758000701665878, -0.31548458337783813,
+                     0.2675800025463104, 1.3154845237731934);
+    TU_ASSERT_VALUES(am_box_decode(x, a, ((const double[]){1, 1, 2, 1}), 0.5, true),
+                     AM_SHAPE(1, 2, 4), 1e-6, 0.5673081874847412, 0.5225635766983032,
+                     0.07269179821014404, 0.4174364507198334, 0.21013420820236206,
+                     0.2702557444572449, 0.38986581563949585, 0.929744303226471);
+    TU_ASSERT_FAILS(am_box_iou(l, am_zeros(AM_SHAPE(3, 5), AM_DTYPE_FLOAT32), false),
+                    AM_ERR_SHAPE, "_contrib_box_iou: lhs (2, 4) and rhs (3, 5)");
+    TU_ASSERT_FAILS(am_box_decode(x, am_zeros(AM_SHAPE(1, 1, 4), AM_DTYPE_FLOAT32), NULL, -1,
+                                  false),
+                    AM_ERR_SHAPE, "_contrib_box_decode: data (1, 2, 4) must be (B, N, 4) and "
+                    "anchors (1, 1, 4)");
+    am_scope_end();
+}
+
 static void test_errors(void)
 {
     am_scope_begin();
@@ -324,6 +357,7 @@ CU_TestInfo am_tests_ops_nn2[] = {
     {"ROIPooling: MXNet's values and gradients", test_roi_values},
     {"_contrib_ROIAlign: MXNet's values and gradient, variants, errors", test_roi_align},
     {"_contrib_box_nms: MXNet's example, gradient, classes, formats, errors", test_box_nms},
+    {"_contrib_box_iou and _contrib_box_decode: MXNet's values, errors", test_box_iou_decode},
     {"LRN and ROIPooling errors", test_errors},
     {"symbolic gradients of the attention, resize and nn2 ops agree with autograd",
      test_graph_gradient},

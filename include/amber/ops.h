@@ -563,6 +563,15 @@ AM_API am_array *am_roi_align_at(am_array *x, am_array *rois, int64_t pooled_h, 
 AM_API am_array *am_box_nms_at(am_array *x, double overlap_thresh, double valid_thresh,
                                int64_t topk, int64_t id_index, bool force_suppress, am_site at);
 #define am_box_nms(x, ot, vt, k, id, fs) am_box_nms_at((x), (ot), (vt), (k), (id), (fs), AM_HERE)
+/* [_contrib_box_iou] IoU of every lhs box (..., 4) with every rhs box (..., 4). */
+AM_API am_array *am_box_iou_at(am_array *lhs, am_array *rhs, bool center, am_site at);
+#define am_box_iou(l, r, center) am_box_iou_at((l), (r), (center), AM_HERE)
+/* [_contrib_box_decode] corner boxes from normalized offsets data (B, N, 4) and anchors
+ * (1, N, 4); std (4 values, NULL: ones) scales the offsets, clip > 0 bounds the size ones. */
+AM_API am_array *am_box_decode_at(am_array *data, am_array *anchors, const double *std,
+                                  double clip, bool corner_anchors, am_site at);
+#define am_box_decode(d, a, std, clip, corner) \
+    am_box_decode_at((d), (a), (std), (clip), (corner), AM_HERE)
 
 #ifdef __cplusplus
 }

@@ -2,7 +2,8 @@
  * suppression that ends GluonCV's SSD, YOLO and Faster R-CNN exports, as MXNet 1.9.1 does
  * it: per batch, boxes scoring above valid_thresh (and not of background_id) sorted by
  * score, descending and stable, the first topk kept, then greedy suppression by IoU; a
- * hidden second output records where each output row came from, for the gradient. */
+ * hidden second output records where each output row came from, for the gradient.  Also
+ * _contrib_box_iou and _contrib_box_decode, which MXNet does not differentiate either. */
 #include "../ndarray_impl.h"
 
 #include <math.h>
@@ -309,5 +310,148 @@ am_array *am_box_nms_at(am_array *x, double overlap_thresh, double valid_thresh,
     a.id_index = id_index, a.force_suppress = force_suppress;
     am_array *y = NULL;
     am_op_call(&am_op_box_nms, &a, &x, 1, &y, 1, at);
+    return y;
+}
+
+/* ---- _contrib_box_iou ------------------------------------------------------------------- */
+
+typedef struct iou_attrs {
+    int format;
+} iou_attrs;
+
+static const am_attr_field iou_fields[] = {
+    AM_ATTR_ENUM_FIELD(iou_attrs, format, box_formats, "corner",
+                       "corner: (xmin, ymin, xmax, ymax); center: (x, y, w, h)"),
+    {0}};
+
+static am_status iou_shape(const void *attrs, am_shape *in, int n_in, am_shape *out, int n_out)
+{
+    AM_UNUSED(attrs), AM_UNUSED(n_in), AM_UNUSED(n_out);
+    char b0[96], b1[96];
+    const am_shape *l = &in[0], *r = &in[1];
+    if (l->ndim < 0 || r->ndim < 0) return am_fail(AM_ERR_SHAPE, "input shapes must be known");
+    if (l->ndim < 2 || r->ndim < 2 || l->dim[l->ndim - 1] != 4 || r->dim[r->ndim - 1] != 4 ||
+        l->ndim + r->ndim - 2 > AM_MAX_NDIM)
+        return am_fail(AM_ERR_SHAPE, "lhs %s and rhs %s must both be (..., 4), 2 or more axes",
+                       am_shape_format(l, b0, sizeof(b0)), am_shape_format(r, b1, sizeof(b1)));
+    am_shape o = {.ndim = 0};
+    for (int i = 0; i < l->ndim - 1; i++) o.dim[o.ndim++] = l->dim[i];
+    for (int i = 0; i < r->ndim - 1; i++) o.dim[o.ndim++] = r->dim[i];
+    out[0] = o;
+    return AM_OK;
+}
+
+static am_status iou_cpu(const am_kernel_ctx *ctx, const void *attrs, const am_view *in,
+                         int n_in, const am_view *out, int n_out, const am_req *req)
+{
+    AM_UNUSED(ctx), AM_UNUSED(n_in), AM_UNUSED(n_out);
+    int fmt = ((const iou_attrs *)attrs)->format;
+    int64_t nl = am_view_size(&in[0]) / 4, nr = am_view_size(&in[1]) / 4;
+    for (int64_t i = 0; i < nl; i++) {
+        double a[4];
+        for (int k = 0; k < 4; k++) a[k] = am_view_get(&in[0], i * 4 + k);
+        for (int64_t j = 0; j < nr; j++) {
+            double b[4];
+            for (int k = 0; k < 4; k++) b[k] = am_view_get(&in[1], j * 4 + k);
+            put(&out[0], i * nr + j, box_iou(a, b, fmt), req[0]);
+        }
+    }
+    return AM_OK;
+}
+
+const am_op_def am_op_box_iou = {
+    .name = "_contrib_box_iou", .input_names = (const char *const[]){"lhs", "rhs", NULL},
+    .num_outputs = 1, .attrs = iou_fields, .attrs_size = sizeof(iou_attrs),
+    .infer_shape = iou_shape, .infer_dtype = nms_dtype, .cpu = iou_cpu,
+    .fuse = AM_FUSE_OPAQUE, .flags = AM_OP_NO_GRAD,
+    .doc = "Intersection over union of every lhs box (..., 4) with every rhs box (..., 4)."};
+
+/* ---- _contrib_box_decode ---------------------------------------------------------------- */
+
+typedef struct decode_attrs {
+    double std0, std1, std2, std3, clip;
+    int format;
+} decode_attrs;
+
+static const am_attr_field decode_fields[] = {
+    AM_ATTR_FIELD(decode_attrs, std0, AM_ATTR_FLOAT, "1", "scale of the x offsets"),
+    AM_ATTR_FIELD(decode_attrs, std1, AM_ATTR_FLOAT, "1", "scale of the y offsets"),
+    AM_ATTR_FIELD(decode_attrs, std2, AM_ATTR_FLOAT, "1", "scale of the log-width offsets"),
+    AM_ATTR_FIELD(decode_attrs, std3, AM_ATTR_FLOAT, "1", "scale of the log-height offsets"),
+    AM_ATTR_FIELD(decode_attrs, clip, AM_ATTR_FLOAT, "-1",
+                  "above 0: upper bound of the scaled log-size offsets"),
+    AM_ATTR_ENUM_FIELD(decode_attrs, format, box_formats, "center",
+                       "encoding of the anchors (the output is corner)"),
+    {0}};
+
+static am_status decode_shape(const void *attrs, am_shape *in, int n_in, am_shape *out,
+                              int n_out)
+{
+    AM_UNUSED(attrs), AM_UNUSED(n_in), AM_UNUSED(n_out);
+    char b0[96], b1[96];
+    const am_shape *d = &in[0], *a = &in[1];
+    if (d->ndim < 0 || a->ndim < 0) return am_fail(AM_ERR_SHAPE, "input shapes must be known");
+    int64_t na = 1;
+    for (int i = 0; i < a->ndim; i++) na *= a->dim[i];
+    if (d->ndim != 3 || d->dim[2] != 4 || a->ndim < 3 || a->dim[a->ndim - 1] != 4 ||
+        na < d->dim[1] * 4)
+        return am_fail(AM_ERR_SHAPE, "data %s must be (B, N, 4) and anchors %s (1, N, 4)",
+                       am_shape_format(d, b0, sizeof(b0)), am_shape_format(a, b1, sizeof(b1)));
+    out[0] = *d;
+    return AM_OK;
+}
+
+static am_status decode_cpu(const am_kernel_ctx *ctx, const void *attrs, const am_view *in,
+                            int n_in, const am_view *out, int n_out, const am_req *req)
+{
+    AM_UNUSED(ctx), AM_UNUSED(n_in), AM_UNUSED(n_out);
+    const decode_attrs *p = attrs;
+    int64_t n = in[0].dim[1], rows = in[0].dim[0] * n;
+    for (int64_t i = 0; i < rows; i++) {
+        double an[4], x[4];
+        for (int k = 0; k < 4; k++) {
+            an[k] = am_view_get(&in[1], (i % n) * 4 + k);
+            x[k] = am_view_get(&in[0], i * 4 + k);
+        }
+        if (p->format == FMT_CORNER) {
+            an[2] -= an[0], an[3] -= an[1];
+            an[0] += an[2] * 0.5, an[1] += an[3] * 0.5;
+        }
+        double ox = x[0] * p->std0 * an[2] + an[0], oy = x[1] * p->std1 * an[3] + an[1];
+        double dw = x[2] * p->std2, dh = x[3] * p->std3;
+        if (p->clip > 0) dw = dw < p->clip ? dw : p->clip, dh = dh < p->clip ? dh : p->clip;
+        double ow = exp(dw) * an[2] * 0.5, oh = exp(dh) * an[3] * 0.5;
+        put(&out[0], i * 4 + 0, ox - ow, req[0]);
+        put(&out[0], i * 4 + 1, oy - oh, req[0]);
+        put(&out[0], i * 4 + 2, ox + ow, req[0]);
+        put(&out[0], i * 4 + 3, oy + oh, req[0]);
+    }
+    return AM_OK;
+}
+
+const am_op_def am_op_box_decode = {
+    .name = "_contrib_box_decode", .input_names = (const char *const[]){"data", "anchors", NULL},
+    .num_outputs = 1, .attrs = decode_fields, .attrs_size = sizeof(decode_attrs),
+    .infer_shape = decode_shape, .infer_dtype = nms_dtype, .cpu = decode_cpu,
+    .fuse = AM_FUSE_OPAQUE, .flags = AM_OP_NO_GRAD,
+    .doc = "Decodes normalized centre offsets (B, N, 4) against anchors (1, N, 4) into "
+           "corner boxes (xmin, ymin, xmax, ymax)."};
+
+am_array *am_box_iou_at(am_array *lhs, am_array *rhs, bool center, am_site at)
+{
+    iou_attrs a = {.format = center ? FMT_CENTER : FMT_CORNER};
+    am_array *in[2] = {lhs, rhs}, *y = NULL;
+    am_op_call(&am_op_box_iou, &a, in, 2, &y, 1, at);
+    return y;
+}
+
+am_array *am_box_decode_at(am_array *data, am_array *anchors, const double *std, double clip,
+                           bool corner_anchors, am_site at)
+{
+    decode_attrs a = {.std0 = std ? std[0] : 1, .std1 = std ? std[1] : 1,
+                      .std2 = std ? std[2] : 1, .std3 = std ? std[3] : 1, .clip = clip,
+                      .format = corner_anchors ? FMT_CORNER : FMT_CENTER};
+    am_array *in[2] = {data, anchors}, *y = NULL;
+    am_op_call(&am_op_box_decode, &a, in, 2, &y, 1, at);
     return y;
 }

@@ -196,3 +196,5 @@ AM_OP(backward_roi_align)
 /* box.c */
 AM_OP(box_nms)
 AM_OP(backward_box_nms)
+AM_OP(box_iou)
+AM_OP(box_decode)

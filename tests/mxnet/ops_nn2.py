@@ -98,3 +98,16 @@ CASES += [
          attrs={"overlap_thresh": 0.4, "out_format": "center"}, inputs=[(10, 7)],
          low=0, high=1),
 ]
+
+CASES += [
+    # Uniform corners are mostly inverted boxes (IoU 0), so the random cases use centres.
+    dict(name="box_iou", op="_contrib_box_iou", attrs={"format": "center"},
+         inputs=[(2, 5, 4), (7, 4)], low=0.2, high=1),
+    dict(name="box_iou_center", op="_contrib_box_iou", attrs={"format": "center"},
+         inputs=[(6, 4), (3, 2, 4)], low=0, high=1),
+    dict(name="box_decode", op="_contrib_box_decode", inputs=[(2, 6, 4), (1, 6, 4)],
+         low=0, high=1),
+    dict(name="box_decode_corner_clip", op="_contrib_box_decode",
+         attrs={"std0": 0.1, "std1": 0.1, "std2": 0.2, "std3": 0.2, "clip": 0.1,
+                "format": "corner"}, inputs=[(3, 5, 4), (1, 5, 4)]),
+]
