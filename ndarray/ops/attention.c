@@ -257,7 +257,7 @@ static void *atw(const am_view *v, int64_t off) { return (char *)v->data + (size
 static void zero_out(const am_view *o, am_req r)
 {
     if (r == AM_REQ_WRITE || r == AM_REQ_INPLACE)
-        memset(o->data, 0, (size_t)am_view_size(o) * esize(o));
+        if (am_view_size(o) > 0) memset(o->data, 0, (size_t)am_view_size(o) * esize(o));
 }
 
 /* C = alpha Q K^T per t: Q rows of width d at stride ldq, K likewise. */

@@ -172,12 +172,13 @@ static void nms_batch(const nms_attrs *a, const am_view *x, const am_view *y,
             continue;
         cand[m++] = (nms_cand){.score = s, .row = i};
     }
-    qsort(cand, (size_t)m, sizeof(*cand), cand_cmp);
+    if (m > 1) qsort(cand, (size_t)m, sizeof(*cand), cand_cmp);
     int64_t k = a->topk < 0 || a->topk > m ? m : a->topk;
     for (int64_t r = 0; r < k; r++) { /* greedy: a kept box suppresses later overlaps */
         if (cand[r].row < 0) continue;
         double cr[4], id_r = 0;
-        for (int j = 0; j < 4; j++) cr[j] = am_view_get(x, (base + cand[r].row) * w + a->coord_start + j);
+        for (int j = 0; j < 4; j++)
+            cr[j] = am_view_get(x, (base + cand[r].row) * w + a->coord_start + j);
         if (a->id_index >= 0) id_r = am_view_get(x, (base + cand[r].row) * w + a->id_index);
         for (int64_t p = r + 1; p < k; p++) {
             if (cand[p].row < 0) continue;
@@ -219,12 +220,14 @@ static am_status nms_cpu(const am_kernel_ctx *ctx, const void *attrs, const am_v
     for (int i = 0; i < x->ndim - 2; i++) nb *= x->dim[i];
     if (a->topk == 0) { /* MXNet: a copy, each row its own record */
         for (int64_t i = 0; i < nb * n; i++) {
-            for (int64_t j = 0; j < w; j++) put(&out[0], i * w + j, am_view_get(x, i * w + j), req[0]);
+            for (int64_t j = 0; j < w; j++)
+                put(&out[0], i * w + j, am_view_get(x, i * w + j), req[0]);
             put(&out[1], i, (double)i, req[1]);
         }
         return AM_OK;
     }
-    for (int64_t b = 0; b < nb; b++) nms_batch(a, x, &out[0], &out[1], b, n, w, ctx->workspace, req);
+    for (int64_t b = 0; b < nb; b++)
+        nms_batch(a, x, &out[0], &out[1], b, n, w, ctx->workspace, req);
     return AM_OK;
 }
 
@@ -240,8 +243,9 @@ static am_status nms_bwd_shape(const void *attrs, am_shape *in, int n_in, am_sha
     if (st != AM_OK) return st;
     if (in[1].ndim < 0) in[1] = y[1];
     if (in[1].ndim != y[1].ndim || memcmp(in[1].dim, y[1].dim, sizeof(int64_t) * (size_t)y[1].ndim))
-        return am_fail(AM_ERR_SHAPE, "record %s does not match ograd %s", 
-                       am_shape_format(&in[1], b0, sizeof(b0)), am_shape_format(&in[0], b1, sizeof(b1)));
+        return am_fail(AM_ERR_SHAPE, "record %s does not match ograd %s",
+                       am_shape_format(&in[1], b0, sizeof(b0)),
+                       am_shape_format(&in[0], b1, sizeof(b1)));
     out[0] = in[0];
     return AM_OK;
 }
@@ -253,7 +257,8 @@ static am_status nms_bwd_cpu(const am_kernel_ctx *ctx, const void *attrs, const 
     if (req[0] == AM_REQ_NULL) return AM_OK;
     int64_t w = in[0].dim[in[0].ndim - 1], rows = am_view_size(&in[1]);
     if (req[0] != AM_REQ_ADD)
-        memset(out[0].data, 0, (size_t)am_view_size(&out[0]) * am_dtype_size(out[0].dtype));
+        if (am_view_size(&out[0]) > 0)
+            memset(out[0].data, 0, (size_t)am_view_size(&out[0]) * am_dtype_size(out[0].dtype));
     for (int64_t i = 0; i < rows; i++) {
         double r = am_view_get(&in[1], i);
         if (!(r >= 0 && r < (double)rows)) continue;

@@ -21,7 +21,8 @@ static const am_attr_field lrn_fields[] = {
 static am_status lrn_check(const lrn_attrs *a, const am_shape *x)
 {
     char b[96];
-    if (a->nsize < 1) return am_fail(AM_ERR_ARG, "nsize=%lld must be at least 1", (long long)a->nsize);
+    if (a->nsize < 1)
+        return am_fail(AM_ERR_ARG, "nsize=%lld must be at least 1", (long long)a->nsize);
     if (x->ndim < 0) return am_fail(AM_ERR_SHAPE, "the shape of data is unknown");
     if (x->ndim < 2)
         return am_fail(AM_ERR_SHAPE, "data %s needs a channel axis (N, C, ...)",

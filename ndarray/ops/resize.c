@@ -142,8 +142,8 @@ typedef struct lerp {
  * an output of one pixel reads input 0. */
 static void lerp_table(int64_t in, int64_t out, bool align, lerp *t)
 {
-    double scale = out > 1 ? (align ? (double)(in - 1) / (double)(out - 1) : (double)in / (double)out)
-                           : 0.0;
+    double scale = 0.0;
+    if (out > 1) scale = align ? (double)(in - 1) / (double)(out - 1) : (double)in / (double)out;
     for (int64_t o = 0; o < out; o++) {
         double src = align ? scale * (double)o : scale * ((double)o + 0.5) - 0.5;
         if (src < 0) src = 0;
@@ -263,7 +263,8 @@ static am_status resize_bwd_shape(const void *attrs, am_shape *in, int n_in, am_
     if (in[0].ndim < 0) in[0] = y;
     if (!same_shape(&in[0], &y))
         return am_fail(AM_ERR_SHAPE, "ograd %s does not match the forward output %s",
-                       am_shape_format(&in[0], b0, sizeof(b0)), am_shape_format(&y, b1, sizeof(b1)));
+                       am_shape_format(&in[0], b0, sizeof(b0)),
+                       am_shape_format(&y, b1, sizeof(b1)));
     for (int i = 0; i < n_out; i++) out[i] = in[i + 1];
     return AM_OK;
 }
@@ -278,7 +279,8 @@ static am_status resize_bwd_cpu(const am_kernel_ctx *ctx, const void *attrs, con
 {
     AM_UNUSED(n_in);
     if (n_out > 1 && (req[1] == AM_REQ_WRITE || req[1] == AM_REQ_INPLACE))
-        memset(out[1].data, 0, (size_t)am_view_size(&out[1]) * am_dtype_size(out[1].dtype));
+        if (am_view_size(&out[1]) > 0)
+            memset(out[1].data, 0, (size_t)am_view_size(&out[1]) * am_dtype_size(out[1].dtype));
     if (req[0] == AM_REQ_NULL) return AM_OK;
     bool add = req[0] == AM_REQ_ADD;
     resize_geom g = resize_geom_of(attrs, &in[1], in[0].dim[2], in[0].dim[3], ctx->workspace);
@@ -435,7 +437,8 @@ static am_status adaptive_bwd_shape(const void *attrs, am_shape *in, int n_in, a
     if (in[0].ndim < 0) in[0] = y;
     if (!same_shape(&in[0], &y))
         return am_fail(AM_ERR_SHAPE, "ograd %s does not match the forward output %s",
-                       am_shape_format(&in[0], b0, sizeof(b0)), am_shape_format(&y, b1, sizeof(b1)));
+                       am_shape_format(&in[0], b0, sizeof(b0)),
+                       am_shape_format(&y, b1, sizeof(b1)));
     out[0] = in[1];
     return AM_OK;
 }
@@ -450,7 +453,8 @@ static am_status adaptive_bwd_cpu(const am_kernel_ctx *ctx, const void *attrs,
     adaptive_geom g = {x->dim[0] * x->dim[1], x->dim[2], x->dim[3], in[0].dim[2],
                        in[0].dim[3]};
     if (req[0] != AM_REQ_ADD)
-        memset(out[0].data, 0, (size_t)am_view_size(&out[0]) * am_dtype_size(out[0].dtype));
+        if (am_view_size(&out[0]) > 0)
+            memset(out[0].data, 0, (size_t)am_view_size(&out[0]) * am_dtype_size(out[0].dtype));
     if (g.planes * g.ih * g.iw == 0) return AM_OK;
     AM_FLOAT_SWITCH(x->dtype, T, {
         const T *gy = in[0].data;

@@ -147,7 +147,9 @@ static am_status roi_bwd_cpu(const am_kernel_ctx *ctx, const void *attrs, const 
     AM_UNUSED(ctx), AM_UNUSED(attrs), AM_UNUSED(n_in), AM_UNUSED(n_out);
     for (int i = 0; i < 2; i++)
         if (req[i] == AM_REQ_WRITE || req[i] == AM_REQ_INPLACE)
-            memset(out[i].data, 0, (size_t)am_view_size(&out[i]) * am_dtype_size(out[i].dtype));
+            if (am_view_size(&out[i]) > 0)
+                memset(out[i].data, 0,
+                       (size_t)am_view_size(&out[i]) * am_dtype_size(out[i].dtype));
     if (req[0] == AM_REQ_NULL) return AM_OK;
     int64_t N = in[1].dim[0], C = in[1].dim[1], HW = in[1].dim[2] * in[1].dim[3];
     int64_t R = in[2].dim[0], P = in[0].dim[2] * in[0].dim[3];
@@ -372,7 +374,8 @@ static am_status align_bwd_shape(const void *attrs, am_shape *in, int n_in, am_s
     if (in[0].ndim < 0) in[0] = y;
     if (in[0].ndim != 4 || memcmp(in[0].dim, y.dim, sizeof(int64_t) * 4))
         return am_fail(AM_ERR_SHAPE, "ograd %s does not match the ROIAlign output %s",
-                       am_shape_format(&in[0], b0, sizeof(b0)), am_shape_format(&y, b1, sizeof(b1)));
+                       am_shape_format(&in[0], b0, sizeof(b0)),
+                       am_shape_format(&y, b1, sizeof(b1)));
     out[0] = in[1], out[1] = in[2];
     return AM_OK;
 }
@@ -384,7 +387,9 @@ static am_status align_bwd_cpu(const am_kernel_ctx *ctx, const void *attrs, cons
     const align_attrs *a = attrs;
     for (int i = 0; i < 2; i++)
         if (req[i] == AM_REQ_WRITE || req[i] == AM_REQ_INPLACE)
-            memset(out[i].data, 0, (size_t)am_view_size(&out[i]) * am_dtype_size(out[i].dtype));
+            if (am_view_size(&out[i]) > 0)
+                memset(out[i].data, 0,
+                       (size_t)am_view_size(&out[i]) * am_dtype_size(out[i].dtype));
     if (req[0] == AM_REQ_NULL) return AM_OK;
     int64_t N = in[1].dim[0], CI = in[1].dim[1], H = in[1].dim[2], W = in[1].dim[3];
     int64_t R = in[0].dim[0], C = in[0].dim[1], PH = in[0].dim[2], PW = in[0].dim[3];
