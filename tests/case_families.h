@@ -56,3 +56,9 @@ CASES(block)
 
 /* reduce_nan */
 CASES(reduce_nan)
+/* attention */
+CASES(attention)
+/* resize */
+CASES(resize)
+/* nn2 */
+CASES(nn2)

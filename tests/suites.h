@@ -100,3 +100,9 @@ SUITE(ops_block)
 
 /* ops_reduce_nan */
 SUITE(ops_reduce_nan)
+/* ops_attention */
+SUITE(ops_attention)
+/* ops_resize */
+SUITE(ops_resize)
+/* ops_nn2 */
+SUITE(ops_nn2)

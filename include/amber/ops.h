@@ -606,6 +606,106 @@ AM_API am_array *am_shape_array_at(am_array *x, am_site at);
 AM_API am_array *am_size_array_at(am_array *x, am_site at);
 #define am_shape_array(x) am_shape_array_at((x), AM_HERE)
 #define am_size_array(x) am_size_array_at((x), AM_HERE)
+/* ---- attention (ndarray/ops/attention.c) and moments (moments.c) ---- */
+
+/* [_contrib_interleaved_matmul_selfatt_qk] scores (batch * heads, L, L) = q k^T /
+ * sqrt(head_dim) from qkv (L, batch, heads * 3 * head_dim), interleaved per head as
+ * (q, k, v).  New reference; AM_ERR_SHAPE for a shape that does not split into heads. */
+AM_API am_array *am_interleaved_matmul_selfatt_qk_at(am_array *qkv, int64_t heads, am_site at);
+#define am_interleaved_matmul_selfatt_qk(qkv, h) \
+    am_interleaved_matmul_selfatt_qk_at((qkv), (h), AM_HERE)
+/* [_contrib_interleaved_matmul_selfatt_valatt] (L, batch, heads * head_dim) = attention v,
+ * attention being (batch * heads, L, L). */
+AM_API am_array *am_interleaved_matmul_selfatt_valatt_at(am_array *qkv, am_array *attention,
+                                                         int64_t heads, am_site at);
+#define am_interleaved_matmul_selfatt_valatt(qkv, att, h) \
+    am_interleaved_matmul_selfatt_valatt_at((qkv), (att), (h), AM_HERE)
+/* [_contrib_interleaved_matmul_encdec_qk] scores (batch * heads, Lq, Lk) from queries
+ * (Lq, batch, heads * head_dim) and keys_values (Lk, batch, heads * 2 * head_dim), per head
+ * (k, v). */
+AM_API am_array *am_interleaved_matmul_encdec_qk_at(am_array *queries, am_array *keys_values,
+                                                    int64_t heads, am_site at);
+#define am_interleaved_matmul_encdec_qk(q, kv, h) \
+    am_interleaved_matmul_encdec_qk_at((q), (kv), (h), AM_HERE)
+/* [_contrib_interleaved_matmul_encdec_valatt] (Lq, batch, heads * head_dim) = attention v. */
+AM_API am_array *am_interleaved_matmul_encdec_valatt_at(am_array *keys_values,
+                                                        am_array *attention, int64_t heads,
+                                                        am_site at);
+#define am_interleaved_matmul_encdec_valatt(kv, att, h) \
+    am_interleaved_matmul_encdec_valatt_at((kv), (att), (h), AM_HERE)
+/* [_contrib_div_sqrt_dim] x / sqrt(x.shape[-1]). */
+AM_API am_array *am_div_sqrt_dim_at(am_array *x, am_site at);
+#define am_div_sqrt_dim(x) am_div_sqrt_dim_at((x), AM_HERE)
+/* [_contrib_arange_like] start + floor(i / repeat) * step in x's shape and dtype, or as
+ * long as axis *axis of x when axis is not NULL. */
+AM_API am_array *am_arange_like_at(am_array *x, double start, double step, int64_t repeat,
+                                   const int64_t *axis, am_site at);
+#define am_arange_like(x, start, step, rep, axis) \
+    am_arange_like_at((x), (start), (step), (rep), (axis), AM_HERE)
+/* [moments] mean and population variance over naxes axes (at least one); *mean and *var
+ * receive new references (NULL on failure). */
+AM_API am_status am_moments_at(am_array *x, const int *axes, int naxes, bool keepdims,
+                               am_array **mean, am_array **var, am_site at);
+#define am_moments(x, ax, n, k, m, v) am_moments_at((x), (ax), (n), (k), (m), (v), AM_HERE)
+
+/* ---- resizing (ndarray/ops/resize.c) ---- */
+
+/* [_contrib_BilinearResize2D] NCHW x resized to (height, width) by bilinear interpolation;
+ * align_corners as MXNet's attribute.  Other modes through am_invoke. */
+AM_API am_array *am_bilinear_resize_2d_at(am_array *x, int64_t height, int64_t width,
+                                          bool align_corners, am_site at);
+#define am_bilinear_resize_2d(x, h, w, ac) am_bilinear_resize_2d_at((x), (h), (w), (ac), AM_HERE)
+/* [_contrib_AdaptiveAvgPooling2D] NCHW x average-pooled to (height, width). */
+AM_API am_array *am_adaptive_avg_pooling_2d_at(am_array *x, int64_t height, int64_t width,
+                                               am_site at);
+#define am_adaptive_avg_pooling_2d(x, h, w) am_adaptive_avg_pooling_2d_at((x), (h), (w), AM_HERE)
+
+/* ---- LRN, AMP casts and ROIPooling (lrn.c, amp.c, roi_pooling.c) ---- */
+
+/* [LRN] x / (knorm + alpha / nsize * sum of x^2 over nsize channels)^beta; MXNet's
+ * defaults are alpha 1e-4, beta 0.75, knorm 2. */
+AM_API am_array *am_lrn_at(am_array *x, int64_t nsize, double alpha, double beta, double knorm,
+                           am_site at);
+#define am_lrn(x, n, a, b, k) am_lrn_at((x), (n), (a), (b), (k), AM_HERE)
+/* [amp_cast] float32 x converted to dtype; other dtypes returned as a copy. */
+AM_API am_array *am_amp_cast_at(am_array *x, am_dtype dtype, am_site at);
+#define am_amp_cast(x, t) am_amp_cast_at((x), (t), AM_HERE)
+/* [amp_multicast] n arrays cast to their widest (cast_narrow: narrowest) low-precision or
+ * float32 dtype; out receives n new references. */
+AM_API am_status am_amp_multicast_at(am_array *const *xs, int n, bool cast_narrow,
+                                     am_array **out, am_site at);
+#define am_amp_multicast(xs, n, narrow, out) am_amp_multicast_at((xs), (n), (narrow), (out), AM_HERE)
+/* [ROIPooling] max pooling of each roi row [batch, x1, y1, x2, y2] of rois (R, 5) over
+ * NCHW x to (R, C, pooled_h, pooled_w); spatial_scale in [0, 1]. */
+AM_API am_array *am_roi_pooling_at(am_array *x, am_array *rois, int64_t pooled_h,
+                                   int64_t pooled_w, double spatial_scale, am_site at);
+#define am_roi_pooling(x, r, ph, pw, s) am_roi_pooling_at((x), (r), (ph), (pw), (s), AM_HERE)
+/* [_contrib_ROIAlign] Mask R-CNN's RoIAlign of rois (R, 5) over NCHW x to (R, C, pooled_h,
+ * pooled_w) (C / (pooled_h * pooled_w) channels when position_sensitive); sample_ratio <= 0
+ * adapts the samples per bin; aligned shifts corners by half a pixel. */
+AM_API am_array *am_roi_align_at(am_array *x, am_array *rois, int64_t pooled_h, int64_t pooled_w,
+                                 double spatial_scale, int64_t sample_ratio,
+                                 bool position_sensitive, bool aligned, am_site at);
+#define am_roi_align(x, r, ph, pw, s, sr, ps, al) \
+    am_roi_align_at((x), (r), (ph), (pw), (s), (sr), (ps), (al), AM_HERE)
+
+/* ---- detection (ndarray/ops/box.c) ---- */
+
+/* [_contrib_box_nms] non-maximum suppression of rows [id, score, xmin, ymin, xmax, ymax, ...]
+ * of x (..., boxes, width): per batch, kept rows sorted by score, then -1 rows.  Other
+ * attributes (coord_start, score_index, background_id, formats) through am_invoke. */
+AM_API am_array *am_box_nms_at(am_array *x, double overlap_thresh, double valid_thresh,
+                               int64_t topk, int64_t id_index, bool force_suppress, am_site at);
+#define am_box_nms(x, ot, vt, k, id, fs) am_box_nms_at((x), (ot), (vt), (k), (id), (fs), AM_HERE)
+/* [_contrib_box_iou] IoU of every lhs box (..., 4) with every rhs box (..., 4). */
+AM_API am_array *am_box_iou_at(am_array *lhs, am_array *rhs, bool center, am_site at);
+#define am_box_iou(l, r, center) am_box_iou_at((l), (r), (center), AM_HERE)
+/* [_contrib_box_decode] corner boxes from normalized offsets data (B, N, 4) and anchors
+ * (1, N, 4); std (4 values, NULL: ones) scales the offsets, clip > 0 bounds the size ones. */
+AM_API am_array *am_box_decode_at(am_array *data, am_array *anchors, const double *std,
+                                  double clip, bool corner_anchors, am_site at);
+#define am_box_decode(d, a, std, clip, corner) \
+    am_box_decode_at((d), (a), (std), (clip), (corner), AM_HERE)
 
 #ifdef __cplusplus
 }
