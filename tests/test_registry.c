@@ -185,7 +185,7 @@ static void test_attribute_syntax(void)
     TU_ASSERT_FAILS(am_attrs_parse(ar, (const char *[]){"start", "infer_range"},
                                    (const char *[]){"0", "maybe"}, 2), AM_ERR_FORMAT, "infer_range");
     TU_ASSERT_FAILS(am_attrs_parse(ar, (const char *[]){"start", "dtype"},
-                                   (const char *[]){"0", "float16"}, 2), AM_ERR_FORMAT, "dtype");
+                                   (const char *[]){"0", "int16"}, 2), AM_ERR_FORMAT, "dtype");
 }
 
 static void test_format_double(void)
