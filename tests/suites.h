@@ -78,3 +78,6 @@ SUITE(trainer)
 /* ops_output */
 SUITE(ops_output)
 SUITE(infer_partial)
+
+/* dtypes */
+SUITE(dtypes)
