@@ -401,6 +401,7 @@ static void overheads(const options *o, results *r)
     am_block_hybridize(a.net, true, NULL);
     double hybrid = bench_time_median(&o->cfg, infer_once, &a) * 1e6;
     am_block_release(a.net);
+    am_release(a.x); /* made outside any scope: LeakSanitizer under make asan */
     json_object_set_new(r->json, "amber_call_us",
                         json_pack("{s:f, s:f}", "eager_block", eager, "hybridized_block", hybrid));
     printf("\nper call, a one-element relu: Amber (C) eager block %.2f us, hybridized block "
