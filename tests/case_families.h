@@ -62,3 +62,6 @@ CASES(attention)
 CASES(resize)
 /* nn2 */
 CASES(nn2)
+
+/* dtypes */
+CASES(dtypes)

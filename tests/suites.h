@@ -106,3 +106,6 @@ SUITE(ops_attention)
 SUITE(ops_resize)
 /* ops_nn2 */
 SUITE(ops_nn2)
+
+/* dtypes */
+SUITE(dtypes)

@@ -49,7 +49,7 @@
     default: return am_fail(AM_ERR_DTYPE, "unsupported dtype %d", (int)(dt));            \
     }
 
-_Static_assert(AM_DTYPE_COUNT == 5, "add the new dtype to the tables of broadcast.c");
+_Static_assert(AM_DTYPE_KERNEL_COUNT == 5, "add the new dtype to the tables of broadcast.c");
 
 /* ---- scalar functions: f_<op>_<dtype>(a, b) ----------------------------------------
  * MXNet 1.x semantics: comparisons give 0/1 in the input dtype; mod takes the

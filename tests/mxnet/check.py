@@ -151,7 +151,7 @@ def check_gluon(args, res, name, build):
             res.report(tag, False, "amber run %sexited %d: %s"
                        % ("".join(f + " " for f in flags), p.returncode, msg), msg)
             return
-        ok, text = compare(np.load(out), want)
+        ok, text = compare(np.load(out), want, getattr(net, "amber_tol", None))
         texts.append("%s: %s" % (way, text))
         all_ok = all_ok and ok
     # And as a block: am_symbol_block_import, called eagerly and hybridized;
@@ -169,7 +169,7 @@ def check_gluon(args, res, name, build):
             res.report(tag, False, "am_symbol_block_import: %s" % msg, msg)
             return
         for way, f in zip(("block eager", "block hybridized"), outs):
-            ok, text = compare(np.load(f), want)
+            ok, text = compare(np.load(f), want, getattr(net, "amber_tol", None))
             texts.append("%s: %s" % (way, text))
             all_ok = all_ok and ok
         texts.append(msg)
