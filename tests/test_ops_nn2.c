@@ -52,13 +52,23 @@ static void test_amp(void)
     am_array *i = am_amp_cast(x, AM_DTYPE_INT32);
     CU_ASSERT_EQUAL(am_array_dtype(i), AM_DTYPE_INT32);
     TU_ASSERT_VALUES(i, AM_SHAPE(3), 0, 1, -2, 3);
-    /* Only float32 (and, later, float16/bfloat16) data is cast: float64 and ints pass. */
+    /* Only float32, float16 and bfloat16 data is cast: float64 and ints pass. */
     CU_ASSERT_EQUAL(am_array_dtype(am_amp_cast(d, AM_DTYPE_FLOAT32)), AM_DTYPE_FLOAT64);
     CU_ASSERT_EQUAL(am_array_dtype(am_amp_cast(i, AM_DTYPE_FLOAT32)), AM_DTYPE_INT32);
     CU_ASSERT_EQUAL(am_array_dtype(tu_invoke1("amp_cast", d, "dtype", "float16")),
                     AM_DTYPE_FLOAT64);
-    TU_ASSERT_FAILS(tu_invoke1("amp_cast", x, "dtype", "float16"), AM_ERR_UNSUPPORTED,
-                    "amp_cast: dtype=float16 is not supported yet");
+    am_array *h = tu_invoke1("amp_cast", x, "dtype", "float16");
+    CU_ASSERT_EQUAL(am_array_dtype(h), AM_DTYPE_FLOAT16);
+    TU_ASSERT_VALUES(h, AM_SHAPE(3), 0, 1.5, -2.25, 3);
+    CU_ASSERT_EQUAL(am_array_dtype(am_amp_cast(h, AM_DTYPE_FLOAT32)), AM_DTYPE_FLOAT32);
+    /* amp_multicast of float16 and float32: both float32, or both float16 when narrow. */
+    am_array *pair[2] = {h, x}, *cast[2] = {0};
+    CU_ASSERT_EQUAL(am_amp_multicast(pair, 2, false, cast), AM_OK);
+    CU_ASSERT(am_array_dtype(cast[0]) == AM_DTYPE_FLOAT32 &&
+              am_array_dtype(cast[1]) == AM_DTYPE_FLOAT32);
+    CU_ASSERT_EQUAL(am_amp_multicast(pair, 2, true, cast), AM_OK);
+    CU_ASSERT(am_array_dtype(cast[0]) == AM_DTYPE_FLOAT16 &&
+              am_array_dtype(cast[1]) == AM_DTYPE_FLOAT16);
     TU_ASSERT_FAILS(tu_invoke1("amp_cast", x, "dtype", "float128"), AM_ERR_FORMAT, "dtype");
     /* The gradient comes back in the input's dtype. */
     am_attach_grad(x, AM_GRAD_WRITE);

@@ -1,9 +1,7 @@
 /* amp_cast and amp_multicast, the casts MXNet's automatic mixed precision writes into a
  * graph.  As in MXNet 1.9.1 they convert only low-precision and float32 data (float16,
- * bfloat16, float32) and pass every other dtype through unchanged.  Amber has no float16 or
- * bfloat16 arrays yet: amp_cast of float32 data to a dtype Amber has converts; to float16,
- * bfloat16 or int8 it fails with AM_ERR_UNSUPPORTED until those dtypes arrive; and
- * amp_multicast, whose only low-precision-or-float32 inputs can be float32 today, copies. */
+ * bfloat16, float32) and pass every other dtype through unchanged.  Both read and write
+ * the narrow dtypes themselves (.dtypes), so that dtype inference sees them as they are. */
 #include "../ndarray_impl.h"
 
 /* MXNet's spellings of amp_cast's dtype, in its order. */
@@ -16,11 +14,14 @@ typedef struct amp_cast_attrs {
 
 static const am_attr_field amp_cast_fields[] = {
     AM_ATTR_ENUM_FIELD(amp_cast_attrs, dtype, amp_dtypes, NULL,
-                       "target dtype of float32 (and, later, float16/bfloat16) data"),
+                       "target dtype of float32, float16 and bfloat16 data"),
     {0}};
 
-/* True for the dtypes AMP casts between (float16 and bfloat16 join when Amber has them). */
-static bool amp_castable(am_dtype t) { return t == AM_DTYPE_FLOAT32; }
+/* True for the dtypes AMP casts between. */
+static bool amp_castable(am_dtype t)
+{
+    return t == AM_DTYPE_FLOAT32 || t == AM_DTYPE_FLOAT16 || t == AM_DTYPE_BFLOAT16;
+}
 
 static am_status amp_cast_dtype(const void *attrs, am_dtype *in, int n_in, am_dtype *out,
                                 int n_out)
@@ -33,8 +34,7 @@ static am_status amp_cast_dtype(const void *attrs, am_dtype *in, int n_in, am_dt
         return AM_OK;
     }
     if (!am_dtype_from_name(name, &t))
-        return am_fail(AM_ERR_UNSUPPORTED, "dtype=%s is not supported yet (Amber's dtypes "
-                       "today: float32, float64, int32, int64, uint8)", name);
+        return am_fail(AM_ERR_UNSUPPORTED, "dtype=%s is not an Amber dtype", name);
     out[0] = t;
     return AM_OK;
 }
@@ -44,18 +44,17 @@ static am_status convert(const am_view *in, const am_view *out, am_req req)
 {
     int64_t n = am_view_size(in);
     if (req == AM_REQ_NULL) return AM_OK;
-    if (in->dtype == out->dtype && req != AM_REQ_ADD) {
-        if (in->data != out->data)
-            memcpy(out->data, in->data, (size_t)n * am_dtype_size(in->dtype));
+    if (req != AM_REQ_ADD) return am_dtype_convert(in->data, in->dtype, out->data, out->dtype, n);
+    if (am_dtype_compute(in->dtype) != in->dtype || am_dtype_compute(out->dtype) != out->dtype) {
+        for (int64_t i = 0; i < n; i++) am_view_set(out, i, am_view_get(out, i) + am_view_get(in, i));
         return AM_OK;
     }
-    bool add = req == AM_REQ_ADD;
     AM_DTYPE_SWITCH(in->dtype, TI, {
         const TI *x = in->data;
         AM_DTYPE_SWITCH(out->dtype, TO, {
             TO *y = out->data;
             AM_OMP_FOR_N
-            for (int64_t i = 0; i < n; i++) y[i] = add ? (TO)(y[i] + (TO)x[i]) : (TO)x[i];
+            for (int64_t i = 0; i < n; i++) y[i] = (TO)(y[i] + (TO)x[i]);
         });
     });
     return AM_OK;
@@ -87,9 +86,9 @@ const am_op_def am_op_amp_cast = {
     .attrs = amp_cast_fields, .attrs_size = sizeof(amp_cast_attrs),
     .infer_shape = am_infer_shape_same, .infer_dtype = amp_cast_dtype, .cpu = amp_cast_cpu,
     .gradient = amp_grad,
-    .fuse = AM_FUSE_OPAQUE,
-    .doc = "AMP's cast: float32 data becomes dtype; other dtypes pass through unchanged "
-           "(float16/bfloat16 targets arrive with those dtypes)."};
+    .fuse = AM_FUSE_OPAQUE, .dtypes = AM_DTYPES_NARROW,
+    .doc = "AMP's cast: float32, float16 and bfloat16 data becomes dtype; other dtypes pass "
+           "through unchanged."};
 
 am_array *am_amp_cast_at(am_array *x, am_dtype dtype, am_site at)
 {
@@ -144,15 +143,24 @@ static am_status multicast_shape(const void *attrs, am_shape *in, int n_in, am_s
     return AM_OK;
 }
 
-/* The castable inputs take their widest (or narrowest) dtype; float32 is the only castable
- * dtype today, so every output keeps its input's dtype. */
+/* The castable inputs all take their widest dtype (float32 over the 16-bit ones), or with
+ * cast_narrow their narrowest (float16, then bfloat16, then float32); others keep theirs. */
 static am_status multicast_dtype(const void *attrs, am_dtype *in, int n_in, am_dtype *out,
                                  int n_out)
 {
     AM_UNUSED(n_out);
     am_status st = multicast_check(attrs);
     if (st != AM_OK) return st;
-    for (int i = 0; i < n_in; i++) out[i] = in[i];
+    bool narrow = ((const amp_multicast_attrs *)attrs)->cast_narrow, seen[3] = {0};
+    static const am_dtype order[3] = {AM_DTYPE_FLOAT16, AM_DTYPE_BFLOAT16, AM_DTYPE_FLOAT32};
+    for (int i = 0; i < n_in; i++)
+        for (int k = 0; k < 3; k++) seen[k] |= in[i] == order[k];
+    am_dtype to = AM_DTYPE_COUNT;
+    for (int k = 0; k < 3; k++) {
+        int j = narrow ? k : 2 - k;
+        if (seen[j] && to == AM_DTYPE_COUNT) to = order[j];
+    }
+    for (int i = 0; i < n_in; i++) out[i] = amp_castable(in[i]) ? to : in[i];
     return AM_OK;
 }
 
@@ -173,6 +181,7 @@ const am_op_def am_op_amp_multicast = {
     .attrs = amp_multicast_fields, .attrs_size = sizeof(amp_multicast_attrs),
     .infer_shape = multicast_shape, .infer_dtype = multicast_dtype, .cpu = multicast_cpu,
     .gradient = amp_grad, .fuse = AM_FUSE_OPAQUE, .flags = AM_OP_VARIADIC,
+    .dtypes = AM_DTYPES_NARROW,
     .doc = "AMP's cast of num_outputs inputs to their widest (cast_narrow: narrowest) "
            "low-precision-or-float32 type; other dtypes pass through."};
 
