@@ -1,6 +1,7 @@
 /* The json suite: MXNet 1.x symbol JSON written byte for byte as MXNet does,
- * read in its current and older spellings, and every malformed input refused
- * with a message that names the node and the field. */
+ * read in its current and older spellings, a file read and written back
+ * unchanged, and every malformed input refused with a message that names the
+ * node and the field. */
 #include "test_util.h"
 
 #include <dirent.h>
