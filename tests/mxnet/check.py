@@ -14,6 +14,9 @@
                  (inference) and by `amber run` (plan and node by node); every
                  output must match.  Then the share of MXNet's op names that
                  Amber registers is printed (op_coverage).
+  json/<folder>  every symbol file MXNet (and Amber's exporter) wrote in the
+                 run is read and written back by `amber convert`: the bytes
+                 must not change.
 
 One line per model, then `N passed, N failed, N skipped`.  Exit status 1 when
 anything failed.  docs/check-mxnet.md explains each model and how to add one.
@@ -492,6 +495,88 @@ def op_coverage(args):
     return True
 
 
+# ---- JSON round trip: what MXNet writes, Amber writes back byte for byte -------------
+
+def json_roundtrip_symbols(out_dir):
+    """Writes symbols whose spellings Amber's canonical writer would change
+    (sym.save, as Gluon's export does); returns their paths."""
+    import mxnet as mx
+    from mxnet.gluon import nn
+    x = mx.sym.var("data")
+    same = mx.sym.relu(mx.sym.relu(x, name="same"), name="same")          # duplicate names
+    fc = mx.sym.FullyConnected(same, num_hidden=3, no_bias=1, flatten=0, name="fc")  # "1", "0"
+    y = mx.sym.sum(fc, axis=0, keepdims=1) + 3                             # "0", scalar "3"
+    y = mx.sym.Pooling(mx.sym.reshape(y, shape=(1, 1, 1, 3)), kernel=(1, 1), pool_type="max",
+                       global_pool=True)                                   # node_row_ptr: 2 outputs
+    paths = [os.path.join(out_dir, "spellings-symbol.json")]
+    y.save(paths[0])
+
+    class Twice(nn.HybridBlock):                                           # entry versions 1 and 2
+        def __init__(self, **kw):
+            super().__init__(**kw)
+            self.bn = nn.BatchNorm()
+
+        def hybrid_forward(self, F, x):
+            return self.bn(self.bn(x))
+    net = Twice()
+    net.initialize()
+    net.hybridize()
+    net(mx.nd.ones((2, 3)))
+    net.export(os.path.join(out_dir, "bn_twice"))
+    paths.append(os.path.join(out_dir, "bn_twice-symbol.json"))
+    return paths
+
+
+def check_json_roundtrip(args, res, only):
+    """json/<folder>: `amber convert` reads every symbol file MXNet wrote in
+    this run (Gluon exports, Module checkpoints, the op cases' sym.tojson(),
+    and json_roundtrip_symbols) and every Amber export of --amber-exports, and
+    writes it back; the bytes must not change.
+    A file Amber cannot read (an op it lacks) is counted, not judged: its own
+    check reports it."""
+    out_dir = os.path.join(args.work, "json")
+    os.makedirs(out_dir, exist_ok=True)
+    try:
+        extra = json_roundtrip_symbols(out_dir)
+    except Exception as e:                      # MXNet itself failed
+        res.report("json/spellings", False, "MXNet could not write the symbols: %r" % (e,))
+        extra = []
+    folders = [("gluon", sorted(glob.glob(os.path.join(args.work, "gluon", "*-symbol.json")))),
+               ("module", sorted(glob.glob(os.path.join(args.work, "module", "*-symbol.json")))),
+               ("op", sorted(glob.glob(os.path.join(args.work, "op", "*-symbol.json")))),
+               ("spellings", extra),
+               ("amber", sorted(p for d in args.amber_exports
+                                for p in glob.glob(os.path.join(d, "*-symbol.json"))))]
+    for folder, files in folders:
+        tag = "json/" + folder
+        if only is not None and not only.search(tag) or not files:
+            continue
+        same, unread, diffs = 0, [], []
+        for path in files:
+            out = os.path.join(out_dir, folder + "-" + os.path.basename(path))
+            p = subprocess.run([args.amber, "convert", path, out], stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True)
+            if p.returncode != 0:
+                unread.append(os.path.basename(path))
+                continue
+            with open(path, "rb") as f:
+                a = f.read()
+            with open(out, "rb") as f:
+                b = f.read()
+            if a == b:
+                same += 1
+                continue
+            i = next((k for k in range(min(len(a), len(b))) if a[k] != b[k]), min(len(a), len(b)))
+            diffs.append("%s at byte %d: MXNet %r, Amber %r" % (os.path.basename(path), i,
+                                                              a[i:i + 30], b[i:i + 30]))
+        detail = "%d of %d files written back byte for byte" % (same, len(files))
+        if unread:
+            detail += "; %d not readable by Amber (%s)" % (len(unread), ", ".join(unread[:5]))
+        if diffs:
+            detail += "; differ: " + "; ".join(diffs[:3])
+        res.report(tag, not diffs and same > 0, detail)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--amber", default="build/amber", help="the amber command")
@@ -557,6 +642,10 @@ def main():
     if only is None or only.search("op-coverage"):
         if not op_coverage(args):
             res.report("op-coverage", False, "amber ops --names failed")
+
+    print("== JSON round trip: every symbol file MXNet wrote, read and written back by %s convert"
+          % args.amber)
+    check_json_roundtrip(args, res, only)
 
     print("check-mxnet: %.1fs" % (time.time() - t_start))
     summary = "%d passed, %d failed" % (res.passed, res.failed)
