@@ -9,6 +9,11 @@
                  --amber-exports folders is loaded by MXNet twice
                  (gluon.SymbolBlock.imports, and mx.sym.load + simple_bind)
                  and run in inference mode; both outputs must match Amber's.
+  op/<case>      one op at a time: every case of the CASES lists in
+                 tests/mxnet/ops_*.py is built as a one-op symbol, run by MXNet
+                 (inference) and by `amber run` (plan and node by node); every
+                 output must match.  Then the share of MXNet's op names that
+                 Amber registers is printed (op_coverage).
 
 One line per model, then `N passed, N failed, N skipped`.  Exit status 1 when
 anything failed.  docs/check-mxnet.md explains each model and how to add one.
@@ -56,9 +61,10 @@ class Result:
     def __init__(self):
         self.passed, self.failed, self.skipped = 0, 0, 0
 
-    def report(self, name, ok, detail, error_text=""):
-        """Prints the model's line, applying the expected-failure list."""
-        xfail = XFAIL.get(name)
+    def report(self, name, ok, detail, error_text="", xfail=None):
+        """Prints the model's line, applying the expected-failure list (or the
+        (reason, regex) given as xfail, as op cases do)."""
+        xfail = xfail or XFAIL.get(name)
         if xfail is None:
             if ok:
                 self.passed += 1
@@ -70,9 +76,10 @@ class Result:
             reason, pattern = xfail
             if ok:
                 self.failed += 1
+                where = ("its case's xfail" if name.startswith("op/") else
+                         "XFAIL in tests/mxnet/check.py and from docs/check-mxnet.md")
                 print("FAIL %s: passes but is listed as an expected failure (%s); remove it from "
-                      "XFAIL in tests/mxnet/check.py and from docs/check-mxnet.md: %s"
-                      % (name, reason, detail))
+                      "%s: %s" % (name, reason, where, detail))
             elif re.search(pattern, error_text or detail):
                 self.skipped += 1
                 print("XFAIL %s: %s" % (name, reason))
@@ -83,8 +90,9 @@ class Result:
         sys.stdout.flush()
 
 
-def compare(amber, mxnet):
+def compare(amber, mxnet, tol=None):
     """(ok, text): the errors measured between Amber's output and MXNet's."""
+    tol = TOL if tol is None else tol
     if amber.shape != mxnet.shape:
         return False, "shape %s, but MXNet gives %s" % (amber.shape, mxnet.shape)
     if amber.dtype != mxnet.dtype:
@@ -100,9 +108,9 @@ def compare(amber, mxnet):
     scale = float(np.abs(m).max())
     max_abs = float(err.max())
     rel = max_abs / scale if scale > 0 else (0.0 if max_abs == 0 else float("inf"))
-    ok = max_abs <= TOL * scale
+    ok = max_abs <= tol * scale
     text = ("max abs err %.3g, output scale max|y| %.3g, max abs err / scale %.3g (tol %g)"
-            % (max_abs, scale, rel, TOL))
+            % (max_abs, scale, rel, tol))
     if not ok:
         idx = np.unravel_index(int(err.argmax()), err.shape)
         text += "; worst at %s: Amber %.7g, MXNet %.7g" % (tuple(int(i) for i in idx),
@@ -291,6 +299,176 @@ def check_amber_export(res, name, prefix):
                % (shapes, shape_text(amber_out), "; ".join(texts), time.time() - t0))
 
 
+# ---- One op at a time ------------------------------------------------------------
+
+CASE_KEYS = {"name", "op", "attrs", "inputs", "low", "high", "int_inputs", "dtypes", "tol",
+             "xfail"}
+
+
+def load_op_cases(here):
+    """Every case of every tests/mxnet/ops_*.py, checked for its keys and a
+    unique name: a list of (module file, case dict)."""
+    import importlib.util
+    cases, seen = [], {}
+    for path in sorted(glob.glob(os.path.join(here, "ops_*.py"))):
+        spec = importlib.util.spec_from_file_location(os.path.basename(path)[:-3], path)
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        for case in getattr(mod, "CASES"):
+            where = "%s: case %r" % (os.path.basename(path), case.get("name"))
+            bad = set(case) - CASE_KEYS
+            if bad or "name" not in case or "op" not in case or "inputs" not in case:
+                raise ValueError("%s: unknown keys %s or a missing name, op or inputs"
+                                 % (where, sorted(bad)))
+            if case["name"] in seen:
+                raise ValueError("%s: the name is taken by a case of %s"
+                                 % (where, seen[case["name"]]))
+            seen[case["name"]] = os.path.basename(path)
+            cases.append((os.path.basename(path), case))
+    return cases
+
+
+def op_function(op):
+    """MXNet's symbol function for an op name: mx.sym, then mx.sym._internal,
+    then mx.sym.contrib (without the _contrib_ prefix)."""
+    import mxnet as mx
+    for mod, name in ((mx.sym, op), (mx.sym._internal, op),
+                      (mx.sym.contrib, op[len("_contrib_"):] if op.startswith("_contrib_") else op)):
+        f = getattr(mod, name, None)
+        if f is not None:
+            return f
+    raise ValueError("MXNet has no symbol function for op '%s'" % op)
+
+
+def case_inputs(case, rng):
+    """The case's input arrays: uniform in [low, high), or integers in
+    [lo, hi) for int_inputs (stored in float32 unless dtypes says otherwise)."""
+    low, high = case.get("low", -1.0), case.get("high", 1.0)
+    ints, dtypes = case.get("int_inputs", {}), case.get("dtypes", {})
+    arrays = []
+    for i, shape in enumerate(case["inputs"]):
+        if i in ints:
+            lo, hi = ints[i]
+            a = rng.randint(lo, hi, size=shape)
+        else:
+            a = rng.uniform(low, high, size=shape)
+        arrays.append(np.asarray(a, dtype=dtypes.get(i, "float32")))
+    return arrays
+
+
+def check_op_case(args, res, case):
+    import mxnet as mx
+    import zlib
+    # Each case's values depend on its name only, not on which cases ran before.
+    rng = np.random.RandomState((SEED + zlib.crc32(case["name"].encode())) % 2**32)
+    tag = "op/" + case["name"]
+    xfail = case.get("xfail")
+    tol = case.get("tol", TOL)
+    prefix = os.path.join(args.work, "op", case["name"])
+    names = ["in%d" % i for i in range(len(case["inputs"]))]
+    try:
+        inputs = case_inputs(case, rng)
+        sym = op_function(case["op"])(*[mx.sym.var(n) for n in names], name="op0",
+                                      **case.get("attrs", {}))
+        arg_names, aux_names = sym.list_arguments(), sym.list_auxiliary_states()
+        if sorted(arg_names + aux_names) != sorted(names):
+            raise ValueError("the case does not fit the op: its inputs are %s (auxiliary "
+                             "states %s), but the case gives %s" % (arg_names, aux_names, names))
+        given = {n: mx.nd.array(a, dtype=a.dtype) for n, a in zip(names, inputs)}
+        exe = sym.bind(mx.cpu(), args={n: given[n] for n in arg_names},
+                       aux_states={n: given[n] for n in aux_names}, grad_req="null")
+        wants = [o.asnumpy() for o in exe.forward(is_train=False)]
+        with open(prefix + "-symbol.json", "w") as f:
+            f.write(sym.tojson())
+    except Exception as e:                      # MXNet itself failed: the case is wrong
+        msg = str(e).strip().split("\n")[0]
+        res.report(tag, False, "MXNet could not run the case: %s" % msg, msg, xfail)
+        return
+    for n, a in zip(names, inputs):
+        np.save("%s-%s.npy" % (prefix, n), a)
+    for k, w in enumerate(wants):
+        np.save("%s-expected-%d.npy" % (prefix, k), w)
+    texts, all_ok = [], True
+    for way, flags, suffix in (("plan", [], "amber"),
+                               ("node by node", ["--no-optimize"], "amber-no-optimize")):
+        outs = ["%s-%s-%d.npy" % (prefix, suffix, k) for k in range(len(wants))]
+        for f in outs:
+            if os.path.exists(f):
+                os.remove(f)
+        cmd = [args.amber, "run", prefix + "-symbol.json"]
+        for n in names:
+            cmd += ["-i", "%s=%s-%s.npy" % (n, prefix, n)]
+        for f in outs:
+            cmd += ["-o", f]
+        p = subprocess.run(cmd + flags, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           text=True)
+        if p.returncode != 0:
+            msg = p.stdout.strip().replace("\n", " | ")
+            res.report(tag, False, "amber run %sexited %d: %s"
+                       % ("".join(f + " " for f in flags), p.returncode, msg), msg, xfail)
+            return
+        for k, (f, w) in enumerate(zip(outs, wants)):
+            ok, text = compare(np.load(f), w, tol)
+            texts.append("%s%s: %s" % (way, " output %d" % k if len(wants) > 1 else "", text))
+            all_ok = all_ok and ok
+    shapes = ", ".join(shape_text(a) or "()" for a in inputs)
+    outs = ", ".join(shape_text(w) or "()" for w in wants)
+    res.report(tag, all_ok, "%s: %s -> %s; %s" % (case["op"], shapes, outs, "; ".join(texts)),
+               "; ".join(texts), xfail)
+
+
+# Which of MXNet's registered op names count for the share Amber registers
+# (docs/check-mxnet.md, "Op coverage"): None when the name counts, else why not.
+COVERAGE_SPARSE = {"cast_storage", "_square_sum", "_contrib_SparseEmbedding", "_contrib_getnnz",
+                   "_contrib_edge_id", "_scatter_elemwise_div", "_scatter_plus_scalar",
+                   "_scatter_minus_scalar"}
+COVERAGE_RANDOM = {"_shuffle", "shuffle", "normal", "uniform"}
+COVERAGE_CUSTOM = {"Custom", "_CustomFunction", "_NDArray", "_Native"}
+COVERAGE_INTERNAL = {"_CachedOp", "_CachedOpThreadSafe", "_CrossDeviceCopy", "_NoGradient"}
+
+
+def coverage_exclusion(op):
+    if op.startswith("_np"):
+        return "numpy API"
+    if re.search(r"(^|_)backward(_|$)", op):
+        return "backward"
+    if "quantize" in op or op.startswith("_sg_") or op == "_contrib_calibrate_entropy":
+        return "quantization"
+    if op.startswith(("_sparse_", "_contrib_dgl_")) or op in COVERAGE_SPARSE:
+        return "sparse storage"
+    if re.match(r"_?(random|sample)_", op) or op in COVERAGE_RANDOM:
+        return "sampling"
+    if op in COVERAGE_CUSTOM:
+        return "custom"
+    if op in COVERAGE_INTERNAL:
+        return "runtime internal"
+    return None
+
+
+def op_coverage(args):
+    """Prints how many of MXNet's op names (less the excluded kinds) `amber ops
+    --names` lists, and writes the missing ones to <work>/op-coverage-missing.txt."""
+    import mxnet as mx
+    p = subprocess.run([args.amber, "ops", "--names"], stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, text=True)
+    if p.returncode != 0:
+        print("op coverage: amber ops --names exited %d: %s" % (p.returncode, p.stdout.strip()))
+        return False
+    amber = set(p.stdout.split())
+    counted = sorted(o for o in mx.operator.get_all_registered_operators()
+                     if coverage_exclusion(o) is None)
+    missing = [o for o in counted if o not in amber]
+    have = len(counted) - len(missing)
+    path = os.path.join(args.work, "op-coverage-missing.txt")
+    with open(path, "w") as f:
+        f.write("".join(o + "\n" for o in missing))
+    print("op coverage: Amber registers %d of MXNet %s's %d op names (%.1f%%; aim 95%%); "
+          "the %d missing are in %s" % (have, mx.__version__, len(counted),
+                                        100.0 * have / len(counted), len(missing), path))
+    print("op coverage: missing: %s" % " ".join(missing))
+    return True
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--amber", default="build/amber", help="the amber command")
@@ -303,17 +481,21 @@ def main():
                          "block, eagerly and hybridized")
     ap.add_argument("--only", default=None, help="a regular expression over the printed names")
     ap.add_argument("--list", action="store_true",
-                    help="list the Gluon models and what each covers")
+                    help="list the Gluon models and what each covers, and the op cases")
     args = ap.parse_args()
 
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     t_start = time.time()
     import mxnet as mx
     import gluon_models
+    op_cases = load_op_cases(os.path.dirname(os.path.abspath(__file__)))
     if args.list:
         for name, covers, _ in gluon_models.MODELS:
             xfail = "  [XFAIL]" if "gluon/" + name in XFAIL else ""
             print("gluon/%-26s %s%s" % (name, covers, xfail))
+        for path, case in op_cases:
+            print("op/%-29s %s (%s)%s" % (case["name"], case["op"], path,
+                                          "  [XFAIL]" if case.get("xfail") else ""))
         return 0
     print("check-mxnet: MXNet %s, NumPy %s, Python %s; pass when max|amber - mxnet| <= %g * "
           "max|mxnet output|" % (mx.__version__, np.__version__, sys.version.split()[0], TOL))
@@ -334,6 +516,16 @@ def main():
     for name, prefix in exports:
         if only is None or only.search("amber/" + name):
             check_amber_export(res, name, prefix)
+
+    print("== One op at a time: the cases of tests/mxnet/ops_*.py, run by MXNet and %s run"
+          % args.amber)
+    os.makedirs(os.path.join(args.work, "op"), exist_ok=True)
+    for _, case in op_cases:
+        if only is None or only.search("op/" + case["name"]):
+            check_op_case(args, res, case)
+    if only is None or only.search("op-coverage"):
+        if not op_coverage(args):
+            res.report("op-coverage", False, "amber ops --names failed")
 
     print("check-mxnet: %.1fs" % (time.time() - t_start))
     summary = "%d passed, %d failed" % (res.passed, res.failed)
