@@ -33,3 +33,6 @@ CASES(conv)
 
 /* optimizer */
 CASES(optimizer)
+
+/* math */
+CASES(math)

@@ -75,3 +75,6 @@ SUITE(data)
 SUITE(metric)
 SUITE(optimizer)
 SUITE(trainer)
+
+/* ops_math */
+SUITE(ops_math)
