@@ -1,5 +1,7 @@
 /* Registry-driven cases for ndarray/ops/math.c (tan ... erfinv, trunc, fix,
- * rint, logical_not, hard_sigmoid, smooth_l1, _backward_gammaln) and for the
+ * rint, logical_not, hard_sigmoid, smooth_l1, _contrib_round_ste,
+ * _contrib_sign_ste, _contrib_gradientmultiplier, _contrib_quadratic,
+ * _backward_gammaln), nn.c's softmin, and for the
  * binary and scalar ops added beside broadcast.c's and elemwise.c's
  * (_maximum ... _logical_xor, broadcast_hypot, broadcast_logical_*,
  * _hypot_scalar, _logical_*_scalar): float32 and float64, a 0-d and a size-0
@@ -92,6 +94,22 @@ const am_op_case am_cases_math[] = {
     {.op = "smooth_l1", .attrs = "scalar=2", .shapes = "7", .dtype = F64, .lo = -1, .hi = 1},
     {.op = "smooth_l1", .attrs = "scalar=0.5", .shapes = "", .lo = -6, .hi = 6},
     {.op = "smooth_l1", .attrs = "scalar=1", .shapes = "0,3"},
+
+    UNARY_ANY("_contrib_round_ste", -3, 3),
+    UNARY_ANY("_contrib_sign_ste", -3, 3),
+    UNARY_ANY("_contrib_gradientmultiplier", -3, 3),
+    {.op = "_contrib_gradientmultiplier", .attrs = "scalar=-0.5", .shapes = "3,4", .dtype = F64},
+    UNARY_IN("_contrib_quadratic", -3, 3),
+    {.op = "_contrib_quadratic", .attrs = "a=1.5;b=-2;c=0.25", .shapes = "3,4", .lo = -3, .hi = 3},
+    {.op = "_contrib_quadratic", .attrs = "a=-1;c=2", .shapes = "5", .dtype = F64},
+
+    /* nn.c: softmin, as softmax's cases */
+    {.op = "softmin", .shapes = "2,5"},
+    {.op = "softmin", .attrs = "axis=0", .shapes = "3,4", .dtype = F64, .lo = -3, .hi = 3},
+    {.op = "softmin", .attrs = "axis=1;temperature=2.5", .shapes = "2,3,4", .lo = -2, .hi = 2},
+    {.op = "softmin", .attrs = "dtype=float64", .shapes = "4,3"},
+    {.op = "softmin", .shapes = "0,3"},
+    {.op = "softmin", .shapes = ""},
 
     /* broadcast.c: the _-prefixed same-shape forms */
     BINARY_IN("_maximum", 0, 0),

@@ -8,7 +8,8 @@
  * that.  Inputs are the case's random values; points where an op has a kink
  * (relu at 0, ties in max) have probability zero.  Cases whose inputs or
  * outputs are not floating point are skipped (Cast to int, integer dtypes):
- * there is nothing to differentiate. */
+ * there is nothing to differentiate; so are ops flagged AM_OP_SURROGATE_GRAD,
+ * whose gradient is not the derivative of their forward by design. */
 #include "test_util.h"
 
 extern const am_op_case *const am_case_tables[];
@@ -75,7 +76,8 @@ static bool setup_case(gc *g, const am_op_case *c)
     memset(g, 0, sizeof(*g));
     g->op = am_op_find(c->op);
     /* Ops without a gradient are reported by the test below, not here. */
-    if (!g->op || (g->op->flags & AM_OP_NO_GRAD) || !g->op->gradient || !selected(c->op))
+    if (!g->op || (g->op->flags & (AM_OP_NO_GRAD | AM_OP_SURROGATE_GRAD)) || !g->op->gradient ||
+        !selected(c->op))
         return false;
     am_dtype t = c->dtype ? c->dtype : AM_DTYPE_FLOAT32;
     if (!am_dtype_is_float(t)) return false;

@@ -190,7 +190,8 @@ static void test_underscore_binary_values(void)
         {"_Lesser_Equal", "_lesser_equal"}, {"_Logical_And", "_logical_and"},
         {"_Logical_Or", "_logical_or"}, {"_Logical_Xor", "_logical_xor"},
         {"_HypotScalar", "_hypot_scalar"}, {"_LogicalAndScalar", "_logical_and_scalar"},
-        {"_LogicalOrScalar", "_logical_or_scalar"}, {"_LogicalXorScalar", "_logical_xor_scalar"}};
+        {"_LogicalOrScalar", "_logical_or_scalar"}, {"_LogicalXorScalar", "_logical_xor_scalar"},
+        {"_grad_add", "elemwise_add"}, {"_copyto", "_copy"}};
     for (size_t k = 0; k < sizeof(alias) / sizeof(alias[0]); k++) {
         CU_ASSERT_PTR_NOT_NULL(am_op_find(alias[k][0]));
         CU_ASSERT_PTR_EQUAL(am_op_find(alias[k][0]), am_op_find(alias[k][1]));
@@ -273,6 +274,77 @@ static void test_scalar_forms(void)
     am_scope_end();
 }
 
+
+/* d sum(w * op(x)) / dx through autograd. */
+static am_array *grad_of(am_array *(*f)(am_array *, void *), void *arg, am_array *x, am_array *w)
+{
+    am_array *gx = NULL, *v = am_copy(x);
+    CU_ASSERT_EQUAL(am_attach_grad(v, AM_GRAD_WRITE), AM_OK);
+    am_autograd_record_begin(true);
+    am_array *y = f(v, arg);
+    am_autograd_end();
+    CU_ASSERT_EQUAL(am_grad_of(&y, &w, 1, &v, 1, false, false, &gx), AM_OK);
+    return gx;
+}
+
+static am_array *f_round_ste(am_array *x, void *a) { AM_UNUSED(a); return am_round_ste(x); }
+static am_array *f_sign_ste(am_array *x, void *a) { AM_UNUSED(a); return am_sign_ste(x); }
+static am_array *f_gradmul(am_array *x, void *a) { return am_gradientmultiplier(x, *(double *)a); }
+
+/* The straight-through ops and gradientmultiplier: forward values, and the
+ * gradients MXNet gives (og, og, scalar * og). */
+static void test_surrogate_gradients(void)
+{
+    am_scope_begin();
+    am_array *x = tu_array(F64, AM_SHAPE(5), -1.5, -0.5, 0.5, 1.5, 2.5);
+    am_array *w = tu_array(F64, AM_SHAPE(5), 1, 2, 3, 4, 5);
+    TU_ASSERT_VALUES(am_round_ste(x), AM_SHAPE(5), 0, -2, -1, 1, 2, 3);
+    TU_ASSERT_VALUES(am_sign_ste(tu_array(F32, AM_SHAPE(3), -2, 0, 0.1)), AM_SHAPE(3), 0, -1, 0, 1);
+    TU_ASSERT_VALUES(am_gradientmultiplier(x, 3), AM_SHAPE(5), 0, -1.5, -0.5, 0.5, 1.5, 2.5);
+    TU_ASSERT_VALUES(grad_of(f_round_ste, NULL, x, w), AM_SHAPE(5), 0, 1, 2, 3, 4, 5);
+    TU_ASSERT_VALUES(grad_of(f_sign_ste, NULL, x, w), AM_SHAPE(5), 0, 1, 2, 3, 4, 5);
+    double k = -0.5;
+    TU_ASSERT_VALUES(grad_of(f_gradmul, &k, x, w), AM_SHAPE(5), 0, -0.5, -1, -1.5, -2, -2.5);
+    CU_ASSERT(am_op_find("_contrib_round_ste")->flags & AM_OP_SURROGATE_GRAD);
+    CU_ASSERT(am_op_find("_contrib_gradientmultiplier")->flags & AM_OP_SURROGATE_GRAD);
+    TU_ASSERT_VALUES(tu_invoke1("_contrib_gradientmultiplier", tu_array(I32, AM_SHAPE(2), -3, 4),
+                                "scalar", "2"), AM_SHAPE(2), 0, -3, 4);
+    am_scope_end();
+}
+
+static void test_quadratic(void)
+{
+    am_scope_begin();
+    am_array *x = tu_array(F32, AM_SHAPE(5), -1.5, -0.5, 0.5, 1.5, 2.5);
+    TU_ASSERT_VALUES(am_quadratic(x, 1, 2, 3), AM_SHAPE(5), TOL, 2.25, 2.25, 4.25, 8.25, 14.25);
+    TU_ASSERT_VALUES(tu_invoke1("_contrib_quadratic", x, NULL, NULL), AM_SHAPE(5), 0,
+                     0, 0, 0, 0, 0);
+    TU_ASSERT_VALUES(tu_invoke1("_contrib_quadratic", x, "b", "-1"), AM_SHAPE(5), TOL,
+                     1.5, 0.5, -0.5, -1.5, -2.5);
+    TU_ASSERT_FAILS(am_quadratic(tu_array(I32, AM_SHAPE(1), 1), 1, 0, 0), AM_ERR_DTYPE,
+                    "_contrib_quadratic: data has dtype int32");
+    am_scope_end();
+}
+
+static void test_softmin(void)
+{
+    am_scope_begin();
+    am_array *x = tu_array(F32, AM_SHAPE(2, 3), 1, 2, 3, 1000, 1001, 1002);
+    TU_ASSERT_VALUES(am_softmin(x, -1), AM_SHAPE(2, 3), TOL, 0.6652409558, 0.2447284711,
+                     0.0900305732, 0.6652409558, 0.2447284711, 0.0900305732);
+    TU_ASSERT_VALUES(am_softmin_at(x, 1, 2.0, AM_HERE), AM_SHAPE(2, 3), TOL, 0.5064803911,
+                     0.3071958857, 0.1863237232, 0.5064803911, 0.3071958857, 0.1863237232);
+    TU_ASSERT_VALUES(am_softmin(tu_array(F64, AM_SHAPE(2, 2), 0, 5, 0, -5), 0), AM_SHAPE(2, 2),
+                     1e-12, 0.5, 0.0000453978687, 0.5, 0.9999546021313);
+    am_array *in[2] = {x, tu_array(I32, AM_SHAPE(2), 2, 3)}, *y = NULL;
+    TU_ASSERT_STATUS(tu_invoke("softmin", in, 1, "use_length", "True", &y, 1), AM_ERR_ARG,
+                     "softmin: use_length=True needs a length input");
+    TU_ASSERT_STATUS(tu_invoke("softmin", in, 2, NULL, NULL, &y, 1), AM_ERR_ARG, "softmin");
+    TU_ASSERT_FAILS(am_softmin(tu_array(I32, AM_SHAPE(2), 1, 2), -1), AM_ERR_DTYPE, "softmin");
+    TU_ASSERT_FAILS(am_softmin(x, 2), AM_ERR_ARG, "softmin");
+    am_scope_end();
+}
+
 CU_TestInfo am_tests_ops_math[] = {
     {"trigonometric and hyperbolic values", test_trig_hyperbolic_values},
     {"log2, log10, cbrt, rcbrt", test_log_root_values},
@@ -286,5 +358,8 @@ CU_TestInfo am_tests_ops_math[] = {
     {"broadcast_hypot and broadcast_logical_*", test_broadcast_hypot_logical},
     {"binary errors", test_binary_errors},
     {"_hypot_scalar and _logical_*_scalar", test_scalar_forms},
+    {"straight-through ops and gradientmultiplier", test_surrogate_gradients},
+    {"_contrib_quadratic", test_quadratic},
+    {"softmin", test_softmin},
     CU_TEST_INFO_NULL,
 };

@@ -137,6 +137,9 @@ enum {
     AM_OP_RANDOM     = 1u << 1, /* draws random numbers: never folded or merged */
     AM_OP_NO_GRAD    = 1u << 2, /* not differentiable: passes no gradient */
     AM_OP_VARIADIC   = 1u << 3, /* input count from num_inputs(attrs) */
+    AM_OP_SURROGATE_GRAD = 1u << 4, /* gradient by definition, not the forward's derivative
+                                     * (straight-through estimators, gradient scaling): the
+                                     * gradient check skips it; its tests check the values */
 };
 
 typedef struct am_inplace_pair {

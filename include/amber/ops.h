@@ -558,6 +558,21 @@ AM_API am_array *am_hard_sigmoid_at(am_array *x, double alpha, double beta, am_s
 AM_API am_array *am_smooth_l1_at(am_array *x, double sigma, am_site at);
 #define am_smooth_l1(x, s) am_smooth_l1_at((x), (s), AM_HERE)
 
+/* [_contrib_round_ste, _contrib_sign_ste] round and sign forward, with the
+ * output gradient passed through unchanged (straight-through estimators). */
+AM_API am_array *am_round_ste_at(am_array *x, am_site at);
+AM_API am_array *am_sign_ste_at(am_array *x, am_site at);
+#define am_round_ste(x) am_round_ste_at((x), AM_HERE)
+#define am_sign_ste(x)  am_sign_ste_at((x), AM_HERE)
+/* [_contrib_gradientmultiplier] x forward; the gradient is scalar * og. */
+AM_API am_array *am_gradientmultiplier_at(am_array *x, double scalar, am_site at);
+#define am_gradientmultiplier(x, s) am_gradientmultiplier_at((x), (s), AM_HERE)
+/* [_contrib_quadratic] a x^2 + b x + c. */
+AM_API am_array *am_quadratic_at(am_array *x, double a, double b, double c, am_site at);
+#define am_quadratic(x, a, b, c) am_quadratic_at((x), (a), (b), (c), AM_HERE)
+/* [softmin] softmax(-x / T) along axis; temperature <= 0 means none. */
+AM_API am_array *am_softmin_at(am_array *x, int axis, double temperature, am_site at);
+#define am_softmin(x, a) am_softmin_at((x), (a), 0.0, AM_HERE)
 #ifdef __cplusplus
 }
 #endif

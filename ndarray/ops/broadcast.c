@@ -527,7 +527,7 @@ static const am_inplace_pair lhs_or_rhs[] = {{0, 0}, {1, 0}, {-1, -1}};
         .input_names = lhs_rhs, .num_outputs = 1, .infer_shape = elemwise_shape,         \
         .infer_dtype = binary_dtype, .cpu = op##_cpu, .gradient = op##_grad,             \
         .inplace = lhs_or_rhs, .fuse = AM_FUSE_ELEMWISE, .doc = doc_}
-ELEMWISE_DEF(add, ((const char *const[]){"_add", "_plus", "_Plus", NULL}),
+ELEMWISE_DEF(add, ((const char *const[]){"_add", "_plus", "_Plus", "_grad_add", NULL}),
              "lhs + rhs; shapes must match.");
 ELEMWISE_DEF(sub, ((const char *const[]){"_sub", "_minus", "_Minus", NULL}),
              "lhs - rhs; shapes must match.");

@@ -1,7 +1,9 @@
 /* Elementwise math beyond elemwise.c, with MXNet 1.x's names: the
  * trigonometric, hyperbolic, logarithmic and special functions (tan ...
  * erfinv), rounding (trunc, fix, rint), logical_not, hard_sigmoid, smooth_l1,
- * and _backward_gammaln (og * digamma(x)), which the gamma gradients use. */
+ * the contrib straight-through and gradient ops (_contrib_round_ste,
+ * _contrib_sign_ste, _contrib_gradientmultiplier, _contrib_quadratic), and
+ * _backward_gammaln (og * digamma(x)), which the gamma gradients use. */
 #include "../ndarray_impl.h"
 
 #include <math.h>
@@ -211,8 +213,18 @@ static double digamma(double x)
         }                                                                                  \
         return AM_OK;                                                                      \
     }
+/* Straight-through estimators: round and sign forward, the output gradient
+ * passed through unchanged backward.  C name, MXNet name, expressions, doc. */
+#define MATH_STE(X)                                                                        \
+    X(round_ste, "_contrib_round_ste", roundf(v), round(v), v,                             \
+      "round (halves away from zero) whose gradient is the output gradient.")              \
+    X(sign_ste, "_contrib_sign_ste", (float)((v > 0) - (v < 0)), (double)((v > 0) - (v < 0)), \
+      (v > 0) - (v < 0), "sign whose gradient is the output gradient.")
+#define STE_KERNEL(id, mx, FE, DE, IE, doc) ANY_KERNEL(id, FE, DE, IE, doc)
+
 MATH_FLOAT_UNARY(FLOAT_KERNEL)
 MATH_ANY_UNARY(ANY_KERNEL)
+MATH_STE(STE_KERNEL)
 
 /* ---- gradients -------------------------------------------------------------------- */
 
@@ -278,6 +290,22 @@ MATH_GRADS(MATH_GRAD)
 #define ANY_DEF(id, FE, DE, IE, doc) UNARY_DEF(id, am_infer_dtype_same, NULL, AM_OP_NO_GRAD, doc)
 MATH_FLOAT_UNARY(FLOAT_DEF)
 MATH_ANY_UNARY(ANY_DEF)
+
+static am_status pass_through_grad(GRAD_PARAMS)
+{
+    AM_UNUSED(g), AM_UNUSED(in), AM_UNUSED(out);
+    ig[0] = og_[0];
+    return AM_OK;
+}
+
+#define STE_DEF(id, mx, FE, DE, IE, doc_)                                                  \
+    const am_op_def am_op_##id = {                                                         \
+        .name = mx, .input_names = data_input, .num_outputs = 1,                           \
+        .infer_shape = am_infer_shape_same, .infer_dtype = am_infer_dtype_same,            \
+        .cpu = id##_cpu, .gradient = pass_through_grad, .inplace = inplace_00,             \
+        .fuse = AM_FUSE_ELEMWISE, .flags = AM_OP_SURROGATE_GRAD, .doc = doc_};             \
+    am_array *am_##id##_at(am_array *x, am_site at) { return call1(&am_op_##id, NULL, x, at); }
+MATH_STE(STE_DEF)
 
 /* ---- _backward_gammaln: og * digamma(x) ------------------------------------------------ */
 
@@ -428,4 +456,100 @@ am_array *am_smooth_l1_at(am_array *x, double sigma, am_site at)
 {
     smooth_l1_attrs a = {.scalar = sigma};
     return call1(&am_op_smooth_l1, &a, x, at);
+}
+
+/* ---- _contrib_gradientmultiplier: x forward, scalar * og backward ----------------------- */
+
+typedef struct gradmul_attrs {
+    double scalar;
+    bool is_int;
+} gradmul_attrs;
+
+static const am_attr_field gradmul_fields[] = {
+    AM_ATTR_FIELD(gradmul_attrs, scalar, AM_ATTR_FLOAT, "1.0", "the gradient's factor"),
+    AM_ATTR_FIELD(gradmul_attrs, is_int, AM_ATTR_BOOL, "True",
+                  "MXNet's scalar-op flag; the output keeps x's dtype either way"),
+    {0}};
+
+static am_status gradmul_cpu(KERNEL_PARAMS)
+{
+    AM_UNUSED(ctx), AM_UNUSED(attrs), AM_UNUSED(n_in), AM_UNUSED(n_out);
+    const int64_t n = am_view_size(&out[0]);
+    switch (in[0].dtype) {
+        FLOAT_CASES(req[0], in[0].data, out[0].data, n, v, v)
+        INT_CASES(req[0], in[0].data, out[0].data, n, v)
+    default: return am_fail(AM_ERR_DTYPE, "dtype %s is not supported", am_dtype_name(in[0].dtype));
+    }
+    return AM_OK;
+}
+
+static am_status gradmul_grad(GRAD_PARAMS)
+{
+    AM_UNUSED(in), AM_UNUSED(out);
+    ig[0] = am_mul_scalar_at(og_[0], ((const gradmul_attrs *)g->attrs)->scalar, g->at);
+    return ig[0] ? AM_OK : am_last_status();
+}
+
+const am_op_def am_op_gradientmultiplier = {
+    .name = "_contrib_gradientmultiplier", .input_names = data_input, .num_outputs = 1,
+    .attrs = gradmul_fields, .attrs_size = sizeof(gradmul_attrs),
+    .infer_shape = am_infer_shape_same, .infer_dtype = am_infer_dtype_same, .cpu = gradmul_cpu,
+    .gradient = gradmul_grad, .inplace = inplace_00, .fuse = AM_FUSE_ELEMWISE,
+    .flags = AM_OP_SURROGATE_GRAD,
+    .doc = "x unchanged; its gradient is scalar times the output gradient (scalar = -1 "
+           "reverses it, as in domain-adversarial training)."};
+
+am_array *am_gradientmultiplier_at(am_array *x, double scalar, am_site at)
+{
+    gradmul_attrs a = {.scalar = scalar, .is_int = true};
+    return call1(&am_op_gradientmultiplier, &a, x, at);
+}
+
+/* ---- _contrib_quadratic: a x^2 + b x + c -------------------------------------------------- */
+
+typedef struct quadratic_attrs {
+    double a, b, c;
+} quadratic_attrs;
+
+static const am_attr_field quadratic_fields[] = {
+    AM_ATTR_FIELD(quadratic_attrs, a, AM_ATTR_FLOAT, "0.0", "coefficient of x^2"),
+    AM_ATTR_FIELD(quadratic_attrs, b, AM_ATTR_FLOAT, "0.0", "coefficient of x"),
+    AM_ATTR_FIELD(quadratic_attrs, c, AM_ATTR_FLOAT, "0.0", "constant term"),
+    {0}};
+
+static am_status quadratic_cpu(KERNEL_PARAMS)
+{
+    AM_UNUSED(ctx), AM_UNUSED(n_in), AM_UNUSED(n_out);
+    const quadratic_attrs *q = attrs;
+    const float af = (float)q->a, bf = (float)q->b, cf = (float)q->c;
+    const double ad = q->a, bd = q->b, cd = q->c;
+    const int64_t n = am_view_size(&out[0]);
+    switch (in[0].dtype) {
+        FLOAT_CASES(req[0], in[0].data, out[0].data, n, (af * v + bf) * v + cf,
+                    (ad * v + bd) * v + cd)
+    default: return float_only(in[0].dtype);
+    }
+    return AM_OK;
+}
+
+static am_status quadratic_grad(GRAD_PARAMS)
+{
+    const quadratic_attrs *q = g->attrs;
+    const am_site at = g->at;
+    AM_UNUSED(out);
+    ig[0] = MUL(og_[0], SHIFT(SCALE(in[0], 2 * q->a), q->b));
+    return ig[0] ? AM_OK : am_last_status();
+}
+
+const am_op_def am_op_quadratic = {
+    .name = "_contrib_quadratic", .input_names = data_input, .num_outputs = 1,
+    .attrs = quadratic_fields, .attrs_size = sizeof(quadratic_attrs),
+    .infer_shape = am_infer_shape_same, .infer_dtype = float_dtype, .cpu = quadratic_cpu,
+    .gradient = quadratic_grad, .inplace = inplace_00, .fuse = AM_FUSE_ELEMWISE,
+    .doc = "a x^2 + b x + c."};
+
+am_array *am_quadratic_at(am_array *x, double a, double b, double c, am_site at)
+{
+    quadratic_attrs q = {.a = a, .b = b, .c = c};
+    return call1(&am_op_quadratic, &q, x, at);
 }

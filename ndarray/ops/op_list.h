@@ -192,6 +192,10 @@ AM_OP(logical_not)
 AM_OP(backward_gammaln)
 AM_OP(hard_sigmoid)
 AM_OP(smooth_l1)
+AM_OP(round_ste)
+AM_OP(sign_ste)
+AM_OP(gradientmultiplier)
+AM_OP(quadratic)
 
 /* broadcast.c: MXNet's _-prefixed binary forms, broadcast_hypot, broadcast_logical_* */
 AM_OP(elemwise_maximum)
@@ -218,3 +222,6 @@ AM_OP(hypot_scalar)
 AM_OP(logical_and_scalar)
 AM_OP(logical_or_scalar)
 AM_OP(logical_xor_scalar)
+
+/* nn.c: softmin */
+AM_OP(softmin)

@@ -103,3 +103,19 @@ CASES += [
     dict(name="_logical_xor_scalar", op="_logical_xor_scalar", attrs={"scalar": 2.0},
          inputs=[(4, 5)], int_inputs={0: (-1, 2)}),
 ]
+
+# math.c's contrib ops, nn.c's softmin, and an alias of an op Amber had under
+# another name (_grad_add is elemwise_add).  The alias _copyto (_copy) has no
+# case: MXNet cannot infer its dtype in a graph, so no graph holds it.
+CASES += [
+    dict(name="_contrib_round_ste", op="_contrib_round_ste", inputs=[(3, 4)], low=-3.0, high=3.0),
+    dict(name="_contrib_sign_ste", op="_contrib_sign_ste", inputs=[(3, 4)]),
+    dict(name="_contrib_gradientmultiplier", op="_contrib_gradientmultiplier",
+         attrs={"scalar": -1.0}, inputs=[(3, 4)]),
+    dict(name="_contrib_quadratic", op="_contrib_quadratic", attrs={"a": 1.5, "b": -2.0, "c": 0.5},
+         inputs=[(3, 4)], low=-2.0, high=2.0),
+    dict(name="softmin", op="softmin", inputs=[(3, 5)], low=-3.0, high=3.0),
+    dict(name="softmin_axis0_temperature", op="softmin", attrs={"axis": 0, "temperature": 2.5},
+         inputs=[(4, 3, 2)], low=-3.0, high=3.0),
+    dict(name="_grad_add", op="_grad_add", inputs=[(3, 4), (3, 4)]),
+]
