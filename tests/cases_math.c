@@ -103,6 +103,12 @@ const am_op_case am_cases_math[] = {
     {.op = "_contrib_quadratic", .attrs = "a=1.5;b=-2;c=0.25", .shapes = "3,4", .lo = -3, .hi = 3},
     {.op = "_contrib_quadratic", .attrs = "a=-1;c=2", .shapes = "5", .dtype = F64},
 
+    {.op = "_identity_with_attr_like_rhs", .shapes = "2,3;2,3"},
+    {.op = "_identity_with_attr_like_rhs", .shapes = "4;4", .dtype = F64},
+    {.op = "_identity_with_attr_like_rhs", .shapes = ";"},
+    {.op = "_identity_with_attr_like_rhs", .shapes = "0,2;0,2"},
+    {.op = "_identity_with_attr_like_rhs", .shapes = "3;3", .dtype = I32, .lo = -9, .hi = 9},
+
     /* nn.c: softmin, as softmax's cases */
     {.op = "softmin", .shapes = "2,5"},
     {.op = "softmin", .attrs = "axis=0", .shapes = "3,4", .dtype = F64, .lo = -3, .hi = 3},

@@ -326,6 +326,30 @@ static void test_quadratic(void)
     am_scope_end();
 }
 
+static void test_identity_like_rhs(void)
+{
+    am_scope_begin();
+    am_array *a = tu_array(F32, AM_SHAPE(2, 2), 1, -2, 3, 4);
+    am_array *b = tu_array(F32, AM_SHAPE(2, 2), 0, 0, 0, 0);
+    TU_ASSERT_VALUES(am_identity_with_attr_like_rhs(a, b), AM_SHAPE(2, 2), 0, 1, -2, 3, 4);
+    TU_ASSERT_FAILS(am_identity_with_attr_like_rhs(a, tu_array(F32, AM_SHAPE(4), 1, 2, 3, 4)),
+                    AM_ERR_SHAPE, "_identity_with_attr_like_rhs: lhs (2, 2) and rhs (4,) must "
+                    "have the same shape");
+    TU_ASSERT_FAILS(am_identity_with_attr_like_rhs(a, am_astype(b, I32)), AM_ERR_DTYPE,
+                    "lhs float32 and rhs int32 must have the same dtype");
+    /* rhs gets a zero gradient */
+    am_array *va = am_copy(a), *vb = am_copy(b), *g[2] = {0}, *vars[2] = {va, vb};
+    am_attach_grad(va, AM_GRAD_WRITE), am_attach_grad(vb, AM_GRAD_WRITE);
+    am_autograd_record_begin(true);
+    am_array *y = am_identity_with_attr_like_rhs(va, vb);
+    am_autograd_end();
+    am_array *w = tu_array(F32, AM_SHAPE(2, 2), 5, 6, 7, 8);
+    CU_ASSERT_EQUAL(am_grad_of(&y, &w, 1, vars, 2, false, false, g), AM_OK);
+    TU_ASSERT_VALUES(g[0], AM_SHAPE(2, 2), 0, 5, 6, 7, 8);
+    TU_ASSERT_VALUES(g[1], AM_SHAPE(2, 2), 0, 0, 0, 0, 0);
+    am_scope_end();
+}
+
 static void test_softmin(void)
 {
     am_scope_begin();
@@ -361,5 +385,6 @@ CU_TestInfo am_tests_ops_math[] = {
     {"straight-through ops and gradientmultiplier", test_surrogate_gradients},
     {"_contrib_quadratic", test_quadratic},
     {"softmin", test_softmin},
+    {"_identity_with_attr_like_rhs", test_identity_like_rhs},
     CU_TEST_INFO_NULL,
 };

@@ -570,6 +570,9 @@ AM_API am_array *am_gradientmultiplier_at(am_array *x, double scalar, am_site at
 /* [_contrib_quadratic] a x^2 + b x + c. */
 AM_API am_array *am_quadratic_at(am_array *x, double a, double b, double c, am_site at);
 #define am_quadratic(x, a, b, c) am_quadratic_at((x), (a), (b), (c), AM_HERE)
+/* [_identity_with_attr_like_rhs] lhs; rhs must have its shape and dtype. */
+AM_API am_array *am_identity_with_attr_like_rhs_at(am_array *lhs, am_array *rhs, am_site at);
+#define am_identity_with_attr_like_rhs(l, r) am_identity_with_attr_like_rhs_at((l), (r), AM_HERE)
 /* [softmin] softmax(-x / T) along axis; temperature <= 0 means none. */
 AM_API am_array *am_softmin_at(am_array *x, int axis, double temperature, am_site at);
 #define am_softmin(x, a) am_softmin_at((x), (a), 0.0, AM_HERE)

@@ -2,8 +2,9 @@
  * trigonometric, hyperbolic, logarithmic and special functions (tan ...
  * erfinv), rounding (trunc, fix, rint), logical_not, hard_sigmoid, smooth_l1,
  * the contrib straight-through and gradient ops (_contrib_round_ste,
- * _contrib_sign_ste, _contrib_gradientmultiplier, _contrib_quadratic), and
- * _backward_gammaln (og * digamma(x)), which the gamma gradients use. */
+ * _contrib_sign_ste, _contrib_gradientmultiplier, _contrib_quadratic),
+ * _identity_with_attr_like_rhs, and _backward_gammaln (og * digamma(x)),
+ * which the gamma gradients use. */
 #include "../ndarray_impl.h"
 
 #include <math.h>
@@ -333,17 +334,25 @@ static am_status backward_gammaln_cpu(KERNEL_PARAMS)
     return AM_OK;
 }
 
-static am_status same_shape2(const void *attrs, am_shape *in, int n_in, am_shape *out, int n_out)
+/* Inputs 0 and 1 (named n0, n1 in the message) have one shape, the output's. */
+static am_status shape_pair(am_shape *in, am_shape *out, const char *n0, const char *n1)
 {
-    AM_UNUSED(attrs), AM_UNUSED(n_in), AM_UNUSED(n_out);
     char a[96], b[96];
     if (in[0].ndim < 0) in[0] = in[1];
     if (in[1].ndim < 0) in[1] = in[0];
-    if (in[0].ndim != in[1].ndim || memcmp(in[0].dim, in[1].dim, sizeof(int64_t) * (size_t)in[0].ndim))
-        return am_fail(AM_ERR_SHAPE, "ograd %s and data %s must have the same shape",
-                       am_shape_format(&in[0], a, sizeof(a)), am_shape_format(&in[1], b, sizeof(b)));
+    if (in[0].ndim != in[1].ndim ||
+        memcmp(in[0].dim, in[1].dim, sizeof(int64_t) * (size_t)in[0].ndim) != 0)
+        return am_fail(AM_ERR_SHAPE, "%s %s and %s %s must have the same shape", n0,
+                       am_shape_format(&in[0], a, sizeof(a)), n1,
+                       am_shape_format(&in[1], b, sizeof(b)));
     out[0] = in[0];
     return AM_OK;
+}
+
+static am_status same_shape2(const void *attrs, am_shape *in, int n_in, am_shape *out, int n_out)
+{
+    AM_UNUSED(attrs), AM_UNUSED(n_in), AM_UNUSED(n_out);
+    return shape_pair(in, out, "ograd", "data");
 }
 
 const am_op_def am_op_backward_gammaln = {
@@ -552,4 +561,54 @@ am_array *am_quadratic_at(am_array *x, double a, double b, double c, am_site at)
 {
     quadratic_attrs q = {.a = a, .b = b, .c = c};
     return call1(&am_op_quadratic, &q, x, at);
+}
+
+/* ---- _identity_with_attr_like_rhs: lhs, given rhs of the same shape and dtype ------------ */
+
+static am_status like_rhs_shape(const void *attrs, am_shape *in, int n_in, am_shape *out,
+                                int n_out)
+{
+    AM_UNUSED(attrs), AM_UNUSED(n_in), AM_UNUSED(n_out);
+    return shape_pair(in, out, "lhs", "rhs");
+}
+
+static am_status like_rhs_dtype(const void *attrs, am_dtype *in, int n_in, am_dtype *out,
+                                int n_out)
+{
+    AM_UNUSED(attrs), AM_UNUSED(n_in), AM_UNUSED(n_out);
+    if (in[0] != in[1])
+        return am_fail(AM_ERR_DTYPE, "lhs %s and rhs %s must have the same dtype",
+                       am_dtype_name(in[0]), am_dtype_name(in[1]));
+    out[0] = in[0];
+    return AM_OK;
+}
+
+static am_status like_rhs_cpu(KERNEL_PARAMS)
+{
+    AM_UNUSED(ctx), AM_UNUSED(attrs), AM_UNUSED(n_in), AM_UNUSED(n_out);
+    return gradmul_cpu(ctx, NULL, in, 1, out, 1, req);
+}
+
+/* lhs gets the output gradient; rhs, which only lends its attributes, zeros. */
+static am_status like_rhs_grad(GRAD_PARAMS)
+{
+    AM_UNUSED(out);
+    if (g->need_grad[0]) ig[0] = og_[0];
+    if (g->need_grad[1] && !(ig[1] = am_zeros_like_at(in[1], g->at))) return am_last_status();
+    return AM_OK;
+}
+
+const am_op_def am_op_identity_with_attr_like_rhs = {
+    .name = "_identity_with_attr_like_rhs",
+    .input_names = (const char *const[]){"lhs", "rhs", NULL}, .num_outputs = 1,
+    .infer_shape = like_rhs_shape, .infer_dtype = like_rhs_dtype, .cpu = like_rhs_cpu,
+    .gradient = like_rhs_grad, .inplace = inplace_00, .fuse = AM_FUSE_ELEMWISE,
+    .doc = "lhs unchanged; rhs, of the same shape and dtype, only lends its attributes "
+           "(MXNet uses it for storage types)."};
+
+am_array *am_identity_with_attr_like_rhs_at(am_array *lhs, am_array *rhs, am_site at)
+{
+    am_array *in[2] = {lhs, rhs}, *y = NULL;
+    am_op_call(&am_op_identity_with_attr_like_rhs, NULL, in, 2, &y, 1, at);
+    return y;
 }

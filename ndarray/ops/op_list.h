@@ -196,6 +196,7 @@ AM_OP(round_ste)
 AM_OP(sign_ste)
 AM_OP(gradientmultiplier)
 AM_OP(quadratic)
+AM_OP(identity_with_attr_like_rhs)
 
 /* broadcast.c: MXNet's _-prefixed binary forms, broadcast_hypot, broadcast_logical_* */
 AM_OP(elemwise_maximum)

@@ -118,4 +118,6 @@ CASES += [
     dict(name="softmin_axis0_temperature", op="softmin", attrs={"axis": 0, "temperature": 2.5},
          inputs=[(4, 3, 2)], low=-3.0, high=3.0),
     dict(name="_grad_add", op="_grad_add", inputs=[(3, 4), (3, 4)]),
+    dict(name="_identity_with_attr_like_rhs", op="_identity_with_attr_like_rhs",
+         inputs=[(3, 4), (3, 4)]),
 ]
