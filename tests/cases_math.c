@@ -1,7 +1,8 @@
 /* Registry-driven cases for ndarray/ops/math.c (tan ... erfinv, trunc, fix,
  * rint, logical_not, hard_sigmoid, smooth_l1, _contrib_round_ste,
  * _contrib_sign_ste, _contrib_gradientmultiplier, _contrib_quadratic,
- * _backward_gammaln), nn.c's softmin, and for the
+ * _backward_gammaln), nn.c's softmin, broadcast_axis.c's broadcast_axis and
+ * broadcast_like, and for the
  * binary and scalar ops added beside broadcast.c's and elemwise.c's
  * (_maximum ... _logical_xor, broadcast_hypot, broadcast_logical_*,
  * _hypot_scalar, _logical_*_scalar): float32 and float64, a 0-d and a size-0
@@ -108,6 +109,24 @@ const am_op_case am_cases_math[] = {
     {.op = "_identity_with_attr_like_rhs", .shapes = ";"},
     {.op = "_identity_with_attr_like_rhs", .shapes = "0,2;0,2"},
     {.op = "_identity_with_attr_like_rhs", .shapes = "3;3", .dtype = I32, .lo = -9, .hi = 9},
+
+    /* broadcast_axis.c */
+    {.op = "broadcast_axis", .attrs = "axis=(0, 2);size=(2, 4)", .shapes = "1,3,1"},
+    {.op = "broadcast_axis", .attrs = "axis=1;size=5", .shapes = "2,1", .dtype = F64},
+    {.op = "broadcast_axis", .attrs = "axis=();size=()", .shapes = "2,3"},
+    {.op = "broadcast_axis", .attrs = "axis=0;size=0", .shapes = "1,3"},
+    {.op = "broadcast_axis", .attrs = "axis=0;size=3", .shapes = "1,0"},
+    {.op = "broadcast_axis", .attrs = "axis=(1,);size=(3,)", .shapes = "2,1", .dtype = I32,
+     .lo = -9, .hi = 9},
+    {.op = "broadcast_axes", .attrs = "axis=2;size=300", .shapes = "2,3,1", .dtype = U8,
+     .lo = 0, .hi = 9},
+    {.op = "broadcast_like", .shapes = "1,3,1;2,3,5"},
+    {.op = "broadcast_like", .shapes = "2,3;2,3", .dtype = F64},
+    {.op = "broadcast_like", .attrs = "lhs_axes=(0, 2);rhs_axes=(0, -1)", .shapes = "1,3,1;2,3,5"},
+    {.op = "broadcast_like", .attrs = "lhs_axes=(-1,);rhs_axes=(0,)", .shapes = "1,3,1;4,2",
+     .dtype = F64},
+    {.op = "broadcast_like", .shapes = "1,3;0,3"},
+    {.op = "broadcast_like", .shapes = "1,2;3,2", .dtype = I64, .lo = -9, .hi = 9},
 
     /* nn.c: softmin, as softmax's cases */
     {.op = "softmin", .shapes = "2,5"},

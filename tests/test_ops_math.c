@@ -369,6 +369,51 @@ static void test_softmin(void)
     am_scope_end();
 }
 
+static void test_broadcast_axis_like(void)
+{
+    am_scope_begin();
+    am_array *x = tu_array(F32, AM_SHAPE(1, 3, 1), 1, 2, 3);
+    TU_ASSERT_VALUES(am_broadcast_axis(x, ((int[]){0, 2}), ((int64_t[]){2, 2}), 2),
+                     AM_SHAPE(2, 3, 2), 0, 1, 1, 2, 2, 3, 3, 1, 1, 2, 2, 3, 3);
+    TU_ASSERT_VALUES(tu_invoke1("broadcast_axes", x, "axis|size", "(0,)|(2,)"), AM_SHAPE(2, 3, 1),
+                     0, 1, 2, 3, 1, 2, 3);
+    TU_ASSERT_FAILS(tu_invoke1("broadcast_axis", x, "axis|size", "1|4"), AM_ERR_SHAPE,
+                    "broadcast_axis: data (1, 3, 1) has size 3 on axis 1; only size-1 axes");
+    TU_ASSERT_FAILS(tu_invoke1("broadcast_axis", x, "axis|size", "-1|4"), AM_ERR_ARG,
+                    "axis -1 is not in [0, 3)");
+    TU_ASSERT_FAILS(tu_invoke1("broadcast_axis", x, "axis|size", "(0, 2)|(2,)"), AM_ERR_ARG,
+                    "must have as many entries");
+    am_array *r = tu_array(I32, AM_SHAPE(2, 3, 2), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+    am_array *y = am_broadcast_like(x, r);
+    TU_ASSERT_VALUES(y, AM_SHAPE(2, 3, 2), 0, 1, 1, 2, 2, 3, 3, 1, 1, 2, 2, 3, 3);
+    CU_ASSERT_EQUAL(am_array_dtype(y), F32); /* rhs lends only its shape */
+    am_array *in[2] = {x, tu_array(F32, AM_SHAPE(4, 2), 0, 0, 0, 0, 0, 0, 0, 0)};
+    CU_ASSERT_EQUAL(tu_invoke("broadcast_like", in, 2, "lhs_axes|rhs_axes", "(0, -1)|(1, 0)",
+                              &y, 1), AM_OK);
+    TU_ASSERT_VALUES(y, AM_SHAPE(2, 3, 4), 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3,
+                     1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
+    TU_ASSERT_STATUS(tu_invoke("broadcast_like", in, 2, NULL, NULL, &y, 1), AM_ERR_SHAPE,
+                     "broadcast_like: lhs (1, 3, 1) and rhs (4, 2) have different numbers of axes");
+    TU_ASSERT_STATUS(tu_invoke("broadcast_like", in, 2, "lhs_axes|rhs_axes", "(1,)|(0,)", &y, 1),
+                     AM_ERR_SHAPE, "lhs (1, 3, 1) has size 3 on axis 1");
+    TU_ASSERT_STATUS(tu_invoke("broadcast_like", in, 2, "lhs_axes|rhs_axes", "(0,)|(2,)", &y, 1),
+                     AM_ERR_ARG, "rhs_axes=(2,) names no axis of rhs (4, 2)");
+    TU_ASSERT_STATUS(tu_invoke("broadcast_like", in, 2, "lhs_axes|rhs_axes", "()|()", &y, 1),
+                     AM_ERR_ARG, "at least one");
+    /* gradients: lhs sums over the broadcast axes, rhs gets zeros */
+    am_array *v = am_copy(x), *w = am_copy(in[1]), *g[2] = {0}, *vars[2] = {v, w};
+    am_attach_grad(v, AM_GRAD_WRITE), am_attach_grad(w, AM_GRAD_WRITE);
+    am_autograd_record_begin(true);
+    am_array *z = NULL, *zin[2] = {v, w};
+    CU_ASSERT_EQUAL(tu_invoke("broadcast_like", zin, 2, "lhs_axes|rhs_axes", "(2,)|(0,)", &z, 1),
+                    AM_OK);
+    am_autograd_end();
+    CU_ASSERT_EQUAL(am_grad_of(&z, NULL, 1, vars, 2, false, false, g), AM_OK);
+    TU_ASSERT_VALUES(g[0], AM_SHAPE(1, 3, 1), 0, 4, 4, 4);
+    TU_ASSERT_VALUES(g[1], AM_SHAPE(4, 2), 0, 0, 0, 0, 0, 0, 0, 0, 0);
+    am_scope_end();
+}
+
 CU_TestInfo am_tests_ops_math[] = {
     {"trigonometric and hyperbolic values", test_trig_hyperbolic_values},
     {"log2, log10, cbrt, rcbrt", test_log_root_values},
@@ -386,5 +431,6 @@ CU_TestInfo am_tests_ops_math[] = {
     {"_contrib_quadratic", test_quadratic},
     {"softmin", test_softmin},
     {"_identity_with_attr_like_rhs", test_identity_like_rhs},
+    {"broadcast_axis and broadcast_like", test_broadcast_axis_like},
     CU_TEST_INFO_NULL,
 };

@@ -573,6 +573,15 @@ AM_API am_array *am_quadratic_at(am_array *x, double a, double b, double c, am_s
 /* [_identity_with_attr_like_rhs] lhs; rhs must have its shape and dtype. */
 AM_API am_array *am_identity_with_attr_like_rhs_at(am_array *lhs, am_array *rhs, am_site at);
 #define am_identity_with_attr_like_rhs(l, r) am_identity_with_attr_like_rhs_at((l), (r), AM_HERE)
+/* [broadcast_axis] (alias broadcast_axes) the n size-1 axes axis[i] of x
+ * broadcast to size[i]. */
+AM_API am_array *am_broadcast_axis_at(am_array *x, const int *axis, const int64_t *size, int n,
+                                      am_site at);
+#define am_broadcast_axis(x, ax, sz, n) am_broadcast_axis_at((x), (ax), (sz), (n), AM_HERE)
+/* [broadcast_like] lhs broadcast to rhs's shape (lhs_axes, rhs_axes None);
+ * rhs lends only its shape. */
+AM_API am_array *am_broadcast_like_at(am_array *lhs, am_array *rhs, am_site at);
+#define am_broadcast_like(l, r) am_broadcast_like_at((l), (r), AM_HERE)
 /* [softmin] softmax(-x / T) along axis; temperature <= 0 means none. */
 AM_API am_array *am_softmin_at(am_array *x, int axis, double temperature, am_site at);
 #define am_softmin(x, a) am_softmin_at((x), (a), 0.0, AM_HERE)

@@ -226,3 +226,7 @@ AM_OP(logical_xor_scalar)
 
 /* nn.c: softmin */
 AM_OP(softmin)
+
+/* broadcast_axis.c */
+AM_OP(broadcast_axis)
+AM_OP(broadcast_like)

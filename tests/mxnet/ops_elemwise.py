@@ -121,3 +121,14 @@ CASES += [
     dict(name="_identity_with_attr_like_rhs", op="_identity_with_attr_like_rhs",
          inputs=[(3, 4), (3, 4)]),
 ]
+
+# ndarray/ops/broadcast_axis.c
+CASES += [
+    dict(name="broadcast_axis", op="broadcast_axis", attrs={"axis": (0, 2), "size": (2, 4)},
+         inputs=[(1, 3, 1)]),
+    dict(name="broadcast_axes", op="broadcast_axes", attrs={"axis": 1, "size": 5},
+         inputs=[(2, 1, 3)]),
+    dict(name="broadcast_like", op="broadcast_like", inputs=[(1, 3, 1), (2, 3, 5)]),
+    dict(name="broadcast_like_axes", op="broadcast_like",
+         attrs={"lhs_axes": (0, -1), "rhs_axes": (1, 0)}, inputs=[(1, 3, 1), (4, 2)]),
+]
