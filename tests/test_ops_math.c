@@ -414,6 +414,23 @@ static void test_broadcast_axis_like(void)
     am_scope_end();
 }
 
+static void test_shape_size_array(void)
+{
+    am_scope_begin();
+    am_array *x = tu_random(AM_SHAPE(2, 3, 4), F32, -1, 1);
+    am_array *s = am_shape_array(x), *n = am_size_array(x);
+    TU_ASSERT_VALUES(s, AM_SHAPE(3), 0, 2, 3, 4);
+    TU_ASSERT_VALUES(n, AM_SHAPE(1), 0, 24);
+    CU_ASSERT_EQUAL(am_array_dtype(s), I64);
+    CU_ASSERT_EQUAL(am_array_dtype(n), I64);
+    am_array *z = tu_random(AM_SHAPE(0, 5), U8, 0, 9);
+    TU_ASSERT_VALUES(am_shape_array(z), AM_SHAPE(2), 0, 0, 5);
+    TU_ASSERT_VALUES(am_size_array(z), AM_SHAPE(1), 0, 0);
+    CU_ASSERT(am_op_find("shape_array")->flags & AM_OP_NO_GRAD);
+    TU_ASSERT_FAILS(am_size_array(NULL), AM_ERR_ARG, "size_array");
+    am_scope_end();
+}
+
 CU_TestInfo am_tests_ops_math[] = {
     {"trigonometric and hyperbolic values", test_trig_hyperbolic_values},
     {"log2, log10, cbrt, rcbrt", test_log_root_values},
@@ -432,5 +449,6 @@ CU_TestInfo am_tests_ops_math[] = {
     {"softmin", test_softmin},
     {"_identity_with_attr_like_rhs", test_identity_like_rhs},
     {"broadcast_axis and broadcast_like", test_broadcast_axis_like},
+    {"shape_array and size_array", test_shape_size_array},
     CU_TEST_INFO_NULL,
 };

@@ -582,6 +582,12 @@ AM_API am_array *am_broadcast_axis_at(am_array *x, const int *axis, const int64_
  * rhs lends only its shape. */
 AM_API am_array *am_broadcast_like_at(am_array *lhs, am_array *rhs, am_site at);
 #define am_broadcast_like(l, r) am_broadcast_like_at((l), (r), AM_HERE)
+/* [shape_array] x's shape as an int64 (ndim,) array; [size_array] its
+ * element count as an int64 (1,) array. */
+AM_API am_array *am_shape_array_at(am_array *x, am_site at);
+AM_API am_array *am_size_array_at(am_array *x, am_site at);
+#define am_shape_array(x) am_shape_array_at((x), AM_HERE)
+#define am_size_array(x)  am_size_array_at((x), AM_HERE)
 /* [softmin] softmax(-x / T) along axis; temperature <= 0 means none. */
 AM_API am_array *am_softmin_at(am_array *x, int axis, double temperature, am_site at);
 #define am_softmin(x, a) am_softmin_at((x), (a), 0.0, AM_HERE)

@@ -230,3 +230,7 @@ AM_OP(softmin)
 /* broadcast_axis.c */
 AM_OP(broadcast_axis)
 AM_OP(broadcast_like)
+
+/* shape_array.c */
+AM_OP(shape_array)
+AM_OP(size_array)

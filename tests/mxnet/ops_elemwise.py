@@ -132,3 +132,9 @@ CASES += [
     dict(name="broadcast_like_axes", op="broadcast_like",
          attrs={"lhs_axes": (0, -1), "rhs_axes": (1, 0)}, inputs=[(1, 3, 1), (4, 2)]),
 ]
+
+# ndarray/ops/shape_array.c
+CASES += [
+    dict(name="shape_array", op="shape_array", inputs=[(2, 3, 4)]),
+    dict(name="size_array", op="size_array", inputs=[(2, 3, 4)]),
+]
