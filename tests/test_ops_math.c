@@ -191,7 +191,8 @@ static void test_underscore_binary_values(void)
         {"_Logical_Or", "_logical_or"}, {"_Logical_Xor", "_logical_xor"},
         {"_HypotScalar", "_hypot_scalar"}, {"_LogicalAndScalar", "_logical_and_scalar"},
         {"_LogicalOrScalar", "_logical_or_scalar"}, {"_LogicalXorScalar", "_logical_xor_scalar"},
-        {"_grad_add", "elemwise_add"}, {"_copyto", "_copy"}};
+        {"_grad_add", "elemwise_add"}, {"_copyto", "_copy"}, {"Convolution_v1", "Convolution"},
+        {"Pooling_v1", "Pooling"}, {"BatchNorm_v1", "BatchNorm"}, {"broadcast_axes", "broadcast_axis"}};
     for (size_t k = 0; k < sizeof(alias) / sizeof(alias[0]); k++) {
         CU_ASSERT_PTR_NOT_NULL(am_op_find(alias[k][0]));
         CU_ASSERT_PTR_EQUAL(am_op_find(alias[k][0]), am_op_find(alias[k][1]));

@@ -138,3 +138,30 @@ CASES += [
     dict(name="shape_array", op="shape_array", inputs=[(2, 3, 4)]),
     dict(name="size_array", op="size_array", inputs=[(2, 3, 4)]),
 ]
+
+# MXNet's legacy _v1 ops, which old checkpoints hold: the same attributes,
+# defaults and computation as Convolution, Pooling and BatchNorm (aliases;
+# MXNet's _v1 forms take only 2-D and 3-D convolutions and 4-D BatchNorm data,
+# Amber's take every rank the current ops take).
+CASES += [
+    dict(name="Convolution_v1", op="Convolution_v1",
+         attrs={"kernel": (3, 3), "num_filter": 4, "pad": (1, 1), "stride": (2, 1)},
+         inputs=[(2, 3, 7, 6), (4, 3, 3, 3), (4,)]),
+    dict(name="Convolution_v1_group_nobias", op="Convolution_v1",
+         attrs={"kernel": (3, 2), "num_filter": 4, "num_group": 2, "no_bias": True,
+                "dilate": (2, 1)},
+         inputs=[(2, 4, 9, 5), (4, 2, 3, 2)]),
+    dict(name="Pooling_v1_max", op="Pooling_v1",
+         attrs={"kernel": (3, 3), "stride": (2, 2), "pooling_convention": "full"},
+         inputs=[(2, 3, 8, 7)]),
+    dict(name="Pooling_v1_avg_pad", op="Pooling_v1",
+         attrs={"kernel": (3, 3), "pad": (1, 1), "pool_type": "avg"}, inputs=[(2, 3, 6, 5)]),
+    dict(name="Pooling_v1_global", op="Pooling_v1",
+         attrs={"kernel": (1, 1), "global_pool": True, "pool_type": "avg"}, inputs=[(2, 3, 6, 5)]),
+    dict(name="BatchNorm_v1", op="BatchNorm_v1", attrs={"fix_gamma": False, "eps": 1e-3},
+         inputs=[(2, 3, 4, 5), (3,), (3,), (3,), (3,)], low=0.5, high=1.5,
+         input_keywords=["data", "gamma", "beta", "moving_mean", "moving_var"]),
+    dict(name="BatchNorm_v1_fix_gamma", op="BatchNorm_v1",
+         inputs=[(2, 3, 4, 2), (3,), (3,), (3,), (3,)], low=0.5, high=1.5,
+         input_keywords=["data", "gamma", "beta", "moving_mean", "moving_var"]),
+]
