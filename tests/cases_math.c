@@ -2,7 +2,8 @@
  * rint, logical_not, hard_sigmoid, smooth_l1, _contrib_round_ste,
  * _contrib_sign_ste, _contrib_gradientmultiplier, _contrib_quadratic,
  * _backward_gammaln), nn.c's softmin, broadcast_axis.c's broadcast_axis and
- * broadcast_like, shape_array.c's shape_array and size_array, and for the
+ * broadcast_like, shape_array.c's shape_array and size_array, reduce.c's
+ * argmax_channel, and for the
  * binary and scalar ops added beside broadcast.c's and elemwise.c's
  * (_maximum ... _logical_xor, broadcast_hypot, broadcast_logical_*,
  * _hypot_scalar, _logical_*_scalar): float32 and float64, a 0-d and a size-0
@@ -137,6 +138,12 @@ const am_op_case am_cases_math[] = {
     {.op = "size_array", .shapes = "5", .dtype = U8},
     {.op = "size_array", .shapes = ""},
     {.op = "size_array", .shapes = "0,3", .dtype = F64},
+
+    /* reduce.c: argmax_channel */
+    {.op = "argmax_channel", .shapes = "2,3,4"},
+    {.op = "argmax_channel", .shapes = "4,5", .dtype = F64},
+    {.op = "argmax_channel", .shapes = "0,3"},
+    {.op = "argmax_channel", .shapes = "3,7", .dtype = I32, .lo = -9, .hi = 9},
 
     /* nn.c: softmin, as softmax's cases */
     {.op = "softmin", .shapes = "2,5"},

@@ -432,6 +432,20 @@ static void test_shape_size_array(void)
     am_scope_end();
 }
 
+static void test_argmax_channel(void)
+{
+    am_scope_begin();
+    am_array *x = tu_array(F32, AM_SHAPE(2, 3, 2), 1, 9, 5, 2, 5, 3, 0, 0, -1, 4, 7, 4);
+    am_array *y = am_argmax_channel(x);
+    TU_ASSERT_VALUES(y, AM_SHAPE(2, 2), 0, 1, 0, 2, 1); /* ties: the first */
+    CU_ASSERT_EQUAL(am_array_dtype(y), F32);
+    TU_ASSERT_VALUES(am_argmax_channel(tu_array(I64, AM_SHAPE(2, 3), 1, 3, 2, 5, 4, 0)),
+                     AM_SHAPE(2), 0, 1, 0);
+    TU_ASSERT_FAILS(am_argmax_channel(tu_array(F32, AM_SHAPE(3), 1, 5, 2)), AM_ERR_ARG,
+                    "argmax_channel: axis 1 is out of range for data (3,)");
+    am_scope_end();
+}
+
 CU_TestInfo am_tests_ops_math[] = {
     {"trigonometric and hyperbolic values", test_trig_hyperbolic_values},
     {"log2, log10, cbrt, rcbrt", test_log_root_values},
@@ -451,5 +465,6 @@ CU_TestInfo am_tests_ops_math[] = {
     {"_identity_with_attr_like_rhs", test_identity_like_rhs},
     {"broadcast_axis and broadcast_like", test_broadcast_axis_like},
     {"shape_array and size_array", test_shape_size_array},
+    {"argmax_channel", test_argmax_channel},
     CU_TEST_INFO_NULL,
 };

@@ -588,6 +588,9 @@ AM_API am_array *am_shape_array_at(am_array *x, am_site at);
 AM_API am_array *am_size_array_at(am_array *x, am_site at);
 #define am_shape_array(x) am_shape_array_at((x), AM_HERE)
 #define am_size_array(x)  am_size_array_at((x), AM_HERE)
+/* [argmax_channel] argmax over axis 1, without keepdims, in x's dtype. */
+AM_API am_array *am_argmax_channel_at(am_array *x, am_site at);
+#define am_argmax_channel(x) am_argmax_channel_at((x), AM_HERE)
 /* [softmin] softmax(-x / T) along axis; temperature <= 0 means none. */
 AM_API am_array *am_softmin_at(am_array *x, int axis, double temperature, am_site at);
 #define am_softmin(x, a) am_softmin_at((x), (a), 0.0, AM_HERE)

@@ -234,3 +234,6 @@ AM_OP(broadcast_like)
 /* shape_array.c */
 AM_OP(shape_array)
 AM_OP(size_array)
+
+/* reduce.c: argmax_channel */
+AM_OP(argmax_channel)

@@ -1,5 +1,5 @@
 /* Reductions: sum (sum_axis), mean, prod, max (max_axis), min (min_axis), norm, argmax,
- * argmin.  Kernels collapse the shape into groups of kept and reduced axes and reduce
+ * argmin, argmax_channel.  Kernels collapse the shape into groups of kept and reduced axes and reduce
  * contiguous runs with loops the compiler vectorizes. */
 #include "../ndarray_impl.h"
 
@@ -820,6 +820,37 @@ static am_status argmin_cpu(const am_kernel_ctx *ctx, const void *attrs, const a
         .flags = AM_OP_NO_GRAD, .doc = doc_}
 ARGM_OP(argmax, "Index of the first maximum along an axis, in data's dtype.");
 ARGM_OP(argmin, "Index of the first minimum along an axis, in data's dtype.");
+
+/* argmax_channel: argmax over axis 1 without keepdims, and no attributes (MXNet). */
+static const argm_attrs channel_attrs = {.axis = {true, 1}, .keepdims = false};
+
+static am_status argmax_channel_shape(const void *attrs, am_shape *in, int n_in, am_shape *out,
+                                      int n_out)
+{
+    AM_UNUSED(attrs);
+    return argm_shape(&channel_attrs, in, n_in, out, n_out);
+}
+
+static am_status argmax_channel_cpu(const am_kernel_ctx *ctx, const void *attrs,
+                                    const am_view *in, int n_in, const am_view *out, int n_out,
+                                    const am_req *req)
+{
+    AM_UNUSED(ctx), AM_UNUSED(attrs), AM_UNUSED(n_in), AM_UNUSED(n_out);
+    return argm_kernel(&channel_attrs, &in[0], &out[0], req[0], true);
+}
+
+const am_op_def am_op_argmax_channel = {
+    .name = "argmax_channel", .input_names = data_input, .num_outputs = 1,
+    .infer_shape = argmax_channel_shape, .infer_dtype = am_infer_dtype_same,
+    .cpu = argmax_channel_cpu, .fuse = AM_FUSE_REDUCE, .flags = AM_OP_NO_GRAD,
+    .doc = "argmax over axis 1 (the channels), without keepdims, in data's dtype."};
+
+am_array *am_argmax_channel_at(am_array *x, am_site at)
+{
+    am_array *y = NULL;
+    am_op_call(&am_op_argmax_channel, NULL, &x, 1, &y, 1, at);
+    return y;
+}
 
 static am_array *argm_call(const am_op_def *op, am_array *x, int64_t axis, bool keepdims,
                            am_site at)

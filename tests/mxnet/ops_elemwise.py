@@ -133,10 +133,11 @@ CASES += [
          attrs={"lhs_axes": (0, -1), "rhs_axes": (1, 0)}, inputs=[(1, 3, 1), (4, 2)]),
 ]
 
-# ndarray/ops/shape_array.c
+# ndarray/ops/shape_array.c and reduce.c's argmax_channel
 CASES += [
     dict(name="shape_array", op="shape_array", inputs=[(2, 3, 4)]),
     dict(name="size_array", op="size_array", inputs=[(2, 3, 4)]),
+    dict(name="argmax_channel", op="argmax_channel", inputs=[(2, 5, 3)]),
 ]
 
 # MXNet's legacy _v1 ops, which old checkpoints hold: the same attributes,
