@@ -3,7 +3,7 @@
  * _contrib_sign_ste, _contrib_gradientmultiplier, _contrib_quadratic,
  * _backward_gammaln), nn.c's softmin, broadcast_axis.c's broadcast_axis and
  * broadcast_like, shape_array.c's shape_array and size_array, reduce.c's
- * argmax_channel, and for the
+ * argmax_channel, eye.c's _eye, and for the
  * binary and scalar ops added beside broadcast.c's and elemwise.c's
  * (_maximum ... _logical_xor, broadcast_hypot, broadcast_logical_*,
  * _hypot_scalar, _logical_*_scalar): float32 and float64, a 0-d and a size-0
@@ -144,6 +144,12 @@ const am_op_case am_cases_math[] = {
     {.op = "argmax_channel", .shapes = "4,5", .dtype = F64},
     {.op = "argmax_channel", .shapes = "0,3"},
     {.op = "argmax_channel", .shapes = "3,7", .dtype = I32, .lo = -9, .hi = 9},
+
+    /* eye.c */
+    {.op = "_eye", .attrs = "N=3", .shapes = NULL},
+    {.op = "_eye", .attrs = "N=3;M=5;k=2;dtype=float64", .shapes = NULL},
+    {.op = "_eye", .attrs = "N=4;M=2;k=-1;dtype=int32", .shapes = NULL},
+    {.op = "_eye", .attrs = "N=0;M=3", .shapes = NULL},
 
     /* nn.c: softmin, as softmax's cases */
     {.op = "softmin", .shapes = "2,5"},

@@ -446,6 +446,19 @@ static void test_argmax_channel(void)
     am_scope_end();
 }
 
+static void test_eye(void)
+{
+    am_scope_begin();
+    TU_ASSERT_VALUES(am_eye(2, 0, 0, F32), AM_SHAPE(2, 2), 0, 1, 0, 0, 1);
+    TU_ASSERT_VALUES(am_eye(2, 3, 1, F64), AM_SHAPE(2, 3), 0, 0, 1, 0, 0, 0, 1);
+    am_array *y = am_eye(3, 2, -1, I32);
+    TU_ASSERT_VALUES(y, AM_SHAPE(3, 2), 0, 0, 0, 1, 0, 0, 1);
+    CU_ASSERT_EQUAL(am_array_dtype(y), I32);
+    TU_ASSERT_VALUES(am_eye(2, 2, 5, U8), AM_SHAPE(2, 2), 0, 0, 0, 0, 0);
+    TU_ASSERT_FAILS(am_eye(-1, 0, 0, F32), AM_ERR_ARG, "_eye: N=-1 and M=0 must not be negative");
+    am_scope_end();
+}
+
 CU_TestInfo am_tests_ops_math[] = {
     {"trigonometric and hyperbolic values", test_trig_hyperbolic_values},
     {"log2, log10, cbrt, rcbrt", test_log_root_values},
@@ -466,5 +479,6 @@ CU_TestInfo am_tests_ops_math[] = {
     {"broadcast_axis and broadcast_like", test_broadcast_axis_like},
     {"shape_array and size_array", test_shape_size_array},
     {"argmax_channel", test_argmax_channel},
+    {"_eye", test_eye},
     CU_TEST_INFO_NULL,
 };

@@ -591,6 +591,9 @@ AM_API am_array *am_size_array_at(am_array *x, am_site at);
 /* [argmax_channel] argmax over axis 1, without keepdims, in x's dtype. */
 AM_API am_array *am_argmax_channel_at(am_array *x, am_site at);
 #define am_argmax_channel(x) am_argmax_channel_at((x), AM_HERE)
+/* [_eye] an n x m (m = 0: n x n) array with ones on diagonal k (> 0 above
+ * the main one, < 0 below), zeros elsewhere. */
+AM_API am_array *am_eye(int64_t n, int64_t m, int64_t k, am_dtype dtype);
 /* [softmin] softmax(-x / T) along axis; temperature <= 0 means none. */
 AM_API am_array *am_softmin_at(am_array *x, int axis, double temperature, am_site at);
 #define am_softmin(x, a) am_softmin_at((x), (a), 0.0, AM_HERE)

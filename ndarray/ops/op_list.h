@@ -237,3 +237,6 @@ AM_OP(size_array)
 
 /* reduce.c: argmax_channel */
 AM_OP(argmax_channel)
+
+/* eye.c */
+AM_OP(eye)

@@ -133,11 +133,13 @@ CASES += [
          attrs={"lhs_axes": (0, -1), "rhs_axes": (1, 0)}, inputs=[(1, 3, 1), (4, 2)]),
 ]
 
-# ndarray/ops/shape_array.c and reduce.c's argmax_channel
+# ndarray/ops/shape_array.c, reduce.c's argmax_channel, eye.c
 CASES += [
     dict(name="shape_array", op="shape_array", inputs=[(2, 3, 4)]),
     dict(name="size_array", op="size_array", inputs=[(2, 3, 4)]),
     dict(name="argmax_channel", op="argmax_channel", inputs=[(2, 5, 3)]),
+    dict(name="_eye", op="_eye", attrs={"N": 3, "M": 5, "k": 1}, inputs=[]),
+    dict(name="_eye_lower", op="_eye", attrs={"N": 4, "k": -2}, inputs=[]),
 ]
 
 # MXNet's legacy _v1 ops, which old checkpoints hold: the same attributes,
