@@ -118,6 +118,8 @@ static void test_hard_sigmoid_smooth_l1(void)
     am_scope_begin();
     am_array *x = tu_array(F32, AM_SHAPE(5), -3, 0, 1, 3, -2.5);
     TU_ASSERT_VALUES(am_hard_sigmoid(x, 0.2, 0.5), AM_SHAPE(5), TOL, 0, 0.5, 0.7, 1, 0);
+    TU_ASSERT_VALUES(am_hard_sigmoid(tu_array(F64, AM_SHAPE(3), NAN, -INFINITY, INFINITY), 0.2,
+                                     0.5), AM_SHAPE(3), 0, NAN, 0, 1); /* MXNet keeps NaN */
     TU_ASSERT_VALUES(tu_invoke1("hard_sigmoid", x, NULL, NULL), AM_SHAPE(5), TOL,
                      0, 0.5, 0.7, 1, 0);
     TU_ASSERT_VALUES(tu_invoke1("hard_sigmoid", x, "alpha|beta", "1|0.25"), AM_SHAPE(5), TOL,

@@ -374,6 +374,10 @@ static const am_attr_field hard_sigmoid_fields[] = {
     AM_ATTR_FIELD(hard_sigmoid_attrs, beta, AM_ATTR_FLOAT, "0.5", "offset"),
     {0}};
 
+/* z clipped to [0, 1]; NaN stays NaN, as in MXNet (fmin/fmax would drop it). */
+static inline float clamp01f(float z) { return z < 0 ? 0.0f : z > 1 ? 1.0f : z; }
+static inline double clamp01(double z) { return z < 0 ? 0.0 : z > 1 ? 1.0 : z; }
+
 static am_status hard_sigmoid_cpu(KERNEL_PARAMS)
 {
     AM_UNUSED(ctx), AM_UNUSED(n_in), AM_UNUSED(n_out);
@@ -382,8 +386,8 @@ static am_status hard_sigmoid_cpu(KERNEL_PARAMS)
     const double ad = a->alpha, bd = a->beta;
     const int64_t n = am_view_size(&out[0]);
     switch (in[0].dtype) {
-        FLOAT_CASES(req[0], in[0].data, out[0].data, n,
-                    fminf(fmaxf(af * v + bf, 0.0f), 1.0f), fmin(fmax(ad * v + bd, 0.0), 1.0))
+        FLOAT_CASES(req[0], in[0].data, out[0].data, n, clamp01f(af * v + bf),
+                    clamp01(ad * v + bd))
     default: return float_only(in[0].dtype);
     }
     return AM_OK;
