@@ -386,7 +386,7 @@ static inline double ihypot(double a, double b, double max)
     X(lesser_equal_scalar, "_lesser_equal_scalar", "_LesserEqualScalar", NULL, v <= s,     \
       v <= s, v <= s, AM_OP_NO_GRAD, "1 where x <= scalar, else 0, in x's dtype.")         \
     X(hypot_scalar, "_hypot_scalar", "_HypotScalar", NULL, hypotf(v, s), hypot(v, s),      \
-      ihypot(v, s, (T)((U)-1 / ((T)-1 < 0 ? 2 : 1))), 0,                                   \
+      ihypot(v, s, (double)(T)((U)-1 / ((T)-1 < 0 ? 2 : 1))), 0,                           \
       "sqrt(x^2 + scalar^2); integers compute in double and truncate.")                   \
     X(logical_and_scalar, "_logical_and_scalar", "_LogicalAndScalar", NULL,                \
       v != 0 && s != 0, v != 0 && s != 0, v != 0 && s != 0, AM_OP_NO_GRAD,                 \
