@@ -3,7 +3,7 @@
  * _contrib_sign_ste, _contrib_gradientmultiplier, _contrib_quadratic,
  * _backward_gammaln), nn.c's softmin, broadcast_axis.c's broadcast_axis and
  * broadcast_like, shape_array.c's shape_array and size_array, reduce.c's
- * argmax_channel, eye.c's _eye, and for the
+ * argmax_channel, nansum and nanprod, eye.c's _eye, and for the
  * binary and scalar ops added beside broadcast.c's and elemwise.c's
  * (_maximum ... _logical_xor, broadcast_hypot, broadcast_logical_*,
  * _hypot_scalar, _logical_*_scalar): float32 and float64, a 0-d and a size-0
@@ -144,6 +144,18 @@ const am_op_case am_cases_math[] = {
     {.op = "argmax_channel", .shapes = "4,5", .dtype = F64},
     {.op = "argmax_channel", .shapes = "0,3"},
     {.op = "argmax_channel", .shapes = "3,7", .dtype = I32, .lo = -9, .hi = 9},
+    {.op = "nansum", .shapes = "2,3,4"},
+    {.op = "nansum", .attrs = "axis=1;keepdims=True", .shapes = "2,3,4", .dtype = F64},
+    {.op = "nansum", .attrs = "axis=(0, 2);exclude=True", .shapes = "2,3,4"},
+    {.op = "nansum", .attrs = "axis=0", .shapes = "0,3"},
+    {.op = "nansum", .shapes = ""},
+    {.op = "nansum", .attrs = "axis=-1", .shapes = "3,5", .dtype = I32, .lo = -9, .hi = 9},
+    {.op = "nanprod", .shapes = "2,3", .lo = 0.5, .hi = 1.5},
+    {.op = "nanprod", .attrs = "axis=1;keepdims=True", .shapes = "2,3,4", .dtype = F64,
+     .lo = -1.5, .hi = 1.5},
+    {.op = "nanprod", .attrs = "axis=0", .shapes = "0,3"},
+    {.op = "nanprod", .shapes = ""},
+    {.op = "nanprod", .attrs = "axis=0", .shapes = "3,2", .dtype = I64, .lo = -5, .hi = 5},
 
     /* eye.c */
     {.op = "_eye", .attrs = "N=3", .shapes = NULL},

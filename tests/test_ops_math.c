@@ -448,6 +448,33 @@ static void test_argmax_channel(void)
     am_scope_end();
 }
 
+static am_array *f_nansum(am_array *x, void *a) { AM_UNUSED(a); return am_nansum(x, NULL, 0, false); }
+static am_array *f_nanprod(am_array *x, void *a)
+{
+    return am_nanprod(x, (const int *)a, 1, false);
+}
+
+static void test_nansum_nanprod(void)
+{
+    am_scope_begin();
+    am_array *x = tu_array(F32, AM_SHAPE(2, 3), 1, NAN, 3, NAN, NAN, -2);
+    TU_ASSERT_VALUES(am_nansum(x, NULL, 0, false), AM_SHAPE(1), 0, 2);
+    TU_ASSERT_VALUES(am_nansum(x, ((int[]){1}), 1, false), AM_SHAPE(2), 0, 4, -2);
+    TU_ASSERT_VALUES(am_nanprod(x, ((int[]){0}), 1, true), AM_SHAPE(1, 3), 0, 1, 1, -6);
+    TU_ASSERT_VALUES(am_nanprod(x, NULL, 0, false), AM_SHAPE(1), 0, -6);
+    TU_ASSERT_VALUES(am_nansum(tu_array(I32, AM_SHAPE(3), 4, -1, 2), NULL, 0, false),
+                     AM_SHAPE(1), 0, 5);
+    /* gradients: 0 at the NaNs; nanprod's is the product of the other non-NaN entries */
+    am_array *d = tu_array(F64, AM_SHAPE(2, 3), 1, NAN, 3, NAN, 0.5, -2);
+    am_array *w = tu_array(F64, AM_SHAPE(1), 1);
+    TU_ASSERT_VALUES(grad_of(f_nansum, NULL, d, w), AM_SHAPE(2, 3), 0, 1, 0, 1, 0, 1, 1);
+    int axis = 1;
+    am_array *w2 = tu_array(F64, AM_SHAPE(2), 1, 1);
+    TU_ASSERT_VALUES(grad_of(f_nanprod, &axis, d, w2), AM_SHAPE(2, 3), 1e-12, 3, 0, 1, 0, -2,
+                     0.5);
+    am_scope_end();
+}
+
 static void test_eye(void)
 {
     am_scope_begin();
@@ -482,5 +509,6 @@ CU_TestInfo am_tests_ops_math[] = {
     {"shape_array and size_array", test_shape_size_array},
     {"argmax_channel", test_argmax_channel},
     {"_eye", test_eye},
+    {"nansum and nanprod", test_nansum_nanprod},
     CU_TEST_INFO_NULL,
 };

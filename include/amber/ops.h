@@ -588,6 +588,13 @@ AM_API am_array *am_shape_array_at(am_array *x, am_site at);
 AM_API am_array *am_size_array_at(am_array *x, am_site at);
 #define am_shape_array(x) am_shape_array_at((x), AM_HERE)
 #define am_size_array(x)  am_size_array_at((x), AM_HERE)
+/* [nansum, nanprod] sum and prod (as am_sum) with NaN counted as 0 and 1. */
+AM_API am_array *am_nansum_at(am_array *x, const int *axes, int naxes, bool keepdims,
+                              am_site at);
+AM_API am_array *am_nanprod_at(am_array *x, const int *axes, int naxes, bool keepdims,
+                               am_site at);
+#define am_nansum(x, ax, n, k)  am_nansum_at((x), (ax), (n), (k), AM_HERE)
+#define am_nanprod(x, ax, n, k) am_nanprod_at((x), (ax), (n), (k), AM_HERE)
 /* [argmax_channel] argmax over axis 1, without keepdims, in x's dtype. */
 AM_API am_array *am_argmax_channel_at(am_array *x, am_site at);
 #define am_argmax_channel(x) am_argmax_channel_at((x), AM_HERE)

@@ -235,8 +235,10 @@ AM_OP(broadcast_like)
 AM_OP(shape_array)
 AM_OP(size_array)
 
-/* reduce.c: argmax_channel */
+/* reduce.c: argmax_channel, nansum, nanprod */
 AM_OP(argmax_channel)
+AM_OP(nansum)
+AM_OP(nanprod)
 
 /* eye.c */
 AM_OP(eye)

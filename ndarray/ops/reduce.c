@@ -1,5 +1,5 @@
-/* Reductions: sum (sum_axis), mean, prod, max (max_axis), min (min_axis), norm, argmax,
- * argmin, argmax_channel.  Kernels collapse the shape into groups of kept and reduced axes and reduce
+/* Reductions: sum (sum_axis), mean, prod, max (max_axis), min (min_axis), nansum, nanprod,
+ * norm, argmax, argmin, argmax_channel.  Kernels collapse the shape into groups of kept and reduced axes and reduce
  * contiguous runs with loops the compiler vectorizes. */
 #include "../ndarray_impl.h"
 
@@ -320,6 +320,8 @@ static inline int64_t group_offset(int64_t idx, int n, const int64_t *dim, const
 #define MUL_STEP(a, x) ((a) * (x))
 #define MAX_STEP(a, x) (((x) > (a) || (x) != (x)) ? (x) : (a)) /* NaN wins, as numpy */
 #define MIN_STEP(a, x) (((x) < (a) || (x) != (x)) ? (x) : (a))
+#define NANADD_STEP(a, x) ((x) != (x) ? (a) : (a) + (x)) /* NaN counts as 0 */
+#define NANMUL_STEP(a, x) ((x) != (x) ? (a) : (a) * (x)) /* NaN counts as 1 */
 #define MERGE_OF(STEP, a, b) MERGE_##STEP(a, b)
 #define MERGE_ADD_STEP(a, b) ((a) + (b))
 #define MERGE_ABS_STEP(a, b) ((a) + (b))
@@ -327,6 +329,8 @@ static inline int64_t group_offset(int64_t idx, int n, const int64_t *dim, const
 #define MERGE_MUL_STEP(a, b) ((a) * (b))
 #define MERGE_MAX_STEP(a, b) MAX_STEP(a, b)
 #define MERGE_MIN_STEP(a, b) MIN_STEP(a, b)
+#define MERGE_NANADD_STEP(a, b) ((a) + (b))
+#define MERGE_NANMUL_STEP(a, b) ((a) * (b))
 
 /* FIN(acc, count, mean) turns an accumulator into the result. */
 #define FSUM_FIN(a, c, mean) ((mean) ? (a) / (double)(c) : (a)) /* 0/0 gives NaN */
@@ -359,9 +363,13 @@ DEF_REDUCER(nrm1_f32, float, float, double, 0, ABS_STEP, SAME_FIN)
 DEF_REDUCER(nrm1_f64, double, double, double, 0, ABS_STEP, SAME_FIN)
 DEF_REDUCER(nrm2_f32, float, double, double, 0, SQ_STEP, SQRT_FIN) /* squares cannot overflow */
 DEF_REDUCER(nrm2_f64, double, double, double, 0, SQ_STEP, SQRT_FIN)
+DEF_REDUCER(nansum_f32, float, float, double, 0, NANADD_STEP, FSUM_FIN)
+DEF_REDUCER(nansum_f64, double, double, double, 0, NANADD_STEP, FSUM_FIN)
+DEF_REDUCER(nanprod_f32, float, double, double, 1, NANMUL_STEP, SAME_FIN)
+DEF_REDUCER(nanprod_f64, double, double, double, 1, NANMUL_STEP, SAME_FIN)
 
 typedef enum red_kind {
-    RED_SUM, RED_MEAN, RED_PROD, RED_MAX, RED_MIN, RED_NRM1, RED_NRM2
+    RED_SUM, RED_MEAN, RED_PROD, RED_MAX, RED_MIN, RED_NRM1, RED_NRM2, RED_NANSUM, RED_NANPROD
 } red_kind;
 
 /* Runs reducer K on the plan, as rows or as columns. */
@@ -402,6 +410,13 @@ static am_status reduce_run(red_kind kind, am_dtype dt, const void *x, void *y, 
     case RED_MIN: RUN_TYPED(min); break;
     case RED_NRM1: RUN_FLOAT(nrm1); break;
     case RED_NRM2: RUN_FLOAT(nrm2); break;
+    /* integers have no NaN: nansum and nanprod are sum and prod there */
+    case RED_NANSUM:
+        if (am_dtype_is_float(dt)) RUN_FLOAT(nansum) else RUN_TYPED(sum);
+        break;
+    case RED_NANPROD:
+        if (am_dtype_is_float(dt)) RUN_FLOAT(nanprod) else RUN_TYPED(prod);
+        break;
     }
     return AM_OK;
 }
@@ -436,6 +451,8 @@ REDUCE_KERNEL(mean, RED_MEAN)
 REDUCE_KERNEL(prod, RED_PROD)
 REDUCE_KERNEL(max, RED_MAX)
 REDUCE_KERNEL(min, RED_MIN)
+REDUCE_KERNEL(nansum, RED_NANSUM)
+REDUCE_KERNEL(nanprod, RED_NANPROD)
 
 /* ---- gradients ------------------------------------------------------------------------------
  * Written with public ops so that they run eagerly, symbolically and recorded (higher
@@ -549,6 +566,29 @@ static am_status minmax_grad(const am_grad_ctx *g, am_array *const *in, am_array
     return set_grad(ig, am_broadcast_mul_at(keep_dims(&r, og[0]), hit, g->at));
 }
 
+/* nansum: sum's gradient where x is not NaN, 0 where it is. */
+static am_status nansum_grad(const am_grad_ctx *g, am_array *const *in, am_array *const *out,
+                             am_array *const *og, am_array **ig)
+{
+    AM_UNUSED(out);
+    am_status st = sum_mean_grad(g, in, og, ig, false);
+    if (st != AM_OK) return st;
+    return set_grad(ig, am_elemwise_mul_at(*ig, am_elemwise_equal_at(in[0], in[0], g->at), g->at));
+}
+
+/* nanprod: prod's gradient at x with its NaNs read as 1 (nanprod(x) is that product),
+ * and 0 at the NaNs. */
+static am_status nanprod_grad(const am_grad_ctx *g, am_array *const *in, am_array *const *out,
+                              am_array *const *og, am_array **ig)
+{
+    am_array *ok = am_elemwise_equal_at(in[0], in[0], g->at);
+    am_array *x1 = am_where_at(ok, in[0], am_ones_like_at(in[0], g->at), g->at);
+    if (!x1) return am_last_status();
+    am_status st = prod_grad(g, &x1, out, og, ig);
+    if (st != AM_OK) return st;
+    return set_grad(ig, am_elemwise_mul_at(*ig, ok, g->at));
+}
+
 #define REDUCE_OP(id, mx_name, alias_list, shape_fn, grad_fn, doc_)                           \
     const am_op_def am_op_##id = {                                                            \
         .name = mx_name, .aliases = alias_list, .input_names = data_input,                    \
@@ -564,6 +604,10 @@ REDUCE_OP(max, "max", ((const char *const[]){"max_axis", NULL}), minmax_shape, m
           "Maximum over axes (NaN propagates).");
 REDUCE_OP(min, "min", ((const char *const[]){"min_axis", NULL}), minmax_shape, minmax_grad,
           "Minimum over axes (NaN propagates).");
+REDUCE_OP(nansum, "nansum", NULL, reduce_shape, nansum_grad,
+          "Sum over axes with NaN counted as 0.");
+REDUCE_OP(nanprod, "nanprod", NULL, reduce_shape, nanprod_grad,
+          "Product over axes with NaN counted as 1.");
 
 static am_array *reduce_call(const am_op_def *op, am_array *x, const int *axes, int naxes,
                              bool keepdims, am_site at)
@@ -591,6 +635,8 @@ REDUCE_FN(mean)
 REDUCE_FN(prod)
 REDUCE_FN(max)
 REDUCE_FN(min)
+REDUCE_FN(nansum)
+REDUCE_FN(nanprod)
 
 /* ---- norm ---------------------------------------------------------------------------------- */
 

@@ -133,11 +133,16 @@ CASES += [
          attrs={"lhs_axes": (0, -1), "rhs_axes": (1, 0)}, inputs=[(1, 3, 1), (4, 2)]),
 ]
 
-# ndarray/ops/shape_array.c, reduce.c's argmax_channel, eye.c
+# ndarray/ops/shape_array.c, reduce.c's argmax_channel, nansum and nanprod (the runner's
+# random inputs hold no NaN; tests/test_ops_math.c checks those), eye.c
 CASES += [
     dict(name="shape_array", op="shape_array", inputs=[(2, 3, 4)]),
     dict(name="size_array", op="size_array", inputs=[(2, 3, 4)]),
     dict(name="argmax_channel", op="argmax_channel", inputs=[(2, 5, 3)]),
+    dict(name="nansum", op="nansum", attrs={"axis": 1}, inputs=[(3, 4, 5)]),
+    dict(name="nansum_all", op="nansum", inputs=[(3, 4)]),
+    dict(name="nanprod", op="nanprod", attrs={"axis": (0, 2), "keepdims": True},
+         inputs=[(3, 4, 2)], low=0.5, high=1.5),
     dict(name="_eye", op="_eye", attrs={"N": 3, "M": 5, "k": 1}, inputs=[]),
     dict(name="_eye_lower", op="_eye", attrs={"N": 4, "k": -2}, inputs=[]),
 ]
