@@ -65,3 +65,5 @@ CASES(nn2)
 
 /* dtypes */
 CASES(dtypes)
+/* math */
+CASES(math)

@@ -109,3 +109,6 @@ SUITE(ops_nn2)
 
 /* dtypes */
 SUITE(dtypes)
+
+/* ops_math */
+SUITE(ops_math)

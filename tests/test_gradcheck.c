@@ -9,7 +9,9 @@
  * (relu at 0, ties in max) have probability zero.  Cases whose inputs or
  * outputs are not floating point are skipped (Cast to int, integer dtypes):
  * there is nothing to differentiate; so are float16 and bfloat16 outputs
- * (Cast to them), which round away differences of eps. */
+ * (Cast to them), which round away differences of eps, and ops flagged
+ * AM_OP_SURROGATE_GRAD, whose gradient is not the derivative of their forward
+ * by design. */
 #include "test_util.h"
 
 extern const am_op_case *const am_case_tables[];
@@ -80,7 +82,8 @@ static bool setup_case(gc *g, const am_op_case *c)
     /* Ops without a gradient are reported by the test below, not here.  A loss
      * output's gradient is not its forward's derivative: test_ops_output.c
      * differentiates the loss it stands for instead. */
-    if (!g->op || (g->op->flags & (AM_OP_NO_GRAD | AM_OP_LOSS)) || !g->op->gradient ||
+    if (!g->op || (g->op->flags & (AM_OP_NO_GRAD | AM_OP_LOSS | AM_OP_SURROGATE_GRAD)) ||
+        !g->op->gradient ||
         !selected(c->op))
         return false;
     am_dtype t = c->dtype ? c->dtype : AM_DTYPE_FLOAT32;

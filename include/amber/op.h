@@ -150,6 +150,9 @@ enum {
      * partial), filling what it can in both; without the flag graph
      * inference passes a partial shape as unknown (ndim -1). */
     AM_OP_PARTIAL_SHAPES = 1u << 5,
+    AM_OP_SURROGATE_GRAD = 1u << 6, /* gradient by definition, not the forward's derivative
+                                     * (straight-through estimators, gradient scaling): the
+                                     * gradient check skips it; its tests check the values */
 };
 
 typedef struct am_inplace_pair {

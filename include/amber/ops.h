@@ -589,6 +589,108 @@ AM_API am_array *am_diag_at(am_array *x, int64_t k, int axis1, int axis2, am_sit
 AM_API am_array *am_crop_at(am_array *x, am_array *like, const int64_t *offset,
                             const int64_t *h_w, bool center_crop, am_site at);
 /* [nansum, nanprod] over axes (NULL: all), NaN counted as 0 and 1. */
+/* ---- more elementwise math (ndarray/ops/math.c) -------------------------- */
+/* [tan, arcsin, arccos, arctan, sinh, cosh, arcsinh, arccosh, arctanh, log2,
+ *  log10, cbrt, rcbrt, degrees, radians, gamma, gammaln, erfinv] float32 and
+ * float64 only; [trunc, fix, rint, logical_not] every dtype, no gradient.
+ * rint is MXNet's: the lower integer at halves (1.5 -> 1, -1.5 -> -2). */
+#define AM_MATH_UNARY_OPS(X) \
+    X(tan) X(arcsin) X(arccos) X(arctan) X(sinh) X(cosh) X(arcsinh) X(arccosh) X(arctanh) \
+    X(log2) X(log10) X(cbrt) X(rcbrt) X(degrees) X(radians) X(gamma) X(gammaln) X(erfinv) \
+    X(trunc) X(fix) X(rint) X(logical_not)
+#define AM_DECLARE_UNARY(n) AM_API am_array *am_##n##_at(am_array *x, am_site at);
+AM_MATH_UNARY_OPS(AM_DECLARE_UNARY)
+#undef AM_DECLARE_UNARY
+#define am_tan(x)         am_tan_at((x), AM_HERE)
+#define am_arcsin(x)      am_arcsin_at((x), AM_HERE)
+#define am_arccos(x)      am_arccos_at((x), AM_HERE)
+#define am_arctan(x)      am_arctan_at((x), AM_HERE)
+#define am_sinh(x)        am_sinh_at((x), AM_HERE)
+#define am_cosh(x)        am_cosh_at((x), AM_HERE)
+#define am_arcsinh(x)     am_arcsinh_at((x), AM_HERE)
+#define am_arccosh(x)     am_arccosh_at((x), AM_HERE)
+#define am_arctanh(x)     am_arctanh_at((x), AM_HERE)
+#define am_log2(x)        am_log2_at((x), AM_HERE)
+#define am_log10(x)       am_log10_at((x), AM_HERE)
+#define am_cbrt(x)        am_cbrt_at((x), AM_HERE)
+#define am_rcbrt(x)       am_rcbrt_at((x), AM_HERE)
+#define am_degrees(x)     am_degrees_at((x), AM_HERE)
+#define am_radians(x)     am_radians_at((x), AM_HERE)
+#define am_gamma(x)       am_gamma_at((x), AM_HERE)
+#define am_gammaln(x)     am_gammaln_at((x), AM_HERE)
+#define am_erfinv(x)      am_erfinv_at((x), AM_HERE)
+#define am_trunc(x)       am_trunc_at((x), AM_HERE)
+#define am_fix(x)         am_fix_at((x), AM_HERE)
+#define am_rint(x)        am_rint_at((x), AM_HERE)
+#define am_logical_not(x) am_logical_not_at((x), AM_HERE)
+/* [_maximum, _minimum, _power, _mod, _hypot, _equal, _not_equal, _greater,
+ *  _greater_equal, _lesser, _lesser_equal, _logical_and, _logical_or,
+ *  _logical_xor] (aliases _Maximum ... _Logical_Xor) as am_elemwise_<name>:
+ * equal shapes, as MXNet's _-prefixed forms; [broadcast_hypot,
+ * broadcast_logical_and, broadcast_logical_or, broadcast_logical_xor] NumPy
+ * broadcasting.  Comparisons and logical ops give 0/1 in the input dtype. */
+#define AM_BINARY_OPS2(X) \
+    X(elemwise_maximum) X(elemwise_minimum) X(elemwise_power) X(elemwise_mod) \
+    X(elemwise_hypot) X(elemwise_equal) X(elemwise_not_equal) X(elemwise_greater) \
+    X(elemwise_greater_equal) X(elemwise_lesser) X(elemwise_lesser_equal) \
+    X(elemwise_logical_and) X(elemwise_logical_or) X(elemwise_logical_xor) \
+    X(broadcast_hypot) X(broadcast_logical_and) X(broadcast_logical_or) \
+    X(broadcast_logical_xor)
+#define AM_DECLARE_BINARY(n) AM_API am_array *am_##n##_at(am_array *a, am_array *b, am_site at);
+AM_BINARY_OPS2(AM_DECLARE_BINARY)
+#undef AM_DECLARE_BINARY
+#define am_elemwise_maximum(a, b)       am_elemwise_maximum_at((a), (b), AM_HERE)
+#define am_elemwise_minimum(a, b)       am_elemwise_minimum_at((a), (b), AM_HERE)
+#define am_elemwise_power(a, b)         am_elemwise_power_at((a), (b), AM_HERE)
+#define am_elemwise_mod(a, b)           am_elemwise_mod_at((a), (b), AM_HERE)
+#define am_elemwise_hypot(a, b)         am_elemwise_hypot_at((a), (b), AM_HERE)
+#define am_elemwise_equal(a, b)         am_elemwise_equal_at((a), (b), AM_HERE)
+#define am_elemwise_not_equal(a, b)     am_elemwise_not_equal_at((a), (b), AM_HERE)
+#define am_elemwise_greater(a, b)       am_elemwise_greater_at((a), (b), AM_HERE)
+#define am_elemwise_greater_equal(a, b) am_elemwise_greater_equal_at((a), (b), AM_HERE)
+#define am_elemwise_lesser(a, b)        am_elemwise_lesser_at((a), (b), AM_HERE)
+#define am_elemwise_lesser_equal(a, b)  am_elemwise_lesser_equal_at((a), (b), AM_HERE)
+#define am_elemwise_logical_and(a, b)   am_elemwise_logical_and_at((a), (b), AM_HERE)
+#define am_elemwise_logical_or(a, b)    am_elemwise_logical_or_at((a), (b), AM_HERE)
+#define am_elemwise_logical_xor(a, b)   am_elemwise_logical_xor_at((a), (b), AM_HERE)
+#define am_broadcast_hypot(a, b)        am_broadcast_hypot_at((a), (b), AM_HERE)
+#define am_broadcast_logical_and(a, b)  am_broadcast_logical_and_at((a), (b), AM_HERE)
+#define am_broadcast_logical_or(a, b)   am_broadcast_logical_or_at((a), (b), AM_HERE)
+#define am_broadcast_logical_xor(a, b)  am_broadcast_logical_xor_at((a), (b), AM_HERE)
+/* [_hypot_scalar, _logical_and_scalar, _logical_or_scalar, _logical_xor_scalar]
+ * (aliases _HypotScalar, _LogicalAndScalar, ...) x OP s, in x's dtype. */
+#define AM_SCALAR_OPS2(X) \
+    X(hypot_scalar) X(logical_and_scalar) X(logical_or_scalar) X(logical_xor_scalar)
+#define AM_DECLARE_SCALAR(n) AM_API am_array *am_##n##_at(am_array *x, double s, am_site at);
+AM_SCALAR_OPS2(AM_DECLARE_SCALAR)
+#undef AM_DECLARE_SCALAR
+#define am_hypot_scalar(x, s)       am_hypot_scalar_at((x), (s), AM_HERE)
+#define am_logical_and_scalar(x, s) am_logical_and_scalar_at((x), (s), AM_HERE)
+#define am_logical_or_scalar(x, s)  am_logical_or_scalar_at((x), (s), AM_HERE)
+#define am_logical_xor_scalar(x, s) am_logical_xor_scalar_at((x), (s), AM_HERE)
+/* [hard_sigmoid] max(0, min(1, alpha x + beta)); MXNet's defaults are 0.2, 0.5. */
+AM_API am_array *am_hard_sigmoid_at(am_array *x, double alpha, double beta, am_site at);
+#define am_hard_sigmoid(x, a, b) am_hard_sigmoid_at((x), (a), (b), AM_HERE)
+/* [smooth_l1] 0.5 (sigma x)^2 where |x| < 1/sigma^2, else |x| - 0.5/sigma^2. */
+AM_API am_array *am_smooth_l1_at(am_array *x, double sigma, am_site at);
+#define am_smooth_l1(x, s) am_smooth_l1_at((x), (s), AM_HERE)
+
+/* [_contrib_round_ste, _contrib_sign_ste] round and sign forward, with the
+ * output gradient passed through unchanged (straight-through estimators). */
+AM_API am_array *am_round_ste_at(am_array *x, am_site at);
+AM_API am_array *am_sign_ste_at(am_array *x, am_site at);
+#define am_round_ste(x) am_round_ste_at((x), AM_HERE)
+#define am_sign_ste(x)  am_sign_ste_at((x), AM_HERE)
+/* [_contrib_gradientmultiplier] x forward; the gradient is scalar * og. */
+AM_API am_array *am_gradientmultiplier_at(am_array *x, double scalar, am_site at);
+#define am_gradientmultiplier(x, s) am_gradientmultiplier_at((x), (s), AM_HERE)
+/* [_contrib_quadratic] a x^2 + b x + c. */
+AM_API am_array *am_quadratic_at(am_array *x, double a, double b, double c, am_site at);
+#define am_quadratic(x, a, b, c) am_quadratic_at((x), (a), (b), (c), AM_HERE)
+/* [_identity_with_attr_like_rhs] lhs; rhs must have its shape and dtype. */
+AM_API am_array *am_identity_with_attr_like_rhs_at(am_array *lhs, am_array *rhs, am_site at);
+#define am_identity_with_attr_like_rhs(l, r) am_identity_with_attr_like_rhs_at((l), (r), AM_HERE)
+/* [nansum, nanprod] sum and prod (as am_sum) with NaN counted as 0 and 1. */
 AM_API am_array *am_nansum_at(am_array *x, const int *axes, int naxes, bool keepdims,
                               am_site at);
 AM_API am_array *am_nanprod_at(am_array *x, const int *axes, int naxes, bool keepdims,
@@ -707,6 +809,12 @@ AM_API am_array *am_box_decode_at(am_array *data, am_array *anchors, const doubl
 #define am_box_decode(d, a, std, clip, corner) \
     am_box_decode_at((d), (a), (std), (clip), (corner), AM_HERE)
 
+/* [_eye] an n x m (m = 0: n x n) array with ones on diagonal k (> 0 above
+ * the main one, < 0 below), zeros elsewhere. */
+AM_API am_array *am_eye(int64_t n, int64_t m, int64_t k, am_dtype dtype);
+/* [softmin] softmax(-x / T) along axis; temperature <= 0 means none. */
+AM_API am_array *am_softmin_at(am_array *x, int axis, double temperature, am_site at);
+#define am_softmin(x, a) am_softmin_at((x), (a), 0.0, AM_HERE)
 #ifdef __cplusplus
 }
 #endif

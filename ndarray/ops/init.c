@@ -480,7 +480,7 @@ static am_status cast_grad(const am_grad_ctx *g, am_array *const *in, am_array *
 }
 
 const am_op_def am_op_copy = {
-    .name = "_copy", .aliases = (const char *const[]){"identity", NULL},
+    .name = "_copy", .aliases = (const char *const[]){"identity", "_copyto", NULL},
     .input_names = data_input, .num_outputs = 1, .infer_shape = am_infer_shape_same,
     .infer_dtype = am_infer_dtype_same, .cpu = cast_cpu, .gpu = AM_GPU_KERNEL(copy), .gradient = copy_grad,
     .inplace = same_slot,

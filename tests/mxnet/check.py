@@ -329,6 +329,10 @@ def check_module(args, res, name, build):
 
 CASE_KEYS = {"name", "op", "attrs", "inputs", "low", "high", "int_inputs", "dtypes", "tol",
              "xfail"}
+# ---- One op at a time ------------------------------------------------------------
+
+CASE_KEYS = {"name", "op", "attrs", "inputs", "low", "high", "int_inputs", "dtypes", "tol",
+             "xfail", "input_keywords"}
 
 
 def load_op_cases(here):
@@ -396,6 +400,10 @@ def check_op_case(args, res, case):
         inputs = case_inputs(case, rng)
         sym = op_function(case["op"])(*[mx.sym.var(n) for n in names], name="op0",
                                       **case.get("attrs", {}))
+        var = [mx.sym.var(n) for n in names]
+        kw = case.get("input_keywords")        # for ops whose function takes them by name
+        sym = op_function(case["op"])(*([] if kw else var), name="op0",
+                                      **dict(zip(kw or [], var)), **case.get("attrs", {}))
         arg_names, aux_names = sym.list_arguments(), sym.list_auxiliary_states()
         if sorted(arg_names + aux_names) != sorted(names):
             raise ValueError("the case does not fit the op: its inputs are %s (auxiliary "
@@ -408,6 +416,9 @@ def check_op_case(args, res, case):
             f.write(sym.tojson())
     except Exception as e:                      # MXNet itself failed: the case is wrong
         msg = str(e).strip().split("\n")[0]
+        lines = [l.strip() for l in str(e).strip().split("\n") if l.strip()]
+        # MXNet's own errors end in the check that failed, after a traceback.
+        msg = lines[-1] if lines else repr(e)
         res.report(tag, False, "MXNet could not run the case: %s" % msg, msg, xfail)
         return
     for n, a in zip(names, inputs):
