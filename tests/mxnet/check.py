@@ -328,10 +328,6 @@ def check_module(args, res, name, build):
 # ---- One op at a time ------------------------------------------------------------
 
 CASE_KEYS = {"name", "op", "attrs", "inputs", "low", "high", "int_inputs", "dtypes", "tol",
-             "xfail"}
-# ---- One op at a time ------------------------------------------------------------
-
-CASE_KEYS = {"name", "op", "attrs", "inputs", "low", "high", "int_inputs", "dtypes", "tol",
              "xfail", "input_keywords"}
 
 
@@ -398,8 +394,6 @@ def check_op_case(args, res, case):
     names = ["in%d" % i for i in range(len(case["inputs"]))]
     try:
         inputs = case_inputs(case, rng)
-        sym = op_function(case["op"])(*[mx.sym.var(n) for n in names], name="op0",
-                                      **case.get("attrs", {}))
         var = [mx.sym.var(n) for n in names]
         kw = case.get("input_keywords")        # for ops whose function takes them by name
         sym = op_function(case["op"])(*([] if kw else var), name="op0",
@@ -415,7 +409,6 @@ def check_op_case(args, res, case):
         with open(prefix + "-symbol.json", "w") as f:
             f.write(sym.tojson())
     except Exception as e:                      # MXNet itself failed: the case is wrong
-        msg = str(e).strip().split("\n")[0]
         lines = [l.strip() for l in str(e).strip().split("\n") if l.strip()]
         # MXNet's own errors end in the check that failed, after a traceback.
         msg = lines[-1] if lines else repr(e)
