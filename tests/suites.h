@@ -79,3 +79,5 @@ SUITE(trainer)
 SUITE(ops_output)
 SUITE(infer_partial)
 SUITE(profiler)
+/* ops_linalg */
+SUITE(ops_linalg)
