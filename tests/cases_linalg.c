@@ -1,4 +1,4 @@
-/* Registry-driven cases for ndarray/ops/linalg.c.  Each op gets inputs in its
+/* Registry-driven cases for ndarray/ops/linalg.c and krprod.c (khatri_rao).  Each op gets inputs in its
  * domain: a prepare function (tests/test_util.h) makes symmetric positive
  * definite matrices for potrf, symmetric ones for syevd and well-conditioned
  * ones for inverse and the determinants; triangular solves and logs of the
@@ -117,4 +117,8 @@ const am_op_case am_cases_linalg[] = {
     {.op = "_linalg_maketrian", .attrs = "lower=False", .shapes = "2,6", F64},
     {.op = "_linalg_maketrian", .attrs = "offset=-1", .shapes = "2,3", F64},
     {.op = "_linalg_maketrian", .attrs = "offset=2;lower=False", .shapes = "2,2,3", F64},
+    {.op = "khatri_rao", .attrs = "num_args=2", .shapes = "2,3;4,3"},
+    {.op = "khatri_rao", .attrs = "num_args=3", .shapes = "2,2;3,2;2,2", F64},
+    {.op = "khatri_rao", .attrs = "num_args=1", .shapes = "3,2", F64},
+    {.op = "khatri_rao", .attrs = "num_args=2", .shapes = "0,3;2,3"},
     {0}};

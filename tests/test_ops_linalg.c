@@ -230,7 +230,24 @@ static void test_errors(void)
     am_scope_end();
 }
 
+static void test_khatri_rao(void)
+{
+    am_scope_begin();
+    am_array *xs[3] = {tu_array(F64, AM_SHAPE(2, 2), 1, 2, 3, 4),
+                       tu_array(F64, AM_SHAPE(3, 2), 1, 10, 2, 20, 3, 30),
+                       tu_array(F64, AM_SHAPE(1, 2), 2, -1)};
+    TU_ASSERT_VALUES(am_khatri_rao(xs, 2), AM_SHAPE(6, 2), 0, 1, 20, 2, 40, 3, 60, 3, 40, 6, 80,
+                     9, 120);
+    TU_ASSERT_VALUES(am_khatri_rao(xs, 3), AM_SHAPE(6, 2), 0, 2, -20, 4, -40, 6, -60, 6, -40, 12,
+                     -80, 18, -120);
+    TU_ASSERT_VALUES(am_khatri_rao(xs, 1), AM_SHAPE(2, 2), 0, 1, 2, 3, 4);
+    am_array *bad[2] = {xs[0], am_zeros(AM_SHAPE(2, 3), F64)};
+    TU_ASSERT_FAILS(am_khatri_rao(bad, 2), AM_ERR_SHAPE, "input 1 (2, 3) does not match input 0");
+    am_scope_end();
+}
+
 CU_TestInfo am_tests_ops_linalg[] = {
+    {"khatri_rao matches MXNet", test_khatri_rao},
     {"gemm, gemm2 (axis), syrk, trmm, trsm match MXNet", test_products},
     {"potrf, potri, inverse, det, slogdet, gelqf, syevd match MXNet", test_factorizations},
     {"extract/make diag and trian match MXNet", test_diag_trian},

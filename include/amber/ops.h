@@ -568,6 +568,9 @@ AM_API am_array *am_linalg_maketrian_at(am_array *a, int offset, bool lower, am_
 #define am_linalg_makediag(a, k) am_linalg_makediag_at((a), (k), AM_HERE)
 #define am_linalg_extracttrian(a, k, lo) am_linalg_extracttrian_at((a), (k), (lo), AM_HERE)
 #define am_linalg_maketrian(a, k, lo) am_linalg_maketrian_at((a), (k), (lo), AM_HERE)
+/* [khatri_rao] the column-wise Kronecker product of n matrices (m_i, c): (prod m_i, c). */
+AM_API am_array *am_khatri_rao_at(am_array *const *xs, int n, am_site at);
+#define am_khatri_rao(xs, n) am_khatri_rao_at((xs), (n), AM_HERE)
 
 #ifdef __cplusplus
 }

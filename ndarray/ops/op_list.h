@@ -198,3 +198,6 @@ AM_OP(linalg_extractdiag)
 AM_OP(linalg_makediag)
 AM_OP(linalg_extracttrian)
 AM_OP(linalg_maketrian)
+
+/* krprod.c */
+AM_OP(khatri_rao)

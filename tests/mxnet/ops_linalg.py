@@ -69,3 +69,8 @@ CASES = [
     dict(name="linalg_maketrian_upper", op="linalg_maketrian", inputs=[(10,)],
          attrs={"lower": False}),
 ]
+
+CASES += [
+    dict(name="khatri_rao", op="khatri_rao", inputs=[(2, 3), (4, 3)]),
+    dict(name="khatri_rao_3", op="khatri_rao", inputs=[(2, 2), (3, 2), (2, 2)]),
+]
