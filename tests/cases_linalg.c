@@ -1,8 +1,8 @@
-/* Registry-driven cases for ndarray/ops/linalg.c and krprod.c (khatri_rao).  Each op gets inputs in its
- * domain: a prepare function (tests/test_util.h) makes symmetric positive
- * definite matrices for potrf, symmetric ones for syevd and well-conditioned
- * ones for inverse and the determinants; triangular solves and logs of the
- * diagonal draw from [1, 2). */
+/* Registry-driven cases for ndarray/ops/linalg.c and krprod.c (khatri_rao).
+ * Each op gets inputs in its domain: a prepare function (tests/test_util.h)
+ * makes symmetric positive definite matrices for potrf, symmetric ones for
+ * syevd and well-conditioned ones for inverse and the determinants;
+ * triangular solves and logs of the diagonal draw from [1, 2). */
 #include "test_util.h"
 
 #define F64 .dtype = AM_DTYPE_FLOAT64

@@ -555,8 +555,10 @@ AM_API am_array *am_linalg_maketrian_at(am_array *a, int offset, bool lower, am_
     am_linalg_gemm2_at((a), (b), (ta), (tb), (al), (ax), AM_HERE)
 #define am_linalg_potrf(a, lo) am_linalg_potrf_at((a), (lo), AM_HERE)
 #define am_linalg_potri(a, lo) am_linalg_potri_at((a), (lo), AM_HERE)
-#define am_linalg_trmm(a, b, t, r, lo, al) am_linalg_trmm_at((a), (b), (t), (r), (lo), (al), AM_HERE)
-#define am_linalg_trsm(a, b, t, r, lo, al) am_linalg_trsm_at((a), (b), (t), (r), (lo), (al), AM_HERE)
+#define am_linalg_trmm(a, b, t, r, lo, al) \
+    am_linalg_trmm_at((a), (b), (t), (r), (lo), (al), AM_HERE)
+#define am_linalg_trsm(a, b, t, r, lo, al) \
+    am_linalg_trsm_at((a), (b), (t), (r), (lo), (al), AM_HERE)
 #define am_linalg_sumlogdiag(a) am_linalg_sumlogdiag_at((a), AM_HERE)
 #define am_linalg_syrk(a, t, al) am_linalg_syrk_at((a), (t), (al), AM_HERE)
 #define am_linalg_gelqf(a, q, l) am_linalg_gelqf_at((a), (q), (l), AM_HERE)

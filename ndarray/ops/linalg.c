@@ -43,6 +43,13 @@ typedef struct lg_geo {
 
 static const char *const bool_str[] = {"False", "True"};
 
+/* Short names for the attribute structs of linalg_impl.h. */
+typedef am_linalg_gemm_attrs gemm_attrs;
+typedef am_linalg_trmm_attrs trmm_attrs;
+typedef am_linalg_chol_attrs chol_attrs;
+typedef am_linalg_syrk_attrs syrk_attrs;
+typedef am_linalg_diag_attrs diag_attrs;
+
 /* ---- shared plumbing --------------------------------------------------------------- */
 
 static char *sh(const am_shape *s, char *buf) { return am_shape_format(s, buf, 96); }
@@ -163,25 +170,25 @@ static size_t out_bytes(const am_op_def *op, const void *attrs, const am_shape *
 /* ---- gemm, gemm2 ------------------------------------------------------------------- */
 
 static const am_attr_field gemm_fields[] = {
-    AM_ATTR_FIELD(am_linalg_gemm_attrs, transpose_a, AM_ATTR_BOOL, "False", "multiply with A transposed"),
-    AM_ATTR_FIELD(am_linalg_gemm_attrs, transpose_b, AM_ATTR_BOOL, "False", "multiply with B transposed"),
-    AM_ATTR_FIELD(am_linalg_gemm_attrs, alpha, AM_ATTR_FLOAT, "1.0", "factor of A B"),
-    AM_ATTR_FIELD(am_linalg_gemm_attrs, beta, AM_ATTR_FLOAT, "1.0", "factor of C"),
-    AM_ATTR_FIELD(am_linalg_gemm_attrs, axis, AM_ATTR_INT, "-2", "axis of the matrix rows"),
+    AM_ATTR_FIELD(gemm_attrs, transpose_a, AM_ATTR_BOOL, "False", "multiply with A transposed"),
+    AM_ATTR_FIELD(gemm_attrs, transpose_b, AM_ATTR_BOOL, "False", "multiply with B transposed"),
+    AM_ATTR_FIELD(gemm_attrs, alpha, AM_ATTR_FLOAT, "1.0", "factor of A B"),
+    AM_ATTR_FIELD(gemm_attrs, beta, AM_ATTR_FLOAT, "1.0", "factor of C"),
+    AM_ATTR_FIELD(gemm_attrs, axis, AM_ATTR_INT, "-2", "axis of the matrix rows"),
     {0}};
 
 static const am_attr_field gemm2_fields[] = {
-    AM_ATTR_FIELD(am_linalg_gemm_attrs, transpose_a, AM_ATTR_BOOL, "False", "multiply with A transposed"),
-    AM_ATTR_FIELD(am_linalg_gemm_attrs, transpose_b, AM_ATTR_BOOL, "False", "multiply with B transposed"),
-    AM_ATTR_FIELD(am_linalg_gemm_attrs, alpha, AM_ATTR_FLOAT, "1.0", "factor of A B"),
-    AM_ATTR_FIELD(am_linalg_gemm_attrs, axis, AM_ATTR_INT, "-2", "axis of the matrix rows"),
+    AM_ATTR_FIELD(gemm_attrs, transpose_a, AM_ATTR_BOOL, "False", "multiply with A transposed"),
+    AM_ATTR_FIELD(gemm_attrs, transpose_b, AM_ATTR_BOOL, "False", "multiply with B transposed"),
+    AM_ATTR_FIELD(gemm_attrs, alpha, AM_ATTR_FLOAT, "1.0", "factor of A B"),
+    AM_ATTR_FIELD(gemm_attrs, axis, AM_ATTR_INT, "-2", "axis of the matrix rows"),
     {0}};
 
 static const char *const abc_names[] = {"A", "B", "C", NULL};
 static const char *const ab_names[] = {"A", "B", NULL};
 static const char *const a_names[] = {"A", NULL};
 
-static am_status gemm_mismatch(const am_linalg_gemm_attrs *g, const am_shape *a, const am_shape *b,
+static am_status gemm_mismatch(const gemm_attrs *g, const am_shape *a, const am_shape *b,
                                const char *what)
 {
     char sa[96], sb[96];
@@ -193,7 +200,7 @@ static am_status gemm_mismatch(const am_linalg_gemm_attrs *g, const am_shape *a,
 static am_status gemm_shape(const void *attrs, am_shape *in, int n_in, am_shape *out, int n_out)
 {
     AM_UNUSED(n_out);
-    const am_linalg_gemm_attrs *g = attrs;
+    const gemm_attrs *g = attrs;
     const am_shape *a = &in[0], *b = &in[1];
     if (a->ndim < 0 || b->ndim < 0) return am_fail(AM_ERR_SHAPE, "A and B shapes must be known");
     if (a->ndim < 2 || a->ndim != b->ndim)
@@ -219,7 +226,7 @@ static am_status gemm_shape(const void *attrs, am_shape *in, int n_in, am_shape 
     return AM_OK;
 }
 
-static lg_geo gemm_geo(const am_linalg_gemm_attrs *g, const am_view *a, const am_view *b, const am_view *d)
+static lg_geo gemm_geo(const gemm_attrs *g, const am_view *a, const am_view *b, const am_view *d)
 {
     int nd = a->ndim, ax = (int)(g->axis < 0 ? nd + g->axis : g->axis);
     return (lg_geo){.b0 = vprod(a, 0, ax), .b1 = vprod(a, ax + 1, nd - 1),
@@ -230,7 +237,7 @@ static lg_geo gemm_geo(const am_linalg_gemm_attrs *g, const am_view *a, const am
 static am_status gemm_cpu(const am_kernel_ctx *ctx, const void *attrs, const am_view *in,
                           int n_in, const am_view *out, int n_out, const am_req *req)
 {
-    const am_linalg_gemm_attrs *g = attrs;
+    const gemm_attrs *g = attrs;
     void *dst[1];
     if (req[0] == AM_REQ_NULL) return AM_OK;
     targets(ctx, out, n_out, req, dst);
@@ -257,7 +264,7 @@ static size_t gemm2_temp(const void *attrs, const am_shape *in, int n_in);
 const am_op_def am_op_linalg_gemm = {
     .name = "_linalg_gemm", .aliases = (const char *const[]){"linalg_gemm", NULL},
     .input_names = abc_names, .num_outputs = 1, .attrs = gemm_fields,
-    .attrs_size = sizeof(am_linalg_gemm_attrs), .infer_shape = gemm_shape, .infer_dtype = lg_dtype,
+    .attrs_size = sizeof(gemm_attrs), .infer_shape = gemm_shape, .infer_dtype = lg_dtype,
     .temp_bytes = gemm_temp, .cpu = gemm_cpu, .gradient = am_linalg_gemm_grad,
     .fuse = AM_FUSE_OPAQUE, .flags = AM_OP_NEEDS_TEMP,
     .doc = "D = alpha op(A) op(B) + beta C on matrices whose rows are on axis and columns on "
@@ -266,7 +273,7 @@ const am_op_def am_op_linalg_gemm = {
 const am_op_def am_op_linalg_gemm2 = {
     .name = "_linalg_gemm2", .aliases = (const char *const[]){"linalg_gemm2", NULL},
     .input_names = ab_names, .num_outputs = 1, .attrs = gemm2_fields,
-    .attrs_size = sizeof(am_linalg_gemm_attrs), .infer_shape = gemm_shape, .infer_dtype = lg_dtype,
+    .attrs_size = sizeof(gemm_attrs), .infer_shape = gemm_shape, .infer_dtype = lg_dtype,
     .temp_bytes = gemm2_temp, .cpu = gemm_cpu, .gradient = am_linalg_gemm_grad,
     .fuse = AM_FUSE_OPAQUE, .flags = AM_OP_NEEDS_TEMP,
     .doc = "C = alpha op(A) op(B) on matrices whose rows are on axis and columns on the last "
@@ -285,16 +292,16 @@ static size_t gemm2_temp(const void *attrs, const am_shape *in, int n_in)
 /* ---- trmm, trsm -------------------------------------------------------------------- */
 
 static const am_attr_field trmm_fields[] = {
-    AM_ATTR_FIELD(am_linalg_trmm_attrs, transpose, AM_ATTR_BOOL, "False", "use A transposed"),
-    AM_ATTR_FIELD(am_linalg_trmm_attrs, rightside, AM_ATTR_BOOL, "False", "B op(A) instead of op(A) B"),
-    AM_ATTR_FIELD(am_linalg_trmm_attrs, lower, AM_ATTR_BOOL, "True", "A is lower (else upper) triangular"),
-    AM_ATTR_FIELD(am_linalg_trmm_attrs, alpha, AM_ATTR_FLOAT, "1.0", "factor of the result"),
+    AM_ATTR_FIELD(trmm_attrs, transpose, AM_ATTR_BOOL, "False", "use A transposed"),
+    AM_ATTR_FIELD(trmm_attrs, rightside, AM_ATTR_BOOL, "False", "B op(A) instead of op(A) B"),
+    AM_ATTR_FIELD(trmm_attrs, lower, AM_ATTR_BOOL, "True", "A is lower (else upper) triangular"),
+    AM_ATTR_FIELD(trmm_attrs, alpha, AM_ATTR_FLOAT, "1.0", "factor of the result"),
     {0}};
 
 static am_status trmm_shape(const void *attrs, am_shape *in, int n_in, am_shape *out, int n_out)
 {
     AM_UNUSED(n_in), AM_UNUSED(n_out);
-    const am_linalg_trmm_attrs *t = attrs;
+    const trmm_attrs *t = attrs;
     char sa[96], sb[96];
     am_status st = need_square(&in[0], "A");
     if (st != AM_OK) return st;
@@ -315,7 +322,7 @@ static am_status trmm_shape(const void *attrs, am_shape *in, int n_in, am_shape 
 static am_status trmm_run(const am_kernel_ctx *ctx, const void *attrs, const am_view *in,
                           const am_view *out, const am_req *req, bool solve)
 {
-    const am_linalg_trmm_attrs *t = attrs;
+    const trmm_attrs *t = attrs;
     void *dst[1];
     if (req[0] == AM_REQ_NULL) return AM_OK;
     targets(ctx, out, 1, req, dst);
@@ -354,7 +361,7 @@ static size_t trmm_temp(const void *attrs, const am_shape *in, int n_in);
 const am_op_def am_op_linalg_trmm = {
     .name = "_linalg_trmm", .aliases = (const char *const[]){"linalg_trmm", NULL},
     .input_names = ab_names, .num_outputs = 1, .attrs = trmm_fields,
-    .attrs_size = sizeof(am_linalg_trmm_attrs), .infer_shape = trmm_shape, .infer_dtype = lg_dtype,
+    .attrs_size = sizeof(trmm_attrs), .infer_shape = trmm_shape, .infer_dtype = lg_dtype,
     .temp_bytes = trmm_temp, .cpu = trmm_cpu, .gradient = am_linalg_trmm_grad,
     .fuse = AM_FUSE_OPAQUE, .flags = AM_OP_NEEDS_TEMP,
     .doc = "alpha op(A) B, or alpha B op(A) (rightside), with A triangular (only its lower, or "
@@ -363,7 +370,7 @@ const am_op_def am_op_linalg_trmm = {
 const am_op_def am_op_linalg_trsm = {
     .name = "_linalg_trsm", .aliases = (const char *const[]){"linalg_trsm", NULL},
     .input_names = ab_names, .num_outputs = 1, .attrs = trmm_fields,
-    .attrs_size = sizeof(am_linalg_trmm_attrs), .infer_shape = trmm_shape, .infer_dtype = lg_dtype,
+    .attrs_size = sizeof(trmm_attrs), .infer_shape = trmm_shape, .infer_dtype = lg_dtype,
     .temp_bytes = trmm_temp, .cpu = trsm_cpu, .gradient = am_linalg_trsm_grad,
     .fuse = AM_FUSE_OPAQUE, .flags = AM_OP_NEEDS_TEMP,
     .doc = "Solves op(A) X = alpha B, or X op(A) = alpha B (rightside), A triangular."};
@@ -376,7 +383,7 @@ static size_t trmm_temp(const void *attrs, const am_shape *in, int n_in)
 /* ---- potrf, potri ------------------------------------------------------------------ */
 
 static const am_attr_field chol_fields[] = {
-    AM_ATTR_FIELD(am_linalg_chol_attrs, lower, AM_ATTR_BOOL, "True",
+    AM_ATTR_FIELD(chol_attrs, lower, AM_ATTR_BOOL, "True",
                   "the factor is lower (else upper) triangular"),
     {0}};
 
@@ -393,7 +400,7 @@ static am_status square_shape(const void *attrs, am_shape *in, int n_in, am_shap
 static am_status chol_run(const am_kernel_ctx *ctx, const void *attrs, const am_view *in,
                           const am_view *out, const am_req *req, bool inverse)
 {
-    const am_linalg_chol_attrs *c = attrs;
+    const chol_attrs *c = attrs;
     void *dst[1];
     char s[96];
     if (req[0] == AM_REQ_NULL) return AM_OK;
@@ -443,7 +450,7 @@ static size_t square_temp(const void *attrs, const am_shape *in, int n_in)
 const am_op_def am_op_linalg_potrf = {
     .name = "_linalg_potrf", .aliases = (const char *const[]){"linalg_potrf", NULL},
     .input_names = a_names, .num_outputs = 1, .attrs = chol_fields,
-    .attrs_size = sizeof(am_linalg_chol_attrs), .infer_shape = square_shape, .infer_dtype = lg_dtype,
+    .attrs_size = sizeof(chol_attrs), .infer_shape = square_shape, .infer_dtype = lg_dtype,
     .temp_bytes = square_temp, .cpu = potrf_cpu, .gradient = am_linalg_potrf_grad,
     .fuse = AM_FUSE_OPAQUE, .flags = AM_OP_NEEDS_TEMP,
     .doc = "Cholesky factor L of symmetric positive definite A = L L^T (lower), or U with "
@@ -452,7 +459,7 @@ const am_op_def am_op_linalg_potrf = {
 const am_op_def am_op_linalg_potri = {
     .name = "_linalg_potri", .aliases = (const char *const[]){"linalg_potri", NULL},
     .input_names = a_names, .num_outputs = 1, .attrs = chol_fields,
-    .attrs_size = sizeof(am_linalg_chol_attrs), .infer_shape = square_shape, .infer_dtype = lg_dtype,
+    .attrs_size = sizeof(chol_attrs), .infer_shape = square_shape, .infer_dtype = lg_dtype,
     .temp_bytes = square_temp, .cpu = potri_cpu, .gradient = am_linalg_potri_grad,
     .fuse = AM_FUSE_OPAQUE, .flags = AM_OP_NEEDS_TEMP,
     .doc = "(L L^T)^-1 from a Cholesky factor L (lower), or (U^T U)^-1 from U."};
@@ -498,15 +505,15 @@ const am_op_def am_op_linalg_sumlogdiag = {
     .doc = "Sum of the logarithms of each matrix's diagonal; shape (1,) for one matrix."};
 
 static const am_attr_field syrk_fields[] = {
-    AM_ATTR_FIELD(am_linalg_syrk_attrs, transpose, AM_ATTR_BOOL, "False", "alpha A^T A instead of A A^T"),
-    AM_ATTR_FIELD(am_linalg_syrk_attrs, alpha, AM_ATTR_FLOAT, "1.0", "factor of the result"),
+    AM_ATTR_FIELD(syrk_attrs, transpose, AM_ATTR_BOOL, "False", "alpha A^T A instead of A A^T"),
+    AM_ATTR_FIELD(syrk_attrs, alpha, AM_ATTR_FLOAT, "1.0", "factor of the result"),
     {0}};
 
 static am_status syrk_shape(const void *attrs, am_shape *in, int n_in, am_shape *out,
                             int n_out)
 {
     AM_UNUSED(n_in), AM_UNUSED(n_out);
-    const am_linalg_syrk_attrs *s = attrs;
+    const syrk_attrs *s = attrs;
     char sa[96];
     if (in[0].ndim < 0) return am_fail(AM_ERR_SHAPE, "input shape must be known");
     if (in[0].ndim < 2)
@@ -522,7 +529,7 @@ static am_status syrk_cpu(const am_kernel_ctx *ctx, const void *attrs, const am_
                           int n_in, const am_view *out, int n_out, const am_req *req)
 {
     AM_UNUSED(n_in), AM_UNUSED(n_out);
-    const am_linalg_syrk_attrs *s = attrs;
+    const syrk_attrs *s = attrs;
     void *dst[1];
     if (req[0] == AM_REQ_NULL) return AM_OK;
     targets(ctx, out, 1, req, dst);
@@ -543,7 +550,7 @@ static size_t syrk_temp(const void *attrs, const am_shape *in, int n_in);
 const am_op_def am_op_linalg_syrk = {
     .name = "_linalg_syrk", .aliases = (const char *const[]){"linalg_syrk", NULL},
     .input_names = a_names, .num_outputs = 1, .attrs = syrk_fields,
-    .attrs_size = sizeof(am_linalg_syrk_attrs), .infer_shape = syrk_shape, .infer_dtype = lg_dtype,
+    .attrs_size = sizeof(syrk_attrs), .infer_shape = syrk_shape, .infer_dtype = lg_dtype,
     .temp_bytes = syrk_temp, .cpu = syrk_cpu, .gradient = am_linalg_syrk_grad,
     .fuse = AM_FUSE_OPAQUE, .flags = AM_OP_NEEDS_TEMP,
     .doc = "alpha A A^T, or alpha A^T A (transpose), for each matrix."};
@@ -668,7 +675,8 @@ const am_op_def am_op_linalg_syevd = {
 static size_t syevd_temp(const void *attrs, const am_shape *in, int n_in)
 {
     int64_t n = in[0].ndim >= 2 ? in[0].dim[in[0].ndim - 1] : 0;
-    size_t extra = lg_align((size_t)(3 + 5 * n) * sizeof(int)) + (size_t)(1 + 6 * n + 2 * n * n) * 8;
+    size_t extra = lg_align((size_t)(3 + 5 * n) * sizeof(int)) +
+                   (size_t)(1 + 6 * n + 2 * n * n) * 8;
     return out_bytes(&am_op_linalg_syevd, attrs, in, n_in, extra);
 }
 
@@ -828,14 +836,14 @@ const am_op_def am_op_linalg_slogdet = {
 /* ---- extractdiag, makediag, extracttrian, maketrian -------------------------------- */
 
 static const am_attr_field diag_fields[] = {
-    AM_ATTR_FIELD(am_linalg_diag_attrs, offset, AM_ATTR_INT, "0",
+    AM_ATTR_FIELD(diag_attrs, offset, AM_ATTR_INT, "0",
                   "diagonal: 0 the main one, < 0 below, > 0 above"),
     {0}};
 
 static const am_attr_field trian_fields[] = {
-    AM_ATTR_FIELD(am_linalg_diag_attrs, offset, AM_ATTR_INT, "0",
+    AM_ATTR_FIELD(diag_attrs, offset, AM_ATTR_INT, "0",
                   "first diagonal: 0 the main one, < 0 below, > 0 above"),
-    AM_ATTR_FIELD(am_linalg_diag_attrs, lower, AM_ATTR_BOOL, "True",
+    AM_ATTR_FIELD(diag_attrs, lower, AM_ATTR_BOOL, "True",
                   "lower (else upper) triangle; only read when offset is 0"),
     {0}};
 
@@ -843,7 +851,7 @@ static int64_t iabs64(int64_t x) { return x < 0 ? -x : x; }
 
 /* extract: (..., n, n) -> (..., m) with m = n - |offset| (diag) or m (m + 1) / 2
  * entries of the triangle (trian); make: the reverse. */
-static am_status diag_shape_k(const am_linalg_diag_attrs *d, am_shape *in, am_shape *out, bool diag,
+static am_status diag_shape_k(const diag_attrs *d, am_shape *in, am_shape *out, bool diag,
                               bool extract)
 {
     char s[96];
@@ -891,7 +899,7 @@ DIAG_SHAPE(maketrian_shape, false, false)
 
 /* Position in the packed triangle of element (r, c) of an n x n matrix, or -1
  * (MXNet's order: rows of the lower triangle, columns of the upper). */
-static int64_t trian_index(const am_linalg_diag_attrs *d, int64_t n, int64_t r, int64_t c)
+static int64_t trian_index(const diag_attrs *d, int64_t n, int64_t r, int64_t c)
 {
     int64_t k = d->offset;
     if (k > 0 || (k == 0 && !d->lower)) {
@@ -906,7 +914,7 @@ static int64_t trian_index(const am_linalg_diag_attrs *d, int64_t n, int64_t r, 
 
 /* Copies between the matrices (batch, n, n) and the packed (batch, m) form;
  * make fills the rest of each matrix with zeros. */
-static am_status diag_run(const am_linalg_diag_attrs *d, const am_view *mat, const am_view *packed,
+static am_status diag_run(const diag_attrs *d, const am_view *mat, const am_view *packed,
                           bool diag, bool make, bool add)
 {
     int nd = mat->ndim;
@@ -958,21 +966,21 @@ DIAG_KERNEL(maketrian_cpu, false, true)
 const am_op_def am_op_linalg_extractdiag = {
     .name = "_linalg_extractdiag", .aliases = (const char *const[]){"linalg_extractdiag", NULL},
     .input_names = a_names, .num_outputs = 1, .attrs = diag_fields,
-    .attrs_size = sizeof(am_linalg_diag_attrs), .infer_shape = extractdiag_shape, .infer_dtype = lg_dtype,
+    .attrs_size = sizeof(diag_attrs), .infer_shape = extractdiag_shape, .infer_dtype = lg_dtype,
     .cpu = extractdiag_cpu, .gradient = am_linalg_extractdiag_grad, .fuse = AM_FUSE_OPAQUE,
     .doc = "The diagonal at offset of each square matrix."};
 
 const am_op_def am_op_linalg_makediag = {
     .name = "_linalg_makediag", .aliases = (const char *const[]){"linalg_makediag", NULL},
     .input_names = a_names, .num_outputs = 1, .attrs = diag_fields,
-    .attrs_size = sizeof(am_linalg_diag_attrs), .infer_shape = makediag_shape, .infer_dtype = lg_dtype,
+    .attrs_size = sizeof(diag_attrs), .infer_shape = makediag_shape, .infer_dtype = lg_dtype,
     .cpu = makediag_cpu, .gradient = am_linalg_makediag_grad, .fuse = AM_FUSE_OPAQUE,
     .doc = "Square matrices with the last axis of A on the diagonal at offset, zeros elsewhere."};
 
 const am_op_def am_op_linalg_extracttrian = {
     .name = "_linalg_extracttrian",
     .aliases = (const char *const[]){"linalg_extracttrian", NULL}, .input_names = a_names,
-    .num_outputs = 1, .attrs = trian_fields, .attrs_size = sizeof(am_linalg_diag_attrs),
+    .num_outputs = 1, .attrs = trian_fields, .attrs_size = sizeof(diag_attrs),
     .infer_shape = extracttrian_shape, .infer_dtype = lg_dtype, .cpu = extracttrian_cpu,
     .gradient = am_linalg_extracttrian_grad, .fuse = AM_FUSE_OPAQUE,
     .doc = "The lower (or upper) triangle from the diagonal at offset of each square matrix, "
@@ -981,7 +989,7 @@ const am_op_def am_op_linalg_extracttrian = {
 const am_op_def am_op_linalg_maketrian = {
     .name = "_linalg_maketrian", .aliases = (const char *const[]){"linalg_maketrian", NULL},
     .input_names = a_names, .num_outputs = 1, .attrs = trian_fields,
-    .attrs_size = sizeof(am_linalg_diag_attrs), .infer_shape = maketrian_shape, .infer_dtype = lg_dtype,
+    .attrs_size = sizeof(diag_attrs), .infer_shape = maketrian_shape, .infer_dtype = lg_dtype,
     .cpu = maketrian_cpu, .gradient = am_linalg_maketrian_grad, .fuse = AM_FUSE_OPAQUE,
     .doc = "Square matrices with a packed triangle (as extracttrian makes) unpacked, zeros "
            "elsewhere."};

@@ -19,14 +19,15 @@ static void LF(gemm)(const lg_geo *g, const LT *A, const LT *B, LT *D, LT alpha,
             if (m == 0 || n == 0) continue;
             if (k == 0) {
                 for (int64_t i = 0; i < m; i++)
-                    for (int64_t j = 0; j < n; j++) d[i * ldd + j] = beta == 0 ? 0 : beta * d[i * ldd + j];
+                    for (int64_t j = 0; j < n; j++)
+                        d[i * ldd + j] = beta == 0 ? 0 : beta * d[i * ldd + j];
                 continue;
             }
             if (beta == 0)
                 for (int64_t i = 0; i < m; i++) memset(d + i * ldd, 0, (size_t)n * sizeof(LT));
             LB(gemm)(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
-                     (int)m, (int)n, (int)k, alpha, a, (int)(lda ? lda : 1), b, (int)(ldb ? ldb : 1),
-                     beta, d, (int)ldd);
+                     (int)m, (int)n, (int)k, alpha, a, (int)(lda ? lda : 1), b,
+                     (int)(ldb ? ldb : 1), beta, d, (int)ldd);
         }
 }
 
@@ -36,18 +37,19 @@ static void LF(trmm)(const LT *A, LT *C, int64_t batch, int64_t r, int64_t c, LT
                      bool solve, bool transpose, bool rightside, bool lower)
 {
     int64_t na = rightside ? c : r;
+    enum CBLAS_SIDE side = rightside ? CblasRight : CblasLeft;
+    enum CBLAS_UPLO uplo = lower ? CblasLower : CblasUpper;
+    enum CBLAS_TRANSPOSE ta = transpose ? CblasTrans : CblasNoTrans;
     if (r == 0 || c == 0) return;
     for (int64_t b = 0; b < batch; b++) {
         const LT *a = A + b * na * na;
         LT *x = C + b * r * c;
         if (solve)
-            LB(trsm)(CblasRowMajor, rightside ? CblasRight : CblasLeft, lower ? CblasLower : CblasUpper,
-                     transpose ? CblasTrans : CblasNoTrans, CblasNonUnit, (int)r, (int)c, alpha, a,
-                     (int)na, x, (int)c);
+            LB(trsm)(CblasRowMajor, side, uplo, ta, CblasNonUnit, (int)r, (int)c, alpha, a, (int)na,
+                     x, (int)c);
         else
-            LB(trmm)(CblasRowMajor, rightside ? CblasRight : CblasLeft, lower ? CblasLower : CblasUpper,
-                     transpose ? CblasTrans : CblasNoTrans, CblasNonUnit, (int)r, (int)c, alpha, a,
-                     (int)na, x, (int)c);
+            LB(trmm)(CblasRowMajor, side, uplo, ta, CblasNonUnit, (int)r, (int)c, alpha, a, (int)na,
+                     x, (int)c);
     }
 }
 
@@ -186,7 +188,8 @@ static int64_t LF(gelqf)(LT *Q, LT *L, int64_t batch, int64_t m, int64_t n, void
  * first of ties) is made positive, as MXNet does. */
 static int64_t LF(syevd)(LT *U, LT *L, int64_t batch, int64_t n, void *work, int *info)
 {
-    int nn = (int)n, lda = nn ? nn : 1, lwork = (int)(1 + 6 * n + 2 * n * n), liwork = (int)(3 + 5 * n);
+    int nn = (int)n, lda = nn ? nn : 1;
+    int lwork = (int)(1 + 6 * n + 2 * n * n), liwork = (int)(3 + 5 * n);
     int *iw = work;
     LT *w = (LT *)((char *)work + lg_align((size_t)liwork * sizeof(int)));
     for (int64_t b = 0; b < batch && n > 0; b++) {
