@@ -4,6 +4,8 @@
  * size-0 batches, and the errors (not positive definite, singular, shapes). */
 #include "test_util.h"
 
+#include <amber/executor.h>
+
 #define F64 AM_DTYPE_FLOAT64
 #define TOL 1e-6
 
@@ -159,6 +161,31 @@ static void test_gradients(void)
     am_scope_end();
 }
 
+/* potrf's gradient through am_graph_gradient: MXNet's numbers again. */
+static void test_symbolic_gradient(void)
+{
+    am_scope_begin();
+    am_array *v = am_var("A", AM_SHAPE(3, 3), F64);
+    am_array *y = am_linalg_potrf(v, true);
+    am_graph *g = am_graph_create(&y, 1);
+    am_graph *gg = am_graph_gradient(g, (const char *[]){"A"}, 1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(gg);
+    char *out_name = NULL, hg_name[128];
+    CU_ASSERT_EQUAL(am_graph_list_outputs(g, &out_name, 1), 1);
+    snprintf(hg_name, sizeof(hg_name), "%s_head_grad", out_name);
+    const char *names[2] = {"A", hg_name};
+    am_array *vals[2] = {spd3(), w3()}, *outs[2] = {0};
+    CU_ASSERT_EQUAL(am_graph_eval(gg, names, vals, 2, true, outs, 2), AM_OK);
+    TU_ASSERT_VALUES(outs[0], AM_SHAPE(3, 3), 1e-7, 2, 0, 0, 0.5, 2.1794495, 0, 1, 1.1470787,
+                     1.9194297);
+    TU_ASSERT_VALUES(outs[1], AM_SHAPE(3, 3), 1e-7, -0.0086627431, 0.049165942, 0.042742515,
+                     0.049165942, 0.08305488, 0.060140675, 0.042742515, 0.060140675, 0.23444463);
+    free(out_name);
+    am_graph_release(gg);
+    am_graph_release(g);
+    am_scope_end();
+}
+
 /* Matrix (i, j) of a (2, 2, 3, 3) batch. */
 static am_array *matrix_at(am_array *x, int64_t i, int64_t j)
 {
@@ -252,6 +279,7 @@ CU_TestInfo am_tests_ops_linalg[] = {
     {"potrf, potri, inverse, det, slogdet, gelqf, syevd match MXNet", test_factorizations},
     {"extract/make diag and trian match MXNet", test_diag_trian},
     {"gradients match MXNet's autograd", test_gradients},
+    {"potrf's gradient through am_graph_gradient", test_symbolic_gradient},
     {"batches, float32 and size-0 batches", test_batches_and_dtypes},
     {"errors name the op, the batch index and the shapes", test_errors},
     CU_TEST_INFO_NULL,
