@@ -67,3 +67,6 @@ CASES(nn2)
 CASES(dtypes)
 /* math */
 CASES(math)
+
+/* linalg */
+CASES(linalg)

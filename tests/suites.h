@@ -112,3 +112,5 @@ SUITE(dtypes)
 
 /* ops_math */
 SUITE(ops_math)
+/* ops_linalg */
+SUITE(ops_linalg)

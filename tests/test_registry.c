@@ -55,6 +55,7 @@ static void run_case(const am_op_case *c)
     am_scope_begin();
     am_array *in[64] = {0}, *out[64] = {0}, *again[64] = {0};
     for (int i = 0; i < p.n_in; i++) in[i] = tu_case_input(c, &p, i);
+    if (c->prepare) CU_ASSERT_EQUAL_FATAL(c->prepare(in, p.n_in), AM_OK);
     void *attrs = am_attrs_parse(op, (const char *const *)p.keys, (const char *const *)p.vals, p.n_attrs);
     if (!attrs) printf("\n  %s: %s\n", case_name(c, name, sizeof(name)), am_last_error());
     CU_ASSERT_PTR_NOT_NULL_FATAL(attrs);

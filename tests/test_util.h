@@ -87,6 +87,11 @@ typedef struct am_op_case {
     unsigned index_mask;  /* inputs holding integer indices in [0, index_hi) */
     int64_t index_hi;
     am_dtype index_dtype; /* dtype of index inputs */
+    /* Maps the drawn inputs into the op's domain with public ops, replacing
+     * in[i] (symmetric positive definite matrices for _linalg_potrf); the
+     * registry suite runs the op on the result and the gradient check
+     * differentiates through it.  NULL: the inputs as drawn. */
+    am_status (*prepare)(am_array **in, int n_in);
 } am_op_case;
 
 /* A case's attributes split into keys and values, and its input shapes. */

@@ -815,6 +815,61 @@ AM_API am_array *am_eye(int64_t n, int64_t m, int64_t k, am_dtype dtype);
 /* [softmin] softmax(-x / T) along axis; temperature <= 0 means none. */
 AM_API am_array *am_softmin_at(am_array *x, int axis, double temperature, am_site at);
 #define am_softmin(x, a) am_softmin_at((x), (a), 0.0, AM_HERE)
+/* ---- linalg ---------------------------------------------------------------
+ * [_linalg_* (aliases linalg_*)] MXNet's linear algebra on the last two axes,
+ * batched over the leading ones; float32 and float64 (docs/linalg.md).  A
+ * matrix that is not positive definite (potrf), singular (inverse, potri) or
+ * of the wrong shape is an error naming the op, the batch index and the
+ * shapes.  gemm/gemm2 take the rows on axis (-2: the usual layout). */
+AM_API am_array *am_linalg_gemm_at(am_array *a, am_array *b, am_array *c, bool transpose_a,
+                                   bool transpose_b, double alpha, double beta, int axis,
+                                   am_site at);
+AM_API am_array *am_linalg_gemm2_at(am_array *a, am_array *b, bool transpose_a, bool transpose_b,
+                                    double alpha, int axis, am_site at);
+AM_API am_array *am_linalg_potrf_at(am_array *a, bool lower, am_site at);
+AM_API am_array *am_linalg_potri_at(am_array *a, bool lower, am_site at);
+AM_API am_array *am_linalg_trmm_at(am_array *a, am_array *b, bool transpose, bool rightside,
+                                   bool lower, double alpha, am_site at);
+AM_API am_array *am_linalg_trsm_at(am_array *a, am_array *b, bool transpose, bool rightside,
+                                   bool lower, double alpha, am_site at);
+AM_API am_array *am_linalg_sumlogdiag_at(am_array *a, am_site at);
+AM_API am_array *am_linalg_syrk_at(am_array *a, bool transpose, double alpha, am_site at);
+/* gelqf: *q and *l get new references (A = L Q); syevd: *u and *l (A = U^T diag(L) U). */
+AM_API am_status am_linalg_gelqf_at(am_array *a, am_array **q, am_array **l, am_site at);
+AM_API am_status am_linalg_syevd_at(am_array *a, am_array **u, am_array **l, am_site at);
+AM_API am_array *am_linalg_inverse_at(am_array *a, am_site at);
+AM_API am_array *am_linalg_det_at(am_array *a, am_site at);
+AM_API am_status am_linalg_slogdet_at(am_array *a, am_array **sign, am_array **logabsdet,
+                                      am_site at);
+AM_API am_array *am_linalg_extractdiag_at(am_array *a, int offset, am_site at);
+AM_API am_array *am_linalg_makediag_at(am_array *a, int offset, am_site at);
+AM_API am_array *am_linalg_extracttrian_at(am_array *a, int offset, bool lower, am_site at);
+AM_API am_array *am_linalg_maketrian_at(am_array *a, int offset, bool lower, am_site at);
+#define am_linalg_gemm(a, b, c, ta, tb, al, be, ax) \
+    am_linalg_gemm_at((a), (b), (c), (ta), (tb), (al), (be), (ax), AM_HERE)
+#define am_linalg_gemm2(a, b, ta, tb, al, ax) \
+    am_linalg_gemm2_at((a), (b), (ta), (tb), (al), (ax), AM_HERE)
+#define am_linalg_potrf(a, lo) am_linalg_potrf_at((a), (lo), AM_HERE)
+#define am_linalg_potri(a, lo) am_linalg_potri_at((a), (lo), AM_HERE)
+#define am_linalg_trmm(a, b, t, r, lo, al) \
+    am_linalg_trmm_at((a), (b), (t), (r), (lo), (al), AM_HERE)
+#define am_linalg_trsm(a, b, t, r, lo, al) \
+    am_linalg_trsm_at((a), (b), (t), (r), (lo), (al), AM_HERE)
+#define am_linalg_sumlogdiag(a) am_linalg_sumlogdiag_at((a), AM_HERE)
+#define am_linalg_syrk(a, t, al) am_linalg_syrk_at((a), (t), (al), AM_HERE)
+#define am_linalg_gelqf(a, q, l) am_linalg_gelqf_at((a), (q), (l), AM_HERE)
+#define am_linalg_syevd(a, u, l) am_linalg_syevd_at((a), (u), (l), AM_HERE)
+#define am_linalg_inverse(a) am_linalg_inverse_at((a), AM_HERE)
+#define am_linalg_det(a) am_linalg_det_at((a), AM_HERE)
+#define am_linalg_slogdet(a, s, l) am_linalg_slogdet_at((a), (s), (l), AM_HERE)
+#define am_linalg_extractdiag(a, k) am_linalg_extractdiag_at((a), (k), AM_HERE)
+#define am_linalg_makediag(a, k) am_linalg_makediag_at((a), (k), AM_HERE)
+#define am_linalg_extracttrian(a, k, lo) am_linalg_extracttrian_at((a), (k), (lo), AM_HERE)
+#define am_linalg_maketrian(a, k, lo) am_linalg_maketrian_at((a), (k), (lo), AM_HERE)
+/* [khatri_rao] the column-wise Kronecker product of n matrices (m_i, c): (prod m_i, c). */
+AM_API am_array *am_khatri_rao_at(am_array *const *xs, int n, am_site at);
+#define am_khatri_rao(xs, n) am_khatri_rao_at((xs), (n), AM_HERE)
+
 #ifdef __cplusplus
 }
 #endif

@@ -328,3 +328,25 @@ AM_OP(softmin)
 
 /* eye.c */
 AM_OP(eye)
+
+/* linalg.c: MXNet's _linalg_* family */
+AM_OP(linalg_gemm)
+AM_OP(linalg_gemm2)
+AM_OP(linalg_potrf)
+AM_OP(linalg_potri)
+AM_OP(linalg_trmm)
+AM_OP(linalg_trsm)
+AM_OP(linalg_sumlogdiag)
+AM_OP(linalg_syrk)
+AM_OP(linalg_gelqf)
+AM_OP(linalg_syevd)
+AM_OP(linalg_inverse)
+AM_OP(linalg_det)
+AM_OP(linalg_slogdet)
+AM_OP(linalg_extractdiag)
+AM_OP(linalg_makediag)
+AM_OP(linalg_extracttrian)
+AM_OP(linalg_maketrian)
+
+/* krprod.c */
+AM_OP(khatri_rao)

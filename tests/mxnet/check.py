@@ -328,7 +328,7 @@ def check_module(args, res, name, build):
 # ---- One op at a time ------------------------------------------------------------
 
 CASE_KEYS = {"name", "op", "attrs", "inputs", "low", "high", "int_inputs", "dtypes", "tol",
-             "xfail", "input_keywords"}
+             "xfail", "input_keywords", "prepare"}
 
 
 def load_op_cases(here):
@@ -356,10 +356,12 @@ def load_op_cases(here):
 
 def op_function(op):
     """MXNet's symbol function for an op name: mx.sym, then mx.sym._internal,
-    then mx.sym.contrib (without the _contrib_ prefix)."""
+    then mx.sym.contrib (without the _contrib_ prefix), then mx.sym.linalg
+    (without the _linalg_ prefix: _linalg_syevd has no other name)."""
     import mxnet as mx
     for mod, name in ((mx.sym, op), (mx.sym._internal, op),
-                      (mx.sym.contrib, op[len("_contrib_"):] if op.startswith("_contrib_") else op)):
+                      (mx.sym.contrib, op[len("_contrib_"):] if op.startswith("_contrib_") else op),
+                      (mx.sym.linalg, op[len("_linalg_"):] if op.startswith("_linalg_") else op)):
         f = getattr(mod, name, None)
         if f is not None:
             return f
@@ -394,6 +396,8 @@ def check_op_case(args, res, case):
     names = ["in%d" % i for i in range(len(case["inputs"]))]
     try:
         inputs = case_inputs(case, rng)
+        if case.get("prepare"):                 # into the op's domain (SPD matrices ...)
+            inputs = [np.asarray(a, dtype=b.dtype) for a, b in zip(case["prepare"](inputs), inputs)]
         var = [mx.sym.var(n) for n in names]
         kw = case.get("input_keywords")        # for ops whose function takes them by name
         sym = op_function(case["op"])(*([] if kw else var), name="op0",
