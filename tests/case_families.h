@@ -36,3 +36,6 @@ CASES(optimizer)
 
 /* output */
 CASES(output)
+
+/* optimizer2 */
+CASES(optimizer2)
