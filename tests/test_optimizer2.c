@@ -204,7 +204,169 @@ static void test_trajectories(void)
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) run_case(&cases[i]);
 }
 
+/* The helpers, against MXNet 1.9.1's output for the same inputs. */
+static void test_helpers(void)
+{
+    am_scope_begin();
+    am_array *a = tu_array(AM_DTYPE_FLOAT32, AM_SHAPE(2, 2), 1, 2, 3, 4);
+    am_array *b = tu_array(AM_DTYPE_FLOAT32, AM_SHAPE(2), 1, INFINITY);
+    am_array *ab[2] = {a, b}, *y = NULL;
+    CU_ASSERT_EQUAL(tu_invoke("multi_sum_sq", ab, 2, "num_arrays", "2", &y, 1), AM_OK);
+    TU_ASSERT_VALUES(y, AM_SHAPE(2), 0, 30, INFINITY);
+    am_array *a64 = tu_array(AM_DTYPE_FLOAT64, AM_SHAPE(3), 1, -2, 0.5);
+    CU_ASSERT_EQUAL(tu_invoke("multi_sum_sq", &a64, 1, "num_arrays", "1", &y, 1), AM_OK);
+    CU_ASSERT_EQUAL(am_array_dtype(y), AM_DTYPE_FLOAT32); /* as MXNet's */
+    TU_ASSERT_VALUES(y, AM_SHAPE(1), 0, 5.25);
+
+    y = tu_invoke1("all_finite", b, "", "");
+    TU_ASSERT_VALUES(y, AM_SHAPE(1), 0, 0);
+    y = tu_invoke1("all_finite", a64, "", "");
+    CU_ASSERT_EQUAL(am_array_dtype(y), AM_DTYPE_FLOAT32);
+    TU_ASSERT_VALUES(y, AM_SHAPE(1), 0, 1);
+    CU_ASSERT_EQUAL(tu_invoke("multi_all_finite", ab, 2, "num_arrays", "2", &y, 1), AM_OK);
+    TU_ASSERT_VALUES(y, AM_SHAPE(1), 0, 0);
+    /* init_output=False leaves the output alone when all are finite */
+    am_array *o = am_full(AM_SHAPE(1), AM_DTYPE_FLOAT32, 7);
+    CU_ASSERT_EQUAL(tu_run_kernel("all_finite", "init_output", "False", &a, 1, &o, AM_REQ_WRITE,
+                                  false), AM_OK);
+    TU_ASSERT_VALUES(o, AM_SHAPE(1), 0, 7);
+    CU_ASSERT_EQUAL(tu_run_kernel("all_finite", "init_output", "False", &b, 1, &o, AM_REQ_WRITE,
+                                  false), AM_OK);
+    TU_ASSERT_VALUES(o, AM_SHAPE(1), 0, 0);
+
+    am_array *lars[4] = {tu_array(AM_DTYPE_FLOAT32, AM_SHAPE(3), 0.1, 0.2, 0.3),
+                         tu_array(AM_DTYPE_FLOAT32, AM_SHAPE(3), 4, 0, 9),
+                         tu_array(AM_DTYPE_FLOAT32, AM_SHAPE(3), 1, 1, 0),
+                         tu_array(AM_DTYPE_FLOAT32, AM_SHAPE(3), 0.5, 0, 0)};
+    CU_ASSERT_EQUAL(tu_invoke("multi_lars", lars, 4, "eta|eps|rescale_grad", "0.5|0.01|2.0", &y,
+                              1), AM_OK);
+    TU_ASSERT_VALUES(y, AM_SHAPE(3), 1e-7, 0.03322259, 0.2, 0.3);
+    am_scope_end();
+}
+
+/* mp_sgd_update: weight32 changes in place, the weight input does not; the output is the new
+ * weight32. */
+static void test_mp_in_place(void)
+{
+    am_scope_begin();
+    am_array *w = tu_array(AM_DTYPE_FLOAT64, AM_SHAPE(3), 1, 2, 3);
+    am_array *g = tu_array(AM_DTYPE_FLOAT64, AM_SHAPE(3), 1, -1, 4);
+    am_array *w32 = tu_array(AM_DTYPE_FLOAT64, AM_SHAPE(3), 1, 2, 3);
+    void *data = am_array_data(w32);
+    am_array *in[3] = {w, g, w32}, *y = NULL;
+    CU_ASSERT_EQUAL(tu_invoke("mp_sgd_update", in, 3, "lr|clip_gradient", "0.5|2.0", &y, 1),
+                    AM_OK);
+    TU_ASSERT_VALUES(w32, AM_SHAPE(3), 1e-15, 0.5, 2.5, 2);
+    TU_ASSERT_VALUES(y, AM_SHAPE(3), 1e-15, 0.5, 2.5, 2);
+    TU_ASSERT_VALUES(w, AM_SHAPE(3), 0, 1, 2, 3);
+    CU_ASSERT_PTR_EQUAL(am_array_data(w32), data);
+    am_scope_end();
+}
+
+/* multi_sgd_mom_update in a plan: each weight's mom is an auxiliary state (mutates_input),
+ * the float tuples print as MXNet writes them and survive a JSON round trip, and runs update
+ * the bound moms. */
+static void test_multi_in_plan(void)
+{
+    am_scope_begin();
+    static const char *const names[] = {"w0", "g0", "m0", "w1", "g1", "m1"};
+    am_array *v[6], *y[2] = {0};
+    for (int i = 0; i < 6; i++) v[i] = am_var(names[i], AM_SHAPE(2), AM_DTYPE_FLOAT32);
+    CU_ASSERT_EQUAL_FATAL(tu_invoke("multi_sgd_mom_update", v, 6, "lrs|wds|momentum|num_weights",
+                                    "(0.1, 0.2)|(0.0, 0.0)|0.5|2", y, 2), AM_OK);
+    am_graph *g = am_graph_create(y, 2);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(g);
+    const char *aux[4] = {0};
+    CU_ASSERT_EQUAL(am_graph_list_auxiliary_states(g, aux, 4), 2);
+    CU_ASSERT_STRING_EQUAL(aux[0], "m0");
+    CU_ASSERT_STRING_EQUAL(aux[1], "m1");
+    char *json = am_graph_to_json(g);
+    CU_ASSERT_PTR_NOT_NULL(strstr(json, "\"lrs\": \"(0.1, 0.2)\""));
+    am_graph *g2 = am_graph_from_json(json);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(g2);
+    char *json2 = am_graph_to_json(g2);
+    CU_ASSERT_STRING_EQUAL(json, json2);
+    free(json), free(json2);
+    am_graph_release(g2);
+    am_plan *p = am_plan_create(g, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    am_array *val[6];
+    for (int i = 0; i < 6; i++) {
+        val[i] = i % 3 == 2 ? am_zeros(AM_SHAPE(2), AM_DTYPE_FLOAT32)
+                            : tu_array(AM_DTYPE_FLOAT32, AM_SHAPE(2), 1 + i, -1);
+        CU_ASSERT_EQUAL(am_plan_bind(p, names[i], val[i]), AM_OK);
+    }
+    for (int run = 0; run < 2; run++) CU_ASSERT_EQUAL(am_plan_run(p), AM_OK);
+    /* mom = -lr g, then 0.5 mom - lr g = -1.5 lr g */
+    TU_ASSERT_VALUES(val[2], AM_SHAPE(2), 1e-6, -0.3, 0.15);
+    TU_ASSERT_VALUES(val[5], AM_SHAPE(2), 1e-6, -1.5, 0.3);
+    TU_ASSERT_VALUES(am_plan_output(p, 1), AM_SHAPE(2), 1e-6, 2.5, -0.7);
+    am_plan_release(p);
+    am_graph_release(g);
+    am_scope_end();
+}
+
+static void test_errors(void)
+{
+    am_scope_begin();
+    am_array *w = am_zeros(AM_SHAPE(3, 4), AM_DTYPE_FLOAT32), *y[2] = {0};
+    am_array *m5 = am_zeros(AM_SHAPE(3, 5), AM_DTYPE_FLOAT32);
+    am_array *in[6] = {w, w, w, w, w, w};
+    TU_ASSERT_STATUS(tu_invoke("multi_sgd_update", in, 4, "lrs|wds|num_weights",
+                               "(0.1,)|(0.0, 0.0)|2", y, 2),
+                     AM_ERR_ARG, "multi_sgd_update: lrs has 1 entries for 2 weights");
+    am_array *many[34], *y17[17] = {0};
+    for (int i = 0; i < 34; i++) many[i] = w;
+    TU_ASSERT_STATUS(tu_invoke("multi_sgd_update", many, 34, "lrs|wds|num_weights",
+                               "(0.1,)|(0.0,)|17", y17, 17),
+                     AM_ERR_ARG, "num_weights must be in [1, 16], got 17");
+    in[4] = m5;
+    TU_ASSERT_STATUS(tu_invoke("multi_sgd_mom_update", in, 6, "lrs|wds|num_weights",
+                               "(0.1, 0.1)|(0.0, 0.0)|2", y, 2),
+                     AM_ERR_SHAPE, "grad (3, 5) does not match weight (3, 4)");
+    TU_ASSERT_STATUS(tu_invoke("_multi_lamb_update", in, 4,
+                               "learning_rates|wds|step_count|num_tensors", "(0.1,)|(0.0,)|(1, 2)|1",
+                               y, 1),
+                     AM_ERR_ARG, "_multi_lamb_update: step_count has 2 entries for 1 weights");
+    am_array *gi[3] = {w, w, am_zeros(AM_SHAPE(4), AM_DTYPE_FLOAT32)};
+    TU_ASSERT_STATUS(tu_invoke("_contrib_group_adagrad_update", gi, 3, "lr", "0.1", y, 1),
+                     AM_ERR_SHAPE, "history (4,) must hold one value per row of weight (3, 4)");
+    am_array *wi = am_zeros(AM_SHAPE(3), AM_DTYPE_INT32);
+    TU_ASSERT_STATUS(tu_invoke("all_finite", &wi, 1, "", "", y, 1), AM_ERR_DTYPE,
+                     "all_finite: input 0 is int32 (float32 or float64 only)");
+    am_array *w64 = am_zeros(AM_SHAPE(3, 4), AM_DTYPE_FLOAT64);
+    am_array *mp[3] = {w, w, w64};
+    TU_ASSERT_STATUS(tu_invoke("mp_sgd_update", mp, 3, "lr", "0.1", y, 1), AM_ERR_DTYPE,
+                     "mp_sgd_update: weight32 is float64 but weight is float32");
+    TU_ASSERT_STATUS(tu_invoke("multi_sgd_update", in, 2, "lrs|wds", "(0.1, x)|(0.0,)", y, 1),
+                     AM_ERR_FORMAT, "attribute lrs='(0.1, x)' is not a tuple of numbers");
+    am_scope_end();
+}
+
+static void test_names(void)
+{
+    static const char *const alias[][2] = {
+        {"_contrib_mp_adamw_update", "_mp_adamw_update"},
+        {"_contrib_multi_adamw_update", "_multi_adamw_update"},
+        {"_contrib_multi_mp_adamw_update", "_multi_mp_adamw_update"},
+        {"_contrib_multi_lamb_update", "_multi_lamb_update"},
+        {"_contrib_multi_mp_lamb_update", "_multi_mp_lamb_update"}};
+    for (size_t i = 0; i < sizeof(alias) / sizeof(alias[0]); i++)
+        CU_ASSERT_PTR_EQUAL(am_op_find(alias[i][0]), am_op_find(alias[i][1]));
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const am_op_def *op = am_op_find(cases[i].op);
+        if (!op) continue; /* "mp_lamb" runs two ops */
+        CU_ASSERT(op->flags & AM_OP_NO_GRAD);
+        CU_ASSERT(op->inplace && op->inplace[0].out == 0);
+    }
+}
+
 CU_TestInfo am_tests_optimizer2[] = {
     {"trajectories match MXNet 1.9.1", test_trajectories},
+    {"multi_sum_sq, multi_lars and all_finite", test_helpers},
+    {"mp updates change weight32 in place", test_mp_in_place},
+    {"a multi-tensor update inside a plan", test_multi_in_plan},
+    {"errors name the op and the inputs", test_errors},
+    {"names, aliases and flags", test_names},
     CU_TEST_INFO_NULL,
 };
