@@ -204,6 +204,48 @@ static void test_trajectories(void)
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) run_case(&cases[i]);
 }
 
+/* The C functions run the same rules: signum, ftml, mp_nag and multi_sgd_mom over the
+ * fixtures' steps. */
+static void test_functions(void)
+{
+    am_scope_begin();
+    am_array *f1 = am_npy_load(FIX "signum.npy"), *f2 = am_npy_load(FIX "ftml.npy");
+    am_array *f3 = am_npy_load(FIX "mp_nag.npy"), *f4 = am_npy_load(FIX "multi_sgd_mom.npy");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f1 && f2 && f3 && f4);
+    am_dtype dt = AM_DTYPE_FLOAT32;
+    am_array *w1 = row(f1, 0), *w2 = row(f2, 0), *w3 = row(f3, 0);
+    am_array *w4[2] = {row(f4, 0), row(f4, 1)};
+    am_array *mom = am_zeros(AM_SHAPE(3, 4), dt), *d = am_zeros(AM_SHAPE(3, 4), dt);
+    am_array *v = am_zeros(AM_SHAPE(3, 4), dt), *z = am_zeros(AM_SHAPE(3, 4), dt);
+    am_array *mom3 = am_zeros(AM_SHAPE(3, 4), dt), *w32 = am_copy(w3);
+    am_array *moms[2] = {am_zeros(AM_SHAPE(3, 4), dt), am_zeros(AM_SHAPE(3, 4), dt)};
+    const double lrs[2] = {0.1, 0.2}, wds[2] = {0.05, 0.0};
+    for (int t = 1; t <= STEPS; t++) {
+        w1 = am_signum_update(w1, row(f1, t), mom, 0.1, 0.9, 0.05, 0.5, 0.6, 0.02);
+        w2 = am_ftml_update(w2, row(f2, t), d, v, z, 0.1, 0.6, 0.9, 1e-4, t, 0.05, 0.5, 0.6);
+        w3 = am_mp_nag_mom_update(w3, row(f3, t), mom3, w32, 0.1, 0.9, 0.05, 0.5, 0.6);
+        am_array *g4[2] = {row(f4, 2 * t), row(f4, 2 * t + 1)};
+        CU_ASSERT_EQUAL(am_multi_sgd_mom_update(w4, g4, moms, 2, lrs, wds, 0.9, 0.5, 0.6, w4),
+                        AM_OK);
+    }
+    CU_ASSERT(tu_allclose(w1, row(f1, 2 * STEPS), 3e-6));
+    CU_ASSERT(tu_allclose(mom, row(f1, 2 * STEPS + 1), 3e-6));
+    CU_ASSERT(tu_allclose(w2, row(f2, 2 * STEPS), 3e-6));
+    CU_ASSERT(tu_allclose(z, row(f2, 2 * STEPS + 3), 3e-6));
+    CU_ASSERT(tu_allclose(w3, row(f3, 2 * STEPS), 3e-6));
+    CU_ASSERT(tu_allclose(w32, row(f3, 2 * STEPS + 2), 3e-6));
+    CU_ASSERT(tu_allclose(w4[1], row(f4, 2 + 4 * STEPS - 1), 3e-6));
+    CU_ASSERT(tu_allclose(moms[1], row(f4, 2 + 4 * STEPS + 1), 3e-6));
+    am_array *pair[2] = {w4[0], w4[1]};
+    am_array *ss = am_multi_sum_sq(pair, 2);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ss);
+    CU_ASSERT_DOUBLE_EQUAL(am_item(ss, 1),
+                           am_item(am_sum(am_square(w4[1]), NULL, 0, false), 0), 1e-5);
+    TU_ASSERT_STATUS(am_multi_sgd_update(w4, w4, 0, lrs, wds, 1, -1, w4), AM_ERR_ARG,
+                     "n must be in [1, 16], got 0");
+    am_scope_end();
+}
+
 /* The helpers, against MXNet 1.9.1's output for the same inputs. */
 static void test_helpers(void)
 {
@@ -363,6 +405,7 @@ static void test_names(void)
 
 CU_TestInfo am_tests_optimizer2[] = {
     {"trajectories match MXNet 1.9.1", test_trajectories},
+    {"C functions match the fixtures", test_functions},
     {"multi_sum_sq, multi_lars and all_finite", test_helpers},
     {"mp updates change weight32 in place", test_mp_in_place},
     {"a multi-tensor update inside a plan", test_multi_in_plan},

@@ -1190,3 +1190,159 @@ const am_op_def am_op_multi_lars = {
     .cpu = lars_cpu, .fuse = AM_FUSE_OPAQUE, .flags = AM_OP_NO_GRAD,
     .doc = "LARS learning rates: lr * eta * |w| / (|g| + wd * |w| + eps) from the sums of "
            "squares (|g| scaled by rescale_grad), or lr where a norm is 0."};
+
+/* ---- public functions -------------------------------------------------------------------- */
+
+static am_array *call1(const am_op_def *op, const void *attrs, am_array *const *in, int n_in,
+                       am_site at)
+{
+    am_array *y = NULL;
+    am_op_call(op, attrs, in, n_in, &y, 1, at);
+    return y;
+}
+
+am_array *am_signsgd_update_at(am_array *weight, am_array *grad, double lr, double wd,
+                               am_site at)
+{
+    signsgd_attrs a = {.lr = lr, .wd = wd, .rescale_grad = 1, .clip_gradient = -1};
+    return call1(&am_op_signsgd_update, &a, (am_array *[]){weight, grad}, 2, at);
+}
+
+am_array *am_signum_update_at(am_array *weight, am_array *grad, am_array *mom, double lr,
+                              double momentum, double wd, double rescale_grad,
+                              double clip_gradient, double wd_lh, am_site at)
+{
+    signum_attrs a = {.lr = lr, .momentum = momentum, .wd = wd, .rescale_grad = rescale_grad,
+                      .clip_gradient = clip_gradient, .wd_lh = wd_lh};
+    return call1(&am_op_signum_update, &a, (am_array *[]){weight, grad, mom}, 3, at);
+}
+
+am_array *am_ftml_update_at(am_array *weight, am_array *grad, am_array *d, am_array *v,
+                            am_array *z, double lr, double beta1, double beta2, double epsilon,
+                            int64_t t, double wd, double rescale_grad, double clip_grad,
+                            am_site at)
+{
+    ftml_attrs a = {.lr = lr, .beta1 = beta1, .beta2 = beta2, .epsilon = epsilon, .t = t,
+                    .wd = wd, .rescale_grad = rescale_grad, .clip_grad = clip_grad};
+    return call1(&am_op_ftml_update, &a, (am_array *[]){weight, grad, d, v, z}, 5, at);
+}
+
+am_array *am_ftrl_update_at(am_array *weight, am_array *grad, am_array *z, am_array *n,
+                            double lr, double lamda1, double beta, double wd,
+                            double rescale_grad, double clip_gradient, am_site at)
+{
+    ftrl_attrs a = {.lr = lr, .lamda1 = lamda1, .beta = beta, .wd = wd,
+                    .rescale_grad = rescale_grad, .clip_gradient = clip_gradient};
+    return call1(&am_op_ftrl_update, &a, (am_array *[]){weight, grad, z, n}, 4, at);
+}
+
+am_array *am_group_adagrad_update_at(am_array *weight, am_array *grad, am_array *history,
+                                     double lr, double epsilon, double rescale_grad,
+                                     double clip_gradient, am_site at)
+{
+    gadagrad_attrs a = {.lr = lr, .epsilon = epsilon, .rescale_grad = rescale_grad,
+                        .clip_gradient = clip_gradient};
+    return call1(&am_op_group_adagrad_update, &a, (am_array *[]){weight, grad, history}, 3, at);
+}
+
+am_array *am_mp_sgd_update_at(am_array *weight, am_array *grad, am_array *weight32, double lr,
+                              double wd, double rescale_grad, double clip_gradient, am_site at)
+{
+    mpsgd_attrs a = {.lr = lr, .wd = wd, .rescale_grad = rescale_grad,
+                     .clip_gradient = clip_gradient, .lazy_update = true};
+    return call1(&am_op_mp_sgd_update, &a, (am_array *[]){weight, grad, weight32}, 3, at);
+}
+
+am_array *am_mp_sgd_mom_update_at(am_array *weight, am_array *grad, am_array *mom,
+                                  am_array *weight32, double lr, double momentum, double wd,
+                                  double rescale_grad, double clip_gradient, am_site at)
+{
+    mpsgd_attrs a = {.lr = lr, .momentum = momentum, .wd = wd, .rescale_grad = rescale_grad,
+                     .clip_gradient = clip_gradient, .lazy_update = true};
+    return call1(&am_op_mp_sgd_mom_update, &a, (am_array *[]){weight, grad, mom, weight32}, 4,
+                 at);
+}
+
+am_array *am_mp_nag_mom_update_at(am_array *weight, am_array *grad, am_array *mom,
+                                  am_array *weight32, double lr, double momentum, double wd,
+                                  double rescale_grad, double clip_gradient, am_site at)
+{
+    mpsgd_attrs a = {.lr = lr, .momentum = momentum, .wd = wd, .rescale_grad = rescale_grad,
+                     .clip_gradient = clip_gradient};
+    return call1(&am_op_mp_nag_mom_update, &a, (am_array *[]){weight, grad, mom, weight32}, 4,
+                 at);
+}
+
+am_array *am_mp_adamw_update_at(am_array *weight, am_array *grad, am_array *mean, am_array *var,
+                                am_array *weight32, am_array *rescale_grad, double lr,
+                                double beta1, double beta2, double epsilon, double wd,
+                                double eta, double clip_gradient, am_site at)
+{
+    mpadamw_attrs a = {.lr = lr, .beta1 = beta1, .beta2 = beta2, .epsilon = epsilon, .wd = wd,
+                       .eta = eta, .clip_gradient = clip_gradient};
+    return call1(&am_op_mp_adamw_update, &a,
+                 (am_array *[]){weight, grad, mean, var, weight32, rescale_grad}, 6, at);
+}
+
+/* The attributes of a multi SGD call over n weights; false (with the error) when n is out of
+ * range. */
+static bool multi_sgd_attrs(multi_attrs *a, int n, const double *lrs, const double *wds,
+                            double momentum, double rescale_grad, double clip_gradient)
+{
+    memset(a, 0, sizeof(*a));
+    if (n < 1 || n > AM_MAX_FLOATS) {
+        am_fail(AM_ERR_ARG, "multi_sgd_update: n must be in [1, %d], got %d", AM_MAX_FLOATS, n);
+        return false;
+    }
+    a->lrs.n = a->wds.n = n;
+    for (int j = 0; j < n; j++) a->lrs.v[j] = lrs[j], a->wds.v[j] = wds[j];
+    a->momentum = momentum, a->rescale_grad = rescale_grad, a->clip_gradient = clip_gradient;
+    a->num_weights = n;
+    return true;
+}
+
+am_status am_multi_sgd_update_at(am_array *const *weights, am_array *const *grads, int n,
+                                 const double *lrs, const double *wds, double rescale_grad,
+                                 double clip_gradient, am_array **out, am_site at)
+{
+    multi_attrs a;
+    if (!multi_sgd_attrs(&a, n, lrs, wds, 0, rescale_grad, clip_gradient)) return am_last_status();
+    am_array *in[2 * AM_MAX_FLOATS];
+    for (int j = 0; j < n; j++) in[2 * j] = weights[j], in[2 * j + 1] = grads[j];
+    return am_op_call(&am_op_multi_sgd_update, &a, in, 2 * n, out, n, at);
+}
+
+am_status am_multi_sgd_mom_update_at(am_array *const *weights, am_array *const *grads,
+                                     am_array *const *moms, int n, const double *lrs,
+                                     const double *wds, double momentum, double rescale_grad,
+                                     double clip_gradient, am_array **out, am_site at)
+{
+    multi_attrs a;
+    if (!multi_sgd_attrs(&a, n, lrs, wds, momentum, rescale_grad, clip_gradient))
+        return am_last_status();
+    am_array *in[3 * AM_MAX_FLOATS];
+    for (int j = 0; j < n; j++)
+        in[3 * j] = weights[j], in[3 * j + 1] = grads[j], in[3 * j + 2] = moms[j];
+    return am_op_call(&am_op_multi_sgd_mom_update, &a, in, 3 * n, out, n, at);
+}
+
+am_array *am_multi_sum_sq_at(am_array *const *arrays, int n, am_site at)
+{
+    count_attrs a = {.num_arrays = n};
+    return call1(&am_op_multi_sum_sq, &a, arrays, n, at);
+}
+
+am_array *am_multi_all_finite_at(am_array *const *arrays, int n, am_site at)
+{
+    count_attrs a = {.num_arrays = n, .init_output = true};
+    return call1(&am_op_multi_all_finite, &a, arrays, n, at);
+}
+
+am_array *am_multi_lars_at(am_array *lrs, am_array *weights_sum_sq, am_array *grads_sum_sq,
+                           am_array *wds, double eta, double eps, double rescale_grad,
+                           am_site at)
+{
+    lars_attrs a = {.eta = eta, .eps = eps, .rescale_grad = rescale_grad};
+    return call1(&am_op_multi_lars, &a,
+                 (am_array *[]){lrs, weights_sum_sq, grads_sum_sq, wds}, 4, at);
+}
