@@ -367,7 +367,8 @@ static void test_errors(void)
                                "(0.1, 0.1)|(0.0, 0.0)|2", y, 2),
                      AM_ERR_SHAPE, "grad (3, 5) does not match weight (3, 4)");
     TU_ASSERT_STATUS(tu_invoke("_multi_lamb_update", in, 4,
-                               "learning_rates|wds|step_count|num_tensors", "(0.1,)|(0.0,)|(1, 2)|1",
+                               "learning_rates|wds|step_count|num_tensors",
+                               "(0.1,)|(0.0,)|(1, 2)|1",
                                y, 1),
                      AM_ERR_ARG, "_multi_lamb_update: step_count has 2 entries for 1 weights");
     am_array *gi[3] = {w, w, am_zeros(AM_SHAPE(4), AM_DTYPE_FLOAT32)};

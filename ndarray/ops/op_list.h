@@ -179,6 +179,8 @@ AM_OP(mp_nag_mom_update)
 AM_OP(mp_lamb_update_phase1)
 AM_OP(mp_lamb_update_phase2)
 AM_OP(mp_adamw_update)
+
+/* optimizer_multi.c */
 AM_OP(multi_sgd_update)
 AM_OP(multi_sgd_mom_update)
 AM_OP(multi_mp_sgd_update)
