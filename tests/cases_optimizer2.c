@@ -119,6 +119,18 @@ const am_op_case am_cases_optimizer2[] = {
     {.op = "_multi_mp_lamb_update",
      .attrs = "learning_rates=(0.01,);wds=(0.0,);beta1=0.0;beta2=0.0;step_count=(1,)",
      .shapes = "5;5;5;5;5", .dtype = F64, ZEROS(0x2, F64)},
+    /* size-0 and 0-d weights */
+    {.op = "signum_update", .attrs = "lr=0.1", .shapes = ";;"},
+    {.op = "ftrl_update", .attrs = "lr=0.1", .shapes = "0,2;0,2;0,2;0,2", .dtype = F64},
+    {.op = "mp_sgd_mom_update", .attrs = "lr=0.1", .shapes = ";;;", ZEROS(0x2, F32)},
+    {.op = "_contrib_group_adagrad_update", .attrs = "lr=0.1", .shapes = "0,4;0,4;0,1"},
+    {.op = "multi_sgd_update", .attrs = "lrs=(0.1, 0.2);wds=(0.0, 0.01);num_weights=2",
+     .shapes = "0,3;0,3;;", .dtype = F64},
+    {.op = "_multi_lamb_update",
+     .attrs = "learning_rates=(0.01, 0.02);wds=(0.0, 0.1);beta1=0.0;beta2=0.0;"
+              "step_count=(1, 1);num_tensors=2",
+     .shapes = "0;0;0;0;;;;"},
+    {.op = "multi_lars", .attrs = "eta=0.5;eps=0.01", .shapes = "0;0;0;0"},
     {.op = "multi_sum_sq", .attrs = "num_arrays=2", .shapes = "2,3;4"},
     {.op = "multi_sum_sq", .attrs = "num_arrays=3", .shapes = "0,3;;5", .dtype = F64},
     {.op = "all_finite", .shapes = "2,3"},
