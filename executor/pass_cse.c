@@ -101,7 +101,7 @@ static void table_free(cse_table *t)
 static bool mergeable(const am_node *n)
 {
     if (!n->op) return const_comparable(n);
-    return !(n->op->flags & AM_OP_RANDOM) && n->op->num_aux == 0;
+    return !(n->op->flags & AM_OP_RANDOM) && !am_op_has_aux(n->op);
 }
 
 /* Merges node i into an equal earlier node, or keeps it and records it as

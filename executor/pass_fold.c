@@ -26,7 +26,7 @@ static int64_t bytes_of(const am_shape *s, am_dtype t)
 static bool foldable(folder *f, int i, am_array **in)
 {
     const am_node *n = f->g->nodes[i];
-    if (!n->op || (n->op->flags & AM_OP_RANDOM) || (f->ctx->training && n->op->num_aux > 0))
+    if (!n->op || (n->op->flags & AM_OP_RANDOM) || (f->ctx->training && am_op_has_aux(n->op)))
         return false;
     for (int k = 0; k < n->n_in; k++) {
         am_entry e = am_rw_get(&f->rw, n->inputs[k]);

@@ -97,6 +97,27 @@ static bool parse_tuple(const char *s, am_tuple *t)
     return *skip_ws(s + 1) == '\0';
 }
 
+/* "(0.1, 0.05)", "[0.1,0.05]", "(0.1,)", "()", "0.1". */
+static bool parse_floats(const char *s, am_floats *t)
+{
+    memset(t, 0, sizeof(*t));
+    s = skip_ws(s);
+    char close = *s == '(' ? ')' : *s == '[' ? ']' : 0;
+    if (!close) return t->n = 1, parse_float(s, &t->v[0]);
+    s = skip_ws(s + 1);
+    while (*s != close) {
+        char *e;
+        if (t->n == AM_MAX_FLOATS) return false;
+        errno = 0;
+        t->v[t->n++] = strtod(s, &e);
+        if (e == s || errno == ERANGE) return false;
+        s = skip_ws(e);
+        if (*s == ',') s = skip_ws(s + 1);
+        else if (*s != close) return false;
+    }
+    return *skip_ws(s + 1) == '\0';
+}
+
 static am_status parse_field(const am_op_def *op, const am_attr_field *f, const char *val,
                              void *attrs)
 {
@@ -145,13 +166,15 @@ static am_status parse_field(const am_op_def *op, const am_attr_field *f, const 
         ok = strlen(val) < AM_MAX_ATTR_STRING;
         if (ok) strcpy(p, val);
         break;
+    case AM_ATTR_FLOATS: ok = parse_floats(val, (am_floats *)p); break;
     default: break;
     }
     if (ok) return AM_OK;
     static const char *const kinds[] = {"an integer", "a number", "True or False",
                                         "a tuple like (3, 3)", "", "a dtype name",
                                         "an integer or None", "a number or None",
-                                        "a string under 64 bytes", "a shape like (2, 3)"};
+                                        "a string under 64 bytes", "a shape like (2, 3)",
+                                        "a tuple of numbers like (0.1, 0.5)"};
     _Static_assert(sizeof(kinds) / sizeof(kinds[0]) == AM_ATTR_TYPE_COUNT,
                    "kinds must name every am_attr_type");
     return am_fail(AM_ERR_FORMAT, "%s: attribute %s='%s' is not %s", op->name, f->name, val,
@@ -224,6 +247,18 @@ static char *format_tuple(const am_tuple *t, char *buf, size_t n)
     return buf;
 }
 
+static char *format_floats(const am_floats *t, char *buf, size_t n)
+{
+    size_t k = (size_t)snprintf(buf, n, "(");
+    for (int i = 0; i < t->n && k < n; i++) {
+        char v[32];
+        k += (size_t)snprintf(buf + k, n - k, "%s%s", i ? ", " : "",
+                              am_format_double(t->v[i], v, sizeof(v)));
+    }
+    if (k < n) snprintf(buf + k, n - k, t->n == 1 ? ",)" : ")");
+    return buf;
+}
+
 /* A shape attribute as MXNet's legacy files write it: unknown dimensions as 0. */
 static char *format_shape_attr(const am_tuple *t, char *buf, size_t n)
 {
@@ -261,6 +296,7 @@ char *am_attr_format(const am_attr_field *f, const void *attrs, char *buf, size_
         break;
     }
     case AM_ATTR_STRING: snprintf(buf, n, "%s", p); break;
+    case AM_ATTR_FLOATS: format_floats((const am_floats *)p, buf, n); break;
     default: snprintf(buf, n, "?"); break;
     }
     return buf;
@@ -280,6 +316,7 @@ bool am_attr_is_default(const am_attr_field *f, const void *attrs)
         am_opt_int oi;
         am_opt_float of;
         char s[AM_MAX_ATTR_STRING];
+        am_floats fs;
     } tmp;
     memset(&tmp, 0, sizeof(tmp));
     am_attr_field g = *f;

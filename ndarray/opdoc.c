@@ -7,7 +7,7 @@ _Static_assert(sizeof(fuse_names) / sizeof(fuse_names[0]) == AM_FUSE_CLASS_COUNT
                "fuse_names must list every am_fuse_class");
 static const char *const attr_type_names[] = {"int", "float", "bool", "tuple", "enum",
                                               "dtype", "int or None", "float or None", "string",
-                                              "shape"};
+                                              "shape", "float tuple"};
 _Static_assert(sizeof(attr_type_names) / sizeof(attr_type_names[0]) == AM_ATTR_TYPE_COUNT,
                "attr_type_names must list every am_attr_type");
 

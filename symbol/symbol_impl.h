@@ -105,7 +105,14 @@ am_graph *am_graph_from_heads_named(const am_entry *heads, int n_heads, const am
 /* True when input i of op is an auxiliary state (mutated by the op). */
 static inline bool am_op_input_is_aux(const am_op_def *op, const void *attrs, int i)
 {
+    if (op && op->mutates_input) return op->mutates_input(attrs, i);
     return op && op->num_aux > 0 && i >= am_op_num_inputs(op, attrs) - op->num_aux;
+}
+
+/* True when op mutates some of its inputs (num_aux or mutates_input). */
+static inline bool am_op_has_aux(const am_op_def *op)
+{
+    return op && (op->num_aux > 0 || op->mutates_input);
 }
 
 /* True when node i of g is a variable (not a constant, not a head) that only

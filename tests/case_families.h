@@ -70,3 +70,6 @@ CASES(math)
 
 /* linalg */
 CASES(linalg)
+
+/* optimizer2 */
+CASES(optimizer2)

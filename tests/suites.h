@@ -114,3 +114,4 @@ SUITE(dtypes)
 SUITE(ops_math)
 /* ops_linalg */
 SUITE(ops_linalg)
+SUITE(optimizer2)

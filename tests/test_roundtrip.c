@@ -247,6 +247,7 @@ static const char *const *candidates(const am_attr_field *f)
     case AM_ATTR_DTYPE: return d;
     case AM_ATTR_STRING: return s;
     case AM_ATTR_SHAPE: return sh;
+    case AM_ATTR_FLOATS: return fl;
     default: return NULL;
     }
 }

@@ -58,6 +58,15 @@ typedef struct am_opt_float {
     double v;
 } am_opt_float;
 
+/* Most entries of a float tuple attribute. */
+#define AM_MAX_FLOATS 16
+
+/* A tuple of numbers such as the multi-tensor optimizers' "(0.1, 0.05)" (lrs, wds). */
+typedef struct am_floats {
+    int n;
+    double v[AM_MAX_FLOATS];
+} am_floats;
+
 typedef enum am_attr_type {
     AM_ATTR_INT,       /* int64_t:      "3" */
     AM_ATTR_FLOAT,     /* double:       "0.5", "1e-05" */
@@ -71,6 +80,7 @@ typedef enum am_attr_type {
     AM_ATTR_SHAPE,     /* am_tuple, the shape of output 0: "(2, 0, 16)"; read from a
                         * legacy MXNet graph, a 0 is AM_DIM_UNKNOWN (-1), which is
                         * written back as 0 */
+    AM_ATTR_FLOATS,    /* am_floats:    "(0.1, 0.05)", "(0.1,)" (reads [0.1,0.05], 0.1) */
     AM_ATTR_TYPE_COUNT
 } am_attr_type;
 
@@ -178,6 +188,10 @@ typedef struct am_op_def {
     int (*num_outputs_of)(const void *attrs); /* when attributes decide it; NULL: num_outputs */
     int (*num_visible)(const void *attrs);    /* outputs a caller sees; NULL: all */
     int num_aux;                         /* trailing inputs the op mutates (BatchNorm) */
+    /* When set, says which inputs the op mutates (its auxiliary states) instead of
+     * num_aux, for ops whose states are not the trailing inputs (an optimizer's
+     * interleaved (weight, grad, mom) groups); num_aux then stays 0. */
+    bool (*mutates_input)(const void *attrs, int i);
     const am_attr_field *attrs;          /* schema ending in {0}; NULL: no attributes */
     size_t attrs_size;                   /* sizeof the parsed attribute struct */
     /* Pure.  May fill unknown input shapes (ndim -1).  Reports errors with am_fail.

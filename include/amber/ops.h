@@ -482,6 +482,97 @@ AM_API am_array *am_lamb_update_phase2_at(am_array *weight, am_array *g, am_arra
 #define am_lamb_update_phase2(w, g, r1, r2, lr, lb, ub) \
     am_lamb_update_phase2_at((w), (g), (r1), (r2), (lr), (lb), (ub), AM_HERE)
 
+/* More update ops (ndarray/ops/optimizer2.c; docs/training.md, "More update ops").  The mp_*
+ * forms update weight32 in place and return it as the new weight; weight and weight32 share
+ * one dtype until float16 exists.  Each returns a new reference, or NULL with the error. */
+/* [signsgd_update] (1 - lr wd) w - lr sign(grad). */
+AM_API am_array *am_signsgd_update_at(am_array *weight, am_array *grad, double lr, double wd,
+                                      am_site at);
+#define am_signsgd_update(w, g, lr, wd) am_signsgd_update_at((w), (g), (lr), (wd), AM_HERE)
+/* [signum_update] Signum; mom is the state. */
+AM_API am_array *am_signum_update_at(am_array *weight, am_array *grad, am_array *mom, double lr,
+                                     double momentum, double wd, double rescale_grad,
+                                     double clip_gradient, double wd_lh, am_site at);
+#define am_signum_update(w, g, m, lr, mo, wd, rg, cg, lh) \
+    am_signum_update_at((w), (g), (m), (lr), (mo), (wd), (rg), (cg), (lh), AM_HERE)
+/* [ftml_update] FTML; d, v, z are the states; t counts from 1. */
+AM_API am_array *am_ftml_update_at(am_array *weight, am_array *grad, am_array *d, am_array *v,
+                                   am_array *z, double lr, double beta1, double beta2,
+                                   double epsilon, int64_t t, double wd, double rescale_grad,
+                                   double clip_grad, am_site at);
+#define am_ftml_update(w, g, d, v, z, lr, b1, b2, eps, t, wd, rg, cg) \
+    am_ftml_update_at((w), (g), (d), (v), (z), (lr), (b1), (b2), (eps), (t), (wd), (rg), (cg), \
+                      AM_HERE)
+/* [ftrl_update] FTRL; z and n are the states. */
+AM_API am_array *am_ftrl_update_at(am_array *weight, am_array *grad, am_array *z, am_array *n,
+                                   double lr, double lamda1, double beta, double wd,
+                                   double rescale_grad, double clip_gradient, am_site at);
+#define am_ftrl_update(w, g, z, n, lr, l1, beta, wd, rg, cg) \
+    am_ftrl_update_at((w), (g), (z), (n), (lr), (l1), (beta), (wd), (rg), (cg), AM_HERE)
+/* [_contrib_group_adagrad_update] history holds one value per row of weight. */
+AM_API am_array *am_group_adagrad_update_at(am_array *weight, am_array *grad, am_array *history,
+                                            double lr, double epsilon, double rescale_grad,
+                                            double clip_gradient, am_site at);
+#define am_group_adagrad_update(w, g, h, lr, eps, rg, cg) \
+    am_group_adagrad_update_at((w), (g), (h), (lr), (eps), (rg), (cg), AM_HERE)
+/* [mp_sgd_update] sgd_update on weight32. */
+AM_API am_array *am_mp_sgd_update_at(am_array *weight, am_array *grad, am_array *weight32,
+                                     double lr, double wd, double rescale_grad,
+                                     double clip_gradient, am_site at);
+#define am_mp_sgd_update(w, g, w32, lr, wd, rg, cg) \
+    am_mp_sgd_update_at((w), (g), (w32), (lr), (wd), (rg), (cg), AM_HERE)
+/* [mp_sgd_mom_update] sgd_mom_update on weight32. */
+AM_API am_array *am_mp_sgd_mom_update_at(am_array *weight, am_array *grad, am_array *mom,
+                                         am_array *weight32, double lr, double momentum,
+                                         double wd, double rescale_grad, double clip_gradient,
+                                         am_site at);
+#define am_mp_sgd_mom_update(w, g, m, w32, lr, mo, wd, rg, cg) \
+    am_mp_sgd_mom_update_at((w), (g), (m), (w32), (lr), (mo), (wd), (rg), (cg), AM_HERE)
+/* [mp_nag_mom_update] Nesterov momentum on weight32, in MXNet's order. */
+AM_API am_array *am_mp_nag_mom_update_at(am_array *weight, am_array *grad, am_array *mom,
+                                         am_array *weight32, double lr, double momentum,
+                                         double wd, double rescale_grad, double clip_gradient,
+                                         am_site at);
+#define am_mp_nag_mom_update(w, g, m, w32, lr, mo, wd, rg, cg) \
+    am_mp_nag_mom_update_at((w), (g), (m), (w32), (lr), (mo), (wd), (rg), (cg), AM_HERE)
+/* [mp_adamw_update] (alias _contrib_mp_adamw_update) _adamw_update on weight32. */
+AM_API am_array *am_mp_adamw_update_at(am_array *weight, am_array *grad, am_array *mean,
+                                       am_array *var, am_array *weight32,
+                                       am_array *rescale_grad, double lr, double beta1,
+                                       double beta2, double epsilon, double wd, double eta,
+                                       double clip_gradient, am_site at);
+#define am_mp_adamw_update(w, g, m, v, w32, rg, lr, b1, b2, eps, wd, eta, cg)                   \
+    am_mp_adamw_update_at((w), (g), (m), (v), (w32), (rg), (lr), (b1), (b2), (eps), (wd), (eta), \
+                          (cg), AM_HERE)
+/* [multi_sgd_update] sgd_update of n weights (n <= 16); out receives n new references. */
+AM_API am_status am_multi_sgd_update_at(am_array *const *weights, am_array *const *grads, int n,
+                                        const double *lrs, const double *wds,
+                                        double rescale_grad, double clip_gradient,
+                                        am_array **out, am_site at);
+#define am_multi_sgd_update(w, g, n, lrs, wds, rg, cg, out) \
+    am_multi_sgd_update_at((w), (g), (n), (lrs), (wds), (rg), (cg), (out), AM_HERE)
+/* [multi_sgd_mom_update] sgd_mom_update of n weights (n <= 16); moms change in place. */
+AM_API am_status am_multi_sgd_mom_update_at(am_array *const *weights, am_array *const *grads,
+                                            am_array *const *moms, int n, const double *lrs,
+                                            const double *wds, double momentum,
+                                            double rescale_grad, double clip_gradient,
+                                            am_array **out, am_site at);
+#define am_multi_sgd_mom_update(w, g, m, n, lrs, wds, mo, rg, cg, out) \
+    am_multi_sgd_mom_update_at((w), (g), (m), (n), (lrs), (wds), (mo), (rg), (cg), (out), AM_HERE)
+/* [multi_sum_sq] float32 (n,) of each array's sum of squares. */
+AM_API am_array *am_multi_sum_sq_at(am_array *const *arrays, int n, am_site at);
+#define am_multi_sum_sq(a, n) am_multi_sum_sq_at((a), (n), AM_HERE)
+/* [multi_all_finite] float32 (1,): 1 when every element of the n arrays is finite, else 0.
+ * [all_finite] is the one-array form. */
+AM_API am_array *am_multi_all_finite_at(am_array *const *arrays, int n, am_site at);
+#define am_multi_all_finite(a, n) am_multi_all_finite_at((a), (n), AM_HERE)
+/* [multi_lars] LARS learning rates from the sums of squares; see docs/training.md. */
+AM_API am_array *am_multi_lars_at(am_array *lrs, am_array *weights_sum_sq,
+                                  am_array *grads_sum_sq, am_array *wds, double eta, double eps,
+                                  double rescale_grad, am_site at);
+#define am_multi_lars(l, ws, gs, wd, eta, eps, rg) \
+    am_multi_lars_at((l), (ws), (gs), (wd), (eta), (eps), (rg), AM_HERE)
+
 
 /* ---- Module-era output ops (ndarray/ops/output.c) -----------------------------------
  * Their gradient ignores the head gradient (AM_OP_LOSS), as in MXNet 1.9.1: it

@@ -473,12 +473,19 @@ static am_status adamw_cpu(const am_kernel_ctx *ctx, const void *attrs, const am
 }
 
 /* mean and var are mutated but are not the trailing inputs (rescale_grad is), so
- * num_aux, which counts trailing inputs, stays 0 for this op. */
+ * mutates_input names them and num_aux stays 0. */
+static bool adamw_mutates(const void *attrs, int i)
+{
+    AM_UNUSED(attrs);
+    return i == 2 || i == 3;
+}
+
 const am_op_def am_op_adamw_update = {
     .name = "_adamw_update", .aliases = (const char *const[]){"_contrib_adamw_update", NULL},
     .input_names = names_adamw, .num_outputs = 1,
     .attrs = adamw_fields, .attrs_size = sizeof(adamw_attrs),
     .infer_shape = adamw_shape, .infer_dtype = adamw_dtype, .cpu = adamw_cpu,
+    .mutates_input = adamw_mutates,
     .inplace = weight_inplace, .fuse = AM_FUSE_OPAQUE, .flags = AM_OP_NO_GRAD,
     .doc = "AdamW (decoupled weight decay): g = clip(rescale_grad * grad); mean, var = moving "
            "averages of g, g^2; weight -= eta * (lr * mean / (sqrt(var) + epsilon) + wd * "
