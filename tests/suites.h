@@ -79,3 +79,6 @@ SUITE(trainer)
 SUITE(ops_output)
 SUITE(infer_partial)
 SUITE(profiler)
+
+/* ops_misc */
+SUITE(ops_misc)

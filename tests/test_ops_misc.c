@@ -1,0 +1,251 @@
+/* The ops_misc suite: MXNet 1.x's smaller classic ops (ndarray/ops/misc.c) against values
+ * MXNet 1.9.1 gives for the same inputs, with their gradients and errors. */
+#include "test_util.h"
+
+static am_array *iota(am_shape s, am_dtype t)
+{
+    return am_reshape(am_arange(0, (double)am_shape_size(&s), 1, t), s);
+}
+
+/* MXNet: batch_take(arange(6).reshape(2, 3), [2, 0]) = [2, 3]; [5, -1] clips to [2, 3];
+ * a (2, 3, 4) is read as 6 rows of 4. */
+static void test_batch_take(void)
+{
+    am_scope_begin();
+    am_array *a = iota(AM_SHAPE(2, 3), AM_DTYPE_FLOAT32);
+    TU_ASSERT_VALUES(am_batch_take(a, tu_array(AM_DTYPE_INT32, AM_SHAPE(2), 2, 0)), AM_SHAPE(2),
+                     0, 2, 3);
+    TU_ASSERT_VALUES(am_batch_take(a, tu_array(AM_DTYPE_INT32, AM_SHAPE(2), 5, -1)), AM_SHAPE(2),
+                     0, 2, 3);
+    am_array *b = iota(AM_SHAPE(2, 3, 4), AM_DTYPE_FLOAT64);
+    am_array *y = am_batch_take(b, tu_array(AM_DTYPE_INT64, AM_SHAPE(2, 3), 1, 5, 0, 3, 2, -4));
+    CU_ASSERT_EQUAL(am_array_dtype(y), AM_DTYPE_FLOAT64);
+    TU_ASSERT_VALUES(y, AM_SHAPE(2, 3), 0, 1, 7, 8, 15, 18, 20);
+    CU_ASSERT(am_op_find("batch_take")->flags & AM_OP_NO_GRAD);
+    TU_ASSERT_FAILS(am_batch_take(b, tu_array(AM_DTYPE_INT32, AM_SHAPE(2), 1, 5)), AM_ERR_SHAPE,
+                    "batch_take: a (2, 3, 4) has 6 rows of its last axis");
+    am_scope_end();
+}
+
+/* MXNet: choose_element_0index([[1,2,3],[4,5,6]], [1.7, -0.5]) = [2, 4]; the gradient of
+ * choose(arange(6).reshape(2, 3), [5, -1]) with head [1, 2] is [[0,0,1],[2,0,0]]. */
+static void test_choose_element_0index(void)
+{
+    am_scope_begin();
+    am_array *a = tu_array(AM_DTYPE_FLOAT32, AM_SHAPE(2, 3), 1, 2, 3, 4, 5, 6);
+    TU_ASSERT_VALUES(am_choose_element_0index(a, tu_array(AM_DTYPE_FLOAT32, AM_SHAPE(2), 1.7,
+                                                          -0.5)), AM_SHAPE(2), 0, 2, 4);
+    am_array *x = iota(AM_SHAPE(2, 3), AM_DTYPE_FLOAT64);
+    am_attach_grad(x, AM_GRAD_WRITE);
+    am_autograd_record_begin(true);
+    am_array *y = am_choose_element_0index(x, tu_array(AM_DTYPE_FLOAT64, AM_SHAPE(2), 5, -1));
+    am_autograd_end();
+    TU_ASSERT_VALUES(y, AM_SHAPE(2), 0, 2, 3);
+    CU_ASSERT_EQUAL(am_backward_at(y, tu_array(AM_DTYPE_FLOAT64, AM_SHAPE(2), 1, 2), false,
+                                   AM_HERE), AM_OK);
+    TU_ASSERT_VALUES(am_grad(x), AM_SHAPE(2, 3), 0, 0, 0, 1, 2, 0, 0);
+    TU_ASSERT_FAILS(am_choose_element_0index(iota(AM_SHAPE(2, 3, 4), AM_DTYPE_FLOAT32),
+                                             tu_array(AM_DTYPE_FLOAT32, AM_SHAPE(2), 0, 0)),
+                    AM_ERR_SHAPE, "lhs must be 2-D (n, m), not (2, 3, 4)");
+    TU_ASSERT_FAILS(am_choose_element_0index(a, tu_array(AM_DTYPE_FLOAT32, AM_SHAPE(3), 0, 0, 0)),
+                    AM_ERR_SHAPE, "input 1 must be (2,)");
+    am_scope_end();
+}
+
+/* MXNet: fill_element_0index(zeros(2, 3), [9, 8], [1.7, -0.5]) = [[0,9,0],[8,0,0]]; an index
+ * outside the row leaves it: ([9, 8], [5, -1]) gives the input back. */
+static void test_fill_element_0index(void)
+{
+    am_scope_begin();
+    am_array *z = am_zeros(AM_SHAPE(2, 3), AM_DTYPE_FLOAT32);
+    am_array *v = tu_array(AM_DTYPE_FLOAT32, AM_SHAPE(2), 9, 8);
+    TU_ASSERT_VALUES(am_fill_element_0index(z, v, tu_array(AM_DTYPE_FLOAT32, AM_SHAPE(2), 1.7,
+                                                           -0.5)), AM_SHAPE(2, 3), 0,
+                     0, 9, 0, 8, 0, 0);
+    am_array *a = iota(AM_SHAPE(2, 3), AM_DTYPE_FLOAT32);
+    TU_ASSERT_VALUES(am_fill_element_0index(a, v, tu_array(AM_DTYPE_INT32, AM_SHAPE(2), 5, -1)),
+                     AM_SHAPE(2, 3), 0, 0, 1, 2, 3, 4, 5);
+    TU_ASSERT_FAILS(am_fill_element_0index(a, am_astype(v, AM_DTYPE_FLOAT64),
+                                           tu_array(AM_DTYPE_INT32, AM_SHAPE(2), 0, 0)),
+                    AM_ERR_DTYPE, "mhs is float64 but lhs is float32");
+    am_scope_end();
+}
+
+/* MXNet: _onehot_encode([1, 7, -1, 2.6], ones(4, 4)) has rows e1, 0, 0, e2. */
+static void test_onehot_encode(void)
+{
+    am_scope_begin();
+    am_array *in[2] = {tu_array(AM_DTYPE_FLOAT32, AM_SHAPE(4), 1, 7, -1, 2.6),
+                       am_ones(AM_SHAPE(4, 4), AM_DTYPE_FLOAT64)}, *y = NULL;
+    CU_ASSERT_EQUAL(am_invoke("_onehot_encode", in, 2, NULL, NULL, 0, &y, 1), AM_OK);
+    CU_ASSERT_EQUAL(am_array_dtype(y), AM_DTYPE_FLOAT64);
+    TU_ASSERT_VALUES(y, AM_SHAPE(4, 4), 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0);
+    in[1] = am_ones(AM_SHAPE(3, 4), AM_DTYPE_FLOAT32);
+    TU_ASSERT_STATUS(am_invoke("_onehot_encode", in, 2, NULL, NULL, 0, &y, 1), AM_ERR_SHAPE,
+                     "lhs must be (n,) and rhs (n, k), not (4,) and (3, 4)");
+    am_scope_end();
+}
+
+/* MXNet: _zeros_without_dtype(shape=(2, 3)) is float32; dtype=1 float64. */
+static void test_zeros_without_dtype(void)
+{
+    am_scope_begin();
+    am_array *y = NULL;
+    CU_ASSERT_EQUAL(tu_invoke("_zeros_without_dtype", NULL, 0, "shape", "(2, 3)", &y, 1), AM_OK);
+    CU_ASSERT_EQUAL(am_array_dtype(y), AM_DTYPE_FLOAT32);
+    TU_ASSERT_VALUES(y, AM_SHAPE(2, 3), 0, 0, 0, 0, 0, 0, 0);
+    CU_ASSERT_EQUAL(tu_invoke("_zeros_without_dtype", NULL, 0, "shape|dtype", "(2,)|1", &y, 1),
+                    AM_OK);
+    CU_ASSERT_EQUAL(am_array_dtype(y), AM_DTYPE_FLOAT64);
+    CU_ASSERT_EQUAL(tu_invoke("_zeros_without_dtype", NULL, 0, "shape|dtype", "(2,)|4", &y, 1),
+                    AM_OK);
+    CU_ASSERT_EQUAL(am_array_dtype(y), AM_DTYPE_INT32);
+    TU_ASSERT_STATUS(tu_invoke("_zeros_without_dtype", NULL, 0, "shape|dtype", "(2,)|9", &y, 1),
+                     AM_ERR_DTYPE, "dtype=9 is not a type flag");
+    am_scope_end();
+}
+
+/* MXNet: index_array(zeros(2, 3), axes=(-1,)) = [[[0],[1],[2]],[[0],[1],[2]]], int64. */
+static void test_index_array(void)
+{
+    am_scope_begin();
+    am_array *z = am_zeros(AM_SHAPE(2, 3), AM_DTYPE_FLOAT32);
+    am_array *y = am_index_array(z, ((int[]){-1}), 1);
+    CU_ASSERT_EQUAL(am_array_dtype(y), AM_DTYPE_INT64);
+    TU_ASSERT_VALUES(y, AM_SHAPE(2, 3, 1), 0, 0, 1, 2, 0, 1, 2);
+    TU_ASSERT_VALUES(am_index_array(z, NULL, 0), AM_SHAPE(2, 3, 2), 0,
+                     0, 0, 0, 1, 0, 2, 1, 0, 1, 1, 1, 2);
+    TU_ASSERT_VALUES(am_index_array(z, ((int[]){1, 0, 1}), 3), AM_SHAPE(2, 3, 3), 0,
+                     0, 0, 0, 1, 0, 1, 2, 0, 2, 0, 1, 0, 1, 1, 1, 2, 1, 2);
+    TU_ASSERT_VALUES(am_index_array(am_zeros(AM_SHAPE(), AM_DTYPE_FLOAT32), NULL, 0),
+                     AM_SHAPE(0), 0);
+    TU_ASSERT_FAILS(am_index_array(z, ((int[]){2}), 1), AM_ERR_ARG,
+                    "axes=2 is out of range for 2 dimensions");
+    am_scope_end();
+}
+
+/* MXNet: index_copy(zeros(5, 3), [0, 4, 2], [[1,2,3],[4,5,6],[7,8,9]]) (its doc's example);
+ * the gradient of index_copy(arange(6).reshape(3, 2), [2, 0], ones(2, 2)) with head
+ * arange(6) + 1 is [[0,0],[3,4],[0,0]] for old and [[5,6],[1,2]] for new. */
+static void test_index_copy(void)
+{
+    am_scope_begin();
+    am_array *t = tu_array(AM_DTYPE_FLOAT32, AM_SHAPE(3, 3), 1, 2, 3, 4, 5, 6, 7, 8, 9);
+    am_array *i = tu_array(AM_DTYPE_FLOAT32, AM_SHAPE(3), 0, 4, 2);
+    TU_ASSERT_VALUES(am_index_copy(am_zeros(AM_SHAPE(5, 3), AM_DTYPE_FLOAT32), i, t),
+                     AM_SHAPE(5, 3), 0, 1, 2, 3, 0, 0, 0, 7, 8, 9, 0, 0, 0, 4, 5, 6);
+    am_array *old = iota(AM_SHAPE(3, 2), AM_DTYPE_FLOAT64);
+    am_array *nw = am_ones(AM_SHAPE(2, 2), AM_DTYPE_FLOAT64);
+    am_attach_grad(old, AM_GRAD_WRITE), am_attach_grad(nw, AM_GRAD_WRITE);
+    am_autograd_record_begin(true);
+    am_array *y = am_index_copy(old, tu_array(AM_DTYPE_INT64, AM_SHAPE(2), 2, 0), nw);
+    am_autograd_end();
+    TU_ASSERT_VALUES(y, AM_SHAPE(3, 2), 0, 1, 1, 2, 3, 1, 1);
+    am_array *h = am_add(iota(AM_SHAPE(3, 2), AM_DTYPE_FLOAT64),
+                         am_ones(AM_SHAPE(3, 2), AM_DTYPE_FLOAT64));
+    CU_ASSERT_EQUAL(am_backward_at(y, h, false, AM_HERE), AM_OK);
+    TU_ASSERT_VALUES(am_grad(old), AM_SHAPE(3, 2), 0, 0, 0, 3, 4, 0, 0);
+    TU_ASSERT_VALUES(am_grad(nw), AM_SHAPE(2, 2), 0, 5, 6, 1, 2);
+    /* MXNet: index_copy(zeros(3,), [2, 0], [5, 6]) = [6, 0, 5] */
+    TU_ASSERT_VALUES(am_index_copy(am_zeros(AM_SHAPE(3), AM_DTYPE_FLOAT32),
+                                   tu_array(AM_DTYPE_INT32, AM_SHAPE(2), 2, 0),
+                                   tu_array(AM_DTYPE_FLOAT32, AM_SHAPE(2), 5, 6)),
+                     AM_SHAPE(3), 0, 6, 0, 5);
+    /* MXNet 1.9.1 corrupts memory here; Amber refuses */
+    TU_ASSERT_FAILS(am_index_copy(am_zeros(AM_SHAPE(3, 2), AM_DTYPE_FLOAT32),
+                                  tu_array(AM_DTYPE_FLOAT32, AM_SHAPE(2), 5, -1),
+                                  am_ones(AM_SHAPE(2, 2), AM_DTYPE_FLOAT32)),
+                    AM_ERR_ARG, "index_vector[0] = 5 is outside [0, 3)");
+    TU_ASSERT_FAILS(am_index_copy(am_zeros(AM_SHAPE(3, 2), AM_DTYPE_FLOAT32), i,
+                                  am_ones(AM_SHAPE(3, 3), AM_DTYPE_FLOAT32)),
+                    AM_ERR_SHAPE, "new_tensor (3, 3)");
+    am_scope_end();
+}
+
+/* MXNet 1.9.1's results (its doc's second example is 0 in float32, 1 in float64) and
+ * NaN/inf handling; the result is a 0-d uint8. */
+static void test_allclose(void)
+{
+    am_scope_begin();
+#define V(...) tu_array(AM_DTYPE_FLOAT32, AM_SHAPE(2), __VA_ARGS__)
+    am_array *y = am_allclose(V(1e10, 1e-7), V(1.00001e10, 1e-8));
+    CU_ASSERT_EQUAL(am_array_dtype(y), AM_DTYPE_UINT8);
+    TU_ASSERT_VALUES(y, AM_SHAPE(), 0, 0);
+    TU_ASSERT_VALUES(am_allclose(V(1e10, 1e-8), V(1.00001e10, 1e-9)), AM_SHAPE(), 0, 0);
+    TU_ASSERT_VALUES(am_allclose(tu_array(AM_DTYPE_FLOAT64, AM_SHAPE(1), 1e10),
+                                 tu_array(AM_DTYPE_FLOAT64, AM_SHAPE(1), 1.00001e10)),
+                     AM_SHAPE(), 0, 1);
+    TU_ASSERT_VALUES(am_allclose(V(1, NAN), V(1, NAN)), AM_SHAPE(), 0, 1);
+    TU_ASSERT_VALUES(am_allclose_at(V(1, NAN), V(1, NAN), 1e-5, 1e-8, false, AM_HERE),
+                     AM_SHAPE(), 0, 0);
+    TU_ASSERT_VALUES(am_allclose(V(1, INFINITY), V(1, INFINITY)), AM_SHAPE(), 0, 1);
+    /* the tolerance is relative to b; rtol and atol are rounded to float */
+    TU_ASSERT_VALUES(am_allclose_at(V(1, 2), V(1, 2.1), 0.1, 0, true, AM_HERE), AM_SHAPE(), 0, 1);
+    TU_ASSERT_VALUES(am_allclose_at(V(1, 2.2), V(1, 2), 0.05, 0, true, AM_HERE), AM_SHAPE(), 0,
+                     0);
+    am_array *a64 = tu_array(AM_DTYPE_FLOAT64, AM_SHAPE(2), 1, 2.1);
+    am_array *b64 = tu_array(AM_DTYPE_FLOAT64, AM_SHAPE(2), 1, 2);
+    TU_ASSERT_VALUES(am_allclose_at(a64, b64, 0.05, 0, true, AM_HERE), AM_SHAPE(), 0, 1);
+    TU_ASSERT_VALUES(am_allclose_at(a64, b64, 0, 0.1, true, AM_HERE), AM_SHAPE(), 0, 1);
+    TU_ASSERT_FAILS(am_allclose(V(1, 2), am_ones(AM_SHAPE(3), AM_DTYPE_FLOAT32)), AM_ERR_SHAPE,
+                    "a (2,) and b (3,) must have the same shape");
+#undef V
+    am_scope_end();
+}
+
+/* MXNet's _histogram on the same inputs (counts int64, edges in data's dtype). */
+static void test_histogram(void)
+{
+    am_scope_begin();
+    am_array *c = NULL, *e = NULL;
+    am_array *x = tu_array(AM_DTYPE_FLOAT32, AM_SHAPE(7), 0, 1, 2, 3, 4, 4.0001, 5);
+    CU_ASSERT_EQUAL(am_histogram(x, NULL, 4, 0, 4, &c, &e), AM_OK);
+    CU_ASSERT_EQUAL(am_array_dtype(c), AM_DTYPE_INT64);
+    CU_ASSERT_EQUAL(am_array_dtype(e), AM_DTYPE_FLOAT32);
+    TU_ASSERT_VALUES(c, AM_SHAPE(4), 0, 1, 1, 1, 2);
+    TU_ASSERT_VALUES(e, AM_SHAPE(5), 0, 0, 1, 2, 3, 4);
+    x = tu_array(AM_DTYPE_FLOAT32, AM_SHAPE(4), 1, 2, 3, 4);
+    CU_ASSERT_EQUAL(am_histogram(x, NULL, 3, 1.5, 3.5, &c, &e), AM_OK);
+    TU_ASSERT_VALUES(c, AM_SHAPE(3), 0, 1, 0, 1);
+    TU_ASSERT_VALUES(e, AM_SHAPE(4), 1e-7, 1.5, 2.1666667, 2.8333333, 3.5);
+    /* an empty range widens by 0.5 each way */
+    x = tu_array(AM_DTYPE_FLOAT32, AM_SHAPE(3), 1, 1, 1);
+    CU_ASSERT_EQUAL(am_histogram(x, NULL, 2, 1, 1, &c, &e), AM_OK);
+    TU_ASSERT_VALUES(c, AM_SHAPE(2), 0, 0, 3);
+    TU_ASSERT_VALUES(e, AM_SHAPE(3), 0, 0.5, 1, 1.5);
+    /* edges from the bins input: [1, 2, 2, 4] puts 2, 3 and 4 in the last bin */
+    x = iota(AM_SHAPE(6), AM_DTYPE_FLOAT64);
+    am_array *b = tu_array(AM_DTYPE_FLOAT64, AM_SHAPE(4), 1, 2, 2, 4);
+    CU_ASSERT_EQUAL(am_histogram(x, b, 0, 0, 0, &c, &e), AM_OK);
+    TU_ASSERT_VALUES(c, AM_SHAPE(3), 0, 1, 0, 3);
+    TU_ASSERT_VALUES(e, AM_SHAPE(4), 0, 1, 2, 2, 4);
+    /* x = [[0, 1], [2, 2], [3, 4]], bins [0, 2.1, 3]: [4, 1] */
+    x = tu_array(AM_DTYPE_FLOAT64, AM_SHAPE(3, 2), 0, 1, 2, 2, 3, 4);
+    CU_ASSERT_EQUAL(am_histogram(x, tu_array(AM_DTYPE_FLOAT64, AM_SHAPE(3), 0, 2.1, 3), 0, 0, 0,
+                                 &c, &e), AM_OK);
+    TU_ASSERT_VALUES(c, AM_SHAPE(2), 0, 4, 1);
+    TU_ASSERT_STATUS(am_histogram(x, NULL, 2, 3, 1, &c, &e), AM_ERR_ARG,
+                     "range=(3.0, 1.0): lo must not exceed hi");
+    CU_ASSERT_PTR_NULL(c);
+    TU_ASSERT_STATUS(am_histogram(x, NULL, 0, 0, 1, &c, &e), AM_ERR_ARG,
+                     "bin_cnt=0 must be positive");
+    am_array *y[2];
+    TU_ASSERT_STATUS(tu_invoke("_histogram", &x, 1, "bin_cnt", "2", y, 2), AM_ERR_ARG,
+                     "bin_cnt and range are given both or neither");
+    TU_ASSERT_STATUS(tu_invoke("_histogram", &x, 1, "bin_cnt|range", "2|(0 1)", y, 2),
+                     AM_ERR_ARG, "range='(0 1)' is not (lo, hi)");
+    am_scope_end();
+}
+
+CU_TestInfo am_tests_ops_misc[] = {
+    {"batch_take", test_batch_take},
+    {"choose_element_0index and its gradient", test_choose_element_0index},
+    {"fill_element_0index", test_fill_element_0index},
+    {"_onehot_encode", test_onehot_encode},
+    {"_zeros_without_dtype", test_zeros_without_dtype},
+    {"_contrib_index_array", test_index_array},
+    {"_contrib_index_copy and its gradient", test_index_copy},
+    {"_contrib_allclose", test_allclose},
+    {"_histogram: equal bins, widened range, edges input", test_histogram},
+    CU_TEST_INFO_NULL,
+};
