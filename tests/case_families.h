@@ -39,3 +39,6 @@ CASES(output)
 
 /* misc */
 CASES(misc)
+
+/* im2col */
+CASES(im2col)

@@ -2,6 +2,8 @@
  * MXNet 1.9.1 gives for the same inputs, with their gradients and errors. */
 #include "test_util.h"
 
+#define I64S(...) ((int64_t[]){__VA_ARGS__})
+
 static am_array *iota(am_shape s, am_dtype t)
 {
     return am_reshape(am_arange(0, (double)am_shape_size(&s), 1, t), s);
@@ -237,6 +239,33 @@ static void test_histogram(void)
     am_scope_end();
 }
 
+/* MXNet 1.9.1's im2col and col2im (its CPU kernels take 2-D only; Amber also takes 1-D and
+ * 3-D, checked by the gradient and adjoint tests of the case table). */
+static void test_im2col(void)
+{
+    am_scope_begin();
+    am_array *x = iota(AM_SHAPE(1, 1, 3, 3), AM_DTYPE_FLOAT32);
+    TU_ASSERT_VALUES(am_im2col(x, 2, I64S(2, 2), NULL, NULL, NULL), AM_SHAPE(1, 4, 4), 0,
+                     0, 1, 3, 4, 1, 2, 4, 5, 3, 4, 6, 7, 4, 5, 7, 8);
+    TU_ASSERT_VALUES(am_im2col(x, 2, I64S(2, 2), I64S(2, 2), NULL, I64S(1, 1)),
+                     AM_SHAPE(1, 4, 4), 0, 0, 0, 0, 4, 0, 0, 3, 5, 0, 1, 0, 7, 0, 2, 6, 8);
+    am_array *c = am_add(iota(AM_SHAPE(1, 4, 4), AM_DTYPE_FLOAT64),
+                         am_ones(AM_SHAPE(1, 4, 4), AM_DTYPE_FLOAT64));
+    TU_ASSERT_VALUES(am_col2im(c, 2, I64S(3, 3), I64S(2, 2), NULL, NULL, NULL),
+                     AM_SHAPE(1, 1, 3, 3), 0, 1, 7, 6, 12, 34, 22, 11, 27, 16);
+    /* 1-D by hand: [0 1 2 3 4], kernel 3, stride 2, pad 1: blocks [-,0,1], [1,2,3], [3,4,-] */
+    am_array *v = iota(AM_SHAPE(1, 1, 5), AM_DTYPE_FLOAT64);
+    TU_ASSERT_VALUES(am_im2col(v, 1, I64S(3), I64S(2), NULL, I64S(1)), AM_SHAPE(1, 3, 3), 0,
+                     0, 1, 3, 0, 2, 4, 1, 3, 0);
+    TU_ASSERT_FAILS(am_im2col(x, 2, I64S(4, 1), NULL, NULL, NULL), AM_ERR_SHAPE,
+                    "spatial axis 0 of size 3 (padded 3) is smaller than the dilated kernel (4)");
+    TU_ASSERT_FAILS(am_im2col(x, 1, I64S(2), NULL, NULL, NULL), AM_ERR_SHAPE,
+                    "data (1, 1, 3, 3) must be (N, C) and 1 spatial axes");
+    TU_ASSERT_FAILS(am_col2im(c, 2, I64S(4, 4), I64S(2, 2), NULL, NULL, NULL), AM_ERR_SHAPE,
+                    "data (1, 4, 4) must be (N, C * 4, 9)");
+    am_scope_end();
+}
+
 CU_TestInfo am_tests_ops_misc[] = {
     {"batch_take", test_batch_take},
     {"choose_element_0index and its gradient", test_choose_element_0index},
@@ -247,5 +276,6 @@ CU_TestInfo am_tests_ops_misc[] = {
     {"_contrib_index_copy and its gradient", test_index_copy},
     {"_contrib_allclose", test_allclose},
     {"_histogram: equal bins, widened range, edges input", test_histogram},
+    {"im2col and col2im", test_im2col},
     CU_TEST_INFO_NULL,
 };

@@ -553,6 +553,18 @@ AM_API am_status am_histogram_at(am_array *data, am_array *bins, int64_t bin_cnt
                                  double hi, am_array **counts, am_array **edges, am_site at);
 #define am_histogram(d, b, n, lo, hi, c, e) am_histogram_at((d), (b), (n), (lo), (hi), (c), (e), AM_HERE)
 
+/* [im2col] data (N, C, *in) over nd = 1, 2 or 3 spatial axes to columns (N, C * prod(kernel),
+ * prod(out)); stride, dilate, pad: nd sizes each, or NULL for MXNet's defaults. */
+AM_API am_array *am_im2col_at(am_array *data, int nd, const int64_t *kernel,
+                              const int64_t *stride, const int64_t *dilate, const int64_t *pad,
+                              am_site at);
+#define am_im2col(d, nd, k, s, dl, p) am_im2col_at((d), (nd), (k), (s), (dl), (p), AM_HERE)
+/* [col2im] im2col's adjoint: columns back into an image (N, C, *output_size). */
+AM_API am_array *am_col2im_at(am_array *data, int nd, const int64_t *output_size,
+                              const int64_t *kernel, const int64_t *stride,
+                              const int64_t *dilate, const int64_t *pad, am_site at);
+#define am_col2im(d, nd, os, k, s, dl, p) \
+    am_col2im_at((d), (nd), (os), (k), (s), (dl), (p), AM_HERE)
 #ifdef __cplusplus
 }
 #endif

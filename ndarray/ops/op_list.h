@@ -190,3 +190,7 @@ AM_OP(index_array)
 AM_OP(index_copy)
 AM_OP(allclose)
 AM_OP(histogram)
+
+/* im2col.c */
+AM_OP(im2col)
+AM_OP(col2im)

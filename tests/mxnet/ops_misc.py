@@ -27,4 +27,14 @@ CASES = [
          inputs=[(4, 6)]),
     dict(name="histogram_partial_range", op="_histogram",
          attrs={"bin_cnt": 3, "range": (-0.5, 0.25)}, inputs=[(20,)]),
+    # im2col/col2im: MXNet 1.9.1's CPU kernels take 2-D only (1-D and 3-D fail there).
+    dict(name="im2col", op="im2col", attrs={"kernel": (2, 3)}, inputs=[(2, 3, 4, 5)]),
+    dict(name="im2col_strided", op="im2col",
+         attrs={"kernel": (3, 2), "stride": (2, 1), "dilate": (1, 2), "pad": (1, 1)},
+         inputs=[(1, 2, 5, 6)]),
+    dict(name="col2im", op="col2im", attrs={"output_size": (4, 5), "kernel": (2, 3)},
+         inputs=[(2, 18, 9)]),
+    dict(name="col2im_strided", op="col2im",
+         attrs={"output_size": (5, 6), "kernel": (3, 2), "stride": (2, 1), "dilate": (1, 2),
+                "pad": (1, 1)}, inputs=[(1, 12, 18)]),
 ]
