@@ -42,3 +42,6 @@ CASES(misc)
 
 /* im2col */
 CASES(im2col)
+
+/* norm_variants */
+CASES(norm_variants)

@@ -266,6 +266,76 @@ static void test_im2col(void)
     am_scope_end();
 }
 
+/* One training step of _contrib_BatchNormWithReLU / _contrib_SyncBatchNorm (fix_gamma=False)
+ * on x (2, 3, 2, 2) with head gradient arange(24) * 0.1: outputs, gradients of data, gamma
+ * and beta, and the updated moving statistics, as MXNet 1.9.1 gives them. */
+static void bn_variant_step(const char *op, const char *keys, const char *vals,
+                            const double *want_y, const double *want_dx, const double *want_dg,
+                            const double *want_db)
+{
+    am_array *x = tu_array(AM_DTYPE_FLOAT32, AM_SHAPE(2, 3, 2, 2), 0.098, 0.43, 0.206, 0.09,
+                           -0.153, 0.292, -0.125, 0.784, 0.927, -0.233, 0.583, 0.058, 0.136,
+                           0.851, -0.858, -0.826, -0.96, 0.665, 0.556, 0.74, 0.957, 0.598,
+                           -0.077, 0.561);
+    am_array *g = tu_array(AM_DTYPE_FLOAT32, AM_SHAPE(3), 1.5, 0.5, 2);
+    am_array *b = tu_array(AM_DTYPE_FLOAT32, AM_SHAPE(3), 0.1, -0.2, 0.3);
+    am_array *mm = tu_array(AM_DTYPE_FLOAT32, AM_SHAPE(3), 0.1, 0.2, -0.1);
+    am_array *mv = tu_array(AM_DTYPE_FLOAT32, AM_SHAPE(3), 1, 2, 0.5);
+    am_attach_grad(x, AM_GRAD_WRITE), am_attach_grad(g, AM_GRAD_WRITE);
+    am_attach_grad(b, AM_GRAD_WRITE);
+    am_array *in[5] = {x, g, b, mm, mv}, *y = NULL;
+    am_autograd_record_begin(true);
+    CU_ASSERT_EQUAL(tu_invoke(op, in, 5, keys, vals, &y, 1), AM_OK);
+    am_autograd_end();
+    am_array *h = am_mul(iota(AM_SHAPE(2, 3, 2, 2), AM_DTYPE_FLOAT32),
+                         am_full(AM_SHAPE(), AM_DTYPE_FLOAT32, 0.1));
+    CU_ASSERT_EQUAL(am_backward_at(y, h, false, AM_HERE), AM_OK);
+    CU_ASSERT(tu_values_are(y, AM_SHAPE(2, 3, 2, 2), want_y, 24, 1e-4));
+    CU_ASSERT(tu_values_are(am_grad(x), AM_SHAPE(2, 3, 2, 2), want_dx, 24, 1e-4));
+    CU_ASSERT(tu_values_are(am_grad(g), AM_SHAPE(3), want_dg, 3, 1e-4));
+    CU_ASSERT(tu_values_are(am_grad(b), AM_SHAPE(3), want_db, 3, 1e-4));
+    TU_ASSERT_VALUES(mm, AM_SHAPE(3), 1e-5, 0.0915875, 0.202487, -0.047825);
+    TU_ASSERT_VALUES(mv, AM_SHAPE(3), 1e-5, 0.930052, 1.83194, 0.46785);
+}
+
+static void test_bn_variants(void)
+{
+    am_scope_begin();
+    static const double relu_y[] = {
+        0.324341, 1.23127, 0.619365, 0.302487, 0, 0, 0, 0.293915, 2.68509, 0, 1.0612, 0,
+        0.428146, 2.38131, 0, 0, 0, 0.188794, 0.0925066, 0.255047, 2.82671, 1.13201, 0,
+        0.957347};
+    static const double relu_dx[] = {
+        -1.18237, -1.40981, -0.798878, -0.350795, -0.320049, -0.73637, -0.346244, -0.578302,
+        -4.92607, 0.168603, -1.35119, -2.05684, 2.03837, 1.23342, 0.259156, 0.210904, 0.434943,
+        0.416401, 0.606713, 0.522908, 0.509249, 3.72679, -1.02442, 4.95387};
+    bn_variant_step("_contrib_BatchNormWithReLU", "fix_gamma", "False", relu_y, relu_dx,
+                    (const double[]){2.42482, 4.79558, 5.49091}, (const double[]){3.1, 6.1, 8.2});
+    static const double sync_y[] = {
+        0.324341, 1.23127, 0.619365, 0.302487, -0.533804, -0.140704, -0.50907, 0.293915,
+        2.68509, -2.79083, 1.0612, -1.41713, 0.428146, 2.38131, -2.28717, -2.19975, -1.24669,
+        0.188794, 0.0925066, 0.255047, 2.82671, 1.13201, -2.05441, 0.957347};
+    static const double sync_dx[] = {
+        -1.94138, -1.23405, -1.25381, -1.13233, -0.598574, -0.585553, -0.426639, -0.492149,
+        -3.9386, -2.55247, -2.7234, -1.83765, 1.38636, 2.59454, 0.632821, 0.947839, 0.598057,
+        0.411364, 0.518149, 0.575344, 1.70251, 2.45746, 3.46141, 3.43074};
+    bn_variant_step("_contrib_SyncBatchNorm", "fix_gamma|key|ndev", "False|bn0|4", sync_y,
+                    sync_dx, (const double[]){-2.10295, 0.86756, 0.565766},
+                    (const double[]){6, 9.2, 12.4});
+    /* inference: relu of BatchNorm with the moving statistics */
+    am_array *x = tu_array(AM_DTYPE_FLOAT64, AM_SHAPE(1, 2), -1, 3);
+    am_array *one = am_ones(AM_SHAPE(2), AM_DTYPE_FLOAT64);
+    am_array *in[5] = {x, one, am_zeros(AM_SHAPE(2), AM_DTYPE_FLOAT64),
+                       am_zeros(AM_SHAPE(2), AM_DTYPE_FLOAT64), one}, *y = NULL;
+    CU_ASSERT_EQUAL(tu_invoke("_contrib_BatchNormWithReLU", in, 5, "eps", "0", &y, 1), AM_OK);
+    TU_ASSERT_VALUES(y, AM_SHAPE(1, 2), 0, 0, 3);
+    TU_ASSERT_STATUS(tu_invoke("_contrib_SyncBatchNorm", in, 5, "fix_gamma", "False", &y, 1),
+                     AM_ERR_ARG, "required attribute 'key'");
+    TU_ASSERT_STATUS(tu_invoke("_contrib_SyncBatchNorm", in, 5, "key|ndev", "a|0", &y, 1),
+                     AM_ERR_ARG, "ndev=0 must be positive");
+    am_scope_end();
+}
+
 CU_TestInfo am_tests_ops_misc[] = {
     {"batch_take", test_batch_take},
     {"choose_element_0index and its gradient", test_choose_element_0index},
@@ -277,5 +347,6 @@ CU_TestInfo am_tests_ops_misc[] = {
     {"_contrib_allclose", test_allclose},
     {"_histogram: equal bins, widened range, edges input", test_histogram},
     {"im2col and col2im", test_im2col},
+    {"_contrib_SyncBatchNorm and _contrib_BatchNormWithReLU (training step)", test_bn_variants},
     CU_TEST_INFO_NULL,
 };

@@ -194,3 +194,7 @@ AM_OP(histogram)
 /* im2col.c */
 AM_OP(im2col)
 AM_OP(col2im)
+
+/* norm_variants.c: BatchNorm under MXNet's other names */
+AM_OP(sync_batch_norm)
+AM_OP(batch_norm_relu)

@@ -37,4 +37,16 @@ CASES = [
     dict(name="col2im_strided", op="col2im",
          attrs={"output_size": (5, 6), "kernel": (3, 2), "stride": (2, 1), "dilate": (1, 2),
                 "pad": (1, 1)}, inputs=[(1, 12, 18)]),
+    # BatchNorm under other names, in inference (moving statistics); inputs in [0.2, 1.5) keep
+    # the variance positive, centred by a moving mean near the data's.  MXNet runs
+    # BatchNormWithReLU with MKL-DNN only, on 4-D data.
+    dict(name="SyncBatchNorm", op="_contrib_SyncBatchNorm",
+         attrs={"key": "bn0", "fix_gamma": False, "eps": 1e-5},
+         inputs=[(2, 3, 4, 5), (3,), (3,), (3,), (3,)], low=0.2, high=1.5),
+    dict(name="SyncBatchNorm_ndev", op="_contrib_SyncBatchNorm",
+         attrs={"key": "bn1", "ndev": 2}, inputs=[(4, 3), (3,), (3,), (3,), (3,)],
+         low=0.2, high=1.5),
+    dict(name="BatchNormWithReLU", op="_contrib_BatchNormWithReLU",
+         attrs={"fix_gamma": False}, inputs=[(2, 3, 4, 5), (3,), (3,), (3,), (3,)],
+         low=0.2, high=1.5),
 ]
