@@ -51,4 +51,11 @@ const am_op_case am_cases_misc[] = {
     {.op = "_histogram", .shapes = "2,4;1"},
     {.op = "_histogram", .shapes = "6;2", .dtype = F64},
     {.op = "_histogram", .attrs = "bin_cnt=2;range=(0, 1)", .shapes = ""},
+
+    {.op = "_contrib_boolean_mask", .shapes = "4,3;4", .index_mask = 2, .index_hi = 2},
+    {.op = "_contrib_boolean_mask", .attrs = "axis=1", .shapes = "2,5,2;5", .dtype = F64,
+     .index_mask = 2, .index_hi = 2},
+    {.op = "_contrib_boolean_mask", .shapes = "0,3;0", .index_mask = 2, .index_hi = 2},
+    {.op = "_backward_contrib_boolean_mask", .shapes = "0,3;4,3;4", .dtype = F64,
+     .index_mask = 4, .index_hi = 1},
     {0}};

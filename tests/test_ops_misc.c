@@ -336,6 +336,33 @@ static void test_bn_variants(void)
     am_scope_end();
 }
 
+/* MXNet: boolean_mask(arange(12).reshape(4, 3), [0, 1, 0, 2.5]) = rows 1 and 3; with head
+ * gradient 2 the data's gradient is 2 on those rows.  Eager only: a symbolic call fails. */
+static void test_boolean_mask(void)
+{
+    am_scope_begin();
+    am_array *d = iota(AM_SHAPE(4, 3), AM_DTYPE_FLOAT32);
+    am_attach_grad(d, AM_GRAD_WRITE);
+    am_autograd_record_begin(true);
+    am_array *y = am_boolean_mask(d, tu_array(AM_DTYPE_FLOAT32, AM_SHAPE(4), 0, 1, 0, 2.5));
+    am_autograd_end();
+    TU_ASSERT_VALUES(y, AM_SHAPE(2, 3), 0, 3, 4, 5, 9, 10, 11);
+    CU_ASSERT_EQUAL(am_backward_at(y, am_full(AM_SHAPE(2, 3), AM_DTYPE_FLOAT32, 2), false,
+                                   AM_HERE), AM_OK);
+    TU_ASSERT_VALUES(am_grad(d), AM_SHAPE(4, 3), 0, 0, 0, 0, 2, 2, 2, 0, 0, 0, 2, 2, 2);
+    TU_ASSERT_VALUES(am_boolean_mask(d, am_zeros(AM_SHAPE(4), AM_DTYPE_INT32)), AM_SHAPE(0, 3), 0);
+    /* any axis (MXNet 1.9.1 takes axis 0 only) */
+    am_array *m = tu_array(AM_DTYPE_INT64, AM_SHAPE(3), 1, 0, 1);
+    TU_ASSERT_VALUES(am_boolean_mask_at(d, m, -1, AM_HERE), AM_SHAPE(4, 2), 0,
+                     0, 2, 3, 5, 6, 8, 9, 11);
+    TU_ASSERT_FAILS(am_boolean_mask(d, m), AM_ERR_SHAPE,
+                    "index (3,) must be (4,), the length of axis 0 of data (4, 3)");
+    am_array *v = am_var("x", AM_SHAPE(4, 3), AM_DTYPE_FLOAT32);
+    TU_ASSERT_FAILS(am_boolean_mask(v, am_var("i", AM_SHAPE(4), AM_DTYPE_FLOAT32)),
+                    AM_ERR_UNSUPPORTED, "only eager calls run it");
+    am_scope_end();
+}
+
 CU_TestInfo am_tests_ops_misc[] = {
     {"batch_take", test_batch_take},
     {"choose_element_0index and its gradient", test_choose_element_0index},
@@ -346,6 +373,7 @@ CU_TestInfo am_tests_ops_misc[] = {
     {"_contrib_index_copy and its gradient", test_index_copy},
     {"_contrib_allclose", test_allclose},
     {"_histogram: equal bins, widened range, edges input", test_histogram},
+    {"_contrib_boolean_mask: eager only, any axis, gradient", test_boolean_mask},
     {"im2col and col2im", test_im2col},
     {"_contrib_SyncBatchNorm and _contrib_BatchNormWithReLU (training step)", test_bn_variants},
     CU_TEST_INFO_NULL,

@@ -552,6 +552,10 @@ AM_API am_array *am_allclose_at(am_array *a, am_array *b, double rtol, double at
 AM_API am_status am_histogram_at(am_array *data, am_array *bins, int64_t bin_cnt, double lo,
                                  double hi, am_array **counts, am_array **edges, am_site at);
 #define am_histogram(d, b, n, lo, hi, c, e) am_histogram_at((d), (b), (n), (lo), (hi), (c), (e), AM_HERE)
+/* [_contrib_boolean_mask] the slices of data along axis whose index (1-D, nonzero: keep)
+ * entry is nonzero.  Eager only (CPU inputs): graphs and plans cannot hold it. */
+AM_API am_array *am_boolean_mask_at(am_array *data, am_array *index, int axis, am_site at);
+#define am_boolean_mask(d, i) am_boolean_mask_at((d), (i), 0, AM_HERE)
 
 /* [im2col] data (N, C, *in) over nd = 1, 2 or 3 spatial axes to columns (N, C * prod(kernel),
  * prod(out)); stride, dilate, pad: nd sizes each, or NULL for MXNet's defaults. */

@@ -1,7 +1,8 @@
 /* MXNet 1.x's smaller classic ops: batch_take, choose_element_0index,
  * fill_element_0index, _onehot_encode, _zeros_without_dtype, _contrib_index_array,
- * _contrib_index_copy, _contrib_allclose and _histogram.  Index inputs may have any
- * dtype; each index is read as a double and truncated toward zero, as MXNet's casts
+ * _contrib_index_copy, _contrib_allclose, _histogram and _contrib_boolean_mask (whose
+ * output shape depends on its index's values: eager calls only, through the entry's
+ * value_shape; graphs report infer_shape's error).  Index inputs may have any dtype; each index is read as a double and truncated toward zero, as MXNet's casts
  * do.  Loops are plain and serial: these ops move little data. */
 #include <math.h>
 #include <stdlib.h>
@@ -758,3 +759,172 @@ am_status am_histogram_at(am_array *data, am_array *bins, int64_t bin_cnt, doubl
     *counts = y[0], *edges = y[1];
     return st;
 }
+
+/* ---- _contrib_boolean_mask -------------------------------------------------------------- */
+
+typedef struct boolean_mask_attrs {
+    int64_t axis;
+} boolean_mask_attrs;
+
+static const am_attr_field boolean_mask_fields[] = {
+    AM_ATTR_FIELD(boolean_mask_attrs, axis, AM_ATTR_INT, "0", "the axis index selects along"),
+    {0}};
+
+/* data's axis (normalised) and index (len(axis),): the checks both ops make. */
+static am_status mask_check(const boolean_mask_attrs *a, const am_shape *data,
+                            const am_shape *index, int *axis)
+{
+    char b0[AM_SHAPE_BUF], b1[AM_SHAPE_BUF];
+    am_status st = am_norm_axis(a->axis, data->ndim, "axis", axis);
+    if (st != AM_OK) return st;
+    if (index->ndim != 1 || index->dim[0] != data->dim[*axis])
+        return am_fail(AM_ERR_SHAPE, "index %s must be (%lld,), the length of axis %d of data "
+                       "%s", am_fmt_shape(index, b0), (long long)data->dim[*axis], *axis,
+                       am_fmt_shape(data, b1));
+    return AM_OK;
+}
+
+/* Graphs cannot hold it: the output's length along axis is the count of nonzeros. */
+static am_status boolean_mask_shape(const void *attrs, am_shape *in, int n_in, am_shape *out,
+                                    int n_out)
+{
+    AM_UNUSED(attrs), AM_UNUSED(in), AM_UNUSED(n_in), AM_UNUSED(out), AM_UNUSED(n_out);
+    return am_fail(AM_ERR_UNSUPPORTED, "the output's shape depends on the values of index, so "
+                   "only eager calls run it, not graphs, plans or hybridized blocks");
+}
+
+static am_status boolean_mask_value_shape(const void *attrs, const am_view *in, int n_in,
+                                          am_shape *out, int n_out)
+{
+    AM_UNUSED(n_in), AM_UNUSED(n_out);
+    am_shape data = am_view_shape(&in[0]), index = am_view_shape(&in[1]);
+    int axis;
+    am_status st = mask_check(attrs, &data, &index, &axis);
+    if (st != AM_OK) return st;
+    int64_t kept = 0;
+    for (int64_t i = 0; i < index.dim[0]; i++) kept += am_view_get(&in[1], i) != 0;
+    out[0] = data;
+    out[0].dim[axis] = kept;
+    return AM_OK;
+}
+
+/* Copies the slices of x along axis whose index is nonzero into y (forward), or adds y's
+ * slices back into x's places (backward, x zeroed first unless req is ADD). */
+static am_status mask_copy(const am_view *data_like, const am_view *index, int axis,
+                           const am_view *src, const am_view *dst, am_req req, bool scatter)
+{
+    am_shape s = am_view_shape(data_like);
+    int64_t lead, trail, len = s.dim[axis], kept = 0;
+    am_split3(&s, axis, &lead, &trail);
+    for (int64_t i = 0; i < len; i++) kept += am_view_get(index, i) != 0;
+    if (req == AM_REQ_NULL) return AM_OK;
+    if (scatter && req != AM_REQ_ADD)
+        memset(dst->data, 0, (size_t)am_view_size(dst) * am_dtype_size(dst->dtype));
+    bool add = req == AM_REQ_ADD || scatter;
+    AM_DTYPE_SWITCH(dst->dtype, T, {
+        const T *x = src->data;
+        T *y = dst->data;
+        for (int64_t o = 0; o < lead; o++) {
+            int64_t r = 0;
+            for (int64_t i = 0; i < len; i++) {
+                if (am_view_get(index, i) == 0) continue;
+                const T *a = scatter ? x + (o * kept + r) * trail : x + (o * len + i) * trail;
+                T *b = scatter ? y + (o * len + i) * trail : y + (o * kept + r) * trail;
+                for (int64_t k = 0; k < trail; k++) b[k] = add ? b[k] + a[k] : a[k];
+                r++;
+            }
+        }
+    });
+    return AM_OK;
+}
+
+static am_status boolean_mask_cpu(const am_kernel_ctx *ctx, const void *attrs,
+                                  const am_view *in, int n_in, const am_view *out, int n_out,
+                                  const am_req *req)
+{
+    AM_UNUSED(ctx), AM_UNUSED(n_in), AM_UNUSED(n_out);
+    am_shape data = am_view_shape(&in[0]), index = am_view_shape(&in[1]);
+    int axis;
+    am_status st = mask_check(attrs, &data, &index, &axis);
+    return st == AM_OK ? mask_copy(&in[0], &in[1], axis, &in[0], &out[0], req[0], false) : st;
+}
+
+extern const am_op_def am_op_backward_boolean_mask;
+
+/* d data = the output gradient's slices put back where they came from, zeros elsewhere. */
+static am_status boolean_mask_grad(const am_grad_ctx *g, am_array *const *in,
+                                   am_array *const *out, am_array *const *og, am_array **ig)
+{
+    AM_UNUSED(out);
+    if (!g->need_grad[0]) return AM_OK;
+    am_array *x[3] = {og[0], in[0], in[1]};
+    return am_op_call(&am_op_backward_boolean_mask, g->attrs, x, 3, &ig[0], 1, g->at);
+}
+
+const am_op_def am_op_boolean_mask = {
+    .name = "_contrib_boolean_mask", .input_names = (const char *const[]){"data", "index", NULL},
+    .num_outputs = 1, .attrs = boolean_mask_fields, .attrs_size = sizeof(boolean_mask_attrs),
+    .infer_shape = boolean_mask_shape, .value_shape = boolean_mask_value_shape,
+    .infer_dtype = dtype_of_first, .cpu = boolean_mask_cpu, .gradient = boolean_mask_grad,
+    .fuse = AM_FUSE_OPAQUE,
+    .doc = "The slices of data along axis whose index is nonzero; eager only (the shape "
+           "depends on index's values)."};
+
+am_array *am_boolean_mask_at(am_array *data, am_array *index, int axis, am_site at)
+{
+    boolean_mask_attrs a = {.axis = axis};
+    am_array *in[2] = {data, index}, *y = NULL;
+    am_op_call(&am_op_boolean_mask, &a, in, 2, &y, 1, at);
+    return y;
+}
+
+/* _backward_contrib_boolean_mask (ograd, data, index): data lends its shape. */
+static am_status backward_mask_shape(const void *attrs, am_shape *in, int n_in, am_shape *out,
+                                     int n_out)
+{
+    AM_UNUSED(n_out);
+    int axis;
+    am_status st = am_need_known(in, n_in);
+    if (st == AM_OK) st = mask_check(attrs, &in[1], &in[2], &axis);
+    if (st != AM_OK) return st;
+    out[0] = in[1];
+    return AM_OK;
+}
+
+static am_status backward_mask_cpu(const am_kernel_ctx *ctx, const void *attrs,
+                                   const am_view *in, int n_in, const am_view *out, int n_out,
+                                   const am_req *req)
+{
+    AM_UNUSED(ctx), AM_UNUSED(n_in), AM_UNUSED(n_out);
+    char b0[AM_SHAPE_BUF], b1[AM_SHAPE_BUF];
+    am_shape data = am_view_shape(&in[1]), index = am_view_shape(&in[2]);
+    int axis;
+    am_status st = mask_check(attrs, &data, &index, &axis);
+    if (st != AM_OK) return st;
+    am_shape want = data, og = am_view_shape(&in[0]);
+    want.dim[axis] = 0;
+    for (int64_t i = 0; i < index.dim[0]; i++) want.dim[axis] += am_view_get(&in[2], i) != 0;
+    if (!am_shape_equal(og, want))
+        return am_fail(AM_ERR_SHAPE, "ograd %s is not %s, the forward result for this index",
+                       am_fmt_shape(&og, b0), am_fmt_shape(&want, b1));
+    return mask_copy(&in[1], &in[2], axis, &in[0], &out[0], req[0], true);
+}
+
+/* Linear in ograd: its gradient is boolean_mask of the incoming gradient. */
+static am_status backward_mask_grad(const am_grad_ctx *g, am_array *const *in,
+                                    am_array *const *out, am_array *const *og, am_array **ig)
+{
+    AM_UNUSED(out);
+    if (!g->need_grad[0]) return AM_OK;
+    am_array *x[2] = {og[0], in[2]};
+    return am_op_call(&am_op_boolean_mask, g->attrs, x, 2, &ig[0], 1, g->at);
+}
+
+const am_op_def am_op_backward_boolean_mask = {
+    .name = "_backward_contrib_boolean_mask",
+    .input_names = (const char *const[]){"ograd", "data", "index", NULL}, .num_outputs = 1,
+    .attrs = boolean_mask_fields, .attrs_size = sizeof(boolean_mask_attrs),
+    .infer_shape = backward_mask_shape, .infer_dtype = dtype_of_first, .cpu = backward_mask_cpu,
+    .gradient = backward_mask_grad, .fuse = AM_FUSE_OPAQUE,
+    .doc = "_contrib_boolean_mask's gradient: ograd's slices put back where index is nonzero "
+           "in zeros of data's shape."};

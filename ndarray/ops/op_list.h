@@ -190,6 +190,8 @@ AM_OP(index_array)
 AM_OP(index_copy)
 AM_OP(allclose)
 AM_OP(histogram)
+AM_OP(boolean_mask)
+AM_OP(backward_boolean_mask)
 
 /* im2col.c */
 AM_OP(im2col)

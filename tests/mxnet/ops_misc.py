@@ -1,7 +1,9 @@
 """Cases for MXNet 1.x's smaller classic ops (ndarray/ops/misc.c) in `make check-mxnet`
 (category op/).  Keys: see docs/check-mxnet.md, "One op at a time".  fill_element_0index
 and _onehot_encode are legacy NDArray functions that MXNet's symbol API cannot build
-("Not enough argument"), so only tests/test_ops_misc.c checks them."""
+("Not enough argument"), so only tests/test_ops_misc.c checks them; likewise
+_contrib_boolean_mask, whose output shape MXNet's symbolic executor cannot infer (Amber
+runs it eagerly only)."""
 
 CASES = [
     # batch_take wants int32 indices in MXNet; 5 and -1 are clipped to the row.
