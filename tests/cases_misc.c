@@ -58,4 +58,6 @@ const am_op_case am_cases_misc[] = {
     {.op = "_contrib_boolean_mask", .shapes = "0,3;0", .index_mask = 2, .index_hi = 2},
     {.op = "_backward_contrib_boolean_mask", .shapes = "0,3;4,3;4", .dtype = F64,
      .index_mask = 4, .index_hi = 1},
+    {.op = "_backward_contrib_boolean_mask", .attrs = "axis=1", .shapes = "2,0,2;2,5,2;5",
+     .index_mask = 4, .index_hi = 1},
     {0}};
