@@ -360,6 +360,20 @@ static void test_boolean_mask(void)
     am_array *v = am_var("x", AM_SHAPE(4, 3), AM_DTYPE_FLOAT32);
     TU_ASSERT_FAILS(am_boolean_mask(v, am_var("i", AM_SHAPE(4), AM_DTYPE_FLOAT32)),
                     AM_ERR_UNSUPPORTED, "only eager calls run it");
+    /* a symbol file holding it (as a Gluon export writes) loads, but no plan can run it */
+    const char *json =
+        "{\"nodes\": [{\"op\": \"null\", \"name\": \"x\", \"inputs\": []},"
+        " {\"op\": \"null\", \"name\": \"i\", \"inputs\": []},"
+        " {\"op\": \"_contrib_boolean_mask\", \"name\": \"m\", \"inputs\": [[0, 0, 0], [1, 0, 0]]}],"
+        " \"arg_nodes\": [0, 1], \"node_row_ptr\": [0, 1, 2, 3], \"heads\": [[2, 0, 0]],"
+        " \"attrs\": {\"mxnet_version\": [\"int\", 10901]}}";
+    am_graph *g = am_graph_from_json(json);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(g);
+    const char *names[] = {"x", "i"};
+    am_shape shapes[] = {AM_SHAPE(4, 3), AM_SHAPE(4)};
+    am_plan_opts opts = {.names = names, .shapes = shapes, .n = 2};
+    TU_ASSERT_FAILS(am_plan_create(g, &opts), AM_ERR_UNSUPPORTED, "only eager calls run it");
+    am_graph_release(g);
     am_scope_end();
 }
 
