@@ -60,4 +60,14 @@ const am_op_case am_cases_misc[] = {
      .index_mask = 4, .index_hi = 1},
     {.op = "_backward_contrib_boolean_mask", .attrs = "axis=1", .shapes = "2,0,2;2,5,2;5",
      .index_mask = 4, .index_hi = 1},
+
+    /* h holds integers in [0, 3): out_dim 3 or more keeps them in range; s is marked as
+     * an index input too, as it gets no gradient (in MXNet neither) */
+    {.op = "_contrib_count_sketch", .attrs = "out_dim=3", .shapes = "2,5;1,5;1,5",
+     .index_mask = 6, .index_hi = 3},
+    {.op = "_contrib_count_sketch", .attrs = "out_dim=4;processing_batch_size=8",
+     .shapes = "2,3,4;1,4;1,4", .dtype = F64, .index_mask = 6, .index_hi = 3,
+     .index_dtype = F64},
+    {.op = "_contrib_count_sketch", .attrs = "out_dim=3", .shapes = "0,2;1,2;1,2",
+     .index_mask = 6, .index_hi = 3},
     {0}};

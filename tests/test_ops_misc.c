@@ -377,6 +377,34 @@ static void test_boolean_mask(void)
     am_scope_end();
 }
 
+/* MXNet's doc example (MXNet 1.9.1 runs count_sketch on the GPU only, so these numbers are
+ * its documentation's and hand-checked): x (2, 3), h [0, 3, 4], s [1, -1, 1], out_dim 5. */
+static void test_count_sketch(void)
+{
+    am_scope_begin();
+    am_array *x = tu_array(AM_DTYPE_FLOAT64, AM_SHAPE(2, 3), 1.2, 2.5, 3.4, 3.2, 5.7, 6.6);
+    am_attach_grad(x, AM_GRAD_WRITE);
+    am_array *in[3] = {x, tu_array(AM_DTYPE_FLOAT64, AM_SHAPE(1, 3), 0, 3, 4),
+                       tu_array(AM_DTYPE_FLOAT64, AM_SHAPE(1, 3), 1, -1, 1)}, *y = NULL;
+    am_autograd_record_begin(true);
+    CU_ASSERT_EQUAL(tu_invoke("_contrib_count_sketch", in, 3, "out_dim", "5", &y, 1), AM_OK);
+    am_autograd_end();
+    TU_ASSERT_VALUES(y, AM_SHAPE(2, 5), 1e-12, 1.2, 0, 0, -2.5, 3.4, 3.2, 0, 0, -5.7, 6.6);
+    /* collisions add up; the gradient is s[i] * og[r, h[i]] */
+    am_array *h = iota(AM_SHAPE(2, 5), AM_DTYPE_FLOAT64);
+    CU_ASSERT_EQUAL(am_backward_at(y, h, false, AM_HERE), AM_OK);
+    TU_ASSERT_VALUES(am_grad(x), AM_SHAPE(2, 3), 1e-12, 0, -3, 4, 5, -8, 9);
+    in[1] = tu_array(AM_DTYPE_FLOAT64, AM_SHAPE(1, 3), 1, 1, 0);
+    CU_ASSERT_EQUAL(tu_invoke("_contrib_count_sketch", in, 3, "out_dim", "2", &y, 1), AM_OK);
+    TU_ASSERT_VALUES(y, AM_SHAPE(2, 2), 1e-12, 3.4, -1.3, 6.6, -2.5);
+    TU_ASSERT_STATUS(tu_invoke("_contrib_count_sketch", in, 3, "out_dim", "1", &y, 1),
+                     AM_ERR_ARG, "h[0] = 1 is outside [0, out_dim=1)");
+    in[2] = tu_array(AM_DTYPE_FLOAT64, AM_SHAPE(1, 2), 1, -1);
+    TU_ASSERT_STATUS(tu_invoke("_contrib_count_sketch", in, 3, "out_dim", "2", &y, 1),
+                     AM_ERR_SHAPE, "d entries each");
+    am_scope_end();
+}
+
 CU_TestInfo am_tests_ops_misc[] = {
     {"batch_take", test_batch_take},
     {"choose_element_0index and its gradient", test_choose_element_0index},
@@ -388,6 +416,7 @@ CU_TestInfo am_tests_ops_misc[] = {
     {"_contrib_allclose", test_allclose},
     {"_histogram: equal bins, widened range, edges input", test_histogram},
     {"_contrib_boolean_mask: eager only, any axis, gradient", test_boolean_mask},
+    {"_contrib_count_sketch", test_count_sketch},
     {"im2col and col2im", test_im2col},
     {"_contrib_SyncBatchNorm and _contrib_BatchNormWithReLU (training step)", test_bn_variants},
     CU_TEST_INFO_NULL,

@@ -1,6 +1,7 @@
 /* MXNet 1.x's smaller classic ops: batch_take, choose_element_0index,
  * fill_element_0index, _onehot_encode, _zeros_without_dtype, _contrib_index_array,
- * _contrib_index_copy, _contrib_allclose, _histogram and _contrib_boolean_mask (whose
+ * _contrib_index_copy, _contrib_allclose, _histogram, _contrib_count_sketch and
+ * _contrib_boolean_mask (whose
  * output shape depends on its index's values: eager calls only, through the entry's
  * value_shape; graphs report infer_shape's error).  Index inputs may have any dtype; each index is read as a double and truncated toward zero, as MXNet's casts
  * do.  Loops are plain and serial: these ops move little data. */
@@ -928,3 +929,88 @@ const am_op_def am_op_backward_boolean_mask = {
     .gradient = backward_mask_grad, .fuse = AM_FUSE_OPAQUE,
     .doc = "_contrib_boolean_mask's gradient: ograd's slices put back where index is nonzero "
            "in zeros of data's shape."};
+
+/* ---- _contrib_count_sketch ------------------------------------------------------------------ */
+
+typedef struct count_sketch_attrs {
+    int64_t out_dim, processing_batch_size;
+} count_sketch_attrs;
+
+static const am_attr_field count_sketch_fields[] = {
+    AM_ATTR_FIELD(count_sketch_attrs, out_dim, AM_ATTR_INT, NULL, "length of each sketch"),
+    AM_ATTR_FIELD(count_sketch_attrs, processing_batch_size, AM_ATTR_INT, "32",
+                  "rows MXNet's GPU kernel takes at a time (no effect here)"),
+    {0}};
+
+/* data (..., d); h and s hold d entries each ((1, d) in MXNet); the result (..., out_dim). */
+static am_status count_sketch_shape(const void *attrs, am_shape *in, int n_in, am_shape *out,
+                                    int n_out)
+{
+    AM_UNUSED(n_out);
+    const count_sketch_attrs *a = attrs;
+    char b0[AM_SHAPE_BUF], b1[AM_SHAPE_BUF], b2[AM_SHAPE_BUF];
+    am_status st = am_need_known(in, n_in);
+    if (st != AM_OK) return st;
+    if (a->out_dim < 1)
+        return am_fail(AM_ERR_ARG, "out_dim=%lld must be positive", (long long)a->out_dim);
+    int64_t d = in[0].ndim > 0 ? in[0].dim[in[0].ndim - 1] : -1;
+    if (d < 0 || am_shape_size(&in[1]) != d || am_shape_size(&in[2]) != d)
+        return am_fail(AM_ERR_SHAPE, "data %s must have a last axis of size d and h %s and s "
+                       "%s d entries each", am_fmt_shape(&in[0], b0), am_fmt_shape(&in[1], b1),
+                       am_fmt_shape(&in[2], b2));
+    out[0] = in[0];
+    out[0].dim[out[0].ndim - 1] = a->out_dim;
+    return AM_OK;
+}
+
+/* out[r, h[i]] += s[i] * data[r, i]. */
+static am_status count_sketch_cpu(const am_kernel_ctx *ctx, const void *attrs,
+                                  const am_view *in, int n_in, const am_view *out, int n_out,
+                                  const am_req *req)
+{
+    AM_UNUSED(ctx), AM_UNUSED(n_in), AM_UNUSED(n_out);
+    int64_t k = ((const count_sketch_attrs *)attrs)->out_dim, d = am_view_size(&in[1]);
+    int64_t rows = d ? am_view_size(&in[0]) / d : 0;
+    for (int64_t i = 0; i < d; i++) {
+        int64_t j = index_at(&in[1], i);
+        if (j < 0 || j >= k)
+            return am_fail(AM_ERR_ARG, "h[%lld] = %lld is outside [0, out_dim=%lld)",
+                           (long long)i, (long long)j, (long long)k);
+    }
+    if (req[0] == AM_REQ_NULL) return AM_OK;
+    if (req[0] != AM_REQ_ADD)
+        memset(out[0].data, 0, (size_t)am_view_size(&out[0]) * am_dtype_size(out[0].dtype));
+    AM_FLOAT_SWITCH(out[0].dtype, T, {
+        const T *x = in[0].data;
+        T *y = out[0].data;
+        for (int64_t r = 0; r < rows; r++)
+            for (int64_t i = 0; i < d; i++)
+                y[r * k + index_at(&in[1], i)] += (T)am_view_get(&in[2], i) * x[r * d + i];
+    });
+    return AM_OK;
+}
+
+/* d data[r, i] = s[i] * og[r, h[i]]: take along the last axis, times s; h and s get none. */
+static am_status count_sketch_grad(const am_grad_ctx *g, am_array *const *in,
+                                   am_array *const *out, am_array *const *og, am_array **ig)
+{
+    AM_UNUSED(out);
+    if (!g->need_grad[0]) return AM_OK;
+    int nd = am_array_ndim(in[0]);
+    am_shape flat = {.ndim = 1, .dim = {am_array_size(in[1])}};
+    am_array *h = am_reshape_at(in[1], flat, false, g->at);
+    am_array *s = h ? am_reshape_at(in[2], flat, false, g->at) : NULL;
+    if (s && am_array_dtype(s) != am_array_dtype(og[0]))
+        s = am_astype_at(s, am_array_dtype(og[0]), g->at);
+    am_array *t = s ? am_take_at(og[0], h, nd - 1, "clip", g->at) : NULL;
+    ig[0] = t ? am_broadcast_mul_at(t, s, g->at) : NULL;
+    return ig[0] ? AM_OK : am_last_status();
+}
+
+const am_op_def am_op_count_sketch = {
+    .name = "_contrib_count_sketch", .input_names = (const char *const[]){"data", "h", "s", NULL},
+    .num_outputs = 1, .attrs = count_sketch_fields, .attrs_size = sizeof(count_sketch_attrs),
+    .infer_shape = count_sketch_shape, .infer_dtype = dtype_of_first, .cpu = count_sketch_cpu,
+    .gradient = count_sketch_grad, .fuse = AM_FUSE_OPAQUE,
+    .doc = "Count sketch of data's last axis: out[..., h[i]] += s[i] * data[..., i] "
+           "(MXNet 1.9.1 runs it on the GPU only)."};

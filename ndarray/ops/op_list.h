@@ -192,6 +192,7 @@ AM_OP(allclose)
 AM_OP(histogram)
 AM_OP(boolean_mask)
 AM_OP(backward_boolean_mask)
+AM_OP(count_sketch)
 
 /* im2col.c */
 AM_OP(im2col)
