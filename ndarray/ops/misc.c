@@ -1,10 +1,11 @@
 /* MXNet 1.x's smaller classic ops: batch_take, choose_element_0index,
  * fill_element_0index, _onehot_encode, _zeros_without_dtype, _contrib_index_array,
  * _contrib_index_copy, _contrib_allclose, _histogram, _contrib_count_sketch and
- * _contrib_boolean_mask (whose
- * output shape depends on its index's values: eager calls only, through the entry's
- * value_shape; graphs report infer_shape's error).  Index inputs may have any dtype; each index is read as a double and truncated toward zero, as MXNet's casts
- * do.  Loops are plain and serial: these ops move little data. */
+ * _contrib_boolean_mask, whose output shape depends on its index's values: eager calls
+ * only, through the entry's value_shape; graphs report infer_shape's error.  Index inputs
+ * may have any dtype; each index is read as a double and truncated toward zero, as
+ * MXNet's casts do.  Loops are plain and serial: these ops move little data.
+ * docs/ops-classic.md says where they differ from MXNet 1.9.1. */
 #include <math.h>
 #include <stdlib.h>
 
