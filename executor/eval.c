@@ -90,7 +90,7 @@ static am_status run_node(const am_graph *g, int i, am_array **val, const int *o
         outs[k] = NULL;
         req[k] = AM_REQ_WRITE;
     }
-    st = n->op->infer_dtype(n->attrs, ity, n->n_in, oty, n->n_out);
+    st = am_op_infer_dtype(n->op, n->attrs, ity, n->n_in, oty, n->n_out);
     if (st == AM_OK) st = n->op->infer_shape(n->attrs, ish, n->n_in, osh, n->n_out);
     /* An unknown dimension of the op's own (a Gluon begin state's batch) is
      * what am_graph_infer filled in from the consumers. */

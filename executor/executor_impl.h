@@ -38,6 +38,11 @@ am_graph *am_pass_gemm_batch(am_graph *g, am_pass_ctx *ctx);
 am_graph *am_pass_epilogue(am_graph *g, am_pass_ctx *ctx);
 am_graph *am_pass_fuse(am_graph *g, am_pass_ctx *ctx);
 
+/* Casts around op nodes that compute float16, bfloat16, bool or int8
+ * through another dtype (executor/pass_dtype.c); the graph must be inferred.  Returns a new
+ * reference (g retained when nothing changes) or NULL with an error. */
+am_graph *am_graph_legalize_dtypes(am_graph *g);
+
 /* Prints "pass <name>: <message>\n" to ctx->log when there is one. */
 void am_pass_log(const am_pass_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -273,6 +273,10 @@ static am_status route(backward *b, const am_node *n, node_call *c, const char *
         am_array *x = c->ig[k];
         if (!c->need[k] || !x) continue;
         if (!(x = as_symbolic(x))) return am_last_status();
+        am_dtype gt = x->dtype, it = c->in[k]->dtype;
+        if (gt != it && (am_dtype_compute(gt) != gt || am_dtype_compute(it) != it) &&
+            !(x = am_astype(x, it))) /* float32 gamma of a float16 BatchNorm */
+            return am_last_status();
         if (x->dtype != c->in[k]->dtype || !am_shape_equal(x->shape, c->in[k]->shape))
             return am_fail(AM_ERR_INTERNAL, "am_graph_gradient: the gradient of %s for input %d "
                            "is %s %s, expected %s %s", what, k, am_dtype_name(x->dtype),

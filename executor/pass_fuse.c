@@ -87,7 +87,8 @@ static bool node_fusible(const am_node *n)
         return false;
     if (n->n_out != 1 || am_op_num_visible(op, n->attrs) != 1 || n->n_in < 1 ||
         n->n_in > AM_FUSE_MAX_ARGS || n->shapes[0].ndim < 0 ||
-        (unsigned)n->dtypes[0] >= AM_DTYPE_COUNT)
+        (unsigned)n->dtypes[0] >= AM_DTYPE_COUNT ||
+        am_dtype_compute(n->dtypes[0]) != n->dtypes[0]) /* float16 & co.: Casts stay */
         return false;
     for (int k = 0; k < n->n_in; k++)
         if (!input_fits(n, k)) return false;

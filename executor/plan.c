@@ -294,6 +294,10 @@ static am_status compile(am_plan *p, am_graph *g, const am_plan_opts *o)
         am_graph_release(copy);
         return st;
     }
+    am_graph *legal = am_graph_legalize_dtypes(copy); /* float16 & co. through float32 */
+    am_graph_release(copy);
+    if (!legal) return am_last_status();
+    copy = legal;
     if (o->no_optimize) {
         p->graph = copy;
     } else if ((st = note_inputs(p, copy)) != AM_OK) {

@@ -241,7 +241,10 @@ static void read_row(const am_array *x, int64_t i, int64_t n, float *out)
     case AM_DTYPE_INT64: ROW(int64_t);
     case AM_DTYPE_UINT8: ROW(uint8_t);
 #undef ROW
-    default: AM_ASSERT(!"unknown dtype");
+    default: { /* float16, bfloat16, int8, bool */
+        am_status st = am_dtype_convert(p, x->dtype, out, AM_DTYPE_FLOAT32, n);
+        AM_ASSERT(st == AM_OK);
+    }
     }
 }
 

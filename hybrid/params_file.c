@@ -338,8 +338,8 @@ static am_status read_dtype(src *s, am_dtype *dtype)
     if (st != AM_OK || am_dtype_from_mxnet(flag, dtype)) return st;
     if (flag >= 0 && flag < (int32_t)(sizeof(mxnet_type_names) / sizeof(mxnet_type_names[0])))
         return bad(s, AM_ERR_FORMAT, "dtype", at, "%s (MXNet type flag %d) is not supported; "
-                   "Amber reads float32, float64, uint8, int32 and int64 (cast with astype "
-                   "before saving)", mxnet_type_names[flag], (int)flag);
+                   "Amber reads float32, float64, float16, bfloat16, uint8, int8, int32, int64 "
+                   "and bool (cast with astype before saving)", mxnet_type_names[flag], (int)flag);
     return bad(s, AM_ERR_FORMAT, "dtype", at, "unknown MXNet type flag %d", (int)flag);
 }
 

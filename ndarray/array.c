@@ -209,6 +209,10 @@ double am_view_get(const am_view *v, int64_t i)
     case AM_DTYPE_INT32: return ((const int32_t *)v->data)[i];
     case AM_DTYPE_INT64: return (double)((const int64_t *)v->data)[i];
     case AM_DTYPE_UINT8: return ((const uint8_t *)v->data)[i];
+    case AM_DTYPE_INT8: return ((const int8_t *)v->data)[i];
+    case AM_DTYPE_BOOL: return ((const uint8_t *)v->data)[i] != 0;
+    case AM_DTYPE_FLOAT16: return am_half_to_float(((const uint16_t *)v->data)[i]);
+    case AM_DTYPE_BFLOAT16: return am_bfloat16_to_float(((const uint16_t *)v->data)[i]);
     default: return NAN;
     }
 }
@@ -221,6 +225,10 @@ void am_view_set(const am_view *v, int64_t i, double x)
     case AM_DTYPE_INT32: ((int32_t *)v->data)[i] = (int32_t)x; break;
     case AM_DTYPE_INT64: ((int64_t *)v->data)[i] = (int64_t)x; break;
     case AM_DTYPE_UINT8: ((uint8_t *)v->data)[i] = (uint8_t)x; break;
+    case AM_DTYPE_INT8: ((int8_t *)v->data)[i] = (int8_t)x; break;
+    case AM_DTYPE_BOOL: ((uint8_t *)v->data)[i] = x != 0; break;
+    case AM_DTYPE_FLOAT16: ((uint16_t *)v->data)[i] = am_float_to_half((float)x); break;
+    case AM_DTYPE_BFLOAT16: ((uint16_t *)v->data)[i] = am_float_to_bfloat16((float)x); break;
     default: break;
     }
 }
@@ -319,6 +327,11 @@ am_status am_array_fill(am_array *x, double value)
                            ->from_host(x->storage->device.id, am_array_ptr(x), tmp, nbytes);
         am_host_free(tmp);
         return st;
+    }
+    if (am_dtype_compute(x->dtype) != x->dtype) { /* float16, bfloat16, bool */
+        am_view v = am_view_make(am_array_ptr(x), x->dtype, &x->shape, am_cpu());
+        for (int64_t i = 0; i < n; i++) am_view_set(&v, i, value);
+        return AM_OK;
     }
     AM_DTYPE_SWITCH(x->dtype, T, {
         T *p = am_array_ptr(x);

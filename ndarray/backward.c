@@ -181,6 +181,12 @@ static am_status run_node_with(backward *b, am_tape_node *n, am_array **og, am_a
     if (st != AM_OK) return st;
     for (int i = 0; i < n->n_in; i++) {
         if (!in_grad[i]) continue;
+        am_dtype gt = in_grad[i]->dtype, it = n->in[i]->dtype;
+        if (gt != it && (am_dtype_compute(gt) != gt || am_dtype_compute(it) != it) &&
+            !(in_grad[i] = am_astype_at(in_grad[i], it, n->at)))
+            /* a float32 input (BatchNorm's gamma) of an op computing float16
+             * gets its gradient in float16: back to the input's dtype */
+            return am_last_status();
         if (!same_layout(in_grad[i], n->in[i]))
             return am_fail(AM_ERR_INTERNAL, "%s: gradient of input %d is %s %s, expected %s %s",
                            n->op->name, i, am_dtype_name(in_grad[i]->dtype),

@@ -26,6 +26,59 @@ static am_status check_inputs(const am_op_def *op, am_array *const *in, int n_in
     return AM_OK;
 }
 
+/* ---- dtypes that compute through another ------------------------------------ */
+
+/* True when the op's kernels do not take t themselves (float16, bfloat16,
+ * bool or int8 without the op's .dtypes bit): they see am_dtype_compute(t). */
+static bool via_compute(const am_op_def *op, am_dtype t)
+{
+    return (unsigned)t < AM_DTYPE_COUNT && am_dtype_compute(t) != t &&
+           !(op->dtypes & (1u << t));
+}
+
+/* The dtype that tells "follows the input" from "fixed": float64 for a
+ * float compute dtype, int64 for an integer one. */
+static am_dtype probe_dtype(am_dtype compute)
+{
+    return compute == AM_DTYPE_FLOAT32 ? AM_DTYPE_FLOAT64 : AM_DTYPE_INT64;
+}
+
+am_status am_op_infer_dtype(const am_op_def *op, const void *attrs, am_dtype *in, int n_in,
+                            am_dtype *out, int n_out)
+{
+    am_dtype narrow = AM_DTYPE_COUNT;
+    for (int i = 0; i < n_in && narrow == AM_DTYPE_COUNT; i++)
+        if (via_compute(op, in[i])) narrow = in[i];
+    if (narrow == AM_DTYPE_COUNT) return op->infer_dtype(attrs, in, n_in, out, n_out);
+    AM_ASSERT(n_in <= AM_MAX_OP_IO * 4 && n_out <= AM_MAX_OP_IO);
+    /* Shown as the compute dtype (float32), then as the probe (float64): what
+     * follows the narrow inputs changes with them; what the op fixes does
+     * not.  When the probe fails (an op taking float32 only, or mixed with a
+     * float32 input such as BatchNorm's statistics) every result in the
+     * compute dtype follows.  The first such input decides the dtype. */
+    am_dtype ct = am_dtype_compute(narrow), pt = probe_dtype(ct);
+    am_dtype in32[AM_MAX_OP_IO * 4], in64[AM_MAX_OP_IO * 4], out32[AM_MAX_OP_IO],
+        out64[AM_MAX_OP_IO];
+    for (int i = 0; i < n_in; i++) {
+        bool sub = via_compute(op, in[i]);
+        in32[i] = sub ? am_dtype_compute(in[i]) : in[i];
+        in64[i] = sub ? probe_dtype(am_dtype_compute(in[i])) : in[i];
+    }
+    for (int k = 0; k < n_out; k++) out32[k] = out64[k] = out[k];
+    am_status st = op->infer_dtype(attrs, in32, n_in, out32, n_out);
+    if (st != AM_OK) return st;
+    bool was = am_set_speculative(true);
+    bool probe = op->infer_dtype(attrs, in64, n_in, out64, n_out) == AM_OK;
+    am_set_speculative(was);
+    if (!probe) am_clear_error();
+    for (int k = 0; k < n_out; k++)
+        out[k] = out32[k] == ct && (!probe || out64[k] == pt) ? narrow : out32[k];
+    for (int i = 0; i < n_in; i++)
+        if (in[i] == AM_DTYPE_COUNT)
+            in[i] = in32[i] == ct && (!probe || in64[i] == pt) ? narrow : in32[i];
+    return AM_OK;
+}
+
 /* The output shapes of an op with value_shape, from the inputs' values (CPU only). */
 static am_status infer_from_values(const am_op_def *op, const void *attrs, am_array *const *in,
                                    int n_in, am_shape *oshape, int n_out)
@@ -49,7 +102,7 @@ static am_status infer(const am_op_def *op, const void *attrs, am_array *const *
         oshape[i].ndim = -1;
         otype[i] = AM_DTYPE_COUNT;
     }
-    am_status st = op->infer_dtype(attrs, dtypes, n_in, otype, n_out);
+    am_status st = am_op_infer_dtype(op, attrs, dtypes, n_in, otype, n_out);
     if (st != AM_OK) return st;
     st = op->value_shape ? infer_from_values(op, attrs, in, n_in, oshape, n_out)
                          : op->infer_shape(attrs, shapes, n_in, oshape, n_out);
@@ -82,6 +135,41 @@ static am_status run_kernel(const am_op_def *op, const void *attrs, am_array *co
     if (!fn)
         return am_fail(AM_ERR_UNSUPPORTED, "no kernel for %s",
                        dev.type == AM_DEVICE_GPU ? "the GPU yet" : "this device");
+    /* float16, bfloat16, bool and int8 the kernel does not take: copies in
+     * the compute dtype (float32, int32). */
+    am_storage *conv[AM_MAX_OP_IO * 2] = {0};
+    am_req kreq[AM_MAX_OP_IO];
+    bool any_conv = false;
+    am_status st = AM_OK;
+    for (int i = 0; i < n_out; i++) kreq[i] = req[i];
+    for (int i = 0; i < n_in + n_out && st == AM_OK; i++) {
+        am_view *v = i < n_in ? &vin[i] : &vout[i - n_in];
+        if (!via_compute(op, v->dtype)) continue;
+        if (dev.type != AM_DEVICE_CPU) {
+            st = am_fail(AM_ERR_UNSUPPORTED, "%s %s on %s: it computes through %s, which "
+                         "only the CPU does yet", i < n_in ? "input" : "output",
+                         am_dtype_name(v->dtype), "the GPU",
+                         am_dtype_name(am_dtype_compute(v->dtype)));
+            break;
+        }
+        int64_t n = am_view_size(v);
+        am_dtype ct = am_dtype_compute(v->dtype);
+        any_conv = true;
+        if (!(conv[i] = am_storage_create((size_t)(n ? n : 1) * am_dtype_size(ct), dev))) {
+            st = am_last_status();
+            break;
+        }
+        int o = i - n_in;
+        if (i < n_in || req[o] == AM_REQ_ADD)
+            st = am_dtype_convert(v->data, v->dtype, conv[i]->data, ct, n);
+        if (i >= n_in && kreq[o] == AM_REQ_INPLACE) kreq[o] = AM_REQ_WRITE;
+        v->data = conv[i]->data;
+        v->dtype = ct;
+    }
+    if (st != AM_OK) {
+        for (int i = 0; i < n_in + n_out; i++) am_storage_release(conv[i]);
+        return st;
+    }
     am_kernel_ctx ctx = {.device = dev, .training = am_is_training(), .rng = am_rng_state()};
     am_storage *tmp = NULL;
     if (op->temp_bytes) {
@@ -92,8 +180,13 @@ static am_status run_kernel(const am_op_def *op, const void *attrs, am_array *co
             ctx.workspace = tmp->data;
         }
     }
-    am_status st = fn(&ctx, attrs, vin, n_in, vout, n_out, req);
+    if (st == AM_OK) st = fn(&ctx, attrs, vin, n_in, vout, n_out, kreq);
     am_storage_release(tmp);
+    for (int o = 0; any_conv && o < n_out; o++)
+        if (conv[n_in + o] && st == AM_OK && req[o] != AM_REQ_NULL)
+            st = am_dtype_convert(vout[o].data, vout[o].dtype, am_array_ptr(outs[o]),
+                                  am_array_dtype(outs[o]), am_view_size(&vout[o]));
+    for (int i = 0; i < n_in + n_out; i++) am_storage_release(conv[i]);
     return st;
 }
 

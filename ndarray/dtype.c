@@ -13,6 +13,10 @@ static const struct {
     [AM_DTYPE_INT32] = {"int32", 4, 4},
     [AM_DTYPE_INT64] = {"int64", 8, 6},
     [AM_DTYPE_UINT8] = {"uint8", 1, 3},
+    [AM_DTYPE_FLOAT16] = {"float16", 2, 2},
+    [AM_DTYPE_BFLOAT16] = {"bfloat16", 2, 12},
+    [AM_DTYPE_INT8] = {"int8", 1, 5},
+    [AM_DTYPE_BOOL] = {"bool", 1, 7},
 };
 _Static_assert(sizeof(dtype_info) / sizeof(dtype_info[0]) == AM_DTYPE_COUNT,
                "dtype_info must list every am_dtype");
@@ -54,7 +58,19 @@ bool am_dtype_from_mxnet(int flag, am_dtype *out)
 
 bool am_dtype_is_float(am_dtype t)
 {
-    return t == AM_DTYPE_FLOAT32 || t == AM_DTYPE_FLOAT64;
+    return t == AM_DTYPE_FLOAT32 || t == AM_DTYPE_FLOAT64 || t == AM_DTYPE_FLOAT16 ||
+           t == AM_DTYPE_BFLOAT16;
+}
+
+am_dtype am_dtype_compute(am_dtype t)
+{
+    switch (t) {
+    case AM_DTYPE_FLOAT16:
+    case AM_DTYPE_BFLOAT16:
+    case AM_DTYPE_BOOL: return AM_DTYPE_FLOAT32;
+    case AM_DTYPE_INT8: return AM_DTYPE_INT32;
+    default: return t;
+    }
 }
 
 bool am_shape_equal(am_shape a, am_shape b)

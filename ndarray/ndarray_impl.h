@@ -234,7 +234,18 @@ double am_view_get(const am_view *v, int64_t i);
 void am_view_set(const am_view *v, int64_t i, double x);
 int64_t am_view_size(const am_view *v);
 
-/* Runs a switch over the dtype with T bound to the C type. */
+/* Bulk float32 <-> float16 (ndarray/half.c); portable skips F16C (tests). */
+void am_half_from_float_n(const float *s, uint16_t *d, int64_t n, bool portable);
+void am_half_to_float_n(const uint16_t *s, float *d, int64_t n, bool portable);
+
+/* The dtypes kernels see: float32, float64, int32, int64, uint8 (the first
+ * in am_dtype order).  The others compute through one of them
+ * (am_dtype_compute): float16, bfloat16, bool through float32, int8 through
+ * int32; only ops that say so in .dtypes (Cast) see them. */
+#define AM_DTYPE_KERNEL_COUNT 5
+
+/* Runs a switch over the dtype with T bound to the C type, for the dtypes
+ * kernels see (AM_DTYPE_KERNEL_COUNT). */
 #define AM_DTYPE_SWITCH(dt, T, ...)                                                     \
     switch (dt) {                                                                       \
     case AM_DTYPE_FLOAT32: { typedef float T; __VA_ARGS__; } break;                     \
@@ -242,7 +253,7 @@ int64_t am_view_size(const am_view *v);
     case AM_DTYPE_INT32: { typedef int32_t T; __VA_ARGS__; } break;                     \
     case AM_DTYPE_INT64: { typedef int64_t T; __VA_ARGS__; } break;                     \
     case AM_DTYPE_UINT8: { typedef uint8_t T; __VA_ARGS__; } break;                     \
-    default: return am_fail(AM_ERR_DTYPE, "unsupported dtype %d", (int)(dt));           \
+    default: return am_fail(AM_ERR_DTYPE, "unsupported dtype %s", am_dtype_name(dt));   \
     }
 #define AM_FLOAT_SWITCH(dt, T, ...)                                                     \
     switch (dt) {                                                                       \

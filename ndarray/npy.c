@@ -202,7 +202,8 @@ static const struct {
 } npy_types[] = {
     {"f4", AM_DTYPE_FLOAT32, "<f4"}, {"f8", AM_DTYPE_FLOAT64, "<f8"},
     {"i4", AM_DTYPE_INT32, "<i4"},   {"i8", AM_DTYPE_INT64, "<i8"},
-    {"u1", AM_DTYPE_UINT8, "|u1"},   {"b1", AM_DTYPE_UINT8, NULL},
+    {"u1", AM_DTYPE_UINT8, "|u1"},   {"b1", AM_DTYPE_BOOL, "|b1"},
+    {"f2", AM_DTYPE_FLOAT16, "<f2"}, {"i1", AM_DTYPE_INT8, "|i1"},
 };
 
 static am_status dtype_from_descr(const char *descr, const char *name, am_dtype *out)
@@ -218,8 +219,8 @@ static am_status dtype_from_descr(const char *descr, const char *name, am_dtype 
         *out = npy_types[i].dtype;
         return AM_OK;
     }
-    return am_fail(AM_ERR_FORMAT, "%s: unsupported dtype '%s' (Amber reads <f4 <f8 <i4 <i8 |u1 "
-                   "and |b1)", name, descr);
+    return am_fail(AM_ERR_FORMAT, "%s: unsupported dtype '%s' (Amber reads <f4 <f8 <f2 <i4 <i8 "
+                   "|u1 |i1 and |b1)", name, descr);
 }
 
 /* ---- loading ------------------------------------------------------------------ */
@@ -407,6 +408,13 @@ am_status am_npy_save(const char *path, am_array *x)
     if (!x->storage) {
         st = am_fail(AM_ERR_SYMBOLIC, "cannot save the values of a symbolic array while tracing; "
                      "this block cannot be hybridized as written, keep it eager");
+        goto out;
+    }
+    if (x->dtype == AM_DTYPE_BFLOAT16) {
+        /* NumPy has no bfloat16; ml_dtypes would write '<V2', which reads back
+         * as raw bytes anywhere else, so refuse rather than write that. */
+        st = am_fail(AM_ERR_DTYPE, "%s: bfloat16 has no NumPy dtype; save it as .params, or "
+                     "am_astype it to float32 first", path);
         goto out;
     }
     size_t nbytes = (size_t)am_shape_size(&x->shape) * am_dtype_size(x->dtype);

@@ -28,6 +28,7 @@ static void print_flags(FILE *f, const am_op_def *op, bool gpu)
     if (gpu && op->gpu) fprintf(f, ", gpu");
     if (op->flags & AM_OP_RANDOM) fprintf(f, ", random");
     if (op->flags & AM_OP_NO_GRAD) fprintf(f, ", no gradient");
+    if (op->flags & AM_OP_SURROGATE_GRAD) fprintf(f, ", surrogate gradient");
     if (op->inplace) fprintf(f, ", in-place");
     if (op->view) fprintf(f, ", view");
 }

@@ -59,16 +59,30 @@ static void sb_newlines(sbuf *b, int n)
 
 /* ---- float digits ------------------------------------------------------------ */
 
-/* The shortest decimal digits that read back as x in its own type (float32
- * values get float32's shortest digits, as NumPy's Dragon4 gives): digits
- * without sign or point, and the decimal exponent of the first one. */
-static void shortest_digits(double x, bool f32, char *digits, int *exp10)
+/* x rounded to dtype t (a float dtype), as double. */
+static double round_to(double x, am_dtype t)
+{
+    switch (t) {
+    case AM_DTYPE_FLOAT32: return (float)x;
+    case AM_DTYPE_FLOAT16: return am_half_to_float(am_float_to_half((float)x));
+    case AM_DTYPE_BFLOAT16: return am_bfloat16_to_float(am_float_to_bfloat16((float)x));
+    default: return x;
+    }
+}
+
+/* The shortest decimal digits that read back as x in its own type t (float32
+ * values get float32's shortest digits, float16 float16's, as NumPy's Dragon4
+ * gives): digits without sign or point, and the decimal exponent of the
+ * first one. */
+static void shortest_digits(double x, am_dtype t, char *digits, int *exp10)
 {
     char buf[48];
     int p;
     for (p = 1; p < 17; p++) {
         snprintf(buf, sizeof(buf), "%.*e", p - 1, x);
-        if (f32 ? strtof(buf, NULL) == (float)x : strtod(buf, NULL) == x) break;
+        if (t == AM_DTYPE_FLOAT32 ? strtof(buf, NULL) == (float)x
+                                  : round_to(strtod(buf, NULL), t) == x)
+            break;
     }
     if (p == 17) snprintf(buf, sizeof(buf), "%.16e", x);
     int n = 0;
@@ -121,11 +135,11 @@ static void digits_fixed(const char *d, int e, char *s, size_t cap)
     s[k] = '\0';
 }
 
-static void parts_positional(double x, bool f32, fparts *o)
+static void parts_positional(double x, am_dtype ft, fparts *o)
 {
     char d[24], s[FIXED_MAX];
     int e;
-    shortest_digits(x, f32, d, &e);
+    shortest_digits(x, ft, d, &e);
     if ((int)strlen(d) - 1 - e > PRINT_PRECISION) {
         /* Too many digits: round the exact value at the cutoff (ties to even,
          * as Dragon4 does). */
@@ -136,12 +150,12 @@ static void parts_positional(double x, bool f32, fparts *o)
     split_fixed(s, o, signbit(x));
 }
 
-static void parts_scientific(double x, bool f32, fparts *o)
+static void parts_scientific(double x, am_dtype ft, fparts *o)
 {
     char d[24], s[48];
     int e;
     bool neg = signbit(x);
-    shortest_digits(x, f32, d, &e);
+    shortest_digits(x, ft, d, &e);
     if ((int)strlen(d) - 1 > PRINT_PRECISION) {
         snprintf(s, sizeof(s), "%.*e", PRINT_PRECISION, fabs(x));
         char *ep = strchr(s, 'e');
@@ -169,7 +183,12 @@ typedef struct pfmt {
 
 static double get_f(const void *data, am_dtype t, int64_t i)
 {
-    return t == AM_DTYPE_FLOAT32 ? ((const float *)data)[i] : ((const double *)data)[i];
+    switch (t) {
+    case AM_DTYPE_FLOAT32: return ((const float *)data)[i];
+    case AM_DTYPE_FLOAT16: return am_half_to_float(((const uint16_t *)data)[i]);
+    case AM_DTYPE_BFLOAT16: return am_bfloat16_to_float(((const uint16_t *)data)[i]);
+    default: return ((const double *)data)[i];
+    }
 }
 
 static int64_t get_i(const void *data, am_dtype t, int64_t i)
@@ -177,17 +196,25 @@ static int64_t get_i(const void *data, am_dtype t, int64_t i)
     switch (t) {
     case AM_DTYPE_INT32: return ((const int32_t *)data)[i];
     case AM_DTYPE_INT64: return ((const int64_t *)data)[i];
+    case AM_DTYPE_INT8: return ((const int8_t *)data)[i];
+    case AM_DTYPE_BOOL: return ((const uint8_t *)data)[i] != 0;
     default: return ((const uint8_t *)data)[i];
     }
 }
 
 /* NumPy chooses scientific notation from the non-zero finite magnitudes; the
  * comparisons run in the array's own type (NumPy 2's promotion rules), and
- * since NumPy 2.3 float32 switches at 1e6 (10 ** its 6 reliable digits). */
-static bool wants_exp(double mn, double mx, bool f32)
+ * since NumPy 2.3 the upper switch is 10 ** min(8, the type's reliable
+ * digits): float32 at 1e6, float16 at 1e3, bfloat16 (ml_dtypes) at 1e2. */
+static bool wants_exp(double mn, double mx, am_dtype t)
 {
+    bool ft = t == AM_DTYPE_FLOAT32;
     if (mx == 0) return false;
-    if (f32) {
+    if (t == AM_DTYPE_FLOAT16 || t == AM_DTYPE_BFLOAT16) {
+        double cut = t == AM_DTYPE_FLOAT16 ? 1e3 : 1e2;
+        return mx >= cut || mn < round_to(1e-4, t) || round_to(mx / mn, t) > 1000.0;
+    }
+    if (ft) {
         float a = (float)mn, b = (float)mx;
         return b >= 1e6f || a < 1e-4f || b / a > 1000.0f;
     }
@@ -239,7 +266,8 @@ static bool collect_shown(const am_shape *s, bool summarize, shown *out)
 
 static void float_format(const void *data, const shown *sh, pfmt *f)
 {
-    bool f32 = f->dtype == AM_DTYPE_FLOAT32, any_finite = false, nonfinite = false;
+    am_dtype ft = f->dtype;
+    bool any_finite = false, nonfinite = false;
     bool neginf = false;
     double mn = INFINITY, mx = 0;
     for (int64_t j = 0; j < sh->n; j++) {
@@ -253,17 +281,17 @@ static void float_format(const void *data, const shown *sh, pfmt *f)
         if (a != 0 && a < mn) mn = a;
         if (a > mx) mx = a;
     }
-    f->exp = wants_exp(mn, mx, f32);
+    f->exp = wants_exp(mn, mx, ft);
     for (int64_t j = 0; j < sh->n && any_finite; j++) {
         double v = get_f(data, f->dtype, sh->idx[j]);
         if (!isfinite(v)) continue;
         fparts p;
         if (f->exp) {
-            parts_scientific(v, f32, &p);
+            parts_scientific(v, ft, &p);
             f->prec = MAX(f->prec, (int)strlen(p.fp));
             f->exp_size = MAX(f->exp_size, exp_digits(p.exp));
         } else {
-            parts_positional(v, f32, &p);
+            parts_positional(v, ft, &p);
             f->pad_right = MAX(f->pad_right, (int)strlen(p.fp));
         }
         f->pad_left = MAX(f->pad_left, (int)strlen(p.ip));
@@ -282,6 +310,8 @@ static bool make_format(const void *data, const am_shape *s, bool summarize, pfm
     if (!collect_shown(s, summarize, &sh)) return false;
     if (am_dtype_is_float(f->dtype)) {
         float_format(data, &sh, f);
+    } else if (f->dtype == AM_DTYPE_BOOL) {
+        f->width = s->ndim > 0 ? 5 : 0; /* NumPy: " True" and "False" in arrays */
     } else {
         for (int64_t j = 0; j < sh.n; j++) {
             char w[32];
@@ -315,7 +345,7 @@ static void w_put(word *w, const char *s)
 
 static void format_float(const pfmt *f, double v, word *w)
 {
-    bool f32 = f->dtype == AM_DTYPE_FLOAT32;
+    am_dtype ft = f->dtype;
     fparts p;
     if (!isfinite(v)) {
         const char *s = isnan(v) ? "nan" : v < 0 ? "-inf" : "inf";
@@ -325,7 +355,7 @@ static void format_float(const pfmt *f, double v, word *w)
     }
     if (f->exp) {
         char e[16];
-        parts_scientific(v, f32, &p);
+        parts_scientific(v, ft, &p);
         if ((int)strlen(p.fp) < f->prec) {
             /* NumPy's min_digits: the shorter values get more digits of their
              * exact binary value (float32 0.1 is "1.00000001e-01"). */
@@ -346,7 +376,7 @@ static void format_float(const pfmt *f, double v, word *w)
         w_pad(w, '0', f->exp_size - (int)strlen(e));
         w_put(w, e);
     } else {
-        parts_positional(v, f32, &p);
+        parts_positional(v, ft, &p);
         w_pad(w, ' ', f->pad_left - (int)strlen(p.ip));
         w_put(w, p.ip);
         w_put(w, ".");
@@ -372,7 +402,10 @@ static const char *format_elem(const pctx *c, int64_t flat, word *w)
         format_float(&c->f, get_f(c->data, c->f.dtype, flat), w);
     } else {
         char s[32];
-        snprintf(s, sizeof(s), "%lld", (long long)get_i(c->data, c->f.dtype, flat));
+        if (c->f.dtype == AM_DTYPE_BOOL)
+            snprintf(s, sizeof(s), "%s", get_i(c->data, c->f.dtype, flat) ? "True" : "False");
+        else
+            snprintf(s, sizeof(s), "%lld", (long long)get_i(c->data, c->f.dtype, flat));
         w_pad(w, ' ', c->f.width - (int)strlen(s));
         w_put(w, s);
     }

@@ -244,6 +244,7 @@ void am_graph_release(am_graph *g)
     for (int i = 0; i < g->n_nodes; i++) am_node_release(g->nodes[i]);
     for (int i = 0; g->names && i < g->n_nodes; i++) free(g->names[i]);
     am_ptrmap_free(&g->index);
+    am_json_source_free(g->source);
     free(g->names), free(g->nodes), free(g->heads), free(g);
 }
 

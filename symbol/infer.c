@@ -75,7 +75,7 @@ static am_status infer_node(const am_graph *g, int idx, bool *changed)
     am_err_ctx c;
     am_err_push(&c, what, (am_site){NULL, 0});
     bool was = am_set_speculative(!all_known);
-    am_status st_dtype = n->op->infer_dtype(n->attrs, ity, n->n_in, oty, n->n_out);
+    am_status st_dtype = am_op_infer_dtype(n->op, n->attrs, ity, n->n_in, oty, n->n_out);
     am_status st = st_dtype;
     if (st == AM_OK) st = n->op->infer_shape(n->attrs, ish, n->n_in, osh, n->n_out);
     am_set_speculative(was);

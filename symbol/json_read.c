@@ -135,7 +135,7 @@ static am_status collect_attrs(const reader *r, const json_t *jn, const char *wh
 }
 
 /* Keys MXNet before 0.9 wrote without underscores; its loader renames them. */
-static bool is_legacy_hidden(const char *key)
+bool am_json_key_is_legacy_hidden(const char *key)
 {
     static const char *const keys[] = {"ctx_group", "lr_mult", "wd_mult", "force_mirroring",
                                        "mirror_stage", NULL};
@@ -147,7 +147,7 @@ static bool is_legacy_hidden(const char *key)
 static am_status set_extra(const reader *r, am_node *n, const char *key, const char *val)
 {
     char buf[160];
-    if (strncmp(key, "__", 2) != 0 && is_legacy_hidden(key)) {
+    if (strncmp(key, "__", 2) != 0 && am_json_key_is_legacy_hidden(key)) {
         snprintf(buf, sizeof(buf), "__%s__", key);
         key = buf;
     }
@@ -231,7 +231,7 @@ static void *parse_op_attrs(const reader *r, const am_op_def *op, const char *wh
     attr_list shown = {0};
     bool ok = true;
     for (int i = 0; i < l->n && ok; i++)
-        if (strncmp(l->keys[i], "__", 2) != 0 && !is_legacy_hidden(l->keys[i]))
+        if (strncmp(l->keys[i], "__", 2) != 0 && !am_json_key_is_legacy_hidden(l->keys[i]))
             ok = list_set(&shown, l->keys[i], l->vals[i]);
     void *attrs = ok ? am_attrs_parse(op, shown.keys, shown.vals, shown.n) : NULL;
     free(shown.keys), free(shown.vals);
@@ -299,7 +299,7 @@ static am_node *read_op_node(const reader *r, const char *opname, const json_t *
              (n = am_node_create(op, attrs, e, n_in, n_out)) != NULL) {
         n->attrs_given = given;
         for (int k = 0; k < l->n; k++) {
-            bool hidden = strncmp(l->keys[k], "__", 2) == 0 || is_legacy_hidden(l->keys[k]);
+            bool hidden = strncmp(l->keys[k], "__", 2) == 0 || am_json_key_is_legacy_hidden(l->keys[k]);
             if (hidden && set_extra(r, n, l->keys[k], l->vals[k]) != AM_OK) {
                 am_node_release(n);
                 n = NULL;
@@ -518,6 +518,10 @@ am_graph *am_graph_from_json_buffer(const char *buf, size_t len, const char *src
              read_nodes(&r, json_object_get(root, "nodes")) == AM_OK &&
              check_index_arrays(&r, root) == AM_OK && check_variable_names(&r) == AM_OK)
         g = read_heads(&r, json_object_get(root, "heads"));
+    if (g && am_json_source_attach(g, root, r.nodes, r.n_nodes, r.np_shape) != AM_OK) {
+        am_graph_release(g);
+        g = NULL;
+    }
     for (int i = 0; i < r.n_nodes; i++) am_node_release(r.nodes[i]);
     free(r.nodes);
     json_decref(root);

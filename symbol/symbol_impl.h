@@ -8,6 +8,9 @@
 #include "../ndarray/ndarray_impl.h"
 
 typedef struct am_node am_node;
+/* What a graph read from symbol JSON keeps of its file (symbol/json.c). */
+typedef struct am_json_source am_json_source;
+struct json_t;
 
 /* A map from pointers to ints (symbol/ptrmap.c); zero-initialise to start. */
 typedef struct am_ptrmap {
@@ -54,6 +57,7 @@ struct am_graph {
     am_entry *heads;
     int n_heads;
     am_ptrmap index;         /* node -> position */
+    am_json_source *source;  /* the symbol JSON it was read from, or NULL */
 };
 
 /* A node with n_out outputs; references to the producers in inputs are
@@ -117,6 +121,16 @@ char *am_graph_to_json_opts(const am_graph *g, bool origins);
  * prints it even at its default (as Gluon passes flatten=True).  AM_ERR_ARG
  * when the op has no such field. */
 am_status am_node_mark_given(am_node *n, const char *key);
+/* Gives g, just read from the document root whose "nodes" made file_nodes,
+ * the memory of its file that lets am_graph_to_json write it back byte for
+ * byte (a reference to root is taken).  AM_ERR_OOM. */
+am_status am_json_source_attach(am_graph *g, struct json_t *root, am_node *const *file_nodes,
+                                int n_file, bool np_shape);
+/* NULL is a no-op. */
+void am_json_source_free(am_json_source *s);
+/* True for the keys MXNet before 0.9 wrote without underscores ("lr_mult"),
+ * which mean the hidden "__lr_mult__". */
+bool am_json_key_is_legacy_hidden(const char *key);
 /* Reads n bytes of symbol JSON; src names them in errors ("symbol JSON" or
  * the file's path). */
 am_graph *am_graph_from_json_buffer(const char *buf, size_t n, const char *src);

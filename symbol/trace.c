@@ -68,7 +68,7 @@ static void fill_variables(am_entry *e, const am_shape *shapes, const am_dtype *
 static am_status infer_node(am_node *n, const void *attrs, am_shape *ish, am_dtype *ity)
 {
     const am_op_def *op = n->op;
-    am_status st = op->infer_dtype(attrs, ity, n->n_in, n->dtypes, n->n_out);
+    am_status st = am_op_infer_dtype(op, attrs, ity, n->n_in, n->dtypes, n->n_out);
     if (st == AM_OK) st = op->infer_shape(attrs, ish, n->n_in, n->shapes, n->n_out);
     return st;
 }

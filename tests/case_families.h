@@ -36,6 +36,37 @@ CASES(optimizer)
 
 /* output */
 CASES(output)
+/* sort */
+CASES(sort)
+
+/* sequence */
+CASES(sequence)
+
+/* pad */
+CASES(pad)
+
+/* like */
+CASES(like)
+
+/* index_nd */
+CASES(index_nd)
+
+/* block */
+CASES(block)
+
+/* reduce_nan */
+CASES(reduce_nan)
+/* attention */
+CASES(attention)
+/* resize */
+CASES(resize)
+/* nn2 */
+CASES(nn2)
+
+/* dtypes */
+CASES(dtypes)
+/* math */
+CASES(math)
 
 /* misc */
 CASES(misc)

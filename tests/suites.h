@@ -80,5 +80,37 @@ SUITE(ops_output)
 SUITE(infer_partial)
 SUITE(profiler)
 
+/* ops_sort */
+SUITE(ops_sort)
+
+/* ops_sequence */
+SUITE(ops_sequence)
+
+/* ops_pad */
+SUITE(ops_pad)
+
+/* ops_like */
+SUITE(ops_like)
+
+/* ops_index_nd */
+SUITE(ops_index_nd)
+
+/* ops_block */
+SUITE(ops_block)
+
+/* ops_reduce_nan */
+SUITE(ops_reduce_nan)
+/* ops_attention */
+SUITE(ops_attention)
+/* ops_resize */
+SUITE(ops_resize)
+/* ops_nn2 */
+SUITE(ops_nn2)
+
+/* dtypes */
+SUITE(dtypes)
+
+/* ops_math */
+SUITE(ops_math)
 /* ops_misc */
 SUITE(ops_misc)

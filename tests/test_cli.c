@@ -1,4 +1,4 @@
-/* The cli suite: the built `amber` program's run, viz and inspect commands,
+/* The cli suite: the built `amber` program's run, viz, inspect and convert commands,
  * end to end on the MLP and LeNet fixtures (tests/fixtures/make_run_fixtures.py
  * wrote their parameters, inputs and numpy's outputs), and their errors. */
 #include "test_util.h"
@@ -508,6 +508,28 @@ static void test_bench_models_json(void)
     cli_end(&c);
 }
 
+/* ---- amber convert ------------------------------------------------------------------- */
+
+/* A file read and written back is the same file; errors are one line. */
+static void test_convert(void)
+{
+    cli c;
+    if (!cli_begin(&c)) return cli_end(&c);
+    const char *in = FIX "json/mxnet191_spellings-symbol.json";
+    CU_ASSERT_EQUAL(run(&c, "convert %s %s", in, tmp_path(&c, "out-symbol.json")), 0);
+    char *a = read_all(in), *b = read_all(tmp_path(&c, "out-symbol.json"));
+    CU_ASSERT(a[0] != '\0');
+    CU_ASSERT_STRING_EQUAL(a, b);
+    free(a), free(b);
+    CU_ASSERT_EQUAL(run(&c, "convert %s", in), 2);
+    CU_ASSERT(contains(c.err, "amber convert: too few arguments (usage: amber convert"));
+    CU_ASSERT_EQUAL(run(&c, "convert /nonexistent.json %s", tmp_path(&c, "x.json")), 1);
+    CU_ASSERT(contains(c.err, "amber convert: am_graph_load: cannot open /nonexistent.json"));
+    CU_ASSERT_EQUAL(run(&c, "convert %s /nonexistent/x.json", in), 1);
+    CU_ASSERT(contains(c.err, "amber convert: am_graph_save: cannot create a file beside"));
+    cli_end(&c);
+}
+
 CU_TestInfo am_tests_cli[] = {
     {"bench models --quick --json", test_bench_models_json},
     {"run: MLP equals numpy, planned and node by node", test_run_mlp},
@@ -521,5 +543,6 @@ CU_TestInfo am_tests_cli[] = {
     {"viz: errors", test_viz_errors},
     {"viz: --svg through dot", test_viz_svg},
     {"inspect: passes, steps and memory", test_inspect},
+    {"convert: a file comes back byte for byte", test_convert},
     CU_TEST_INFO_NULL,
 };

@@ -1,6 +1,7 @@
 /* The json suite: MXNet 1.x symbol JSON written byte for byte as MXNet does,
- * read in its current and older spellings, and every malformed input refused
- * with a message that names the node and the field. */
+ * read in its current and older spellings, a file read and written back
+ * unchanged, and every malformed input refused with a message that names the
+ * node and the field. */
 #include "test_util.h"
 
 #include <dirent.h>
@@ -369,15 +370,42 @@ static void test_legacy_spellings(void)
     CU_ASSERT(g->nodes[w]->shapes[0].ndim == 2 && g->nodes[w]->shapes[0].dim[1] == 6);
     CU_ASSERT_STRING_EQUAL(am_node_get_extra(g->nodes[w], "__lr_mult__"), "2");
     CU_ASSERT_STRING_EQUAL(am_node_get_extra(g->nodes[fc], "__ctx_group__"), "dev1");
+    /* Written back as read, in dmlc's layout: every map, key, spelling and
+     * entry as the file had them.  Only the indices move: the file lists w
+     * before f, the graph (DFS from the heads, as MXNet orders nodes) f
+     * first, so arg_nodes is recomputed. */
     char *json = am_graph_to_json(g);
-    /* Written back in MXNet 1.9's spelling. */
+    CU_ASSERT_PTR_NOT_NULL(strstr(json, "\"param\": {\"num_hidden\": \"4\"}, \n"
+                                        "      \"attr\": {\n        \"no_bias\": \"1\", \n"
+                                        "        \"flatten\": \"true\", \n"
+                                        "        \"ctx_group\": \"dev1\"\n      }, \n"
+                                        "      \"inputs\": [[1, 0], [2, 0]], \n"
+                                        "      \"subgraphs\": []\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(json, "\"backward_source_id\": -1"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(json, "\"op\": \"flatten\""));
+    CU_ASSERT_PTR_NOT_NULL(strstr(json, "\"kernel\": \"[3,3]\""));
+    CU_ASSERT_PTR_NOT_NULL(strstr(json, "\"stride\": \"2L\""));
+    CU_ASSERT_PTR_NOT_NULL(strstr(json, "\"lr_mult\": \"2\""));
+    CU_ASSERT_PTR_NOT_NULL(strstr(json, "\"control_deps\": []"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(json, "\"heads\": [[3, 0], [4, 0]]"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(json, "\"arg_nodes\": [0, 2]"));
+    CU_ASSERT_PTR_NULL(strstr(json, "node_row_ptr"));
+    free(json);
+    /* A graph built from it is Amber's own: MXNet 1.9's spelling. */
+    am_graph *d = am_graph_from_heads(g->heads, g->n_heads);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+    json = am_graph_to_json(d);
     CU_ASSERT_PTR_NOT_NULL(strstr(json, "\"flatten\": \"True\", \n        \"no_bias\": \"True\", "));
     CU_ASSERT_PTR_NOT_NULL(strstr(json, "\"kernel\": \"(3, 3)\""));
     CU_ASSERT_PTR_NOT_NULL(strstr(json, "\"stride\": \"(2,)\""));
     CU_ASSERT_PTR_NOT_NULL(strstr(json, "\"p_value\": \"None\""));
     CU_ASSERT_PTR_NOT_NULL(strstr(json, "\"__shape__\": \"(4, 6)\""));
+    CU_ASSERT_PTR_NOT_NULL(strstr(json, "\"__lr_mult__\": \"2\""));
+    CU_ASSERT_PTR_NOT_NULL(strstr(json, "\"op\": \"Flatten\""));
     CU_ASSERT_PTR_NULL(strstr(json, "\"param\""));
+    CU_ASSERT_PTR_NULL(strstr(json, "backward_source_id"));
     free(json);
+    am_graph_release(d);
     am_graph_release(g);
 
     /* Numpy shape semantics: -1 is unknown, 0 a real size, () a scalar. */
@@ -416,9 +444,263 @@ static void test_names_on_load(void)
     CU_ASSERT_STRING_EQUAL(g->names[2], "same0");
     CU_ASSERT_STRING_EQUAL(g->names[3], "relu0");
     CU_ASSERT_EQUAL(node_named(g, "dead"), -1);
+    /* Written back with the file's names; the dropped node shifts the
+     * indices, so node_row_ptr and arg_nodes are recomputed. */
     char *json = am_graph_to_json(g);
     CU_ASSERT_PTR_NOT_NULL(strstr(json, "\"node_row_ptr\": [0, 1, 2, 3, 4]"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(json, "\"name\": \"same\", \n      \"inputs\": [[1, 0, 0]]"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(json, "\"name\": \"\", "));
+    CU_ASSERT_PTR_NULL(strstr(json, "same0"));
+    CU_ASSERT_PTR_NULL(strstr(json, "dead"));
+    am_graph *h = am_graph_from_json(json);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+    CU_ASSERT_STRING_EQUAL(h->names[2], "same0");
+    assert_json(h, true, json);
+    am_graph_release(h);
     free(json);
+    am_graph_release(g);
+    am_scope_end();
+}
+
+
+/* ---- round trips of files: what Amber only reads, it writes back unchanged --------------- */
+
+/* Every symbol file of tests/fixtures and tests/fixtures/json: written by
+ * MXNet 1.9.1 (Gluon exports, sym.save of spellings Amber's own writer
+ * changes, a BatchNorm applied twice: entry versions 1 and 2) or by hand in
+ * MXNet 0.8's layout.  Each comes back byte for byte, from the string and
+ * through a file. */
+static void test_fixtures_round_trip(void)
+{
+    static const char *const dirs[] = {"tests/fixtures", "tests/fixtures/json"};
+    char path[512], out[64];
+    int files = 0;
+    char dir[] = "/tmp/amber-json-XXXXXX";
+    CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+    snprintf(out, sizeof(out), "%s/out-symbol.json", dir);
+    for (int k = 0; k < 2; k++) {
+        DIR *d = opendir(dirs[k]);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+        for (struct dirent *e; (e = readdir(d));) {
+            size_t len = strlen(e->d_name);
+            if (len < 12 || strcmp(e->d_name + len - 12, "-symbol.json") != 0) continue;
+            snprintf(path, sizeof(path), "%s/%s", dirs[k], e->d_name);
+            am_scope_begin();
+            char *text = read_text(path);
+            CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+            am_graph *g = am_graph_load(path);
+            if (!g) printf("\n  %s: %s\n", path, am_last_error());
+            CU_ASSERT_PTR_NOT_NULL_FATAL(g);
+            assert_json(g, true, text);
+            CU_ASSERT_EQUAL(am_graph_save(g, out), AM_OK);
+            char *back = read_text(out);
+            CU_ASSERT_FATAL(back != NULL);
+            if (strcmp(back, text) != 0) printf("\n  %s changed on its way through a file\n", path);
+            CU_ASSERT_STRING_EQUAL(back, text);
+            free(back), free(text);
+            am_graph_release(g);
+            am_scope_end();
+            files++;
+        }
+        closedir(d);
+    }
+    CU_ASSERT(files >= 6);
+    unlink(out);
+    rmdir(dir);
+}
+
+/* What the MXNet 1.9.1 file says and Amber's canonical writer would not: two
+ * nodes named "same", "1"/"0" for booleans, "0" for the axis tuple (0,),
+ * "3" for a float, and node_row_ptr with MKLDNN's two outputs of Pooling. */
+static void test_mxnet_spellings_kept(void)
+{
+    am_scope_begin();
+    const char *path = "tests/fixtures/json/mxnet191_spellings-symbol.json";
+    char *text = read_text(path);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+    am_graph *g = am_graph_from_json(text);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(g);
+    /* Inside, names are unique, so lookups by name work. */
+    CU_ASSERT_STRING_EQUAL(g->names[1], "same");
+    CU_ASSERT_STRING_EQUAL(g->names[2], "same0");
+    assert_json(g, true, text);
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "\"scalar\": \"3\""));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "\"no_bias\": \"1\""));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "\"axis\": \"0\""));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "\"node_row_ptr\": [0, 1, 2, 3, 4, 5, 6, 7, 8, 10]"));
+    /* A graph passes or composition build is new: written canonically. */
+    am_graph *d = am_graph_from_heads_named(g->heads, g->n_heads, g);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+    char *json = am_graph_to_json(d);
+    CU_ASSERT_PTR_NOT_NULL(strstr(json, "\"scalar\": \"3.0\""));
+    CU_ASSERT_PTR_NOT_NULL(strstr(json, "\"no_bias\": \"True\""));
+    CU_ASSERT_PTR_NOT_NULL(strstr(json, "\"axis\": \"(0,)\""));
+    CU_ASSERT_PTR_NOT_NULL(strstr(json, "\"name\": \"same0\""));
+    CU_ASSERT_PTR_NOT_NULL(strstr(json, "\"node_row_ptr\": [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]"));
+    free(json);
+    am_graph_release(d);
+    am_graph_release(g);
+
+    /* Entry versions: Gluon's BatchNorm applied twice reads its moving
+     * statistics at versions 1 and 2. */
+    text = (free(text), read_text("tests/fixtures/json/mxnet191_bn_twice-symbol.json"));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "[3, 0, 2], [4, 0, 2]"));
+    g = am_graph_from_json(text);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(g);
+    assert_json(g, true, text);
+    d = am_graph_from_heads(g->heads, g->n_heads);
+    json = am_graph_to_json(d);
+    CU_ASSERT_PTR_NULL(strstr(json, ", 2]"));
+    free(json);
+    am_graph_release(d);
+    am_graph_release(g);
+    free(text);
+    am_scope_end();
+}
+
+/* MXNet 0.8's layout: "param" and "attr" maps, "backward_source_id", entries
+ * of two elements, no node_row_ptr or graph attrs, "lr_mult" without
+ * underscores, an op alias and an empty name.  MXNet 1.9.1 loads this file.
+ * A byte-exact round trip keeps all of it as read (MXNet would upgrade it to
+ * 1.9's layout; a graph built from it is written that way). */
+static void test_old_mxnet_kept(void)
+{
+    am_scope_begin();
+    const char *path = "tests/fixtures/json/mxnet08_legacy-symbol.json";
+    char *text = read_text(path);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+    am_graph *g = am_graph_from_json(text);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(g);
+    assert_json(g, true, text);
+    int w = node_named(g, "conv_weight"), pool = node_named(g, "pooling0");
+    CU_ASSERT_FATAL(w >= 0 && pool >= 0);
+    CU_ASSERT_STRING_EQUAL(am_node_get_extra(g->nodes[w], "__lr_mult__"), "2");
+    /* Inside, the flatten (the second "relu") and the nameless pooling get
+     * names of their own; the file's names are what is written. */
+    CU_ASSERT_EQUAL(node_named(g, "relu"), 3);
+    CU_ASSERT_EQUAL(pool, 4);
+    CU_ASSERT_STRING_EQUAL(g->names[5], "relu0");
+    am_graph *d = am_graph_from_heads(g->heads, g->n_heads);
+    char *json = am_graph_to_json(d);
+    CU_ASSERT_PTR_NOT_NULL(strstr(json, "\"__wd_mult__\": \"0\""));
+    CU_ASSERT_PTR_NOT_NULL(strstr(json, "\"kernel\": \"(3, 3)\""));
+    CU_ASSERT_PTR_NOT_NULL(strstr(json, "\"attrs\": {\"mxnet_version\": [\"int\", 10901]}"));
+    CU_ASSERT_PTR_NULL(strstr(json, "\"param\""));
+    free(json);
+    am_graph_release(d);
+    am_graph_release(g);
+    free(text);
+    am_scope_end();
+}
+
+/* What changed since reading is written anew, the rest as read: inference
+ * gives the variable x its shape and dtype (an "attrs" map appears after its
+ * name); w's shape, known from the file, keeps its spelling "(4,3)" and gains
+ * its dtype in sorted position. */
+static void test_changed_attributes(void)
+{
+    am_scope_begin();
+    const char *doc =
+        "{\n"
+        "  \"nodes\": [\n"
+        "    {\n"
+        "      \"op\": \"null\", \n"
+        "      \"name\": \"x\", \n"
+        "      \"inputs\": []\n"
+        "    }, \n"
+        "    {\n"
+        "      \"op\": \"null\", \n"
+        "      \"name\": \"w\", \n"
+        "      \"attrs\": {\n"
+        "        \"__shape__\": \"(4,3)\", \n"
+        "        \"__wd_mult__\": \"1.0\"\n"
+        "      }, \n"
+        "      \"inputs\": []\n"
+        "    }, \n"
+        "    {\n"
+        "      \"op\": \"FullyConnected\", \n"
+        "      \"name\": \"fc\", \n"
+        "      \"attrs\": {\n"
+        "        \"num_hidden\": \"4\", \n"
+        "        \"no_bias\": \"1\"\n"
+        "      }, \n"
+        "      \"inputs\": [[0, 0, 0], [1, 0, 0]]\n"
+        "    }\n"
+        "  ], \n"
+        "  \"arg_nodes\": [0, 1], \n"
+        "  \"node_row_ptr\": [0, 1, 2, 3], \n"
+        "  \"heads\": [[2, 0, 0]], \n"
+        "  \"attrs\": {\"mxnet_version\": [\"int\", 10600]}\n"
+        "}";
+    am_graph *g = am_graph_from_json(doc);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(g);
+    assert_json(g, true, doc);
+    CU_ASSERT_EQUAL_FATAL(am_graph_infer(g, (const char *[]){"x"}, (am_shape[]){AM_SHAPE(2, 3)},
+                                         (am_dtype[]){AM_DTYPE_FLOAT32}, 1), AM_OK);
+    char *json = am_graph_to_json(g);
+    CU_ASSERT_PTR_NOT_NULL(strstr(json, "\"name\": \"x\", \n      \"attrs\": {\n"
+                                        "        \"__dtype__\": \"0\", \n"
+                                        "        \"__shape__\": \"(2, 3)\"\n      }, \n"
+                                        "      \"inputs\": []"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(json, "\"attrs\": {\n        \"__dtype__\": \"0\", \n"
+                                        "        \"__shape__\": \"(4,3)\", \n"
+                                        "        \"__wd_mult__\": \"1.0\"\n      }"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(json, "\"num_hidden\": \"4\", \n        \"no_bias\": \"1\"\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(json, "\"attrs\": {\"mxnet_version\": [\"int\", 10600]}"));
+    /* The text written is read and written again unchanged. */
+    am_graph *h = am_graph_from_json(json);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+    assert_json(h, true, json);
+    am_graph_release(h);
+    free(json);
+    am_graph_release(g);
+    am_scope_end();
+}
+
+/* A file in another layout (one line, as json.dumps writes) keeps its
+ * content and key order but takes dmlc's layout; that text is then a fixed
+ * point. */
+static void test_other_layout(void)
+{
+    am_scope_begin();
+    const char *doc =
+        "{\"nodes\": [{\"op\": \"null\", \"name\": \"x\", \"inputs\": []}, {\"name\": \"r\","
+        " \"op\": \"Activation\", \"attrs\": {\"act_type\": \"relu\", \"__k__\": \"v\"},"
+        " \"inputs\": [[0, 0, 7]]}], \"heads\": [[1, 0, 0]], \"arg_nodes\": [0],"
+        " \"attrs\": {\"mxnet_version\": [\"int\", 10901], \"list\": [\"list_int\", [1, 2]]}}";
+    const char *want =
+        "{\n"
+        "  \"nodes\": [\n"
+        "    {\n"
+        "      \"op\": \"null\", \n"
+        "      \"name\": \"x\", \n"
+        "      \"inputs\": []\n"
+        "    }, \n"
+        "    {\n"
+        "      \"name\": \"r\", \n"
+        "      \"op\": \"Activation\", \n"
+        "      \"attrs\": {\n"
+        "        \"act_type\": \"relu\", \n"
+        "        \"__k__\": \"v\"\n"
+        "      }, \n"
+        "      \"inputs\": [[0, 0, 7]]\n"
+        "    }\n"
+        "  ], \n"
+        "  \"heads\": [[1, 0, 0]], \n"
+        "  \"arg_nodes\": [0], \n"
+        "  \"attrs\": {\n"
+        "    \"mxnet_version\": [\"int\", 10901], \n"
+        "    \"list\": [\"list_int\", [1, 2]]\n"
+        "  }\n"
+        "}";
+    am_graph *g = am_graph_from_json(doc);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(g);
+    assert_json(g, true, want);
+    am_graph *h = am_graph_from_json(want);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+    assert_json(h, true, want);
+    am_graph_release(h);
     am_graph_release(g);
     am_scope_end();
 }
@@ -600,6 +882,11 @@ CU_TestInfo am_tests_json[] = {
     {"formatting: long arrays, escapes", test_formatting_details},
     {"older spellings and numpy shapes", test_legacy_spellings},
     {"names on load", test_names_on_load},
+    {"every fixture file round-trips byte for byte", test_fixtures_round_trip},
+    {"MXNet 1.9.1's spellings, duplicate names, versions are kept", test_mxnet_spellings_kept},
+    {"an MXNet 0.8 file is kept as read", test_old_mxnet_kept},
+    {"attributes changed since reading are written anew", test_changed_attributes},
+    {"another layout becomes dmlc's, content kept", test_other_layout},
     {"malformed input is refused with the node and field", test_errors},
     {"absurd node counts are refused", test_too_many_nodes},
     {"save and load files", test_save_and_load},

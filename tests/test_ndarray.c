@@ -61,7 +61,9 @@ static void test_properties(void)
     CU_ASSERT_EQUAL(am_dtype_size(AM_DTYPE_FLOAT64), 8);
     am_dtype t;
     CU_ASSERT(am_dtype_from_mxnet(6, &t) && t == AM_DTYPE_INT64);
-    CU_ASSERT(!am_dtype_from_mxnet(2, &t)); /* float16 */
+    CU_ASSERT(am_dtype_from_mxnet(2, &t) && t == AM_DTYPE_FLOAT16);
+    CU_ASSERT(am_dtype_from_mxnet(12, &t) && t == AM_DTYPE_BFLOAT16);
+    CU_ASSERT(!am_dtype_from_mxnet(8, &t)); /* int16 */
     CU_ASSERT_EQUAL(am_dtype_to_mxnet(AM_DTYPE_UINT8), 3);
     am_scope_end();
 }

@@ -572,16 +572,15 @@ static void test_record_errors(void)
     FORMAT_FAILS("storage type at byte 28: unknown storage type 3 (0 dense, 1 row_sparse, "
                  "2 csr)", HEAD(1), U32(0xF993FAC9), U32(3), U32(1), U64(1), NONAMES);
     /* the second record's offsets */
-    FORMAT_FAILS("record 1, dtype at byte 88: float16 (MXNet type flag 2) is not supported; "
-                 "Amber reads float32, float64, uint8, int32 and int64", HEAD(2),
-                 V2, U32(1), U64(1), CPU, U32(0), U32(0), V2, U32(1), U64(1), CPU, U32(2),
+    FORMAT_FAILS("record 1, dtype at byte 88: int16 (MXNet type flag 8) is not supported; "
+                 "Amber reads float32, float64, float16, bfloat16, uint8, int8, int32, int64 "
+                 "and bool", HEAD(2),
+                 V2, U32(1), U64(1), CPU, U32(0), U32(0), V2, U32(1), U64(1), CPU, U32(8),
                  U32(0), NONAMES);
-    FORMAT_FAILS("int8 (MXNet type flag 5) is not supported", HEAD(1), V1, U32(1), U64(1), CPU,
-                 U32(5), 0, NONAMES);
-    FORMAT_FAILS("bool (MXNet type flag 7) is not supported", HEAD(1), V2, U32(1), U64(1), CPU,
-                 U32(7), 0, NONAMES);
-    FORMAT_FAILS("bfloat16 (MXNet type flag 12) is not supported", HEAD(1), V2, U32(1), U64(1),
-                 CPU, U32(12), 0, 0, NONAMES);
+    FORMAT_FAILS("uint16 (MXNet type flag 9) is not supported", HEAD(1), V1, U32(1), U64(1), CPU,
+                 U32(9), 0, NONAMES);
+    FORMAT_FAILS("uint64 (MXNet type flag 11) is not supported", HEAD(1), V2, U32(1), U64(1),
+                 CPU, U32(11), 0, 0, NONAMES);
     FORMAT_FAILS("record 0, dtype at byte 40: unknown MXNet type flag 13", HEAD(1), U32(1),
                  U32(1), CPU, U32(13), 0, NONAMES);
     FORMAT_FAILS("unknown MXNet type flag -1", HEAD(1), V2, U32(1), U64(1), CPU, U32(-1), 0,

@@ -1,4 +1,4 @@
-/* The amber command: `amber run`, `viz`, `inspect`, `ops`, `bench`, `version`. */
+/* The amber command: `amber run`, `viz`, `inspect`, `convert`, `ops`, `bench`, `version`. */
 #include <amber/amber.h>
 #include <stdio.h>
 #include <string.h>
@@ -16,6 +16,8 @@ static int usage(void)
             "                     the graph as Graphviz DOT (or SVG through dot)\n"
             "  inspect MODEL-symbol.json [MODEL.params] [-i NAME=SHAPE ...] [--training]\n"
             "                     the compiled plan: passes, steps, memory\n"
+            "  convert IN-symbol.json OUT-symbol.json\n"
+            "                     read a symbol JSON file and write it back\n"
             "  ops [--markdown | --names]\n"
             "                     list the operator registry (--names: every name and alias)\n"
             "  bench ops          GEMM, elementwise and reduction throughput\n"
@@ -31,6 +33,7 @@ int main(int argc, char **argv)
     if (strcmp(argv[1], "run") == 0) return am_cmd_run(argc - 2, argv + 2);
     if (strcmp(argv[1], "viz") == 0) return am_cmd_viz(argc - 2, argv + 2);
     if (strcmp(argv[1], "inspect") == 0) return am_cmd_inspect(argc - 2, argv + 2);
+    if (strcmp(argv[1], "convert") == 0) return am_cmd_convert(argc - 2, argv + 2);
     if (strcmp(argv[1], "ops") == 0) return am_cmd_ops(argc - 2, argv + 2);
     if (strcmp(argv[1], "bench") == 0) return am_cmd_bench(argc - 2, argv + 2);
     if (strcmp(argv[1], "version") == 0) return printf("amber %s\n", AM_VERSION_STRING), 0;

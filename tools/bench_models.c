@@ -395,12 +395,14 @@ static int save_json(json_t *doc, const char *path)
 /* What a call costs: Amber's C calls next to the peers' Python floors. */
 static void overheads(const options *o, results *r)
 {
+    am_scope_begin();
     amber_arg a = {bench_model(TINY), NULL, NULL, NULL, am_ones(AM_SHAPE(1), AM_DTYPE_FLOAT32),
                    NULL, 1};
     double eager = bench_time_median(&o->cfg, infer_once, &a) * 1e6;
     am_block_hybridize(a.net, true, NULL);
     double hybrid = bench_time_median(&o->cfg, infer_once, &a) * 1e6;
     am_block_release(a.net);
+    am_scope_end();
     json_object_set_new(r->json, "amber_call_us",
                         json_pack("{s:f, s:f}", "eager_block", eager, "hybridized_block", hybrid));
     printf("\nper call, a one-element relu: Amber (C) eager block %.2f us, hybridized block "

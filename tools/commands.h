@@ -14,6 +14,7 @@ int am_cmd_bench(int argc, char **argv);
 int am_cmd_run(int argc, char **argv);
 int am_cmd_viz(int argc, char **argv);
 int am_cmd_inspect(int argc, char **argv);
+int am_cmd_convert(int argc, char **argv);
 
 /* Prints "amber <cmd>: <message>" as one line on stderr; returns 1. */
 int am_cmd_fail(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

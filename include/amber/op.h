@@ -150,6 +150,9 @@ enum {
      * partial), filling what it can in both; without the flag graph
      * inference passes a partial shape as unknown (ndim -1). */
     AM_OP_PARTIAL_SHAPES = 1u << 5,
+    AM_OP_SURROGATE_GRAD = 1u << 6, /* gradient by definition, not the forward's derivative
+                                     * (straight-through estimators, gradient scaling): the
+                                     * gradient check skips it; its tests check the values */
 };
 
 typedef struct am_inplace_pair {
@@ -203,6 +206,13 @@ typedef struct am_op_def {
      * that feeds nothing else unbound: plans then pass the kernel a view
      * whose data is NULL, and am_graph_eval passes zeros. */
     unsigned grad_only_inputs;
+    /* Bit (1u << t) set for each of float16, bfloat16, bool and int8
+     * (AM_DTYPES_NARROW) that the kernels read and write themselves.  An op
+     * without the bit computes that dtype through am_dtype_compute's (float32;
+     * int32 for int8): eager calls and am_graph_eval convert its inputs and
+     * outputs around the kernel, plans insert Cast nodes, and dtype inference
+     * sees the compute dtype (docs/dtypes.md). */
+    unsigned dtypes;
     /* Output shapes that depend on input values (_contrib_boolean_mask).  Eager calls
      * on the CPU use it, given the inputs, in place of infer_shape; infer_shape then
      * fails with a message saying so, which graph inference, plans and hybridized
@@ -210,6 +220,11 @@ typedef struct am_op_def {
     am_status (*value_shape)(const void *attrs, const am_view *in, int n_in, am_shape *out,
                              int n_out);
 } am_op_def;
+
+/* The dtypes that compute through another unless an op's .dtypes has them. */
+#define AM_DTYPES_NARROW                                                             \
+    ((1u << AM_DTYPE_FLOAT16) | (1u << AM_DTYPE_BFLOAT16) | (1u << AM_DTYPE_BOOL) | \
+     (1u << AM_DTYPE_INT8))
 
 /* ---- registry ----------------------------------------------------------- */
 
@@ -272,6 +287,15 @@ AM_API am_status am_op_call(const am_op_def *op, const void *attrs, am_array *co
  * and the caller's file:line behind.  Returns code. */
 AM_API am_status am_fail(am_status code, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/* Infers an op's output dtypes as every caller should (dispatch, graph
+ * inference, passes): op->infer_dtype itself, except that inputs of a dtype
+ * the op computes through another (see .dtypes) are shown to it as that
+ * compute dtype, and outputs (and unknown inputs it fills) that follow them
+ * come back in the input's dtype: float16 in, float16 out.  An output fixed by the op (argmax's
+ * int index, Cast's target) keeps what the op says. */
+AM_API am_status am_op_infer_dtype(const am_op_def *op, const void *attrs, am_dtype *in,
+                                   int n_in, am_dtype *out, int n_out);
 
 /* ---- helpers for common op shapes --------------------------------------- */
 

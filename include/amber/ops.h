@@ -518,7 +518,303 @@ AM_API am_array *am_softmax_activation_at(am_array *data, bool channel, am_site 
  * (1,); an ordinary gradient (times the head gradient); a label outside [0, k) is AM_ERR_ARG. */
 AM_API am_array *am_softmax_cross_entropy_at(am_array *data, am_array *label, am_site at);
 #define am_softmax_cross_entropy(d, l) am_softmax_cross_entropy_at((d), (l), AM_HERE)
+/* ---- ordering [topk, sort, argsort, reverse] ----------------------------- */
+/* [topk] the k largest (is_ascend: smallest) along axis (AM_NONE: flattened);
+ * k < 1 keeps all.  ret_typ "value", "indices" (in dtype), "mask" (0/1 in data's
+ * shape) or "both" (out[0] values, out[1] indices).  Fills out with 1 or 2 new
+ * references; ties come out in MXNet's CPU order. */
+AM_API am_status am_topk_at(am_array *x, int64_t axis, int64_t k, const char *ret_typ,
+                            bool is_ascend, am_dtype dtype, am_array **out, am_site at);
+#define am_topk(x, axis, k, ret, asc, out) \
+    am_topk_at((x), (axis), (k), (ret), (asc), AM_DTYPE_FLOAT32, (out), AM_HERE)
+/* [sort] along axis (AM_NONE: flattened). */
+AM_API am_array *am_sort_at(am_array *x, int64_t axis, bool is_ascend, am_site at);
+#define am_sort(x, axis, asc) am_sort_at((x), (axis), (asc), AM_HERE)
+/* [argsort] indices in dtype that sort x along axis (AM_NONE: flattened). */
+AM_API am_array *am_argsort_at(am_array *x, int64_t axis, bool is_ascend, am_dtype dtype,
+                               am_site at);
+#define am_argsort(x, axis, asc) am_argsort_at((x), (axis), (asc), AM_DTYPE_FLOAT32, AM_HERE)
+/* [reverse] (alias flip) reverses the listed axes. */
+AM_API am_array *am_reverse_at(am_array *x, const int *axes, int naxes, am_site at);
+#define am_reverse(x, axes, n) am_reverse_at((x), (axes), (n), AM_HERE)
+/* ---- sequences [SequenceMask, SequenceLast, SequenceReverse] ------------ */
+/* x is (time, batch, ...) with axis 0 or (batch, time, ...) with axis 1; lens
+ * (batch,) holds each sequence's length, or is NULL for full sequences. */
+/* [SequenceMask] steps at or past each length set to value. */
+AM_API am_array *am_sequence_mask_at(am_array *x, am_array *lens, int64_t axis, double value,
+                                     am_site at);
+#define am_sequence_mask(x, l, axis, v) am_sequence_mask_at((x), (l), (axis), (v), AM_HERE)
+/* [SequenceLast] each sequence's last step: x without its time axis. */
+AM_API am_array *am_sequence_last_at(am_array *x, am_array *lens, int64_t axis, am_site at);
+#define am_sequence_last(x, l, axis) am_sequence_last_at((x), (l), (axis), AM_HERE)
+/* [SequenceReverse] each sequence's first len steps reversed (time axis 0). */
+AM_API am_array *am_sequence_reverse_at(am_array *x, am_array *lens, am_site at);
+#define am_sequence_reverse(x, l) am_sequence_reverse_at((x), (l), AM_HERE)
+/* [Pad] (alias pad) mode "constant", "edge" or "reflect" on the spatial axes of 4-D
+ * or 5-D float x; pad_width holds n = 2 * ndim entries, (before, after) per axis,
+ * the first four 0. */
+AM_API am_array *am_pad_at(am_array *x, const char *mode, const int64_t *pad_width, int n,
+                           double constant_value, am_site at);
+#define am_pad(x, mode, w, n, c) am_pad_at((x), (mode), (w), (n), (c), AM_HERE)
+/* [broadcast_like] lhs broadcast to rhs's shape (naxes 0), or its lhs_axes to the
+ * sizes of rhs's rhs_axes. */
+AM_API am_array *am_broadcast_like_at(am_array *lhs, am_array *rhs, const int *lhs_axes,
+                                      const int *rhs_axes, int naxes, am_site at);
+#define am_broadcast_like(l, r) am_broadcast_like_at((l), (r), NULL, NULL, 0, AM_HERE)
+/* [broadcast_axis] (alias broadcast_axes) the listed size-1 axes grown to sizes. */
+AM_API am_array *am_broadcast_axis_at(am_array *x, const int *axes, const int64_t *sizes,
+                                      int naxes, am_site at);
+#define am_broadcast_axis(x, ax, sz, n) am_broadcast_axis_at((x), (ax), (sz), (n), AM_HERE)
+/* [slice_like] x's leading part with like's sizes on axes (naxes 0: every axis). */
+AM_API am_array *am_slice_like_at(am_array *x, am_array *like, const int *axes, int naxes,
+                                  am_site at);
+#define am_slice_like(x, l, ax, n) am_slice_like_at((x), (l), (ax), (n), AM_HERE)
+/* [gather_nd] data at the coordinates in indices' columns: indices (M, Y...) gives
+ * a result Y + data.shape[M:]; indices of any dtype, negative ones from the end. */
+AM_API am_array *am_gather_nd_at(am_array *data, am_array *indices, am_site at);
+#define am_gather_nd(d, i) am_gather_nd_at((d), (i), AM_HERE)
+/* [scatter_nd] zeros of shape with data's blocks at indices' columns. */
+AM_API am_array *am_scatter_nd_at(am_array *data, am_array *indices, am_shape shape, am_site at);
+#define am_scatter_nd(d, i, s) am_scatter_nd_at((d), (i), (s), AM_HERE)
+/* [depth_to_space, space_to_depth] NCHW blocks of block_size between channels and space. */
+AM_API am_array *am_depth_to_space_at(am_array *x, int64_t block_size, am_site at);
+AM_API am_array *am_space_to_depth_at(am_array *x, int64_t block_size, am_site at);
+#define am_depth_to_space(x, b) am_depth_to_space_at((x), (b), AM_HERE)
+#define am_space_to_depth(x, b) am_space_to_depth_at((x), (b), AM_HERE)
+/* [diag] diagonal k of axes (axis1, axis2); a vector gives a square matrix. */
+AM_API am_array *am_diag_at(am_array *x, int64_t k, int axis1, int axis2, am_site at);
+#define am_diag(x, k) am_diag_at((x), (k), 0, 1, AM_HERE)
+/* [Crop] NCHW x cropped to h_w (like NULL) or to like's last two sizes, at offset
+ * (y, x) or centred; offset and h_w hold 2 entries or are NULL (zeros). */
+AM_API am_array *am_crop_at(am_array *x, am_array *like, const int64_t *offset,
+                            const int64_t *h_w, bool center_crop, am_site at);
+/* [nansum, nanprod] over axes (NULL: all), NaN counted as 0 and 1. */
+/* ---- more elementwise math (ndarray/ops/math.c) -------------------------- */
+/* [tan, arcsin, arccos, arctan, sinh, cosh, arcsinh, arccosh, arctanh, log2,
+ *  log10, cbrt, rcbrt, degrees, radians, gamma, gammaln, erfinv] float32 and
+ * float64 only; [trunc, fix, rint, logical_not] every dtype, no gradient.
+ * rint is MXNet's: the lower integer at halves (1.5 -> 1, -1.5 -> -2). */
+#define AM_MATH_UNARY_OPS(X) \
+    X(tan) X(arcsin) X(arccos) X(arctan) X(sinh) X(cosh) X(arcsinh) X(arccosh) X(arctanh) \
+    X(log2) X(log10) X(cbrt) X(rcbrt) X(degrees) X(radians) X(gamma) X(gammaln) X(erfinv) \
+    X(trunc) X(fix) X(rint) X(logical_not)
+#define AM_DECLARE_UNARY(n) AM_API am_array *am_##n##_at(am_array *x, am_site at);
+AM_MATH_UNARY_OPS(AM_DECLARE_UNARY)
+#undef AM_DECLARE_UNARY
+#define am_tan(x)         am_tan_at((x), AM_HERE)
+#define am_arcsin(x)      am_arcsin_at((x), AM_HERE)
+#define am_arccos(x)      am_arccos_at((x), AM_HERE)
+#define am_arctan(x)      am_arctan_at((x), AM_HERE)
+#define am_sinh(x)        am_sinh_at((x), AM_HERE)
+#define am_cosh(x)        am_cosh_at((x), AM_HERE)
+#define am_arcsinh(x)     am_arcsinh_at((x), AM_HERE)
+#define am_arccosh(x)     am_arccosh_at((x), AM_HERE)
+#define am_arctanh(x)     am_arctanh_at((x), AM_HERE)
+#define am_log2(x)        am_log2_at((x), AM_HERE)
+#define am_log10(x)       am_log10_at((x), AM_HERE)
+#define am_cbrt(x)        am_cbrt_at((x), AM_HERE)
+#define am_rcbrt(x)       am_rcbrt_at((x), AM_HERE)
+#define am_degrees(x)     am_degrees_at((x), AM_HERE)
+#define am_radians(x)     am_radians_at((x), AM_HERE)
+#define am_gamma(x)       am_gamma_at((x), AM_HERE)
+#define am_gammaln(x)     am_gammaln_at((x), AM_HERE)
+#define am_erfinv(x)      am_erfinv_at((x), AM_HERE)
+#define am_trunc(x)       am_trunc_at((x), AM_HERE)
+#define am_fix(x)         am_fix_at((x), AM_HERE)
+#define am_rint(x)        am_rint_at((x), AM_HERE)
+#define am_logical_not(x) am_logical_not_at((x), AM_HERE)
+/* [_maximum, _minimum, _power, _mod, _hypot, _equal, _not_equal, _greater,
+ *  _greater_equal, _lesser, _lesser_equal, _logical_and, _logical_or,
+ *  _logical_xor] (aliases _Maximum ... _Logical_Xor) as am_elemwise_<name>:
+ * equal shapes, as MXNet's _-prefixed forms; [broadcast_hypot,
+ * broadcast_logical_and, broadcast_logical_or, broadcast_logical_xor] NumPy
+ * broadcasting.  Comparisons and logical ops give 0/1 in the input dtype. */
+#define AM_BINARY_OPS2(X) \
+    X(elemwise_maximum) X(elemwise_minimum) X(elemwise_power) X(elemwise_mod) \
+    X(elemwise_hypot) X(elemwise_equal) X(elemwise_not_equal) X(elemwise_greater) \
+    X(elemwise_greater_equal) X(elemwise_lesser) X(elemwise_lesser_equal) \
+    X(elemwise_logical_and) X(elemwise_logical_or) X(elemwise_logical_xor) \
+    X(broadcast_hypot) X(broadcast_logical_and) X(broadcast_logical_or) \
+    X(broadcast_logical_xor)
+#define AM_DECLARE_BINARY(n) AM_API am_array *am_##n##_at(am_array *a, am_array *b, am_site at);
+AM_BINARY_OPS2(AM_DECLARE_BINARY)
+#undef AM_DECLARE_BINARY
+#define am_elemwise_maximum(a, b)       am_elemwise_maximum_at((a), (b), AM_HERE)
+#define am_elemwise_minimum(a, b)       am_elemwise_minimum_at((a), (b), AM_HERE)
+#define am_elemwise_power(a, b)         am_elemwise_power_at((a), (b), AM_HERE)
+#define am_elemwise_mod(a, b)           am_elemwise_mod_at((a), (b), AM_HERE)
+#define am_elemwise_hypot(a, b)         am_elemwise_hypot_at((a), (b), AM_HERE)
+#define am_elemwise_equal(a, b)         am_elemwise_equal_at((a), (b), AM_HERE)
+#define am_elemwise_not_equal(a, b)     am_elemwise_not_equal_at((a), (b), AM_HERE)
+#define am_elemwise_greater(a, b)       am_elemwise_greater_at((a), (b), AM_HERE)
+#define am_elemwise_greater_equal(a, b) am_elemwise_greater_equal_at((a), (b), AM_HERE)
+#define am_elemwise_lesser(a, b)        am_elemwise_lesser_at((a), (b), AM_HERE)
+#define am_elemwise_lesser_equal(a, b)  am_elemwise_lesser_equal_at((a), (b), AM_HERE)
+#define am_elemwise_logical_and(a, b)   am_elemwise_logical_and_at((a), (b), AM_HERE)
+#define am_elemwise_logical_or(a, b)    am_elemwise_logical_or_at((a), (b), AM_HERE)
+#define am_elemwise_logical_xor(a, b)   am_elemwise_logical_xor_at((a), (b), AM_HERE)
+#define am_broadcast_hypot(a, b)        am_broadcast_hypot_at((a), (b), AM_HERE)
+#define am_broadcast_logical_and(a, b)  am_broadcast_logical_and_at((a), (b), AM_HERE)
+#define am_broadcast_logical_or(a, b)   am_broadcast_logical_or_at((a), (b), AM_HERE)
+#define am_broadcast_logical_xor(a, b)  am_broadcast_logical_xor_at((a), (b), AM_HERE)
+/* [_hypot_scalar, _logical_and_scalar, _logical_or_scalar, _logical_xor_scalar]
+ * (aliases _HypotScalar, _LogicalAndScalar, ...) x OP s, in x's dtype. */
+#define AM_SCALAR_OPS2(X) \
+    X(hypot_scalar) X(logical_and_scalar) X(logical_or_scalar) X(logical_xor_scalar)
+#define AM_DECLARE_SCALAR(n) AM_API am_array *am_##n##_at(am_array *x, double s, am_site at);
+AM_SCALAR_OPS2(AM_DECLARE_SCALAR)
+#undef AM_DECLARE_SCALAR
+#define am_hypot_scalar(x, s)       am_hypot_scalar_at((x), (s), AM_HERE)
+#define am_logical_and_scalar(x, s) am_logical_and_scalar_at((x), (s), AM_HERE)
+#define am_logical_or_scalar(x, s)  am_logical_or_scalar_at((x), (s), AM_HERE)
+#define am_logical_xor_scalar(x, s) am_logical_xor_scalar_at((x), (s), AM_HERE)
+/* [hard_sigmoid] max(0, min(1, alpha x + beta)); MXNet's defaults are 0.2, 0.5. */
+AM_API am_array *am_hard_sigmoid_at(am_array *x, double alpha, double beta, am_site at);
+#define am_hard_sigmoid(x, a, b) am_hard_sigmoid_at((x), (a), (b), AM_HERE)
+/* [smooth_l1] 0.5 (sigma x)^2 where |x| < 1/sigma^2, else |x| - 0.5/sigma^2. */
+AM_API am_array *am_smooth_l1_at(am_array *x, double sigma, am_site at);
+#define am_smooth_l1(x, s) am_smooth_l1_at((x), (s), AM_HERE)
 
+/* [_contrib_round_ste, _contrib_sign_ste] round and sign forward, with the
+ * output gradient passed through unchanged (straight-through estimators). */
+AM_API am_array *am_round_ste_at(am_array *x, am_site at);
+AM_API am_array *am_sign_ste_at(am_array *x, am_site at);
+#define am_round_ste(x) am_round_ste_at((x), AM_HERE)
+#define am_sign_ste(x)  am_sign_ste_at((x), AM_HERE)
+/* [_contrib_gradientmultiplier] x forward; the gradient is scalar * og. */
+AM_API am_array *am_gradientmultiplier_at(am_array *x, double scalar, am_site at);
+#define am_gradientmultiplier(x, s) am_gradientmultiplier_at((x), (s), AM_HERE)
+/* [_contrib_quadratic] a x^2 + b x + c. */
+AM_API am_array *am_quadratic_at(am_array *x, double a, double b, double c, am_site at);
+#define am_quadratic(x, a, b, c) am_quadratic_at((x), (a), (b), (c), AM_HERE)
+/* [_identity_with_attr_like_rhs] lhs; rhs must have its shape and dtype. */
+AM_API am_array *am_identity_with_attr_like_rhs_at(am_array *lhs, am_array *rhs, am_site at);
+#define am_identity_with_attr_like_rhs(l, r) am_identity_with_attr_like_rhs_at((l), (r), AM_HERE)
+/* [nansum, nanprod] sum and prod (as am_sum) with NaN counted as 0 and 1. */
+AM_API am_array *am_nansum_at(am_array *x, const int *axes, int naxes, bool keepdims,
+                              am_site at);
+AM_API am_array *am_nanprod_at(am_array *x, const int *axes, int naxes, bool keepdims,
+                               am_site at);
+#define am_nansum(x, ax, n, k) am_nansum_at((x), (ax), (n), (k), AM_HERE)
+#define am_nanprod(x, ax, n, k) am_nanprod_at((x), (ax), (n), (k), AM_HERE)
+/* [argmax_channel] index of the largest element along axis 1, in x's dtype. */
+AM_API am_array *am_argmax_channel_at(am_array *x, am_site at);
+#define am_argmax_channel(x) am_argmax_channel_at((x), AM_HERE)
+/* [_np_cumsum] (alias cumsum) running sums along axis (AM_NONE: flattened). */
+AM_API am_array *am_cumsum_at(am_array *x, int64_t axis, am_site at);
+#define am_cumsum(x, axis) am_cumsum_at((x), (axis), AM_HERE)
+/* [shape_array, size_array] x's shape, and its size as (1,), in int64. */
+AM_API am_array *am_shape_array_at(am_array *x, am_site at);
+AM_API am_array *am_size_array_at(am_array *x, am_site at);
+#define am_shape_array(x) am_shape_array_at((x), AM_HERE)
+#define am_size_array(x) am_size_array_at((x), AM_HERE)
+/* ---- attention (ndarray/ops/attention.c) and moments (moments.c) ---- */
+
+/* [_contrib_interleaved_matmul_selfatt_qk] scores (batch * heads, L, L) = q k^T /
+ * sqrt(head_dim) from qkv (L, batch, heads * 3 * head_dim), interleaved per head as
+ * (q, k, v).  New reference; AM_ERR_SHAPE for a shape that does not split into heads. */
+AM_API am_array *am_interleaved_matmul_selfatt_qk_at(am_array *qkv, int64_t heads, am_site at);
+#define am_interleaved_matmul_selfatt_qk(qkv, h) \
+    am_interleaved_matmul_selfatt_qk_at((qkv), (h), AM_HERE)
+/* [_contrib_interleaved_matmul_selfatt_valatt] (L, batch, heads * head_dim) = attention v,
+ * attention being (batch * heads, L, L). */
+AM_API am_array *am_interleaved_matmul_selfatt_valatt_at(am_array *qkv, am_array *attention,
+                                                         int64_t heads, am_site at);
+#define am_interleaved_matmul_selfatt_valatt(qkv, att, h) \
+    am_interleaved_matmul_selfatt_valatt_at((qkv), (att), (h), AM_HERE)
+/* [_contrib_interleaved_matmul_encdec_qk] scores (batch * heads, Lq, Lk) from queries
+ * (Lq, batch, heads * head_dim) and keys_values (Lk, batch, heads * 2 * head_dim), per head
+ * (k, v). */
+AM_API am_array *am_interleaved_matmul_encdec_qk_at(am_array *queries, am_array *keys_values,
+                                                    int64_t heads, am_site at);
+#define am_interleaved_matmul_encdec_qk(q, kv, h) \
+    am_interleaved_matmul_encdec_qk_at((q), (kv), (h), AM_HERE)
+/* [_contrib_interleaved_matmul_encdec_valatt] (Lq, batch, heads * head_dim) = attention v. */
+AM_API am_array *am_interleaved_matmul_encdec_valatt_at(am_array *keys_values,
+                                                        am_array *attention, int64_t heads,
+                                                        am_site at);
+#define am_interleaved_matmul_encdec_valatt(kv, att, h) \
+    am_interleaved_matmul_encdec_valatt_at((kv), (att), (h), AM_HERE)
+/* [_contrib_div_sqrt_dim] x / sqrt(x.shape[-1]). */
+AM_API am_array *am_div_sqrt_dim_at(am_array *x, am_site at);
+#define am_div_sqrt_dim(x) am_div_sqrt_dim_at((x), AM_HERE)
+/* [_contrib_arange_like] start + floor(i / repeat) * step in x's shape and dtype, or as
+ * long as axis *axis of x when axis is not NULL. */
+AM_API am_array *am_arange_like_at(am_array *x, double start, double step, int64_t repeat,
+                                   const int64_t *axis, am_site at);
+#define am_arange_like(x, start, step, rep, axis) \
+    am_arange_like_at((x), (start), (step), (rep), (axis), AM_HERE)
+/* [moments] mean and population variance over naxes axes (at least one); *mean and *var
+ * receive new references (NULL on failure). */
+AM_API am_status am_moments_at(am_array *x, const int *axes, int naxes, bool keepdims,
+                               am_array **mean, am_array **var, am_site at);
+#define am_moments(x, ax, n, k, m, v) am_moments_at((x), (ax), (n), (k), (m), (v), AM_HERE)
+
+/* ---- resizing (ndarray/ops/resize.c) ---- */
+
+/* [_contrib_BilinearResize2D] NCHW x resized to (height, width) by bilinear interpolation;
+ * align_corners as MXNet's attribute.  Other modes through am_invoke. */
+AM_API am_array *am_bilinear_resize_2d_at(am_array *x, int64_t height, int64_t width,
+                                          bool align_corners, am_site at);
+#define am_bilinear_resize_2d(x, h, w, ac) am_bilinear_resize_2d_at((x), (h), (w), (ac), AM_HERE)
+/* [_contrib_AdaptiveAvgPooling2D] NCHW x average-pooled to (height, width). */
+AM_API am_array *am_adaptive_avg_pooling_2d_at(am_array *x, int64_t height, int64_t width,
+                                               am_site at);
+#define am_adaptive_avg_pooling_2d(x, h, w) am_adaptive_avg_pooling_2d_at((x), (h), (w), AM_HERE)
+
+/* ---- LRN, AMP casts and ROIPooling (lrn.c, amp.c, roi_pooling.c) ---- */
+
+/* [LRN] x / (knorm + alpha / nsize * sum of x^2 over nsize channels)^beta; MXNet's
+ * defaults are alpha 1e-4, beta 0.75, knorm 2. */
+AM_API am_array *am_lrn_at(am_array *x, int64_t nsize, double alpha, double beta, double knorm,
+                           am_site at);
+#define am_lrn(x, n, a, b, k) am_lrn_at((x), (n), (a), (b), (k), AM_HERE)
+/* [amp_cast] float32 x converted to dtype; other dtypes returned as a copy. */
+AM_API am_array *am_amp_cast_at(am_array *x, am_dtype dtype, am_site at);
+#define am_amp_cast(x, t) am_amp_cast_at((x), (t), AM_HERE)
+/* [amp_multicast] n arrays cast to their widest (cast_narrow: narrowest) low-precision or
+ * float32 dtype; out receives n new references. */
+AM_API am_status am_amp_multicast_at(am_array *const *xs, int n, bool cast_narrow,
+                                     am_array **out, am_site at);
+#define am_amp_multicast(xs, n, narrow, out) am_amp_multicast_at((xs), (n), (narrow), (out), AM_HERE)
+/* [ROIPooling] max pooling of each roi row [batch, x1, y1, x2, y2] of rois (R, 5) over
+ * NCHW x to (R, C, pooled_h, pooled_w); spatial_scale in [0, 1]. */
+AM_API am_array *am_roi_pooling_at(am_array *x, am_array *rois, int64_t pooled_h,
+                                   int64_t pooled_w, double spatial_scale, am_site at);
+#define am_roi_pooling(x, r, ph, pw, s) am_roi_pooling_at((x), (r), (ph), (pw), (s), AM_HERE)
+/* [_contrib_ROIAlign] Mask R-CNN's RoIAlign of rois (R, 5) over NCHW x to (R, C, pooled_h,
+ * pooled_w) (C / (pooled_h * pooled_w) channels when position_sensitive); sample_ratio <= 0
+ * adapts the samples per bin; aligned shifts corners by half a pixel. */
+AM_API am_array *am_roi_align_at(am_array *x, am_array *rois, int64_t pooled_h, int64_t pooled_w,
+                                 double spatial_scale, int64_t sample_ratio,
+                                 bool position_sensitive, bool aligned, am_site at);
+#define am_roi_align(x, r, ph, pw, s, sr, ps, al) \
+    am_roi_align_at((x), (r), (ph), (pw), (s), (sr), (ps), (al), AM_HERE)
+
+/* ---- detection (ndarray/ops/box.c) ---- */
+
+/* [_contrib_box_nms] non-maximum suppression of rows [id, score, xmin, ymin, xmax, ymax, ...]
+ * of x (..., boxes, width): per batch, kept rows sorted by score, then -1 rows.  Other
+ * attributes (coord_start, score_index, background_id, formats) through am_invoke. */
+AM_API am_array *am_box_nms_at(am_array *x, double overlap_thresh, double valid_thresh,
+                               int64_t topk, int64_t id_index, bool force_suppress, am_site at);
+#define am_box_nms(x, ot, vt, k, id, fs) am_box_nms_at((x), (ot), (vt), (k), (id), (fs), AM_HERE)
+/* [_contrib_box_iou] IoU of every lhs box (..., 4) with every rhs box (..., 4). */
+AM_API am_array *am_box_iou_at(am_array *lhs, am_array *rhs, bool center, am_site at);
+#define am_box_iou(l, r, center) am_box_iou_at((l), (r), (center), AM_HERE)
+/* [_contrib_box_decode] corner boxes from normalized offsets data (B, N, 4) and anchors
+ * (1, N, 4); std (4 values, NULL: ones) scales the offsets, clip > 0 bounds the size ones. */
+AM_API am_array *am_box_decode_at(am_array *data, am_array *anchors, const double *std,
+                                  double clip, bool corner_anchors, am_site at);
+#define am_box_decode(d, a, std, clip, corner) \
+    am_box_decode_at((d), (a), (std), (clip), (corner), AM_HERE)
+
+/* [_eye] an n x m (m = 0: n x n) array with ones on diagonal k (> 0 above
+ * the main one, < 0 below), zeros elsewhere. */
+AM_API am_array *am_eye(int64_t n, int64_t m, int64_t k, am_dtype dtype);
+/* [softmin] softmax(-x / T) along axis; temperature <= 0 means none. */
+AM_API am_array *am_softmin_at(am_array *x, int axis, double temperature, am_site at);
+#define am_softmin(x, a) am_softmin_at((x), (a), 0.0, AM_HERE)
 /* ---- MXNet 1.x's smaller classic ops (ndarray/ops/misc.c) ---------------------------
  * Indices may have any dtype and are truncated toward zero. */
 /* [batch_take] out[r] = a[r, indices[r]] over the rows of a's last axis (clipped); the

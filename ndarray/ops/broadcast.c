@@ -1,5 +1,5 @@
-/* Binary operators: elemwise_* (equal shapes), broadcast_* (NumPy broadcasting),
- * clip, where and add_n.  Kernels walk collapsed shapes row by row, so every
+/* Binary operators: elemwise_* and MXNet's _-prefixed forms (_maximum ...
+ * _logical_xor; equal shapes), broadcast_* (NumPy broadcasting), clip, where and add_n.  Kernels walk collapsed shapes row by row, so every
  * inner loop is a unit-stride or scalar-operand loop that the compiler vectorizes. */
 #include "../ndarray_impl.h"
 
@@ -49,7 +49,7 @@
     default: return am_fail(AM_ERR_DTYPE, "unsupported dtype %d", (int)(dt));            \
     }
 
-_Static_assert(AM_DTYPE_COUNT == 5, "add the new dtype to the tables of broadcast.c");
+_Static_assert(AM_DTYPE_KERNEL_COUNT == 5, "add the new dtype to the tables of broadcast.c");
 
 /* ---- scalar functions: f_<op>_<dtype>(a, b) ----------------------------------------
  * MXNet 1.x semantics: comparisons give 0/1 in the input dtype; mod takes the
@@ -66,9 +66,12 @@ _Static_assert(AM_DTYPE_COUNT == 5, "add the new dtype to the tables of broadcas
     static inline T f_greater_##sfx(T a, T b) { return (T)(a > b); }                     \
     static inline T f_greater_equal_##sfx(T a, T b) { return (T)(a >= b); }              \
     static inline T f_lesser_##sfx(T a, T b) { return (T)(a < b); }                      \
-    static inline T f_lesser_equal_##sfx(T a, T b) { return (T)(a <= b); }
+    static inline T f_lesser_equal_##sfx(T a, T b) { return (T)(a <= b); }                \
+    static inline T f_logical_and_##sfx(T a, T b) { return (T)(a != 0 && b != 0); }       \
+    static inline T f_logical_or_##sfx(T a, T b) { return (T)(a != 0 || b != 0); }        \
+    static inline T f_logical_xor_##sfx(T a, T b) { return (T)((a != 0) != (b != 0)); }
 
-#define FLOAT_FNS(sfx, T, POW, FMOD)                                                     \
+#define FLOAT_FNS(sfx, T, POW, FMOD, HYPOT)                                                     \
     COMMON_FNS(sfx, T, T)                                                                \
     static inline T f_div_##sfx(T a, T b) { return a / b; }                              \
     static inline T f_mod_##sfx(T a, T b)                                                \
@@ -78,6 +81,7 @@ _Static_assert(AM_DTYPE_COUNT == 5, "add the new dtype to the tables of broadcas
         return (r != 0 && (r < 0) != (b < 0)) ? r + b : r;                               \
     }                                                                                    \
     static inline T f_power_##sfx(T a, T b) { return POW(a, b); }                        \
+    static inline T f_hypot_##sfx(T a, T b) { return HYPOT(a, b); }                      \
     static inline T f_maximum_##sfx(T a, T b) { return a != a ? a : (a > b ? a : b); }   \
     static inline T f_minimum_##sfx(T a, T b) { return a != a ? a : (a < b ? a : b); }
 
@@ -96,8 +100,22 @@ static inline int64_t ipow_i64(int64_t a, int64_t e)
     return (int64_t)ipow_u64((uint64_t)a, (uint64_t)e);
 }
 
+/* Integer hypot: computed in double and truncated (MXNet), saturated at the
+ * dtype's largest value. */
+static inline double ihypot(double a, double b, double max)
+{
+    double r = hypot(a, b);
+    /* int64's largest value rounds up to 2^63 in double; the largest double below it. */
+    if (max >= 9223372036854775807.0) max = 9223372036854774784.0;
+    return r < max ? r : max;
+}
+
 #define SINT_FNS(sfx, T, U)                                                              \
     COMMON_FNS(sfx, T, U)                                                                \
+    static inline T f_hypot_##sfx(T a, T b)                                              \
+    {                                                                                    \
+        return (T)ihypot((double)a, (double)b, (double)((U)-1 / 2));                     \
+    }                                                                                    \
     static inline T f_div_##sfx(T a, T b)                                                \
     {                                                                                    \
         return b == 0 ? 0 : b == -1 ? (T)(0 - (U)a) : (T)(a / b);                        \
@@ -114,14 +132,15 @@ static inline int64_t ipow_i64(int64_t a, int64_t e)
 
 #define UINT_FNS(sfx, T)                                                                 \
     COMMON_FNS(sfx, T, T)                                                                \
+    static inline T f_hypot_##sfx(T a, T b) { return (T)ihypot(a, b, (T)-1); }           \
     static inline T f_div_##sfx(T a, T b) { return b == 0 ? 0 : (T)(a / b); }            \
     static inline T f_mod_##sfx(T a, T b) { return b == 0 ? 0 : (T)(a % b); }            \
     static inline T f_power_##sfx(T a, T b) { return (T)ipow_u64(a, b); }                \
     static inline T f_maximum_##sfx(T a, T b) { return a > b ? a : b; }                  \
     static inline T f_minimum_##sfx(T a, T b) { return a < b ? a : b; }
 
-FLOAT_FNS(f32, float, powf, fmodf)
-FLOAT_FNS(f64, double, pow, fmod)
+FLOAT_FNS(f32, float, powf, fmodf, hypotf)
+FLOAT_FNS(f64, double, pow, fmod, hypot)
 SINT_FNS(i32, int32_t, uint32_t)
 SINT_FNS(i64, int64_t, uint64_t)
 UINT_FNS(u8, uint8_t)
@@ -172,7 +191,9 @@ typedef void (*row_fn)(const void *a, const void *b, void *y, int64_t n, int pat
     X(minimum, SIMD_LOOP, SIMD_LOOP) X(equal, SIMD_LOOP, SIMD_LOOP)                      \
     X(not_equal, SIMD_LOOP, SIMD_LOOP) X(greater, SIMD_LOOP, SIMD_LOOP)                  \
     X(greater_equal, SIMD_LOOP, SIMD_LOOP) X(lesser, SIMD_LOOP, SIMD_LOOP)               \
-    X(lesser_equal, SIMD_LOOP, SIMD_LOOP)
+    X(lesser_equal, SIMD_LOOP, SIMD_LOOP) X(hypot, PLAIN_LOOP, PLAIN_LOOP)                \
+    X(logical_and, SIMD_LOOP, SIMD_LOOP) X(logical_or, SIMD_LOOP, SIMD_LOOP)              \
+    X(logical_xor, SIMD_LOOP, SIMD_LOOP)
 
 BINARY_KINDS(ROW_FNS)
 
@@ -492,6 +513,8 @@ BINARY_GRAD(maximum, mul2(og, am_broadcast_greater_equal_at(a, b, at), at),
             mul2(og, am_broadcast_lesser_at(a, b, at), at))
 BINARY_GRAD(minimum, mul2(og, am_broadcast_lesser_equal_at(a, b, at), at),
             mul2(og, am_broadcast_greater_at(a, b, at), at))
+/* d hypot(a, b) = (a da + b db) / y. */
+BINARY_GRAD(hypot, div2(mul2(og, a, at), y, at), div2(mul2(og, b, at), y, at))
 
 /* ---- elemwise_* and broadcast_* definitions ---------------------------------------- */
 
@@ -504,7 +527,7 @@ static const am_inplace_pair lhs_or_rhs[] = {{0, 0}, {1, 0}, {-1, -1}};
         .input_names = lhs_rhs, .num_outputs = 1, .infer_shape = elemwise_shape,         \
         .infer_dtype = binary_dtype, .cpu = op##_cpu, .gradient = op##_grad,             \
         .inplace = lhs_or_rhs, .fuse = AM_FUSE_ELEMWISE, .doc = doc_}
-ELEMWISE_DEF(add, ((const char *const[]){"_add", "_plus", "_Plus", NULL}),
+ELEMWISE_DEF(add, ((const char *const[]){"_add", "_plus", "_Plus", "_grad_add", NULL}),
              "lhs + rhs; shapes must match.");
 ELEMWISE_DEF(sub, ((const char *const[]){"_sub", "_minus", "_Minus", NULL}),
              "lhs - rhs; shapes must match.");
@@ -542,6 +565,45 @@ BROADCAST_DEF(lesser, NULL, AM_OP_NO_GRAD, "1 where lhs < rhs, else 0, in the in
 BROADCAST_DEF(lesser_equal, NULL, AM_OP_NO_GRAD,
               "1 where lhs <= rhs, else 0, in the input dtype.");
 
+BROADCAST_DEF(hypot, NULL, 0, "sqrt(lhs^2 + rhs^2) with NumPy broadcasting; integers "
+              "compute in double and truncate.");
+BROADCAST_DEF(logical_and, NULL, AM_OP_NO_GRAD,
+              "1 where lhs and rhs are both nonzero, else 0, in the input dtype.");
+BROADCAST_DEF(logical_or, NULL, AM_OP_NO_GRAD,
+              "1 where lhs or rhs is nonzero, else 0, in the input dtype.");
+BROADCAST_DEF(logical_xor, NULL, AM_OP_NO_GRAD,
+              "1 where exactly one of lhs and rhs is nonzero, else 0, in the input dtype.");
+
+/* MXNet's _-prefixed binary ops (what F.maximum(a, b) and a > b write in a
+ * graph): the same kernels and gradients as broadcast_*, on equal shapes. */
+#define UNDERSCORE_DEF(op, mx, alias, flags_, doc_)                                      \
+    const am_op_def am_op_elemwise_##op = {                                              \
+        .name = mx, .aliases = (const char *const[]){alias, NULL}, .input_names = lhs_rhs, \
+        .num_outputs = 1, .infer_shape = elemwise_shape, .infer_dtype = binary_dtype,    \
+        .cpu = op##_cpu, .gradient = GRAD_OF_##flags_(op), .inplace = lhs_or_rhs,        \
+        .fuse = AM_FUSE_ELEMWISE, .flags = flags_, .doc = doc_}
+UNDERSCORE_DEF(maximum, "_maximum", "_Maximum", 0, "Elementwise maximum; NaN propagates.");
+UNDERSCORE_DEF(minimum, "_minimum", "_Minimum", 0, "Elementwise minimum; NaN propagates.");
+UNDERSCORE_DEF(power, "_power", "_Power", 0, "lhs ** rhs; integer 0 ** -k is 0.");
+UNDERSCORE_DEF(mod, "_mod", "_Mod", 0, "lhs mod rhs with the sign of rhs; x mod 0 is 0.");
+UNDERSCORE_DEF(hypot, "_hypot", "_Hypot", 0,
+               "sqrt(lhs^2 + rhs^2); integers compute in double and truncate.");
+UNDERSCORE_DEF(equal, "_equal", "_Equal", AM_OP_NO_GRAD, "1 where lhs == rhs, else 0.");
+UNDERSCORE_DEF(not_equal, "_not_equal", "_Not_Equal", AM_OP_NO_GRAD,
+               "1 where lhs != rhs, else 0.");
+UNDERSCORE_DEF(greater, "_greater", "_Greater", AM_OP_NO_GRAD, "1 where lhs > rhs, else 0.");
+UNDERSCORE_DEF(greater_equal, "_greater_equal", "_Greater_Equal", AM_OP_NO_GRAD,
+               "1 where lhs >= rhs, else 0.");
+UNDERSCORE_DEF(lesser, "_lesser", "_Lesser", AM_OP_NO_GRAD, "1 where lhs < rhs, else 0.");
+UNDERSCORE_DEF(lesser_equal, "_lesser_equal", "_Lesser_Equal", AM_OP_NO_GRAD,
+               "1 where lhs <= rhs, else 0.");
+UNDERSCORE_DEF(logical_and, "_logical_and", "_Logical_And", AM_OP_NO_GRAD,
+               "1 where lhs and rhs are both nonzero, else 0.");
+UNDERSCORE_DEF(logical_or, "_logical_or", "_Logical_Or", AM_OP_NO_GRAD,
+               "1 where lhs or rhs is nonzero, else 0.");
+UNDERSCORE_DEF(logical_xor, "_logical_xor", "_Logical_Xor", AM_OP_NO_GRAD,
+               "1 where exactly one of lhs and rhs is nonzero, else 0.");
+
 static am_array *call2(const am_op_def *op, am_array *a, am_array *b, am_site at)
 {
     am_array *in[2] = {a, b}, *y = NULL;
@@ -556,6 +618,7 @@ static am_array *call2(const am_op_def *op, am_array *a, am_array *b, am_site at
     }
 AM_ELEMWISE_BINARY_OPS(BINARY_API)
 AM_BROADCAST_OPS(BINARY_API)
+AM_BINARY_OPS2(BINARY_API)
 
 /* ---- clip ------------------------------------------------------------------------ */
 

@@ -662,7 +662,7 @@ static const char *const fwd_names[] = {"data", "weight", "bias", NULL};
 static const char *const bwd_names[] = {"out_grad", "data", "weight", "bias", NULL};
 
 const am_op_def am_op_convolution = {
-    .name = "Convolution", .aliases = (const char *const[]){"_npx_convolution", NULL},
+    .name = "Convolution", .aliases = (const char *const[]){"_npx_convolution", "Convolution_v1", NULL},
     .input_names = fwd_names, .num_inputs = fwd_inputs, .num_outputs = 1,
     .attrs = conv_fields, .attrs_size = sizeof(conv_attrs), .infer_shape = conv_shape,
     .infer_dtype = conv_dtype, .temp_bytes = conv_temp, .cpu = conv_cpu, .gradient = conv_grad,

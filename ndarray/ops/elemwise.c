@@ -331,6 +331,15 @@ static inline double pymod(double a, double b)
 INT_HELPERS(i32, int32_t, uint32_t)
 INT_HELPERS(i64, int64_t, uint64_t)
 INT_HELPERS(u8, uint8_t, uint8_t)
+/* Integer hypot: in double, truncated (MXNet), saturated at max. */
+static inline double ihypot(double a, double b, double max)
+{
+    double r = hypot(a, b);
+    /* int64's largest value rounds up to 2^63 in double; the largest double below it. */
+    if (max >= 9223372036854775807.0) max = 9223372036854774784.0;
+    return r < max ? r : max;
+}
+
 #define INT_FN(fn, a, b)                                                                   \
     _Generic((a), int32_t: fn##_i32, int64_t: fn##_i64, uint8_t: fn##_u8)((a), (b))
 
@@ -375,7 +384,19 @@ INT_HELPERS(u8, uint8_t, uint8_t)
     X(lesser_scalar, "_lesser_scalar", "_LesserScalar", NULL, v < s, v < s, v < s,         \
       AM_OP_NO_GRAD, "1 where x < scalar, else 0, in x's dtype.")                          \
     X(lesser_equal_scalar, "_lesser_equal_scalar", "_LesserEqualScalar", NULL, v <= s,     \
-      v <= s, v <= s, AM_OP_NO_GRAD, "1 where x <= scalar, else 0, in x's dtype.")
+      v <= s, v <= s, AM_OP_NO_GRAD, "1 where x <= scalar, else 0, in x's dtype.")         \
+    X(hypot_scalar, "_hypot_scalar", "_HypotScalar", NULL, hypotf(v, s), hypot(v, s),      \
+      ihypot(v, s, (double)(T)((U)-1 / ((T)-1 < 0 ? 2 : 1))), 0,                           \
+      "sqrt(x^2 + scalar^2); integers compute in double and truncate.")                   \
+    X(logical_and_scalar, "_logical_and_scalar", "_LogicalAndScalar", NULL,                \
+      v != 0 && s != 0, v != 0 && s != 0, v != 0 && s != 0, AM_OP_NO_GRAD,                 \
+      "1 where x and scalar are both nonzero, else 0, in x's dtype.")                      \
+    X(logical_or_scalar, "_logical_or_scalar", "_LogicalOrScalar", NULL, v != 0 || s != 0, \
+      v != 0 || s != 0, v != 0 || s != 0, AM_OP_NO_GRAD,                                   \
+      "1 where x or scalar is nonzero, else 0, in x's dtype.")                             \
+    X(logical_xor_scalar, "_logical_xor_scalar", "_LogicalXorScalar", NULL,                \
+      (v != 0) != (s != 0), (v != 0) != (s != 0), (v != 0) != (s != 0), AM_OP_NO_GRAD,     \
+      "1 where exactly one of x and scalar is nonzero, else 0, in x's dtype.")
 
 /* One integer dtype with the scalar converted to it. */
 #define SCALAR_INT_CASE(req, DT, T_, U_, xp, yp, n, sd, IE)                                \
@@ -429,7 +450,7 @@ SCALAR_OPS(SCALAR_KERNEL)
 /* name, in_grad (x is in the output's dtype; s is the scalar), as MXNet's
  * _backward_<name>: mod passes og (d(x mod s)/dx = 1), rmod gives
  * d(s mod x)/dx = -floor(s / x), maximum passes og where x >= s and minimum
- * where x <= s. */
+ * where x <= s; hypot gives x / y. */
 #define SCALAR_GRADS(X)                                                                    \
     X(plus_scalar, og)                                                                     \
     X(minus_scalar, og)                                                                    \
@@ -442,7 +463,8 @@ SCALAR_OPS(SCALAR_KERNEL)
     X(power_scalar, MUL(og, SCALE(am_power_scalar_at(x, s - 1, at), s)))                   \
     X(rpower_scalar, MUL(og, SCALE(y, log(s))))                                            \
     X(maximum_scalar, MUL(og, am_greater_equal_scalar_at(x, s, at)))                       \
-    X(minimum_scalar, MUL(og, am_lesser_equal_scalar_at(x, s, at)))
+    X(minimum_scalar, MUL(og, am_lesser_equal_scalar_at(x, s, at)))                        \
+    X(hypot_scalar, MUL(og, DIV(x, y)))
 
 #define SCALAR_GRAD(id, EXPR)                                                              \
     static am_status id##_grad(GRAD_PARAMS)                                                \

@@ -443,6 +443,15 @@ static am_status cast_cpu(const am_kernel_ctx *ctx, const void *attrs, const am_
             memcpy(out[0].data, in[0].data, (size_t)n * am_dtype_size(in[0].dtype));
         return AM_OK;
     }
+    if (req[0] == AM_REQ_WRITE || req[0] == AM_REQ_INPLACE)
+        return am_dtype_convert(in[0].data, in[0].dtype, out[0].data, out[0].dtype, n);
+    if (req[0] == AM_REQ_NULL) return AM_OK;
+    if (am_dtype_compute(out[0].dtype) != out[0].dtype ||
+        am_dtype_compute(in[0].dtype) != in[0].dtype) { /* accumulate float16 & co. */
+        for (int64_t i = 0; i < n; i++)
+            am_view_set(&out[0], i, am_view_get(&out[0], i) + am_view_get(&in[0], i));
+        return AM_OK;
+    }
     AM_DTYPE_SWITCH(in[0].dtype, S, {
         const S *x = in[0].data;
         AM_DTYPE_SWITCH(out[0].dtype, T, { T *y = out[0].data; STORE_LOOP(req[0], T, y, n, x[i]); });
@@ -471,11 +480,11 @@ static am_status cast_grad(const am_grad_ctx *g, am_array *const *in, am_array *
 }
 
 const am_op_def am_op_copy = {
-    .name = "_copy", .aliases = (const char *const[]){"identity", NULL},
+    .name = "_copy", .aliases = (const char *const[]){"identity", "_copyto", NULL},
     .input_names = data_input, .num_outputs = 1, .infer_shape = am_infer_shape_same,
     .infer_dtype = am_infer_dtype_same, .cpu = cast_cpu, .gpu = AM_GPU_KERNEL(copy), .gradient = copy_grad,
     .inplace = same_slot,
-    .fuse = AM_FUSE_ELEMWISE, .doc = "A copy of data."};
+    .fuse = AM_FUSE_ELEMWISE, .doc = "A copy of data.", .dtypes = AM_DTYPES_NARROW};
 
 typedef struct cast_attrs {
     int dtype;
@@ -498,7 +507,8 @@ const am_op_def am_op_cast = {
     .name = "Cast", .aliases = (const char *const[]){"cast", NULL}, .input_names = data_input,
     .num_outputs = 1, .attrs = cast_fields, .attrs_size = sizeof(cast_attrs),
     .infer_shape = am_infer_shape_same, .infer_dtype = cast_dtype, .cpu = cast_cpu,
-    .gpu = AM_GPU_KERNEL(cast), .gradient = cast_grad, .fuse = AM_FUSE_ELEMWISE, .doc = "Converts data to another dtype."};
+    .gpu = AM_GPU_KERNEL(cast), .gradient = cast_grad, .fuse = AM_FUSE_ELEMWISE, .doc = "Converts data to another dtype.",
+    .dtypes = AM_DTYPES_NARROW};
 
 am_array *am_copy_at(am_array *x, am_site at)
 {

@@ -1,4 +1,4 @@
-/* Neural-network ops: softmax, log_softmax, Dropout, LayerNorm.  Each collapses its
+/* Neural-network ops: softmax, log_softmax, softmin, Dropout, LayerNorm.  Each collapses its
  * axis into (outer, m, inner) blocks and works on contiguous rows, or on tiles of
  * columns when the axis is not the last. */
 #include "../ndarray_impl.h"
@@ -386,6 +386,67 @@ am_array *am_softmax_at(am_array *x, int axis, double temperature, am_site at)
 am_array *am_log_softmax_at(am_array *x, int axis, double temperature, am_site at)
 {
     return softmax_call(&am_op_log_softmax, x, axis, temperature, at);
+}
+
+/* ---- softmin: softmax(-x / T) -------------------------------------------------------------- */
+
+/* -x in the workspace (room for a double per element), then softmax's kernel. */
+static size_t softmin_temp(const void *attrs, const am_shape *in, int n_in)
+{
+    AM_UNUSED(attrs), AM_UNUSED(n_in);
+    return (size_t)am_shape_size(&in[0]) * sizeof(double);
+}
+
+static am_status softmin_cpu(const am_kernel_ctx *ctx, const void *attrs, const am_view *in,
+                             int n_in, const am_view *out, int n_out, const am_req *req)
+{
+    AM_UNUSED(n_out);
+    am_view neg = in[0];
+    const int64_t n = am_view_size(&in[0]);
+    neg.data = ctx->workspace;
+    if (in[0].dtype == AM_DTYPE_FLOAT32) {
+        const float *x = in[0].data;
+        float *y = ctx->workspace;
+        for (int64_t i = 0; i < n; i++) y[i] = -x[i];
+    } else {
+        const double *x = in[0].data;
+        double *y = ctx->workspace;
+        for (int64_t i = 0; i < n; i++) y[i] = -x[i];
+    }
+    return softmax_kernel(attrs, &neg, n_in, out, req[0], false);
+}
+
+/* softmax's gradient at -x, negated. */
+static am_status softmin_grad(const am_grad_ctx *g, am_array *const *in, am_array *const *out,
+                              am_array *const *og, am_array **ig)
+{
+    am_status st = softmax_grad(g, in, out, og, ig);
+    if (st != AM_OK || !ig[0]) return st;
+    ig[0] = am_negative_at(ig[0], g->at);
+    return ig[0] ? AM_OK : am_last_status();
+}
+
+/* MXNet's softmin has softmax's attributes but only the data input, so
+ * use_length=True cannot be given its lengths. */
+static am_status softmin_shape(const void *attrs, am_shape *in, int n_in, am_shape *out,
+                               int n_out)
+{
+    if (((const softmax_attrs *)attrs)->use_length)
+        return am_fail(AM_ERR_ARG, "use_length=True needs a length input, which softmin does "
+                       "not take (nor does MXNet's); use softmax of -x");
+    return softmax_shape(attrs, in, n_in, out, n_out);
+}
+
+const am_op_def am_op_softmin = {
+    .name = "softmin", .input_names = (const char *const[]){"data", NULL}, .num_outputs = 1,
+    .attrs = softmax_fields, .attrs_size = sizeof(softmax_attrs), .infer_shape = softmin_shape,
+    .infer_dtype = softmax_dtype, .temp_bytes = softmin_temp, .cpu = softmin_cpu,
+    .gradient = softmin_grad, .fuse = AM_FUSE_OPAQUE, .flags = AM_OP_NEEDS_TEMP,
+    .doc = "softmax(-x / T) along axis: the smallest entries get the largest weights."};
+
+am_array *am_softmin_at(am_array *x, int axis, double temperature, am_site at)
+{
+    return softmax_call(&am_op_softmin, x, axis, temperature, at);
 }
 
 /* ---- Dropout ------------------------------------------------------------------------------ */

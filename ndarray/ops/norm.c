@@ -388,7 +388,7 @@ static am_status batch_norm_grad(const am_grad_ctx *g, am_array *const *in, am_a
 }
 
 const am_op_def am_op_batch_norm = {
-    .name = "BatchNorm", .aliases = (const char *const[]){"_npx_batch_norm", NULL},
+    .name = "BatchNorm", .aliases = (const char *const[]){"_npx_batch_norm", "BatchNorm_v1", NULL},
     .input_names = (const char *const[]){"data", "gamma", "beta", "moving_mean", "moving_var",
                                          NULL},
     .num_outputs = 3, .num_visible = batch_norm_visible, .num_aux = 2,

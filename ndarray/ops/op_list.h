@@ -179,6 +179,155 @@ AM_OP(make_loss)
 AM_OP(make_loss_plain)
 AM_OP(softmax_activation)
 AM_OP(softmax_cross_entropy)
+/* sort.c */
+AM_OP(topk)
+AM_OP(backward_topk)
+AM_OP(sort)
+AM_OP(argsort)
+AM_OP(reverse)
+
+/* sequence.c */
+AM_OP(sequence_mask)
+AM_OP(sequence_last)
+AM_OP(backward_sequence_last)
+AM_OP(sequence_reverse)
+
+/* shape_pad.c */
+AM_OP(pad)
+AM_OP(backward_pad)
+
+/* shape_like.c */
+AM_OP(broadcast_like)
+AM_OP(broadcast_axis)
+AM_OP(slice_like)
+
+/* index_nd.c */
+AM_OP(gather_nd)
+AM_OP(backward_gather_nd)
+AM_OP(scatter_nd)
+AM_OP(scatter_set_nd)
+
+/* shape_block.c */
+AM_OP(depth_to_space)
+AM_OP(space_to_depth)
+AM_OP(diag)
+AM_OP(backward_diag)
+AM_OP(crop)
+
+/* reduce_nan.c */
+AM_OP(nansum)
+AM_OP(nanprod)
+AM_OP(argmax_channel)
+
+/* cumsum.c */
+AM_OP(np_cumsum)
+
+/* shape_split.c */
+AM_OP(split_v2)
+AM_OP(shape_array)
+AM_OP(size_array)
+/* index_nd.c, continued */
+AM_OP(ravel_multi_index)
+AM_OP(unravel_index)
+
+/* shape_assign.c */
+AM_OP(slice_assign)
+AM_OP(slice_assign_scalar)
+/* attention.c */
+AM_OP(interleaved_matmul_selfatt_qk)
+AM_OP(interleaved_matmul_selfatt_valatt)
+AM_OP(interleaved_matmul_encdec_qk)
+AM_OP(interleaved_matmul_encdec_valatt)
+AM_OP(backward_interleaved_matmul_selfatt_qk)
+AM_OP(backward_interleaved_matmul_selfatt_valatt)
+AM_OP(backward_interleaved_matmul_encdec_qk)
+AM_OP(backward_interleaved_matmul_encdec_valatt)
+AM_OP(div_sqrt_dim)
+AM_OP(arange_like)
+/* moments.c */
+AM_OP(moments)
+/* resize.c */
+AM_OP(bilinear_resize_2d)
+AM_OP(backward_bilinear_resize_2d)
+AM_OP(adaptive_avg_pooling_2d)
+AM_OP(backward_adaptive_avg_pooling_2d)
+/* lrn.c, amp.c, roi_pooling.c */
+AM_OP(lrn)
+AM_OP(backward_lrn)
+AM_OP(amp_cast)
+AM_OP(amp_multicast)
+AM_OP(roi_pooling)
+AM_OP(backward_roi_pooling)
+AM_OP(roi_align)
+AM_OP(backward_roi_align)
+/* box.c */
+AM_OP(box_nms)
+AM_OP(backward_box_nms)
+AM_OP(box_iou)
+AM_OP(box_decode)
+/* math.c */
+AM_OP(tan)
+AM_OP(arcsin)
+AM_OP(arccos)
+AM_OP(arctan)
+AM_OP(sinh)
+AM_OP(cosh)
+AM_OP(arcsinh)
+AM_OP(arccosh)
+AM_OP(arctanh)
+AM_OP(log2)
+AM_OP(log10)
+AM_OP(cbrt)
+AM_OP(rcbrt)
+AM_OP(degrees)
+AM_OP(radians)
+AM_OP(gamma)
+AM_OP(gammaln)
+AM_OP(erfinv)
+AM_OP(trunc)
+AM_OP(fix)
+AM_OP(rint)
+AM_OP(logical_not)
+AM_OP(backward_gammaln)
+AM_OP(hard_sigmoid)
+AM_OP(smooth_l1)
+AM_OP(round_ste)
+AM_OP(sign_ste)
+AM_OP(gradientmultiplier)
+AM_OP(quadratic)
+AM_OP(identity_with_attr_like_rhs)
+
+/* broadcast.c: MXNet's _-prefixed binary forms, broadcast_hypot, broadcast_logical_* */
+AM_OP(elemwise_maximum)
+AM_OP(elemwise_minimum)
+AM_OP(elemwise_power)
+AM_OP(elemwise_mod)
+AM_OP(elemwise_hypot)
+AM_OP(elemwise_equal)
+AM_OP(elemwise_not_equal)
+AM_OP(elemwise_greater)
+AM_OP(elemwise_greater_equal)
+AM_OP(elemwise_lesser)
+AM_OP(elemwise_lesser_equal)
+AM_OP(elemwise_logical_and)
+AM_OP(elemwise_logical_or)
+AM_OP(elemwise_logical_xor)
+AM_OP(broadcast_hypot)
+AM_OP(broadcast_logical_and)
+AM_OP(broadcast_logical_or)
+AM_OP(broadcast_logical_xor)
+
+/* elemwise.c: scalar forms */
+AM_OP(hypot_scalar)
+AM_OP(logical_and_scalar)
+AM_OP(logical_or_scalar)
+AM_OP(logical_xor_scalar)
+
+/* nn.c: softmin */
+AM_OP(softmin)
+
+/* eye.c */
+AM_OP(eye)
 
 /* misc.c: MXNet 1.x's smaller classic ops */
 AM_OP(batch_take)

@@ -448,7 +448,7 @@ static am_status pooling_grad(const am_grad_ctx *g, am_array *const *in, am_arra
 }
 
 const am_op_def am_op_pooling = {
-    .name = "Pooling", .aliases = (const char *const[]){"_npx_pooling", NULL},
+    .name = "Pooling", .aliases = (const char *const[]){"_npx_pooling", "Pooling_v1", NULL},
     .input_names = (const char *const[]){"data", NULL}, .num_outputs = 1,
     .attrs = pool_fields, .attrs_size = sizeof(pool_attrs), .infer_shape = pool_shape,
     .infer_dtype = float_dtype, .cpu = pooling_cpu, .gradient = pooling_grad,

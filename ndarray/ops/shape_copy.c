@@ -71,7 +71,7 @@ static const loops loop_table[][2] = {
     {{run_set_i64, tile_set_i64}, {run_add_i64, tile_add_i64}},
     {{run_set_u8, tile_set_u8}, {run_add_u8, tile_add_u8}},
 };
-_Static_assert(sizeof(loop_table) / sizeof(loop_table[0]) == AM_DTYPE_COUNT,
+_Static_assert(sizeof(loop_table) / sizeof(loop_table[0]) == AM_DTYPE_KERNEL_COUNT,
                "loop_table must list every am_dtype");
 
 /* ---- planning ------------------------------------------------------------------ */
@@ -182,8 +182,8 @@ am_status am_strided_copy(void *dst, const void *src, const am_copy_plan *plan, 
                           am_req req)
 {
     if (req == AM_REQ_NULL) return AM_OK;
-    if ((unsigned)dtype >= AM_DTYPE_COUNT)
-        return am_fail(AM_ERR_DTYPE, "unsupported dtype %d", (int)dtype);
+    if ((unsigned)dtype >= AM_DTYPE_KERNEL_COUNT)
+        return am_fail(AM_ERR_DTYPE, "unsupported dtype %s", am_dtype_name(dtype));
     am_copy_plan p = *plan;
     int64_t n = 1;
     for (int i = 0; i < p.ndim; i++) n *= p.dim[i];

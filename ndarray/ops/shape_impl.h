@@ -149,4 +149,10 @@ static inline void am_tuple_from_i64(const int64_t *v, int n, am_tuple *t)
     }
 }
 
+/* The slice begin/end/step (as slice's attributes) of shape s, NumPy's way: the
+ * first index and step per axis, and the slice's shape.  AM_ERR_ARG for bad
+ * attributes (shape_slice.c). */
+am_status am_slice_range(const am_tuple *begin, const am_tuple *end, const am_tuple *step,
+                         const am_shape *s, int64_t *first, int64_t *stride, am_shape *out);
+
 #endif /* AMBER_OPS_SHAPE_IMPL_H */

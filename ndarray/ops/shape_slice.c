@@ -629,3 +629,17 @@ am_array *am_broadcast_to_at(am_array *x, am_shape shape, am_site at)
     am_tuple_from_i64(shape.dim, shape.ndim, &a.shape);
     return am_call1(&am_op_broadcast_to, &a, x, at);
 }
+
+/* ---- for slice assignment (shape_assign.c) ------------------------------------------------ */
+
+am_status am_slice_range(const am_tuple *begin, const am_tuple *end, const am_tuple *step,
+                         const am_shape *s, int64_t *first, int64_t *stride, am_shape *out)
+{
+    slice_attrs a = {.begin = *begin, .end = *end, .step = *step};
+    slice_range r;
+    am_status st = slice_range_of(&a, s, &r);
+    if (st != AM_OK) return st;
+    for (int i = 0; i < s->ndim; i++) first[i] = r.begin[i], stride[i] = r.step[i];
+    *out = r.out;
+    return AM_OK;
+}

@@ -14,6 +14,9 @@
                  (inference) and by `amber run` (plan and node by node); every
                  output must match.  Then the share of MXNet's op names that
                  Amber registers is printed (op_coverage).
+  json/<folder>  every symbol file MXNet (and Amber's exporter) wrote in the
+                 run is read and written back by `amber convert`: the bytes
+                 must not change.
 
 One line per model, then `N passed, N failed, N skipped`.  Exit status 1 when
 anything failed.  docs/check-mxnet.md explains each model and how to add one.
@@ -151,7 +154,7 @@ def check_gluon(args, res, name, build):
             res.report(tag, False, "amber run %sexited %d: %s"
                        % ("".join(f + " " for f in flags), p.returncode, msg), msg)
             return
-        ok, text = compare(np.load(out), want)
+        ok, text = compare(np.load(out), want, getattr(net, "amber_tol", None))
         texts.append("%s: %s" % (way, text))
         all_ok = all_ok and ok
     # And as a block: am_symbol_block_import, called eagerly and hybridized;
@@ -169,7 +172,7 @@ def check_gluon(args, res, name, build):
             res.report(tag, False, "am_symbol_block_import: %s" % msg, msg)
             return
         for way, f in zip(("block eager", "block hybridized"), outs):
-            ok, text = compare(np.load(f), want)
+            ok, text = compare(np.load(f), want, getattr(net, "amber_tol", None))
             texts.append("%s: %s" % (way, text))
             all_ok = all_ok and ok
         texts.append(msg)
@@ -325,7 +328,7 @@ def check_module(args, res, name, build):
 # ---- One op at a time ------------------------------------------------------------
 
 CASE_KEYS = {"name", "op", "attrs", "inputs", "low", "high", "int_inputs", "dtypes", "tol",
-             "xfail"}
+             "xfail", "input_keywords"}
 
 
 def load_op_cases(here):
@@ -391,8 +394,10 @@ def check_op_case(args, res, case):
     names = ["in%d" % i for i in range(len(case["inputs"]))]
     try:
         inputs = case_inputs(case, rng)
-        sym = op_function(case["op"])(*[mx.sym.var(n) for n in names], name="op0",
-                                      **case.get("attrs", {}))
+        var = [mx.sym.var(n) for n in names]
+        kw = case.get("input_keywords")        # for ops whose function takes them by name
+        sym = op_function(case["op"])(*([] if kw else var), name="op0",
+                                      **dict(zip(kw or [], var)), **case.get("attrs", {}))
         arg_names, aux_names = sym.list_arguments(), sym.list_auxiliary_states()
         if sorted(arg_names + aux_names) != sorted(names):
             raise ValueError("the case does not fit the op: its inputs are %s (auxiliary "
@@ -404,7 +409,9 @@ def check_op_case(args, res, case):
         with open(prefix + "-symbol.json", "w") as f:
             f.write(sym.tojson())
     except Exception as e:                      # MXNet itself failed: the case is wrong
-        msg = str(e).strip().split("\n")[0]
+        lines = [l.strip() for l in str(e).strip().split("\n") if l.strip()]
+        # MXNet's own errors end in the check that failed, after a traceback.
+        msg = lines[-1] if lines else repr(e)
         res.report(tag, False, "MXNet could not run the case: %s" % msg, msg, xfail)
         return
     for n, a in zip(names, inputs):
@@ -492,6 +499,88 @@ def op_coverage(args):
     return True
 
 
+# ---- JSON round trip: what MXNet writes, Amber writes back byte for byte -------------
+
+def json_roundtrip_symbols(out_dir):
+    """Writes symbols whose spellings Amber's canonical writer would change
+    (sym.save, as Gluon's export does); returns their paths."""
+    import mxnet as mx
+    from mxnet.gluon import nn
+    x = mx.sym.var("data")
+    same = mx.sym.relu(mx.sym.relu(x, name="same"), name="same")          # duplicate names
+    fc = mx.sym.FullyConnected(same, num_hidden=3, no_bias=1, flatten=0, name="fc")  # "1", "0"
+    y = mx.sym.sum(fc, axis=0, keepdims=1) + 3                             # "0", scalar "3"
+    y = mx.sym.Pooling(mx.sym.reshape(y, shape=(1, 1, 1, 3)), kernel=(1, 1), pool_type="max",
+                       global_pool=True)                                   # node_row_ptr: 2 outputs
+    paths = [os.path.join(out_dir, "spellings-symbol.json")]
+    y.save(paths[0])
+
+    class Twice(nn.HybridBlock):                                           # entry versions 1 and 2
+        def __init__(self, **kw):
+            super().__init__(**kw)
+            self.bn = nn.BatchNorm()
+
+        def hybrid_forward(self, F, x):
+            return self.bn(self.bn(x))
+    net = Twice()
+    net.initialize()
+    net.hybridize()
+    net(mx.nd.ones((2, 3)))
+    net.export(os.path.join(out_dir, "bn_twice"))
+    paths.append(os.path.join(out_dir, "bn_twice-symbol.json"))
+    return paths
+
+
+def check_json_roundtrip(args, res, only):
+    """json/<folder>: `amber convert` reads every symbol file MXNet wrote in
+    this run (Gluon exports, Module checkpoints, the op cases' sym.tojson(),
+    and json_roundtrip_symbols) and every Amber export of --amber-exports, and
+    writes it back; the bytes must not change.
+    A file Amber cannot read (an op it lacks) is counted, not judged: its own
+    check reports it."""
+    out_dir = os.path.join(args.work, "json")
+    os.makedirs(out_dir, exist_ok=True)
+    try:
+        extra = json_roundtrip_symbols(out_dir)
+    except Exception as e:                      # MXNet itself failed
+        res.report("json/spellings", False, "MXNet could not write the symbols: %r" % (e,))
+        extra = []
+    folders = [("gluon", sorted(glob.glob(os.path.join(args.work, "gluon", "*-symbol.json")))),
+               ("module", sorted(glob.glob(os.path.join(args.work, "module", "*-symbol.json")))),
+               ("op", sorted(glob.glob(os.path.join(args.work, "op", "*-symbol.json")))),
+               ("spellings", extra),
+               ("amber", sorted(p for d in args.amber_exports
+                                for p in glob.glob(os.path.join(d, "*-symbol.json"))))]
+    for folder, files in folders:
+        tag = "json/" + folder
+        if only is not None and not only.search(tag) or not files:
+            continue
+        same, unread, diffs = 0, [], []
+        for path in files:
+            out = os.path.join(out_dir, folder + "-" + os.path.basename(path))
+            p = subprocess.run([args.amber, "convert", path, out], stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True)
+            if p.returncode != 0:
+                unread.append(os.path.basename(path))
+                continue
+            with open(path, "rb") as f:
+                a = f.read()
+            with open(out, "rb") as f:
+                b = f.read()
+            if a == b:
+                same += 1
+                continue
+            i = next((k for k in range(min(len(a), len(b))) if a[k] != b[k]), min(len(a), len(b)))
+            diffs.append("%s at byte %d: MXNet %r, Amber %r" % (os.path.basename(path), i,
+                                                              a[i:i + 30], b[i:i + 30]))
+        detail = "%d of %d files written back byte for byte" % (same, len(files))
+        if unread:
+            detail += "; %d not readable by Amber (%s)" % (len(unread), ", ".join(unread[:5]))
+        if diffs:
+            detail += "; differ: " + "; ".join(diffs[:3])
+        res.report(tag, not diffs and same > 0, detail)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--amber", default="build/amber", help="the amber command")
@@ -557,6 +646,10 @@ def main():
     if only is None or only.search("op-coverage"):
         if not op_coverage(args):
             res.report("op-coverage", False, "amber ops --names failed")
+
+    print("== JSON round trip: every symbol file MXNet wrote, read and written back by %s convert"
+          % args.amber)
+    check_json_roundtrip(args, res, only)
 
     print("check-mxnet: %.1fs" % (time.time() - t_start))
     summary = "%d passed, %d failed" % (res.passed, res.failed)

@@ -389,6 +389,50 @@ def _conv3d(seed):
     return net, _uniform(rs, (2, 2, 6, 8, 8))
 
 
+# ---- float16 (issue 11: dtypes) -----------------------------------------------------
+
+class _Float16Net(object):
+    """A Gluon net cast to float16 (net.cast("float16")), as check.py drives a
+    model: export() writes its float16 graph and params; calling it gives the
+    reference.  MXNet's CPU has no float16 Convolution or FullyConnected
+    ("only supported by CuDNN"), so the reference is MXNet's float32 output of
+    the same float16 weights and input, rounded to float16: what computing
+    through float32 should give, within float16's tolerance (amber_tol)."""
+
+    amber_tol = 1e-2
+
+    def __init__(self, net16, ref32, x16):
+        self.net, self.ref, self.x = net16, ref32, x16
+
+    def __call__(self, x):
+        return self.ref(x.astype("float32")).astype("float16")
+
+    def export(self, prefix, epoch=0):
+        # The graph without running it (the float16 forward would fail on
+        # the CPU): what hybridize's first call records.
+        # Parameters forget the float32 variables of the first call, so the
+        # graph declares the dtypes they have now (as when a net is cast
+        # before its first call).
+        for p in self.net.collect_params().values():
+            p._var = None
+        self.net.hybridize()
+        self.net._build_cache(self.x)
+        self.net.export(prefix, epoch=epoch)
+
+
+def _float16(build):
+    def make(seed):
+        net, x = build(seed)
+        net(x)                   # deferred initialisation, in float32
+        ref, _ = build(seed)
+        ref(x)
+        net.cast("float16")
+        for p, q in zip(net.collect_params().values(), ref.collect_params().values()):
+            q.set_data(p.data().astype("float32"))
+        x16 = x.astype("float16")
+        return _Float16Net(net, ref, x16), x16
+    return make
+
 MODELS = [
     ("resnet18_v1", "model-zoo ResNet-18 v1, 2x3x64x64: Convolution, BatchNorm (random stats), "
      "relu, max and global avg Pooling, residual adds, Dense",
@@ -445,4 +489,7 @@ MODELS = [
      "states left to Gluon", _unrolled_cell(rnn.LSTMCell, False)),
     ("conv3d", "3-D CNN on 2x2x6x8x8: Conv3D (grouped, strided), BatchNorm, MaxPool3D, "
      "Conv3DTranspose, GlobalAvgPool3D, Dense", _conv3d),
+    ("cnn_bn_float16", "the cnn_bn CNN cast to float16 (Gluon net.cast: BatchNorm keeps "
+     "float32 statistics), float16 input, params and output", _float16(_cnn_bn)),
+    ("mlp_float16", "the Dense MLP cast to float16", _float16(_mlp)),
 ]

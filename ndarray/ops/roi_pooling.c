@@ -1,0 +1,461 @@
+/* ROIPooling (Fast R-CNN's region of interest max pooling, as MXNet 1.x's roi_pooling.cc)
+ * with its hidden argmax output and _backward_ROIPooling, which routes each output's
+ * gradient to the input element its maximum came from; and _contrib_ROIAlign (Mask R-CNN's
+ * bilinear sampling and averaging, position-sensitive and aligned variants) with
+ * _backward_ROIAlign. */
+#include "../ndarray_impl.h"
+
+#include <float.h>
+#include <math.h>
+
+typedef struct roi_attrs {
+    am_tuple pooled_size;
+    double spatial_scale;
+} roi_attrs;
+
+static const am_attr_field roi_fields[] = {
+    AM_ATTR_FIELD(roi_attrs, pooled_size, AM_ATTR_TUPLE, NULL, "output (height, width)"),
+    AM_ATTR_FIELD(roi_attrs, spatial_scale, AM_ATTR_FLOAT, NULL,
+                  "feature map size over image size, in [0, 1]: scales the roi corners"),
+    {0}};
+
+static am_status roi_check(const roi_attrs *a, const am_shape *x, const am_shape *r)
+{
+    char b0[96], b1[96];
+    const am_tuple *p = &a->pooled_size;
+    if (p->ndim != 2 || p->none || p->v[0] < 1 || p->v[1] < 1)
+        return am_fail(AM_ERR_ARG, "pooled_size must be (height, width), both at least 1");
+    if (!(a->spatial_scale >= 0 && a->spatial_scale <= 1))
+        return am_fail(AM_ERR_ARG, "spatial_scale=%g is outside [0, 1]", a->spatial_scale);
+    if (x->ndim < 0 || r->ndim < 0)
+        return am_fail(AM_ERR_SHAPE, "the shapes of data and rois must be known");
+    if (x->ndim != 4 || r->ndim != 2 || r->dim[1] != 5)
+        return am_fail(AM_ERR_SHAPE, "data %s must be (N, C, H, W) and rois %s (R, 5)",
+                       am_shape_format(x, b0, sizeof(b0)), am_shape_format(r, b1, sizeof(b1)));
+    return AM_OK;
+}
+
+static am_status roi_shape(const void *attrs, am_shape *in, int n_in, am_shape *out, int n_out)
+{
+    AM_UNUSED(n_in), AM_UNUSED(n_out);
+    const roi_attrs *a = attrs;
+    am_status st = roi_check(a, &in[0], &in[1]);
+    if (st != AM_OK) return st;
+    out[0] = (am_shape){.ndim = 4, .dim = {in[1].dim[0], in[0].dim[1], a->pooled_size.v[0],
+                                           a->pooled_size.v[1]}};
+    out[1] = out[0];
+    return AM_OK;
+}
+
+static am_status roi_dtype(const void *attrs, am_dtype *in, int n_in, am_dtype *out, int n_out)
+{
+    AM_UNUSED(attrs);
+    for (int i = 1; i < n_in; i++)
+        if (in[i] != in[0])
+            return am_fail(AM_ERR_DTYPE, "input %d is %s but data is %s", i,
+                           am_dtype_name(in[i]), am_dtype_name(in[0]));
+    if (!am_dtype_is_float(in[0]))
+        return am_fail(AM_ERR_DTYPE, "%s data is not supported (float32 or float64 only)",
+                       am_dtype_name(in[0]));
+    for (int i = 0; i < n_out; i++) out[i] = in[0];
+    return AM_OK;
+}
+
+/* One roi's corners on the feature map, in MXNet's rounding, and its batch entry. */
+typedef struct roi_box {
+    int64_t batch, x0, y0;
+    double bin_h, bin_w;
+} roi_box;
+
+#define ROI_FWD(T)                                                                           \
+    do {                                                                                     \
+        const T *x = in[0].data, *rois = in[1].data;                                         \
+        T *y = out[0].data, *arg = out[1].data;                                              \
+        for (int64_t r = 0; r < R; r++) {                                                    \
+            const T *q = rois + r * 5;                                                       \
+            int64_t b = (int64_t)q[0];                                                       \
+            if (!(b >= 0 && b < N))                                                          \
+                return am_fail(AM_ERR_ARG, "rois[%lld] names batch entry %lld of data with " \
+                               "%lld", (long long)r, (long long)b, (long long)N);            \
+            T s = (T)a->spatial_scale;                                                       \
+            int64_t x0 = (int64_t)round((T)(q[1] * s)), y0 = (int64_t)round((T)(q[2] * s)); \
+            int64_t x1 = (int64_t)round((T)(q[3] * s)), y1 = (int64_t)round((T)(q[4] * s)); \
+            int64_t rh = y1 - y0 + 1 > 1 ? y1 - y0 + 1 : 1;                                 \
+            int64_t rw = x1 - x0 + 1 > 1 ? x1 - x0 + 1 : 1;                                 \
+            T bh = (T)rh / (T)PH, bw = (T)rw / (T)PW;                                        \
+            for (int64_t c = 0; c < C; c++) {                                                \
+                const T *plane = x + (b * C + c) * H * W;                                    \
+                for (int64_t ph = 0; ph < PH; ph++)                                          \
+                    for (int64_t pw = 0; pw < PW; pw++) {                                    \
+                        int64_t h0 = clamp((int64_t)floor((T)ph * bh) + y0, H);              \
+                        int64_t h1 = clamp((int64_t)ceil((T)(ph + 1) * bh) + y0, H);         \
+                        int64_t w0 = clamp((int64_t)floor((T)pw * bw) + x0, W);              \
+                        int64_t w1 = clamp((int64_t)ceil((T)(pw + 1) * bw) + x0, W);         \
+                        bool empty = h1 <= h0 || w1 <= w0;                                   \
+                        T best = empty ? 0 : -FLT_MAX;                                       \
+                        int64_t at_ = -1;                                                    \
+                        for (int64_t h = h0; h < h1; h++)                                    \
+                            for (int64_t w = w0; w < w1; w++)                                \
+                                if (plane[h * W + w] > best) best = plane[h * W + w],        \
+                                                             at_ = h * W + w;                \
+                        int64_t o = ((r * C + c) * PH + ph) * PW + pw;                       \
+                        if (req[0] == AM_REQ_ADD) y[o] += best;                              \
+                        else if (req[0] != AM_REQ_NULL) y[o] = best;                         \
+                        if (req[1] == AM_REQ_ADD) arg[o] += (T)at_;                          \
+                        else if (req[1] != AM_REQ_NULL) arg[o] = (T)at_;                     \
+                    }                                                                        \
+            }                                                                                \
+        }                                                                                    \
+    } while (0)
+
+static inline int64_t clamp(int64_t v, int64_t hi) { return v < 0 ? 0 : v > hi ? hi : v; }
+
+static am_status roi_cpu(const am_kernel_ctx *ctx, const void *attrs, const am_view *in,
+                         int n_in, const am_view *out, int n_out, const am_req *req)
+{
+    AM_UNUSED(ctx), AM_UNUSED(n_in), AM_UNUSED(n_out);
+    const roi_attrs *a = attrs;
+    int64_t N = in[0].dim[0], C = in[0].dim[1], H = in[0].dim[2], W = in[0].dim[3];
+    int64_t R = in[1].dim[0], PH = a->pooled_size.v[0], PW = a->pooled_size.v[1];
+    AM_FLOAT_SWITCH(in[0].dtype, T, ROI_FWD(T));
+    return AM_OK;
+}
+
+/* _backward_ROIPooling (ograd, data, rois, argmax) -> (data grad, rois grad = 0). */
+static am_status roi_bwd_shape(const void *attrs, am_shape *in, int n_in, am_shape *out,
+                               int n_out)
+{
+    AM_UNUSED(n_in), AM_UNUSED(n_out);
+    char b0[96], b1[96];
+    am_shape y[2];
+    am_status st = roi_shape(attrs, in + 1, 2, y, 2);
+    if (st != AM_OK) return st;
+    for (int i = 0; i < 4; i += 3) {
+        if (in[i].ndim < 0) in[i] = y[0];
+        if (in[i].ndim != 4 || memcmp(in[i].dim, y[0].dim, sizeof(int64_t) * 4))
+            return am_fail(AM_ERR_SHAPE, "%s %s does not match the ROIPooling output %s",
+                           i ? "argmax" : "ograd", am_shape_format(&in[i], b0, sizeof(b0)),
+                           am_shape_format(&y[0], b1, sizeof(b1)));
+    }
+    out[0] = in[1], out[1] = in[2];
+    return AM_OK;
+}
+
+static am_status roi_bwd_cpu(const am_kernel_ctx *ctx, const void *attrs, const am_view *in,
+                             int n_in, const am_view *out, int n_out, const am_req *req)
+{
+    AM_UNUSED(ctx), AM_UNUSED(attrs), AM_UNUSED(n_in), AM_UNUSED(n_out);
+    for (int i = 0; i < 2; i++)
+        if (req[i] == AM_REQ_WRITE || req[i] == AM_REQ_INPLACE)
+            if (am_view_size(&out[i]) > 0)
+                memset(out[i].data, 0,
+                       (size_t)am_view_size(&out[i]) * am_dtype_size(out[i].dtype));
+    if (req[0] == AM_REQ_NULL) return AM_OK;
+    int64_t N = in[1].dim[0], C = in[1].dim[1], HW = in[1].dim[2] * in[1].dim[3];
+    int64_t R = in[2].dim[0], P = in[0].dim[2] * in[0].dim[3];
+    AM_FLOAT_SWITCH(in[1].dtype, T, {
+        const T *g = in[0].data, *rois = in[2].data, *arg = in[3].data;
+        T *dx = out[0].data;
+        for (int64_t r = 0; r < R; r++) {
+            int64_t b = (int64_t)rois[r * 5];
+            if (!(b >= 0 && b < N))
+                return am_fail(AM_ERR_ARG, "rois[%lld] names batch entry %lld of data with %lld",
+                               (long long)r, (long long)b, (long long)N);
+            for (int64_t c = 0; c < C; c++)
+                for (int64_t p = 0; p < P; p++) {
+                    int64_t o = (r * C + c) * P + p, i = (int64_t)arg[o];
+                    if (i >= 0 && i < HW) dx[(b * C + c) * HW + i] += g[o];
+                }
+        }
+    });
+    return AM_OK;
+}
+
+extern const am_op_def am_op_backward_roi_pooling;
+
+static am_status roi_grad(const am_grad_ctx *g, am_array *const *in, am_array *const *out,
+                          am_array *const *og, am_array **ig)
+{
+    am_array *args[4] = {og[0], in[0], in[1], out[1]}, *r[2] = {0};
+    am_status st = am_op_call(&am_op_backward_roi_pooling, g->attrs, args, 4, r, 2, g->at);
+    if (st != AM_OK) return st;
+    for (int i = 0; i < 2; i++)
+        if (g->need_grad[i]) ig[i] = r[i];
+    return AM_OK;
+}
+
+static int one_visible(const void *attrs)
+{
+    AM_UNUSED(attrs);
+    return 1;
+}
+
+const am_op_def am_op_roi_pooling = {
+    .name = "ROIPooling", .input_names = (const char *const[]){"data", "rois", NULL},
+    .num_outputs = 2, .num_visible = one_visible, .attrs = roi_fields,
+    .attrs_size = sizeof(roi_attrs), .infer_shape = roi_shape, .infer_dtype = roi_dtype,
+    .cpu = roi_cpu, .gradient = roi_grad, .fuse = AM_FUSE_OPAQUE,
+    .doc = "Max pooling of each region [batch, x1, y1, x2, y2] (scaled by spatial_scale) of "
+           "NCHW data to pooled_size; a hidden second output holds each maximum's index."};
+
+const am_op_def am_op_backward_roi_pooling = {
+    .name = "_backward_ROIPooling",
+    .input_names = (const char *const[]){"ograd", "data", "rois", "argmax", NULL},
+    .num_outputs = 2, .attrs = roi_fields, .attrs_size = sizeof(roi_attrs),
+    .infer_shape = roi_bwd_shape, .infer_dtype = roi_dtype, .cpu = roi_bwd_cpu,
+    .fuse = AM_FUSE_OPAQUE, .flags = AM_OP_NO_GRAD,
+    .doc = "Gradients of ROIPooling from (ograd, data, rois, argmax): each output's gradient "
+           "goes to its maximum's element; rois get zeros."};
+
+am_array *am_roi_pooling_at(am_array *x, am_array *rois, int64_t pooled_h, int64_t pooled_w,
+                            double spatial_scale, am_site at)
+{
+    roi_attrs a = {.pooled_size = {.ndim = 2, .v = {pooled_h, pooled_w}},
+                   .spatial_scale = spatial_scale};
+    am_array *in[2] = {x, rois}, *y = NULL;
+    am_op_call(&am_op_roi_pooling, &a, in, 2, &y, 1, at);
+    return y;
+}
+
+/* ---- _contrib_ROIAlign ------------------------------------------------------------------ */
+
+typedef struct align_attrs {
+    am_tuple pooled_size;
+    double spatial_scale;
+    int64_t sample_ratio;
+    bool position_sensitive, aligned;
+} align_attrs;
+
+static const am_attr_field align_fields[] = {
+    AM_ATTR_FIELD(align_attrs, pooled_size, AM_ATTR_TUPLE, NULL, "output (height, width)"),
+    AM_ATTR_FIELD(align_attrs, spatial_scale, AM_ATTR_FLOAT, NULL,
+                  "feature map size over image size, in [0, 1]: scales the roi corners"),
+    AM_ATTR_FIELD(align_attrs, sample_ratio, AM_ATTR_INT, "-1",
+                  "samples per bin and axis; 0 or less: ceil(roi size / pooled size)"),
+    AM_ATTR_FIELD(align_attrs, position_sensitive, AM_ATTR_BOOL, "False",
+                  "R-FCN's position-sensitive pooling: bin (i, j) of channel c reads input "
+                  "channel (c * ph + i) * pw + j"),
+    AM_ATTR_FIELD(align_attrs, aligned, AM_ATTR_BOOL, "False",
+                  "Detectron2's half-pixel shift of the corners (no 1 x 1 minimum)"),
+    {0}};
+
+static am_status align_shape(const void *attrs, am_shape *in, int n_in, am_shape *out,
+                             int n_out)
+{
+    AM_UNUSED(n_in), AM_UNUSED(n_out);
+    const align_attrs *a = attrs;
+    char b[96];
+    roi_attrs base = {.pooled_size = a->pooled_size, .spatial_scale = a->spatial_scale};
+    am_status st = roi_check(&base, &in[0], &in[1]);
+    if (st != AM_OK) return st;
+    int64_t ph = a->pooled_size.v[0], pw = a->pooled_size.v[1], c = in[0].dim[1];
+    if (a->position_sensitive) {
+        if (c % (ph * pw) != 0)
+            return am_fail(AM_ERR_SHAPE, "data %s: position_sensitive needs channels divisible "
+                           "by pooled_size's %lld x %lld", am_shape_format(&in[0], b, sizeof(b)),
+                           (long long)ph, (long long)pw);
+        c /= ph * pw;
+    }
+    out[0] = (am_shape){.ndim = 4, .dim = {in[1].dim[0], c, ph, pw}};
+    return AM_OK;
+}
+
+/* One roi's geometry: corners, bin sizes and the sampling grid. */
+typedef struct align_roi {
+    int64_t batch, gh, gw; /* batch < 0: ignored */
+    double y0, x0, bh, bw;
+} align_roi;
+
+static am_status align_roi_of(const align_attrs *a, const double *q, int64_t r, int64_t n,
+                              align_roi *g)
+{
+    double off = a->aligned ? 0.5 : 0.0, s = a->spatial_scale;
+    int64_t PH = a->pooled_size.v[0], PW = a->pooled_size.v[1];
+    g->batch = (int64_t)q[0];
+    if (g->batch >= n)
+        return am_fail(AM_ERR_ARG, "rois[%lld] names batch entry %lld of data with %lld",
+                       (long long)r, (long long)g->batch, (long long)n);
+    g->x0 = q[1] * s - off, g->y0 = q[2] * s - off;
+    double w = q[3] * s - off - g->x0, h = q[4] * s - off - g->y0;
+    if (a->aligned && g->batch >= 0 && !(w > 0 && h > 0))
+        return am_fail(AM_ERR_ARG, "rois[%lld] has width %g and height %g; aligned needs both "
+                       "positive", (long long)r, w, h);
+    if (!a->aligned) w = w > 1 ? w : 1, h = h > 1 ? h : 1;
+    g->bh = h / (double)PH, g->bw = w / (double)PW;
+    g->gh = a->sample_ratio > 0 ? a->sample_ratio : (int64_t)ceil(h / (double)PH);
+    g->gw = a->sample_ratio > 0 ? a->sample_ratio : (int64_t)ceil(w / (double)PW);
+    return AM_OK;
+}
+
+/* Bilinear weights of point (y, x) over an H x W plane: 4 offsets and weights, or none
+ * (false) outside [-1, H] x [-1, W]. */
+static bool align_point(double y, double x, int64_t H, int64_t W, int64_t *p, double *w)
+{
+    if (y < -1.0 || y > (double)H || x < -1.0 || x > (double)W) return false;
+    y = y <= 0 ? 0 : y, x = x <= 0 ? 0 : x;
+    int64_t yl = (int64_t)y, xl = (int64_t)x, yh, xh;
+    if (yl >= H - 1) yh = yl = H - 1, y = (double)yl;
+    else yh = yl + 1;
+    if (xl >= W - 1) xh = xl = W - 1, x = (double)xl;
+    else xh = xl + 1;
+    double ly = y - (double)yl, lx = x - (double)xl, hy = 1 - ly, hx = 1 - lx;
+    p[0] = yl * W + xl, p[1] = yl * W + xh, p[2] = yh * W + xl, p[3] = yh * W + xh;
+    w[0] = hy * hx, w[1] = hy * lx, w[2] = ly * hx, w[3] = ly * lx;
+    return true;
+}
+
+/* Calls BODY for every sample of output bin (ph, pw) of roi g, with p[4], w[4] and the
+ * sample count cnt in scope. */
+#define ALIGN_SAMPLES(g, ph, pw, H, W, BODY)                                                 \
+    for (int64_t iy = 0; iy < (g).gh; iy++) {                                                \
+        double y = (g).y0 + (double)(ph) * (g).bh + ((double)iy + 0.5) * (g).bh / (double)(g).gh; \
+        for (int64_t ix = 0; ix < (g).gw; ix++) {                                            \
+            double x = (g).x0 + (double)(pw) * (g).bw +                                      \
+                       ((double)ix + 0.5) * (g).bw / (double)(g).gw;                         \
+            int64_t p[4];                                                                    \
+            double w[4];                                                                     \
+            if (align_point(y, x, (H), (W), p, w)) BODY;                                     \
+        }                                                                                    \
+    }
+
+/* The plane of input channel for output (c, ph, pw). */
+static int64_t align_channel(const align_attrs *a, int64_t c, int64_t ph, int64_t pw)
+{
+    int64_t PH = a->pooled_size.v[0], PW = a->pooled_size.v[1];
+    return a->position_sensitive ? (c * PH + ph) * PW + pw : c;
+}
+
+static am_status align_cpu(const am_kernel_ctx *ctx, const void *attrs, const am_view *in,
+                           int n_in, const am_view *out, int n_out, const am_req *req)
+{
+    AM_UNUSED(ctx), AM_UNUSED(n_in), AM_UNUSED(n_out);
+    const align_attrs *a = attrs;
+    if (req[0] == AM_REQ_NULL) return AM_OK;
+    int64_t N = in[0].dim[0], CI = in[0].dim[1], H = in[0].dim[2], W = in[0].dim[3];
+    int64_t R = out[0].dim[0], C = out[0].dim[1], PH = out[0].dim[2], PW = out[0].dim[3];
+    bool add = req[0] == AM_REQ_ADD;
+    for (int64_t r = 0; r < R; r++) {
+        double q[5];
+        for (int k = 0; k < 5; k++) q[k] = am_view_get(&in[1], r * 5 + k);
+        align_roi g;
+        am_status st = align_roi_of(a, q, r, N, &g);
+        if (st != AM_OK) return st;
+        AM_FLOAT_SWITCH(in[0].dtype, T, {
+            const T *x = in[0].data;
+            T *y = (T *)out[0].data + r * C * PH * PW;
+            for (int64_t c = 0; c < C; c++)
+                for (int64_t ph = 0; ph < PH; ph++)
+                    for (int64_t pw = 0; pw < PW; pw++) {
+                        double v = 0;
+                        if (g.batch >= 0) {
+                            const T *pl = x + (g.batch * CI + align_channel(a, c, ph, pw)) * H * W;
+                            ALIGN_SAMPLES(g, ph, pw, H, W, {
+                                for (int k = 0; k < 4; k++) v += w[k] * pl[p[k]];
+                            });
+                            v /= (double)(g.gh * g.gw);
+                        }
+                        T *o = &y[(c * PH + ph) * PW + pw];
+                        *o = add ? (T)(*o + v) : (T)v;
+                    }
+        });
+    }
+    return AM_OK;
+}
+
+/* _backward_ROIAlign (ograd, data, rois) -> (data grad, rois grad = 0). */
+static am_status align_bwd_shape(const void *attrs, am_shape *in, int n_in, am_shape *out,
+                                 int n_out)
+{
+    AM_UNUSED(n_in), AM_UNUSED(n_out);
+    char b0[96], b1[96];
+    am_shape y;
+    am_status st = align_shape(attrs, in + 1, 2, &y, 1);
+    if (st != AM_OK) return st;
+    if (in[0].ndim < 0) in[0] = y;
+    if (in[0].ndim != 4 || memcmp(in[0].dim, y.dim, sizeof(int64_t) * 4))
+        return am_fail(AM_ERR_SHAPE, "ograd %s does not match the ROIAlign output %s",
+                       am_shape_format(&in[0], b0, sizeof(b0)),
+                       am_shape_format(&y, b1, sizeof(b1)));
+    out[0] = in[1], out[1] = in[2];
+    return AM_OK;
+}
+
+static am_status align_bwd_cpu(const am_kernel_ctx *ctx, const void *attrs, const am_view *in,
+                               int n_in, const am_view *out, int n_out, const am_req *req)
+{
+    AM_UNUSED(ctx), AM_UNUSED(n_in), AM_UNUSED(n_out);
+    const align_attrs *a = attrs;
+    for (int i = 0; i < 2; i++)
+        if (req[i] == AM_REQ_WRITE || req[i] == AM_REQ_INPLACE)
+            if (am_view_size(&out[i]) > 0)
+                memset(out[i].data, 0,
+                       (size_t)am_view_size(&out[i]) * am_dtype_size(out[i].dtype));
+    if (req[0] == AM_REQ_NULL) return AM_OK;
+    int64_t N = in[1].dim[0], CI = in[1].dim[1], H = in[1].dim[2], W = in[1].dim[3];
+    int64_t R = in[0].dim[0], C = in[0].dim[1], PH = in[0].dim[2], PW = in[0].dim[3];
+    for (int64_t r = 0; r < R; r++) {
+        double q[5];
+        for (int k = 0; k < 5; k++) q[k] = am_view_get(&in[2], r * 5 + k);
+        align_roi g;
+        am_status st = align_roi_of(a, q, r, N, &g);
+        if (st != AM_OK) return st;
+        if (g.batch < 0) continue;
+        double cnt = (double)(g.gh * g.gw);
+        AM_FLOAT_SWITCH(in[0].dtype, T, {
+            const T *gy = (const T *)in[0].data + r * C * PH * PW;
+            T *dx = out[0].data;
+            for (int64_t c = 0; c < C; c++)
+                for (int64_t ph = 0; ph < PH; ph++)
+                    for (int64_t pw = 0; pw < PW; pw++) {
+                        T *pl = dx + (g.batch * CI + align_channel(a, c, ph, pw)) * H * W;
+                        double gv = gy[(c * PH + ph) * PW + pw] / cnt;
+                        ALIGN_SAMPLES(g, ph, pw, H, W, {
+                            for (int k = 0; k < 4; k++) pl[p[k]] += (T)(w[k] * gv);
+                        });
+                    }
+        });
+    }
+    return AM_OK;
+}
+
+extern const am_op_def am_op_backward_roi_align;
+
+static am_status align_grad(const am_grad_ctx *g, am_array *const *in, am_array *const *out,
+                            am_array *const *og, am_array **ig)
+{
+    AM_UNUSED(out);
+    am_array *args[3] = {og[0], in[0], in[1]}, *r[2] = {0};
+    am_status st = am_op_call(&am_op_backward_roi_align, g->attrs, args, 3, r, 2, g->at);
+    if (st != AM_OK) return st;
+    for (int i = 0; i < 2; i++)
+        if (g->need_grad[i]) ig[i] = r[i];
+    return AM_OK;
+}
+
+const am_op_def am_op_roi_align = {
+    .name = "_contrib_ROIAlign", .input_names = (const char *const[]){"data", "rois", NULL},
+    .num_outputs = 1, .attrs = align_fields, .attrs_size = sizeof(align_attrs),
+    .infer_shape = align_shape, .infer_dtype = roi_dtype, .cpu = align_cpu,
+    .gradient = align_grad, .fuse = AM_FUSE_OPAQUE,
+    .doc = "Mask R-CNN's RoIAlign: each bin of each roi [batch, x1, y1, x2, y2] averages "
+           "bilinear samples of NCHW data; rois with a negative batch give zeros."};
+
+const am_op_def am_op_backward_roi_align = {
+    .name = "_backward_ROIAlign",
+    .input_names = (const char *const[]){"ograd", "data", "rois", NULL}, .num_outputs = 2,
+    .attrs = align_fields, .attrs_size = sizeof(align_attrs), .infer_shape = align_bwd_shape,
+    .infer_dtype = roi_dtype, .cpu = align_bwd_cpu, .fuse = AM_FUSE_OPAQUE,
+    .flags = AM_OP_NO_GRAD,
+    .doc = "Gradients of _contrib_ROIAlign from (ograd, data, rois); rois get zeros."};
+
+am_array *am_roi_align_at(am_array *x, am_array *rois, int64_t pooled_h, int64_t pooled_w,
+                          double spatial_scale, int64_t sample_ratio, bool position_sensitive,
+                          bool aligned, am_site at)
+{
+    align_attrs a = {.pooled_size = {.ndim = 2, .v = {pooled_h, pooled_w}},
+                     .spatial_scale = spatial_scale, .sample_ratio = sample_ratio,
+                     .position_sensitive = position_sensitive, .aligned = aligned};
+    am_array *in[2] = {x, rois}, *y = NULL;
+    am_op_call(&am_op_roi_align, &a, in, 2, &y, 1, at);
+    return y;
+}
