@@ -79,9 +79,24 @@ am_status am_op_infer_dtype(const am_op_def *op, const void *attrs, am_dtype *in
     return AM_OK;
 }
 
+/* The output shapes of an op with value_shape, from the inputs' values (CPU only). */
+static am_status infer_from_values(const am_op_def *op, const void *attrs, am_array *const *in,
+                                   int n_in, am_shape *oshape, int n_out)
+{
+    am_view v[AM_MAX_OP_IO];
+    for (int i = 0; i < n_in; i++) {
+        if (am_array_device(in[i]).type != AM_DEVICE_CPU)
+            return am_fail(AM_ERR_UNSUPPORTED, "its output shape depends on input values, "
+                           "which it reads on the CPU only (input %d is not there)", i);
+        v[i] = am_array_view(in[i]);
+    }
+    return op->value_shape(attrs, v, n_in, oshape, n_out);
+}
+
 /* Infers all outputs (hidden ones included). */
-static am_status infer(const am_op_def *op, const void *attrs, am_shape *shapes,
-                       am_dtype *dtypes, int n_in, am_shape *oshape, am_dtype *otype, int n_out)
+static am_status infer(const am_op_def *op, const void *attrs, am_array *const *in,
+                       am_shape *shapes, am_dtype *dtypes, int n_in, am_shape *oshape,
+                       am_dtype *otype, int n_out)
 {
     for (int i = 0; i < n_out; i++) {
         oshape[i].ndim = -1;
@@ -89,7 +104,8 @@ static am_status infer(const am_op_def *op, const void *attrs, am_shape *shapes,
     }
     am_status st = am_op_infer_dtype(op, attrs, dtypes, n_in, otype, n_out);
     if (st != AM_OK) return st;
-    st = op->infer_shape(attrs, shapes, n_in, oshape, n_out);
+    st = op->value_shape ? infer_from_values(op, attrs, in, n_in, oshape, n_out)
+                         : op->infer_shape(attrs, shapes, n_in, oshape, n_out);
     if (st != AM_OK) return st;
     for (int i = 0; i < n_out; i++) {
         if (oshape[i].ndim < 0 || oshape[i].ndim > AM_MAX_NDIM ||
@@ -240,7 +256,8 @@ static am_status op_call(const am_op_def *op, const void *attrs, am_array *const
             goto out;
         }
     if ((st = check_inputs(op, in, n_in, shapes, dtypes, &dev)) != AM_OK) goto out;
-    if ((st = infer(op, attrs, shapes, dtypes, n_in, oshape, otype, n_all)) != AM_OK) goto out;
+    if ((st = infer(op, attrs, in, shapes, dtypes, n_in, oshape, otype, n_all)) != AM_OK)
+        goto out;
     if ((st = make_outputs(op, attrs, in, n_in, oshape, otype, n_all, dev, outs, &is_view)) != AM_OK)
         goto out_release;
     if (!is_view) {

@@ -73,3 +73,11 @@ CASES(linalg)
 
 /* optimizer2 */
 CASES(optimizer2)
+/* misc */
+CASES(misc)
+
+/* im2col */
+CASES(im2col)
+
+/* norm_variants */
+CASES(norm_variants)

@@ -115,3 +115,5 @@ SUITE(ops_math)
 /* ops_linalg */
 SUITE(ops_linalg)
 SUITE(optimizer2)
+/* ops_misc */
+SUITE(ops_misc)

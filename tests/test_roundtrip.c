@@ -305,6 +305,7 @@ static void check_op(const am_op_def *op, stats *st)
     uint64_t covered = 0;
     const am_op_case *cases[256];
     int n = 0;
+    if (op->value_shape) return; /* eager only (_contrib_boolean_mask): nothing to trace */
     for (int t = 0; am_case_tables[t]; t++)
         for (const am_op_case *c = am_case_tables[t]; c->op; c++) {
             if (strcmp(c->op, op->name) != 0) continue;
@@ -342,7 +343,7 @@ static void test_every_op(void)
         int before = st.cases;
         check_op(op, &st);
         if (st.cases > before) st.ops++;
-        else if (i < am_registry_builtin_count()) {
+        else if (i < am_registry_builtin_count() && !op->value_shape) {
             printf("\n  %s has no case that traces\n", op->name);
             CU_FAIL("an op without a case");
         } else {

@@ -227,6 +227,12 @@ typedef struct am_op_def {
      * outputs around the kernel, plans insert Cast nodes, and dtype inference
      * sees the compute dtype (docs/dtypes.md). */
     unsigned dtypes;
+    /* Output shapes that depend on input values (_contrib_boolean_mask).  Eager calls
+     * on the CPU use it, given the inputs, in place of infer_shape; infer_shape then
+     * fails with a message saying so, which graph inference, plans and hybridized
+     * blocks report.  NULL: infer_shape decides. */
+    am_status (*value_shape)(const void *attrs, const am_view *in, int n_in, am_shape *out,
+                             int n_out);
 } am_op_def;
 
 /* The dtypes that compute through another unless an op's .dtypes has them. */

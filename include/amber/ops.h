@@ -961,6 +961,56 @@ AM_API am_array *am_linalg_maketrian_at(am_array *a, int offset, bool lower, am_
 AM_API am_array *am_khatri_rao_at(am_array *const *xs, int n, am_site at);
 #define am_khatri_rao(xs, n) am_khatri_rao_at((xs), (n), AM_HERE)
 
+/* ---- MXNet 1.x's smaller classic ops (ndarray/ops/misc.c) ---------------------------
+ * Indices may have any dtype and are truncated toward zero. */
+/* [batch_take] out[r] = a[r, indices[r]] over the rows of a's last axis (clipped); the
+ * result has the indices' shape.  No gradient, as in MXNet. */
+AM_API am_array *am_batch_take_at(am_array *a, am_array *indices, am_site at);
+#define am_batch_take(a, i) am_batch_take_at((a), (i), AM_HERE)
+/* [choose_element_0index] out[r] = lhs[r, rhs[r]] for lhs (n, m), rhs (n,), clipped. */
+AM_API am_array *am_choose_element_0index_at(am_array *lhs, am_array *rhs, am_site at);
+#define am_choose_element_0index(l, r) am_choose_element_0index_at((l), (r), AM_HERE)
+/* [fill_element_0index] lhs with lhs[r, rhs[r]] = mhs[r]; an index outside the row leaves
+ * the row.  No gradient, as in MXNet. */
+AM_API am_array *am_fill_element_0index_at(am_array *lhs, am_array *mhs, am_array *rhs,
+                                           am_site at);
+#define am_fill_element_0index(l, m, r) am_fill_element_0index_at((l), (m), (r), AM_HERE)
+/* [_contrib_index_array] int64 coordinates of data's elements along axes (n_axes of them;
+ * axes NULL: all), in a new last axis. */
+AM_API am_array *am_index_array_at(am_array *data, const int *axes, int n_axes, am_site at);
+#define am_index_array(d, ax, n) am_index_array_at((d), (ax), (n), AM_HERE)
+/* [_contrib_index_copy] old_tensor with row index[i] replaced by new_tensor[i]; an index
+ * outside old_tensor's rows is AM_ERR_ARG. */
+AM_API am_array *am_index_copy_at(am_array *old_tensor, am_array *index, am_array *new_tensor,
+                                  am_site at);
+#define am_index_copy(o, i, n) am_index_copy_at((o), (i), (n), AM_HERE)
+/* [_contrib_allclose] a 0-d uint8, 1 when |a - b| <= atol + rtol |b| everywhere. */
+AM_API am_array *am_allclose_at(am_array *a, am_array *b, double rtol, double atol,
+                                bool equal_nan, am_site at);
+#define am_allclose(a, b) am_allclose_at((a), (b), 1e-05, 1e-08, true, AM_HERE)
+/* [_histogram] int64 counts and the edges: with bins NULL, bin_cnt equal bins over [lo, hi]
+ * (lo == hi widens to lo - 0.5, hi + 0.5), else the edges in the 1-D bins.  Sets *counts
+ * and *edges to new references (NULL on failure). */
+AM_API am_status am_histogram_at(am_array *data, am_array *bins, int64_t bin_cnt, double lo,
+                                 double hi, am_array **counts, am_array **edges, am_site at);
+#define am_histogram(d, b, n, lo, hi, c, e) am_histogram_at((d), (b), (n), (lo), (hi), (c), (e), AM_HERE)
+/* [_contrib_boolean_mask] the slices of data along axis whose index (1-D, nonzero: keep)
+ * entry is nonzero.  Eager only (CPU inputs): graphs and plans cannot hold it. */
+AM_API am_array *am_boolean_mask_at(am_array *data, am_array *index, int axis, am_site at);
+#define am_boolean_mask(d, i) am_boolean_mask_at((d), (i), 0, AM_HERE)
+
+/* [im2col] data (N, C, *in) over nd = 1, 2 or 3 spatial axes to columns (N, C * prod(kernel),
+ * prod(out)); stride, dilate, pad: nd sizes each, or NULL for MXNet's defaults. */
+AM_API am_array *am_im2col_at(am_array *data, int nd, const int64_t *kernel,
+                              const int64_t *stride, const int64_t *dilate, const int64_t *pad,
+                              am_site at);
+#define am_im2col(d, nd, k, s, dl, p) am_im2col_at((d), (nd), (k), (s), (dl), (p), AM_HERE)
+/* [col2im] im2col's adjoint: columns back into an image (N, C, *output_size). */
+AM_API am_array *am_col2im_at(am_array *data, int nd, const int64_t *output_size,
+                              const int64_t *kernel, const int64_t *stride,
+                              const int64_t *dilate, const int64_t *pad, am_site at);
+#define am_col2im(d, nd, os, k, s, dl, p) \
+    am_col2im_at((d), (nd), (os), (k), (s), (dl), (p), AM_HERE)
 #ifdef __cplusplus
 }
 #endif

@@ -7,13 +7,7 @@
 
 /* ---- BatchNorm -------------------------------------------------------------------------- */
 
-typedef struct batch_norm_attrs {
-    double eps, momentum;
-    bool fix_gamma, use_global_stats, output_mean_var;
-    int64_t axis;
-    bool cudnn_off;
-    am_opt_float min_calib_range, max_calib_range;
-} batch_norm_attrs;
+/* batch_norm_attrs is in norm_impl.h: norm_variants.c runs BatchNorm with it. */
 
 static const am_attr_field batch_norm_fields[] = {
     AM_ATTR_FIELD(batch_norm_attrs, eps, AM_ATTR_FLOAT, "0.001", "added to the variance"),

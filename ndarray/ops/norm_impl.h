@@ -7,6 +7,16 @@
 
 #include <math.h>
 
+/* BatchNorm's attributes (norm.c); SyncBatchNorm and BatchNormWithReLU (norm_variants.c)
+ * run BatchNorm's kernel and gradient with them. */
+typedef struct batch_norm_attrs {
+    double eps, momentum;
+    bool fix_gamma, use_global_stats, output_mean_var;
+    int64_t axis;
+    bool cudnn_off;
+    am_opt_float min_calib_range, max_calib_range;
+} batch_norm_attrs;
+
 #define NORM_TILE 256
 #define STORE(dst, i, v, req) ((dst)[i] = (req) == AM_REQ_ADD ? (dst)[i] + (v) : (v))
 #define MIN64(a, b) ((a) < (b) ? (a) : (b))

@@ -381,3 +381,24 @@ AM_OP(linalg_maketrian)
 
 /* krprod.c */
 AM_OP(khatri_rao)
+/* misc.c: MXNet 1.x's smaller classic ops */
+AM_OP(batch_take)
+AM_OP(choose_element_0index)
+AM_OP(fill_element_0index)
+AM_OP(onehot_encode)
+AM_OP(zeros_without_dtype)
+AM_OP(index_array)
+AM_OP(index_copy)
+AM_OP(allclose)
+AM_OP(histogram)
+AM_OP(boolean_mask)
+AM_OP(backward_boolean_mask)
+AM_OP(count_sketch)
+
+/* im2col.c */
+AM_OP(im2col)
+AM_OP(col2im)
+
+/* norm_variants.c: BatchNorm under MXNet's other names */
+AM_OP(sync_batch_norm)
+AM_OP(batch_norm_relu)
