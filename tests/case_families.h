@@ -36,3 +36,6 @@ CASES(optimizer)
 
 /* output */
 CASES(output)
+
+/* boxes */
+CASES(boxes)

@@ -79,3 +79,5 @@ SUITE(trainer)
 SUITE(ops_output)
 SUITE(infer_partial)
 SUITE(profiler)
+/* ops_boxes */
+SUITE(ops_boxes)

@@ -519,6 +519,33 @@ AM_API am_array *am_softmax_activation_at(am_array *data, bool channel, am_site 
 AM_API am_array *am_softmax_cross_entropy_at(am_array *data, am_array *label, am_site at);
 #define am_softmax_cross_entropy(d, l) am_softmax_cross_entropy_at((d), (l), AM_HERE)
 
+/* ---- detection boxes (ndarray/ops/boxes.c, docs/detection.md) -------------------- */
+/* [_contrib_box_iou] IoU of every box of lhs (..., 4) with every box of rhs (..., 4);
+ * format "corner" (NULL) or "center". */
+AM_API am_array *am_box_iou_at(am_array *lhs, am_array *rhs, const char *format, am_site at);
+#define am_box_iou(l, r, fmt) am_box_iou_at((l), (r), (fmt), AM_HERE)
+/* [_contrib_box_nms] rows (..., N, W) of [id,] score, 4 corner coordinates (MXNet's
+ * defaults for coord_start, score_index, formats); other attributes through am_invoke. */
+AM_API am_array *am_box_nms_at(am_array *data, double overlap_thresh, double valid_thresh,
+                               int64_t topk, int64_t id_index, bool force_suppress, am_site at);
+#define am_box_nms(d, ot, vt, k, id, fs) am_box_nms_at((d), (ot), (vt), (k), (id), (fs), AM_HERE)
+/* [_contrib_bipartite_matching] out[0] = row matches (..., R), out[1] = column
+ * matches (..., C); out must hold 2 pointers. */
+AM_API am_status am_bipartite_matching_at(am_array *data, double threshold, bool is_ascend,
+                                          int64_t topk, am_array **out, am_site at);
+#define am_bipartite_matching(d, th, asc, k, out) \
+    am_bipartite_matching_at((d), (th), (asc), (k), (out), AM_HERE)
+/* [_contrib_box_encode] out[0] = targets, out[1] = masks (B, N, 4). */
+AM_API am_status am_box_encode_at(am_array *samples, am_array *matches, am_array *anchors,
+                                  am_array *refs, am_array *means, am_array *stds,
+                                  am_array **out, am_site at);
+#define am_box_encode(s, m, a, r, mean, sd, out) \
+    am_box_encode_at((s), (m), (a), (r), (mean), (sd), (out), AM_HERE)
+/* [_contrib_box_decode] std holds std0..std3; format of the anchors, "center" (NULL). */
+AM_API am_array *am_box_decode_at(am_array *data, am_array *anchors, const double std[4],
+                                  double clip, const char *format, am_site at);
+#define am_box_decode(d, a, sd, clip, fmt) am_box_decode_at((d), (a), (sd), (clip), (fmt), AM_HERE)
+
 #ifdef __cplusplus
 }
 #endif

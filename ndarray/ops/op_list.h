@@ -179,3 +179,11 @@ AM_OP(make_loss)
 AM_OP(make_loss_plain)
 AM_OP(softmax_activation)
 AM_OP(softmax_cross_entropy)
+
+/* boxes.c: detection box ops (GluonCV) */
+AM_OP(box_iou)
+AM_OP(box_nms)
+AM_OP(backward_box_nms)
+AM_OP(bipartite_matching)
+AM_OP(box_encode)
+AM_OP(box_decode)

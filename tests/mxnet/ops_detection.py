@@ -1,0 +1,36 @@
+"""Detection box op cases for check.py's op/ runner (the format is in
+docs/check-mxnet.md): GluonCV's SSD, Faster R-CNN and YOLO exports write these.
+Boxes are random uniform values, so some are degenerate (xmax < xmin): those
+have zero area, as MXNet treats them."""
+
+CASES = [
+    dict(name="box_iou", op="_contrib_box_iou", inputs=[(8, 4), (2, 6, 4)], low=-1.0, high=1.0),
+    dict(name="box_iou_center", op="_contrib_box_iou", attrs={"format": "center"},
+         inputs=[(2, 4, 4), (6, 4)], low=0.0, high=1.0),
+    dict(name="box_nms", op="_contrib_box_nms", inputs=[(2, 20, 6)], low=0.0, high=1.0),
+    dict(name="box_nms_classes", op="_contrib_box_nms",
+         attrs={"id_index": 0, "overlap_thresh": 0.2, "topk": 8, "valid_thresh": 0.3,
+                "out_format": "center"},
+         inputs=[(3, 16, 6)], low=0.0, high=1.0),
+    dict(name="box_nms_force", op="_contrib_box_non_maximum_suppression",
+         attrs={"id_index": 5, "score_index": 0, "coord_start": 1, "force_suppress": True,
+                "in_format": "center", "background_id": 0},
+         inputs=[(12, 6)], low=0.0, high=1.0),
+    dict(name="bipartite_matching", op="_contrib_bipartite_matching",
+         attrs={"threshold": 0.3}, inputs=[(2, 5, 7)], low=0.0, high=1.0),
+    dict(name="bipartite_matching_asc", op="_contrib_bipartite_matching",
+         attrs={"threshold": 0.5, "is_ascend": True, "topk": 2}, inputs=[(6, 4)],
+         low=0.0, high=1.0),
+    # Random corners give some boxes a negative width, and the log of a negative
+    # width ratio is NaN, which the runner refuses: the name picks a seed whose
+    # draw has 4 positive samples, all with finite targets.
+    dict(name="box_encode_164", op="_contrib_box_encode",
+         inputs=[(2, 4), (2, 4), (2, 4, 4), (2, 3, 4), (4,), (4,)],
+         int_inputs={0: (0, 2), 1: (0, 3)}, low=0.2, high=1.0),
+    dict(name="box_decode", op="_contrib_box_decode", inputs=[(2, 5, 4), (1, 5, 4)],
+         low=0.1, high=1.0),
+    dict(name="box_decode_corner", op="_contrib_box_decode",
+         attrs={"std0": 0.1, "std1": 0.1, "std2": 0.2, "std3": 0.2, "clip": 0.3,
+                "format": "corner"},
+         inputs=[(1, 5, 4), (1, 5, 4)]),
+]
