@@ -39,3 +39,6 @@ CASES(output)
 
 /* boxes */
 CASES(boxes)
+
+/* multibox */
+CASES(multibox)

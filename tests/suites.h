@@ -81,3 +81,5 @@ SUITE(infer_partial)
 SUITE(profiler)
 /* ops_boxes */
 SUITE(ops_boxes)
+/* ops_multibox */
+SUITE(ops_multibox)

@@ -546,6 +546,19 @@ AM_API am_array *am_box_decode_at(am_array *data, am_array *anchors, const doubl
                                   double clip, const char *format, am_site at);
 #define am_box_decode(d, a, sd, clip, fmt) am_box_decode_at((d), (a), (sd), (clip), (fmt), AM_HERE)
 
+/* [_contrib_MultiBoxPrior] anchors for data (N, C, H, W); sizes and ratios as MXNet
+ * writes them ("(0.5, 0.25)"; NULL: "(1,)"); steps and offsets through am_invoke. */
+AM_API am_array *am_multibox_prior_at(am_array *data, const char *sizes, const char *ratios,
+                                      bool clip, am_site at);
+#define am_multibox_prior(d, s, r, clip) am_multibox_prior_at((d), (s), (r), (clip), AM_HERE)
+/* [_contrib_MultiBoxDetection] clip and variances at MXNet's defaults. */
+AM_API am_array *am_multibox_detection_at(am_array *cls_prob, am_array *loc_pred,
+                                          am_array *anchor, double threshold,
+                                          double nms_threshold, int64_t nms_topk,
+                                          bool force_suppress, am_site at);
+#define am_multibox_detection(c, l, a, th, nms, k, fs) \
+    am_multibox_detection_at((c), (l), (a), (th), (nms), (k), (fs), AM_HERE)
+
 #ifdef __cplusplus
 }
 #endif

@@ -187,3 +187,7 @@ AM_OP(backward_box_nms)
 AM_OP(bipartite_matching)
 AM_OP(box_encode)
 AM_OP(box_decode)
+
+/* multibox.c: SSD anchors and detections */
+AM_OP(multibox_prior)
+AM_OP(multibox_detection)

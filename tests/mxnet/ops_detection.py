@@ -33,4 +33,16 @@ CASES = [
          attrs={"std0": 0.1, "std1": 0.1, "std2": 0.2, "std3": 0.2, "clip": 0.3,
                 "format": "corner"},
          inputs=[(1, 5, 4), (1, 5, 4)]),
+    # SSD: anchors for a feature map (only its shape is read) and detections.
+    dict(name="multibox_prior", op="_contrib_MultiBoxPrior",
+         attrs={"sizes": (0.5, 0.25), "ratios": (1, 2, 0.5)}, inputs=[(1, 3, 4, 5)]),
+    dict(name="multibox_prior_steps", op="_contrib_MultiBoxPrior",
+         attrs={"sizes": (0.3,), "ratios": (1, 3), "steps": (0.2, 0.1), "offsets": (0.25, 0.75),
+                "clip": True}, inputs=[(2, 1, 3, 2)]),
+    dict(name="multibox_detection", op="_contrib_MultiBoxDetection",
+         inputs=[(2, 4, 10), (2, 40), (1, 10, 4)], low=0.0, high=1.0),
+    dict(name="multibox_detection_topk", op="_contrib_MultiBoxDetection",
+         attrs={"clip": False, "threshold": 0.2, "nms_threshold": 0.1, "nms_topk": 4,
+                "force_suppress": True, "variances": (0.2, 0.2, 0.1, 0.1)},
+         inputs=[(1, 3, 12), (1, 48), (1, 12, 4)], low=0.0, high=1.0),
 ]
