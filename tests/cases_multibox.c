@@ -21,4 +21,11 @@ const am_op_case am_cases_multibox[] = {
      .lo = 0, .hi = 1},
     {.op = "_contrib_MultiBoxDetection", .shapes = "0,3,5;0,20;1,5,4"},
     {.op = "_contrib_MultiBoxDetection", .shapes = "2,3,0;2,0;1,0,4"},
+    /* Labels: class ids in [0, 3) and random corners; rows of -1 end a batch's labels. */
+    {.op = "_contrib_MultiBoxTarget", .shapes = "1,6,4;2,3,5;2,3,6", .lo = 0, .hi = 1},
+    {.op = "_contrib_MultiBoxTarget",
+     .attrs = "overlap_threshold=0.3;negative_mining_ratio=2;negative_mining_thresh=0.4;"
+              "ignore_label=-2;variances=(0.2, 0.2, 0.1, 0.1)",
+     .shapes = "1,8,4;1,2,6;1,4,8", .lo = 0, .hi = 1, F64},
+    {.op = "_contrib_MultiBoxTarget", .shapes = "1,3,4;0,2,5;0,2,3"},
     {0}};

@@ -559,6 +559,15 @@ AM_API am_array *am_multibox_detection_at(am_array *cls_prob, am_array *loc_pred
 #define am_multibox_detection(c, l, a, th, nms, k, fs) \
     am_multibox_detection_at((c), (l), (a), (th), (nms), (k), (fs), AM_HERE)
 
+/* [_contrib_MultiBoxTarget] out[0] = loc_target (B, N*4), out[1] = loc_mask (B, N*4),
+ * out[2] = cls_target (B, N); out must hold 3 pointers; other attributes at MXNet's
+ * defaults (am_invoke for the rest). */
+AM_API am_status am_multibox_target_at(am_array *anchor, am_array *label, am_array *cls_pred,
+                                       double overlap_threshold, double negative_mining_ratio,
+                                       am_array **out, am_site at);
+#define am_multibox_target(a, l, c, ot, nmr, out) \
+    am_multibox_target_at((a), (l), (c), (ot), (nmr), (out), AM_HERE)
+
 #ifdef __cplusplus
 }
 #endif

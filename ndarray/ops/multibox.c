@@ -188,13 +188,13 @@ static const am_attr_field detect_fields[] = {
                   "keep at most this many detections before NMS; -1: all"),
     {0}};
 
-static am_status detect_variances(const detect_attrs *a, float *v)
+static am_status parse_variances(const char *s, float *v)
 {
     float buf[MB_MAX_LIST];
     int n = 0;
-    am_status st = float_list("variances", a->variances, buf, &n);
+    am_status st = float_list("variances", s, buf, &n);
     if (st != AM_OK) return st;
-    if (n != 4) return am_fail(AM_ERR_ARG, "variances='%s' needs 4 values", a->variances);
+    if (n != 4) return am_fail(AM_ERR_ARG, "variances='%s' needs 4 values", s);
     memcpy(v, buf, 4 * sizeof(float));
     return AM_OK;
 }
@@ -205,7 +205,7 @@ static am_status detect_shape(const void *attrs, am_shape *in, int n_in, am_shap
     AM_UNUSED(n_out);
     char b0[AM_SHAPE_BUF], b1[AM_SHAPE_BUF], b2[AM_SHAPE_BUF];
     float v[4];
-    am_status st = detect_variances(attrs, v);
+    am_status st = parse_variances(((const detect_attrs *)attrs)->variances, v);
     if (st == AM_OK) st = am_need_known(in, n_in);
     if (st != AM_OK) return st;
     const am_shape *c = &in[0], *l = &in[1], *an = &in[2];
@@ -318,7 +318,7 @@ static am_status detect_cpu(const am_kernel_ctx *ctx, const void *attrs, const a
 {
     AM_UNUSED(n_in), AM_UNUSED(n_out);
     float var[4];
-    am_status st = detect_variances(attrs, var);
+    am_status st = parse_variances(((const detect_attrs *)attrs)->variances, var);
     if (st != AM_OK || req[0] == AM_REQ_NULL) return st;
     if (in[0].dtype == AM_DTYPE_FLOAT32) detect_float(attrs, var, in, out, req[0], ctx->workspace);
     else detect_double(attrs, var, in, out, req[0], ctx->workspace);
@@ -358,4 +358,241 @@ am_array *am_multibox_detection_at(am_array *cls_prob, am_array *loc_pred, am_ar
     am_array *in[3] = {cls_prob, loc_pred, anchor}, *y = NULL;
     am_op_call(&am_op_multibox_detection, &a, in, 3, &y, 1, at);
     return y;
+}
+
+/* ---- _contrib_MultiBoxTarget ----------------------------------------------------------- */
+
+typedef struct target_attrs {
+    double overlap_threshold, ignore_label, negative_mining_ratio, negative_mining_thresh;
+    int64_t minimum_negative_samples;
+    char variances[AM_MAX_ATTR_STRING];
+} target_attrs;
+
+static const am_attr_field target_fields[] = {
+    AM_ATTR_FIELD(target_attrs, overlap_threshold, AM_ATTR_FLOAT, "0.5",
+                  "IoU above which an anchor is a positive match"),
+    AM_ATTR_FIELD(target_attrs, ignore_label, AM_ATTR_FLOAT, "-1",
+                  "class target of anchors neither positive nor negative"),
+    AM_ATTR_FIELD(target_attrs, negative_mining_ratio, AM_ATTR_FLOAT, "-1",
+                  "negatives per positive, hardest first; -1: every unmatched anchor"),
+    AM_ATTR_FIELD(target_attrs, negative_mining_thresh, AM_ATTR_FLOAT, "0.5",
+                  "only anchors whose best IoU is below it can be mined negatives"),
+    AM_ATTR_FIELD(target_attrs, minimum_negative_samples, AM_ATTR_INT, "0",
+                  "accepted and ignored, as by MXNet's CPU kernel"),
+    AM_ATTR_FIELD(target_attrs, variances, AM_ATTR_STRING, "(0.1, 0.1, 0.2, 0.2)",
+                  "scales of the x, y, width and height targets"),
+    {0}};
+
+static am_status target_shape(const void *attrs, am_shape *in, int n_in, am_shape *out,
+                              int n_out)
+{
+    AM_UNUSED(n_out);
+    char b0[AM_SHAPE_BUF], b1[AM_SHAPE_BUF], b2[AM_SHAPE_BUF];
+    float v[4];
+    am_status st = parse_variances(((const target_attrs *)attrs)->variances, v);
+    if (st == AM_OK) st = am_need_known(in, n_in);
+    if (st != AM_OK) return st;
+    const am_shape *a = &in[0], *l = &in[1], *p = &in[2];
+    if (a->ndim != 3 || a->dim[0] != 1 || a->dim[1] < 1 || a->dim[2] != 4 || l->ndim != 3 ||
+        l->dim[1] < 1 || l->dim[2] < 5 || p->ndim != 3 || p->dim[2] != a->dim[1] ||
+        p->dim[0] != l->dim[0])
+        return am_fail(AM_ERR_SHAPE, "anchor %s, label %s and cls_pred %s must be (1, N, 4) with "
+                       "N > 0, (B, L, 5 or more) with L > 0 and (B, C, N)", am_fmt_shape(a, b0),
+                       am_fmt_shape(l, b1), am_fmt_shape(p, b2));
+    out[0] = out[1] = AM_SHAPE(l->dim[0], a->dim[1] * 4);
+    out[2] = AM_SHAPE(l->dim[0], a->dim[1]);
+    return AM_OK;
+}
+
+/* Overlaps N*L, sort keys N, best IoU N (float), best label N, flags N, label flags L. */
+static size_t target_temp(const void *attrs, const am_shape *in, int n_in)
+{
+    AM_UNUSED(attrs), AM_UNUSED(n_in);
+    size_t n = (size_t)in[0].dim[1], l = (size_t)in[1].dim[1];
+    return (n * l + 9 * n) * sizeof(double) +
+           n * (sizeof(det_key) + sizeof(int64_t) + sizeof(float) + 1) + l;
+}
+
+typedef struct target_ws {
+    det_key *keys;
+    float *miou;
+    int64_t *mgt;
+    signed char *flag;
+    bool *gtf;
+} target_ws;
+
+/* Anchor j's best label by IoU (first on ties) into miou/mgt. */
+#define BEST_GT(T)                                                                          \
+    static void best_gt_##T(const T *ov, int64_t j, int64_t nl, int64_t nv, target_ws *w)     \
+    {                                                                                       \
+        float best = -1.f;                                                                  \
+        int64_t k_best = -1;                                                                \
+        for (int64_t k = 0; k < nv; k++)                                                    \
+            if ((float)ov[j * nl + k] > best) best = (float)ov[j * nl + k], k_best = k;     \
+        if (k_best >= 0) w->miou[j] = best, w->mgt[j] = k_best;                             \
+    }
+BEST_GT(float)
+BEST_GT(double)
+
+#define TARGET(T)                                                                            \
+    static am_status target_batch_##T(const target_attrs *a, const float *var, const T *anc,  \
+                                      const T *lab, const T *cp, int64_t n, int64_t nl,       \
+                                      int64_t lw, int64_t nc, T *ov, target_ws *w, T *lt,     \
+                                      T *lm, T *ct)                                           \
+    {                                                                                        \
+        for (int64_t i = 0; i < n * 4; i++) lt[i] = 0, lm[i] = 0;                            \
+        for (int64_t i = 0; i < n; i++) ct[i] = (T)(float)a->ignore_label;                   \
+        int64_t nv = 0;                                                                      \
+        while (nv < nl && (float)lab[nv * lw] != -1.f) nv++;                                 \
+        if (nv == 0) return AM_OK;                                                           \
+        for (int64_t j = 0; j < n; j++)                                                      \
+            for (int64_t k = 0; k < nl; k++) {                                               \
+                const T *p = anc + j * 4, *g = lab + k * lw + 1;                             \
+                T iw = (p[2] < g[2] ? p[2] : g[2]) - (p[0] > g[0] ? p[0] : g[0]);            \
+                T ih = (p[3] < g[3] ? p[3] : g[3]) - (p[1] > g[1] ? p[1] : g[1]);            \
+                T i = (iw > 0 ? iw : 0) * (ih > 0 ? ih : 0);                                 \
+                T u = (p[2] - p[0]) * (p[3] - p[1]) + (g[2] - g[0]) * (g[3] - g[1]) - i;     \
+                ov[j * nl + k] = u == 0 ? (T)0 : i / u;                                      \
+            }                                                                                \
+        for (int64_t j = 0; j < n; j++) w->miou[j] = -1.f, w->mgt[j] = -1, w->flag[j] = -1;  \
+        for (int64_t k = 0; k < nv; k++) w->gtf[k] = false;                                  \
+        int64_t npos = 0;                                                                    \
+        for (int64_t left = nv; left > 0; left--) { /* each label's best anchor */          \
+            int64_t bj = -1, bk = -1;                                                        \
+            float best = 1e-6f;                                                              \
+            for (int64_t j = 0; j < n; j++) {                                                \
+                if (w->flag[j] == 1) continue;                                               \
+                for (int64_t k = 0; k < nv; k++)                                             \
+                    if (!w->gtf[k] && (float)ov[j * nl + k] > best)                          \
+                        best = (float)ov[j * nl + k], bj = j, bk = k;                        \
+            }                                                                                \
+            if (bj < 0) break;                                                               \
+            w->miou[bj] = best, w->mgt[bj] = bk, w->flag[bj] = 1, w->gtf[bk] = true, npos++; \
+        }                                                                                    \
+        if ((float)a->overlap_threshold > 0)                                                 \
+            for (int64_t j = 0; j < n; j++) {                                                \
+                if (w->flag[j] == 1) continue;                                               \
+                best_gt_##T(ov, j, nl, nv, w);                                               \
+                if (w->mgt[j] >= 0 && w->miou[j] > (float)a->overlap_threshold)              \
+                    w->flag[j] = 1, w->gtf[w->mgt[j]] = true, npos++;                        \
+            }                                                                                \
+        if ((float)a->negative_mining_ratio > 0) {                                           \
+            if (!((float)a->negative_mining_thresh > 0))                                     \
+                return am_fail(AM_ERR_ARG, "negative_mining_thresh=%g must be positive when " \
+                               "mining negatives", a->negative_mining_thresh);               \
+            int64_t nneg = (int64_t)(npos * (float)a->negative_mining_ratio);                \
+            if (nneg > n - npos) nneg = n - npos;                                            \
+            if (nneg > 0) {                                                                  \
+                int64_t nk = 0;                                                              \
+                for (int64_t j = 0; j < n; j++) {                                            \
+                    if (w->flag[j] == 1) continue;                                           \
+                    if (w->miou[j] < 0) best_gt_##T(ov, j, nl, nv, w);                       \
+                    if (!(w->miou[j] < (float)a->negative_mining_thresh) || w->flag[j] != -1) \
+                        continue;                                                            \
+                    T mx = cp[j], sum = 0;                                                   \
+                    for (int64_t k = 1; k < nc; k++) mx = cp[j + n * k] > mx ? cp[j + n * k] : mx; \
+                    for (int64_t k = 0; k < nc; k++) sum += (T)exp(cp[j + n * k] - mx);      \
+                    T prob = (T)exp(cp[j] - mx) / sum;                                       \
+                    w->keys[nk++] = (det_key){(float)-prob, j};                              \
+                }                                                                            \
+                if (nk < nneg)                                                               \
+                    return am_fail(AM_ERR_ARG, "%lld anchors can be negatives, fewer than the " \
+                                   "%lld that negative_mining_ratio asks", (long long)nk,    \
+                                   (long long)nneg);                                         \
+                qsort(w->keys, (size_t)nk, sizeof(*w->keys), det_cmp);                       \
+                for (int64_t i = 0; i < nneg; i++) w->flag[w->keys[i].row] = 0;              \
+            }                                                                                \
+        } else {                                                                             \
+            for (int64_t j = 0; j < n; j++)                                                  \
+                if (w->flag[j] != 1) w->flag[j] = 0;                                         \
+        }                                                                                    \
+        for (int64_t j = 0; j < n; j++) {                                                    \
+            if (w->flag[j] == 0) ct[j] = 0;                                                  \
+            if (w->flag[j] != 1) continue;                                                   \
+            const T *g = lab + w->mgt[j] * lw;                                               \
+            ct[j] = g[0] + 1;                                                                \
+            for (int k = 0; k < 4; k++) lm[j * 4 + k] = 1;                                   \
+            float al = (float)anc[j * 4], at = (float)anc[j * 4 + 1];                        \
+            float ar = (float)anc[j * 4 + 2], ab = (float)anc[j * 4 + 3];                    \
+            float aw = ar - al, ah = ab - at, ax = (al + ar) * 0.5f, ay = (at + ab) * 0.5f;  \
+            float gl = (float)g[1], gt = (float)g[2], gr = (float)g[3], gb = (float)g[4];    \
+            float gw = gr - gl, gh = gb - gt, gx = (gl + gr) * 0.5f, gy = (gt + gb) * 0.5f;  \
+            lt[j * 4] = (T)((gx - ax) / aw / var[0]);                                        \
+            lt[j * 4 + 1] = (T)((gy - ay) / ah / var[1]);                                    \
+            lt[j * 4 + 2] = (T)(logf(gw / aw) / var[2]);                                     \
+            lt[j * 4 + 3] = (T)(logf(gh / ah) / var[3]);                                     \
+        }                                                                                    \
+        return AM_OK;                                                                        \
+    }
+TARGET(float)
+TARGET(double)
+
+/* Writes res (n values) into dst as req says. */
+static void put_all(const am_view *dst, int64_t off, const void *res, int64_t n, am_req req)
+{
+    if (req == AM_REQ_NULL) return;
+    for (int64_t i = 0; i < n; i++) {
+        if (dst->dtype == AM_DTYPE_FLOAT32) {
+            float *d = (float *)dst->data + off + i, v = ((const float *)res)[i];
+            *d = req == AM_REQ_ADD ? *d + v : v;
+        } else {
+            double *d = (double *)dst->data + off + i, v = ((const double *)res)[i];
+            *d = req == AM_REQ_ADD ? *d + v : v;
+        }
+    }
+}
+
+static am_status target_cpu(const am_kernel_ctx *ctx, const void *attrs, const am_view *in,
+                            int n_in, const am_view *out, int n_out, const am_req *req)
+{
+    AM_UNUSED(n_in), AM_UNUSED(n_out);
+    float var[4];
+    am_status st = parse_variances(((const target_attrs *)attrs)->variances, var);
+    if (st != AM_OK) return st;
+    const int64_t n = in[0].dim[1], nb = in[1].dim[0], nl = in[1].dim[1], lw = in[1].dim[2];
+    const int64_t nc = in[2].dim[1];
+    const size_t es = am_dtype_size(in[0].dtype);
+    /* Doubles first (overlaps, then one batch's three results), then the rest. */
+    double *ov = ctx->workspace, *lt = ov + n * nl, *lm = lt + n * 4, *ct = lm + n * 4;
+    target_ws w = {.keys = (det_key *)(ct + n)};
+    w.mgt = (int64_t *)(w.keys + n);
+    w.miou = (float *)(w.mgt + n);
+    w.flag = (signed char *)(w.miou + n);
+    w.gtf = (bool *)(w.flag + n);
+    for (int64_t b = 0; b < nb; b++) {
+        const char *lab = (const char *)in[1].data + b * nl * lw * es;
+        const char *cp = (const char *)in[2].data + b * nc * n * es;
+        if (in[0].dtype == AM_DTYPE_FLOAT32)
+            st = target_batch_float(attrs, var, in[0].data, (const float *)lab,
+                                    (const float *)cp, n, nl, lw, nc, (float *)ov, &w,
+                                    (float *)lt, (float *)lm, (float *)ct);
+        else
+            st = target_batch_double(attrs, var, in[0].data, (const double *)lab,
+                                     (const double *)cp, n, nl, lw, nc, ov, &w, lt, lm, ct);
+        if (st != AM_OK) return st;
+        put_all(&out[0], b * n * 4, lt, n * 4, req[0]);
+        put_all(&out[1], b * n * 4, lm, n * 4, req[1]);
+        put_all(&out[2], b * n, ct, n, req[2]);
+    }
+    return AM_OK;
+}
+
+const am_op_def am_op_multibox_target = {
+    .name = "_contrib_MultiBoxTarget",
+    .input_names = (const char *const[]){"anchor", "label", "cls_pred", NULL},
+    .num_outputs = 3, .attrs = target_fields, .attrs_size = sizeof(target_attrs),
+    .infer_shape = target_shape, .infer_dtype = float_dtype, .temp_bytes = target_temp,
+    .cpu = target_cpu, .fuse = AM_FUSE_OPAQUE, .flags = AM_OP_NEEDS_TEMP | AM_OP_NO_GRAD,
+    .doc = "SSD training targets: box offsets (B, N*4), their mask (B, N*4) and class targets "
+           "(B, N) from anchors (1, N, 4), labels (B, L, 5+) and class predictions (B, C, N)."};
+
+am_status am_multibox_target_at(am_array *anchor, am_array *label, am_array *cls_pred,
+                                double overlap_threshold, double negative_mining_ratio,
+                                am_array **out, am_site at)
+{
+    target_attrs a;
+    am_attrs_init(&am_op_multibox_target, &a);
+    a.overlap_threshold = overlap_threshold, a.negative_mining_ratio = negative_mining_ratio;
+    am_array *in[3] = {anchor, label, cls_pred};
+    return am_op_call(&am_op_multibox_target, &a, in, 3, out, 3, at);
 }

@@ -191,3 +191,4 @@ AM_OP(box_decode)
 /* multibox.c: SSD anchors and detections */
 AM_OP(multibox_prior)
 AM_OP(multibox_detection)
+AM_OP(multibox_target)

@@ -45,4 +45,12 @@ CASES = [
          attrs={"clip": False, "threshold": 0.2, "nms_threshold": 0.1, "nms_topk": 4,
                 "force_suppress": True, "variances": (0.2, 0.2, 0.1, 0.1)},
          inputs=[(1, 3, 12), (1, 48), (1, 12, 4)], low=0.0, high=1.0),
+    # Random labels in [0, 1): class ids are fractions and boxes may be degenerate,
+    # which the targets carry through as MXNet computes them.
+    dict(name="multibox_target", op="_contrib_MultiBoxTarget",
+         inputs=[(1, 12, 4), (2, 3, 5), (2, 4, 12)], low=0.0, high=1.0),
+    dict(name="multibox_target_mining", op="_contrib_MultiBoxTarget",
+         attrs={"overlap_threshold": 0.2, "negative_mining_ratio": 1.0,
+                "negative_mining_thresh": 0.9, "ignore_label": -2},
+         inputs=[(1, 20, 4), (2, 4, 6), (2, 3, 20)], low=0.0, high=1.0),
 ]
