@@ -42,3 +42,6 @@ CASES(boxes)
 
 /* multibox */
 CASES(multibox)
+
+/* roi */
+CASES(roi)

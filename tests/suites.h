@@ -83,3 +83,5 @@ SUITE(profiler)
 SUITE(ops_boxes)
 /* ops_multibox */
 SUITE(ops_multibox)
+/* ops_roi */
+SUITE(ops_roi)

@@ -568,6 +568,14 @@ AM_API am_status am_multibox_target_at(am_array *anchor, am_array *label, am_arr
 #define am_multibox_target(a, l, c, ot, nmr, out) \
     am_multibox_target_at((a), (l), (c), (ot), (nmr), (out), AM_HERE)
 
+/* [_contrib_ROIAlign] rois (R, 5) [batch, x1, y1, x2, y2] over data (N, C, H, W) into
+ * (R, C, pooled_h, pooled_w); position_sensitive through am_invoke. */
+AM_API am_array *am_roi_align_at(am_array *data, am_array *rois, int64_t pooled_h,
+                                 int64_t pooled_w, double spatial_scale, int64_t sample_ratio,
+                                 bool aligned, am_site at);
+#define am_roi_align(d, r, ph, pw, scale, sr, al) \
+    am_roi_align_at((d), (r), (ph), (pw), (scale), (sr), (al), AM_HERE)
+
 #ifdef __cplusplus
 }
 #endif

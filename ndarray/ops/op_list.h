@@ -192,3 +192,7 @@ AM_OP(box_decode)
 AM_OP(multibox_prior)
 AM_OP(multibox_detection)
 AM_OP(multibox_target)
+
+/* roi_align.c: Mask R-CNN's RoIAlign */
+AM_OP(roi_align)
+AM_OP(backward_roi_align)
