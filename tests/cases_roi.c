@@ -8,10 +8,10 @@
 const am_op_case am_cases_roi[] = {
     {.op = "_contrib_ROIAlign", .attrs = "pooled_size=(2, 2);spatial_scale=1.0",
      .shapes = "3,2,5,5;4,5", .index_mask = 2, .index_hi = 3},
-    {.op = "_contrib_ROIAlign", .attrs = "pooled_size=(3, 2);spatial_scale=2.0;sample_ratio=2",
+    {.op = "_contrib_ROIAlign", .attrs = "pooled_size=(3, 2);spatial_scale=0.5;sample_ratio=2",
      .shapes = "3,2,6,7;3,5", .index_mask = 2, .index_hi = 3, F64},
     {.op = "_contrib_ROIAlign",
-     .attrs = "pooled_size=(2, 2);spatial_scale=1.5;position_sensitive=True;aligned=True",
+     .attrs = "pooled_size=(2, 2);spatial_scale=0.75;position_sensitive=True",
      .shapes = "3,8,5,4;2,5", .index_mask = 2, .index_hi = 3, F64},
     {.op = "_contrib_ROIAlign", .attrs = "pooled_size=(2, 2);spatial_scale=1.0",
      .shapes = "1,2,4,4;0,5", .index_mask = 2, .index_hi = 1},

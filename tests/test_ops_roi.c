@@ -94,10 +94,14 @@ static void test_errors(void)
     TU_ASSERT_FAILS(am_roi_align(x, am_zeros(AM_SHAPE(2, 4), AM_DTYPE_FLOAT32), 2, 2, 1, -1, false),
                     AM_ERR_SHAPE, "rois (2, 4)");
     TU_ASSERT_FAILS(am_roi_align(x, r, 0, 2, 1, -1, false), AM_ERR_ARG, "pooled_size=(0, 2)");
+    TU_ASSERT_FAILS(am_roi_align(x, r, 2, 2, 1.5, -1, false), AM_ERR_ARG,
+                    "spatial_scale=1.5 is outside [0, 1]");
     am_array *in[2] = {x, r}, *y = NULL;
     TU_ASSERT_STATUS(tu_invoke("_contrib_ROIAlign", in, 2,
                                "pooled_size|spatial_scale|position_sensitive", "(2, 2)|1|True",
                                &y, 1), AM_ERR_SHAPE, "divisible by 4 bins");
+    TU_ASSERT_FAILS(am_roi_align(x, tu_array(AM_DTYPE_FLOAT32, AM_SHAPE(1, 5), 0, 0, 1, 1, 1), 2, 2,
+                                 1, -1, true), AM_ERR_ARG, "roi 0 [0, 1, 1, 1] has no positive");
     TU_ASSERT_FAILS(am_roi_align(x, am_zeros(AM_SHAPE(2, 5), AM_DTYPE_FLOAT64), 2, 2, 1, -1,
                                  false), AM_ERR_DTYPE, "input 1 is float64");
     am_scope_end();

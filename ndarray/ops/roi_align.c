@@ -8,7 +8,7 @@
  * whose batch index is negative gives zeros.  position_sensitive takes bin
  * (i, j) of output channel c from input channel (c * ph + i) * pw + j (R-FCN).
  * aligned shifts the roi by half a pixel (Detectron2) and lets it be smaller
- * than 1x1.  The gradient flows to data only (MXNet gives rois none).
+ * than 1x1, but not empty (MXNet's check).  The gradient flows to data only (MXNet gives rois none).
  * Docs: docs/detection.md. */
 #include "shape_impl.h"
 
@@ -42,6 +42,9 @@ static am_status roi_align_check(const roi_align_attrs *a, const am_shape *data,
     if (a->pooled_size.ndim != 2 || a->pooled_size.v[0] < 1 || a->pooled_size.v[1] < 1)
         return am_fail(AM_ERR_ARG, "pooled_size=%s must be 2 positive sizes (h, w)",
                        am_fmt_tuple(&a->pooled_size, b0));
+    if (!(a->spatial_scale >= 0 && a->spatial_scale <= 1))
+        return am_fail(AM_ERR_ARG, "spatial_scale=%g is outside [0, 1] (MXNet's bound)",
+                       a->spatial_scale);
     if (data->ndim != 4 || rois->ndim != 2 || rois->dim[1] != 5)
         return am_fail(AM_ERR_SHAPE, "data %s and rois %s must be (N, C, H, W) and (R, 5)",
                        am_fmt_shape(data, b0), am_fmt_shape(rois, b1));
@@ -178,10 +181,28 @@ static void roi_align_run(const roi_align_attrs *a, const am_view *data_v, const
     }
 }
 
+/* With aligned, MXNet requires every roi to have a positive width and height. */
+static am_status roi_align_check_rois(const roi_align_attrs *a, const am_view *rois)
+{
+    if (!a->aligned) return AM_OK;
+    for (int64_t r = 0; r < rois->dim[0]; r++) {
+        double roi[5];
+        for (int k = 0; k < 5; k++) roi[k] = am_view_get(rois, r * 5 + k);
+        roi_geom g = roi_geometry(a, roi);
+        if (g.batch >= 0 && !(g.bin_h > 0 && g.bin_w > 0))
+            return am_fail(AM_ERR_ARG, "roi %lld [%g, %g, %g, %g] has no positive width and "
+                           "height on the map, which aligned=True requires", (long long)r,
+                           roi[1], roi[2], roi[3], roi[4]);
+    }
+    return AM_OK;
+}
+
 static am_status roi_align_cpu(const am_kernel_ctx *ctx, const void *attrs, const am_view *in,
                                int n_in, const am_view *out, int n_out, const am_req *req)
 {
     AM_UNUSED(ctx), AM_UNUSED(n_in), AM_UNUSED(n_out);
+    am_status st = roi_align_check_rois(attrs, &in[1]);
+    if (st != AM_OK) return st;
     if (req[0] != AM_REQ_NULL) roi_align_run(attrs, &in[0], &in[1], &in[0], &out[0], false, req[0]);
     return AM_OK;
 }
@@ -210,7 +231,8 @@ static am_status roi_align_backward_cpu(const am_kernel_ctx *ctx, const void *at
                                         int n_out, const am_req *req)
 {
     AM_UNUSED(ctx), AM_UNUSED(n_in), AM_UNUSED(n_out);
-    if (req[0] == AM_REQ_NULL) return AM_OK;
+    am_status st = roi_align_check_rois(attrs, &in[1]);
+    if (st != AM_OK || req[0] == AM_REQ_NULL) return st;
     if (req[0] != AM_REQ_ADD)
         memset(out[0].data, 0, (size_t)am_view_size(&out[0]) * am_dtype_size(out[0].dtype));
     roi_align_run(attrs, &in[2], &in[1], &out[0], &in[0], true, req[0]);
