@@ -45,3 +45,6 @@ CASES(multibox)
 
 /* roi */
 CASES(roi)
+
+/* sampler */
+CASES(sampler)

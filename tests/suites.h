@@ -85,3 +85,5 @@ SUITE(ops_boxes)
 SUITE(ops_multibox)
 /* ops_roi */
 SUITE(ops_roi)
+/* ops_sampler */
+SUITE(ops_sampler)

@@ -576,6 +576,19 @@ AM_API am_array *am_roi_align_at(am_array *data, am_array *rois, int64_t pooled_
 #define am_roi_align(d, r, ph, pw, scale, sr, al) \
     am_roi_align_at((d), (r), (ph), (pw), (scale), (sr), (al), AM_HERE)
 
+/* [GridGenerator] transform_type "affine" (data (N, 6), grid height x width) or "warp"
+ * (data (N, 2, H, W) a flow in pixels; height and width unused). */
+AM_API am_array *am_grid_generator_at(am_array *data, const char *transform_type, int64_t height,
+                                      int64_t width, am_site at);
+#define am_grid_generator(d, t, h, w) am_grid_generator_at((d), (t), (h), (w), AM_HERE)
+/* [BilinearSampler] data (N, C, H, W) at grid (N, 2, H', W') of (x, y) in [-1, 1]. */
+AM_API am_array *am_bilinear_sampler_at(am_array *data, am_array *grid, am_site at);
+#define am_bilinear_sampler(d, g) am_bilinear_sampler_at((d), (g), AM_HERE)
+/* [SpatialTransformer] affine loc (N, 6), bilinear sampling, output height x width. */
+AM_API am_array *am_spatial_transformer_at(am_array *data, am_array *loc, int64_t height,
+                                           int64_t width, am_site at);
+#define am_spatial_transformer(d, l, h, w) am_spatial_transformer_at((d), (l), (h), (w), AM_HERE)
+
 #ifdef __cplusplus
 }
 #endif

@@ -279,7 +279,7 @@ BOX_CONVERT(double)
             if (id >= 0 && row[id] == (T)a->background_id) continue;                       \
             cand[nv++] = (nms_cand){row[a->score_index], i};                               \
         }                                                                                  \
-        qsort(cand, (size_t)nv, sizeof(*cand), cand_cmp);                                  \
+        if (nv > 1) qsort(cand, (size_t)nv, sizeof(*cand), cand_cmp);                                \
         if (nv > topk) nv = topk;                                                          \
         for (int64_t k = 0; k < nv; k++) area[k] = area_##T(x + cand[k].row * w + cs, a->in_format); \
         for (int64_t r = 0; r < nv; r++) {                                                 \
@@ -322,7 +322,7 @@ BOX_NMS_BATCH(double)
         T *o = ws, *rec = o + total, *dst = out[0].data, *drec = out[1].data;              \
         int64_t topk = a->topk < 0 ? n : (a->topk < n ? a->topk : n);                      \
         if (topk < 1) {                                                                    \
-            memcpy(o, x, (size_t)total * sizeof(T));                                       \
+            if (total) memcpy(o, x, (size_t)total * sizeof(T));                            \
             for (int64_t i = 0; i < rows; i++) rec[i] = (T)i;                              \
         } else {                                                                           \
             nms_cand *cand = (nms_cand *)(rec + rows);                                     \
@@ -375,7 +375,7 @@ static am_status box_nms_backward_shape(const void *attrs, am_shape *in, int n_i
             if (rec[i] >= rows)                                                            \
                 return am_fail(AM_ERR_ARG, "record[%lld] = %g is not a row below %lld",    \
                                (long long)i, (double)rec[i], (long long)rows);             \
-        if (req != AM_REQ_ADD) memset(ig, 0, (size_t)total * sizeof(T));                   \
+        if (req != AM_REQ_ADD && total) memset(ig, 0, (size_t)total * sizeof(T));          \
         for (int64_t i = 0; i < rows; i++) {                                               \
             if (!(rec[i] >= 0)) continue;                                                  \
             int64_t r = (int64_t)rec[i];                                                   \
@@ -489,7 +489,8 @@ static int cand_cmp_asc(const void *pa, const void *pb)
     {                                                                                      \
         const T th = (T)(float)a->threshold;                                               \
         for (int64_t i = 0; i < nr * nc; i++) cand[i] = (nms_cand){s[i], i};               \
-        qsort(cand, (size_t)(nr * nc), sizeof(*cand), a->is_ascend ? cand_cmp_asc : cand_cmp); \
+        if (nr * nc > 1)                                                                   \
+            qsort(cand, (size_t)(nr * nc), sizeof(*cand), a->is_ascend ? cand_cmp_asc : cand_cmp); \
         for (int64_t i = 0; i < nr; i++) rows[i] = -1;                                     \
         for (int64_t i = 0; i < nc; i++) cols[i] = -1;                                     \
         int64_t count = 0;                                                                 \

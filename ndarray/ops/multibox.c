@@ -278,7 +278,7 @@ static int det_cmp(const void *pa, const void *pb)
         if (nv < 1 || !((float)a->nms_threshold > 0 && (float)a->nms_threshold <= 1)) return; \
         memcpy(tmp, res, (size_t)(n * 6) * sizeof(T));                                       \
         for (int64_t i = 0; i < nv; i++) keys[i] = (det_key){res[i * 6 + 1], i};             \
-        qsort(keys, (size_t)nv, sizeof(*keys), det_cmp);                                     \
+        if (nv > 1) qsort(keys, (size_t)nv, sizeof(*keys), det_cmp);                                   \
         int64_t keep = nv;                                                                   \
         if (a->nms_topk > 0 && a->nms_topk < nv) {                                           \
             keep = a->nms_topk;                                                              \
@@ -499,7 +499,7 @@ BEST_GT(double)
                     return am_fail(AM_ERR_ARG, "%lld anchors can be negatives, fewer than the " \
                                    "%lld that negative_mining_ratio asks", (long long)nk,    \
                                    (long long)nneg);                                         \
-                qsort(w->keys, (size_t)nk, sizeof(*w->keys), det_cmp);                       \
+                if (nk > 1) qsort(w->keys, (size_t)nk, sizeof(*w->keys), det_cmp);                     \
                 for (int64_t i = 0; i < nneg; i++) w->flag[w->keys[i].row] = 0;              \
             }                                                                                \
         } else {                                                                             \

@@ -196,3 +196,10 @@ AM_OP(multibox_target)
 /* roi_align.c: Mask R-CNN's RoIAlign */
 AM_OP(roi_align)
 AM_OP(backward_roi_align)
+
+/* sampler.c: spatial transformer ops */
+AM_OP(grid_generator)
+AM_OP(backward_grid_generator)
+AM_OP(bilinear_sampler)
+AM_OP(backward_bilinear_sampler)
+AM_OP(spatial_transformer)

@@ -233,7 +233,7 @@ static am_status roi_align_backward_cpu(const am_kernel_ctx *ctx, const void *at
     AM_UNUSED(ctx), AM_UNUSED(n_in), AM_UNUSED(n_out);
     am_status st = roi_align_check_rois(attrs, &in[1]);
     if (st != AM_OK || req[0] == AM_REQ_NULL) return st;
-    if (req[0] != AM_REQ_ADD)
+    if (req[0] != AM_REQ_ADD && am_view_size(&out[0]))
         memset(out[0].data, 0, (size_t)am_view_size(&out[0]) * am_dtype_size(out[0].dtype));
     roi_align_run(attrs, &in[2], &in[1], &out[0], &in[0], true, req[0]);
     return AM_OK;

@@ -63,4 +63,14 @@ CASES = [
          attrs={"pooled_size": (2, 2), "spatial_scale": 0.75, "sample_ratio": 2,
                 "position_sensitive": True},
          inputs=[(8, 8, 6, 6), (5, 5)], int_inputs={1: (0, 8)}),
+    # Spatial transformer networks.
+    dict(name="grid_generator_affine", op="GridGenerator",
+         attrs={"transform_type": "affine", "target_shape": (5, 6)}, inputs=[(2, 6)]),
+    dict(name="grid_generator_warp", op="GridGenerator", attrs={"transform_type": "warp"},
+         inputs=[(2, 2, 4, 5)], low=-3.0, high=3.0),
+    dict(name="bilinear_sampler", op="BilinearSampler", inputs=[(2, 3, 6, 7), (2, 2, 4, 5)],
+         low=-1.2, high=1.2),
+    dict(name="spatial_transformer", op="SpatialTransformer",
+         attrs={"target_shape": (4, 5), "transform_type": "affine", "sampler_type": "bilinear"},
+         inputs=[(2, 3, 6, 7), (2, 6)]),
 ]
