@@ -48,3 +48,6 @@ CASES(roi)
 
 /* sampler */
 CASES(sampler)
+
+/* correlation */
+CASES(correlation)

@@ -87,3 +87,5 @@ SUITE(ops_multibox)
 SUITE(ops_roi)
 /* ops_sampler */
 SUITE(ops_sampler)
+/* ops_correlation */
+SUITE(ops_correlation)

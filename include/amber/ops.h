@@ -589,6 +589,13 @@ AM_API am_array *am_spatial_transformer_at(am_array *data, am_array *loc, int64_
                                            int64_t width, am_site at);
 #define am_spatial_transformer(d, l, h, w) am_spatial_transformer_at((d), (l), (h), (w), AM_HERE)
 
+/* [Correlation] FlowNet's correlation of data1 and data2 (N, C, H, W). */
+AM_API am_array *am_correlation_at(am_array *data1, am_array *data2, int64_t kernel_size,
+                                   int64_t max_displacement, int64_t stride1, int64_t stride2,
+                                   int64_t pad_size, bool is_multiply, am_site at);
+#define am_correlation(a, b, k, md, s1, s2, pad, mul) \
+    am_correlation_at((a), (b), (k), (md), (s1), (s2), (pad), (mul), AM_HERE)
+
 #ifdef __cplusplus
 }
 #endif

@@ -203,3 +203,7 @@ AM_OP(backward_grid_generator)
 AM_OP(bilinear_sampler)
 AM_OP(backward_bilinear_sampler)
 AM_OP(spatial_transformer)
+
+/* correlation.c: FlowNet's correlation */
+AM_OP(correlation)
+AM_OP(backward_correlation)

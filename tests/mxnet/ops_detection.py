@@ -73,4 +73,10 @@ CASES = [
     dict(name="spatial_transformer", op="SpatialTransformer",
          attrs={"target_shape": (4, 5), "transform_type": "affine", "sampler_type": "bilinear"},
          inputs=[(2, 3, 6, 7), (2, 6)]),
+    # FlowNet's correlation.
+    dict(name="correlation", op="Correlation", inputs=[(2, 3, 6, 7), (2, 3, 6, 7)]),
+    dict(name="correlation_strided", op="Correlation",
+         attrs={"kernel_size": 3, "max_displacement": 4, "stride1": 2, "stride2": 2,
+                "pad_size": 4, "is_multiply": False},
+         inputs=[(1, 4, 8, 9), (1, 4, 8, 9)]),
 ]
