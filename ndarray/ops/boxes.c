@@ -235,14 +235,14 @@ static int cand_cmp(const void *pa, const void *pb)
     return (a->row > b->row) - (a->row < b->row);
 }
 
-/* Workspace: the output and the record as built (B*N*W + B*N of T), then per
- * batch N candidates and N areas. */
+/* Workspace: the output and the record as built (B*N*W + B*N of T), then,
+ * 16-byte aligned, per batch N candidates and N areas. */
 static size_t box_nms_temp(const void *attrs, const am_shape *in, int n_in)
 {
     AM_UNUSED(attrs), AM_UNUSED(n_in);
     int64_t total = am_shape_size(&in[0]), w = in[0].dim[in[0].ndim - 1];
     int64_t n = in[0].dim[in[0].ndim - 2];
-    return (size_t)(total + (w ? total / w : 0)) * sizeof(double) +
+    return (size_t)(total + (w ? total / w : 0)) * sizeof(double) + 16 +
            (size_t)n * (sizeof(nms_cand) + sizeof(double));
 }
 
@@ -325,7 +325,8 @@ BOX_NMS_BATCH(double)
             if (total) memcpy(o, x, (size_t)total * sizeof(T));                            \
             for (int64_t i = 0; i < rows; i++) rec[i] = (T)i;                              \
         } else {                                                                           \
-            nms_cand *cand = (nms_cand *)(rec + rows);                                     \
+            uintptr_t at_ = ((uintptr_t)(rec + rows) + 15) & ~(uintptr_t)15;              \
+            nms_cand *cand = (nms_cand *)at_;                                              \
             T *area = (T *)(cand + n);                                                     \
             for (int64_t b = 0; b < nb; b++)                                               \
                 nms_batch_##T(a, x + b * n * w, o + b * n * w, rec + b * n, n, w, b * n, topk, \
