@@ -13,4 +13,7 @@ const am_op_case am_cases_correlation[] = {
      F64},
     {.op = "Correlation", .shapes = "0,2,4,4;0,2,4,4"},
     {.op = "_backward_Correlation", .shapes = "1,9,2,3;1,2,4,5;1,2,4,5"},
+    {.op = "_backward_Correlation",
+     .attrs = "kernel_size=3;max_displacement=2;stride1=2;stride2=2;pad_size=2",
+     .shapes = "1,9,2,2;1,2,5,6;1,2,5,6", F64},
     {0}};

@@ -17,4 +17,7 @@ const am_op_case am_cases_roi[] = {
      .shapes = "1,2,4,4;0,5", .index_mask = 2, .index_hi = 1},
     {.op = "_backward_ROIAlign", .attrs = "pooled_size=(2, 2);spatial_scale=1.0",
      .shapes = "2,3,2,2;2,5;3,3,4,4", .index_mask = 2, .index_hi = 3},
+    {.op = "_backward_ROIAlign", .attrs = "pooled_size=(2, 2);spatial_scale=0.5;"
+     "position_sensitive=True", .shapes = "2,2,2,2;2,5;3,8,4,4", .index_mask = 2, .index_hi = 3,
+     F64},
     {0}};
