@@ -81,3 +81,18 @@ CASES(im2col)
 
 /* norm_variants */
 CASES(norm_variants)
+
+/* boxes */
+CASES(boxes)
+
+/* multibox */
+CASES(multibox)
+
+/* roi */
+CASES(roi)
+
+/* sampler */
+CASES(sampler)
+
+/* correlation */
+CASES(correlation)

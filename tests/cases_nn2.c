@@ -1,6 +1,7 @@
-/* Registry-driven cases for ndarray/ops/lrn.c, amp.c, roi_pooling.c and box.c.  ROIPooling's rois
- * hold integers below the batch size (valid batch entries and corners); backward cases list
- * ograd, then the forward inputs and kept outputs. */
+/* Registry-driven cases for ndarray/ops/lrn.c, amp.c and roi_pooling.c, and forward
+ * cases of boxes.c and roi_align.c.  ROIPooling's rois hold integers below the batch
+ * size (valid batch entries and corners); backward cases list ograd, then the forward
+ * inputs and kept outputs. */
 #include "test_util.h"
 
 #define F64 .dtype = AM_DTYPE_FLOAT64
@@ -50,13 +51,6 @@ const am_op_case am_cases_nn2[] = {
      F64},
     {.op = "_contrib_ROIAlign", .attrs = "pooled_size=(2, 3);spatial_scale=1.0",
      .shapes = "2,2,3,3;0,5", .index_mask = 2, .index_hi = 2, .index_dtype = AM_DTYPE_FLOAT32},
-    {.op = "_backward_ROIAlign", .attrs = "pooled_size=(2, 2);spatial_scale=1.0",
-     .shapes = "4,2,2,2;5,2,5,6;4,5", .index_mask = 4, .index_hi = 5,
-     .index_dtype = AM_DTYPE_FLOAT32},
-    {.op = "_backward_ROIAlign",
-     .attrs = "pooled_size=(1, 2);spatial_scale=0.5;sample_ratio=3;position_sensitive=True",
-     .shapes = "3,1,1,2;4,2,4,4;3,5", .index_mask = 4, .index_hi = 4,
-     .index_dtype = AM_DTYPE_FLOAT64, F64},
     {.op = "_contrib_box_nms", .attrs = "overlap_thresh=0.3", .shapes = "2,6,6", .lo = 0,
      .hi = 1},
     {.op = "_contrib_box_nms", .attrs = "topk=3;id_index=0;overlap_thresh=0.2", .shapes = "3,5,6",
@@ -68,10 +62,6 @@ const am_op_case am_cases_nn2[] = {
      .shapes = "4,5", .lo = 0, .hi = 1},
     {.op = "_contrib_box_nms", .attrs = "topk=0", .shapes = "2,3,6"},
     {.op = "_contrib_box_nms", .shapes = "0,6"},
-    {.op = "_backward_contrib_box_nms", .shapes = "2,6,6;2,6,1", .index_mask = 2,
-     .index_hi = 12, .index_dtype = AM_DTYPE_FLOAT32},
-    {.op = "_backward_contrib_box_nms", .attrs = "coord_start=1;score_index=0",
-     .shapes = "5,5;5,1", .index_mask = 2, .index_hi = 5, .index_dtype = AM_DTYPE_FLOAT64, F64},
     {.op = "_contrib_box_iou", .shapes = "3,4;2,5,4", .lo = 0, .hi = 1},
     {.op = "_contrib_box_iou", .attrs = "format=center", .shapes = "2,2,4;3,4", .lo = 0,
      .hi = 1, F64},

@@ -117,3 +117,13 @@ SUITE(ops_linalg)
 SUITE(optimizer2)
 /* ops_misc */
 SUITE(ops_misc)
+/* ops_boxes */
+SUITE(ops_boxes)
+/* ops_multibox */
+SUITE(ops_multibox)
+/* ops_roi */
+SUITE(ops_roi)
+/* ops_sampler */
+SUITE(ops_sampler)
+/* ops_correlation */
+SUITE(ops_correlation)

@@ -121,132 +121,6 @@ static void test_roi_values(void)
     am_scope_end();
 }
 
-static void test_roi_align(void)
-{
-    am_scope_begin();
-    am_array *x = iota(AM_SHAPE(1, 1, 8, 6), AM_DTYPE_FLOAT32, 1, 0);
-    am_array *r = tu_array(AM_DTYPE_FLOAT32, AM_SHAPE(2, 5), 0, 1.3, 2.2, 3.7, 5.1, 0, 0.5, 0.5,
-                           5.5, 7.5);
-    /* MXNet 1.9.1's values: adaptive sampling, then aligned with 2 x 2 samples per bin. */
-    TU_ASSERT_VALUES(am_roi_align(x, r, 2, 2, 1.0, -1, false, false), AM_SHAPE(2, 1, 2, 2), 1e-4,
-                     19.450000762939453, 20.649999618530273, 28.150001525878906,
-                     29.35000228881836, 15.25, 17.72222328186035, 36.156253814697266,
-                     38.62847137451172);
-    TU_ASSERT_VALUES(am_roi_align(x, r, 2, 2, 1.0, 2, false, true), AM_SHAPE(2, 1, 2, 2), 1e-4,
-                     15.949999809265137, 17.149999618530273, 24.650001525878906,
-                     25.850000381469727, 11.75, 14.25, 32.75, 35.25);
-    /* Position-sensitive: bin (i, j) reads channel 2 i + j. */
-    am_array *x4 = iota(AM_SHAPE(1, 4, 3, 3), AM_DTYPE_FLOAT64, 1, 0);
-    am_array *r4 = tu_array(AM_DTYPE_FLOAT64, AM_SHAPE(1, 5), 0, 0, 0, 2, 2);
-    TU_ASSERT_VALUES(am_roi_align(x4, r4, 2, 2, 1.0, -1, true, false), AM_SHAPE(1, 1, 2, 2),
-                     1e-12, 2, 12, 23, 33);
-    /* A negative batch entry is ignored: zeros. */
-    am_array *rn = tu_array(AM_DTYPE_FLOAT64, AM_SHAPE(1, 5), -1, 0, 0, 2, 2);
-    TU_ASSERT_VALUES(am_roi_align(x4, rn, 1, 1, 1.0, -1, false, false), AM_SHAPE(1, 4, 1, 1), 0,
-                     0, 0, 0, 0);
-    /* The input gradient of sum(ROIAlign(x, r, scale 0.5, 2 samples)), from MXNet. */
-    am_attach_grad(x, AM_GRAD_WRITE);
-    am_autograd_record_begin(true);
-    am_array *s = am_sum(am_roi_align(x, r, 2, 2, 0.5, 2, false, false), NULL, 0, false);
-    am_autograd_end();
-    CU_ASSERT_EQUAL(am_backward(s), AM_OK);
-    double g[48] = {0};
-    static const struct { int i; double v; } nz[] = {
-        {0, 0.03418}, {1, 0.12207}, {2, 0.12207}, {3, 0.03418}, {6, 0.176797},
-        {7, 1.138203}, {8, 0.761953}, {9, 0.123047}, {12, 0.250547}, {13, 2.096953},
-        {14, 1.204453}, {15, 0.123047}, {18, 0.141797}, {19, 0.683203}, {20, 0.551953},
-        {21, 0.123047}, {24, 0.03418}, {25, 0.12207}, {26, 0.12207}, {27, 0.03418}};
-    for (size_t k = 0; k < sizeof(nz) / sizeof(nz[0]); k++) g[nz[k].i] = nz[k].v;
-    CU_ASSERT(tu_values_are(am_grad(x), AM_SHAPE(1, 1, 8, 6), g, 48, 1e-5));
-    /* Errors. */
-    TU_ASSERT_FAILS(am_roi_align(x4, r4, 3, 3, 1.0, -1, true, false), AM_ERR_SHAPE,
-                    "_contrib_ROIAlign: data (1, 4, 3, 3): position_sensitive needs channels "
-                    "divisible");
-    am_array *bad = tu_array(AM_DTYPE_FLOAT64, AM_SHAPE(1, 5), 0, 2, 0, 1, 2);
-    TU_ASSERT_FAILS(am_roi_align(x4, bad, 1, 1, 1.0, -1, false, true), AM_ERR_ARG,
-                    "rois[0] has width -1 and height 2; aligned needs both positive");
-    am_array *far = tu_array(AM_DTYPE_FLOAT64, AM_SHAPE(1, 5), 3, 0, 0, 1, 1);
-    TU_ASSERT_FAILS(am_roi_align(x4, far, 1, 1, 1.0, -1, false, false), AM_ERR_ARG,
-                    "rois[0] names batch entry 3 of data with 1");
-    am_scope_end();
-}
-
-static void test_box_nms(void)
-{
-    am_scope_begin();
-    am_array *x = tu_array(AM_DTYPE_FLOAT32, AM_SHAPE(4, 6), 0, 0.5, 0.1, 0.1, 0.2, 0.2, 1, 0.4,
-                           0.1, 0.1, 0.2, 0.2, 0, 0.3, 0.1, 0.1, 0.14, 0.14, 2, 0.6, 0.5, 0.5,
-                           0.7, 0.8);
-    /* MXNet's documented example and its gradient. */
-    am_attach_grad(x, AM_GRAD_WRITE);
-    am_autograd_record_begin(true);
-    am_array *y = am_box_nms(x, 0.1, 0, -1, 0, true);
-    am_autograd_end();
-    TU_ASSERT_VALUES(y, AM_SHAPE(4, 6), 1e-7, 2, 0.6, 0.5, 0.5, 0.7, 0.8, 0, 0.5, 0.1, 0.1, 0.2,
-                     0.2, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1);
-    am_array *og = tu_array(AM_DTYPE_FLOAT32, AM_SHAPE(4, 6), 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.2,
-                            0.2, 0.2, 0.2, 0.2, 0.2, 0.3, 0.3, 0.3, 0.3, 0.3, 0.3, 0.4, 0.4, 0.4,
-                            0.4, 0.4, 0.4);
-    CU_ASSERT_EQUAL(am_backward_at(y, og, false, AM_HERE), AM_OK);
-    TU_ASSERT_VALUES(am_grad(x), AM_SHAPE(4, 6), 1e-7, 0.2, 0.2, 0.2, 0.2, 0.2, 0.2, 0, 0, 0, 0,
-                     0, 0, 0, 0, 0, 0, 0, 0, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1);
-    /* Per class (MXNet 1.9.1): class 1 survives; background_id drops ids equal to it;
-     * out_format=center converts the kept rows. */
-    TU_ASSERT_VALUES(tu_invoke1("_contrib_box_nms", x, "overlap_thresh|id_index|out_format",
-                                "0.1|0|center"),
-                     AM_SHAPE(4, 6), 1e-6, 2, 0.6, 0.6, 0.65, 0.2, 0.3, 0, 0.5, 0.15, 0.15, 0.1,
-                     0.1, 1, 0.4, 0.15, 0.15, 0.1, 0.1, -1, -1, -1, -1, -1, -1);
-    TU_ASSERT_VALUES(tu_invoke1("_contrib_box_nms", x, "overlap_thresh|id_index|background_id",
-                                "0.1|0|0"),
-                     AM_SHAPE(4, 6), 1e-7, 2, 0.6, 0.5, 0.5, 0.7, 0.8, 1, 0.4, 0.1, 0.1, 0.2,
-                     0.2, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1);
-    /* topk=0 copies. */
-    CU_ASSERT(tu_allclose(am_box_nms(x, 0.1, 0, 0, -1, false), x, 0));
-    TU_ASSERT_FAILS(am_box_nms(am_zeros(AM_SHAPE(3, 4), AM_DTYPE_FLOAT32), 0.5, 0, -1, -1,
-                               false),
-                    AM_ERR_SHAPE, "_contrib_box_nms: data (3, 4): each box needs at least 5");
-    TU_ASSERT_FAILS(tu_invoke1("_contrib_box_nms", x, "score_index", "3"), AM_ERR_ARG,
-                    "score_index=3");
-    TU_ASSERT_FAILS(tu_invoke1("_contrib_box_nms", x, "id_index|score_index", "1|1"),
-                    AM_ERR_ARG, "id_index=1");
-    TU_ASSERT_FAILS(am_box_nms(am_zeros(AM_SHAPE(6), AM_DTYPE_FLOAT32), 0.5, 0, -1, -1, false),
-                    AM_ERR_SHAPE, "2 or more axes");
-    am_scope_end();
-}
-
-static void test_box_iou_decode(void)
-{
-    am_scope_begin();
-    /* MXNet's documented example. */
-    am_array *l = tu_array(AM_DTYPE_FLOAT32, AM_SHAPE(2, 4), 0.5, 0.5, 1.0, 1.0, 0, 0, 0.5, 0.5);
-    am_array *r = tu_array(AM_DTYPE_FLOAT32, AM_SHAPE(1, 4), 0.25, 0.25, 0.75, 0.75);
-    TU_ASSERT_VALUES(am_box_iou(l, r, false), AM_SHAPE(2, 1), 1e-6, 1.0 / 7, 1.0 / 7);
-    /* Centre format: the same boxes as (x, y, w, h); disjoint boxes give 0. */
-    am_array *lc = tu_array(AM_DTYPE_FLOAT64, AM_SHAPE(2, 4), 0.75, 0.75, 0.5, 0.5, 5, 5, 1, 1);
-    am_array *rc = tu_array(AM_DTYPE_FLOAT64, AM_SHAPE(1, 1, 4), 0.5, 0.5, 0.5, 0.5);
-    TU_ASSERT_VALUES(am_box_iou(lc, rc, true), AM_SHAPE(2, 1, 1), 1e-12, 1.0 / 7, 0);
-    /* box_decode against MXNet 1.9.1. */
-    am_array *x = tu_array(AM_DTYPE_FLOAT32, AM_SHAPE(1, 2, 4), 0.1, -0.2, 0.3, 0.05, 0.0, 0.5,
-                           -0.4, 1.0);
-    am_array *a = tu_array(AM_DTYPE_FLOAT32, AM_SHAPE(1, 2, 4), 0.5, 0.5, 0.2, 0.4, 0.1, 0.2,
-                           0.5, 0.6);
-    TU_ASSERT_VALUES(am_box_decode(x, a, NULL, -1, false), AM_SHAPE(1, 2, 4), 1e-6,
-                     0.3850140869617462, 0.20974576473236084, 0.6549859046936035,
-                     0.6302542090415955, -0.06758000701665878, -0.31548458337783813,
-                     0.2675800025463104, 1.3154845237731934);
-    TU_ASSERT_VALUES(am_box_decode(x, a, ((const double[]){1, 1, 2, 1}), 0.5, true),
-                     AM_SHAPE(1, 2, 4), 1e-6, 0.5673081874847412, 0.5225635766983032,
-                     0.07269179821014404, 0.4174364507198334, 0.21013420820236206,
-                     0.2702557444572449, 0.38986581563949585, 0.929744303226471);
-    TU_ASSERT_FAILS(am_box_iou(l, am_zeros(AM_SHAPE(3, 5), AM_DTYPE_FLOAT32), false),
-                    AM_ERR_SHAPE, "_contrib_box_iou: lhs (2, 4) and rhs (3, 5)");
-    TU_ASSERT_FAILS(am_box_decode(x, am_zeros(AM_SHAPE(1, 1, 4), AM_DTYPE_FLOAT32), NULL, -1,
-                                  false),
-                    AM_ERR_SHAPE, "_contrib_box_decode: data (1, 2, 4) must be (B, N, 4) and "
-                    "anchors (1, 1, 4)");
-    am_scope_end();
-}
-
 static void test_errors(void)
 {
     am_scope_begin();
@@ -297,7 +171,7 @@ static int nn2_model(am_array *const *in, am_array **heads)
     heads[0] = am_broadcast_add(am_broadcast_mul(cast[0], var), mean);
     heads[1] = cast[1];
     heads[2] = am_roi_pooling(img, in[4], 2, 2, 1.0);
-    heads[3] = am_roi_align(img, in[4], 2, 3, 0.8, -1, false, false);
+    heads[3] = am_roi_align(img, in[4], 2, 3, 0.8, -1, false);
     return heads[0] && heads[1] && heads[2] && heads[3] ? 4 : 0;
 }
 
@@ -365,9 +239,6 @@ CU_TestInfo am_tests_ops_nn2[] = {
     {"LRN: MXNet's values and gradient", test_lrn_values},
     {"amp_cast and amp_multicast: dtypes, values, gradient", test_amp},
     {"ROIPooling: MXNet's values and gradients", test_roi_values},
-    {"_contrib_ROIAlign: MXNet's values and gradient, variants, errors", test_roi_align},
-    {"_contrib_box_nms: MXNet's example, gradient, classes, formats, errors", test_box_nms},
-    {"_contrib_box_iou and _contrib_box_decode: MXNet's values, errors", test_box_iou_decode},
     {"LRN and ROIPooling errors", test_errors},
     {"symbolic gradients of the attention, resize and nn2 ops agree with autograd",
      test_graph_gradient},

@@ -873,33 +873,6 @@ AM_API am_status am_amp_multicast_at(am_array *const *xs, int n, bool cast_narro
 AM_API am_array *am_roi_pooling_at(am_array *x, am_array *rois, int64_t pooled_h,
                                    int64_t pooled_w, double spatial_scale, am_site at);
 #define am_roi_pooling(x, r, ph, pw, s) am_roi_pooling_at((x), (r), (ph), (pw), (s), AM_HERE)
-/* [_contrib_ROIAlign] Mask R-CNN's RoIAlign of rois (R, 5) over NCHW x to (R, C, pooled_h,
- * pooled_w) (C / (pooled_h * pooled_w) channels when position_sensitive); sample_ratio <= 0
- * adapts the samples per bin; aligned shifts corners by half a pixel. */
-AM_API am_array *am_roi_align_at(am_array *x, am_array *rois, int64_t pooled_h, int64_t pooled_w,
-                                 double spatial_scale, int64_t sample_ratio,
-                                 bool position_sensitive, bool aligned, am_site at);
-#define am_roi_align(x, r, ph, pw, s, sr, ps, al) \
-    am_roi_align_at((x), (r), (ph), (pw), (s), (sr), (ps), (al), AM_HERE)
-
-/* ---- detection (ndarray/ops/box.c) ---- */
-
-/* [_contrib_box_nms] non-maximum suppression of rows [id, score, xmin, ymin, xmax, ymax, ...]
- * of x (..., boxes, width): per batch, kept rows sorted by score, then -1 rows.  Other
- * attributes (coord_start, score_index, background_id, formats) through am_invoke. */
-AM_API am_array *am_box_nms_at(am_array *x, double overlap_thresh, double valid_thresh,
-                               int64_t topk, int64_t id_index, bool force_suppress, am_site at);
-#define am_box_nms(x, ot, vt, k, id, fs) am_box_nms_at((x), (ot), (vt), (k), (id), (fs), AM_HERE)
-/* [_contrib_box_iou] IoU of every lhs box (..., 4) with every rhs box (..., 4). */
-AM_API am_array *am_box_iou_at(am_array *lhs, am_array *rhs, bool center, am_site at);
-#define am_box_iou(l, r, center) am_box_iou_at((l), (r), (center), AM_HERE)
-/* [_contrib_box_decode] corner boxes from normalized offsets data (B, N, 4) and anchors
- * (1, N, 4); std (4 values, NULL: ones) scales the offsets, clip > 0 bounds the size ones. */
-AM_API am_array *am_box_decode_at(am_array *data, am_array *anchors, const double *std,
-                                  double clip, bool corner_anchors, am_site at);
-#define am_box_decode(d, a, std, clip, corner) \
-    am_box_decode_at((d), (a), (std), (clip), (corner), AM_HERE)
-
 /* [_eye] an n x m (m = 0: n x n) array with ones on diagonal k (> 0 above
  * the main one, < 0 below), zeros elsewhere. */
 AM_API am_array *am_eye(int64_t n, int64_t m, int64_t k, am_dtype dtype);
@@ -1011,6 +984,83 @@ AM_API am_array *am_col2im_at(am_array *data, int nd, const int64_t *output_size
                               const int64_t *dilate, const int64_t *pad, am_site at);
 #define am_col2im(d, nd, os, k, s, dl, p) \
     am_col2im_at((d), (nd), (os), (k), (s), (dl), (p), AM_HERE)
+/* ---- detection boxes (ndarray/ops/boxes.c, docs/detection.md) -------------------- */
+/* [_contrib_box_iou] IoU of every box of lhs (..., 4) with every box of rhs (..., 4);
+ * format "corner" (NULL) or "center". */
+AM_API am_array *am_box_iou_at(am_array *lhs, am_array *rhs, const char *format, am_site at);
+#define am_box_iou(l, r, fmt) am_box_iou_at((l), (r), (fmt), AM_HERE)
+/* [_contrib_box_nms] rows (..., N, W) of [id,] score, 4 corner coordinates (MXNet's
+ * defaults for coord_start, score_index, formats); other attributes through am_invoke. */
+AM_API am_array *am_box_nms_at(am_array *data, double overlap_thresh, double valid_thresh,
+                               int64_t topk, int64_t id_index, bool force_suppress, am_site at);
+#define am_box_nms(d, ot, vt, k, id, fs) am_box_nms_at((d), (ot), (vt), (k), (id), (fs), AM_HERE)
+/* [_contrib_bipartite_matching] out[0] = row matches (..., R), out[1] = column
+ * matches (..., C); out must hold 2 pointers. */
+AM_API am_status am_bipartite_matching_at(am_array *data, double threshold, bool is_ascend,
+                                          int64_t topk, am_array **out, am_site at);
+#define am_bipartite_matching(d, th, asc, k, out) \
+    am_bipartite_matching_at((d), (th), (asc), (k), (out), AM_HERE)
+/* [_contrib_box_encode] out[0] = targets, out[1] = masks (B, N, 4). */
+AM_API am_status am_box_encode_at(am_array *samples, am_array *matches, am_array *anchors,
+                                  am_array *refs, am_array *means, am_array *stds,
+                                  am_array **out, am_site at);
+#define am_box_encode(s, m, a, r, mean, sd, out) \
+    am_box_encode_at((s), (m), (a), (r), (mean), (sd), (out), AM_HERE)
+/* [_contrib_box_decode] std holds std0..std3; format of the anchors, "center" (NULL). */
+AM_API am_array *am_box_decode_at(am_array *data, am_array *anchors, const double std[4],
+                                  double clip, const char *format, am_site at);
+#define am_box_decode(d, a, sd, clip, fmt) am_box_decode_at((d), (a), (sd), (clip), (fmt), AM_HERE)
+
+/* [_contrib_MultiBoxPrior] anchors for data (N, C, H, W); sizes and ratios as MXNet
+ * writes them ("(0.5, 0.25)"; NULL: "(1,)"); steps and offsets through am_invoke. */
+AM_API am_array *am_multibox_prior_at(am_array *data, const char *sizes, const char *ratios,
+                                      bool clip, am_site at);
+#define am_multibox_prior(d, s, r, clip) am_multibox_prior_at((d), (s), (r), (clip), AM_HERE)
+/* [_contrib_MultiBoxDetection] clip and variances at MXNet's defaults. */
+AM_API am_array *am_multibox_detection_at(am_array *cls_prob, am_array *loc_pred,
+                                          am_array *anchor, double threshold,
+                                          double nms_threshold, int64_t nms_topk,
+                                          bool force_suppress, am_site at);
+#define am_multibox_detection(c, l, a, th, nms, k, fs) \
+    am_multibox_detection_at((c), (l), (a), (th), (nms), (k), (fs), AM_HERE)
+
+/* [_contrib_MultiBoxTarget] out[0] = loc_target (B, N*4), out[1] = loc_mask (B, N*4),
+ * out[2] = cls_target (B, N); out must hold 3 pointers; other attributes at MXNet's
+ * defaults (am_invoke for the rest). */
+AM_API am_status am_multibox_target_at(am_array *anchor, am_array *label, am_array *cls_pred,
+                                       double overlap_threshold, double negative_mining_ratio,
+                                       am_array **out, am_site at);
+#define am_multibox_target(a, l, c, ot, nmr, out) \
+    am_multibox_target_at((a), (l), (c), (ot), (nmr), (out), AM_HERE)
+
+/* [_contrib_ROIAlign] rois (R, 5) [batch, x1, y1, x2, y2] over data (N, C, H, W) into
+ * (R, C, pooled_h, pooled_w); position_sensitive through am_invoke. */
+AM_API am_array *am_roi_align_at(am_array *data, am_array *rois, int64_t pooled_h,
+                                 int64_t pooled_w, double spatial_scale, int64_t sample_ratio,
+                                 bool aligned, am_site at);
+#define am_roi_align(d, r, ph, pw, scale, sr, al) \
+    am_roi_align_at((d), (r), (ph), (pw), (scale), (sr), (al), AM_HERE)
+
+/* [GridGenerator] transform_type "affine" (data (N, 6), grid height x width) or "warp"
+ * (data (N, 2, H, W) a flow in pixels; height and width unused). */
+AM_API am_array *am_grid_generator_at(am_array *data, const char *transform_type, int64_t height,
+                                      int64_t width, am_site at);
+#define am_grid_generator(d, t, h, w) am_grid_generator_at((d), (t), (h), (w), AM_HERE)
+/* [BilinearSampler] data (N, C, H, W) at grid (N, 2, H', W') of (x, y) in [-1, 1]. */
+AM_API am_array *am_bilinear_sampler_at(am_array *data, am_array *grid, am_site at);
+#define am_bilinear_sampler(d, g) am_bilinear_sampler_at((d), (g), AM_HERE)
+/* [SpatialTransformer] affine loc (N, 6), bilinear sampling, output height x width. */
+AM_API am_array *am_spatial_transformer_at(am_array *data, am_array *loc, int64_t height,
+                                           int64_t width, am_site at);
+#define am_spatial_transformer(d, l, h, w) am_spatial_transformer_at((d), (l), (h), (w), AM_HERE)
+
+/* [Correlation] FlowNet's correlation of data1 and data2 (N, C, H, W). */
+AM_API am_array *am_correlation_at(am_array *data1, am_array *data2, int64_t kernel_size,
+                                   int64_t max_displacement, int64_t stride1, int64_t stride2,
+                                   int64_t pad_size, bool is_multiply, am_site at);
+#define am_correlation(a, b, k, md, s1, s2, pad, mul) \
+    am_correlation_at((a), (b), (k), (md), (s1), (s2), (pad), (mul), AM_HERE)
+
 #ifdef __cplusplus
 }
 #endif

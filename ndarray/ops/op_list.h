@@ -289,13 +289,6 @@ AM_OP(amp_cast)
 AM_OP(amp_multicast)
 AM_OP(roi_pooling)
 AM_OP(backward_roi_pooling)
-AM_OP(roi_align)
-AM_OP(backward_roi_align)
-/* box.c */
-AM_OP(box_nms)
-AM_OP(backward_box_nms)
-AM_OP(box_iou)
-AM_OP(box_decode)
 /* math.c */
 AM_OP(tan)
 AM_OP(arcsin)
@@ -402,3 +395,31 @@ AM_OP(col2im)
 /* norm_variants.c: BatchNorm under MXNet's other names */
 AM_OP(sync_batch_norm)
 AM_OP(batch_norm_relu)
+
+/* boxes.c: detection box ops (GluonCV) */
+AM_OP(box_iou)
+AM_OP(box_nms)
+AM_OP(backward_box_nms)
+AM_OP(bipartite_matching)
+AM_OP(box_encode)
+AM_OP(box_decode)
+
+/* multibox.c: SSD anchors and detections */
+AM_OP(multibox_prior)
+AM_OP(multibox_detection)
+AM_OP(multibox_target)
+
+/* roi_align.c: Mask R-CNN's RoIAlign */
+AM_OP(roi_align)
+AM_OP(backward_roi_align)
+
+/* sampler.c: spatial transformer ops */
+AM_OP(grid_generator)
+AM_OP(backward_grid_generator)
+AM_OP(bilinear_sampler)
+AM_OP(backward_bilinear_sampler)
+AM_OP(spatial_transformer)
+
+/* correlation.c: FlowNet's correlation */
+AM_OP(correlation)
+AM_OP(backward_correlation)

@@ -66,7 +66,7 @@ CASES += [
 # _contrib_ROIAlign (Mask R-CNN, GluonCV).  Rois with a negative batch index are not cases:
 # MXNet 1.9.1 then writes one zero at the wrong place and leaves that roi's output unset.
 CASES += [
-    dict(name="roi_align", op="_contrib_ROIAlign",
+    dict(name="nn2_roi_align", op="_contrib_ROIAlign",
          attrs={"pooled_size": (2, 3), "spatial_scale": 1.0}, inputs=[(8, 2, 8, 8), (6, 5)],
          int_inputs={1: (0, 8)}),
     dict(name="roi_align_sampled", op="_contrib_ROIAlign",
@@ -79,7 +79,7 @@ CASES += [
 
 # _contrib_box_nms (GluonCV detectors end in it): rows [id, score, xmin, ymin, xmax, ymax].
 CASES += [
-    dict(name="box_nms", op="_contrib_box_nms", attrs={"overlap_thresh": 0.3},
+    dict(name="nn2_box_nms", op="_contrib_box_nms", attrs={"overlap_thresh": 0.3},
          inputs=[(2, 20, 6)], low=0, high=1),
     dict(name="box_nms_classes_topk", op="_contrib_box_nms",
          attrs={"overlap_thresh": 0.2, "topk": 6, "id_index": 0, "valid_thresh": 0.5},
@@ -101,11 +101,11 @@ CASES += [
 
 CASES += [
     # Uniform corners are mostly inverted boxes (IoU 0), so the random cases use centres.
-    dict(name="box_iou", op="_contrib_box_iou", attrs={"format": "center"},
+    dict(name="nn2_box_iou", op="_contrib_box_iou", attrs={"format": "center"},
          inputs=[(2, 5, 4), (7, 4)], low=0.2, high=1),
-    dict(name="box_iou_center", op="_contrib_box_iou", attrs={"format": "center"},
+    dict(name="nn2_box_iou_center", op="_contrib_box_iou", attrs={"format": "center"},
          inputs=[(6, 4), (3, 2, 4)], low=0, high=1),
-    dict(name="box_decode", op="_contrib_box_decode", inputs=[(2, 6, 4), (1, 6, 4)],
+    dict(name="nn2_box_decode", op="_contrib_box_decode", inputs=[(2, 6, 4), (1, 6, 4)],
          low=0, high=1),
     dict(name="box_decode_corner_clip", op="_contrib_box_decode",
          attrs={"std0": 0.1, "std1": 0.1, "std2": 0.2, "std3": 0.2, "clip": 0.1,
