@@ -16,7 +16,7 @@ NOT_COMPOSABLE = ("MXNet 1.9.1's symbol API cannot compose this update op",
 # None; the executor stops at "Shape is unknown", whose first line is a traceback), so
 # only its imperative API runs them.
 NO_SYMBOL_SHAPES = ("MXNet 1.9.1's executor cannot infer this multi-tensor op's output shapes",
-                    r"^Traceback")
+                    r"Shape is unknown|InferType pass cannot decide dtypes")
 MUTATE_BUG = ("MXNet 1.9.1's FMutateInputs of this op reads the wrong parameter type",
               r"stored type mismatch")
 LRS = dict(lrs=(0.1, 0.2), wds=(0.05, 0.0), num_weights=2)
