@@ -345,7 +345,7 @@ static void write_chart(const results *r, const char *png)
                    "set style data histograms\nset style histogram clustered gap 1\n"
                    "set style fill solid 0.8 border -1\nset logscale y 2\nset grid ytics\n"
                    "set ylabel 'time relative to Amber (above 1: Amber is faster)'\n"
-                   "set xtics rotate by -30 scale 0\nset key top left\n"
+                   "set xtics rotate by -30 scale 0\nset key top right\n"
                    "plot '%s' using 2:xtic(1) title 'Amber'", png, dat);
         if (has[0]) fprintf(g, ", '' using 3 title 'PyTorch'");
         if (has[1]) fprintf(g, ", '' using 4 title 'MXNet'");
