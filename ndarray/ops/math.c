@@ -9,38 +9,8 @@
 
 #include <math.h>
 
-#if defined(__clang__)
-#pragma clang diagnostic ignored "-Wpass-failed"
-#elif defined(__GNUC__)
-#pragma GCC optimize("no-trapping-math")
-#endif
-#pragma GCC diagnostic ignored "-Wtype-limits"
+#include "elemwise_map.h"
 
-/* y[i] = EXPR of v (element i of x as V), honouring req; x may be y (each
- * element is read before its slot is written).  As elemwise.c's MAP. */
-#define MAP(req, TI, V, TO, xp, yp, n, EXPR)                                               \
-    do {                                                                                   \
-        const TI *x_ = (const TI *)(xp);                                                   \
-        TO *y_ = (TO *)(yp);                                                               \
-        const int64_t n_ = (n);                                                            \
-        if ((req) == AM_REQ_ADD) {                                                         \
-            _Pragma("omp parallel for simd if (parallel: n_ > AM_OMP_MIN) schedule(static)") \
-            for (int64_t i_ = 0; i_ < n_; i_++) {                                          \
-                const V v = (V)x_[i_];                                                     \
-                y_[i_] += (TO)(EXPR);                                                      \
-            }                                                                              \
-        } else if ((req) != AM_REQ_NULL) {                                                 \
-            _Pragma("omp parallel for simd if (parallel: n_ > AM_OMP_MIN) schedule(static)") \
-            for (int64_t i_ = 0; i_ < n_; i_++) {                                          \
-                const V v = (V)x_[i_];                                                     \
-                y_[i_] = (TO)(EXPR);                                                       \
-            }                                                                              \
-        }                                                                                  \
-    } while (0)
-
-#define FLOAT_CASES(req, xp, yp, n, FE, DE)                                                \
-    case AM_DTYPE_FLOAT32: MAP(req, float, float, float, xp, yp, n, FE); break;            \
-    case AM_DTYPE_FLOAT64: MAP(req, double, double, double, xp, yp, n, DE); break;
 #define INT_CASES(req, xp, yp, n, IE)                                                      \
     case AM_DTYPE_INT32: MAP(req, int32_t, int32_t, int32_t, xp, yp, n, IE); break;        \
     case AM_DTYPE_INT64: MAP(req, int64_t, int64_t, int64_t, xp, yp, n, IE); break;        \
@@ -196,7 +166,7 @@ static double digamma(double x)
         AM_UNUSED(ctx), AM_UNUSED(attrs), AM_UNUSED(n_in), AM_UNUSED(n_out);               \
         const int64_t n = am_view_size(&out[0]);                                           \
         switch (in[0].dtype) {                                                             \
-            FLOAT_CASES(req[0], in[0].data, out[0].data, n, FE, DE)                        \
+            MAP_FLOAT_CASES(req[0], in[0].data, out[0].data, n, FE, DE)                    \
         default: return float_only(in[0].dtype);                                           \
         }                                                                                  \
         return AM_OK;                                                                      \
@@ -207,7 +177,7 @@ static double digamma(double x)
         AM_UNUSED(ctx), AM_UNUSED(attrs), AM_UNUSED(n_in), AM_UNUSED(n_out);               \
         const int64_t n = am_view_size(&out[0]);                                           \
         switch (in[0].dtype) {                                                             \
-            FLOAT_CASES(req[0], in[0].data, out[0].data, n, FE, DE)                        \
+            MAP_FLOAT_CASES(req[0], in[0].data, out[0].data, n, FE, DE)                    \
             INT_CASES(req[0], in[0].data, out[0].data, n, IE)                              \
         default: return am_fail(AM_ERR_DTYPE, "dtype %s is not supported",                 \
                                 am_dtype_name(in[0].dtype));                               \
@@ -386,7 +356,7 @@ static am_status hard_sigmoid_cpu(KERNEL_PARAMS)
     const double ad = a->alpha, bd = a->beta;
     const int64_t n = am_view_size(&out[0]);
     switch (in[0].dtype) {
-        FLOAT_CASES(req[0], in[0].data, out[0].data, n, clamp01f(af * v + bf),
+        MAP_FLOAT_CASES(req[0], in[0].data, out[0].data, n, clamp01f(af * v + bf),
                     clamp01(ad * v + bd))
     default: return float_only(in[0].dtype);
     }
@@ -437,7 +407,7 @@ static am_status smooth_l1_cpu(KERNEL_PARAMS)
     const float s2f = (float)s2d;
     const int64_t n = am_view_size(&out[0]);
     switch (in[0].dtype) {
-        FLOAT_CASES(req[0], in[0].data, out[0].data, n,
+        MAP_FLOAT_CASES(req[0], in[0].data, out[0].data, n,
                     fabsf(v) < 1.0f / s2f ? 0.5f * s2f * v * v : fabsf(v) - 0.5f / s2f,
                     fabs(v) < 1.0 / s2d ? 0.5 * s2d * v * v : fabs(v) - 0.5 / s2d)
     default: return float_only(in[0].dtype);
@@ -489,7 +459,7 @@ static am_status gradmul_cpu(KERNEL_PARAMS)
     AM_UNUSED(ctx), AM_UNUSED(attrs), AM_UNUSED(n_in), AM_UNUSED(n_out);
     const int64_t n = am_view_size(&out[0]);
     switch (in[0].dtype) {
-        FLOAT_CASES(req[0], in[0].data, out[0].data, n, v, v)
+        MAP_FLOAT_CASES(req[0], in[0].data, out[0].data, n, v, v)
         INT_CASES(req[0], in[0].data, out[0].data, n, v)
     default: return am_fail(AM_ERR_DTYPE, "dtype %s is not supported", am_dtype_name(in[0].dtype));
     }
@@ -538,7 +508,7 @@ static am_status quadratic_cpu(KERNEL_PARAMS)
     const double ad = q->a, bd = q->b, cd = q->c;
     const int64_t n = am_view_size(&out[0]);
     switch (in[0].dtype) {
-        FLOAT_CASES(req[0], in[0].data, out[0].data, n, (af * v + bf) * v + cf,
+        MAP_FLOAT_CASES(req[0], in[0].data, out[0].data, n, (af * v + bf) * v + cf,
                     (ad * v + bd) * v + cd)
     default: return float_only(in[0].dtype);
     }
