@@ -9,25 +9,19 @@ with static_alloc and static_shape, and prints one JSON line like
 tools/bench/peer_torch.py.  Each timed call ends in wait_to_read (MXNet
 runs asynchronously), so the time is the call's, not its enqueueing.
 """
-import argparse
 import json
 import resource
 import os
-import sys
-import time
 import warnings
 
 os.environ.setdefault("MXNET_SUBGRAPH_VERBOSE", "0")
 warnings.filterwarnings("ignore")
 
+from peer_common import Results, parse_args, timed
+
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--workload", required=True)
-    ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--reps", type=int, default=7)
-    ap.add_argument("--min-s", type=float, default=0.05)
-    a = ap.parse_args()
+    a = parse_args()
     try:
         import mxnet as mx
         from mxnet import autograd, gluon, nd
@@ -132,31 +126,8 @@ def main():
     label = nd.zeros((batch,))
     loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()
 
-    def timed(fn):
-        fn()
-        t0 = time.perf_counter()
-        fn()
-        one = time.perf_counter() - t0
-        inner = 1 if one >= a.min_s else int(a.min_s / max(one, 1e-9)) + 1
-        samples = []
-        for _ in range(a.reps):
-            t0 = time.perf_counter()
-            for _ in range(inner):
-                fn()
-            samples.append((time.perf_counter() - t0) / inner * 1e3)
-        samples.sort()
-        return {"median_ms": samples[len(samples) // 2], "min_ms": samples[0], "max_ms": samples[-1]}
-
-    results = []
-
-    def add(mode, phase, fn):
-        try:
-            r = timed(fn)
-        except Exception as e:  # noqa: BLE001 - report the mode as failed, keep the others
-            print("peer_mxnet: %s %s failed: %s" % (mode, phase, str(e).splitlines()[0]), file=sys.stderr)
-            return
-        r.update(mode=mode, phase=phase)
-        results.append(r)
+    results = Results("peer_mxnet", a)
+    add = results.add
 
     for mode in ("gluon", "hybridized"):
         net = make()
@@ -175,7 +146,7 @@ def main():
         add(mode, "training", step)
         nd.waitall()
     one = nd.ones((1,))
-    floor = timed(lambda: nd.relu(one).wait_to_read())["median_ms"] * 1e3
+    floor = timed(lambda: nd.relu(one).wait_to_read(), a.reps, a.min_s)["median_ms"] * 1e3
     print(json.dumps({"peer": "mxnet", "version": mx.__version__, "floor_us": floor,
                       "peak_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
                       "results": results}))

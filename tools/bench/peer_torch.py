@@ -10,20 +10,14 @@ only) traced, frozen and optimize_for_inference'd, and prints one JSON line:
 "skipped": reason}.  Times are taken here, in Python, as a user of PyTorch
 would see them; floor_us is a one-element relu, the cost of a call.
 """
-import argparse
 import json
 import resource
-import sys
-import time
+
+from peer_common import Results, parse_args, timed
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--workload", required=True)
-    ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--reps", type=int, default=7)
-    ap.add_argument("--min-s", type=float, default=0.05)
-    a = ap.parse_args()
+    a = parse_args()
     try:
         import torch
         import torch.nn as nn
@@ -117,31 +111,8 @@ def main():
     batch = shape[1] if a.workload.startswith("lstm") else shape[0]
     label = torch.zeros(batch, dtype=torch.long)
 
-    def timed(fn):
-        fn()
-        t0 = time.perf_counter()
-        fn()
-        one = time.perf_counter() - t0
-        inner = 1 if one >= a.min_s else int(a.min_s / max(one, 1e-9)) + 1
-        samples = []
-        for _ in range(a.reps):
-            t0 = time.perf_counter()
-            for _ in range(inner):
-                fn()
-            samples.append((time.perf_counter() - t0) / inner * 1e3)
-        samples.sort()
-        return {"median_ms": samples[len(samples) // 2], "min_ms": samples[0], "max_ms": samples[-1]}
-
-    results = []
-
-    def add(mode, phase, fn):
-        try:
-            r = timed(fn)
-        except Exception as e:  # noqa: BLE001 - report the mode as failed, keep the others
-            print("peer_torch: %s %s failed: %s" % (mode, phase, e), file=sys.stderr)
-            return
-        r.update(mode=mode, phase=phase)
-        results.append(r)
+    results = Results("peer_torch", a)
+    add = results.add
 
     def train_fn(model, fwd):
         opt = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)
@@ -166,7 +137,7 @@ def main():
     add("jit.trace", "training", train_fn(model, traced))
     one = torch.ones(1)
     with torch.no_grad():
-        floor = timed(lambda: torch.relu(one))["median_ms"] * 1e3
+        floor = timed(lambda: torch.relu(one), a.reps, a.min_s)["median_ms"] * 1e3
     print(json.dumps({"peer": "pytorch", "version": torch.__version__, "floor_us": floor,
                       "peak_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
                       "results": results}))
