@@ -423,3 +423,9 @@ AM_OP(spatial_transformer)
 /* correlation.c: FlowNet's correlation */
 AM_OP(correlation)
 AM_OP(backward_correlation)
+
+/* image.c: mx.nd.image ops */
+AM_OP(image_to_tensor)
+AM_OP(image_normalize)
+AM_OP(image_flip_left_right)
+AM_OP(image_flip_top_bottom)

@@ -1,0 +1,18 @@
+"""Cases for MXNet 1.x's deterministic image ops (ndarray/ops/image.c) in `make check-mxnet`
+(category op/).  Keys: see docs/check-mxnet.md, "One op at a time".  Inputs are float32
+(the runner's), in [0, 255] where the op reads pixel values."""
+
+CASES = [
+    dict(name="image_to_tensor", op="_image_to_tensor", inputs=[(4, 5, 3)], low=0, high=255),
+    dict(name="image_to_tensor_batch", op="_image_to_tensor", inputs=[(2, 3, 4, 1)], low=0,
+         high=255),
+    dict(name="image_normalize", op="_image_normalize",
+         attrs={"mean": (0.485, 0.456, 0.406), "std": (0.229, 0.224, 0.225)},
+         inputs=[(3, 4, 5)], low=0, high=1),
+    dict(name="image_normalize_batch_scalar", op="_image_normalize",
+         attrs={"mean": (0.5,), "std": (0.25,)}, inputs=[(2, 1, 3, 4)]),
+    # An even width: for an odd one MXNet 1.9.1's CPU kernel swaps column pairs into a
+    # fresh output and never writes the middle column (it holds whatever memory held).
+    dict(name="image_flip_left_right", op="_image_flip_left_right", inputs=[(4, 6, 3)]),
+    dict(name="image_flip_top_bottom", op="_image_flip_top_bottom", inputs=[(4, 5, 3)]),
+]
