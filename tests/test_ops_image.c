@@ -82,6 +82,60 @@ static void test_flips(void)
     am_scope_end();
 }
 
+static void test_crop(void)
+{
+    am_scope_begin();
+    /* (N, H, W, C) = (2, 3, 3, 1) holding 0..17; x=0, y=2, width=3, height=1 (MXNet). */
+    double v[18];
+    for (int i = 0; i < 18; i++) v[i] = i;
+    am_array *x = tu_array_from(AM_DTYPE_FLOAT64, AM_SHAPE(2, 3, 3, 1), v, 18);
+    am_attach_grad(x, AM_GRAD_WRITE);
+    am_autograd_record_begin(true);
+    am_array *y = invoke1("_image_crop", x, "x|y|width|height", "0|2|3|1");
+    am_autograd_end();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(y);
+    TU_ASSERT_VALUES(y, AM_SHAPE(2, 1, 3, 1), 0, 6, 7, 8, 15, 16, 17);
+    CU_ASSERT_EQUAL(am_backward_at(y, tu_array(AM_DTYPE_FLOAT64, AM_SHAPE(2, 1, 3, 1), 1, 2, 3,
+                                               4, 5, 6), false, AM_HERE), AM_OK);
+    TU_ASSERT_VALUES(am_grad(x), AM_SHAPE(2, 3, 3, 1), 0, 0, 0, 0, 0, 0, 0, 1, 2, 3, 0, 0, 0,
+                     0, 0, 0, 4, 5, 6);
+    /* One (H, W, C) = (2, 3, 3) image: the 1 x 2 area at x=1, y=1. */
+    double u[18];
+    for (int i = 0; i < 18; i++) u[i] = 10 * i;
+    am_array *img = tu_array_from(AM_DTYPE_UINT8, AM_SHAPE(2, 3, 3), u, 18);
+    TU_ASSERT_VALUES(invoke1("_image_crop", img, "x|y|width|height", "1|1|2|1"),
+                     AM_SHAPE(1, 2, 3), 0, 120, 130, 140, 150, 160, 170);
+    am_scope_end();
+}
+
+static void test_adjust_lighting(void)
+{
+    am_scope_begin();
+    /* MXNet 1.9.1: alpha (0.1, -0.2, 0.3) on 0, 20, ..., 220 as (2, 2, 3); uint8
+     * saturates at 0 and truncates. */
+    double v[12];
+    for (int i = 0; i < 12; i++) v[i] = 20 * i;
+    am_array *u = tu_array_from(AM_DTYPE_UINT8, AM_SHAPE(2, 2, 3), v, 12);
+    TU_ASSERT_VALUES(invoke1("_image_adjust_lighting", u, "alpha", "(0.1, -0.2, 0.3)"),
+                     AM_SHAPE(2, 2, 3), 0, 0, 16, 37, 56, 76, 97, 116, 136, 157, 176, 196, 217);
+    am_array *d = tu_array_from(AM_DTYPE_FLOAT64, AM_SHAPE(2, 2, 3), v, 12);
+    am_attach_grad(d, AM_GRAD_WRITE);
+    am_autograd_record_begin(true);
+    am_array *y = invoke1("_image_adjust_lighting", d, "alpha", "(0.1, -0.2, 0.3)");
+    am_autograd_end();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(y);
+    TU_ASSERT_VALUES(y, AM_SHAPE(2, 2, 3), 1e-6, -3.69885421, 16.50285721, 37.57427979,
+                     56.30114746, 76.50285339, 97.57427979, 116.30114746, 136.50285339,
+                     157.57427979, 176.30114746, 196.50285339, 217.57427979);
+    CU_ASSERT_EQUAL(am_backward_at(y, NULL, false, AM_HERE), AM_OK);
+    TU_ASSERT_VALUES(am_grad(d), AM_SHAPE(2, 2, 3), 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1);
+    /* One channel: unchanged. */
+    am_array *g = tu_array(AM_DTYPE_FLOAT32, AM_SHAPE(1, 2, 1), 3, 4);
+    TU_ASSERT_VALUES(invoke1("_image_adjust_lighting", g, "alpha", "(1, 1, 1)"),
+                     AM_SHAPE(1, 2, 1), 0, 3, 4);
+    am_scope_end();
+}
+
 static void test_errors(void)
 {
     am_scope_begin();
@@ -104,6 +158,20 @@ static void test_errors(void)
     TU_ASSERT_FAILS(invoke1("_image_normalize", am_zeros(AM_SHAPE(3, 2, 2), AM_DTYPE_UINT8),
                             "mean", "0"),
                     AM_ERR_DTYPE, "uint8 input not supported");
+    am_array *im = am_zeros(AM_SHAPE(4, 5, 3), AM_DTYPE_FLOAT32);
+    TU_ASSERT_FAILS(invoke1("_image_crop", im, "x|y|width|height", "3|0|3|2"), AM_ERR_ARG,
+                    "does not fit in an image of height 4 and width 5");
+    TU_ASSERT_FAILS(invoke1("_image_crop", im, "x|y|width|height", "0|0|0|2"), AM_ERR_ARG,
+                    "must be greater than 0");
+    TU_ASSERT_FAILS(invoke1("_image_crop", am_zeros(AM_SHAPE(4, 5, 2), AM_DTYPE_FLOAT32),
+                            "x|y|width|height", "0|0|1|1"),
+                    AM_ERR_SHAPE, "1 or 3 channels, got 2");
+    TU_ASSERT_FAILS(invoke1("_image_adjust_lighting", im, "alpha", "(0.1, 0.2)"), AM_ERR_ARG,
+                    "alpha must have 3 elements");
+    TU_ASSERT_FAILS(invoke1("_image_adjust_lighting", am_zeros(AM_SHAPE(4, 5, 4),
+                                                               AM_DTYPE_FLOAT32),
+                            "alpha", "(0.1, 0.2, 0.3)"),
+                    AM_ERR_SHAPE, "1 or 3 channels, got 4");
     am_scope_end();
 }
 
@@ -111,5 +179,7 @@ CU_TestInfo am_tests_ops_image[] = {
     {"to_tensor: HWC and NHWC to CHW float32 / 255", test_to_tensor},
     {"normalize: per-channel and scalar mean and std, gradient 1 / std", test_normalize},
     {"flip_left_right, flip_top_bottom: values, uint8, gradient", test_flips},
+    {"crop: HWC and NHWC areas, gradient in zeros", test_crop},
+    {"adjust_lighting: MXNet's values, uint8 saturation, gradient", test_adjust_lighting},
     {"bad input fails with a clear message", test_errors},
     CU_TEST_INFO_NULL};

@@ -5,6 +5,8 @@
  * Gradients: normalize's is out_grad / std[c] and a flip's is the same flip of
  * out_grad.  MXNet gives to_tensor a "_copy" gradient whose shape does not match
  * its input; Amber gives it none (AM_OP_NO_GRAD). */
+#include <math.h>
+
 #include "../ndarray_impl.h"
 
 /* ---- _image_to_tensor ---------------------------------------------------------- */
@@ -236,3 +238,269 @@ const am_op_def am_op_image_flip_top_bottom = {
     .num_outputs = 1, .infer_shape = hwc_shape, .infer_dtype = am_infer_dtype_same,
     .cpu = flip_tb_cpu, .gradient = flip_grad, .fuse = AM_FUSE_OPAQUE,
     .doc = "An (H, W, C) image mirrored along its height."};
+
+extern const am_op_def am_op_copy;
+
+/* ---- _image_crop, _backward_image_crop ----------------------------------------- */
+
+typedef struct crop_attrs {
+    int64_t x, y, width, height;
+} crop_attrs;
+
+static const am_attr_field crop_fields[] = {
+    AM_ATTR_FIELD(crop_attrs, x, AM_ATTR_INT, NULL, "left boundary of the cropping area"),
+    AM_ATTR_FIELD(crop_attrs, y, AM_ATTR_INT, NULL, "top boundary of the cropping area"),
+    AM_ATTR_FIELD(crop_attrs, width, AM_ATTR_INT, NULL, "width of the cropping area"),
+    AM_ATTR_FIELD(crop_attrs, height, AM_ATTR_INT, NULL, "height of the cropping area"),
+    {0}};
+
+/* Checks an (H, W, C) or (N, H, W, C) image of 1 or 3 channels against the area. */
+static am_status crop_check(const crop_attrs *a, const am_shape *s)
+{
+    if (s->ndim != 3 && s->ndim != 4)
+        return am_fail(AM_ERR_SHAPE, "input image must be (height, width, channels) or "
+                                     "(N, height, width, channels), got %d axes", s->ndim);
+    int b = s->ndim - 3;
+    if (s->dim[b + 2] != 1 && s->dim[b + 2] != 3)
+        return am_fail(AM_ERR_SHAPE, "the image must have 1 or 3 channels, got %lld",
+                       (long long)s->dim[b + 2]);
+    if (a->width <= 0 || a->height <= 0)
+        return am_fail(AM_ERR_ARG, "width=%lld and height=%lld must be greater than 0",
+                       (long long)a->width, (long long)a->height);
+    if (a->x < 0 || a->y < 0 || a->x + a->width > s->dim[b + 1] ||
+        a->y + a->height > s->dim[b])
+        return am_fail(AM_ERR_ARG,
+                       "area x=%lld, y=%lld, width=%lld, height=%lld does not fit in an image "
+                       "of height %lld and width %lld",
+                       (long long)a->x, (long long)a->y, (long long)a->width,
+                       (long long)a->height, (long long)s->dim[b], (long long)s->dim[b + 1]);
+    return AM_OK;
+}
+
+static am_status crop_shape(const void *attrs, am_shape *in, int n_in, am_shape *out, int n_out)
+{
+    AM_UNUSED(n_in), AM_UNUSED(n_out);
+    const crop_attrs *a = attrs;
+    am_status st = crop_check(a, &in[0]);
+    if (st != AM_OK) return st;
+    int b = in[0].ndim - 3;
+    out[0] = in[0];
+    out[0].dim[b] = a->height;
+    out[0].dim[b + 1] = a->width;
+    return AM_OK;
+}
+
+/* Copies rows of the area between the image (nb, h, w, c) and the crop (nb, height,
+ * width, c): fwd reads the image, else adds or writes the crop into it. */
+#define CROP_COPY(T)                                                                       \
+    do {                                                                                   \
+        const T *src = src_v->data;                                                        \
+        T *dst = dst_v->data;                                                              \
+        int64_t row = a->width * c;                                                        \
+        for (int64_t b = 0; b < nb; b++)                                                   \
+            for (int64_t i = 0; i < a->height; i++) {                                      \
+                int64_t io = ((b * h + a->y + i) * w + a->x) * c;                          \
+                int64_t co = (b * a->height + i) * row;                                    \
+                const T *s = src + (fwd ? io : co);                                        \
+                T *d = dst + (fwd ? co : io);                                              \
+                for (int64_t k = 0; k < row; k++) d[k] = add ? (T)(d[k] + s[k]) : s[k];    \
+            }                                                                              \
+    } while (0)
+
+static am_status crop_run(const crop_attrs *a, const am_view *img, const am_view *src_v,
+                          const am_view *dst_v, bool fwd, bool add)
+{
+    int b0 = img->ndim - 3;
+    int64_t nb = b0 ? img->dim[0] : 1, h = img->dim[b0], w = img->dim[b0 + 1],
+            c = img->dim[b0 + 2];
+    AM_DTYPE_SWITCH(dst_v->dtype, T, CROP_COPY(T));
+    return AM_OK;
+}
+
+static am_status crop_cpu(const am_kernel_ctx *ctx, const void *attrs, const am_view *in,
+                          int n_in, const am_view *out, int n_out, const am_req *req)
+{
+    AM_UNUSED(ctx), AM_UNUSED(n_in), AM_UNUSED(n_out);
+    if (req[0] == AM_REQ_NULL) return AM_OK;
+    return crop_run(attrs, &in[0], &in[0], &out[0], true, req[0] == AM_REQ_ADD);
+}
+
+extern const am_op_def am_op_backward_image_crop;
+
+static am_status crop_grad(const am_grad_ctx *g, am_array *const *in, am_array *const *out,
+                           am_array *const *og, am_array **ig)
+{
+    AM_UNUSED(out);
+    ig[0] = NULL;
+    if (!g->need_grad[0]) return AM_OK;
+    am_array *args[2] = {og[0], in[0]};
+    return am_op_call(&am_op_backward_image_crop, g->attrs, args, 2, &ig[0], 1, g->at);
+}
+
+const am_op_def am_op_image_crop = {
+    .name = "_image_crop", .input_names = (const char *const[]){"data", NULL},
+    .num_outputs = 1, .attrs = crop_fields, .attrs_size = sizeof(crop_attrs),
+    .infer_shape = crop_shape, .infer_dtype = am_infer_dtype_same, .cpu = crop_cpu,
+    .gradient = crop_grad, .fuse = AM_FUSE_OPAQUE,
+    .doc = "The area (x, y, width, height) of an (H, W, C) image or (N, H, W, C) batch."};
+
+static am_status crop_bwd_shape(const void *attrs, am_shape *in, int n_in, am_shape *out,
+                                int n_out)
+{
+    AM_UNUSED(n_in), AM_UNUSED(n_out);
+    am_shape crop;
+    am_status st = crop_shape(attrs, &in[1], 1, &crop, 1);
+    if (st != AM_OK) return st;
+    if (!am_shape_equal(in[0], crop)) {
+        char a[64], b[64];
+        return am_fail(AM_ERR_SHAPE, "out_grad %s does not match the crop %s",
+                       am_shape_format(&in[0], a, sizeof a), am_shape_format(&crop, b, sizeof b));
+    }
+    out[0] = in[1];
+    return AM_OK;
+}
+
+static am_status crop_bwd_dtype(const void *attrs, am_dtype *in, int n_in, am_dtype *out,
+                                int n_out)
+{
+    AM_UNUSED(attrs), AM_UNUSED(n_in), AM_UNUSED(n_out);
+    out[0] = in[0];
+    return AM_OK;
+}
+
+/* Zero outside the area (unless adding), out_grad inside it. */
+static am_status crop_bwd_cpu(const am_kernel_ctx *ctx, const void *attrs, const am_view *in,
+                              int n_in, const am_view *out, int n_out, const am_req *req)
+{
+    AM_UNUSED(ctx), AM_UNUSED(n_in), AM_UNUSED(n_out);
+    if (req[0] == AM_REQ_NULL) return AM_OK;
+    bool add = req[0] == AM_REQ_ADD;
+    if (!add) memset(out[0].data, 0, (size_t)am_view_size(&out[0]) * am_dtype_size(out[0].dtype));
+    return crop_run(attrs, &out[0], &in[0], &out[0], false, add);
+}
+
+static am_status crop_bwd_grad(const am_grad_ctx *g, am_array *const *in, am_array *const *out,
+                               am_array *const *og, am_array **ig)
+{
+    AM_UNUSED(in), AM_UNUSED(out);
+    ig[0] = ig[1] = NULL;
+    if (!g->need_grad[0]) return AM_OK;
+    return am_op_call(&am_op_image_crop, g->attrs, og, 1, &ig[0], 1, g->at);
+}
+
+const am_op_def am_op_backward_image_crop = {
+    .name = "_backward_image_crop", .input_names = (const char *const[]){"ograd", "data", NULL},
+    .num_outputs = 1, .attrs = crop_fields, .attrs_size = sizeof(crop_attrs),
+    .infer_shape = crop_bwd_shape, .infer_dtype = crop_bwd_dtype, .cpu = crop_bwd_cpu,
+    .gradient = crop_bwd_grad, .fuse = AM_FUSE_OPAQUE,
+    .doc = "_image_crop's gradient: out_grad placed at the area in zeros of data's shape "
+           "(data gives only the shape)."};
+
+/* ---- _image_adjust_lighting ---------------------------------------------------- */
+
+typedef struct lighting_attrs {
+    am_floats alpha;
+} lighting_attrs;
+
+static const am_attr_field lighting_fields[] = {
+    AM_ATTR_FIELD(lighting_attrs, alpha, AM_ATTR_FLOATS, NULL,
+                  "the lighting alphas for the R, G, B channels"),
+    {0}};
+
+static am_status rgb_shape(const void *attrs, am_shape *in, int n_in, am_shape *out, int n_out)
+{
+    am_status st = hwc_shape(attrs, in, n_in, out, n_out);
+    if (st != AM_OK) return st;
+    if (in[0].dim[2] != 1 && in[0].dim[2] != 3)
+        return am_fail(AM_ERR_SHAPE, "the image must have 1 or 3 channels, got %lld",
+                       (long long)in[0].dim[2]);
+    return AM_OK;
+}
+
+static am_status lighting_shape(const void *attrs, am_shape *in, int n_in, am_shape *out,
+                                int n_out)
+{
+    const lighting_attrs *a = attrs;
+    if (a->alpha.n != 3)
+        return am_fail(AM_ERR_ARG, "alpha must have 3 elements (R, G, B), got %d", a->alpha.n);
+    return rgb_shape(attrs, in, n_in, out, n_out);
+}
+
+/* AlexNet's PCA lighting: eigenvalues times eigenvectors of ImageNet's RGB covariance. */
+static void lighting_offsets(const double alpha[3], float pca[3])
+{
+    static const float eig[3][3] = {
+        {55.46f * -0.5675f, 4.794f * 0.7192f, 1.148f * 0.4009f},
+        {55.46f * -0.5808f, 4.794f * -0.0045f, 1.148f * -0.8140f},
+        {55.46f * -0.5836f, 4.794f * -0.6948f, 1.148f * 0.4203f}};
+    for (int r = 0; r < 3; r++)
+        pca[r] = eig[r][0] * (float)alpha[0] + eig[r][1] * (float)alpha[1] +
+                 eig[r][2] * (float)alpha[2];
+}
+
+/* A float value as dtype T: clamped to T's range and truncated for integer types, as
+ * MXNet's saturate_cast does. */
+static double saturate(double v, am_dtype dt)
+{
+    switch (dt) {
+    case AM_DTYPE_UINT8: return trunc(v < 0 ? 0 : v > 255 ? 255 : v);
+    case AM_DTYPE_INT32: return trunc(v < INT32_MIN ? INT32_MIN : v > INT32_MAX ? INT32_MAX : v);
+    case AM_DTYPE_INT64: return trunc(v < -9.2e18 ? -9.2e18 : v > 9.2e18 ? 9.2e18 : v);
+    default: return v;
+    }
+}
+
+/* x + off in float32, as MXNet adds, or in double for a float64 input (wide). */
+static double sum(double x, float off, bool wide)
+{
+    return wide ? x + off : (double)((float)x + off);
+}
+
+/* Adds off[c] (c < 3; none for one channel) to each pixel. */
+#define ADD_OFFSETS(T)                                                                     \
+    do {                                                                                   \
+        const T *x = in[0].data;                                                           \
+        T *y = out[0].data;                                                                \
+        for (int64_t p = 0; p < n; p++) {                                                  \
+            T v = nc == 1 ? x[p] : (T)saturate(sum(x[p], off[p % nc], wide), in[0].dtype); \
+            y[p] = add ? (T)(y[p] + v) : v;                                                \
+        }                                                                                  \
+    } while (0)
+
+static am_status add_offsets(const am_view *in, const am_view *out, const am_req *req,
+                             const float off[3])
+{
+    if (req[0] == AM_REQ_NULL) return AM_OK;
+    int64_t n = am_view_size(&in[0]), nc = in[0].dim[in[0].ndim - 1];
+    bool add = req[0] == AM_REQ_ADD, wide = in[0].dtype == AM_DTYPE_FLOAT64;
+    AM_DTYPE_SWITCH(in[0].dtype, T, ADD_OFFSETS(T));
+    return AM_OK;
+}
+
+static am_status lighting_cpu(const am_kernel_ctx *ctx, const void *attrs, const am_view *in,
+                              int n_in, const am_view *out, int n_out, const am_req *req)
+{
+    AM_UNUSED(ctx), AM_UNUSED(n_in), AM_UNUSED(n_out);
+    float pca[3];
+    lighting_offsets(((const lighting_attrs *)attrs)->alpha.v, pca);
+    return add_offsets(in, out, req, pca);
+}
+
+/* The offsets are constants: the gradient passes out_grad through (as MXNet's _copy). */
+static am_status pass_grad(const am_grad_ctx *g, am_array *const *in, am_array *const *out,
+                           am_array *const *og, am_array **ig)
+{
+    AM_UNUSED(in), AM_UNUSED(out);
+    ig[0] = NULL;
+    if (!g->need_grad[0]) return AM_OK;
+    return am_op_call(&am_op_copy, NULL, og, 1, &ig[0], 1, g->at);
+}
+
+const am_op_def am_op_image_adjust_lighting = {
+    .name = "_image_adjust_lighting", .input_names = (const char *const[]){"data", NULL},
+    .num_outputs = 1, .attrs = lighting_fields, .attrs_size = sizeof(lighting_attrs),
+    .infer_shape = lighting_shape, .infer_dtype = am_infer_dtype_same, .cpu = lighting_cpu,
+    .gradient = pass_grad, .inplace = (const am_inplace_pair[]){{0, 0}, {-1, -1}},
+    .fuse = AM_FUSE_OPAQUE,
+    .doc = "AlexNet-style PCA lighting: adds eigvec * (eigval * alpha) to each RGB pixel of an "
+           "(H, W, 3) image (a 1-channel image is copied)."};

@@ -15,4 +15,10 @@ CASES = [
     # fresh output and never writes the middle column (it holds whatever memory held).
     dict(name="image_flip_left_right", op="_image_flip_left_right", inputs=[(4, 6, 3)]),
     dict(name="image_flip_top_bottom", op="_image_flip_top_bottom", inputs=[(4, 5, 3)]),
+    dict(name="image_crop", op="_image_crop", attrs={"x": 1, "y": 2, "width": 3, "height": 2},
+         inputs=[(5, 4, 3)]),
+    dict(name="image_crop_batch", op="_image_crop", attrs={"x": 0, "y": 1, "width": 2, "height": 3},
+         inputs=[(2, 4, 3, 1)]),
+    dict(name="image_adjust_lighting", op="_image_adjust_lighting",
+         attrs={"alpha": (0.1, -0.2, 0.3)}, inputs=[(4, 5, 3)], low=0, high=255),
 ]
