@@ -35,4 +35,11 @@ const am_op_case am_cases_image[] = {
     {.op = "_image_adjust_lighting", .attrs = "alpha=(0.05, 0.02, -0.05)", .shapes = "2,3,3",
      .dtype = AM_DTYPE_UINT8, .lo = 0, .hi = 255},
     {.op = "_image_adjust_lighting", .attrs = "alpha=(0.01, 0.02, -0.05)", .shapes = "0,2,3", F64},
+    {.op = "_image_resize", .attrs = "size=(5, 4)", .shapes = "2,3,3"},
+    {.op = "_image_resize", .attrs = "size=(3, 2)", .shapes = "2,4,6,1", F64},
+    {.op = "_image_resize", .attrs = "size=(3,);keep_ratio=True", .shapes = "4,6,3", F64},
+    {.op = "_image_resize", .attrs = "size=(7, 3);interp=0", .shapes = "5,4,3"},
+    {.op = "_image_resize", .attrs = "size=(9, 5)", .shapes = "3,4,3", .dtype = AM_DTYPE_UINT8,
+     .lo = 0, .hi = 255},
+    {.op = "_image_resize", .attrs = "size=(2, 2)", .shapes = "0,3,3,3", F64},
     {0}};

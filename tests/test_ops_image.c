@@ -136,6 +136,31 @@ static void test_adjust_lighting(void)
     am_scope_end();
 }
 
+static void test_resize(void)
+{
+    am_scope_begin();
+    /* MXNet 1.9.1 (OpenCV) on a (2, 3, 1) image to width 5, height 4. */
+    am_array *u = tu_array(AM_DTYPE_UINT8, AM_SHAPE(2, 3, 1), 0, 255, 13, 100, 7, 200);
+    TU_ASSERT_VALUES(invoke1("_image_resize", u, "size", "(5, 4)"), AM_SHAPE(4, 5, 1), 0, 0,
+                     102, 255, 110, 13, 25, 92, 193, 113, 60, 75, 72, 69, 119, 153, 100, 63, 7,
+                     123, 200);
+    am_array *f = tu_array(AM_DTYPE_FLOAT32, AM_SHAPE(2, 3, 1), 0, 255, 13, 100, 7, 200);
+    TU_ASSERT_VALUES(invoke1("_image_resize", f, "size", "(5, 4)"), AM_SHAPE(4, 5, 1), 1e-5, 0,
+                     102, 255, 109.8, 13, 25, 92.2, 193, 113.05, 59.75, 75, 72.6, 69, 119.55,
+                     153.25, 100, 62.8, 7, 122.8, 200);
+    TU_ASSERT_VALUES(invoke1("_image_resize", u, "size|interp", "(5, 4)|0"), AM_SHAPE(4, 5, 1),
+                     0, 0, 0, 255, 255, 13, 0, 0, 255, 255, 13, 100, 100, 7, 7, 200, 100, 100, 7,
+                     7, 200);
+    /* Downscaled: (0.25, 0.5) and (1.75, 0.5) between the rows. */
+    TU_ASSERT_VALUES(invoke1("_image_resize", u, "size", "(2, 1)"), AM_SHAPE(1, 2, 1), 0, 70,
+                     113);
+    /* keep_ratio: the short edge (height 2) becomes 3, the width 3 * 3 / 2 = 4. */
+    am_array *k = invoke1("_image_resize", f, "size|keep_ratio", "3|True");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(k);
+    CU_ASSERT(am_shape_equal(am_array_shape(k), AM_SHAPE(3, 4, 1)));
+    am_scope_end();
+}
+
 static void test_errors(void)
 {
     am_scope_begin();
@@ -172,6 +197,15 @@ static void test_errors(void)
                                                                AM_DTYPE_FLOAT32),
                             "alpha", "(0.1, 0.2, 0.3)"),
                     AM_ERR_SHAPE, "1 or 3 channels, got 4");
+    TU_ASSERT_FAILS(invoke1("_image_resize", im, "size|interp", "(2, 2)|2"),
+                    AM_ERR_UNSUPPORTED, "interp=2 is not supported");
+    TU_ASSERT_FAILS(invoke1("_image_resize", im, "size", "(0, 2)"), AM_ERR_ARG,
+                    "size must be greater than 0");
+    TU_ASSERT_FAILS(invoke1("_image_resize", im, "", ""), AM_ERR_ARG,
+                    "size must have 1 or 2 elements, got 0");
+    TU_ASSERT_FAILS(invoke1("_image_resize", am_zeros(AM_SHAPE(4, 5, 3), AM_DTYPE_INT32), "size",
+                            "(2, 2)"),
+                    AM_ERR_DTYPE, "int32 input not supported");
     am_scope_end();
 }
 
@@ -181,5 +215,7 @@ CU_TestInfo am_tests_ops_image[] = {
     {"flip_left_right, flip_top_bottom: values, uint8, gradient", test_flips},
     {"crop: HWC and NHWC areas, gradient in zeros", test_crop},
     {"adjust_lighting: MXNet's values, uint8 saturation, gradient", test_adjust_lighting},
+    {"resize: OpenCV's bilinear (uint8 fixed point, float) and nearest, keep_ratio",
+     test_resize},
     {"bad input fails with a clear message", test_errors},
     CU_TEST_INFO_NULL};

@@ -1,10 +1,13 @@
 /* MXNet 1.x's deterministic image ops (mx.nd.image.*, registered as _image_*):
  * _image_to_tensor (HWC or NHWC, any dtype, to CHW / NCHW float32 divided by 255),
  * _image_normalize (CHW or NCHW with 1 or 3 channels: (x - mean[c]) / std[c]),
- * _image_flip_left_right and _image_flip_top_bottom (one HWC image).
- * Gradients: normalize's is out_grad / std[c] and a flip's is the same flip of
- * out_grad.  MXNet gives to_tensor a "_copy" gradient whose shape does not match
- * its input; Amber gives it none (AM_OP_NO_GRAD). */
+ * _image_flip_left_right and _image_flip_top_bottom (one HWC image), _image_crop
+ * (HWC / NHWC), _image_adjust_lighting (AlexNet's PCA lighting on one HWC image) and
+ * _image_resize (HWC / NHWC, OpenCV's nearest and bilinear).
+ * Gradients: normalize's is out_grad / std[c], a flip's the same flip of out_grad,
+ * crop's out_grad placed in zeros (_backward_image_crop), adjust_lighting's out_grad.
+ * MXNet gives to_tensor and resize a "_copy" gradient whose shape does not match
+ * their input (it fails); Amber gives them none (AM_OP_NO_GRAD). */
 #include <math.h>
 
 #include "../ndarray_impl.h"
@@ -504,3 +507,195 @@ const am_op_def am_op_image_adjust_lighting = {
     .fuse = AM_FUSE_OPAQUE,
     .doc = "AlexNet-style PCA lighting: adds eigvec * (eigval * alpha) to each RGB pixel of an "
            "(H, W, 3) image (a 1-channel image is copied)."};
+
+/* ---- _image_resize --------------------------------------------------------------- */
+
+typedef struct resize_attrs {
+    am_tuple size;
+    bool keep_ratio;
+    int64_t interp;
+} resize_attrs;
+
+static const am_attr_field resize_fields[] = {
+    AM_ATTR_FIELD(resize_attrs, size, AM_ATTR_TUPLE, "()",
+                  "(width, height), or (size,): both edges, or the short one with keep_ratio"),
+    AM_ATTR_FIELD(resize_attrs, keep_ratio, AM_ATTR_BOOL, "False",
+                  "with one size: resize the short edge to it and keep the aspect ratio"),
+    AM_ATTR_FIELD(resize_attrs, interp, AM_ATTR_INT, "1",
+                  "0 nearest neighbour, 1 bilinear (as OpenCV's INTER_NEAREST, INTER_LINEAR)"),
+    {0}};
+
+static am_status resize_shape(const void *attrs, am_shape *in, int n_in, am_shape *out,
+                              int n_out)
+{
+    AM_UNUSED(n_in), AM_UNUSED(n_out);
+    const resize_attrs *a = attrs;
+    const am_shape *s = &in[0];
+    if (s->ndim != 3 && s->ndim != 4)
+        return am_fail(AM_ERR_SHAPE, "input image must be (height, width, channels) or "
+                                     "(N, height, width, channels), got %d axes", s->ndim);
+    if (a->interp != 0 && a->interp != 1)
+        return am_fail(AM_ERR_UNSUPPORTED, "interp=%lld is not supported (0 nearest, 1 bilinear)",
+                       (long long)a->interp);
+    if (a->size.ndim != 1 && a->size.ndim != 2)
+        return am_fail(AM_ERR_ARG, "size must have 1 or 2 elements, got %d", a->size.ndim);
+    for (int i = 0; i < a->size.ndim; i++)
+        if (a->size.v[i] <= 0)
+            return am_fail(AM_ERR_ARG, "size must be greater than 0, got %lld",
+                           (long long)a->size.v[i]);
+    int b = s->ndim - 3;
+    int64_t h = s->dim[b], w = s->dim[b + 1], rh, rw;
+    if (a->size.ndim == 2) {
+        rw = a->size.v[0], rh = a->size.v[1];
+    } else if (!a->keep_ratio) {
+        rw = rh = a->size.v[0];
+    } else {
+        if (h == 0 || w == 0)
+            return am_fail(AM_ERR_SHAPE, "keep_ratio needs a non-empty image, got %lld x %lld",
+                           (long long)h, (long long)w);
+        if (h > w)
+            rw = a->size.v[0], rh = h * rw / w;
+        else
+            rh = a->size.v[0], rw = w * rh / h;
+    }
+    out[0] = *s;
+    out[0].dim[b] = rh;
+    out[0].dim[b + 1] = rw;
+    return AM_OK;
+}
+
+static am_status resize_dtype(const void *attrs, am_dtype *in, int n_in, am_dtype *out,
+                              int n_out)
+{
+    AM_UNUSED(attrs), AM_UNUSED(n_in), AM_UNUSED(n_out);
+    if (in[0] != AM_DTYPE_UINT8 && in[0] != AM_DTYPE_FLOAT32 && in[0] != AM_DTYPE_FLOAT64)
+        return am_fail(AM_ERR_DTYPE, "%s input not supported (uint8, float32 or float64)",
+                       am_dtype_name(in[0]));
+    out[0] = in[0];
+    return AM_OK;
+}
+
+/* OpenCV's bilinear source taps for one axis: output i reads ofs[i] and ofs[i] + 1
+ * with weights 1 - f[i], f[i]; centres aligned, (i + 0.5) * scale - 0.5.  Columns
+ * (edge) past the border read the edge pixel alone; rows keep their weights and
+ * read the edge row twice (the caller clamps), as OpenCV does. */
+static void linear_taps(int64_t src, int64_t dst, int64_t *ofs, float *f, bool edge)
+{
+    double scale = (double)src / (double)dst;
+    for (int64_t i = 0; i < dst; i++) {
+        float fx = (float)((i + 0.5) * scale - 0.5);
+        int64_t sx = (int64_t)floorf(fx);
+        fx -= (float)sx;
+        if (edge && sx < 0) fx = 0, sx = 0;
+        if (edge && sx >= src - 1) fx = 0, sx = src - 1;
+        ofs[i] = sx;
+        f[i] = fx;
+    }
+}
+
+static int16_t fixed11(float v)
+{
+    return (int16_t)lrintf(v * 2048.0f);
+}
+
+#define CLAMP_ROW(r) ((r) < 0 ? 0 : (r) > h - 1 ? h - 1 : (r))
+
+/* One image (h, w, c) to (rh, rw, c).  Bilinear uint8 follows OpenCV's fixed point
+ * (11-bit weights, the vertical pass as its SSE2 code rounds); an exact 2x downscale of
+ * both axes averages 2 x 2 blocks, as OpenCV does there. */
+#define RESIZE_IMG(T)                                                                      \
+    do {                                                                                   \
+        const T *x = (const T *)in[0].data + img * h * w * c;                              \
+        T *y = (T *)out[0].data + img * rh * rw * c;                                       \
+        for (int64_t i = 0; i < rh; i++)                                                   \
+            for (int64_t j = 0; j < rw; j++)                                               \
+                for (int64_t k = 0; k < c; k++) {                                          \
+                    double v;                                                              \
+                    if (nearest) {                                                         \
+                        v = (double)x[(yo[i] * w + xo[j]) * c + k];                        \
+                    } else if (area2) {                                                    \
+                        const T *p = x + ((2 * i) * w + 2 * j) * c + k;                    \
+                        if (u8) {                                                          \
+                            int s = (int)p[0] + (int)p[c] + (int)p[w * c] + (int)p[w * c + c]; \
+                            v = (double)((s + 2) >> 2);                                    \
+                        } else {                                                           \
+                            v = ((double)p[0] + (double)p[c] + (double)p[w * c] +          \
+                                 (double)p[w * c + c]) * 0.25;                             \
+                        }                                                                  \
+                    } else {                                                               \
+                        int64_t x0 = xo[j], x1 = xf[j] == 0 ? x0 : x0 + 1;                 \
+                        int64_t y0 = CLAMP_ROW(yo[i]), y1 = CLAMP_ROW(yo[i] + 1);          \
+                        const T *r0 = x + y0 * w * c, *r1 = x + y1 * w * c;                \
+                        if (u8) {                                                          \
+                            int a0 = fixed11(1 - xf[j]), a1 = fixed11(xf[j]);              \
+                            int b0 = fixed11(1 - yf[i]), b1 = fixed11(yf[i]);              \
+                            if (xf[j] == 0) a0 = 2048, a1 = 0;                             \
+                            int s0 = (int)r0[x0 * c + k] * a0 + (int)r0[x1 * c + k] * a1;  \
+                            int s1 = (int)r1[x0 * c + k] * a0 + (int)r1[x1 * c + k] * a1;  \
+                            int t = (((b0 * (s0 >> 4)) >> 16) + ((b1 * (s1 >> 4)) >> 16) + 2) >> 2; \
+                            v = t < 0 ? 0 : t > 255 ? 255 : t;                             \
+                        } else {                                                           \
+                            T a0 = (T)(1 - xf[j]), a1 = (T)xf[j];                          \
+                            T s0 = r0[x0 * c + k] * a0 + r0[x1 * c + k] * a1;              \
+                            T s1 = r1[x0 * c + k] * a0 + r1[x1 * c + k] * a1;              \
+                            v = (double)(s0 * (T)(1 - yf[i]) + s1 * (T)yf[i]);             \
+                        }                                                                  \
+                    }                                                                      \
+                    T *d = &y[(i * rw + j) * c + k];                                       \
+                    *d = add ? (T)(*d + (T)v) : (T)v;                                      \
+                }                                                                          \
+    } while (0)
+
+static size_t resize_temp(const void *attrs, const am_shape *in, int n_in)
+{
+    AM_UNUSED(n_in);
+    am_shape s = in[0], o;
+    if (resize_shape(attrs, &s, 1, &o, 1) != AM_OK) return 0;
+    int b = o.ndim - 3;
+    return (size_t)(o.dim[b] + o.dim[b + 1]) * (sizeof(int64_t) + sizeof(float)) + 64;
+}
+
+static am_status resize_cpu(const am_kernel_ctx *ctx, const void *attrs, const am_view *in,
+                            int n_in, const am_view *out, int n_out, const am_req *req)
+{
+    AM_UNUSED(n_in), AM_UNUSED(n_out);
+    const resize_attrs *a = attrs;
+    if (req[0] == AM_REQ_NULL) return AM_OK;
+    int b = in[0].ndim - 3;
+    int64_t nb = b ? in[0].dim[0] : 1, h = in[0].dim[b], w = in[0].dim[b + 1],
+            c = in[0].dim[b + 2], rh = out[0].dim[b], rw = out[0].dim[b + 1];
+    if (am_view_size(&out[0]) == 0) return AM_OK;
+    if (h == 0 || w == 0)
+        return am_fail(AM_ERR_SHAPE, "cannot resize an empty %lld x %lld image", (long long)h,
+                       (long long)w);
+    int64_t *yo = ctx->workspace, *xo = yo + rh;
+    float *yf = (float *)(xo + rw), *xf = yf + rh;
+    bool nearest = a->interp == 0, add = req[0] == AM_REQ_ADD,
+         u8 = in[0].dtype == AM_DTYPE_UINT8;
+    bool area2 = !nearest && h == 2 * rh && w == 2 * rw;
+    if (nearest) {
+        double sy = (double)h / (double)rh, sx = (double)w / (double)rw;
+        for (int64_t i = 0; i < rh; i++) yo[i] = (int64_t)floor(i * sy), yo[i] = yo[i] < h ? yo[i] : h - 1;
+        for (int64_t j = 0; j < rw; j++) xo[j] = (int64_t)floor(j * sx), xo[j] = xo[j] < w ? xo[j] : w - 1;
+    } else {
+        linear_taps(h, rh, yo, yf, false);
+        linear_taps(w, rw, xo, xf, true);
+    }
+    for (int64_t img = 0; img < nb; img++) {
+        switch (in[0].dtype) {
+        case AM_DTYPE_UINT8: RESIZE_IMG(uint8_t); break;
+        case AM_DTYPE_FLOAT32: RESIZE_IMG(float); break;
+        case AM_DTYPE_FLOAT64: RESIZE_IMG(double); break;
+        default: return am_fail(AM_ERR_DTYPE, "unsupported dtype %s", am_dtype_name(in[0].dtype));
+        }
+    }
+    return AM_OK;
+}
+
+const am_op_def am_op_image_resize = {
+    .name = "_image_resize", .input_names = (const char *const[]){"data", NULL},
+    .num_outputs = 1, .attrs = resize_fields, .attrs_size = sizeof(resize_attrs),
+    .infer_shape = resize_shape, .infer_dtype = resize_dtype, .temp_bytes = resize_temp,
+    .cpu = resize_cpu, .fuse = AM_FUSE_OPAQUE, .flags = AM_OP_NEEDS_TEMP | AM_OP_NO_GRAD,
+    .doc = "An (H, W, C) image or (N, H, W, C) batch resized as OpenCV's cv::resize does "
+           "(interp 0 nearest, 1 bilinear); no gradient (MXNet's does not run)."};
