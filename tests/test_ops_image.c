@@ -161,6 +161,107 @@ static void test_resize(void)
     am_scope_end();
 }
 
+/* An (2, 2, 3) test image and MXNet 1.9.1's outputs with each draw pinned (min == max). */
+static const double aug_x[] = {10, 200, 35, 250, 0, 128, 77, 77, 77, 5, 60, 240};
+
+static void check_pinned(const char *op, const char *vals, am_dtype dt, const double *want,
+                         double tol)
+{
+    am_array *x = tu_array_from(dt, AM_SHAPE(2, 2, 3), aug_x, 12);
+    am_array *y = invoke1(op, x, "min_factor|max_factor", vals);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(y);
+    CU_ASSERT_EQUAL(am_array_dtype(y), dt);
+    bool ok = tu_values_are(y, AM_SHAPE(2, 2, 3), want, 12, tol);
+    if (!ok) printf("  (%s %s, %s)\n", op, vals, am_dtype_name(dt));
+    CU_ASSERT(ok);
+}
+
+static void test_random_pinned(void)
+{
+    am_scope_begin();
+    static const double b8[] = {13, 255, 45, 255, 0, 166, 100, 100, 100, 6, 78, 255};
+    static const double b32[] = {13, 260, 45.5, 325, 0, 166.4, 100.1, 100.1, 100.1, 6.5, 78, 312};
+    static const double c8[] = {41, 155, 56, 185, 35, 112, 81, 81, 81, 38, 71, 179};
+    static const double c32[] = {41.4797, 155.4797, 56.4797, 185.4797, 35.4797, 112.2797,
+                                 81.6797, 81.6797, 81.6797, 38.4797, 71.4797, 179.4797};
+    static const double s8[] = {13, 255, 50, 255, 0, 184, 111, 111, 111, 0, 76, 255};
+    static const double s32[] = {13.005, 298.005, 50.505, 367.704, -7.296, 184.704,
+                                 111.111, 111.111, 111.111, -6.18, 76.32, 346.32};
+    static const double h8[] = {9, 136, 200, 250, 172, 0, 77, 77, 77, 232, 4, 240};
+    static const double h32[] = {10, 137, 200, 250, 172, 0, 77, 77, 77, 232, 5, 240};
+    check_pinned("_image_random_brightness", "1.3|1.3", AM_DTYPE_UINT8, b8, 0);
+    check_pinned("_image_random_brightness", "1.3|1.3", AM_DTYPE_FLOAT32, b32, 1e-6);
+    check_pinned("_image_random_contrast", "0.6|0.6", AM_DTYPE_UINT8, c8, 0);
+    check_pinned("_image_random_contrast", "0.6|0.6", AM_DTYPE_FLOAT32, c32, 1e-6);
+    check_pinned("_image_random_saturation", "1.5|1.5", AM_DTYPE_UINT8, s8, 0);
+    check_pinned("_image_random_saturation", "1.5|1.5", AM_DTYPE_FLOAT32, s32, 1e-6);
+    check_pinned("_image_random_hue", "0.2|0.2", AM_DTYPE_UINT8, h8, 0);
+    check_pinned("_image_random_hue", "0.2|0.2", AM_DTYPE_FLOAT32, h32, 1e-5);
+    /* One channel: contrast blends with the plain mean (116.25). */
+    am_array *g = tu_array(AM_DTYPE_FLOAT32, AM_SHAPE(2, 2, 1), 10, 200, 35, 250);
+    TU_ASSERT_VALUES(invoke1("_image_random_contrast", g, "min_factor|max_factor", "0.5|0.5"),
+                     AM_SHAPE(2, 2, 1), 1e-6, 66.875, 161.875, 79.375, 186.875);
+    /* Zero jitter and zero lighting noise leave the image as it is. */
+    am_array *x = tu_array_from(AM_DTYPE_FLOAT32, AM_SHAPE(2, 2, 3), aug_x, 12);
+    CU_ASSERT(tu_values_are(invoke1("_image_random_color_jitter", x,
+                                    "brightness|contrast|saturation|hue", "0|0|0|0"),
+                            AM_SHAPE(2, 2, 3), aug_x, 12, 0));
+    CU_ASSERT(tu_values_are(invoke1("_image_random_lighting", x, "alpha_std", "0"),
+                            AM_SHAPE(2, 2, 3), aug_x, 12, 0));
+    am_scope_end();
+}
+
+/* Draws: flips happen about half the time, factors stay in range with the right mean,
+ * lighting alphas spread as N(0, alpha_std), jitter factors stay in [1 - v, 1 + v]. */
+static void to_double(am_array *y, double *v, int n)
+{
+    for (int i = 0; i < n; i++) v[i] = y ? am_item_at(y, i, AM_HERE) : NAN;
+}
+
+static void test_random_statistics(void)
+{
+    am_seed(7);
+    am_scope_begin();
+    am_array *x = tu_array(AM_DTYPE_FLOAT32, AM_SHAPE(1, 2, 1), 1, 2);
+    int flips_lr = 0, flips_tb = 0;
+    double fsum = 0, fmin = 1e9, fmax = -1e9, jmin = 1e9, jmax = -1e9, lsum = 0, lsq = 0;
+    am_array *col = tu_array(AM_DTYPE_FLOAT32, AM_SHAPE(2, 1, 1), 1, 2);
+    am_array *one = tu_array(AM_DTYPE_FLOAT32, AM_SHAPE(1, 1, 3), 100, 100, 100);
+    const int n = 400;
+    for (int i = 0; i < n; i++) {
+        double v[3];
+        am_array *y = invoke1("_image_random_flip_left_right", x, "", "");
+        to_double(y, v, 2);
+        flips_lr += v[0] == 2;
+        y = invoke1("_image_random_flip_top_bottom", col, "", "");
+        to_double(y, v, 2);
+        flips_tb += v[0] == 2;
+        y = invoke1("_image_random_brightness", one, "min_factor|max_factor", "0.5|1.5");
+        to_double(y, v, 3);
+        double f = v[0] / 100;
+        fsum += f, fmin = f < fmin ? f : fmin, fmax = f > fmax ? f : fmax;
+        y = invoke1("_image_random_color_jitter", one, "brightness|contrast|saturation|hue",
+                    "0.25|0|0|0");
+        to_double(y, v, 3);
+        f = v[0] / 100;
+        jmin = f < jmin ? f : jmin, jmax = f > jmax ? f : jmax;
+        /* For (100, 100, 100) the red offset is eig row 0 . alpha: a sum of normals. */
+        y = invoke1("_image_random_lighting", one, "alpha_std", "0.1");
+        to_double(y, v, 3);
+        lsum += v[0] - 100, lsq += (v[0] - 100) * (v[0] - 100);
+    }
+    CU_ASSERT(flips_lr > n * 0.4 && flips_lr < n * 0.6);
+    CU_ASSERT(flips_tb > n * 0.4 && flips_tb < n * 0.6);
+    CU_ASSERT(fmin >= 0.5 && fmax <= 1.5 && fmin < 0.55 && fmax > 1.45);
+    CU_ASSERT(fabs(fsum / n - 1) < 0.05);
+    CU_ASSERT(jmin >= 0.75 - 1e-6 && jmax <= 1.25 + 1e-6 && jmin < 0.8 && jmax > 1.2);
+    /* Var = 0.1^2 * sum_j eig[0][j]^2 = 0.01 * (31.47^2 + 3.448^2 + 0.4602^2) = 10.03. */
+    double mean = lsum / n, var = lsq / n - mean * mean;
+    CU_ASSERT(fabs(mean) < 0.5);
+    CU_ASSERT(var > 8 && var < 12.5);
+    am_scope_end();
+}
+
 static void test_errors(void)
 {
     am_scope_begin();
@@ -206,6 +307,12 @@ static void test_errors(void)
     TU_ASSERT_FAILS(invoke1("_image_resize", am_zeros(AM_SHAPE(4, 5, 3), AM_DTYPE_INT32), "size",
                             "(2, 2)"),
                     AM_ERR_DTYPE, "int32 input not supported");
+    TU_ASSERT_FAILS(invoke1("_image_random_brightness", im, "min_factor|max_factor", "1.5|0.5"),
+                    AM_ERR_ARG, "min_factor <= max_factor");
+    TU_ASSERT_FAILS(invoke1("_image_random_hue", im, "min_factor|max_factor", "-1|0.5"),
+                    AM_ERR_ARG, "min_factor=-1");
+    TU_ASSERT_FAILS(invoke1("_image_random_flip_left_right", x2, "", ""), AM_ERR_SHAPE,
+                    "got 2 axes");
     am_scope_end();
 }
 
@@ -217,5 +324,7 @@ CU_TestInfo am_tests_ops_image[] = {
     {"adjust_lighting: MXNet's values, uint8 saturation, gradient", test_adjust_lighting},
     {"resize: OpenCV's bilinear (uint8 fixed point, float) and nearest, keep_ratio",
      test_resize},
+    {"random ops with the draw pinned match MXNet", test_random_pinned},
+    {"random ops' draws: frequencies, ranges, moments", test_random_statistics},
     {"bad input fails with a clear message", test_errors},
     CU_TEST_INFO_NULL};

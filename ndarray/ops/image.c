@@ -699,3 +699,318 @@ const am_op_def am_op_image_resize = {
     .cpu = resize_cpu, .fuse = AM_FUSE_OPAQUE, .flags = AM_OP_NEEDS_TEMP | AM_OP_NO_GRAD,
     .doc = "An (H, W, C) image or (N, H, W, C) batch resized as OpenCV's cv::resize does "
            "(interp 0 nearest, 1 bilinear); no gradient (MXNet's does not run)."};
+
+/* ---- random augmentations ---------------------------------------------------------
+ * Each draws from the kernel context's RNG (AM_OP_RANDOM) with MXNet's distributions
+ * and applies MXNet's formulas in float32 to an (H, W, C) image of 1 or 3 channels,
+ * saturating as MXNet does (uint8: clamped to [0, 255] and truncated).  MXNet gives
+ * them a "_copy" gradient, the identity, which is not their derivative (a flipped
+ * image's, say); Amber gives them none (AM_OP_NO_GRAD). */
+
+static am_status random_flip_run(const am_kernel_ctx *ctx, const am_view *in,
+                                 const am_view *out, const am_req *req, bool lr)
+{
+    if (req[0] == AM_REQ_NULL) return AM_OK;
+    /* MXNet keeps the image when its Bernoulli(0.5) draw is true. */
+    bool keep = am_rng_uniform01(ctx->rng) < 0.5;
+    if (!keep) return flip_run(in, out, req, lr);
+    int64_t n = am_view_size(&in[0]);
+    bool add = req[0] == AM_REQ_ADD;
+    AM_DTYPE_SWITCH(in[0].dtype, T, {
+        const T *x = in[0].data;
+        T *y = out[0].data;
+        for (int64_t i = 0; i < n; i++) y[i] = add ? (T)(y[i] + x[i]) : x[i];
+    });
+    return AM_OK;
+}
+
+static am_status random_flip_lr_cpu(const am_kernel_ctx *ctx, const void *attrs,
+                                    const am_view *in, int n_in, const am_view *out, int n_out,
+                                    const am_req *req)
+{
+    AM_UNUSED(attrs), AM_UNUSED(n_in), AM_UNUSED(n_out);
+    return random_flip_run(ctx, in, out, req, true);
+}
+
+static am_status random_flip_tb_cpu(const am_kernel_ctx *ctx, const void *attrs,
+                                    const am_view *in, int n_in, const am_view *out, int n_out,
+                                    const am_req *req)
+{
+    AM_UNUSED(attrs), AM_UNUSED(n_in), AM_UNUSED(n_out);
+    return random_flip_run(ctx, in, out, req, false);
+}
+
+const am_op_def am_op_image_random_flip_left_right = {
+    .name = "_image_random_flip_left_right", .input_names = (const char *const[]){"data", NULL},
+    .num_outputs = 1, .infer_shape = rgb_shape, .infer_dtype = am_infer_dtype_same,
+    .cpu = random_flip_lr_cpu, .fuse = AM_FUSE_OPAQUE, .flags = AM_OP_RANDOM | AM_OP_NO_GRAD,
+    .doc = "An (H, W, C) image mirrored along its width with probability 0.5."};
+
+const am_op_def am_op_image_random_flip_top_bottom = {
+    .name = "_image_random_flip_top_bottom", .input_names = (const char *const[]){"data", NULL},
+    .num_outputs = 1, .infer_shape = rgb_shape, .infer_dtype = am_infer_dtype_same,
+    .cpu = random_flip_tb_cpu, .fuse = AM_FUSE_OPAQUE, .flags = AM_OP_RANDOM | AM_OP_NO_GRAD,
+    .doc = "An (H, W, C) image mirrored along its height with probability 0.5."};
+
+/* The image being adjusted: n = length * c values held as double, each already a
+ * value of dtype dt (the steps of color_jitter pass dt values, as MXNet's do). */
+typedef struct aug_buf {
+    double *t;
+    int64_t length, c;
+    am_dtype dt;
+} aug_buf;
+
+static double aug_cast(const aug_buf *b, float v)
+{
+    double s = saturate(v, b->dt);
+    return b->dt == AM_DTYPE_FLOAT64 ? s : (double)(float)s;
+}
+
+static void aug_brightness(aug_buf *b, float alpha)
+{
+    for (int64_t i = 0; i < b->length * b->c; i++) b->t[i] = aug_cast(b, (float)b->t[i] * alpha);
+}
+
+static const float gray_coef[3] = {0.299f, 0.587f, 0.114f};
+
+/* Blends with the image's mean gray level (the channel mean for one channel). */
+static void aug_contrast(aug_buf *b, float alpha)
+{
+    float sum = 0.f;
+    for (int64_t l = 0; l < b->length; l++) {
+        if (b->c > 1)
+            for (int k = 0; k < 3; k++) sum += (float)b->t[l * 3 + k] * gray_coef[k];
+        else
+            sum += (float)b->t[l];
+    }
+    float mean = sum / (float)b->length, beta = (1 - alpha) * mean;
+    for (int64_t i = 0; i < b->length * b->c; i++)
+        b->t[i] = aug_cast(b, (float)b->t[i] * alpha + beta);
+}
+
+/* Blends each pixel with a gray level that is, as in MXNet 1.9.1's loop (which
+ * assigns where it means to add), 0.114 times the blue channel alone. */
+static void aug_saturation(aug_buf *b, float alpha)
+{
+    if (b->c == 1) return;
+    for (int64_t l = 0; l < b->length; l++) {
+        float gray = (float)b->t[l * 3 + 2] * gray_coef[2] * (1.f - alpha);
+        for (int k = 0; k < 3; k++)
+            b->t[l * 3 + k] = aug_cast(b, gray + (float)b->t[l * 3 + k] * alpha);
+    }
+}
+
+static void rgb_to_hls(float r, float g, float b, float *h, float *l, float *s)
+{
+    r /= 255.f, g /= 255.f, b /= 255.f;
+    float vmax = fmaxf(fmaxf(r, g), b), vmin = fminf(fminf(r, g), b), diff = vmax - vmin;
+    *h = 0.f, *s = 0.f, *l = (vmax + vmin) * 0.5f;
+    if (diff > 1.1920929e-07f) {
+        *s = *l < 0.5f ? diff / (vmax + vmin) : diff / (2.0f - vmax - vmin);
+        diff = 60.f / diff;
+        if (vmax == r)
+            *h = (g - b) * diff;
+        else if (vmax == g)
+            *h = (b - r) * diff + 120.f;
+        else
+            *h = (r - g) * diff + 240.f;
+        if (*h < 0.f) *h += 360.f;
+    }
+}
+
+static void hls_to_rgb(float h, float l, float s, float *r, float *g, float *b)
+{
+    /* For each 60-degree sector: which of (p2, p1, rising, falling) is b, g, r. */
+    static const int sector_tab[6][3] = {{1, 3, 0}, {1, 0, 2}, {3, 0, 1},
+                                         {0, 2, 1}, {0, 1, 3}, {2, 1, 0}};
+    float vb = l, vg = l, vr = l;
+    if (s != 0) {
+        float p2 = l <= 0.5f ? l * (1 + s) : l + s - l * s, p1 = 2 * l - p2;
+        h *= 1.f / 60.f;
+        while (h < 0) h += 6;
+        while (h >= 6) h -= 6;
+        int sec = (int)h;
+        h -= (float)sec;
+        float tab[4] = {p2, p1, p1 + (p2 - p1) * (1 - h), p1 + (p2 - p1) * h};
+        vb = tab[sector_tab[sec][0]], vg = tab[sector_tab[sec][1]], vr = tab[sector_tab[sec][2]];
+    }
+    *r = vr * 255.f, *g = vg * 255.f, *b = vb * 255.f;
+}
+
+/* Rotates the hue by alpha * 360 degrees in HLS space. */
+static void aug_hue(aug_buf *b, float alpha)
+{
+    if (b->c == 1) return;
+    for (int64_t l = 0; l < b->length; l++) {
+        double *p = b->t + l * 3;
+        float h, li, s, r, g, bl;
+        rgb_to_hls((float)p[0], (float)p[1], (float)p[2], &h, &li, &s);
+        h += alpha * 360.f;
+        hls_to_rgb(h, li, s, &r, &g, &bl);
+        p[0] = aug_cast(b, r), p[1] = aug_cast(b, g), p[2] = aug_cast(b, bl);
+    }
+}
+
+static void aug_lighting(aug_buf *b, const double alpha[3])
+{
+    if (b->c == 1) return;
+    float pca[3];
+    lighting_offsets(alpha, pca);
+    for (int64_t i = 0; i < b->length * 3; i++)
+        b->t[i] = aug_cast(b, (float)b->t[i] + pca[i % 3]);
+}
+
+/* uniform_real_distribution<float>(lo, hi): lo when lo == hi. */
+static float draw_uniform(uint64_t *rng, double lo, double hi)
+{
+    return (float)(lo + (hi - lo) * am_rng_uniform01(rng));
+}
+
+typedef enum aug_kind {
+    AUG_BRIGHTNESS, AUG_CONTRAST, AUG_SATURATION, AUG_HUE, AUG_JITTER, AUG_LIGHTING
+} aug_kind;
+
+typedef struct enhance_attrs {
+    double min_factor, max_factor;
+} enhance_attrs;
+
+static const am_attr_field enhance_fields[] = {
+    AM_ATTR_FIELD(enhance_attrs, min_factor, AM_ATTR_FLOAT, NULL, "minimum factor (>= 0)"),
+    AM_ATTR_FIELD(enhance_attrs, max_factor, AM_ATTR_FLOAT, NULL, "maximum factor (>= 0)"),
+    {0}};
+
+typedef struct jitter_attrs {
+    double brightness, contrast, saturation, hue;
+} jitter_attrs;
+
+static const am_attr_field jitter_fields[] = {
+    AM_ATTR_FIELD(jitter_attrs, brightness, AM_ATTR_FLOAT, NULL, "how much to jitter brightness"),
+    AM_ATTR_FIELD(jitter_attrs, contrast, AM_ATTR_FLOAT, NULL, "how much to jitter contrast"),
+    AM_ATTR_FIELD(jitter_attrs, saturation, AM_ATTR_FLOAT, NULL, "how much to jitter saturation"),
+    AM_ATTR_FIELD(jitter_attrs, hue, AM_ATTR_FLOAT, NULL, "how much to jitter hue"),
+    {0}};
+
+typedef struct random_lighting_attrs {
+    double alpha_std;
+} random_lighting_attrs;
+
+static const am_attr_field random_lighting_fields[] = {
+    AM_ATTR_FIELD(random_lighting_attrs, alpha_std, AM_ATTR_FLOAT, "0.05",
+                  "standard deviation of the lighting alphas"),
+    {0}};
+
+static am_status enhance_shape(const void *attrs, am_shape *in, int n_in, am_shape *out,
+                               int n_out)
+{
+    const enhance_attrs *a = attrs;
+    if (!(a->min_factor >= 0) || !(a->max_factor >= a->min_factor))
+        return am_fail(AM_ERR_ARG, "need 0 <= min_factor <= max_factor, got min_factor=%g, "
+                                   "max_factor=%g", a->min_factor, a->max_factor);
+    return rgb_shape(attrs, in, n_in, out, n_out);
+}
+
+static size_t aug_temp(const void *attrs, const am_shape *in, int n_in)
+{
+    AM_UNUSED(attrs), AM_UNUSED(n_in);
+    return (size_t)am_shape_size(&in[0]) * sizeof(double) + 64;
+}
+
+/* Runs the augmentation kind into the workspace, then writes (or adds) it out. */
+static am_status aug_run(aug_kind kind, const am_kernel_ctx *ctx, const void *attrs,
+                         const am_view *in, const am_view *out, const am_req *req)
+{
+    if (req[0] == AM_REQ_NULL) return AM_OK;
+    int64_t n = am_view_size(&in[0]);
+    aug_buf b = {.t = ctx->workspace, .c = in[0].dim[2], .dt = in[0].dtype};
+    b.length = in[0].dim[0] * in[0].dim[1];
+    AM_DTYPE_SWITCH(in[0].dtype, T, {
+        const T *x = in[0].data;
+        for (int64_t i = 0; i < n; i++) b.t[i] = (double)x[i];
+    });
+    if (n > 0) {
+        const enhance_attrs *e = attrs;
+        switch (kind) {
+        case AUG_BRIGHTNESS: aug_brightness(&b, draw_uniform(ctx->rng, e->min_factor, e->max_factor)); break;
+        case AUG_CONTRAST: aug_contrast(&b, draw_uniform(ctx->rng, e->min_factor, e->max_factor)); break;
+        case AUG_SATURATION: aug_saturation(&b, draw_uniform(ctx->rng, e->min_factor, e->max_factor)); break;
+        case AUG_HUE: aug_hue(&b, draw_uniform(ctx->rng, e->min_factor, e->max_factor)); break;
+        case AUG_JITTER: {
+            const jitter_attrs *j = attrs;
+            int order[4] = {0, 1, 2, 3};
+            for (int i = 3; i > 0; i--) { /* a uniform shuffle */
+                int k = (int)(am_rng_uniform01(ctx->rng) * (i + 1));
+                int t = order[i];
+                order[i] = order[k], order[k] = t;
+            }
+            for (int i = 0; i < 4; i++) {
+                if (order[i] == 0 && j->brightness > 0)
+                    aug_brightness(&b, 1.f + draw_uniform(ctx->rng, -j->brightness, j->brightness));
+                if (order[i] == 1 && j->contrast > 0)
+                    aug_contrast(&b, 1.f + draw_uniform(ctx->rng, -j->contrast, j->contrast));
+                if (order[i] == 2 && j->saturation > 0)
+                    aug_saturation(&b, 1.f + draw_uniform(ctx->rng, -j->saturation, j->saturation));
+                if (order[i] == 3 && j->hue > 0)
+                    aug_hue(&b, draw_uniform(ctx->rng, -j->hue, j->hue));
+            }
+            break;
+        }
+        case AUG_LIGHTING: {
+            double sd = ((const random_lighting_attrs *)attrs)->alpha_std, al[3];
+            for (int k = 0; k < 3; k++) al[k] = (float)(sd * am_rng_normal(ctx->rng));
+            aug_lighting(&b, al);
+            break;
+        }
+        }
+    }
+    bool add = req[0] == AM_REQ_ADD;
+    AM_DTYPE_SWITCH(out[0].dtype, T, {
+        T *y = out[0].data;
+        for (int64_t i = 0; i < n; i++) y[i] = add ? (T)(y[i] + (T)b.t[i]) : (T)b.t[i];
+    });
+    return AM_OK;
+}
+
+#define AUG_KERNEL(fn, kind)                                                               \
+    static am_status fn(const am_kernel_ctx *ctx, const void *attrs, const am_view *in,    \
+                        int n_in, const am_view *out, int n_out, const am_req *req)        \
+    {                                                                                      \
+        AM_UNUSED(n_in), AM_UNUSED(n_out);                                                 \
+        return aug_run(kind, ctx, attrs, in, out, req);                                    \
+    }
+AUG_KERNEL(brightness_cpu, AUG_BRIGHTNESS)
+AUG_KERNEL(contrast_cpu, AUG_CONTRAST)
+AUG_KERNEL(saturation_cpu, AUG_SATURATION)
+AUG_KERNEL(hue_cpu, AUG_HUE)
+AUG_KERNEL(jitter_cpu, AUG_JITTER)
+AUG_KERNEL(random_lighting_cpu, AUG_LIGHTING)
+
+#define AUG_OP(id, name_, fields, type, shape, kernel, doc_)                               \
+    const am_op_def am_op_##id = {                                                         \
+        .name = name_, .input_names = (const char *const[]){"data", NULL},                 \
+        .num_outputs = 1, .attrs = fields, .attrs_size = sizeof(type),                     \
+        .infer_shape = shape, .infer_dtype = am_infer_dtype_same, .temp_bytes = aug_temp,  \
+        .cpu = kernel, .fuse = AM_FUSE_OPAQUE,                                             \
+        .flags = AM_OP_RANDOM | AM_OP_NO_GRAD | AM_OP_NEEDS_TEMP, .doc = doc_}
+
+AUG_OP(image_random_brightness, "_image_random_brightness", enhance_fields, enhance_attrs,
+       enhance_shape, brightness_cpu,
+       "An (H, W, C) image times a factor drawn uniformly from [min_factor, max_factor].");
+AUG_OP(image_random_contrast, "_image_random_contrast", enhance_fields, enhance_attrs,
+       enhance_shape, contrast_cpu,
+       "An (H, W, C) image blended with its mean gray level, x a + (1 - a) gray, a drawn "
+       "from [min_factor, max_factor].");
+AUG_OP(image_random_saturation, "_image_random_saturation", enhance_fields, enhance_attrs,
+       enhance_shape, saturation_cpu,
+       "An (H, W, 3) image blended with a gray level (MXNet's: 0.114 blue), a drawn from "
+       "[min_factor, max_factor].");
+AUG_OP(image_random_hue, "_image_random_hue", enhance_fields, enhance_attrs, enhance_shape,
+       hue_cpu,
+       "An (H, W, 3) image's hue rotated by a * 360 degrees (HLS), a drawn from "
+       "[min_factor, max_factor].");
+AUG_OP(image_random_color_jitter, "_image_random_color_jitter", jitter_fields, jitter_attrs,
+       rgb_shape, jitter_cpu,
+       "Brightness, contrast, saturation (factors 1 + U(-v, v)) and hue (U(-hue, hue)) "
+       "adjustments, those with v > 0, in a random order.");
+AUG_OP(image_random_lighting, "_image_random_lighting", random_lighting_fields,
+       random_lighting_attrs, rgb_shape, random_lighting_cpu,
+       "_image_adjust_lighting with alphas drawn from N(0, alpha_std).");
