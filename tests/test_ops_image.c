@@ -262,6 +262,27 @@ static void test_random_statistics(void)
     am_scope_end();
 }
 
+static void test_c_functions(void)
+{
+    am_scope_begin();
+    am_array *u = tu_array(AM_DTYPE_UINT8, AM_SHAPE(2, 3, 1), 0, 255, 13, 100, 7, 200);
+    TU_ASSERT_VALUES(am_image_to_tensor(u), AM_SHAPE(1, 2, 3), 1e-6, 0, 1, 13 / 255., 100 / 255.,
+                     7 / 255., 200 / 255.);
+    TU_ASSERT_VALUES(am_image_flip(u, true), AM_SHAPE(2, 3, 1), 0, 13, 255, 0, 200, 7, 100);
+    TU_ASSERT_VALUES(am_image_flip(u, false), AM_SHAPE(2, 3, 1), 0, 100, 7, 200, 0, 255, 13);
+    TU_ASSERT_VALUES(am_image_crop(u, 1, 1, 2, 1), AM_SHAPE(1, 2, 1), 0, 7, 200);
+    TU_ASSERT_VALUES(am_image_resize(u, 2, 1, 1), AM_SHAPE(1, 2, 1), 0, 70, 113);
+    am_array *f = tu_array(AM_DTYPE_FLOAT32, AM_SHAPE(1, 1, 2), 1, 3);
+    TU_ASSERT_VALUES(am_image_normalize(f, (const double[]){1}, 1, (const double[]){0.5}, 1),
+                     AM_SHAPE(1, 1, 2), 1e-6, 0, 4);
+    TU_ASSERT_FAILS(am_image_normalize(f, (const double[]){1}, 0, (const double[]){1}, 1),
+                    AM_ERR_ARG, "mean needs 1 to");
+    am_array *p = tu_array(AM_DTYPE_FLOAT32, AM_SHAPE(1, 1, 3), 0, 0, 0);
+    TU_ASSERT_VALUES(am_image_adjust_lighting(p, ((const double[]){0.1, 0, 0})), AM_SHAPE(1, 1, 3),
+                     1e-5, 55.46 * -0.5675 * 0.1, 55.46 * -0.5808 * 0.1, 55.46 * -0.5836 * 0.1);
+    am_scope_end();
+}
+
 static void test_errors(void)
 {
     am_scope_begin();
@@ -326,5 +347,6 @@ CU_TestInfo am_tests_ops_image[] = {
      test_resize},
     {"random ops with the draw pinned match MXNet", test_random_pinned},
     {"random ops' draws: frequencies, ranges, moments", test_random_statistics},
+    {"the C functions", test_c_functions},
     {"bad input fails with a clear message", test_errors},
     CU_TEST_INFO_NULL};

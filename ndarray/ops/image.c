@@ -12,6 +12,8 @@
 
 #include "../ndarray_impl.h"
 
+#include <amber/ops.h>
+
 /* ---- _image_to_tensor ---------------------------------------------------------- */
 
 static am_status to_tensor_shape(const void *attrs, am_shape *in, int n_in, am_shape *out,
@@ -1014,3 +1016,63 @@ AUG_OP(image_random_color_jitter, "_image_random_color_jitter", jitter_fields, j
 AUG_OP(image_random_lighting, "_image_random_lighting", random_lighting_fields,
        random_lighting_attrs, rgb_shape, random_lighting_cpu,
        "_image_adjust_lighting with alphas drawn from N(0, alpha_std).");
+
+/* ---- C functions ----------------------------------------------------------------- */
+
+static am_array *call1(const am_op_def *op, const void *attrs, am_array *x, am_site at)
+{
+    am_array *y = NULL;
+    am_op_call(op, attrs, &x, 1, &y, 1, at);
+    return y;
+}
+
+am_array *am_image_to_tensor_at(am_array *x, am_site at)
+{
+    return call1(&am_op_image_to_tensor, NULL, x, at);
+}
+
+static bool fill_floats(am_floats *f, const double *v, int n, const char *what)
+{
+    if (n < 1 || n > AM_MAX_FLOATS) {
+        am_fail(AM_ERR_ARG, "_image_normalize: %s needs 1 to %d values, got %d", what,
+                AM_MAX_FLOATS, n);
+        return false;
+    }
+    f->n = n;
+    for (int i = 0; i < n; i++) f->v[i] = v[i];
+    return true;
+}
+
+am_array *am_image_normalize_at(am_array *x, const double *mean, int n_mean, const double *std,
+                                int n_std, am_site at)
+{
+    normalize_attrs a;
+    if (!fill_floats(&a.mean, mean, n_mean, "mean") || !fill_floats(&a.std, std, n_std, "std"))
+        return NULL;
+    return call1(&am_op_image_normalize, &a, x, at);
+}
+
+am_array *am_image_flip_at(am_array *x, bool left_right, am_site at)
+{
+    return call1(left_right ? &am_op_image_flip_left_right : &am_op_image_flip_top_bottom, NULL,
+                 x, at);
+}
+
+am_array *am_image_crop_at(am_array *x, int64_t x0, int64_t y0, int64_t width, int64_t height,
+                           am_site at)
+{
+    crop_attrs a = {.x = x0, .y = y0, .width = width, .height = height};
+    return call1(&am_op_image_crop, &a, x, at);
+}
+
+am_array *am_image_resize_at(am_array *x, int64_t width, int64_t height, int interp, am_site at)
+{
+    resize_attrs a = {.size = {.ndim = 2, .v = {width, height}}, .interp = interp};
+    return call1(&am_op_image_resize, &a, x, at);
+}
+
+am_array *am_image_adjust_lighting_at(am_array *x, const double alpha[3], am_site at)
+{
+    lighting_attrs a = {.alpha = {.n = 3, .v = {alpha[0], alpha[1], alpha[2]}}};
+    return call1(&am_op_image_adjust_lighting, &a, x, at);
+}
