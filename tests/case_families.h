@@ -96,3 +96,6 @@ CASES(sampler)
 
 /* correlation */
 CASES(correlation)
+
+/* image */
+CASES(image)

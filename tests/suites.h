@@ -127,3 +127,5 @@ SUITE(ops_roi)
 SUITE(ops_sampler)
 /* ops_correlation */
 SUITE(ops_correlation)
+/* ops_image */
+SUITE(ops_image)

@@ -1061,6 +1061,28 @@ AM_API am_array *am_correlation_at(am_array *data1, am_array *data2, int64_t ker
 #define am_correlation(a, b, k, md, s1, s2, pad, mul) \
     am_correlation_at((a), (b), (k), (md), (s1), (s2), (pad), (mul), AM_HERE)
 
+/* [_image_to_tensor] (H, W, C) / (N, H, W, C) image to float32 (C, H, W) / (N, C, H, W) / 255. */
+AM_API am_array *am_image_to_tensor_at(am_array *x, am_site at);
+#define am_image_to_tensor(x) am_image_to_tensor_at((x), AM_HERE)
+/* [_image_normalize] (x - mean[c]) / std[c]; n_mean, n_std: 1 or the channel count. */
+AM_API am_array *am_image_normalize_at(am_array *x, const double *mean, int n_mean,
+                                       const double *std, int n_std, am_site at);
+#define am_image_normalize(x, m, nm, s, ns) am_image_normalize_at((x), (m), (nm), (s), (ns), AM_HERE)
+/* [_image_flip_left_right], [_image_flip_top_bottom] one (H, W, C) image. */
+AM_API am_array *am_image_flip_at(am_array *x, bool left_right, am_site at);
+#define am_image_flip(x, lr) am_image_flip_at((x), (lr), AM_HERE)
+/* [_image_crop] the area at (x0, y0) of width x height. */
+AM_API am_array *am_image_crop_at(am_array *x, int64_t x0, int64_t y0, int64_t width,
+                                  int64_t height, am_site at);
+#define am_image_crop(x, x0, y0, w, h) am_image_crop_at((x), (x0), (y0), (w), (h), AM_HERE)
+/* [_image_resize] to width x height; interp 0 nearest, 1 bilinear (OpenCV's). */
+AM_API am_array *am_image_resize_at(am_array *x, int64_t width, int64_t height, int interp,
+                                    am_site at);
+#define am_image_resize(x, w, h, i) am_image_resize_at((x), (w), (h), (i), AM_HERE)
+/* [_image_adjust_lighting] AlexNet PCA lighting with alpha[3] (R, G, B). */
+AM_API am_array *am_image_adjust_lighting_at(am_array *x, const double alpha[3], am_site at);
+#define am_image_adjust_lighting(x, a) am_image_adjust_lighting_at((x), (a), AM_HERE)
+
 #ifdef __cplusplus
 }
 #endif

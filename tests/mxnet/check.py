@@ -357,11 +357,13 @@ def load_op_cases(here):
 def op_function(op):
     """MXNet's symbol function for an op name: mx.sym, then mx.sym._internal,
     then mx.sym.contrib (without the _contrib_ prefix), then mx.sym.linalg
-    (without the _linalg_ prefix: _linalg_syevd has no other name)."""
+    (without the _linalg_ prefix: _linalg_syevd has no other name), then mx.sym.image
+    (without the _image_ prefix)."""
     import mxnet as mx
     for mod, name in ((mx.sym, op), (mx.sym._internal, op),
                       (mx.sym.contrib, op[len("_contrib_"):] if op.startswith("_contrib_") else op),
-                      (mx.sym.linalg, op[len("_linalg_"):] if op.startswith("_linalg_") else op)):
+                      (mx.sym.linalg, op[len("_linalg_"):] if op.startswith("_linalg_") else op),
+                      (mx.sym.image, op[len("_image_"):] if op.startswith("_image_") else op)):
         f = getattr(mod, name, None)
         if f is not None:
             return f
