@@ -44,8 +44,7 @@ typedef struct ts_param {
     int slot;                               /* the trainer's */
     am_array *w, *g;                        /* variables: the weight, the gradient's stand-in */
     am_array *st[MAX_STATES];               /* variables for the states */
-    const am_node *nodes[MAX_UPDATE_NODES]; /* the update's op nodes while building */
-    char *names[MAX_UPDATE_NODES];          /* their names in the step's graph */
+    char *names[MAX_UPDATE_NODES];          /* the update's op nodes, by name in the graph */
     int n_nodes;
 } ts_param;
 
@@ -219,6 +218,7 @@ static am_status build(am_train_step *s, am_array *data, am_array *label)
     am_scope_begin();
     am_graph *loss_g = NULL, *grad_g = NULL, *step_g = NULL;
     am_array **heads = NULL;
+    const am_node *(*nodes)[MAX_UPDATE_NODES] = NULL; /* each update's nodes, until named */
     char head_grad[256] = "";
     st = collect_params(s, &tr);
     if (st == AM_OK) {
@@ -233,7 +233,8 @@ static am_status build(am_train_step *s, am_array *data, am_array *label)
             snprintf(head_grad, sizeof(head_grad), "%s_head_grad", out_name);
         free(out_name);
         heads = calloc((size_t)s->n_params + 2, sizeof(*heads));
-        if (!grad_g || !heads) st = grad_g ? am_fail(AM_ERR_OOM, "out of memory")
+        nodes = calloc((size_t)s->n_params, sizeof(*nodes));
+        if (!grad_g || !heads || !nodes) st = grad_g ? am_fail(AM_ERR_OOM, "out of memory")
                                            : am_last_status();
     }
     /* Heads: the loss, the prediction, then each parameter's new weight. */
@@ -251,14 +252,14 @@ static am_status build(am_train_step *s, am_array *data, am_array *label)
         double lr = am_trainer_learning_rate(s->trainer) * am_param_lr_mult(p);
         double wd = hy_trainer_opts(s->trainer)->wd * am_param_wd_mult(p);
         am_array *g = am_graph_output(grad_g, 1 + i);
-        heads[2 + i] = g ? trace_update(s, q, g, lr, wd, q->nodes, &q->n_nodes) : NULL;
+        heads[2 + i] = g ? trace_update(s, q, g, lr, wd, nodes[i], &q->n_nodes) : NULL;
         am_trace_scope_pop(&scope);
         if (!heads[2 + i]) st = am_last_status();
     }
     if (st == AM_OK && !(step_g = am_graph_create(heads, s->n_params + 2))) st = am_last_status();
     for (int i = 0; st == AM_OK && i < s->n_params; i++)
         for (int j = 0; j < s->params[i].n_nodes; j++)
-            if (!(s->params[i].names[j] = strdup(name_in(step_g, s->params[i].nodes[j]))))
+            if (!(s->params[i].names[j] = strdup(name_in(step_g, nodes[i][j]))))
                 st = am_fail(AM_ERR_OOM, "am_train_step: out of memory");
     if (st == AM_OK) {
         s->plan = am_plan_create(step_g, &(am_plan_opts){.training = true});
@@ -271,7 +272,7 @@ static am_status build(am_train_step *s, am_array *data, am_array *label)
         st = am_graph_output_shape(step_g, 0, &ls, &lt);
         if (st == AM_OK && !(s->ones = am_retain(am_ones(ls, lt)))) st = am_last_status();
     }
-    free(heads);
+    free(heads), free(nodes);
     am_scope_end();
     am_graph_release(fwd), am_graph_release(loss_g), am_graph_release(grad_g);
     am_graph_release(step_g);

@@ -215,13 +215,6 @@ static am_status label_length(const ctc_attrs *a, const int64_t *row, int64_t wi
     return AM_OK;
 }
 
-/* Indices of any dtype as int64 (truncating as C casts do). */
-static void to_i64(const am_view *v, int64_t *out)
-{
-    int64_t n = am_view_size(v);
-    for (int64_t i = 0; i < n; i++) out[i] = (int64_t)am_view_get(v, i);
-}
-
 /* Runs one sequence r of the batch: log-softmax of its frames, the
  * recursions, then its loss and gradient rows into the outputs. */
 #define CTC_SEQUENCE(T)                                                                         \
@@ -263,10 +256,10 @@ static am_status ctc_cpu(const am_kernel_ctx *ctx, const void *attrs, const am_v
     const size_t per = per_sequence(t_max, c, width);
     int64_t *labels = (int64_t *)((char *)ctx->workspace + (size_t)n * per);
     int64_t *dlen = labels + n * width, *llen = dlen + n;
-    to_i64(&in[1], labels);
+    am_indices_to_i64(&in[1], labels);
     int di = data_len_input(a), li = label_len_input(a);
-    if (li >= 0) to_i64(&in[li], llen);
-    if (di >= 0) to_i64(&in[di], dlen);
+    if (li >= 0) am_indices_to_i64(&in[li], llen);
+    if (di >= 0) am_indices_to_i64(&in[di], dlen);
     /* Every check happens before any output is written. */
     for (int64_t r = 0; r < n; r++) {
         int64_t len = 0;

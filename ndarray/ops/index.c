@@ -18,8 +18,7 @@ static inline int64_t index_of(double v)
     return (int64_t)v;
 }
 
-/* out[i] = the i-th index of v as int64. */
-static am_status indices_to_i64(const am_view *v, int64_t *out)
+am_status am_indices_to_i64(const am_view *v, int64_t *out)
 {
     int64_t n = am_view_size(v);
     switch (v->dtype) {
@@ -68,7 +67,7 @@ static am_status workspace_indices(const am_kernel_ctx *ctx, const am_view *v, i
     if (n == 0) return AM_OK;
     if (!ctx->workspace || ctx->workspace_bytes < (size_t)n * sizeof(int64_t))
         return am_fail(AM_ERR_INTERNAL, "the index workspace is missing or too small");
-    am_status st = indices_to_i64(v, *idx);
+    am_status st = am_indices_to_i64(v, *idx);
     return st == AM_OK ? resolve_indices(*idx, n, len, mode, axis) : st;
 }
 
@@ -223,7 +222,7 @@ static am_status one_hot_cpu(const am_kernel_ctx *ctx, const void *attrs, const 
     int64_t *idx = ctx->workspace;
     if (!idx || ctx->workspace_bytes < (size_t)rows * sizeof(int64_t))
         return am_fail(AM_ERR_INTERNAL, "the index workspace is missing or too small");
-    am_status st = indices_to_i64(&in[0], idx);
+    am_status st = am_indices_to_i64(&in[0], idx);
     if (st != AM_OK) return st;
     bool add = req[0] == AM_REQ_ADD;
     AM_DTYPE_SWITCH(out->dtype, T, {

@@ -6,6 +6,10 @@
 
 #include "../ndarray_impl.h"
 
+/* out[i] = the i-th index of v as int64 (any dtype; floats truncate toward zero,
+ * NaN and values beyond int64 map to the extremes).  In index.c. */
+am_status am_indices_to_i64(const am_view *v, int64_t *out);
+
 /* tile and repeat split each axis in two, so a copy may need twice the axes
  * of an array. */
 #define AM_COPY_MAX_DIMS (2 * AM_MAX_NDIM)
