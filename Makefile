@@ -130,8 +130,17 @@ $(BUILD)/tutorials/%: tutorials/%/main.c $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(LIB_A) $(LDLIBS)
 
-$(TESTS): $(TEST_OBJ) $(LIB_A) | $(AMBER)
+$(TESTS): $(TEST_OBJ) $(LIB_A) $(BUILD)/example-cc | $(AMBER)
 	$(CC) -o $@ $(TEST_OBJ) $(LIB_A) $(LDLIBS) -lcunit
+
+$(BUILD)/example-cc: Makefile
+	@mkdir -p $(dir $@)
+	@printf '%s\n%s\n' '$(EXAMPLE_CC)' '$(LDLIBS)' > $@
+
+# How the examples suite compiles the examples in docs/ and the headers
+# (tests/test_examples.c): this build's flags; unused names are fine there.
+EXAMPLE_CC := $(CC) $(filter-out -MMD -MP -fvisibility=hidden,$(CFLAGS)) -Wno-unused-variable \
+              -Wno-unused-but-set-variable -Wno-unused-function -Wno-unused-parameter
 
 # ---- run -------------------------------------------------------------------------
 # SUITES="ndarray ops" runs a subset.

@@ -2,6 +2,7 @@
  *
  * The API is what the headers it includes declare with AM_API; nothing else
  * (no struct layout of an opaque type, no internal header) is API.
+ * Example (program, runs):
  *
  *     #include <amber/amber.h>
  *

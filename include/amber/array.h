@@ -2,7 +2,8 @@
 #ifndef AMBER_ARRAY_H
 #define AMBER_ARRAY_H
 
-/*
+/* Example (runs):
+ *
  *     am_scope_begin();
  *     am_array *x = am_arange(0, 6, 1, AM_DTYPE_FLOAT32);     // owned by the scope
  *     am_array *m = am_reshape(x, AM_SHAPE(2, 3));            // a view of x

@@ -3,7 +3,9 @@
 #ifndef AMBER_AUTOGRAD_H
 #define AMBER_AUTOGRAD_H
 
-/*
+/* Example (runs):
+ *
+ *     am_array *x = am_ones(AM_SHAPE(3), AM_DTYPE_FLOAT32);
  *     am_array *w = am_random_normal(0, 1, AM_SHAPE(3), AM_DTYPE_FLOAT32);
  *     am_attach_grad(w, AM_GRAD_WRITE);
  *     am_autograd_record_begin(true);               // like autograd.record()

@@ -5,12 +5,14 @@
 
 /*
  * Every fallible call either returns NULL (constructors, ops) or an am_status.
- * The reason is kept per thread until the next failure:
+ * The reason is kept per thread until the next failure.  Example:
  *
- *     am_array *y = am_dot(x, w);
+ *     am_array *x = am_ones(AM_SHAPE(2, 3), AM_DTYPE_FLOAT32);
+ *     am_array *w = am_ones(AM_SHAPE(2, 3), AM_DTYPE_FLOAT32);
+ *     am_array *y = am_dot(x, w);                    // (2, 3) . (2, 3): no
  *     if (!y) {
  *         fprintf(stderr, "%s\n", am_last_error());   // "dot: ... at model.c:12"
- *         return am_last_status();                   // AM_ERR_SHAPE
+ *         return am_last_status() == AM_ERR_SHAPE ? 0 : 1;
  *     }
  *
  * A NULL input to an op yields NULL and keeps the first message, so a chained
@@ -105,7 +107,7 @@ AM_API bool am_shape_equal(am_shape a, am_shape b);
  * dimension as "?" and an unknown shape as "unknown".  Returns buf. */
 AM_API char *am_shape_format(const am_shape *s, char *buf, size_t n);
 
-/* Builds a shape from a list: am_shape_of(2, 3, 4). */
+/* Builds a shape from ndim sizes; AM_SHAPE(2, 3, 4) builds one from a list. */
 AM_API am_shape am_shape_make(int ndim, const int64_t *dim);
 #define AM_SHAPE(...) \
     am_shape_make((int)(sizeof((int64_t[]){__VA_ARGS__}) / sizeof(int64_t)), (int64_t[]){__VA_ARGS__})

@@ -4,7 +4,8 @@
 #ifndef AMBER_DATA_H
 #define AMBER_DATA_H
 
-/*
+/* Example:
+ *
  *     am_dataset *d = am_dataset_idx(AM_FASHION_MNIST_DIR "/train-images-idx3-ubyte.gz",
  *                                    AM_FASHION_MNIST_DIR "/train-labels-idx1-ubyte.gz");
  *     am_loader_opts o = am_loader_defaults(64);     // batch 64, shuffled, seed 0
@@ -15,7 +16,7 @@
  *     for (int epoch = 0; epoch < 2; epoch++) {
  *         am_scope_begin();
  *         while (am_loader_next(l, &x, &y) == AM_OK && x) {
- *             ... train on x, y; they belong to the open scope ...
+ *             am_print(am_mean(x, NULL, 0, false));   // train on x, y: the scope owns them
  *         }
  *         am_scope_end();
  *     }

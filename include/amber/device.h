@@ -2,12 +2,14 @@
 #ifndef AMBER_DEVICE_H
 #define AMBER_DEVICE_H
 
-/*
+/* Example (runs):
+ *
  *     am_array *x = am_ones(AM_SHAPE(4), AM_DTYPE_FLOAT32);    // on the CPU
  *     if (am_gpu_count() > 0) {
  *         am_array *g = am_to_device(x, am_gpu(0));
- *         ...
+ *         am_print(am_to_device(am_mul_scalar(g, 2), am_cpu()));   // needs GPU kernels
  *     }
+ *
  * Mixing devices in one op is an AM_ERR_DEVICE error that names both.
  */
 

@@ -2,7 +2,8 @@
 #ifndef AMBER_DTYPE_H
 #define AMBER_DTYPE_H
 
-/*
+/* Example (runs):
+ *
  *     am_array *x = am_zeros(AM_SHAPE(2, 3), AM_DTYPE_FLOAT32);
  *     am_array *i = am_astype(x, AM_DTYPE_INT64);
  *     printf("%s, %zu bytes each\n", am_dtype_name(am_array_dtype(i)),

@@ -5,13 +5,16 @@
 /*
  * A graph (symbol.h) runs in one of two ways:
  *
- *   - node by node: am_graph_eval calls each node's op through the same
- *     dispatch as eager code, allocating every value; the reference that
- *     optimized runs are checked against;
+ *   - node by node: am_graph_eval calls each node's kernel on freshly
+ *     allocated outputs (shapes from the registry's inference, as eager
+ *     calls have them) and frees a value after its last use; the reference
+ *     that optimized runs are checked against;
  *   - as a plan: am_plan_create optimizes the graph (am_graph_optimize),
  *     plans its memory into one arena and resolves every kernel, buffer and
- *     view once; am_plan_run then only calls kernels.
+ *     view once; am_plan_run then only calls kernels.  Example:
  *
+ *     am_graph *g = am_graph_load("model-symbol.json");
+ *     am_array *x = am_zeros(AM_SHAPE(1, 784), AM_DTYPE_FLOAT32);
  *     am_plan *p = am_plan_create(g, &(am_plan_opts){.training = false});
  *     am_plan_bind(p, "data", x);                  // and each parameter
  *     am_plan_run(p);
@@ -35,7 +38,8 @@ extern "C" {
 /* ---- node-by-node evaluation ---------------------------------------------- */
 
 /* Runs g with the named variables bound to concrete arrays, node by node
- * through eager dispatch, in inference (training false) or training mode.
+ * (each node's kernel on freshly allocated outputs), in inference (training
+ * false) or training mode.
  * out receives the first n_out heads (new references owned by the current
  * scope, as op results are).  Variables that are not bound are an AM_ERR_ARG
  * naming them; a failing node reports its own error and names the node. */
@@ -51,7 +55,8 @@ typedef struct am_optimize_opts {
     FILE *log;           /* where each pass says what it changed; NULL: AM_LOG_PASSES */
 } am_optimize_opts;
 
-/* The names of the passes in pipeline order ("dce", "cse", ...), NULL-terminated. */
+/* The names of the passes in pipeline order ("simplify", "cse", ..., "dce"),
+ * NULL-terminated. */
 AM_API const char *const *am_pass_names(void);
 
 /* Runs the enabled passes over g.  New reference (g itself, retained, when

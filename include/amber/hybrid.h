@@ -6,7 +6,8 @@
 /*
  * A block is a C struct that embeds am_block as its first member, registers
  * its children and parameters by name when it is made, and has one forward
- * function over arrays that works on concrete and symbolic arrays alike:
+ * function over arrays that works on concrete and symbolic arrays alike.
+ * Example (file scope):
  *
  *     typedef struct mlp { am_block base; am_block *fc1, *fc2; } mlp;
  *
@@ -17,14 +18,17 @@
  *     }
  *     static const am_block_class mlp_class = {"MLP", sizeof(mlp), .forward = mlp_forward};
  *
- *     mlp *m = am_block_new(&mlp_class);
- *     m->fc1 = am_block_add(&m->base, "fc1", am_dense(64, NULL));
- *     m->fc2 = am_block_add(&m->base, "fc2", am_dense(10, NULL));
- *     am_block_initialize(&m->base, NULL);           // shapes come at the first call
- *     am_array *y = am_block_call(&m->base, x);       // eager
- *     am_block_hybridize(&m->base, true, NULL);
- *     y = am_block_call(&m->base, x);                 // traced once, then a cached plan
- *     am_block_release(&m->base);
+ *     static void use_mlp(am_array *x)
+ *     {
+ *         mlp *m = am_block_new(&mlp_class);
+ *         m->fc1 = am_block_add(&m->base, "fc1", am_dense(64, NULL));
+ *         m->fc2 = am_block_add(&m->base, "fc2", am_dense(10, NULL));
+ *         am_block_initialize(&m->base, NULL);       // shapes come at the first call
+ *         am_array *y = am_block_call(&m->base, x);   // eager
+ *         am_block_hybridize(&m->base, true, NULL);
+ *         y = am_block_call(&m->base, x);             // traced once, then a cached plan
+ *         am_block_release(&m->base);
+ *     }
  *
  * Names are structural: the parameters above are "fc1.weight", "fc1.bias",
  * "fc2.weight" and "fc2.bias", whatever else the program has built.

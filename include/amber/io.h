@@ -3,11 +3,12 @@
 #ifndef AMBER_IO_H
 #define AMBER_IO_H
 
-/*
+/* Example:
+ *
  *     am_array *x = am_npy_load("input.npy");
  *     if (!x) { fprintf(stderr, "%s\n", am_last_error()); return 1; }
  *     am_array *y = am_relu(x);
- *     if (am_npy_save("output.npy", y) != AM_OK) ...
+ *     if (am_npy_save("output.npy", y) != AM_OK) return 1;
  *
  * .npy: format versions 1.0, 2.0 and 3.0, little-endian, C order, dtypes
  * <f4 <f8 <i4 <i8 |u1 (and |b1 read as uint8).  Anything else is an
@@ -33,6 +34,7 @@ AM_API am_array *am_npy_load_buffer(const void *data, size_t size);
 AM_API am_status am_npy_save(const char *path, am_array *x);
 
 /* ---- MXNet .params files: lists of named arrays ------------------------------
+ * Example:
  *
  *     am_ndlist *l = am_ndlist_load("model-0000.params");
  *     if (!l) { fprintf(stderr, "%s\n", am_last_error()); return 1; }

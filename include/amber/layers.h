@@ -7,8 +7,9 @@
  * Each layer is an ordinary block (hybrid.h) made by one constructor; options
  * come in a struct whose zero value is Gluon's default, NULL meaning all
  * defaults.  Unknown input sizes (in_units, in_channels 0) are inferred at
- * the first call:
+ * the first call.  Example (runs):
  *
+ *     am_array *x = am_random_normal(0, 1, AM_SHAPE(2, 3, 28, 28), AM_DTYPE_FLOAT32);
  *     am_block *net = am_sequential();
  *     am_sequential_add(net, am_conv2d(8, AM_SHAPE(3, 3),
  *                                      &(am_conv_opts){.padding = AM_SHAPE(1),

@@ -3,7 +3,10 @@
 #ifndef AMBER_LAYERS_RNN_H
 #define AMBER_LAYERS_RNN_H
 
-/*
+/* Example (runs):
+ *
+ *     int64_t T = 5;
+ *     am_array *x = am_random_normal(0, 1, AM_SHAPE(2, T, 16), AM_DTYPE_FLOAT32);
  *     // a 2-layer LSTM over x (N, T, 16): y (N, T, 64)
  *     am_block *lstm = am_lstm_layer(64, &(am_rnn_layer_opts){.num_layers = 2,
  *                                                             .layout = "NTC"});

@@ -5,8 +5,12 @@
 
 /*
  * A loss is an ordinary block (hybrid.h) without parameters, called with
- * (pred, label[, sample_weight]) and made of public ops only, so it traces:
+ * (pred, label[, sample_weight]) and made of public ops only, so it traces.
+ * Example (runs):
  *
+ *     am_block *net = am_dense(4, NULL);
+ *     am_block_initialize(net, NULL);
+ *     am_array *x = am_ones(AM_SHAPE(8, 3), AM_DTYPE_FLOAT32), *y = am_zeros(AM_SHAPE(8), AM_DTYPE_FLOAT32);
  *     am_block *ce = am_softmax_ce_loss(NULL);                // sparse labels, axis -1
  *     am_autograd_record_begin(true);
  *     am_array *out = am_block_call(net, x);                  // (N, C) scores
@@ -15,6 +19,7 @@
  *     am_autograd_end();
  *     am_backward(total);                                     // d total / d parameters
  *     am_block_release(ce);
+ *     am_block_release(net);
  *
  * Options come in a struct whose zero value is Gluon's default (NULL: all
  * defaults).  Every loss but CosineEmbedding averages over every axis but

@@ -7,10 +7,13 @@
  * A metric keeps running sums over every update since it was made or reset,
  * and get returns what MXNet's get returns (sum_metric / num_inst, NaN
  * before the first update).  Metrics read values on the host: they are not
- * traced, and a symbolic input fails with AM_ERR_SYMBOLIC.
+ * traced, and a symbolic input fails with AM_ERR_SYMBOLIC.  Example (runs):
  *
+ *     am_block *net = am_dense(4, NULL);
+ *     am_block_initialize(net, NULL);
+ *     am_array *x = am_ones(AM_SHAPE(8, 3), AM_DTYPE_FLOAT32), *y = am_zeros(AM_SHAPE(8), AM_DTYPE_FLOAT32);
  *     am_metric *acc = am_metric_accuracy(1);                 // argmax along axis 1
- *     for (each batch) {
+ *     for (int batch = 0; batch < 3; batch++) {
  *         am_array *out = am_block_call(net, x);              // (N, C) scores
  *         am_metric_update(acc, &y, &out, 1);                 // y (N,) class indices
  *     }

@@ -4,8 +4,12 @@
 
 /*
  * One const am_op_def per operator drives eager calls, graph shape inference,
- * gradients, both devices, memory planning and fusion.  A user op:
+ * gradients, both devices, memory planning and fusion.  A user op, whose
+ * kernel scale_cpu is an am_kernel_fn (below) defined elsewhere.
+ * Example (file scope):
  *
+ *     am_status scale_cpu(const am_kernel_ctx *ctx, const void *attrs, const am_view *in,
+ *                         int n_in, const am_view *out, int n_out, const am_req *req);
  *     typedef struct { double alpha; } scale_attrs;
  *     static const am_attr_field scale_fields[] = {
  *         AM_ATTR_FIELD(scale_attrs, alpha, AM_ATTR_FLOAT, "1.0", "factor"),
@@ -15,9 +19,14 @@
  *         .attrs_size = sizeof(scale_attrs), .infer_shape = am_infer_shape_same,
  *         .infer_dtype = am_infer_dtype_same, .cpu = scale_cpu,
  *         .input_names = (const char *const[]){"data", NULL}, .fuse = AM_FUSE_ELEMWISE};
- *     am_op_register(&scale_op);
- *     am_array *y;
- *     am_invoke("my_scale", &x, 1, (const char *[]){"alpha"}, (const char *[]){"2"}, 1, &y, 1);
+ *
+ *     static am_array *twice(am_array *x)
+ *     {
+ *         am_array *y = NULL;
+ *         am_op_register(&scale_op);
+ *         am_invoke("my_scale", &x, 1, (const char *[]){"alpha"}, (const char *[]){"2"}, 1, &y, 1);
+ *         return y;
+ *     }
  */
 
 #include "base.h"

@@ -3,7 +3,11 @@
 #ifndef AMBER_OPS_H
 #define AMBER_OPS_H
 
-/*
+/* Example (runs):
+ *
+ *     am_array *x = am_ones(AM_SHAPE(8, 100), AM_DTYPE_FLOAT32);
+ *     am_array *w = am_ones(AM_SHAPE(256, 100), AM_DTYPE_FLOAT32);
+ *     am_array *b = am_zeros(AM_SHAPE(256), AM_DTYPE_FLOAT32);
  *     am_array *h = am_relu(am_fully_connected(x, w, b, 256, false, true));
  *     am_array *p = am_softmax(h, -1);
  *     am_array *s = am_sum(p, (int[]){1}, 1, false);

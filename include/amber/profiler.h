@@ -7,10 +7,12 @@
  * While the profiler records, every eager op, every plan run and each of its
  * steps, plan compilation and each optimization pass, each block call, each
  * hybridize trace and plan-cache hit, each backward pass, and the host
- * memory in use (a counter) become events of one trace (docs/profiling.md):
+ * memory in use (a counter) become events of one trace (docs/profiling.md).
+ * Example (runs):
  *
+ *     am_array *x = am_ones(AM_SHAPE(64, 64), AM_DTYPE_FLOAT32);
  *     am_profiler_start("trace.json");              // AM_ERR_IO if it cannot be written
- *     for (int step = 0; step < 5; step++) train_step(net, x, y);
+ *     for (int step = 0; step < 5; step++) x = am_tanh(am_dot(x, x));
  *     am_profiler_stop();                           // trace.json is complete now
  *     // open it in https://ui.perfetto.dev or chrome://tracing
  *

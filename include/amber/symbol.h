@@ -6,7 +6,8 @@
  * A symbolic array has a shape, a dtype and the graph node that computes it,
  * but no data.  The ordinary ops accept symbolic inputs and return symbolic
  * outputs, so the same code that runs eagerly builds a graph when it is
- * given variables (DESIGN.md: one array type, concrete or symbolic):
+ * given variables (DESIGN.md: one array type, concrete or symbolic).
+ * Example (runs):
  *
  *     am_scope_begin();
  *     am_array *x = am_var("data", AM_SHAPE(32, 784), AM_DTYPE_FLOAT32);
@@ -38,8 +39,11 @@ typedef struct am_graph am_graph;
 AM_API am_array *am_var_at(const char *name, am_shape shape, am_dtype dtype, am_site at);
 #define am_var(name, shape, dtype) am_var_at((name), (shape), (dtype), AM_HERE)
 
-/* The name of the node behind a symbolic array ("data", "fullyconnected0"),
- * or NULL for a concrete array.  Borrowed while x lives. */
+/* The name of the node behind a symbolic array: a variable's name ("data"),
+ * or the block-scoped name of a node traced inside a block
+ * ("fc1.fullyconnected").  NULL for a concrete array and for a node traced
+ * outside any block, which am_graph_create names ("fullyconnected0") in the
+ * graph only.  Borrowed while x lives. */
 AM_API const char *am_symbol_name(const am_array *x);
 
 /* ---- graphs ---------------------------------------------------------------- */

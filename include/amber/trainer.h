@@ -4,15 +4,19 @@
 #define AMBER_TRAINER_H
 
 /*
- * A training loop, as Gluon writes it:
+ * A training loop, as Gluon writes it.  Example (runs):
  *
+ *     am_block *net = am_dense(1, NULL);
+ *     am_block_initialize(net, NULL);
+ *     am_array *x = am_ones(AM_SHAPE(8, 3), AM_DTYPE_FLOAT32), *y = am_zeros(AM_SHAPE(8, 1), AM_DTYPE_FLOAT32);
+ *     int64_t batch_size = 8;
  *     am_trainer_opts o = am_trainer_defaults("sgd");
  *     o.lr = 0.1, o.momentum = 0.9, o.wd = 1e-4;
  *     am_lr_scheduler s = am_scheduler_cosine(0.1, 1000, 0.0);
  *     s.warmup_steps = 50;
  *     o.scheduler = &s;
  *     am_trainer *t = am_trainer_create(net, NULL, "sgd", &o);
- *     for (...) {
+ *     for (int epoch = 0; epoch < 3; epoch++) {
  *         am_scope_begin();
  *         am_autograd_record_begin(true);
  *         am_array *loss = am_sum(am_square(am_sub(am_block_call(net, x), y)), NULL, 0, false);
@@ -23,6 +27,7 @@
  *     }
  *     am_trainer_save_states(t, "run.states");
  *     am_trainer_free(t);
+ *     am_block_release(net);
  */
 
 #include "array.h"
@@ -160,12 +165,16 @@ AM_API am_status am_trainer_load_states(am_trainer *t, const char *path);
 /* A training step fused into one plan: net's forward pass on data, loss(prediction,
  * label), the backward pass of the loss's sum, and t's update of every parameter it
  * trains, planned together (memory shared across all of it) once per signature (data
- * and label shapes and dtypes, batch_size) and run by one call:
+ * and label shapes and dtypes, batch_size) and run by one call.  Example (runs):
  *
- *     am_train_step *step = am_train_step_create(net, loss, trainer);
- *     for (...) {
- *         am_array *loss = am_train_step_run(step, x, y, batch_size, NULL);
- *         ...
+ *     am_block *net = am_dense(1, NULL), *l2 = am_l2_loss(NULL);
+ *     am_block_initialize(net, NULL);
+ *     am_trainer *trainer = am_trainer_create(net, NULL, "sgd", NULL);
+ *     am_array *x = am_ones(AM_SHAPE(8, 3), AM_DTYPE_FLOAT32), *y = am_zeros(AM_SHAPE(8, 1), AM_DTYPE_FLOAT32);
+ *     am_train_step *step = am_train_step_create(net, l2, trainer);
+ *     for (int i = 0; i < 3; i++) {
+ *         am_array *loss = am_train_step_run(step, x, y, 8, NULL);   // (8,)
+ *         printf("%g\n", am_item(am_mean(loss, NULL, 0, false), 0));
  *     }
  *     am_train_step_free(step);
  *
