@@ -90,8 +90,7 @@ static am_status run_node(const am_graph *g, int i, am_array **val, const int *o
         outs[k] = NULL;
         req[k] = AM_REQ_WRITE;
     }
-    st = am_op_infer_dtype(n->op, n->attrs, ity, n->n_in, oty, n->n_out);
-    if (st == AM_OK) st = n->op->infer_shape(n->attrs, ish, n->n_in, osh, n->n_out);
+    st = am_op_infer(n->op, n->attrs, ish, ity, n->n_in, osh, oty, n->n_out, NULL);
     /* An unknown dimension of the op's own (a Gluon begin state's batch) is
      * what am_graph_infer filled in from the consumers. */
     for (int k = 0; k < n->n_out && st == AM_OK; k++)

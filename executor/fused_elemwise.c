@@ -300,7 +300,7 @@ static am_status run_chunk(const fused_run *r, int64_t lo, int64_t hi, char *ws)
         am_req q = last ? r->req[0] : AM_REQ_WRITE;
         am_err_ctx e;
         am_err_push(&e, c->op->name, (am_site){0});
-        st = c->op->cpu(&r->ctx, c->attrs, vin, c->n_args, &vout, 1, &q);
+        st = am_op_kernel(c->op, r->ctx.device)(&r->ctx, c->attrs, vin, c->n_args, &vout, 1, &q);
         am_err_pop(&e);
     }
     for (int j = 1; j < a->num_outputs && st == AM_OK; j++) {
@@ -412,7 +412,7 @@ static void format_ops(am_fused_attrs *a)
 static am_status check_instr(const am_fused_attrs *a, int i)
 {
     const am_fuse_instr *c = &a->code[i];
-    if (!c->op || !c->op->cpu || c->op->attrs_size > AM_FUSE_ATTR_BYTES)
+    if (!c->op || !am_op_kernel(c->op, am_cpu()) || c->op->attrs_size > AM_FUSE_ATTR_BYTES)
         return am_fail(AM_ERR_INTERNAL, "%s: instruction %d has no op, no CPU kernel or "
                        "attributes over %d bytes", FUSED_NAME, i, AM_FUSE_ATTR_BYTES);
     if (c->n_args < 1 || c->n_args > AM_FUSE_MAX_ARGS ||

@@ -139,7 +139,7 @@ static am_status act_in_place(const am_kernel_ctx *ctx, const fused_tail *t, con
         am_shape s = AM_SHAPE(len);
         am_view v = am_view_make((char *)out->data + (size_t)lo * esz, out->dtype, &s,
                                  out->device);
-        failed += op->cpu(ctx, buf, &v, 1, &v, 1, &req) != AM_OK;
+        failed += am_op_kernel(op, ctx->device)(ctx, buf, &v, 1, &v, 1, &req) != AM_OK;
     }
     if (failed)
         return am_fail(AM_ERR_INTERNAL, "%s %s failed on %d chunk%s of the output", op->name,
@@ -191,7 +191,7 @@ static am_status fc_in_blocks(const fused_def *f, const am_kernel_ctx *ctx, cons
                                      in[0].dtype, &ds, in[0].device), in[1], in[n_in - 1]};
         am_view ov = am_view_make((char *)o->data + (size_t)(r0 * n) * esz, o->dtype, &os,
                                   o->device);
-        am_status st = f->base->cpu(ctx, attrs, v, n_in, &ov, 1, &write);
+        am_status st = am_op_kernel(f->base, ctx->device)(ctx, attrs, v, n_in, &ov, 1, &write);
         if (st == AM_OK) st = act_in_place(ctx, tail_of(f, attrs), &ov);
         failed += st != AM_OK;
     }
@@ -213,7 +213,7 @@ static am_status fused_run(const fused_def *f, const am_kernel_ctx *ctx, const v
     int64_t block = f == &fused[FUSED_FC] && n_in <= 3 ? hot_rows(&out[0], &in[1]) : 0;
     if (block) return fc_in_blocks(f, ctx, attrs, in, n_in, out, block);
     am_req write = AM_REQ_WRITE;
-    am_status st = f->base->cpu(ctx, attrs, in, n_in, out, n_out, &write);
+    am_status st = am_op_kernel(f->base, ctx->device)(ctx, attrs, in, n_in, out, n_out, &write);
     if (st != AM_OK) return st;
     return act_in_place(ctx, tail_of(f, attrs), &out[0]);
 }

@@ -54,8 +54,7 @@ static am_status infer_outputs(const am_node *n, am_array *const *in, am_shape *
         osh[k].ndim = -1;
         oty[k] = AM_DTYPE_COUNT;
     }
-    am_status st = am_op_infer_dtype(n->op, n->attrs, ity, n->n_in, oty, n->n_out);
-    if (st == AM_OK) st = n->op->infer_shape(n->attrs, ish, n->n_in, osh, n->n_out);
+    am_status st = am_op_infer(n->op, n->attrs, ish, ity, n->n_in, osh, oty, n->n_out, NULL);
     for (int k = 0; k < n->n_out && st == AM_OK; k++) {
         /* An unknown dimension of the op's own: what graph inference filled. */
         if (!am_shape_known(&osh[k]) && am_shape_merge(&osh[k], &n->shapes[k]) >= 0 &&

@@ -83,7 +83,7 @@ static bool node_fusible(const am_node *n)
     const am_op_def *op = n->op;
     if (!op || (op->fuse != AM_FUSE_ELEMWISE && op->fuse != AM_FUSE_BROADCAST)) return false;
     if ((op->flags & (AM_OP_RANDOM | AM_OP_NEEDS_TEMP)) || op->temp_bytes || op->view ||
-        op->num_aux || !op->cpu || op->attrs_size > AM_FUSE_ATTR_BYTES)
+        op->num_aux || !am_op_kernel(op, am_cpu()) || op->attrs_size > AM_FUSE_ATTR_BYTES)
         return false;
     if (n->n_out != 1 || am_op_num_visible(op, n->attrs) != 1 || n->n_in < 1 ||
         n->n_in > AM_FUSE_MAX_ARGS || n->shapes[0].ndim < 0 ||

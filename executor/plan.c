@@ -103,7 +103,7 @@ static am_status make_step(am_plan *p, int i, int **io, am_view **views, am_req 
     pstep *st = &p->steps[p->n_steps];
     st->node = n;
     st->node_index = i;
-    st->fn = n->op->cpu;
+    st->fn = am_op_kernel(n->op, am_cpu()); /* plans run on the CPU */
     st->n_in = n->n_in;
     st->n_out = n->n_out;
     st->vin = *io, *io += n->n_in;

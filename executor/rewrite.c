@@ -151,8 +151,7 @@ am_node *am_node_build(const am_op_def *op, const void *attrs, const am_entry *i
     if (!n) return NULL;
     am_err_ctx c;
     am_err_push(&c, op->name, (am_site){0});
-    am_status st = am_op_infer_dtype(op, attrs, ity, n_in, n->dtypes, n_out);
-    if (st == AM_OK) st = op->infer_shape(attrs, ish, n_in, n->shapes, n_out);
+    am_status st = am_op_infer(op, attrs, ish, ity, n_in, n->shapes, n->dtypes, n_out, NULL);
     am_err_pop(&c);
     if (st != AM_OK) {
         am_node_release(n);

@@ -93,6 +93,24 @@ static am_status infer_from_values(const am_op_def *op, const void *attrs, am_ar
     return op->value_shape(attrs, v, n_in, oshape, n_out);
 }
 
+am_kernel_fn am_op_kernel(const am_op_def *op, am_device dev)
+{
+    switch (dev.type) {
+    case AM_DEVICE_CPU: return op->cpu;
+    case AM_DEVICE_GPU: return op->gpu;
+    default: return NULL;
+    }
+}
+
+am_status am_op_infer(const am_op_def *op, const void *attrs, am_shape *in_shapes,
+                      am_dtype *in_dtypes, int n_in, am_shape *out_shapes, am_dtype *out_dtypes,
+                      int n_out, bool *dtypes_ok)
+{
+    am_status st = am_op_infer_dtype(op, attrs, in_dtypes, n_in, out_dtypes, n_out);
+    if (dtypes_ok) *dtypes_ok = st == AM_OK;
+    return st == AM_OK ? op->infer_shape(attrs, in_shapes, n_in, out_shapes, n_out) : st;
+}
+
 /* Infers all outputs (hidden ones included). */
 static am_status infer(const am_op_def *op, const void *attrs, am_array *const *in,
                        am_shape *shapes, am_dtype *dtypes, int n_in, am_shape *oshape,
@@ -102,10 +120,13 @@ static am_status infer(const am_op_def *op, const void *attrs, am_array *const *
         oshape[i].ndim = -1;
         otype[i] = AM_DTYPE_COUNT;
     }
-    am_status st = am_op_infer_dtype(op, attrs, dtypes, n_in, otype, n_out);
-    if (st != AM_OK) return st;
-    st = op->value_shape ? infer_from_values(op, attrs, in, n_in, oshape, n_out)
-                         : op->infer_shape(attrs, shapes, n_in, oshape, n_out);
+    am_status st;
+    if (op->value_shape) { /* the output shape depends on input values */
+        st = am_op_infer_dtype(op, attrs, dtypes, n_in, otype, n_out);
+        if (st == AM_OK) st = infer_from_values(op, attrs, in, n_in, oshape, n_out);
+    } else {
+        st = am_op_infer(op, attrs, shapes, dtypes, n_in, oshape, otype, n_out, NULL);
+    }
     if (st != AM_OK) return st;
     for (int i = 0; i < n_out; i++) {
         if (oshape[i].ndim < 0 || oshape[i].ndim > AM_MAX_NDIM ||
@@ -131,7 +152,7 @@ static am_status run_kernel(const am_op_def *op, const void *attrs, am_array *co
         ishape[i] = in[i]->shape;
     }
     for (int i = 0; i < n_out; i++) vout[i] = am_array_view(outs[i]);
-    am_kernel_fn fn = dev.type == AM_DEVICE_CPU ? op->cpu : op->gpu;
+    am_kernel_fn fn = am_op_kernel(op, dev);
     if (!fn)
         return am_fail(AM_ERR_UNSUPPORTED, "no kernel for %s",
                        dev.type == AM_DEVICE_GPU ? "the GPU yet" : "this device");

@@ -223,8 +223,8 @@ static am_status infer_rebuilt(const am_graph *g, int i, am_node *c)
     for (int k = 0; k < c->n_in; k++) ish[k] = am_shape_for_op(c->op, ish[k]);
     for (int k = 0; k < c->n_out; k++) c->shapes[k].ndim = -1;
     bool was = am_set_speculative(!known);
-    am_status st = am_op_infer_dtype(c->op, c->attrs, ity, c->n_in, c->dtypes, c->n_out);
-    if (st == AM_OK) st = c->op->infer_shape(c->attrs, ish, c->n_in, c->shapes, c->n_out);
+    am_status st = am_op_infer(c->op, c->attrs, ish, ity, c->n_in, c->shapes, c->dtypes, c->n_out,
+                               NULL);
     am_set_speculative(was);
     am_err_pop(&ctx);
     if (st == AM_OK || known) return st;

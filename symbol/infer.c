@@ -75,17 +75,16 @@ static am_status infer_node(const am_graph *g, int idx, bool *changed)
     am_err_ctx c;
     am_err_push(&c, what, (am_site){NULL, 0});
     bool was = am_set_speculative(!all_known);
-    am_status st_dtype = am_op_infer_dtype(n->op, n->attrs, ity, n->n_in, oty, n->n_out);
-    am_status st = st_dtype;
-    if (st == AM_OK) st = n->op->infer_shape(n->attrs, ish, n->n_in, osh, n->n_out);
+    bool dtypes_ok;
+    am_status st = am_op_infer(n->op, n->attrs, ish, ity, n->n_in, osh, oty, n->n_out, &dtypes_ok);
     am_set_speculative(was);
     am_err_pop(&c);
     if (st != AM_OK && all_known) return st;
     /* The dtypes count even when the shapes are not known yet: the
      * consumers need them to fill shapes backward. */
-    for (int k = 0; k < n->n_out && st_dtype == AM_OK; k++)
+    for (int k = 0; k < n->n_out && dtypes_ok; k++)
         if (oty[k] != AM_DTYPE_COUNT && oty[k] != n->dtypes[k]) n->dtypes[k] = oty[k], *changed = true;
-    for (int i = 0; i < n->n_in && st_dtype == AM_OK; i++) {
+    for (int i = 0; i < n->n_in && dtypes_ok; i++) {
         am_node *v = n->inputs[i].node;
         if (!v->op && v->dtypes[0] == AM_DTYPE_COUNT && ity[i] != AM_DTYPE_COUNT) v->dtypes[0] = ity[i], *changed = true;
     }

@@ -68,9 +68,7 @@ static void fill_variables(am_entry *e, const am_shape *shapes, const am_dtype *
 static am_status infer_node(am_node *n, const void *attrs, am_shape *ish, am_dtype *ity)
 {
     const am_op_def *op = n->op;
-    am_status st = am_op_infer_dtype(op, attrs, ity, n->n_in, n->dtypes, n->n_out);
-    if (st == AM_OK) st = op->infer_shape(attrs, ish, n->n_in, n->shapes, n->n_out);
-    return st;
+    return am_op_infer(op, attrs, ish, ity, n->n_in, n->shapes, n->dtypes, n->n_out, NULL);
 }
 
 am_status am_trace_call(const am_op_def *op, const void *attrs, am_array *const *in, int n_in,

@@ -320,6 +320,21 @@ AM_API am_status am_fail(am_status code, const char *fmt, ...)
 AM_API am_status am_op_infer_dtype(const am_op_def *op, const void *attrs, am_dtype *in,
                                    int n_in, am_dtype *out, int n_out);
 
+/* The kernel of op on device dev (op->cpu, op->gpu), or NULL when the op has
+ * none there: the one lookup dispatch, plans and fused ops make. */
+AM_API am_kernel_fn am_op_kernel(const am_op_def *op, am_device dev);
+
+/* Infers an op's output dtypes (am_op_infer_dtype), then its output shapes
+ * (op->infer_shape), in that order: the one sequence every caller uses
+ * (dispatch, tracing, graph inference, compose, the rewriter, folding,
+ * node-by-node evaluation).  Input and output arrays are updated in place as
+ * the two hooks do (what they leave unknown stays as the caller set it).
+ * *dtypes_ok (may be NULL) says whether the dtype step succeeded, which
+ * graph inference needs when the shapes are not known yet. */
+AM_API am_status am_op_infer(const am_op_def *op, const void *attrs, am_shape *in_shapes,
+                             am_dtype *in_dtypes, int n_in, am_shape *out_shapes,
+                             am_dtype *out_dtypes, int n_out, bool *dtypes_ok);
+
 /* ---- helpers for common op shapes --------------------------------------- */
 
 /* Every output has input 0's shape / dtype; all inputs must agree. */
