@@ -125,13 +125,46 @@ am_status am_op_run_into(const am_op_def *op, const void *attrs, am_array *const
                          am_array *const *out, const am_req *req);
 
 /* Writes path through write(f, ctx) into a temporary file beside it, then
- * syncs and renames it over path: a failure leaves no partial file.  write
- * returns AM_OK or a failure it has reported (AM_ERR_IO without a message
- * gets one naming path). */
+ * syncs it, renames it over path and syncs the directory: a failure leaves
+ * no partial file (ndarray/fileio.c and docs/files.md say the rest: symbolic
+ * links written through, the mode kept, stale temporaries removed).  write
+ * returns AM_OK or a failure it has reported; a failed write to f is
+ * reported with the system's errno and path, whatever write returned. */
 am_status am_file_write_atomic(const char *path, am_status (*write)(FILE *f, void *ctx), void *ctx);
 
-/* Opens a regular file for reading and tells its size; AM_ERR_ARG (NULL
- * path) or AM_ERR_IO naming the file.  The caller fcloses *f. */
+/* The same in two steps, so that several files are replaced only when all
+ * of them were written: am_file_stage_write writes and syncs the temporary
+ * (*out; NULL on failure, reported), am_file_stage_commit renames it over
+ * the target (and frees it), am_file_stage_discard removes it.  Both accept
+ * NULL. */
+typedef struct am_file_stage am_file_stage;
+am_status am_file_stage_write(const char *path, am_status (*write)(FILE *f, void *ctx), void *ctx,
+                              am_file_stage **out);
+am_status am_file_stage_commit(am_file_stage *s);
+void am_file_stage_discard(am_file_stage *s);
+
+/* Fault injection for the tests of the writers (never set otherwise):
+ * write_fd >= 0 sends the bytes there instead (/dev/full gives ENOSPC);
+ * fail_errno != 0 fails writes with it once fail_after bytes went out;
+ * fsync_errno != 0 fails the temporary's fsync; no_tmpfile uses named
+ * temporaries even where O_TMPFILE works. */
+typedef struct am_file_test_hooks {
+    int write_fd;
+    int fail_errno;
+    uint64_t fail_after;
+    int fsync_errno;
+    bool no_tmpfile;
+} am_file_test_hooks;
+extern am_file_test_hooks am_file_test;
+
+/* am_npy_save into a staged temporary (*stage, NULL on failure), which
+ * am_file_stage_commit puts in place (ndarray/npy.c). */
+am_status am_npy_stage(const char *path, am_array *x, am_file_stage **stage);
+
+/* Opens a regular file for reading and tells its size.  The open never
+ * blocks: a FIFO, device or directory is refused (AM_ERR_IO naming the path
+ * and what it is) before anything is read.  AM_ERR_ARG for a NULL path.
+ * The caller fcloses *f. */
 am_status am_file_open_read(const char *path, FILE **f, uint64_t *size);
 
 /* ---- allocator -------------------------------------------------------------- */

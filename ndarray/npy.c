@@ -393,7 +393,8 @@ static am_status write_npy(FILE *f, void *ctx)
     return ok ? AM_OK : AM_ERR_IO;
 }
 
-am_status am_npy_save(const char *path, am_array *x)
+/* am_npy_save, or with stage the same into a staged temporary (*stage). */
+static am_status save(const char *path, am_array *x, am_file_stage **stage)
 {
     if (!x) return am_fail_null_input("am_npy_save", 1, (am_site){NULL, 0});
     am_err_ctx c;
@@ -432,9 +433,21 @@ am_status am_npy_save(const char *path, am_array *x)
     }
     size_t hlen = format_header(x, head, sizeof(head));
     npy_out o = {head, hlen, data, nbytes};
-    st = am_file_write_atomic(path, write_npy, &o);
+    st = stage ? am_file_stage_write(path, write_npy, &o, stage)
+               : am_file_write_atomic(path, write_npy, &o);
 out:
     free(copy);
     am_err_pop(&c);
     return st;
+}
+
+am_status am_npy_save(const char *path, am_array *x)
+{
+    return save(path, x, NULL);
+}
+
+am_status am_npy_stage(const char *path, am_array *x, am_file_stage **stage)
+{
+    *stage = NULL;
+    return save(path, x, stage);
 }

@@ -669,26 +669,28 @@ am_graph *am_graph_load(const char *path)
         am_fail(AM_ERR_ARG, "am_graph_load: the path is NULL");
         return NULL;
     }
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        am_fail(AM_ERR_IO, "am_graph_load: cannot open %s: %s", path, strerror(errno));
-        return NULL;
-    }
-    struct stat sb;
+    am_err_ctx c;
+    FILE *f = NULL;
+    uint64_t size = 0;
     char *buf = NULL;
     size_t n = 0;
-    if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode) || (size_t)sb.st_size > MAX_FILE) {
-        am_fail(AM_ERR_IO, "am_graph_load: %s is not a regular file under 1 GiB", path);
-    } else if (!(buf = malloc((size_t)sb.st_size + 1))) {
-        am_fail(AM_ERR_OOM, "am_graph_load: cannot allocate %lld bytes for %s",
-                (long long)sb.st_size, path);
-    } else if ((n = fread(buf, 1, (size_t)sb.st_size, f)) != (size_t)sb.st_size) {
+    am_err_push(&c, "am_graph_load", (am_site){NULL, 0});
+    am_status st = am_file_open_read(path, &f, &size);
+    am_err_pop(&c);
+    if (st != AM_OK) return NULL;
+    if (size > MAX_FILE) {
+        am_fail(AM_ERR_IO, "am_graph_load: %s is over 1 GiB (%llu bytes)", path,
+                (unsigned long long)size);
+    } else if (!(buf = malloc((size_t)size + 1))) {
+        am_fail(AM_ERR_OOM, "am_graph_load: cannot allocate %llu bytes for %s",
+                (unsigned long long)size, path);
+    } else if ((n = fread(buf, 1, (size_t)size, f)) != (size_t)size) {
         am_fail(AM_ERR_IO, "am_graph_load: cannot read %s: %s", path,
                 ferror(f) ? strerror(errno) : "the file got shorter");
     }
     fclose(f);
     am_graph *g = NULL;
-    if (buf && n == (size_t)sb.st_size) g = am_graph_from_json_buffer(buf, n, path);
+    if (buf && n == (size_t)size) g = am_graph_from_json_buffer(buf, n, path);
     free(buf);
     return g;
 }

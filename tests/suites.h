@@ -130,3 +130,5 @@ SUITE(ops_correlation)
 /* ops_image */
 SUITE(ops_image)
 SUITE(examples)
+/* files */
+SUITE(files)

@@ -530,6 +530,55 @@ static void test_convert(void)
     cli_end(&c);
 }
 
+/* `amber run` with several -o writes them all or none: when one cannot be
+ * written the others keep their old contents; an input that is a FIFO is
+ * refused at once (issue 12). */
+static void test_run_outputs_all_or_none(void)
+{
+    cli c;
+    if (!cli_begin(&c)) return cli_end(&c);
+    char json[256];
+    snprintf(json, sizeof(json), "%s", tmp_path(&c, "split-symbol.json"));
+    FILE *f = fopen(json, "w");
+    fputs("{\"nodes\": [{\"op\": \"null\", \"name\": \"data\", \"inputs\": []},\n"
+          "{\"op\": \"SliceChannel\", \"name\": \"split0\", \"attrs\": {\"num_outputs\": \"2\"}, "
+          "\"inputs\": [[0, 0, 0]]}],\n"
+          "\"arg_nodes\": [0], \"heads\": [[1, 0, 0], [1, 1, 0]], "
+          "\"attrs\": {\"mxnet_version\": [\"int\", 10901]}}\n", f);
+    fclose(f);
+    am_scope_begin();
+    CU_ASSERT_EQUAL(am_npy_save(tmp_path(&c, "in.npy"),
+                                tu_array(AM_DTYPE_FLOAT32, AM_SHAPE(2, 2), 1, 2, 3, 4)), AM_OK);
+    CU_ASSERT_EQUAL(am_npy_save(tmp_path(&c, "a.npy"), am_zeros(AM_SHAPE(1), AM_DTYPE_FLOAT32)),
+                    AM_OK);
+    CU_ASSERT_EQUAL(mkdir(tmp_path(&c, "dir.npy"), 0700), 0);
+    /* the second output is a directory: a.npy keeps its old value, no new file */
+    CU_ASSERT_EQUAL(run(&c, "run %s -i data=%s -o %s -o %s", json, tmp_path(&c, "in.npy"),
+                        tmp_path(&c, "a.npy"), tmp_path(&c, "dir.npy")), 1);
+    CU_ASSERT(contains(c.err, "dir.npy: Is a directory"));
+    TU_ASSERT_VALUES(am_npy_load(tmp_path(&c, "a.npy")), AM_SHAPE(1), 0, 0);
+    CU_ASSERT_EQUAL(run(&c, "run %s -i data=%s -o %s -o %s", json, tmp_path(&c, "in.npy"),
+                        tmp_path(&c, "b.npy"), tmp_path(&c, "dir.npy")), 1);
+    CU_ASSERT(access(tmp_path(&c, "b.npy"), F_OK) != 0);
+    /* both writable: both written */
+    CU_ASSERT_EQUAL(run(&c, "run %s -i data=%s -o %s -o %s", json, tmp_path(&c, "in.npy"),
+                        tmp_path(&c, "a.npy"), tmp_path(&c, "b.npy")), 0);
+    TU_ASSERT_VALUES(am_npy_load(tmp_path(&c, "a.npy")), AM_SHAPE(2, 1), 0, 1, 3);
+    TU_ASSERT_VALUES(am_npy_load(tmp_path(&c, "b.npy")), AM_SHAPE(2, 1), 0, 2, 4);
+    am_scope_end();
+    /* a FIFO as input, graph or parameters fails at once, naming it */
+    CU_ASSERT_EQUAL(mkfifo(tmp_path(&c, "fifo"), 0600), 0);
+    CU_ASSERT_EQUAL(run(&c, "run %s -i data=%s -o %s", json, tmp_path(&c, "fifo"),
+                        tmp_path(&c, "x.npy")), 1);
+    CU_ASSERT(contains(c.err, "fifo: not a regular file (a FIFO)"));
+    CU_ASSERT_EQUAL(run(&c, "run %s -i data=%s", tmp_path(&c, "fifo"), tmp_path(&c, "in.npy")), 1);
+    CU_ASSERT(contains(c.err, "(a FIFO)"));
+    CU_ASSERT_EQUAL(run(&c, "run %s %s -i data=%s", json, tmp_path(&c, "fifo"),
+                        tmp_path(&c, "in.npy")), 1);
+    CU_ASSERT(contains(c.err, "(a FIFO)"));
+    cli_end(&c);
+}
+
 CU_TestInfo am_tests_cli[] = {
     {"bench models --quick --json", test_bench_models_json},
     {"run: MLP equals numpy, planned and node by node", test_run_mlp},
@@ -544,5 +593,6 @@ CU_TestInfo am_tests_cli[] = {
     {"viz: --svg through dot", test_viz_svg},
     {"inspect: passes, steps and memory", test_inspect},
     {"convert: a file comes back byte for byte", test_convert},
+    {"run: several -o are written all or none; FIFO inputs refused", test_run_outputs_all_or_none},
     CU_TEST_INFO_NULL,
 };

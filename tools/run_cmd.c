@@ -3,6 +3,7 @@
  * node with --no-optimize) and writes its outputs as .npy files; --profile
  * writes a Chrome trace of it (docs/profiling.md). */
 #include "commands.h"
+#include "../ndarray/ndarray_impl.h"
 
 #include <time.h>
 
@@ -205,11 +206,21 @@ static void print_times(double *ms, int n, bool planned)
 
 /* ---- the command ------------------------------------------------------------------- */
 
+/* Every output goes to a temporary first; they are renamed over the -o
+ * files only when all of them were written, so a failing output leaves the
+ * others as they were. */
 static int write_outputs(const run_args *a, am_array *const *outs)
 {
-    for (int k = 0; k < a->n_out; k++)
-        if (am_npy_save(a->outs[k], outs[k]) != AM_OK) return am_cmd_fail_last("run");
-    return 0;
+    am_file_stage **staged = calloc((size_t)a->n_out + 1, sizeof(*staged));
+    int rc = staged ? 0 : am_cmd_fail("run", "out of memory");
+    for (int k = 0; rc == 0 && k < a->n_out; k++)
+        if (am_npy_stage(a->outs[k], outs[k], &staged[k]) != AM_OK) rc = am_cmd_fail_last("run");
+    for (int k = 0; staged && k < a->n_out; k++) {
+        if (rc == 0 && am_file_stage_commit(staged[k]) != AM_OK) rc = am_cmd_fail_last("run");
+        else if (rc != 0) am_file_stage_discard(staged[k]);
+    }
+    free(staged);
+    return rc;
 }
 
 /* Parameters and inputs, checked against the graph, then in one list whose

@@ -22,15 +22,17 @@ extern "C" {
 #endif
 
 /* Loads a .npy file onto the CPU.  New reference, or NULL with AM_ERR_IO
- * (cannot open/read) or AM_ERR_FORMAT (naming the file and the problem). */
+ * (cannot open/read, or not a regular file: a FIFO or device is refused
+ * without blocking) or AM_ERR_FORMAT (naming the file and the problem). */
 AM_API am_array *am_npy_load(const char *path);
 
 /* Same, from bytes in memory. */
 AM_API am_array *am_npy_load_buffer(const void *data, size_t size);
 
 /* Writes x as .npy (version 1.0).  The file is written to a temporary name
- * and renamed, so a failure never leaves a partial file.  AM_ERR_IO,
- * AM_ERR_SYMBOLIC, AM_ERR_DEVICE. */
+ * and renamed, so a failure never leaves a partial file; a symbolic link is
+ * written through and the target's mode kept (docs/formats/files.md).
+ * AM_ERR_IO (with the system's reason), AM_ERR_SYMBOLIC, AM_ERR_DEVICE. */
 AM_API am_status am_npy_save(const char *path, am_array *x);
 
 /* ---- MXNet .params files: lists of named arrays ------------------------------
@@ -111,7 +113,8 @@ AM_API am_array *am_ndlist_find(const am_ndlist *l, const char *name);
  * V2 records (V3 for every record when the list holds a 0-d array, which V2
  * cannot express), each marked as a CPU array; GPU arrays are copied to the
  * host first.  The file is written to a temporary name beside path, synced
- * and renamed, so a failure never leaves a partial file.  AM_ERR_ARG (l or
+ * and renamed, so a failure never leaves a partial file (docs/formats/
+ * files.md: links written through, mode kept).  AM_ERR_ARG (l or
  * path NULL), AM_ERR_IO, AM_ERR_OOM, AM_ERR_DEVICE/AM_ERR_CUDA (copying from
  * a GPU). */
 AM_API am_status am_ndlist_save(const am_ndlist *l, const char *path);

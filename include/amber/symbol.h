@@ -109,7 +109,7 @@ AM_API char *am_graph_to_json(const am_graph *g);
  * AM_ERR_UNKNOWN_OP or AM_ERR_IO. */
 AM_API am_graph *am_graph_from_json(const char *json);
 AM_API am_graph *am_graph_load(const char *path);
-/* Written to a temporary name and renamed. */
+/* Written to a temporary name and renamed (docs/formats/files.md). */
 AM_API am_status am_graph_save(const am_graph *g, const char *path);
 
 /* ---- composition and internals ---- */
