@@ -7,6 +7,9 @@
 #include "../../symbol/symbol_impl.h"
 #include "shape_impl.h"
 
+static am_status cf_gradient(const am_grad_ctx *g, am_array *const *in, am_array *const *out,
+                             am_array *const *out_grad, am_array **in_grad);
+
 typedef struct foreach_attrs {
     am_op_subgraphs sg; /* body */
     int64_t num_args, num_outputs, num_out_data;
@@ -195,14 +198,6 @@ static am_status need_cpu(const am_view *in, int n_in, const am_view *out, int n
     return AM_OK;
 }
 
-static am_status no_gradient(const am_grad_ctx *g, am_array *const *in, am_array *const *out,
-                             am_array *const *out_grad, am_array **in_grad)
-{
-    AM_UNUSED(in), AM_UNUSED(out), AM_UNUSED(out_grad), AM_UNUSED(in_grad);
-    return am_fail(AM_ERR_UNSUPPORTED, "%s: gradients through control flow are not supported "
-                   "yet; use the graph for inference (docs/control-flow.md)", g->op->name);
-}
-
 /* ---- _foreach ------------------------------------------------------------------------- */
 
 static int foreach_inputs(const void *attrs)
@@ -381,7 +376,7 @@ const am_op_def am_op_foreach = {
     .num_inputs = foreach_inputs, .num_outputs = 1, .num_outputs_of = foreach_outputs,
     .attrs = foreach_fields, .attrs_size = sizeof(foreach_attrs),
     .infer_shape = foreach_shape, .infer_dtype = foreach_dtype, .cpu = foreach_cpu,
-    .gradient = no_gradient, .fuse = AM_FUSE_OPAQUE, .flags = AM_OP_VARIADIC,
+    .gradient = cf_gradient, .fuse = AM_FUSE_OPAQUE, .flags = AM_OP_VARIADIC,
     .num_subgraphs = 1,
     .doc = "Runs its body subgraph over the first axis of the data inputs, carrying states "
            "(F.contrib.foreach).",
@@ -542,7 +537,7 @@ const am_op_def am_op_while_loop = {
     .num_inputs = while_inputs, .num_outputs = 1, .num_outputs_of = while_outputs,
     .attrs = while_fields, .attrs_size = sizeof(while_attrs),
     .infer_shape = while_shape, .infer_dtype = while_dtype, .cpu = while_cpu,
-    .gradient = no_gradient, .fuse = AM_FUSE_OPAQUE, .flags = AM_OP_VARIADIC,
+    .gradient = cf_gradient, .fuse = AM_FUSE_OPAQUE, .flags = AM_OP_VARIADIC,
     .num_subgraphs = 2,
     .doc = "Runs func while cond holds, at most max_iterations times; unfilled rows of the "
            "stacked outputs are zero (F.contrib.while_loop).",
@@ -663,8 +658,198 @@ const am_op_def am_op_cond = {
     .num_inputs = cond_inputs, .num_outputs = 1, .num_outputs_of = cond_outputs,
     .attrs = cond_fields, .attrs_size = sizeof(cond_attrs),
     .infer_shape = cond_shape, .infer_dtype = cond_dtype, .cpu = cond_cpu,
-    .gradient = no_gradient, .fuse = AM_FUSE_OPAQUE, .flags = AM_OP_VARIADIC,
+    .gradient = cf_gradient, .fuse = AM_FUSE_OPAQUE, .flags = AM_OP_VARIADIC,
     .num_subgraphs = 3,
     .doc = "Runs the then or the else subgraph as the cond subgraph's one value is non-zero "
            "or zero (F.contrib.cond).",
 };
+
+/* ---- gradients: the loop replayed through public ops, under the tape ---------------------
+ * The kernels run the subgraphs with am_graph_eval.  For a gradient the op's computation
+ * is replayed with each subgraph node called through am_op_call while autograd records,
+ * from detached copies of the inputs, and am_grad_of differentiates the replay: eager
+ * backward through any of the three ops.  A symbolic backward (a hybridized block's)
+ * would need the loop in the backward graph; it is refused with a clear error. */
+
+/* Applies subgraph g to in through public dispatch; out receives its outputs (the
+ * current scope's). */
+static am_status sub_apply(const am_graph *g, const char *what, am_array *const *in,
+                           am_array **out)
+{
+    int *offset = malloc((size_t)(g->n_nodes + 1) * sizeof(*offset)), k = 0;
+    am_array **val = NULL;
+    am_status st = offset ? AM_OK : am_fail(AM_ERR_OOM, "out of memory");
+    if (st == AM_OK) {
+        offset[0] = 0;
+        for (int i = 0; i < g->n_nodes; i++) offset[i + 1] = offset[i] + g->nodes[i]->n_out;
+        if (!(val = calloc((size_t)offset[g->n_nodes] + 1, sizeof(*val))))
+            st = am_fail(AM_ERR_OOM, "out of memory");
+    }
+    for (int i = 0; st == AM_OK && i < g->n_nodes; i++) {
+        const am_node *n = g->nodes[i];
+        am_array *ins[AM_MAX_OP_IO];
+        if (!n->op) {
+            val[offset[i]] = n->value ? n->value : in[k++];
+            continue;
+        }
+        for (int j = 0; j < n->n_in && st == AM_OK; j++) {
+            am_entry e = n->inputs[j];
+            if (!(ins[j] = val[offset[am_graph_index(g, e.node)] + e.index]))
+                st = am_fail(AM_ERR_UNSUPPORTED, "node '%s' reads a hidden output",
+                             g->names[i]);
+        }
+        if (st == AM_OK)
+            st = am_op_call(n->op, n->attrs, ins, n->n_in, &val[offset[i]],
+                            am_op_num_visible(n->op, n->attrs), AM_HERE);
+    }
+    for (int h = 0; st == AM_OK && h < g->n_heads; h++) {
+        am_entry e = g->heads[h];
+        if (!(out[h] = val[offset[am_graph_index(g, e.node)] + e.index]))
+            st = am_fail(AM_ERR_UNSUPPORTED, "output %d is a hidden output", h);
+    }
+    if (st != AM_OK) am_error_append(" (in the %s subgraph)", what);
+    free(val), free(offset);
+    return st;
+}
+
+static am_status sub_truth(const am_graph *g, const char *what, am_array *const *in, bool *yes)
+{
+    am_array *p = NULL;
+    am_status st = sub_apply(g, what, in, &p);
+    return st == AM_OK ? truth(p, what, yes) : st;
+}
+
+/* Stacks n step outputs (a stacked output of rows rows); missing rows are zeros. */
+static am_array *stack_steps(am_array **steps, int64_t n, int64_t rows)
+{
+    am_array *y = n > 0 ? am_stack(steps, (int)n, 0) : NULL;
+    if (n == rows) return y;
+    if (n == 0) return NULL; /* the caller fills in zeros of the known shape */
+    am_shape s = am_array_shape(y);
+    s.dim[0] = rows - n;
+    am_array *parts[2] = {y, am_zeros(s, am_array_dtype(y))};
+    return am_concat(parts, 2, 0);
+}
+
+static am_status foreach_replay(const foreach_attrs *a, am_array *const *x, int n_in,
+                                am_array **y, const am_shape *oshape)
+{
+    int nd, ns;
+    am_status st = foreach_check(a, n_in, &nd, &ns);
+    if (st != AM_OK) return st;
+    int64_t len = am_array_dim(x[0], 0), nod = a->num_out_data;
+    am_array **steps = calloc((size_t)(len * nod + 1), sizeof(*steps));
+    am_array *cur[AM_MAX_OP_IO], *sin[AM_MAX_OP_IO], *res[AM_MAX_OP_IO];
+    if (!steps) return am_fail(AM_ERR_OOM, "out of memory");
+    for (int i = 0; i < n_in; i++) cur[i] = x[i];
+    for (int64_t t = 0; t < len && st == AM_OK; t++) {
+        for (int i = 0; i < n_in; i++)
+            sin[foreach_loc(a, nd, ns, i)] =
+                i < nd ? am_squeeze(am_slice_axis(x[i], 0, t, t + 1), (int[]){0}, 1) : cur[i];
+        st = sub_apply(a->sg.g[0], "body", sin, res);
+        for (int64_t k = 0; k < nod && st == AM_OK; k++) steps[k * len + t] = res[k];
+        for (int k = 0; k < ns && st == AM_OK; k++) cur[nd + k] = res[nod + k];
+    }
+    for (int64_t k = 0; k < nod && st == AM_OK; k++)
+        y[k] = len ? stack_steps(&steps[k * len], len, len) : am_zeros(oshape[k], am_array_dtype(x[0]));
+    for (int k = 0; k < ns && st == AM_OK; k++) y[nod + k] = cur[nd + k];
+    free(steps);
+    return st;
+}
+
+static am_status while_replay(const while_attrs *a, am_array *const *x, int n_in, am_array **y,
+                              const am_shape *oshape, const am_dtype *otype)
+{
+    am_status st = while_check(a, n_in);
+    if (st != AM_OK) return st;
+    int64_t nod = a->num_out_data, max = a->max_iterations, t = 0;
+    int nv = (int)(a->num_outputs - nod);
+    am_array **steps = calloc((size_t)(max * nod + 1), sizeof(*steps));
+    am_array *cur[AM_MAX_OP_IO], *sin[AM_MAX_OP_IO], *res[AM_MAX_OP_IO];
+    if (!steps) return am_fail(AM_ERR_OOM, "out of memory");
+    for (int i = 0; i < n_in; i++) cur[i] = x[i];
+    for (; t < max && st == AM_OK; t++) {
+        bool go = false;
+        for (int j = 0; j < a->cond_input_locs.ndim; j++) sin[j] = cur[a->cond_input_locs.v[j]];
+        if ((st = sub_truth(a->sg.g[0], "cond", sin, &go)) != AM_OK || !go) break;
+        for (int j = 0; j < a->func_input_locs.ndim; j++) sin[j] = cur[a->func_input_locs.v[j]];
+        if ((st = sub_apply(a->sg.g[1], "func", sin, res)) != AM_OK) break;
+        for (int64_t k = 0; k < nod; k++) steps[k * max + t] = res[k];
+        for (int v = 0; v < nv; v++) cur[while_var(a, v)] = res[nod + v];
+    }
+    for (int64_t k = 0; k < nod && st == AM_OK; k++)
+        y[k] = t ? stack_steps(&steps[k * max], t, max) : am_zeros(oshape[k], otype[k]);
+    for (int v = 0; v < nv && st == AM_OK; v++) y[nod + v] = cur[while_var(a, v)];
+    free(steps);
+    return st;
+}
+
+static am_status cond_replay(const cond_attrs *a, am_array *const *x, int n_in, am_array **y)
+{
+    am_array *sin[AM_MAX_OP_IO];
+    bool yes = false;
+    am_status st = cond_check(a, n_in);
+    for (int j = 0; st == AM_OK && j < a->cond_input_locs.ndim; j++) sin[j] = x[a->cond_input_locs.v[j]];
+    if (st == AM_OK) st = sub_truth(a->sg.g[0], "cond", sin, &yes);
+    int k = yes ? 1 : 2;
+    for (int j = 0; st == AM_OK && j < cond_locs(a, k)->ndim; j++) sin[j] = x[cond_locs(a, k)->v[j]];
+    return st == AM_OK ? sub_apply(a->sg.g[k], cond_names[k], sin, y) : st;
+}
+
+/* Differentiates the replay at x (attached copies) for the heads y. */
+static am_status replay_grads(const am_grad_ctx *g, am_array **x, am_array **y,
+                              am_array *const *out_grad, am_array **in_grad)
+{
+    am_array *heads[AM_MAX_OP_IO], *hg[AM_MAX_OP_IO], *vars[AM_MAX_OP_IO], *gr[AM_MAX_OP_IO];
+    int nh = 0, nv = 0;
+    for (int k = 0; k < g->n_out; k++)
+        if (y[k] && y[k]->grad_fn) heads[nh] = y[k], hg[nh++] = out_grad[k];
+    for (int i = 0; i < g->n_in; i++)
+        if (g->need_grad[i]) vars[nv++] = x[i];
+    am_status st = nh > 0 ? am_grad_of(heads, hg, nh, vars, nv, false, false, gr) : AM_OK;
+    for (int i = 0, v = 0; i < g->n_in && st == AM_OK; i++) {
+        if (!g->need_grad[i]) continue;
+        am_array *d = nh > 0 ? gr[v++] : am_zeros_like(x[i]);
+        /* A head that is the input itself (a state the body passes on unchanged). */
+        for (int k = 0; k < g->n_out && d; k++)
+            if (y[k] == x[i]) d = am_elemwise_add(d, out_grad[k]);
+        if (!(in_grad[i] = d)) st = am_last_status();
+    }
+    return st;
+}
+
+static am_status cf_gradient(const am_grad_ctx *g, am_array *const *in, am_array *const *out,
+                             am_array *const *out_grad, am_array **in_grad)
+{
+    am_array *x[AM_MAX_OP_IO], *y[AM_MAX_OP_IO] = {0};
+    am_shape os[AM_MAX_OP_IO];
+    am_dtype ot[AM_MAX_OP_IO];
+    for (int i = 0; i < g->n_in + g->n_out; i++)
+        if (am_array_is_symbolic(i < g->n_in ? in[i] : out[i - g->n_in]))
+            return am_fail(AM_ERR_UNSUPPORTED, "gradients through control flow are computed "
+                           "eagerly only, not in a hybridized (symbolic) backward; keep the "
+                           "block eager to train it (docs/control-flow.md)");
+    for (int k = 0; k < g->n_out; k++) os[k] = am_array_shape(out[k]), ot[k] = am_array_dtype(out[k]);
+    am_scope_begin();
+    am_status st = AM_OK;
+    for (int i = 0; i < g->n_in && st == AM_OK; i++) {
+        x[i] = am_detach(in[i]);
+        st = x[i] ? am_attach_grad(x[i], AM_GRAD_WRITE) : am_last_status();
+    }
+    if (st == AM_OK) {
+        am_autograd_record_begin(am_is_training());
+        if (g->op->num_subgraphs == 1) st = foreach_replay(g->attrs, x, g->n_in, y, os);
+        else if (g->op->num_subgraphs == 2) st = while_replay(g->attrs, x, g->n_in, y, os, ot);
+        else st = cond_replay(g->attrs, x, g->n_in, y);
+        am_status end = am_autograd_end();
+        if (st == AM_OK) st = end;
+    }
+    if (st == AM_OK) st = replay_grads(g, x, y, out_grad, in_grad);
+    /* The results may alias arrays outside this scope (a head gradient passed on). */
+    for (int i = 0; i < g->n_in; i++)
+        in_grad[i] = st == AM_OK && g->need_grad[i] ? am_retain(in_grad[i]) : NULL;
+    am_scope_end();
+    for (int i = 0; i < g->n_in; i++)
+        if (in_grad[i]) am_scope_own(in_grad[i]);
+    return st;
+}
