@@ -122,6 +122,42 @@ static void test_foreach_gradient(void)
     am_scope_end();
 }
 
+/* The same gradient from the symbolic backward (a hybridized block's): the loop unrolled
+ * into the backward graph. */
+static void test_foreach_symbolic_gradient(void)
+{
+    am_scope_begin();
+    am_graph *g = am_graph_from_json(foreach_json);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(g);
+    const char *names[8] = {"x", "s0", "w"};
+    am_array *x[8] = {tu_array(AM_DTYPE_FLOAT64, AM_SHAPE(3, 2), 1, 2, 3, 4, 5, 6),
+                      tu_array(AM_DTYPE_FLOAT64, AM_SHAPE(2), 10, 20),
+                      tu_array(AM_DTYPE_FLOAT64, AM_SHAPE(2), 2, 0.5)};
+    am_shape sh[] = {AM_SHAPE(3, 2), AM_SHAPE(2), AM_SHAPE(2)};
+    am_dtype ty[] = {AM_DTYPE_FLOAT64, AM_DTYPE_FLOAT64, AM_DTYPE_FLOAT64};
+    CU_ASSERT_EQUAL_FATAL(am_graph_infer(g, names, sh, ty, 3), AM_OK);
+    am_graph *gg = am_graph_gradient(g, names, 3);
+    if (!gg) printf("\n  %s\n", am_last_error());
+    CU_ASSERT_PTR_NOT_NULL_FATAL(gg);
+    int n = 3;
+    for (int i = 0; i < gg->n_nodes && n < 8; i++) {
+        const am_node *v = gg->nodes[i];
+        size_t len = strlen(gg->names[i]);
+        if (v->op || len < 10 || strcmp(gg->names[i] + len - 10, "_head_grad") != 0) continue;
+        names[n] = gg->names[i];
+        x[n++] = am_ones(v->shapes[0], AM_DTYPE_FLOAT64);
+    }
+    CU_ASSERT_EQUAL_FATAL(n, 5);
+    am_array *out[5];
+    CU_ASSERT_EQUAL_FATAL(am_graph_eval(gg, names, x, n, false, out, 5), AM_OK);
+    TU_ASSERT_VALUES(out[2], AM_SHAPE(3, 2), 1e-12, 8, 2, 6, 1.5, 4, 1);
+    TU_ASSERT_VALUES(out[3], AM_SHAPE(2), 1e-12, 4, 4);
+    TU_ASSERT_VALUES(out[4], AM_SHAPE(2), 1e-12, 23, 32);
+    am_graph_release(gg);
+    am_graph_release(g);
+    am_scope_end();
+}
+
 /* MXNet 1.9.1's export of while_loop(s.sum() < 10: i + 1, s + i, output s), max 5 steps:
  * four steps, and the fifth row, which MXNet leaves undefined, zero. */
 static void test_while_loop(void)
@@ -316,11 +352,13 @@ static void test_errors(void)
     TU_ASSERT_STATUS(am_graph_eval(g, names, in, 3, false, out, 2), AM_ERR_SHAPE,
                      "must have the same shape (the broadcast_* ops broadcast) (in the body "
                      "subgraph)");
-    /* A symbolic backward (hybridized) is refused clearly. */
-    CU_ASSERT_EQUAL(am_graph_infer(g, names, (am_shape[]){AM_SHAPE(2, 2), AM_SHAPE(2), AM_SHAPE(2)},
-                                   (am_dtype[]){AM_DTYPE_FLOAT32, AM_DTYPE_FLOAT32,
-                                                AM_DTYPE_FLOAT32}, 3), AM_OK);
-    TU_ASSERT_FAILS(am_graph_gradient(g, names, 3), AM_ERR_UNSUPPORTED, "eagerly only");
+    am_graph_release(g);
+    /* A symbolic backward (hybridized) of cond or while_loop is refused clearly. */
+    g = am_graph_load("tests/fixtures/json/mxnet191_cond-symbol.json");
+    const char *cn[] = {"data0", "data1"};
+    CU_ASSERT_EQUAL(am_graph_infer(g, cn, (am_shape[]){AM_SHAPE(2), AM_SHAPE(2)},
+                                   (am_dtype[]){AM_DTYPE_FLOAT32, AM_DTYPE_FLOAT32}, 2), AM_OK);
+    TU_ASSERT_FAILS(am_graph_gradient(g, cn, 2), AM_ERR_UNSUPPORTED, "computed eagerly only");
     am_graph_release(g);
     am_scope_end();
 }
@@ -328,6 +366,7 @@ static void test_errors(void)
 CU_TestInfo am_tests_ops_control_flow[] = {
     {"_foreach: stacked outputs and states, node by node and in plans", test_foreach_values},
     {"_foreach: eager gradient by hand", test_foreach_gradient},
+    {"_foreach: symbolic gradient (the backward graph)", test_foreach_symbolic_gradient},
     {"_while_loop: MXNet's export, data-dependent stop, zero rows, gradient", test_while_loop},
     {"_cond: MXNet's export, both branches, gradient", test_cond},
     {"symbol JSON with subgraphs: canonical and kept writing", test_json_round_trip},

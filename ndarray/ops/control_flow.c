@@ -1,32 +1,11 @@
 /* MXNet 1.x's control-flow ops _foreach, _while_loop and _cond, which Gluon writes for
  * F.contrib.foreach / while_loop / cond: each node holds its subgraphs (symbol JSON's
  * "subgraphs"), its inference runs the subgraphs' inference and its kernel runs them
- * node by node with am_graph_eval.  No gradient yet (docs/control-flow.md). */
+ * node by node with am_graph_eval; control_flow_grad.c differentiates them. */
 #include <pthread.h>
 
-#include "../../symbol/symbol_impl.h"
-#include "shape_impl.h"
+#include "control_flow_impl.h"
 
-static am_status cf_gradient(const am_grad_ctx *g, am_array *const *in, am_array *const *out,
-                             am_array *const *out_grad, am_array **in_grad);
-
-typedef struct foreach_attrs {
-    am_op_subgraphs sg; /* body */
-    int64_t num_args, num_outputs, num_out_data;
-    am_tuple in_state_locs, in_data_locs, remain_locs;
-} foreach_attrs;
-
-typedef struct while_attrs {
-    am_op_subgraphs sg; /* cond, func */
-    int64_t num_args, num_outputs, num_out_data, max_iterations;
-    am_tuple cond_input_locs, func_input_locs, func_var_locs;
-} while_attrs;
-
-typedef struct cond_attrs {
-    am_op_subgraphs sg; /* cond, then, else */
-    int64_t num_args, num_outputs;
-    am_tuple cond_input_locs, then_input_locs, else_input_locs;
-} cond_attrs;
 
 /* ---- subgraphs ------------------------------------------------------------------------- */
 
@@ -135,7 +114,7 @@ static am_status sub_run(const am_graph *g, const char *what, am_array *const *i
 }
 
 /* Whether the one-element predicate p is non-zero. */
-static am_status truth(am_array *p, const char *what, bool *yes)
+am_status am_cf_truth(am_array *p, const char *what, bool *yes)
 {
     if (am_array_size(p) != 1)
         return am_fail(AM_ERR_SHAPE, "the %s subgraph gives %lld values, not one", what,
@@ -213,7 +192,7 @@ static int foreach_outputs(const void *attrs)
 }
 
 /* Checks the attributes against the body; *nd, *ns: data inputs and states. */
-static am_status foreach_check(const foreach_attrs *a, int n_in, int *nd, int *ns)
+am_status am_cf_foreach_check(const foreach_attrs *a, int n_in, int *nd, int *ns)
 {
     *nd = a->in_data_locs.ndim, *ns = a->in_state_locs.ndim;
     int nr = a->remain_locs.ndim < 0 ? 0 : a->remain_locs.ndim;
@@ -236,7 +215,7 @@ static am_status foreach_check(const foreach_attrs *a, int n_in, int *nd, int *n
 }
 
 /* Op input i is subgraph input loc_of(i). */
-static int foreach_loc(const foreach_attrs *a, int nd, int ns, int i)
+int am_cf_foreach_loc(const foreach_attrs *a, int nd, int ns, int i)
 {
     if (i < nd) return (int)a->in_data_locs.v[i];
     if (i < nd + ns) return (int)a->in_state_locs.v[i - nd];
@@ -247,14 +226,14 @@ static am_status foreach_types(const foreach_attrs *a, am_shape *in, am_dtype *t
                                am_shape *out, am_dtype *to, int n_out, bool shapes)
 {
     int nd, ns;
-    am_status st = foreach_check(a, n_in, &nd, &ns);
+    am_status st = am_cf_foreach_check(a, n_in, &nd, &ns);
     if (st != AM_OK) return st;
     am_shape ss[AM_MAX_OP_IO], hs[AM_MAX_OP_IO];
     am_dtype st_[AM_MAX_OP_IO], ht[AM_MAX_OP_IO];
     int64_t len = -1;
     char b0[AM_SHAPE_BUF], b1[AM_SHAPE_BUF];
     for (int i = 0; i < n_in; i++) {
-        int loc = foreach_loc(a, nd, ns, i);
+        int loc = am_cf_foreach_loc(a, nd, ns, i);
         ss[loc] = shapes ? in[i] : (am_shape){.ndim = -1};
         st_[loc] = ti ? ti[i] : AM_DTYPE_FLOAT32;
         if (!shapes || i >= nd) continue;
@@ -290,7 +269,7 @@ static am_status foreach_types(const foreach_attrs *a, am_shape *in, am_dtype *t
         }
     }
     for (int i = 0; shapes && i < n_in && st == AM_OK; i++)
-        if (in[i].ndim < 0 && i >= nd) in[i] = ss[foreach_loc(a, nd, ns, i)];
+        if (in[i].ndim < 0 && i >= nd) in[i] = ss[am_cf_foreach_loc(a, nd, ns, i)];
     return st;
 }
 
@@ -315,7 +294,7 @@ static am_status foreach_loop(const am_kernel_ctx *ctx, const foreach_attrs *a, 
     for (int64_t t = 0; t < len && st == AM_OK; t++) {
         am_array *slices[AM_MAX_OP_IO] = {0};
         for (int i = 0; i < n_in && st == AM_OK; i++) {
-            int loc = foreach_loc(a, nd, ns, i);
+            int loc = am_cf_foreach_loc(a, nd, ns, i);
             sin[loc] = cur[i];
             if (i >= nd) continue;
             am_shape s = cur[i]->shape;
@@ -349,7 +328,7 @@ static am_status foreach_cpu(const am_kernel_ctx *ctx, const void *attrs, const 
     int nd, ns;
     am_array *cur[AM_MAX_OP_IO] = {0};
     am_status st = need_cpu(in, n_in, out, n_out);
-    if (st == AM_OK) st = foreach_check(a, n_in, &nd, &ns);
+    if (st == AM_OK) st = am_cf_foreach_check(a, n_in, &nd, &ns);
     for (int i = 0; i < n_in && st == AM_OK; i++)
         if (!(cur[i] = array_of(&in[i]))) st = am_last_status();
     if (st == AM_OK) st = foreach_loop(ctx, a, cur, nd, ns, n_in, out, req);
@@ -376,7 +355,7 @@ const am_op_def am_op_foreach = {
     .num_inputs = foreach_inputs, .num_outputs = 1, .num_outputs_of = foreach_outputs,
     .attrs = foreach_fields, .attrs_size = sizeof(foreach_attrs),
     .infer_shape = foreach_shape, .infer_dtype = foreach_dtype, .cpu = foreach_cpu,
-    .gradient = cf_gradient, .fuse = AM_FUSE_OPAQUE, .flags = AM_OP_VARIADIC,
+    .gradient = am_cf_gradient, .fuse = AM_FUSE_OPAQUE, .flags = AM_OP_VARIADIC,
     .num_subgraphs = 1,
     .doc = "Runs its body subgraph over the first axis of the data inputs, carrying states "
            "(F.contrib.foreach).",
@@ -396,7 +375,7 @@ static int while_outputs(const void *attrs)
     return n < 0 ? 0 : n > AM_MAX_OP_IO ? AM_MAX_OP_IO + 1 : (int)n;
 }
 
-static am_status while_check(const while_attrs *a, int n_in)
+am_status am_cf_while_check(const while_attrs *a, int n_in)
 {
     int nv = (int)(a->num_outputs - a->num_out_data);
     am_status st = AM_OK;
@@ -416,7 +395,7 @@ static am_status while_check(const while_attrs *a, int n_in)
 }
 
 /* Op input that loop variable v lives in. */
-static int while_var(const while_attrs *a, int v)
+int am_cf_while_var(const while_attrs *a, int v)
 {
     return (int)a->func_input_locs.v[a->func_var_locs.v[v]];
 }
@@ -424,7 +403,7 @@ static int while_var(const while_attrs *a, int v)
 static am_status while_types(const while_attrs *a, am_shape *in, am_dtype *ti, int n_in,
                              am_shape *out, am_dtype *to, int n_out, bool shapes)
 {
-    am_status st = while_check(a, n_in);
+    am_status st = am_cf_while_check(a, n_in);
     if (st != AM_OK) return st;
     am_shape ss[AM_MAX_OP_IO], hs[AM_MAX_OP_IO];
     am_dtype st_[AM_MAX_OP_IO], ht[AM_MAX_OP_IO];
@@ -449,7 +428,7 @@ static am_status while_types(const while_attrs *a, am_shape *in, am_dtype *ti, i
             out[k].ndim = hs[k].ndim + 1, out[k].dim[0] = a->max_iterations;
             for (int d = 0; d < hs[k].ndim; d++) out[k].dim[d + 1] = hs[k].dim[d];
         } else {
-            const am_shape *s0 = &in[while_var(a, (int)(k - a->num_out_data))];
+            const am_shape *s0 = &in[am_cf_while_var(a, (int)(k - a->num_out_data))];
             if (!am_shape_equal(*s0, hs[k]))
                 return am_fail(AM_ERR_SHAPE, "loop variable %lld enters func as %s but leaves "
                                "it as %s", (long long)(k - a->num_out_data),
@@ -481,7 +460,7 @@ static am_status while_loop(const am_kernel_ctx *ctx, const while_attrs *a, am_a
         bool go = false;
         for (int j = 0; j < a->cond_input_locs.ndim; j++) sin[j] = cur[a->cond_input_locs.v[j]];
         st = sub_run(a->sg.g[0], "cond", sin, ctx->training, &p);
-        if (st == AM_OK) st = truth(p, "cond", &go);
+        if (st == AM_OK) st = am_cf_truth(p, "cond", &go);
         am_release(p);
         if (st != AM_OK || !go) break;
         for (int j = 0; j < a->func_input_locs.ndim; j++) sin[j] = cur[a->func_input_locs.v[j]];
@@ -489,8 +468,8 @@ static am_status while_loop(const am_kernel_ctx *ctx, const while_attrs *a, am_a
         for (int k = 0; k < a->num_out_data && st == AM_OK; k++)
             st = store(&out[k], req[k], t * am_array_size(res[k]), res[k], "an output of func");
         for (int v = 0; v < nv; v++) {
-            am_release(cur[while_var(a, v)]);
-            cur[while_var(a, v)] = am_retain(res[a->num_out_data + v]);
+            am_release(cur[am_cf_while_var(a, v)]);
+            cur[am_cf_while_var(a, v)] = am_retain(res[a->num_out_data + v]);
         }
         for (int k = 0; k < a->num_outputs; k++) am_release(res[k]);
     }
@@ -500,7 +479,7 @@ static am_status while_loop(const am_kernel_ctx *ctx, const while_attrs *a, am_a
         zero_rows(&out[k], req[k], row, t, out[k].dim[0]);
     }
     for (int v = 0; v < nv && st == AM_OK; v++)
-        st = store(&out[a->num_out_data + v], req[a->num_out_data + v], 0, cur[while_var(a, v)],
+        st = store(&out[a->num_out_data + v], req[a->num_out_data + v], 0, cur[am_cf_while_var(a, v)],
                    "a loop variable");
     return st;
 }
@@ -510,7 +489,7 @@ static am_status while_cpu(const am_kernel_ctx *ctx, const void *attrs, const am
 {
     am_array *cur[AM_MAX_OP_IO] = {0};
     am_status st = need_cpu(in, n_in, out, n_out);
-    if (st == AM_OK) st = while_check(attrs, n_in);
+    if (st == AM_OK) st = am_cf_while_check(attrs, n_in);
     for (int i = 0; i < n_in && st == AM_OK; i++)
         if (!(cur[i] = array_of(&in[i]))) st = am_last_status();
     if (st == AM_OK) st = while_loop(ctx, attrs, cur, out, req);
@@ -537,7 +516,7 @@ const am_op_def am_op_while_loop = {
     .num_inputs = while_inputs, .num_outputs = 1, .num_outputs_of = while_outputs,
     .attrs = while_fields, .attrs_size = sizeof(while_attrs),
     .infer_shape = while_shape, .infer_dtype = while_dtype, .cpu = while_cpu,
-    .gradient = cf_gradient, .fuse = AM_FUSE_OPAQUE, .flags = AM_OP_VARIADIC,
+    .gradient = am_cf_gradient, .fuse = AM_FUSE_OPAQUE, .flags = AM_OP_VARIADIC,
     .num_subgraphs = 2,
     .doc = "Runs func while cond holds, at most max_iterations times; unfilled rows of the "
            "stacked outputs are zero (F.contrib.while_loop).",
@@ -557,21 +536,21 @@ static int cond_outputs(const void *attrs)
     return n < 0 ? 0 : n > AM_MAX_OP_IO ? AM_MAX_OP_IO + 1 : (int)n;
 }
 
-static const char *const cond_names[] = {"cond", "then", "else"};
+const char *const am_cf_cond_names[] = {"cond", "then", "else"};
 
-static const am_tuple *cond_locs(const cond_attrs *a, int k)
+const am_tuple *am_cf_cond_locs(const cond_attrs *a, int k)
 {
     return k == 0 ? &a->cond_input_locs : k == 1 ? &a->then_input_locs : &a->else_input_locs;
 }
 
-static am_status cond_check(const cond_attrs *a, int n_in)
+am_status am_cf_cond_check(const cond_attrs *a, int n_in)
 {
     static const char *const what[] = {"cond_input_locs", "then_input_locs", "else_input_locs"};
     am_status st = AM_OK;
     for (int k = 0; k < 3 && st == AM_OK; k++) {
-        st = check_locs(cond_locs(a, k), what[k], n_in, false);
+        st = check_locs(am_cf_cond_locs(a, k), what[k], n_in, false);
         if (st == AM_OK)
-            st = check_sub(&a->sg, k, cond_names[k], cond_locs(a, k)->ndim,
+            st = check_sub(&a->sg, k, am_cf_cond_names[k], am_cf_cond_locs(a, k)->ndim,
                            k ? (int)a->num_outputs : 1);
     }
     return st;
@@ -580,19 +559,19 @@ static am_status cond_check(const cond_attrs *a, int n_in)
 static am_status cond_types(const cond_attrs *a, am_shape *in, am_dtype *ti, int n_in,
                             am_shape *out, am_dtype *to, int n_out, bool shapes)
 {
-    am_status st = cond_check(a, n_in);
+    am_status st = am_cf_cond_check(a, n_in);
     am_shape hs[2][AM_MAX_OP_IO];
     am_dtype ht[2][AM_MAX_OP_IO];
     char b0[AM_SHAPE_BUF], b1[AM_SHAPE_BUF];
     for (int k = 1; k < 3 && st == AM_OK; k++) {
         am_shape ss[AM_MAX_OP_IO];
         am_dtype st_[AM_MAX_OP_IO];
-        const am_tuple *locs = cond_locs(a, k);
+        const am_tuple *locs = am_cf_cond_locs(a, k);
         for (int j = 0; j < locs->ndim; j++) {
             ss[j] = shapes ? in[locs->v[j]] : (am_shape){.ndim = -1};
             st_[j] = ti ? ti[locs->v[j]] : AM_DTYPE_FLOAT32;
         }
-        st = sub_infer(a->sg.g[k], cond_names[k], ss, st_, hs[k - 1], ht[k - 1], shapes);
+        st = sub_infer(a->sg.g[k], am_cf_cond_names[k], ss, st_, hs[k - 1], ht[k - 1], shapes);
         for (int j = 0; j < locs->ndim && shapes && st == AM_OK; j++)
             if (in[locs->v[j]].ndim < 0) in[locs->v[j]] = ss[j];
     }
@@ -626,16 +605,16 @@ static am_status cond_cpu(const am_kernel_ctx *ctx, const void *attrs, const am_
     am_array *cur[AM_MAX_OP_IO] = {0}, *sin[AM_MAX_OP_IO], *res[AM_MAX_OP_IO] = {0}, *p = NULL;
     bool yes = false;
     am_status st = need_cpu(in, n_in, out, n_out);
-    if (st == AM_OK) st = cond_check(a, n_in);
+    if (st == AM_OK) st = am_cf_cond_check(a, n_in);
     for (int i = 0; i < n_in && st == AM_OK; i++)
         if (!(cur[i] = array_of(&in[i]))) st = am_last_status();
     for (int j = 0; st == AM_OK && j < a->cond_input_locs.ndim; j++) sin[j] = cur[a->cond_input_locs.v[j]];
     if (st == AM_OK) st = sub_run(a->sg.g[0], "cond", sin, ctx->training, &p);
-    if (st == AM_OK) st = truth(p, "cond", &yes);
+    if (st == AM_OK) st = am_cf_truth(p, "cond", &yes);
     am_release(p);
     int k = yes ? 1 : 2;
-    for (int j = 0; st == AM_OK && j < cond_locs(a, k)->ndim; j++) sin[j] = cur[cond_locs(a, k)->v[j]];
-    if (st == AM_OK && (st = sub_run(a->sg.g[k], cond_names[k], sin, ctx->training, res)) == AM_OK) {
+    for (int j = 0; st == AM_OK && j < am_cf_cond_locs(a, k)->ndim; j++) sin[j] = cur[am_cf_cond_locs(a, k)->v[j]];
+    if (st == AM_OK && (st = sub_run(a->sg.g[k], am_cf_cond_names[k], sin, ctx->training, res)) == AM_OK) {
         for (int o = 0; o < n_out && st == AM_OK; o++)
             st = store(&out[o], req[o], 0, res[o], "an output of the branch");
         for (int o = 0; o < n_out; o++) am_release(res[o]);
@@ -658,198 +637,8 @@ const am_op_def am_op_cond = {
     .num_inputs = cond_inputs, .num_outputs = 1, .num_outputs_of = cond_outputs,
     .attrs = cond_fields, .attrs_size = sizeof(cond_attrs),
     .infer_shape = cond_shape, .infer_dtype = cond_dtype, .cpu = cond_cpu,
-    .gradient = cf_gradient, .fuse = AM_FUSE_OPAQUE, .flags = AM_OP_VARIADIC,
+    .gradient = am_cf_gradient, .fuse = AM_FUSE_OPAQUE, .flags = AM_OP_VARIADIC,
     .num_subgraphs = 3,
     .doc = "Runs the then or the else subgraph as the cond subgraph's one value is non-zero "
            "or zero (F.contrib.cond).",
 };
-
-/* ---- gradients: the loop replayed through public ops, under the tape ---------------------
- * The kernels run the subgraphs with am_graph_eval.  For a gradient the op's computation
- * is replayed with each subgraph node called through am_op_call while autograd records,
- * from detached copies of the inputs, and am_grad_of differentiates the replay: eager
- * backward through any of the three ops.  A symbolic backward (a hybridized block's)
- * would need the loop in the backward graph; it is refused with a clear error. */
-
-/* Applies subgraph g to in through public dispatch; out receives its outputs (the
- * current scope's). */
-static am_status sub_apply(const am_graph *g, const char *what, am_array *const *in,
-                           am_array **out)
-{
-    int *offset = malloc((size_t)(g->n_nodes + 1) * sizeof(*offset)), k = 0;
-    am_array **val = NULL;
-    am_status st = offset ? AM_OK : am_fail(AM_ERR_OOM, "out of memory");
-    if (st == AM_OK) {
-        offset[0] = 0;
-        for (int i = 0; i < g->n_nodes; i++) offset[i + 1] = offset[i] + g->nodes[i]->n_out;
-        if (!(val = calloc((size_t)offset[g->n_nodes] + 1, sizeof(*val))))
-            st = am_fail(AM_ERR_OOM, "out of memory");
-    }
-    for (int i = 0; st == AM_OK && i < g->n_nodes; i++) {
-        const am_node *n = g->nodes[i];
-        am_array *ins[AM_MAX_OP_IO];
-        if (!n->op) {
-            val[offset[i]] = n->value ? n->value : in[k++];
-            continue;
-        }
-        for (int j = 0; j < n->n_in && st == AM_OK; j++) {
-            am_entry e = n->inputs[j];
-            if (!(ins[j] = val[offset[am_graph_index(g, e.node)] + e.index]))
-                st = am_fail(AM_ERR_UNSUPPORTED, "node '%s' reads a hidden output",
-                             g->names[i]);
-        }
-        if (st == AM_OK)
-            st = am_op_call(n->op, n->attrs, ins, n->n_in, &val[offset[i]],
-                            am_op_num_visible(n->op, n->attrs), AM_HERE);
-    }
-    for (int h = 0; st == AM_OK && h < g->n_heads; h++) {
-        am_entry e = g->heads[h];
-        if (!(out[h] = val[offset[am_graph_index(g, e.node)] + e.index]))
-            st = am_fail(AM_ERR_UNSUPPORTED, "output %d is a hidden output", h);
-    }
-    if (st != AM_OK) am_error_append(" (in the %s subgraph)", what);
-    free(val), free(offset);
-    return st;
-}
-
-static am_status sub_truth(const am_graph *g, const char *what, am_array *const *in, bool *yes)
-{
-    am_array *p = NULL;
-    am_status st = sub_apply(g, what, in, &p);
-    return st == AM_OK ? truth(p, what, yes) : st;
-}
-
-/* Stacks n step outputs (a stacked output of rows rows); missing rows are zeros. */
-static am_array *stack_steps(am_array **steps, int64_t n, int64_t rows)
-{
-    am_array *y = n > 0 ? am_stack(steps, (int)n, 0) : NULL;
-    if (n == rows) return y;
-    if (n == 0) return NULL; /* the caller fills in zeros of the known shape */
-    am_shape s = am_array_shape(y);
-    s.dim[0] = rows - n;
-    am_array *parts[2] = {y, am_zeros(s, am_array_dtype(y))};
-    return am_concat(parts, 2, 0);
-}
-
-static am_status foreach_replay(const foreach_attrs *a, am_array *const *x, int n_in,
-                                am_array **y, const am_shape *oshape)
-{
-    int nd, ns;
-    am_status st = foreach_check(a, n_in, &nd, &ns);
-    if (st != AM_OK) return st;
-    int64_t len = am_array_dim(x[0], 0), nod = a->num_out_data;
-    am_array **steps = calloc((size_t)(len * nod + 1), sizeof(*steps));
-    am_array *cur[AM_MAX_OP_IO], *sin[AM_MAX_OP_IO], *res[AM_MAX_OP_IO];
-    if (!steps) return am_fail(AM_ERR_OOM, "out of memory");
-    for (int i = 0; i < n_in; i++) cur[i] = x[i];
-    for (int64_t t = 0; t < len && st == AM_OK; t++) {
-        for (int i = 0; i < n_in; i++)
-            sin[foreach_loc(a, nd, ns, i)] =
-                i < nd ? am_squeeze(am_slice_axis(x[i], 0, t, t + 1), (int[]){0}, 1) : cur[i];
-        st = sub_apply(a->sg.g[0], "body", sin, res);
-        for (int64_t k = 0; k < nod && st == AM_OK; k++) steps[k * len + t] = res[k];
-        for (int k = 0; k < ns && st == AM_OK; k++) cur[nd + k] = res[nod + k];
-    }
-    for (int64_t k = 0; k < nod && st == AM_OK; k++)
-        y[k] = len ? stack_steps(&steps[k * len], len, len) : am_zeros(oshape[k], am_array_dtype(x[0]));
-    for (int k = 0; k < ns && st == AM_OK; k++) y[nod + k] = cur[nd + k];
-    free(steps);
-    return st;
-}
-
-static am_status while_replay(const while_attrs *a, am_array *const *x, int n_in, am_array **y,
-                              const am_shape *oshape, const am_dtype *otype)
-{
-    am_status st = while_check(a, n_in);
-    if (st != AM_OK) return st;
-    int64_t nod = a->num_out_data, max = a->max_iterations, t = 0;
-    int nv = (int)(a->num_outputs - nod);
-    am_array **steps = calloc((size_t)(max * nod + 1), sizeof(*steps));
-    am_array *cur[AM_MAX_OP_IO], *sin[AM_MAX_OP_IO], *res[AM_MAX_OP_IO];
-    if (!steps) return am_fail(AM_ERR_OOM, "out of memory");
-    for (int i = 0; i < n_in; i++) cur[i] = x[i];
-    for (; t < max && st == AM_OK; t++) {
-        bool go = false;
-        for (int j = 0; j < a->cond_input_locs.ndim; j++) sin[j] = cur[a->cond_input_locs.v[j]];
-        if ((st = sub_truth(a->sg.g[0], "cond", sin, &go)) != AM_OK || !go) break;
-        for (int j = 0; j < a->func_input_locs.ndim; j++) sin[j] = cur[a->func_input_locs.v[j]];
-        if ((st = sub_apply(a->sg.g[1], "func", sin, res)) != AM_OK) break;
-        for (int64_t k = 0; k < nod; k++) steps[k * max + t] = res[k];
-        for (int v = 0; v < nv; v++) cur[while_var(a, v)] = res[nod + v];
-    }
-    for (int64_t k = 0; k < nod && st == AM_OK; k++)
-        y[k] = t ? stack_steps(&steps[k * max], t, max) : am_zeros(oshape[k], otype[k]);
-    for (int v = 0; v < nv && st == AM_OK; v++) y[nod + v] = cur[while_var(a, v)];
-    free(steps);
-    return st;
-}
-
-static am_status cond_replay(const cond_attrs *a, am_array *const *x, int n_in, am_array **y)
-{
-    am_array *sin[AM_MAX_OP_IO];
-    bool yes = false;
-    am_status st = cond_check(a, n_in);
-    for (int j = 0; st == AM_OK && j < a->cond_input_locs.ndim; j++) sin[j] = x[a->cond_input_locs.v[j]];
-    if (st == AM_OK) st = sub_truth(a->sg.g[0], "cond", sin, &yes);
-    int k = yes ? 1 : 2;
-    for (int j = 0; st == AM_OK && j < cond_locs(a, k)->ndim; j++) sin[j] = x[cond_locs(a, k)->v[j]];
-    return st == AM_OK ? sub_apply(a->sg.g[k], cond_names[k], sin, y) : st;
-}
-
-/* Differentiates the replay at x (attached copies) for the heads y. */
-static am_status replay_grads(const am_grad_ctx *g, am_array **x, am_array **y,
-                              am_array *const *out_grad, am_array **in_grad)
-{
-    am_array *heads[AM_MAX_OP_IO], *hg[AM_MAX_OP_IO], *vars[AM_MAX_OP_IO], *gr[AM_MAX_OP_IO];
-    int nh = 0, nv = 0;
-    for (int k = 0; k < g->n_out; k++)
-        if (y[k] && y[k]->grad_fn) heads[nh] = y[k], hg[nh++] = out_grad[k];
-    for (int i = 0; i < g->n_in; i++)
-        if (g->need_grad[i]) vars[nv++] = x[i];
-    am_status st = nh > 0 ? am_grad_of(heads, hg, nh, vars, nv, false, false, gr) : AM_OK;
-    for (int i = 0, v = 0; i < g->n_in && st == AM_OK; i++) {
-        if (!g->need_grad[i]) continue;
-        am_array *d = nh > 0 ? gr[v++] : am_zeros_like(x[i]);
-        /* A head that is the input itself (a state the body passes on unchanged). */
-        for (int k = 0; k < g->n_out && d; k++)
-            if (y[k] == x[i]) d = am_elemwise_add(d, out_grad[k]);
-        if (!(in_grad[i] = d)) st = am_last_status();
-    }
-    return st;
-}
-
-static am_status cf_gradient(const am_grad_ctx *g, am_array *const *in, am_array *const *out,
-                             am_array *const *out_grad, am_array **in_grad)
-{
-    am_array *x[AM_MAX_OP_IO], *y[AM_MAX_OP_IO] = {0};
-    am_shape os[AM_MAX_OP_IO];
-    am_dtype ot[AM_MAX_OP_IO];
-    for (int i = 0; i < g->n_in + g->n_out; i++)
-        if (am_array_is_symbolic(i < g->n_in ? in[i] : out[i - g->n_in]))
-            return am_fail(AM_ERR_UNSUPPORTED, "gradients through control flow are computed "
-                           "eagerly only, not in a hybridized (symbolic) backward; keep the "
-                           "block eager to train it (docs/control-flow.md)");
-    for (int k = 0; k < g->n_out; k++) os[k] = am_array_shape(out[k]), ot[k] = am_array_dtype(out[k]);
-    am_scope_begin();
-    am_status st = AM_OK;
-    for (int i = 0; i < g->n_in && st == AM_OK; i++) {
-        x[i] = am_detach(in[i]);
-        st = x[i] ? am_attach_grad(x[i], AM_GRAD_WRITE) : am_last_status();
-    }
-    if (st == AM_OK) {
-        am_autograd_record_begin(am_is_training());
-        if (g->op->num_subgraphs == 1) st = foreach_replay(g->attrs, x, g->n_in, y, os);
-        else if (g->op->num_subgraphs == 2) st = while_replay(g->attrs, x, g->n_in, y, os, ot);
-        else st = cond_replay(g->attrs, x, g->n_in, y);
-        am_status end = am_autograd_end();
-        if (st == AM_OK) st = end;
-    }
-    if (st == AM_OK) st = replay_grads(g, x, y, out_grad, in_grad);
-    /* The results may alias arrays outside this scope (a head gradient passed on). */
-    for (int i = 0; i < g->n_in; i++)
-        in_grad[i] = st == AM_OK && g->need_grad[i] ? am_retain(in_grad[i]) : NULL;
-    am_scope_end();
-    for (int i = 0; i < g->n_in; i++)
-        if (in_grad[i]) am_scope_own(in_grad[i]);
-    return st;
-}
