@@ -158,6 +158,66 @@ static void test_foreach_symbolic_gradient(void)
     am_scope_end();
 }
 
+/* The gradient graph of file's graph w.r.t. its inputs names[0..n), evaluated at x with
+ * head gradients of ones; grads receive the input gradients. */
+static void symbolic_grads(const char *file, const char **names, am_array **x, int n,
+                           am_array **grads)
+{
+    am_graph *g = am_graph_load(file);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(g);
+    am_shape sh[8];
+    am_dtype ty[8];
+    for (int i = 0; i < n; i++) sh[i] = am_array_shape(x[i]), ty[i] = am_array_dtype(x[i]);
+    CU_ASSERT_EQUAL_FATAL(am_graph_infer(g, names, sh, ty, n), AM_OK);
+    am_graph *gg = am_graph_gradient(g, names, n);
+    if (!gg) printf("\n  %s\n", am_last_error());
+    CU_ASSERT_PTR_NOT_NULL_FATAL(gg);
+    int m = n, heads = g->n_heads;
+    for (int i = 0; i < gg->n_nodes && m < 8; i++) {
+        size_t len = strlen(gg->names[i]);
+        if (gg->nodes[i]->op || len < 10 || strcmp(gg->names[i] + len - 10, "_head_grad") != 0)
+            continue;
+        names[m] = gg->names[i];
+        x[m++] = am_ones(gg->nodes[i]->shapes[0], gg->nodes[i]->dtypes[0]);
+    }
+    CU_ASSERT_EQUAL_FATAL(m, n + heads);
+    am_array *out[16];
+    CU_ASSERT_EQUAL_FATAL(am_graph_eval(gg, names, x, m, false, out, heads + n), AM_OK);
+    for (int i = 0; i < n; i++) grads[i] = out[heads + i];
+    /* And in a plan, as a hybridized block's backward runs. */
+    am_plan *p = am_plan_create(gg, &(am_plan_opts){.training = false});
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    for (int i = 0; i < m; i++) CU_ASSERT_EQUAL(am_plan_bind(p, names[i], x[i]), AM_OK);
+    CU_ASSERT_EQUAL_FATAL(am_plan_run(p), AM_OK);
+    for (int i = 0; i < n; i++) CU_ASSERT(tu_allclose(am_plan_output(p, heads + i), grads[i], 0));
+    am_plan_release(p);
+    am_graph_release(gg);
+    am_graph_release(g);
+}
+
+/* A symbolic backward of _cond and _while_loop: one _backward_* node that replays the op
+ * on the values when the plan runs. */
+static void test_symbolic_gradient_by_value(void)
+{
+    am_scope_begin();
+    const char *cn[8] = {"data0", "data1"};
+    am_array *x[8] = {tu_array(AM_DTYPE_FLOAT32, AM_SHAPE(2), 1, 2),
+                      tu_array(AM_DTYPE_FLOAT32, AM_SHAPE(2), 0.5, 0.5)}, *gr[2];
+    symbolic_grads("tests/fixtures/json/mxnet191_cond-symbol.json", cn, x, 2, gr);
+    TU_ASSERT_VALUES(gr[0], AM_SHAPE(2), 0, 2, 2);
+    TU_ASSERT_VALUES(gr[1], AM_SHAPE(2), 0, 1, 1);
+    x[1] = tu_array(AM_DTYPE_FLOAT32, AM_SHAPE(2), 5, 5);
+    symbolic_grads("tests/fixtures/json/mxnet191_cond-symbol.json", cn, x, 2, gr);
+    TU_ASSERT_VALUES(gr[0], AM_SHAPE(2), 0, 1, 1);
+    TU_ASSERT_VALUES(gr[1], AM_SHAPE(2), 0, -1, -1);
+    /* sum of the stacked s (rows s, s, s + 1, s + 3, zeros), of i, and of the last s. */
+    const char *wn[8] = {"data"};
+    x[0] = tu_array(AM_DTYPE_FLOAT32, AM_SHAPE(2), 1, 2);
+    symbolic_grads("tests/fixtures/json/mxnet191_while_loop-symbol.json", wn, x, 1, gr);
+    TU_ASSERT_VALUES(gr[0], AM_SHAPE(2), 0, 5, 5);
+    am_scope_end();
+}
+
 /* MXNet 1.9.1's export of while_loop(s.sum() < 10: i + 1, s + i, output s), max 5 steps:
  * four steps, and the fifth row, which MXNet leaves undefined, zero. */
 static void test_while_loop(void)
@@ -353,13 +413,6 @@ static void test_errors(void)
                      "must have the same shape (the broadcast_* ops broadcast) (in the body "
                      "subgraph)");
     am_graph_release(g);
-    /* A symbolic backward (hybridized) of cond or while_loop is refused clearly. */
-    g = am_graph_load("tests/fixtures/json/mxnet191_cond-symbol.json");
-    const char *cn[] = {"data0", "data1"};
-    CU_ASSERT_EQUAL(am_graph_infer(g, cn, (am_shape[]){AM_SHAPE(2), AM_SHAPE(2)},
-                                   (am_dtype[]){AM_DTYPE_FLOAT32, AM_DTYPE_FLOAT32}, 2), AM_OK);
-    TU_ASSERT_FAILS(am_graph_gradient(g, cn, 2), AM_ERR_UNSUPPORTED, "computed eagerly only");
-    am_graph_release(g);
     am_scope_end();
 }
 
@@ -367,6 +420,7 @@ CU_TestInfo am_tests_ops_control_flow[] = {
     {"_foreach: stacked outputs and states, node by node and in plans", test_foreach_values},
     {"_foreach: eager gradient by hand", test_foreach_gradient},
     {"_foreach: symbolic gradient (the backward graph)", test_foreach_symbolic_gradient},
+    {"_cond, _while_loop: symbolic gradient by a _backward_* node", test_symbolic_gradient_by_value},
     {"_while_loop: MXNet's export, data-dependent stop, zero rows, gradient", test_while_loop},
     {"_cond: MXNet's export, both branches, gradient", test_cond},
     {"symbol JSON with subgraphs: canonical and kept writing", test_json_round_trip},

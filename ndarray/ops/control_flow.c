@@ -497,7 +497,7 @@ static am_status while_cpu(const am_kernel_ctx *ctx, const void *attrs, const am
     return st;
 }
 
-static const am_attr_field while_fields[] = {
+const am_attr_field am_cf_while_fields[] = {
     AM_ATTR_FIELD(while_attrs, num_args, AM_ATTR_INT, NULL, "inputs, plus 2 for the subgraphs"),
     AM_ATTR_FIELD(while_attrs, num_outputs, AM_ATTR_INT, NULL, "outputs of func"),
     AM_ATTR_FIELD(while_attrs, num_out_data, AM_ATTR_INT, NULL,
@@ -514,7 +514,7 @@ const am_op_def am_op_while_loop = {
     .name = "_while_loop",
     .input_names = (const char *const[]){"data", NULL},
     .num_inputs = while_inputs, .num_outputs = 1, .num_outputs_of = while_outputs,
-    .attrs = while_fields, .attrs_size = sizeof(while_attrs),
+    .attrs = am_cf_while_fields, .attrs_size = sizeof(while_attrs),
     .infer_shape = while_shape, .infer_dtype = while_dtype, .cpu = while_cpu,
     .gradient = am_cf_gradient, .fuse = AM_FUSE_OPAQUE, .flags = AM_OP_VARIADIC,
     .num_subgraphs = 2,
@@ -623,7 +623,7 @@ static am_status cond_cpu(const am_kernel_ctx *ctx, const void *attrs, const am_
     return st;
 }
 
-static const am_attr_field cond_fields[] = {
+const am_attr_field am_cf_cond_fields[] = {
     AM_ATTR_FIELD(cond_attrs, num_args, AM_ATTR_INT, NULL, "inputs, plus 3 for the subgraphs"),
     AM_ATTR_FIELD(cond_attrs, num_outputs, AM_ATTR_INT, NULL, "outputs of each branch"),
     AM_ATTR_FIELD(cond_attrs, cond_input_locs, AM_ATTR_TUPLE, NULL, "op input of each cond input"),
@@ -635,7 +635,7 @@ const am_op_def am_op_cond = {
     .name = "_cond",
     .input_names = (const char *const[]){"data", NULL},
     .num_inputs = cond_inputs, .num_outputs = 1, .num_outputs_of = cond_outputs,
-    .attrs = cond_fields, .attrs_size = sizeof(cond_attrs),
+    .attrs = am_cf_cond_fields, .attrs_size = sizeof(cond_attrs),
     .infer_shape = cond_shape, .infer_dtype = cond_dtype, .cpu = cond_cpu,
     .gradient = am_cf_gradient, .fuse = AM_FUSE_OPAQUE, .flags = AM_OP_VARIADIC,
     .num_subgraphs = 3,

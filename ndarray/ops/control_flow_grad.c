@@ -3,7 +3,8 @@
  * their own, and back-propagated with each op's own gradient function: concrete arrays
  * give an eager backward, symbolic ones build the backward graph (a hybridized block's).
  * _foreach replays either way, its length being a shape; _while_loop and _cond decide
- * by values, so their gradients are eager only (docs/control-flow.md). */
+ * by values, so a symbolic backward gets a _backward_while_loop or _backward_cond node,
+ * which replays them when it runs (docs/control-flow.md). */
 #include "control_flow_impl.h"
 
 /* One replayed subgraph node: its inputs then its outputs. */
@@ -256,6 +257,149 @@ static am_array *own_handle(am_array *x)
     return am_scope_own(am_symbolic_array(x->node, x->node_output));
 }
 
+/* ---- _backward_while_loop, _backward_cond ----------------------------------------------
+ * A symbolic backward of _while_loop or _cond cannot unroll the loop: the steps depend on
+ * values.  It gets one node of these ops instead, whose kernel replays and differentiates
+ * the forward with the values it is given at run time (as MXNet's stateful backward does).
+ * Inputs: the forward's inputs, then the gradients of its outputs; outputs: the gradients
+ * of its inputs.  The attributes (and subgraphs) are the forward's. */
+
+static int fwd_inputs(const am_op_def *fwd, const void *attrs)
+{
+    return am_op_num_inputs(fwd, attrs);
+}
+
+static int bwd_while_inputs(const void *attrs)
+{
+    return fwd_inputs(&am_op_while_loop, attrs) + am_op_num_outputs(&am_op_while_loop, attrs);
+}
+
+static int bwd_while_outputs(const void *attrs) { return fwd_inputs(&am_op_while_loop, attrs); }
+
+static int bwd_cond_inputs(const void *attrs)
+{
+    return fwd_inputs(&am_op_cond, attrs) + am_op_num_outputs(&am_op_cond, attrs);
+}
+
+static int bwd_cond_outputs(const void *attrs) { return fwd_inputs(&am_op_cond, attrs); }
+
+static am_status bwd_shape(const void *attrs, am_shape *in, int n_in, am_shape *out, int n_out)
+{
+    AM_UNUSED(attrs), AM_UNUSED(n_in);
+    for (int i = 0; i < n_out; i++) {
+        if (in[i].ndim < 0) return am_fail(AM_ERR_SHAPE, "the shape of input %d is unknown", i);
+        out[i] = in[i];
+    }
+    return AM_OK;
+}
+
+static am_status bwd_dtype(const void *attrs, am_dtype *in, int n_in, am_dtype *out, int n_out)
+{
+    AM_UNUSED(attrs), AM_UNUSED(n_in);
+    for (int i = 0; i < n_out; i++) out[i] = in[i];
+    return AM_OK;
+}
+
+/* A new array holding a copy of view v (CPU). */
+static am_array *array_of(const am_view *v)
+{
+    am_shape s = {.ndim = v->ndim};
+    for (int d = 0; d < v->ndim; d++) s.dim[d] = v->dim[d];
+    am_array *x = am_array_alloc(s, v->dtype, am_cpu());
+    if (x) memcpy(am_array_ptr(x), v->data, (size_t)am_shape_size(&s) * am_dtype_size(v->dtype));
+    return x ? am_scope_own(x) : NULL;
+}
+
+static am_status bwd_run(const am_op_def *fwd, const void *attrs, const am_view *in, int n_in,
+                         const am_view *out, int n_out, const am_req *req)
+{
+    am_array *x[2 * AM_MAX_OP_IO], *ig[AM_MAX_OP_IO] = {0};
+    bool need[AM_MAX_OP_IO];
+    am_status st = AM_OK;
+    for (int i = 0; i < n_in + n_out; i++)
+        if ((i < n_in ? in[i] : out[i - n_in]).device.type != AM_DEVICE_CPU)
+            return am_fail(AM_ERR_UNSUPPORTED, "control flow runs on the CPU only");
+    for (int i = 0; i < n_out; i++) need[i] = req[i] != AM_REQ_NULL;
+    am_grad_ctx g = {.op = fwd, .attrs = attrs, .n_in = n_out, .n_out = n_in - n_out,
+                     .need_grad = need};
+    bool was = am_autograd_set_recording(false);
+    am_scope_begin();
+    for (int i = 0; i < n_in && st == AM_OK; i++)
+        if (!(x[i] = array_of(&in[i]))) st = am_last_status();
+    if (st == AM_OK)
+        st = fwd == &am_op_cond ? cond_grad(&g, x, x + n_out, ig) : while_grad(&g, x, x + n_out, ig);
+    for (int i = 0; i < n_out && st == AM_OK; i++) {
+        if (!need[i]) continue;
+        size_t es = am_dtype_size(out[i].dtype), n = (size_t)am_view_size(&out[i]);
+        if (ig[i]->dtype != out[i].dtype || (size_t)am_array_size(ig[i]) != n) {
+            st = am_fail(AM_ERR_INTERNAL, "the gradient of input %d does not match it", i);
+        } else if (req[i] != AM_REQ_ADD) {
+            memcpy(out[i].data, am_array_ptr(ig[i]), n * es);
+        } else {
+            AM_DTYPE_SWITCH(out[i].dtype, T, {
+                T *y = out[i].data;
+                const T *d = am_array_ptr(ig[i]);
+                for (size_t k = 0; k < n; k++) y[k] += d[k];
+            });
+        }
+    }
+    am_scope_end();
+    am_autograd_set_recording(was);
+    return st;
+}
+
+static am_status bwd_while_cpu(const am_kernel_ctx *ctx, const void *attrs, const am_view *in,
+                               int n_in, const am_view *out, int n_out, const am_req *req)
+{
+    AM_UNUSED(ctx);
+    return bwd_run(&am_op_while_loop, attrs, in, n_in, out, n_out, req);
+}
+
+static am_status bwd_cond_cpu(const am_kernel_ctx *ctx, const void *attrs, const am_view *in,
+                              int n_in, const am_view *out, int n_out, const am_req *req)
+{
+    AM_UNUSED(ctx);
+    return bwd_run(&am_op_cond, attrs, in, n_in, out, n_out, req);
+}
+
+const am_op_def am_op_backward_while_loop = {
+    .name = "_backward_while_loop",
+    .input_names = (const char *const[]){"data", NULL},
+    .num_inputs = bwd_while_inputs, .num_outputs = 1, .num_outputs_of = bwd_while_outputs,
+    .attrs = am_cf_while_fields, .attrs_size = sizeof(while_attrs),
+    .infer_shape = bwd_shape, .infer_dtype = bwd_dtype, .cpu = bwd_while_cpu,
+    .fuse = AM_FUSE_OPAQUE, .flags = AM_OP_VARIADIC | AM_OP_NO_GRAD, .num_subgraphs = 2,
+    .doc = "The gradient of _while_loop in a symbolic backward: replays the loop on its "
+           "inputs' values.",
+};
+
+const am_op_def am_op_backward_cond = {
+    .name = "_backward_cond",
+    .input_names = (const char *const[]){"data", NULL},
+    .num_inputs = bwd_cond_inputs, .num_outputs = 1, .num_outputs_of = bwd_cond_outputs,
+    .attrs = am_cf_cond_fields, .attrs_size = sizeof(cond_attrs),
+    .infer_shape = bwd_shape, .infer_dtype = bwd_dtype, .cpu = bwd_cond_cpu,
+    .fuse = AM_FUSE_OPAQUE, .flags = AM_OP_VARIADIC | AM_OP_NO_GRAD, .num_subgraphs = 3,
+    .doc = "The gradient of _cond in a symbolic backward: runs the branch its inputs' values "
+           "choose.",
+};
+
+/* One _backward_while_loop or _backward_cond node for a symbolic backward. */
+static am_status backward_node(const am_grad_ctx *g, am_array *const *in, am_array *const *out,
+                               am_array *const *out_grad, am_array **in_grad)
+{
+    am_array *x[2 * AM_MAX_OP_IO], *ig[AM_MAX_OP_IO];
+    for (int i = 0; i < g->n_in; i++) x[i] = in[i];
+    for (int k = 0; k < g->n_out; k++)
+        if (!(x[g->n_in + k] = out_grad[k] ? out_grad[k] : am_zeros_like(out[k])))
+            return am_last_status();
+    const am_op_def *bwd = g->op->num_subgraphs == 2 ? &am_op_backward_while_loop
+                                                     : &am_op_backward_cond;
+    am_status st = am_op_call(bwd, g->attrs, x, g->n_in + g->n_out, ig, g->n_in, g->at);
+    for (int i = 0; i < g->n_in; i++) in_grad[i] = st == AM_OK && g->need_grad[i] ? ig[i] : NULL;
+    return st;
+}
+
 am_status am_cf_gradient(const am_grad_ctx *g, am_array *const *in, am_array *const *out,
                          am_array *const *out_grad, am_array **in_grad)
 {
@@ -263,10 +407,7 @@ am_status am_cf_gradient(const am_grad_ctx *g, am_array *const *in, am_array *co
     am_array *x[AM_MAX_OP_IO];
     bool symbolic = false;
     for (int i = 0; i < g->n_in; i++) symbolic |= am_array_is_symbolic(in[i]);
-    if (symbolic && g->op->num_subgraphs > 1)
-        return am_fail(AM_ERR_UNSUPPORTED, "its gradient is computed eagerly only: the steps "
-                       "taken depend on values, which a hybridized (symbolic) backward does not "
-                       "have; keep the block eager to train it (docs/control-flow.md)");
+    if (symbolic && g->op->num_subgraphs > 1) return backward_node(g, in, out, out_grad, in_grad);
     am_scope_begin();
     am_status st = AM_OK;
     for (int i = 0; i < g->n_in && st == AM_OK; i++)

@@ -37,6 +37,10 @@ const am_tuple *am_cf_cond_locs(const cond_attrs *a, int k);
 extern const char *const am_cf_cond_names[];
 /* Whether the one-element predicate p (what names its subgraph) is non-zero. */
 am_status am_cf_truth(am_array *p, const char *what, bool *yes);
+extern const am_op_def am_op_while_loop, am_op_cond;
+extern const am_attr_field am_cf_while_fields[], am_cf_cond_fields[];
+extern const am_op_def am_op_backward_while_loop, am_op_backward_cond;
+
 /* The gradient of the three ops (control_flow_grad.c). */
 am_status am_cf_gradient(const am_grad_ctx *g, am_array *const *in, am_array *const *out,
                          am_array *const *out_grad, am_array **in_grad);
