@@ -409,7 +409,7 @@ am_status am_json_source_attach(am_graph *g, json_t *root, am_node *const *file_
  * as jansson writes them. */
 static void w_value(writer *w, const json_t *v)
 {
-    if (w->depth >= 12 && (json_is_object(v) || json_is_array(v))) {
+    if (w->depth >= 48 && (json_is_object(v) || json_is_array(v))) {
         char *t = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
         if (t) sb_puts(&w->b, t);
         else w->b.oom = true;

@@ -375,6 +375,56 @@ static void test_nested(void)
     am_scope_end();
 }
 
+/* A graph whose cond's then branch holds a cond, levels deep: x > 0 ? x : x at each. */
+static char *nested_conds(int levels)
+{
+    static const char leaf[] =
+        "{\"nodes\": [{\"op\": \"null\", \"name\": \"a\", \"inputs\": []}, "
+        "{\"op\": \"_copy\", \"name\": \"c\", \"inputs\": [[0, 0, 0]]}], "
+        "\"arg_nodes\": [0], \"heads\": [[1, 0, 0]]}";
+    char *g = strdup(leaf);
+    for (int l = 0; l < levels && g; l++) {
+        size_t n = strlen(g) + 2 * sizeof(leaf) + 512;
+        char *h = malloc(n);
+        if (h)
+            snprintf(h, n, "{\"nodes\": [{\"op\": \"null\", \"name\": \"a\", \"inputs\": []}, "
+                     "{\"op\": \"_cond\", \"name\": \"c\", \"attrs\": {\"num_args\": \"5\", "
+                     "\"num_outputs\": \"1\", \"cond_input_locs\": \"[0]\", "
+                     "\"then_input_locs\": \"[1]\", \"else_input_locs\": \"[1]\"}, "
+                     "\"inputs\": [[0, 0, 0], [0, 0, 0]], \"subgraphs\": [%s, %s, %s]}], "
+                     "\"arg_nodes\": [0], \"heads\": [[1, 0, 0]]}", leaf, g, leaf);
+        free(g);
+        g = h;
+    }
+    return g;
+}
+
+/* Subgraphs nest 8 deep at most; up to that they read, run and write back as read. */
+static void test_nesting_depth(void)
+{
+    am_scope_begin();
+    char *ok = nested_conds(8), *deep = nested_conds(9);
+    CU_ASSERT_FATAL(ok && deep);
+    am_graph *g = am_graph_from_json(ok);
+    if (!g) printf("\n  %s\n", am_last_error());
+    CU_ASSERT_PTR_NOT_NULL_FATAL(g);
+    char *text = am_graph_to_json(g);
+    am_graph *h = am_graph_from_json(text);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+    char *again = am_graph_to_json(h);
+    CU_ASSERT_STRING_EQUAL(again, text);
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "\"arg_nodes\": [0], \n"));
+    const char *names[] = {"a"};
+    am_array *x[] = {tu_array(AM_DTYPE_FLOAT32, AM_SHAPE(1), 3)}, *out[1];
+    run_both(text, names, x, 1, out, 1);
+    TU_ASSERT_VALUES(out[0], AM_SHAPE(1), 0, 3);
+    TU_ASSERT_FAILS(am_graph_from_json(deep), AM_ERR_FORMAT, "subgraphs nest more than 8 deep");
+    free(ok), free(deep), free(text), free(again);
+    am_graph_release(h);
+    am_graph_release(g);
+    am_scope_end();
+}
+
 static void test_errors(void)
 {
     am_scope_begin();
@@ -425,5 +475,6 @@ CU_TestInfo am_tests_ops_control_flow[] = {
     {"_cond: MXNet's export, both branches, gradient", test_cond},
     {"symbol JSON with subgraphs: canonical and kept writing", test_json_round_trip},
     {"a cond nested in a foreach body", test_nested},
+    {"subgraphs nest 8 deep at most", test_nesting_depth},
     {"bad input fails with a clear message", test_errors},
     CU_TEST_INFO_NULL};
