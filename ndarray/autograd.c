@@ -69,6 +69,8 @@ static void node_free(am_tape_node *n)
     for (int i = 0; i < n->n_out; i++) am_release(n->out[i]);
     free(n->in);
     free(n->out);
+    for (int k = 0; n->attrs && k < n->op->num_subgraphs; k++)
+        am_graph_release(((am_op_subgraphs *)n->attrs)->g[k]);
     free(n->attrs);
     if (n->state_release) n->state_release(n->state);
     free(n);
@@ -130,9 +132,11 @@ am_status am_tape_record_state(const am_op_def *op, const void *attrs, am_array 
     n->n_out = n_all;
     n->in = calloc((size_t)(n_in ? n_in : 1), sizeof(*n->in));
     n->out = calloc((size_t)n->n_out, sizeof(*n->out));
-    n->attrs = op->attrs_size ? malloc(op->attrs_size) : NULL;
+    n->attrs = op->attrs_size ? calloc(1, op->attrs_size) : NULL;
     if (!n->in || !n->out || (op->attrs_size && !n->attrs)) goto out_oom;
     if (op->attrs_size) memcpy(n->attrs, attrs, op->attrs_size);
+    /* A control-flow call's subgraphs stay alive as long as its record. */
+    for (int k = 0; k < op->num_subgraphs; k++) am_graph_retain(((am_op_subgraphs *)n->attrs)->g[k]);
     for (int i = 0; i < n_in; i++) n->in[i] = am_retain(in[i]);
     for (int k = 0; k < n->n_out; k++) {
         n->out[k] = am_array_new_view(outs[k], outs[k]->shape, outs[k]->dtype, 0);

@@ -79,8 +79,8 @@ static void sb_str(sbuf *b, const char *s)
 typedef struct writer {
     sbuf b;
     int depth;     /* open scopes, for the indentation */
-    bool multi[16]; /* whether each open scope is multi-line */
-    int count[16];  /* members written in each open scope */
+    bool multi[64]; /* whether each open scope is multi-line (subgraphs nest 8 deep at most) */
+    int count[64];  /* members written in each open scope */
 } writer;
 
 static void w_newline(writer *w)
@@ -253,6 +253,23 @@ static bool write_attrs(writer *w, const am_node *n, bool origins)
 
 /* ---- the graph ----------------------------------------------------------------------- */
 
+static bool write_graph(writer *w, const am_graph *g, bool origins, bool sub);
+static bool write_kept_graph(writer *w, const am_graph *g, bool sub);
+
+/* A control-flow node's "subgraphs": each graph as written from its file, or canonically. */
+static bool write_subgraphs(writer *w, const am_node *n, bool origins)
+{
+    const am_op_subgraphs *sg = n->attrs;
+    bool ok = true;
+    w_key(w, "subgraphs");
+    w_begin(w, "[", true);
+    for (int k = 0; k < n->op->num_subgraphs && ok; k++)
+        ok = sg->g[k]->source ? write_kept_graph(w, sg->g[k], true)
+                              : write_graph(w, sg->g[k], origins, true);
+    w_end(w, "]");
+    return ok;
+}
+
 static bool write_node(writer *w, const am_graph *g, int i, bool origins)
 {
     const am_node *n = g->nodes[i];
@@ -268,6 +285,7 @@ static bool write_node(writer *w, const am_graph *g, int i, bool origins)
     for (int k = 0; k < n->n_in; k++)
         w_entry(w, am_graph_index(g, n->inputs[k].node), n->inputs[k].index);
     w_end(w, "]");
+    if (n->op && n->op->num_subgraphs > 0 && !write_subgraphs(w, n, origins)) return false;
     w_end(w, "}");
     return true;
 }
@@ -284,10 +302,12 @@ static void write_ints(writer *w, const char *key, const int *v, int n)
     w_end(w, "]");
 }
 
-static bool write_graph(writer *w, const am_graph *g, bool origins)
+/* A graph object; a subgraph (sub) has no "attrs" of its own, as in MXNet. */
+static bool write_graph(writer *w, const am_graph *g, bool origins, bool sub)
 {
     int *ints = malloc((size_t)(g->n_nodes + 1) * sizeof(*ints));
     if (!ints) return false;
+    if (sub) w_item(w);
     w_begin(w, "{", true);
     w_key(w, "nodes");
     w_begin(w, "[", true);
@@ -306,11 +326,13 @@ static bool write_graph(writer *w, const am_graph *g, bool origins)
     for (int h = 0; h < g->n_heads; h++)
         w_entry(w, am_graph_index(g, g->heads[h].node), g->heads[h].index);
     w_end(w, "]");
-    w_key(w, "attrs");
-    w_begin(w, "{", false);
-    w_key(w, "mxnet_version");
-    sb_printf(&w->b, "[\"int\", %d]", MXNET_VERSION);
-    w_end(w, "}");
+    if (!sub) {
+        w_key(w, "attrs");
+        w_begin(w, "{", false);
+        w_key(w, "mxnet_version");
+        sb_printf(&w->b, "[\"int\", %d]", MXNET_VERSION);
+        w_end(w, "}");
+    }
     w_end(w, "}");
     free(ints);
     return ok;
@@ -387,7 +409,7 @@ am_status am_json_source_attach(am_graph *g, json_t *root, am_node *const *file_
  * as jansson writes them. */
 static void w_value(writer *w, const json_t *v)
 {
-    if (w->depth >= 12 && (json_is_object(v) || json_is_array(v))) {
+    if (w->depth >= 48 && (json_is_object(v) || json_is_array(v))) {
         char *t = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
         if (t) sb_puts(&w->b, t);
         else w->b.oom = true;
@@ -541,6 +563,18 @@ static bool write_kept_node(writer *w, const am_graph *g, int i)
                 w_kept_entry(w, am_graph_index(g, n->inputs[k].node), n->inputs[k].index,
                              json_array_get(v, (size_t)k));
             w_end(w, "]");
+        } else if (strcmp(key, "subgraphs") == 0 && n->op && n->op->num_subgraphs > 0) {
+            const am_op_subgraphs *sg = n->attrs;
+            bool ok = true;
+            w_begin(w, "[", true);
+            for (int k = 0; k < n->op->num_subgraphs && ok; k++)
+                ok = sg->g[k]->source ? write_kept_graph(w, sg->g[k], true)
+                                      : write_graph(w, sg->g[k], false, true);
+            w_end(w, "]");
+            if (!ok) {
+                kv_free(now.list, now.n);
+                return false;
+            }
         } else if (strcmp(key, "control_deps") == 0 && !s->same_order) {
             int m = 0, ids[1024];
             size_t k;
@@ -566,7 +600,7 @@ static bool write_kept_node(writer *w, const am_graph *g, int i)
     return true;
 }
 
-static bool write_kept_graph(writer *w, const am_graph *g)
+static bool write_kept_graph(writer *w, const am_graph *g, bool sub)
 {
     const am_json_source *s = g->source;
     int *ints = malloc((size_t)(g->n_nodes + 1) * sizeof(*ints));
@@ -574,6 +608,7 @@ static bool write_kept_graph(writer *w, const am_graph *g)
     const char *key;
     const json_t *v;
     bool ok = true;
+    if (sub) w_item(w);
     w_begin(w, "{", true);
     json_object_foreach(s->root, key, v) {
         w_key(w, key);
@@ -616,7 +651,8 @@ char *am_graph_to_json_opts(const am_graph *g, bool origins)
         return NULL;
     }
     writer w = {0};
-    if (!(g->source ? write_kept_graph(&w, g) : write_graph(&w, g, origins)) || w.b.oom) {
+    if (!(g->source ? write_kept_graph(&w, g, false) : write_graph(&w, g, origins, false)) ||
+        w.b.oom) {
         free(w.b.s);
         am_fail(AM_ERR_OOM, "am_graph_to_json: out of memory");
         return NULL;

@@ -11,9 +11,12 @@
 
 #define MAX_NODES 1000000 /* far beyond real models; bounds what a file may ask for */
 
+#define MAX_SUBGRAPH_DEPTH 8 /* control flow nested deeper is taken for a hostile file */
+
 typedef struct reader {
     const char *src;  /* "symbol JSON" or the path, for messages */
     bool np_shape;    /* "is_np_shape": -1 (not 0) marks an unknown dimension */
+    int depth;        /* 0 for the file's graph, 1 for a subgraph of one of its nodes, ... */
     am_node **nodes;  /* one reference per node read so far */
     int n_nodes;
 } reader;
@@ -272,8 +275,36 @@ static am_status read_inputs(const reader *r, const json_t *jin, int i, const ch
     return AM_OK;
 }
 
-static am_node *read_op_node(const reader *r, const char *opname, const json_t *jin, int i,
-                             const char *who, const attr_list *l)
+static am_graph *read_graph(const reader *parent, const json_t *root, const char *src);
+
+/* The graphs a control-flow node runs ("subgraphs"), set into its attributes
+ * (references the caller releases once the node holds its own). */
+static am_status read_subgraphs(const reader *r, const am_op_def *op, const json_t *jsub,
+                                const char *who, void *attrs)
+{
+    size_t n = json_array_size(jsub);
+    if (n != (size_t)op->num_subgraphs)
+        return rfail(r, AM_ERR_FORMAT, "%s: %s runs %d subgraph%s, but \"subgraphs\" %s %zu",
+                     who, op->name, op->num_subgraphs, op->num_subgraphs > 1 ? "s" : "",
+                     jsub ? "lists" : "is missing, so", n);
+    if (r->depth >= MAX_SUBGRAPH_DEPTH)
+        return rfail(r, AM_ERR_FORMAT, "%s: subgraphs nest more than %d deep", who,
+                     MAX_SUBGRAPH_DEPTH);
+    am_op_subgraphs *sg = attrs;
+    for (size_t k = 0; k < n; k++) {
+        char src[768];
+        snprintf(src, sizeof(src), "%s: %s: subgraphs[%zu]", r->src, who, k);
+        const json_t *js = json_array_get(jsub, k);
+        if (!json_is_object(js))
+            return rfail(r, AM_ERR_FORMAT, "%s: subgraphs[%zu] is %s, not an object", who, k,
+                         type_name(js));
+        if (!(sg->g[k] = read_graph(r, js, src))) return am_last_status();
+    }
+    return AM_OK;
+}
+
+static am_node *read_op_node(const reader *r, const char *opname, const json_t *jin,
+                             const json_t *jsub, int i, const char *who, const attr_list *l)
 {
     const am_op_def *op = am_op_find(opname);
     if (!op) {
@@ -287,7 +318,12 @@ static am_node *read_op_node(const reader *r, const char *opname, const json_t *
     am_entry e[AM_MAX_OP_IO];
     int n_in = am_op_num_inputs(op, attrs), n_out = am_op_num_outputs(op, attrs);
     int got = (int)json_array_size(jin);
-    if (got != n_in)
+    if ((op->num_subgraphs > 0 || json_array_size(jsub) > 0) &&
+        (op->num_subgraphs == 0 || read_subgraphs(r, op, jsub, who, attrs) != AM_OK)) {
+        if (op->num_subgraphs == 0)
+            rfail(r, AM_ERR_FORMAT, "%s: %s runs no subgraphs, but the node has \"subgraphs\"",
+                  who, op->name);
+    } else if (got != n_in)
         rfail(r, AM_ERR_FORMAT, "%s: %s takes %d inputs with these attributes, but \"inputs\" "
               "lists %d", who, op->name, n_in, got);
     else if (n_out < 1)
@@ -307,6 +343,7 @@ static am_node *read_op_node(const reader *r, const char *opname, const json_t *
             }
         }
     }
+    for (int k = 0; k < op->num_subgraphs; k++) am_graph_release(((am_op_subgraphs *)attrs)->g[k]);
     free(attrs);
     return n;
 }
@@ -314,7 +351,7 @@ static am_node *read_op_node(const reader *r, const char *opname, const json_t *
 /* ---- nodes ----------------------------------------------------------------------------- */
 
 /* "op", "name", "inputs" are required; "control_deps" is accepted and ignored
- * (it only orders execution); non-empty "subgraphs" are unsupported. */
+ * (it only orders execution); "subgraphs" belong to control-flow ops. */
 static am_status check_node_fields(const reader *r, const json_t *jn, const char *who)
 {
     const json_t *op = json_object_get(jn, "op"), *name = json_object_get(jn, "name");
@@ -335,9 +372,6 @@ static am_status check_node_fields(const reader *r, const json_t *jn, const char
     if (sub && !json_is_array(sub))
         return rfail(r, AM_ERR_FORMAT, "%s: \"subgraphs\" is %s, not an array", who,
                      type_name(sub));
-    if (sub && json_array_size(sub) > 0)
-        return rfail(r, AM_ERR_UNSUPPORTED, "%s: subgraphs (control flow or partitioned ops) "
-                     "are not supported", who);
     return AM_OK;
 }
 
@@ -371,7 +405,8 @@ static am_node *read_node(const reader *r, const json_t *jn, int i)
             am_node_release(n);
             n = NULL;
         }
-    } else if ((n = read_op_node(r, opname, jin, i, who, &l)) && name[0] &&
+    } else if ((n = read_op_node(r, opname, jin, json_object_get(jn, "subgraphs"), i, who, &l)) &&
+               name[0] &&
                !(n->name = strdup(name))) {
         rfail(r, AM_ERR_OOM, "out of memory");
         am_node_release(n);
@@ -501,29 +536,39 @@ static am_graph *read_heads(const reader *r, const json_t *jheads)
     return g;
 }
 
-am_graph *am_graph_from_json_buffer(const char *buf, size_t len, const char *src)
+/* A graph object: the file's, or (parent set) a subgraph of a node, which
+ * shares the file's conventions. */
+static am_graph *read_graph(const reader *parent, const json_t *root, const char *src)
 {
     reader r = {.src = src};
-    json_error_t jerr;
     am_graph *g = NULL;
-    json_t *root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
-    if (!root) {
-        rfail(&r, AM_ERR_FORMAT, "not JSON: line %d, column %d: %s", jerr.line, jerr.column,
-              jerr.text);
-        return NULL;
-    }
+    if (parent) r.np_shape = parent->np_shape, r.depth = parent->depth + 1;
     if (!json_is_object(root))
         rfail(&r, AM_ERR_FORMAT, "the top level is %s, not an object", type_name(root));
     else if (read_graph_attrs(&r, root) == AM_OK &&
              read_nodes(&r, json_object_get(root, "nodes")) == AM_OK &&
              check_index_arrays(&r, root) == AM_OK && check_variable_names(&r) == AM_OK)
         g = read_heads(&r, json_object_get(root, "heads"));
-    if (g && am_json_source_attach(g, root, r.nodes, r.n_nodes, r.np_shape) != AM_OK) {
+    if (g && am_json_source_attach(g, (json_t *)root, r.nodes, r.n_nodes, r.np_shape) != AM_OK) {
         am_graph_release(g);
         g = NULL;
     }
     for (int i = 0; i < r.n_nodes; i++) am_node_release(r.nodes[i]);
     free(r.nodes);
+    return g;
+}
+
+am_graph *am_graph_from_json_buffer(const char *buf, size_t len, const char *src)
+{
+    json_error_t jerr;
+    json_t *root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!root) {
+        reader r = {.src = src};
+        rfail(&r, AM_ERR_FORMAT, "not JSON: line %d, column %d: %s", jerr.line, jerr.column,
+              jerr.text);
+        return NULL;
+    }
+    am_graph *g = read_graph(NULL, root, src);
     json_decref(root);
     return g;
 }

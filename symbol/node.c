@@ -18,6 +18,9 @@ am_node *am_node_create(const am_op_def *op, const void *attrs, const am_entry *
     if (op && op->attrs_size) {
         if (!(n->attrs = malloc(op->attrs_size))) goto out_free;
         memcpy(n->attrs, attrs, op->attrs_size);
+        /* A control-flow node holds its subgraphs. */
+        for (int k = 0; k < op->num_subgraphs; k++)
+            if (((am_op_subgraphs *)n->attrs)->g[k]) am_graph_retain(((am_op_subgraphs *)n->attrs)->g[k]);
     }
     for (int i = 0; i < n_out; i++) {
         n->shapes[i].ndim = -1;
@@ -59,6 +62,8 @@ static void node_free(am_node *n, am_node ***work, int *n_work, int *cap)
     }
     for (int i = 0; i < n->n_extra; i++) free(n->extra[i].key), free(n->extra[i].value);
     am_release(n->value);
+    for (int k = 0; n->op && n->attrs && k < n->op->num_subgraphs; k++)
+        am_graph_release(((am_op_subgraphs *)n->attrs)->g[k]);
     free(n->extra), free(n->inputs), free(n->shapes), free(n->dtypes);
     free(n->attrs), free(n->name), free(n->origin), free(n);
 }

@@ -132,3 +132,5 @@ SUITE(ops_image)
 SUITE(examples)
 /* files */
 SUITE(files)
+/* ops_control_flow */
+SUITE(ops_control_flow)

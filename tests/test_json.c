@@ -766,7 +766,7 @@ static const bad_case bad_cases[] = {
     {X ", {\"op\": \"relu\", \"name\": \"y\", \"inputs\": [\"0\"]}", "[1, 0]", AM_ERR_FORMAT,
      "inputs[0] is a string, not an entry"},
     {X ", {\"op\": \"relu\", \"name\": \"y\", \"inputs\": [[0, 0]], \"subgraphs\": [{}]}",
-     "[1, 0]", AM_ERR_UNSUPPORTED, "node 1 ('y'): subgraphs"},
+     "[1, 0]", AM_ERR_FORMAT, "node 1 ('y'): relu runs no subgraphs"},
     {X ", {\"op\": \"relu\", \"name\": \"y\", \"inputs\": [[0, 0]], \"control_deps\": 1}",
      "[1, 0]", AM_ERR_FORMAT, "node 1 ('y'): \"control_deps\" is an integer, not an array"},
     {X, "[5, 0]", AM_ERR_FORMAT, "heads[0] refers to node 5, which does not exist"},

@@ -121,6 +121,9 @@ static void test_every_op_has_a_case(void)
     for (int i = 0; i < am_registry_builtin_count(); i++) {
         const am_op_def *op = am_op_at(i);
         bool found = false;
+        /* Control flow runs subgraphs, which attribute strings cannot give:
+         * tests/test_ops_control_flow.c runs those ops from symbol JSON. */
+        if (op->num_subgraphs > 0) continue;
         for (int t = 0; !found && am_case_tables[t]; t++)
             for (const am_op_case *c = am_case_tables[t]; !found && c->op; c++)
                 found = strcmp(c->op, op->name) == 0;

@@ -343,7 +343,7 @@ static void test_every_op(void)
         int before = st.cases;
         check_op(op, &st);
         if (st.cases > before) st.ops++;
-        else if (i < am_registry_builtin_count() && !op->value_shape) {
+        else if (i < am_registry_builtin_count() && !op->value_shape && !op->num_subgraphs) {
             printf("\n  %s has no case that traces\n", op->name);
             CU_FAIL("an op without a case");
         } else {

@@ -242,7 +242,21 @@ typedef struct am_op_def {
      * blocks report.  NULL: infer_shape decides. */
     am_status (*value_shape)(const void *attrs, const am_view *in, int n_in, am_shape *out,
                              int n_out);
+    /* Control flow (_foreach, _while_loop, _cond): the op runs this many graphs, which
+     * symbol JSON gives in a node's "subgraphs".  Its attribute struct then begins with
+     * am_op_subgraphs: the graphs, which a graph node holds references to; attribute
+     * strings cannot give them, so such an op runs only from a graph (docs/control-flow.md).
+     * 0: none. */
+    int num_subgraphs;
 } am_op_def;
+
+/* Most subgraphs of one op (_cond has 3). */
+#define AM_MAX_SUBGRAPHS 4
+
+/* The first member of the attribute struct of an op with num_subgraphs > 0. */
+typedef struct am_op_subgraphs {
+    struct am_graph *g[AM_MAX_SUBGRAPHS];
+} am_op_subgraphs;
 
 /* The dtypes that compute through another unless an op's .dtypes has them. */
 #define AM_DTYPES_NARROW                                                             \

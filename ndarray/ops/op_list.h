@@ -441,3 +441,10 @@ AM_OP(image_random_saturation)
 AM_OP(image_random_hue)
 AM_OP(image_random_color_jitter)
 AM_OP(image_random_lighting)
+
+/* control_flow.c: _foreach, _while_loop, _cond (subgraphs from symbol JSON) */
+AM_OP(foreach)
+AM_OP(while_loop)
+AM_OP(cond)
+AM_OP(backward_while_loop)
+AM_OP(backward_cond)

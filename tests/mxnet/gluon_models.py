@@ -493,3 +493,8 @@ MODELS = [
      "float32 statistics), float16 input, params and output", _float16(_cnn_bn)),
     ("mlp_float16", "the Dense MLP cast to float16", _float16(_mlp)),
 ]
+
+# Control flow (F.contrib.foreach / while_loop / cond): tests/mxnet/gluon_control_flow.py.
+from gluon_control_flow import MODELS as _CONTROL_FLOW  # noqa: E402
+
+MODELS += _CONTROL_FLOW
