@@ -276,7 +276,7 @@ static am_status rnn_backward_shape(const void *attrs, am_shape *in, int n_in, a
                                     int n_out)
 {
     AM_UNUSED(n_in), AM_UNUSED(n_out);
-    rnn_dims d;
+    rnn_dims d = {0};
     bool lstm = ((const rnn_attrs *)attrs)->mode == RNN_LSTM;
     am_status st = dims_make(attrs, &in[BW_DATA], &d);
     if (st == AM_OK)
