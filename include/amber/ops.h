@@ -1083,6 +1083,31 @@ AM_API am_array *am_image_resize_at(am_array *x, int64_t width, int64_t height, 
 AM_API am_array *am_image_adjust_lighting_at(am_array *x, const double alpha[3], am_site at);
 #define am_image_adjust_lighting(x, a) am_image_adjust_lighting_at((x), (a), AM_HERE)
 
+/* [_contrib_Proposal] Faster R-CNN's RPN proposals for one image: cls_prob (1, 2A, H, W),
+ * bbox_pred (1, 4A, H, W), im_info (1, 3) [height, width, scale] with MXNet's default
+ * scales and ratios; rows (post_nms_top_n, 5) [0, x1, y1, x2, y2].  Other attributes
+ * (scales, ratios, output_score, iou_loss) through am_invoke. */
+AM_API am_array *am_proposal_at(am_array *cls_prob, am_array *bbox_pred, am_array *im_info,
+                                int64_t pre_nms_top_n, int64_t post_nms_top_n, double threshold,
+                                int64_t min_size, int64_t feature_stride, am_site at);
+#define am_proposal(c, b, i, pre, post, t, ms, fs) \
+    am_proposal_at((c), (b), (i), (pre), (post), (t), (ms), (fs), AM_HERE)
+/* [_contrib_MultiProposal] am_proposal for a batch of N images: (N * post_nms_top_n, 5)
+ * rows [image, x1, y1, x2, y2]. */
+AM_API am_array *am_multi_proposal_at(am_array *cls_prob, am_array *bbox_pred,
+                                      am_array *im_info, int64_t pre_nms_top_n,
+                                      int64_t post_nms_top_n, double threshold, int64_t min_size,
+                                      int64_t feature_stride, am_site at);
+#define am_multi_proposal(c, b, i, pre, post, t, ms, fs) \
+    am_multi_proposal_at((c), (b), (i), (pre), (post), (t), (ms), (fs), AM_HERE)
+/* [_contrib_PSROIPooling] R-FCN: rois (R, 5) [batch, x1, y1, x2, y2] over data (N, C, H, W)
+ * into (R, output_dim, pooled_size, pooled_size); group_size 0 means pooled_size. */
+AM_API am_array *am_psroi_pooling_at(am_array *data, am_array *rois, double spatial_scale,
+                                     int64_t output_dim, int64_t pooled_size, int64_t group_size,
+                                     am_site at);
+#define am_psroi_pooling(d, r, s, od, ps, gs) \
+    am_psroi_pooling_at((d), (r), (s), (od), (ps), (gs), AM_HERE)
+
 #ifdef __cplusplus
 }
 #endif

@@ -441,3 +441,10 @@ AM_OP(image_random_saturation)
 AM_OP(image_random_hue)
 AM_OP(image_random_color_jitter)
 AM_OP(image_random_lighting)
+
+/* proposal.c: Faster R-CNN's RPN proposals */
+AM_OP(proposal)
+AM_OP(multi_proposal)
+/* psroi_pooling.c: R-FCN's position-sensitive RoI pooling */
+AM_OP(psroi_pooling)
+AM_OP(backward_psroi_pooling)

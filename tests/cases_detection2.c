@@ -1,0 +1,48 @@
+/* Registry-driven cases for ndarray/ops/proposal.c (and the other detection ops
+ * of issue 11's last batch).  Proposal's im_info is replaced by real image sizes
+ * (a prepare function): random values would make negative heights. */
+#include "test_util.h"
+
+#define F64 .dtype = AM_DTYPE_FLOAT64, .index_dtype = AM_DTYPE_FLOAT64
+
+/* im_info rows [48, 64, 1] and [40, 50, 0.5] alternately: the first fills a
+ * (3, 4) map at stride 16, the second leaves its last row and column padded. */
+static am_status image_info(am_array **in, int n_in)
+{
+    AM_UNUSED(n_in);
+    am_shape s = am_array_shape(in[2]);
+    double v[3 * 8];
+    for (int64_t i = 0; i < s.dim[0] && i < 8; i++) {
+        v[i * 3 + 0] = i % 2 ? 40 : 48, v[i * 3 + 1] = i % 2 ? 50 : 64;
+        v[i * 3 + 2] = i % 2 ? 0.5 : 1;
+    }
+    in[2] = tu_array_from(am_array_dtype(in[0]), s, v, s.dim[0] * 3);
+    return in[2] ? AM_OK : am_last_status();
+}
+
+const am_op_case am_cases_detection2[] = {
+    {.op = "_contrib_Proposal", .attrs = "scales=(8,);ratios=(0.5, 1, 2);rpn_post_nms_top_n=6;"
+     "rpn_pre_nms_top_n=20", .shapes = "1,6,3,4;1,12,3,4;1,3", .prepare = image_info},
+    {.op = "_contrib_Proposal", .attrs = "scales=(4, 8);ratios=(1,);rpn_post_nms_top_n=10;"
+     "threshold=0.5;output_score=True;iou_loss=True", .shapes = "1,4,3,4;1,8,3,4;1,3",
+     .prepare = image_info, F64},
+    {.op = "_contrib_Proposal", .attrs = "scales=(8,);ratios=(1,);rpn_post_nms_top_n=0",
+     .shapes = "1,2,3,4;1,4,3,4;1,3", .prepare = image_info},
+    {.op = "_contrib_MultiProposal", .attrs = "scales=(8,);ratios=(0.5, 1, 2);"
+     "rpn_post_nms_top_n=5;rpn_min_size=8;output_score=True",
+     .shapes = "2,6,3,4;2,12,3,4;2,3", .prepare = image_info},
+    {.op = "_contrib_MultiProposal", .attrs = "scales=(8, 16);ratios=(1,);rpn_post_nms_top_n=4",
+     .shapes = "3,4,3,4;3,8,3,4;3,3", .prepare = image_info, F64},
+    {.op = "_contrib_MultiProposal", .attrs = "scales=(8,);ratios=(1,);rpn_post_nms_top_n=4",
+     .shapes = "0,2,3,4;0,4,3,4;0,3", .prepare = image_info},
+    {.op = "_contrib_PSROIPooling", .attrs = "spatial_scale=1.0;output_dim=2;pooled_size=2",
+     .shapes = "3,8,5,5;4,5", .index_mask = 2, .index_hi = 3},
+    {.op = "_contrib_PSROIPooling", .attrs = "spatial_scale=0.5;output_dim=1;pooled_size=3;"
+     "group_size=2", .shapes = "3,5,6,7;3,5", .index_mask = 2, .index_hi = 3, F64},
+    {.op = "_contrib_PSROIPooling", .attrs = "spatial_scale=0.75;output_dim=3;pooled_size=2",
+     .shapes = "2,12,4,4;5,5", .index_mask = 2, .index_hi = 2, F64},
+    {.op = "_contrib_PSROIPooling", .attrs = "spatial_scale=1.0;output_dim=2;pooled_size=2",
+     .shapes = "1,8,4,4;0,5", .index_mask = 2, .index_hi = 1},
+    {.op = "_backward__contrib_PSROIPooling", .attrs = "spatial_scale=1.0;output_dim=2;"
+     "pooled_size=2", .shapes = "4,2,2,2;4,5;3,8,5,5", .index_mask = 2, .index_hi = 3, F64},
+    {0}};

@@ -1,0 +1,96 @@
+"""Op cases for check.py's op/ runner (the format is in docs/check-mxnet.md):
+the detection ops of issue 11's last batch, Faster R-CNN's RPN proposals first.
+
+Proposal's im_info is set to real image sizes by `prepare`; the other inputs are
+uniform in [-0.3, 0.3) (scores and deltas).  The cases keep proposals of score
+-1 (padded or too small) out of the rpn_pre_nms_top_n best: MXNet sorts with an
+unstable sort, so the order among those equal scores is its own."""
+import numpy as np
+
+
+def image_info(*rows):
+    def prepare(inputs):
+        info = np.array(rows, dtype=np.float32)
+        return inputs[:2] + [info] + inputs[3:]
+    return prepare
+
+
+CASES = [
+    # A (3, 4) map at stride 16 with 8x-stride anchors, as Faster R-CNN's defaults.
+    dict(name="proposal", op="_contrib_Proposal",
+         attrs={"scales": (8,), "ratios": (0.5, 1, 2), "rpn_pre_nms_top_n": 30,
+                "rpn_post_nms_top_n": 12},
+         inputs=[(1, 6, 3, 4), (1, 12, 3, 4), (1, 3)], low=-0.3, high=0.3,
+         prepare=image_info([48, 64, 1])),
+    # Small anchors over a padded map (the image covers 3 x 4 of its 4 x 5 cells).
+    dict(name="proposal_small_scores", op="_contrib_Proposal",
+         attrs={"scales": (1, 2), "ratios": (0.5, 2), "feature_stride": 8, "rpn_min_size": 4,
+                "rpn_pre_nms_top_n": 24, "rpn_post_nms_top_n": 15, "threshold": 0.4,
+                "output_score": True},
+         inputs=[(1, 8, 4, 5), (1, 16, 4, 5), (1, 3)], low=-0.3, high=0.3,
+         prepare=image_info([24, 32, 1])),
+    dict(name="proposal_iou_loss", op="_contrib_Proposal",
+         attrs={"scales": (2,), "ratios": (1,), "feature_stride": 8, "rpn_min_size": 2,
+                "rpn_pre_nms_top_n": -1, "rpn_post_nms_top_n": 8, "iou_loss": True,
+                "output_score": True},
+         inputs=[(1, 2, 3, 4), (1, 4, 3, 4), (1, 3)], low=-0.3, high=0.3,
+         prepare=image_info([24, 32, 1])),
+    dict(name="multi_proposal", op="_contrib_MultiProposal",
+         attrs={"scales": (1.5, 3), "ratios": (0.5, 1, 2), "feature_stride": 8,
+                "rpn_min_size": 4, "rpn_pre_nms_top_n": 40, "rpn_post_nms_top_n": 10,
+                "threshold": 0.5, "output_score": True},
+         inputs=[(2, 12, 4, 5), (2, 24, 4, 5), (2, 3)], low=-0.3, high=0.3,
+         prepare=image_info([32, 40, 1], [28, 36, 0.5])),
+]
+
+
+# ---- PSROIPooling: MXNet's CPU kernel is a stub (every output stays -FLT_MAX),
+# so the expected numbers come from this NumPy transcription of its GPU kernel's
+# arithmetic (float32), and the case's `reference` replaces MXNet's output.
+
+def psroi_reference(spatial_scale, output_dim, pooled_size, group_size=0):
+    f = np.float32
+    g = group_size or pooled_size
+    p = pooled_size
+
+    def ref(inputs):
+        data, rois = inputs[0], inputs[1]
+        n, ch, h, w = data.shape
+        out = np.zeros((rois.shape[0], output_dim, p, p), np.float32)
+        s = f(spatial_scale)
+        for r, roi in enumerate(rois):
+            b = int(roi[0])
+            x0, y0 = f(np.round(roi[1])) * s, f(np.round(roi[2])) * s
+            x1, y1 = f(np.round(roi[3]) + 1) * s, f(np.round(roi[4]) + 1) * s
+            rw, rh = max(f(x1 - x0), f(0.1)), max(f(y1 - y0), f(0.1))
+            bw, bh = f(rw / f(p)), f(rh / f(p))
+            for c in range(output_dim):
+                for i in range(p):
+                    for j in range(p):
+                        hs = min(max(int(np.floor(f(f(i) * bh) + y0)), 0), h)
+                        ws = min(max(int(np.floor(f(f(j) * bw) + x0)), 0), w)
+                        he = min(max(int(np.ceil(f(f(i + 1) * bh) + y0)), 0), h)
+                        we = min(max(int(np.ceil(f(f(j + 1) * bw) + x0)), 0), w)
+                        if he <= hs or we <= ws:
+                            continue
+                        gi, gj = min(i * g // p, g - 1), min(j * g // p, g - 1)
+                        block = data[b, (c * g + gi) * g + gj, hs:he, ws:we]
+                        out[r, c, i, j] = block.sum(dtype=np.float32) / f((he - hs) * (we - ws))
+        return [out]
+    return ref
+
+
+# rois: [batch, x1, y1, x2, y2] with corners in [0, 12) image pixels, some
+# reversed (a roi of no extent, at least 0.1 wide).
+CASES += [
+    dict(name="psroi_pooling", op="_contrib_PSROIPooling",
+         attrs={"spatial_scale": 0.5, "output_dim": 2, "pooled_size": 3},
+         inputs=[(2, 18, 6, 6), (5, 5)], int_inputs={1: (0, 12)},
+         prepare=lambda x: [x[0], np.concatenate([x[1][:, :1] % 2, x[1][:, 1:]], 1)],
+         reference=psroi_reference(0.5, 2, 3)),
+    dict(name="psroi_pooling_groups", op="_contrib_PSROIPooling",
+         attrs={"spatial_scale": 0.75, "output_dim": 3, "pooled_size": 4, "group_size": 2},
+         inputs=[(3, 12, 7, 8), (6, 5)], int_inputs={1: (0, 12)},
+         prepare=lambda x: [x[0], np.concatenate([x[1][:, :1] % 3, x[1][:, 1:]], 1)],
+         reference=psroi_reference(0.75, 3, 4, 2)),
+]
