@@ -1,6 +1,8 @@
-/* Registry-driven cases for ndarray/ops/proposal.c (and the other detection ops
- * of issue 11's last batch).  Proposal's im_info is replaced by real image sizes
- * (a prepare function): random values would make negative heights. */
+/* Registry-driven cases for the detection ops of issue 11's last batch
+ * (ndarray/ops/proposal.c, psroi_pooling.c).  Proposal's im_info is replaced by
+ * real image sizes (a prepare function): random values would make negative
+ * heights.  rois are index inputs (integers in [0, index_hi), so every batch
+ * index is valid): the gradient check differentiates data only. */
 #include "test_util.h"
 
 #define F64 .dtype = AM_DTYPE_FLOAT64, .index_dtype = AM_DTYPE_FLOAT64

@@ -2,7 +2,8 @@
  * numbers MXNet 1.9.1 computed (build/mxnet-venv; inputs from
  * numpy.random.RandomState(7): cls_prob uniform in [0, 1) (2, 6, 3, 4), bbox_pred
  * uniform in [-0.3, 0.3) (2, 12, 3, 4), im_info [[20, 28, 1], [24, 32, 0.5]]: the
- * first image leaves the map's last row and column padded), and errors. */
+ * first image leaves the map's last row and column padded); _contrib_PSROIPooling
+ * and its gradient on hand-checked numbers; errors. */
 #include "test_util.h"
 
 #include <amber/autograd.h>

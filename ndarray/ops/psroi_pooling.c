@@ -1,7 +1,5 @@
 /* _contrib_PSROIPooling (R-FCN's position-sensitive RoI pooling) and its
- * backward, _backward__contrib_PSROIPooling, with the semantics of MXNet
- * 1.9.1's GPU kernel: MXNet's CPU kernel is a stub that leaves every output at
- * -FLT_MAX.
+ * backward, _backward__contrib_PSROIPooling, as MXNet 1.9.1 has them.
  *
  * data (N, C, H, W), rois (R, 5) rows [batch index, x1, y1, x2, y2] in image
  * coordinates, rounded to integers; the roi covers [round(x1), round(x2) + 1)
