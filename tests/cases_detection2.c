@@ -1,5 +1,5 @@
 /* Registry-driven cases for the detection ops of issue 11's last batch
- * (ndarray/ops/proposal.c, psroi_pooling.c).  Proposal's im_info is replaced by
+ * (ndarray/ops/proposal.c, psroi_pooling.c, deformable_psroi_pooling.c).  Proposal's im_info is replaced by
  * real image sizes (a prepare function): random values would make negative
  * heights.  rois are index inputs (integers in [0, index_hi), so every batch
  * index is valid): the gradient check differentiates data only. */
@@ -20,6 +20,23 @@ static am_status image_info(am_array **in, int n_in)
     }
     in[2] = tu_array_from(am_array_dtype(in[0]), s, v, s.dim[0] * 3);
     return in[2] ? AM_OK : am_last_status();
+}
+
+/* rois well inside a 6 x 7 map at spatial_scale 1 (cycling through 3 boxes,
+ * batch index i % 2): with trans_std 0.1 every sample stays inside the map,
+ * where DeformablePSROIPooling's trans gradient is the true derivative. */
+static am_status inner_rois(am_array **in, int n_in)
+{
+    AM_UNUSED(n_in);
+    static const double boxes[3][4] = {{1, 1, 3, 4}, {2, 1, 4, 3}, {1, 2, 4, 3}};
+    am_shape s = am_array_shape(in[1]);
+    double v[5 * 8];
+    for (int64_t i = 0; i < s.dim[0] && i < 8; i++) {
+        v[i * 5] = (double)(i % 2);
+        for (int k = 0; k < 4; k++) v[i * 5 + 1 + k] = boxes[i % 3][k];
+    }
+    in[1] = tu_array_from(am_array_dtype(in[0]), s, v, s.dim[0] * 5);
+    return in[1] ? AM_OK : am_last_status();
 }
 
 const am_op_case am_cases_detection2[] = {
@@ -47,4 +64,23 @@ const am_op_case am_cases_detection2[] = {
      .shapes = "1,8,4,4;0,5", .index_mask = 2, .index_hi = 1},
     {.op = "_backward__contrib_PSROIPooling", .attrs = "spatial_scale=1.0;output_dim=2;"
      "pooled_size=2", .shapes = "4,2,2,2;4,5;3,8,5,5", .index_mask = 2, .index_hi = 3, F64},
+    {.op = "_contrib_DeformablePSROIPooling", .attrs = "spatial_scale=1.0;output_dim=2;"
+     "group_size=2;pooled_size=2;trans_std=0.1", .shapes = "2,8,6,7;3,5;3,2,2,2",
+     .index_mask = 2, .index_hi = 2, .prepare = inner_rois},
+    {.op = "_contrib_DeformablePSROIPooling", .attrs = "spatial_scale=1.0;output_dim=2;"
+     "group_size=2;pooled_size=3;part_size=2;sample_per_part=2;trans_std=0.1",
+     .shapes = "2,8,6,7;4,5;4,4,2,2", .index_mask = 2, .index_hi = 2, .prepare = inner_rois,
+     F64},
+    {.op = "_contrib_DeformablePSROIPooling", .attrs = "spatial_scale=1.0;output_dim=2;"
+     "group_size=2;pooled_size=2;sample_per_part=2;no_trans=True", .shapes = "2,8,6,7;3,5",
+     .index_mask = 2, .index_hi = 2, .prepare = inner_rois, F64},
+    {.op = "_contrib_DeformablePSROIPooling", .attrs = "spatial_scale=1.0;output_dim=1;"
+     "group_size=1;pooled_size=2;trans_std=0.1", .shapes = "1,1,4,4;0,5;0,2,2,2",
+     .index_mask = 2, .index_hi = 1},
+    {.op = "_backward__contrib_DeformablePSROIPooling", .attrs = "spatial_scale=1.0;"
+     "output_dim=2;group_size=2;pooled_size=2;trans_std=0.1",
+     .shapes = "3,2,2,2;2,8,6,7;3,5;3,2,2,2", .index_mask = 4, .index_hi = 2, F64},
+    {.op = "_backward__contrib_DeformablePSROIPooling", .attrs = "spatial_scale=1.0;"
+     "output_dim=2;group_size=2;pooled_size=2;no_trans=True", .shapes = "3,2,2,2;2,8,6,7;3,5",
+     .index_mask = 4, .index_hi = 2},
     {0}};

@@ -1107,6 +1107,16 @@ AM_API am_array *am_psroi_pooling_at(am_array *data, am_array *rois, double spat
                                      am_site at);
 #define am_psroi_pooling(d, r, s, od, ps, gs) \
     am_psroi_pooling_at((d), (r), (s), (od), (ps), (gs), AM_HERE)
+/* [_contrib_DeformablePSROIPooling] rois (R, 5) over data (N, C, H, W) with bins moved by
+ * trans (R, 2 * classes, pooled_size, pooled_size) times trans_std, or without offsets
+ * (no_trans) when trans is NULL; (R, output_dim, pooled_size, pooled_size). */
+AM_API am_array *am_deformable_psroi_pooling_at(am_array *data, am_array *rois, am_array *trans,
+                                                double spatial_scale, int64_t output_dim,
+                                                int64_t group_size, int64_t pooled_size,
+                                                int64_t sample_per_part, double trans_std,
+                                                am_site at);
+#define am_deformable_psroi_pooling(d, r, t, s, od, gs, ps, spp, ts) \
+    am_deformable_psroi_pooling_at((d), (r), (t), (s), (od), (gs), (ps), (spp), (ts), AM_HERE)
 
 #ifdef __cplusplus
 }

@@ -448,3 +448,6 @@ AM_OP(multi_proposal)
 /* psroi_pooling.c: R-FCN's position-sensitive RoI pooling */
 AM_OP(psroi_pooling)
 AM_OP(backward_psroi_pooling)
+/* deformable_psroi_pooling.c: Deformable ConvNets' position-sensitive RoI pooling */
+AM_OP(deformable_psroi_pooling)
+AM_OP(backward_deformable_psroi_pooling)

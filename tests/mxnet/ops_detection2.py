@@ -56,3 +56,34 @@ CASES += [
          inputs=[(3, 12, 7, 8), (6, 5)], int_inputs={1: (0, 12)},
          prepare=lambda x: [x[0], np.concatenate([x[1][:, :1] % 3, x[1][:, 1:]], 1)]),
 ]
+
+
+def inner_rois(batch, *boxes):
+    """rois [i % batch, box i % len(boxes)] replacing input 1."""
+    def prepare(inputs):
+        r = inputs[1].shape[0]
+        rois = np.array([[i % batch] + list(boxes[i % len(boxes)]) for i in range(r)],
+                        dtype=np.float32)
+        return [inputs[0], rois] + inputs[2:]
+    return prepare
+
+
+# Deformable R-FCN: rois in image pixels at stride 2; offsets uniform in [-1, 1)
+# times trans_std.
+CASES += [
+    dict(name="deformable_psroi_pooling", op="_contrib_DeformablePSROIPooling",
+         attrs={"spatial_scale": 0.5, "output_dim": 2, "group_size": 3, "pooled_size": 3,
+                "trans_std": 0.1},
+         inputs=[(2, 18, 8, 9), (4, 5), (4, 2, 3, 3)],
+         prepare=inner_rois(2, (2, 3, 11, 12), (0, 0, 17, 15), (6, 2, 9, 14), (-3, 4, 20, 5))),
+    dict(name="deformable_psroi_pooling_parts", op="_contrib_DeformablePSROIPooling",
+         attrs={"spatial_scale": 0.5, "output_dim": 4, "group_size": 2, "pooled_size": 4,
+                "part_size": 2, "sample_per_part": 2, "trans_std": 0.2},
+         inputs=[(2, 16, 8, 9), (3, 5), (3, 4, 2, 2)],
+         prepare=inner_rois(2, (2, 3, 11, 12), (0, 0, 17, 15), (6, 2, 9, 14))),
+    dict(name="deformable_psroi_pooling_no_trans", op="_contrib_DeformablePSROIPooling",
+         attrs={"spatial_scale": 0.5, "output_dim": 2, "group_size": 2, "pooled_size": 2,
+                "sample_per_part": 3, "no_trans": True},
+         inputs=[(1, 8, 8, 9), (3, 5)],
+         prepare=inner_rois(1, (2, 3, 11, 12), (0, 0, 17, 15), (-4, -2, 9, 14))),
+]
