@@ -1,5 +1,6 @@
 /* Registry-driven cases for the detection ops of issue 11's last batch
- * (ndarray/ops/proposal.c, psroi_pooling.c, deformable_psroi_pooling.c).  Proposal's im_info is replaced by
+ * (ndarray/ops/proposal.c, psroi_pooling.c, deformable_psroi_pooling.c,
+ * deformable_conv.c).  Proposal's im_info is replaced by
  * real image sizes (a prepare function): random values would make negative
  * heights.  rois are index inputs (integers in [0, index_hi), so every batch
  * index is valid): the gradient check differentiates data only. */
@@ -83,4 +84,19 @@ const am_op_case am_cases_detection2[] = {
     {.op = "_backward__contrib_DeformablePSROIPooling", .attrs = "spatial_scale=1.0;"
      "output_dim=2;group_size=2;pooled_size=2;no_trans=True", .shapes = "3,2,2,2;2,8,6,7;3,5",
      .index_mask = 4, .index_hi = 2},
+    {.op = "_contrib_DeformableConvolution", .attrs = "kernel=(3, 3);pad=(1, 1);num_filter=3",
+     .shapes = "2,4,5,5;2,18,5,5;3,4,3,3;3"},
+    {.op = "_contrib_DeformableConvolution", .attrs = "kernel=(2, 3);stride=(2, 1);"
+     "dilate=(1, 2);pad=(1, 1);num_filter=4;num_group=2;num_deformable_group=2;no_bias=True",
+     .shapes = "1,4,6,5;1,24,4,3;4,2,2,3", F64},
+    {.op = "_contrib_DeformableConvolution", .attrs = "kernel=(3, 3);num_filter=2",
+     .shapes = "0,2,4,4;0,18,2,2;2,2,3,3;2"},
+    {.op = "_contrib_ModulatedDeformableConvolution", .attrs = "kernel=(3, 3);pad=(1, 1);"
+     "num_filter=2", .shapes = "2,2,4,4;2,18,4,4;2,9,4,4;2,2,3,3;2", F64},
+    {.op = "_contrib_ModulatedDeformableConvolution", .attrs = "kernel=(1, 2);stride=(1, 2);"
+     "num_filter=2;num_deformable_group=2;no_bias=True", .shapes = "1,2,3,4;1,8,3,2;1,4,3,2;2,2,1,2"},
+    {.op = "_backward__contrib_DeformableConvolution", .attrs = "kernel=(3, 3);pad=(1, 1);"
+     "num_filter=3", .shapes = "2,3,5,5;2,4,5,5;2,18,5,5;3,4,3,3", F64},
+    {.op = "_backward__contrib_ModulatedDeformableConvolution", .attrs = "kernel=(3, 3);"
+     "pad=(1, 1);num_filter=2;no_bias=True", .shapes = "2,2,4,4;2,2,4,4;2,18,4,4;2,9,4,4;2,2,3,3"},
     {0}};

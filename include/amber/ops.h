@@ -1117,6 +1117,16 @@ AM_API am_array *am_deformable_psroi_pooling_at(am_array *data, am_array *rois, 
                                                 am_site at);
 #define am_deformable_psroi_pooling(d, r, t, s, od, gs, ps, spp, ts) \
     am_deformable_psroi_pooling_at((d), (r), (t), (s), (od), (gs), (ps), (spp), (ts), AM_HERE)
+/* [_contrib_DeformableConvolution] data (N, C, H, W) sampled at offset (N, 2 * DG * kh * kw,
+ * Ho, Wo) through weight (F, C / num_group, kh, kw) and bias (F) (NULL: no_bias); with mask
+ * (N, DG * kh * kw, Ho, Wo) not NULL, [_contrib_ModulatedDeformableConvolution].  The same
+ * stride, pad and dilate on both axes. */
+AM_API am_array *am_deformable_convolution_at(am_array *data, am_array *offset, am_array *mask,
+                                              am_array *weight, am_array *bias, int64_t stride,
+                                              int64_t pad, int64_t dilate, int64_t num_group,
+                                              int64_t num_deformable_group, am_site at);
+#define am_deformable_convolution(x, o, m, w, b, s, p, d, g, dg) \
+    am_deformable_convolution_at((x), (o), (m), (w), (b), (s), (p), (d), (g), (dg), AM_HERE)
 
 #ifdef __cplusplus
 }

@@ -451,3 +451,8 @@ AM_OP(backward_psroi_pooling)
 /* deformable_psroi_pooling.c: Deformable ConvNets' position-sensitive RoI pooling */
 AM_OP(deformable_psroi_pooling)
 AM_OP(backward_deformable_psroi_pooling)
+/* deformable_conv.c: Deformable ConvNets v1 and v2 convolutions */
+AM_OP(deformable_convolution)
+AM_OP(backward_deformable_convolution)
+AM_OP(modulated_deformable_convolution)
+AM_OP(backward_modulated_deformable_convolution)

@@ -87,3 +87,25 @@ CASES += [
          inputs=[(1, 8, 8, 9), (3, 5)],
          prepare=inner_rois(1, (2, 3, 11, 12), (0, 0, 17, 15), (-4, -2, 9, 14))),
 ]
+
+
+# Deformable ConvNets v1 and v2: offsets uniform in [-2, 2) pixels move taps
+# past the map's border; masks in [-2, 2) as well.
+CASES += [
+    dict(name="deformable_convolution", op="_contrib_DeformableConvolution",
+         attrs={"kernel": (3, 3), "pad": (1, 1), "num_filter": 5},
+         inputs=[(2, 4, 6, 7), (2, 18, 6, 7), (5, 4, 3, 3), (5,)], low=-2.0, high=2.0),
+    dict(name="deformable_convolution_groups", op="_contrib_DeformableConvolution",
+         attrs={"kernel": (2, 3), "stride": (2, 1), "dilate": (1, 2), "pad": (1, 2),
+                "num_filter": 4, "num_group": 2, "num_deformable_group": 2, "no_bias": True},
+         inputs=[(2, 4, 7, 6), (2, 24, 4, 6), (4, 2, 2, 3)], low=-2.0, high=2.0),
+    dict(name="modulated_deformable_convolution", op="_contrib_ModulatedDeformableConvolution",
+         attrs={"kernel": (3, 3), "pad": (1, 1), "num_filter": 4, "num_deformable_group": 2},
+         inputs=[(2, 4, 5, 6), (2, 36, 5, 6), (2, 18, 5, 6), (4, 4, 3, 3), (4,)],
+         low=-2.0, high=2.0),
+    dict(name="modulated_deformable_convolution_strided",
+         op="_contrib_ModulatedDeformableConvolution",
+         attrs={"kernel": (3, 2), "stride": (2, 2), "num_filter": 2, "num_group": 2,
+                "no_bias": True},
+         inputs=[(1, 4, 7, 6), (1, 12, 3, 3), (1, 6, 3, 3), (2, 2, 3, 2)], low=-2.0, high=2.0),
+]
