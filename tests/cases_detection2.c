@@ -1,6 +1,6 @@
 /* Registry-driven cases for the detection ops of issue 11's last batch
  * (ndarray/ops/proposal.c, psroi_pooling.c, deformable_psroi_pooling.c,
- * deformable_conv.c).  Proposal's im_info is replaced by
+ * deformable_conv.c, rroi_align.c).  Proposal's im_info is replaced by
  * real image sizes (a prepare function): random values would make negative
  * heights.  rois are index inputs (integers in [0, index_hi), so every batch
  * index is valid): the gradient check differentiates data only. */
@@ -99,4 +99,10 @@ const am_op_case am_cases_detection2[] = {
      "num_filter=3", .shapes = "2,3,5,5;2,4,5,5;2,18,5,5;3,4,3,3", F64},
     {.op = "_backward__contrib_ModulatedDeformableConvolution", .attrs = "kernel=(3, 3);"
      "pad=(1, 1);num_filter=2;no_bias=True", .shapes = "2,2,4,4;2,2,4,4;2,18,4,4;2,9,4,4;2,2,3,3"},
+    {.op = "_contrib_RROIAlign", .attrs = "pooled_size=(2, 3);spatial_scale=1.0",
+     .shapes = "3,2,6,7;4,6", .index_mask = 2, .index_hi = 3},
+    {.op = "_contrib_RROIAlign", .attrs = "pooled_size=(2, 2);spatial_scale=0.5;"
+     "sampling_ratio=2", .shapes = "3,3,5,5;3,6", .index_mask = 2, .index_hi = 3, F64},
+    {.op = "_contrib_RROIAlign", .attrs = "pooled_size=(1, 2);spatial_scale=1.0",
+     .shapes = "2,2,4,4;0,6", .index_mask = 2, .index_hi = 2},
     {0}};

@@ -267,10 +267,38 @@ static void test_deformable_convolution(void)
     am_scope_end();
 }
 
+/* RROIAlign by hand on data (1, 1, 3, 3) holding 0..8: a 2 x 1 roi centered at
+ * (x 1.5, y 1) samples (1, 1) and (1, 2) unrotated; turned 90 degrees its bin
+ * centers go to (y 1.5, x 1.5) and (y 0.5, x 1.5), the means of 4, 5, 7, 8 and
+ * of 1, 2, 4, 5; a roi of batch index -1 gives zeros. */
+static void test_rroi_align(void)
+{
+    for (int t = 0; t < 2; t++) {
+        am_dtype dt = t ? AM_DTYPE_FLOAT64 : AM_DTYPE_FLOAT32;
+        am_scope_begin();
+        double v[9];
+        for (int i = 0; i < 9; i++) v[i] = i;
+        am_array *x = tu_array_from(dt, AM_SHAPE(1, 1, 3, 3), v, 9);
+        am_array *r = tu_array(dt, AM_SHAPE(3, 6), 0, 1.5, 1, 2, 1, 0, 0, 1.5, 1, 2, 1, 90, -1,
+                               1.5, 1, 2, 1, 0);
+        TU_ASSERT_VALUES(am_rroi_align(x, r, 1, 2, 1.0, -1), AM_SHAPE(3, 1, 1, 2), 1e-6, 4, 5, 6,
+                         3, 0, 0);
+        am_scope_end();
+    }
+    am_scope_begin();
+    am_array *x = am_zeros(AM_SHAPE(1, 1, 3, 3), AM_DTYPE_FLOAT32);
+    TU_ASSERT_FAILS(am_rroi_align(x, am_zeros(AM_SHAPE(2, 5), AM_DTYPE_FLOAT32), 1, 2, 1.0, -1),
+                    AM_ERR_SHAPE, "must be (N, C, H, W) and (R, 6)");
+    TU_ASSERT_FAILS(am_rroi_align(x, am_zeros(AM_SHAPE(2, 6), AM_DTYPE_FLOAT32), 0, 2, 1.0, -1),
+                    AM_ERR_ARG, "pooled_size=(0, 2)");
+    am_scope_end();
+}
+
 CU_TestInfo am_tests_ops_detection2[] = {
     {"Proposal and MultiProposal match MXNet", test_proposal},
     {"PSROIPooling and its gradient by hand", test_psroi_pooling},
     {"DeformablePSROIPooling and its gradients match MXNet", test_deformable_psroi_pooling},
     {"deformable convolutions match MXNet", test_deformable_convolution},
+    {"RROIAlign by hand", test_rroi_align},
     {"bad input fails with a clear message", test_errors},
     CU_TEST_INFO_NULL};

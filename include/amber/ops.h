@@ -1127,6 +1127,12 @@ AM_API am_array *am_deformable_convolution_at(am_array *data, am_array *offset, 
                                               int64_t num_deformable_group, am_site at);
 #define am_deformable_convolution(x, o, m, w, b, s, p, d, g, dg) \
     am_deformable_convolution_at((x), (o), (m), (w), (b), (s), (p), (d), (g), (dg), AM_HERE)
+/* [_contrib_RROIAlign] rotated rois (R, 6) [batch, cx, cy, w, h, degrees] over data
+ * (N, C, H, W) into (R, C, pooled_h, pooled_w). */
+AM_API am_array *am_rroi_align_at(am_array *data, am_array *rois, int64_t pooled_h,
+                                  int64_t pooled_w, double spatial_scale, int64_t sampling_ratio,
+                                  am_site at);
+#define am_rroi_align(d, r, ph, pw, s, sr) am_rroi_align_at((d), (r), (ph), (pw), (s), (sr), AM_HERE)
 
 #ifdef __cplusplus
 }

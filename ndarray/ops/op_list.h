@@ -456,3 +456,5 @@ AM_OP(deformable_convolution)
 AM_OP(backward_deformable_convolution)
 AM_OP(modulated_deformable_convolution)
 AM_OP(backward_modulated_deformable_convolution)
+/* rroi_align.c: rotated RoIAlign */
+AM_OP(rroi_align)

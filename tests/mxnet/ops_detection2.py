@@ -109,3 +109,28 @@ CASES += [
                 "no_bias": True},
          inputs=[(1, 4, 7, 6), (1, 12, 3, 3), (1, 6, 3, 3), (2, 2, 3, 2)], low=-2.0, high=2.0),
 ]
+
+
+def rotated_rois(batch, *rows):
+    """rois [i % batch, cx, cy, w, h, degrees] from rows, replacing input 1."""
+    def prepare(inputs):
+        r = inputs[1].shape[0]
+        rois = np.array([[i % batch] + list(rows[i % len(rows)]) for i in range(r)],
+                        dtype=np.float32)
+        return [inputs[0], rois]
+    return prepare
+
+
+# Rotated RoIAlign (text detection): rois reaching past the map, below 1 pixel
+# and at angles past 90 degrees.
+CASES += [
+    dict(name="rroi_align", op="_contrib_RROIAlign",
+         attrs={"pooled_size": (2, 3), "spatial_scale": 0.5},
+         inputs=[(2, 3, 8, 9), (5, 6)],
+         prepare=rotated_rois(2, (8, 6, 10, 5, 30), (3, 12, 7, 9, -45), (16, 15, 12, 4, 120),
+                              (9, 9, 1, 0.5, 10), (0, 0, 8, 6, 200))),
+    dict(name="rroi_align_sampling", op="_contrib_RROIAlign",
+         attrs={"pooled_size": (3, 3), "spatial_scale": 1.0, "sampling_ratio": 2},
+         inputs=[(1, 2, 7, 6), (3, 6)],
+         prepare=rotated_rois(1, (3, 3, 4, 5, 15), (2.5, 4, 6, 3, 90), (5, 1, 3, 3, -170))),
+]
