@@ -247,11 +247,33 @@ static size_t dconv_bwd_temp(const void *attrs, const am_shape *in, int n_in)
         if (yh <= h - 1 && zl >= 0) dx[yh * w + zl] += ly * hz * v;                          \
         if (yh <= h - 1 && zh <= w - 1) dx[yh * w + zh] += ly * lz * v;                      \
     }                                                                                        \
-    /* Image n: col (C * K x P), and with dcol the gradients of data, offset and mask. */    \
+    /* Image n: col (C * K x P), or with dcol the gradients of data, offset and mask. */    \
     static void columns_##SFX(const dgeom *g, const T *x, const T *off, const T *mask,      \
                               T *col, const T *dcol, T *dx, T *doff, T *dmask)               \
     {                                                                                        \
         const int64_t kk = g->kh * g->kw, p = g->ho * g->wo, cpg = g->c / g->dg;             \
+        if (!dcol) { /* im2col: channels write their own rows, in parallel */                \
+            const int64_t n = g->c * kk * p;                                                 \
+            AM_OMP_FOR_N                                                                     \
+            for (int64_t c = 0; c < g->c; c++) {                                             \
+                const int64_t d = c / cpg;                                                   \
+                const T *xc = x + c * g->h * g->w;                                           \
+                for (int64_t k = 0; k < kk; k++) {                                           \
+                    const int64_t i = k / g->kw, j = k % g->kw;                              \
+                    const T *oy = off + (d * kk + k) * 2 * p, *oz = oy + p;                  \
+                    const T *m = mask ? mask + (d * kk + k) * p : NULL;                      \
+                    for (int64_t yx = 0; yx < p; yx++) {                                     \
+                        int64_t y = yx / g->wo, z = yx % g->wo;                              \
+                        T sy = (T)(y * g->sh - g->ph + i * g->dh) + oy[yx];                  \
+                        T sz = (T)(z * g->sw - g->pw + j * g->dw) + oz[yx], gy, gz;          \
+                        col[(c * kk + k) * p + yx] =                                         \
+                            sample_##SFX(g->mod, xc, g->h, g->w, sy, sz, &gy, &gz) *         \
+                            (m ? m[yx] : (T)1);                                              \
+                    }                                                                        \
+                }                                                                            \
+            }                                                                                \
+            return;                                                                          \
+        }                                                                                    \
         for (int64_t c = 0; c < g->c; c++) {                                                 \
             const int64_t d = c / cpg;                                                       \
             const T *xc = x + c * g->h * g->w;                                               \
@@ -264,12 +286,7 @@ static size_t dconv_bwd_temp(const void *attrs, const am_shape *in, int n_in)
                     T sy = (T)(y * g->sh - g->ph + i * g->dh) + oy[yx];                      \
                     T sz = (T)(z * g->sw - g->pw + j * g->dw) + oz[yx];                      \
                     T mv = m ? m[yx] : (T)1, gy, gz;                                         \
-                    int64_t ci = (c * kk + k) * p + yx;                                      \
-                    if (!dcol) {                                                             \
-                        col[ci] = sample_##SFX(g->mod, xc, g->h, g->w, sy, sz, &gy, &gz) * mv;       \
-                        continue;                                                            \
-                    }                                                                        \
-                    T dc = dcol[ci];                                                         \
+                    T dc = dcol[(c * kk + k) * p + yx];                                      \
                     if (dc == 0) continue;                                                   \
                     if (dx) scatter_##SFX(g->mod, dx + c * g->h * g->w, g->h, g->w, sy, sz, dc * mv); \
                     if (!doff && !dmask) continue;                                           \

@@ -95,6 +95,10 @@ CASES += [
     dict(name="deformable_convolution", op="_contrib_DeformableConvolution",
          attrs={"kernel": (3, 3), "pad": (1, 1), "num_filter": 5},
          inputs=[(2, 4, 6, 7), (2, 18, 6, 7), (5, 4, 3, 3), (5,)], low=-2.0, high=2.0),
+    # Large enough for the parallel im2col (over 32768 column entries).
+    dict(name="deformable_convolution_large", op="_contrib_DeformableConvolution",
+         attrs={"kernel": (3, 3), "pad": (1, 1), "num_filter": 8},
+         inputs=[(1, 16, 20, 20), (1, 18, 20, 20), (8, 16, 3, 3), (8,)], low=-2.0, high=2.0),
     dict(name="deformable_convolution_groups", op="_contrib_DeformableConvolution",
          attrs={"kernel": (2, 3), "stride": (2, 1), "dilate": (1, 2), "pad": (1, 2),
                 "num_filter": 4, "num_group": 2, "num_deformable_group": 2, "no_bias": True},
