@@ -99,3 +99,6 @@ CASES(correlation)
 
 /* image */
 CASES(image)
+
+/* detection2 */
+CASES(detection2)

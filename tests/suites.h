@@ -134,3 +134,5 @@ SUITE(examples)
 SUITE(files)
 /* ops_control_flow */
 SUITE(ops_control_flow)
+/* ops_detection2 */
+SUITE(ops_detection2)

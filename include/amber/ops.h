@@ -1087,6 +1087,57 @@ AM_API am_array *am_image_resize_at(am_array *x, int64_t width, int64_t height, 
 AM_API am_array *am_image_adjust_lighting_at(am_array *x, const double alpha[3], am_site at);
 #define am_image_adjust_lighting(x, a) am_image_adjust_lighting_at((x), (a), AM_HERE)
 
+/* [_contrib_Proposal] Faster R-CNN's RPN proposals for one image: cls_prob (1, 2A, H, W),
+ * bbox_pred (1, 4A, H, W), im_info (1, 3) [height, width, scale] with MXNet's default
+ * scales and ratios; rows (post_nms_top_n, 5) [0, x1, y1, x2, y2].  Other attributes
+ * (scales, ratios, output_score, iou_loss) through am_invoke. */
+AM_API am_array *am_proposal_at(am_array *cls_prob, am_array *bbox_pred, am_array *im_info,
+                                int64_t pre_nms_top_n, int64_t post_nms_top_n, double threshold,
+                                int64_t min_size, int64_t feature_stride, am_site at);
+#define am_proposal(c, b, i, pre, post, t, ms, fs) \
+    am_proposal_at((c), (b), (i), (pre), (post), (t), (ms), (fs), AM_HERE)
+/* [_contrib_MultiProposal] am_proposal for a batch of N images: (N * post_nms_top_n, 5)
+ * rows [image, x1, y1, x2, y2]. */
+AM_API am_array *am_multi_proposal_at(am_array *cls_prob, am_array *bbox_pred,
+                                      am_array *im_info, int64_t pre_nms_top_n,
+                                      int64_t post_nms_top_n, double threshold, int64_t min_size,
+                                      int64_t feature_stride, am_site at);
+#define am_multi_proposal(c, b, i, pre, post, t, ms, fs) \
+    am_multi_proposal_at((c), (b), (i), (pre), (post), (t), (ms), (fs), AM_HERE)
+/* [_contrib_PSROIPooling] R-FCN: rois (R, 5) [batch, x1, y1, x2, y2] over data (N, C, H, W)
+ * into (R, output_dim, pooled_size, pooled_size); group_size 0 means pooled_size. */
+AM_API am_array *am_psroi_pooling_at(am_array *data, am_array *rois, double spatial_scale,
+                                     int64_t output_dim, int64_t pooled_size, int64_t group_size,
+                                     am_site at);
+#define am_psroi_pooling(d, r, s, od, ps, gs) \
+    am_psroi_pooling_at((d), (r), (s), (od), (ps), (gs), AM_HERE)
+/* [_contrib_DeformablePSROIPooling] rois (R, 5) over data (N, C, H, W) with bins moved by
+ * trans (R, 2 * classes, pooled_size, pooled_size) times trans_std, or without offsets
+ * (no_trans) when trans is NULL; (R, output_dim, pooled_size, pooled_size). */
+AM_API am_array *am_deformable_psroi_pooling_at(am_array *data, am_array *rois, am_array *trans,
+                                                double spatial_scale, int64_t output_dim,
+                                                int64_t group_size, int64_t pooled_size,
+                                                int64_t sample_per_part, double trans_std,
+                                                am_site at);
+#define am_deformable_psroi_pooling(d, r, t, s, od, gs, ps, spp, ts) \
+    am_deformable_psroi_pooling_at((d), (r), (t), (s), (od), (gs), (ps), (spp), (ts), AM_HERE)
+/* [_contrib_DeformableConvolution] data (N, C, H, W) sampled at offset (N, 2 * DG * kh * kw,
+ * Ho, Wo) through weight (F, C / num_group, kh, kw) and bias (F) (NULL: no_bias); with mask
+ * (N, DG * kh * kw, Ho, Wo) not NULL, [_contrib_ModulatedDeformableConvolution].  The same
+ * stride, pad and dilate on both axes. */
+AM_API am_array *am_deformable_convolution_at(am_array *data, am_array *offset, am_array *mask,
+                                              am_array *weight, am_array *bias, int64_t stride,
+                                              int64_t pad, int64_t dilate, int64_t num_group,
+                                              int64_t num_deformable_group, am_site at);
+#define am_deformable_convolution(x, o, m, w, b, s, p, d, g, dg) \
+    am_deformable_convolution_at((x), (o), (m), (w), (b), (s), (p), (d), (g), (dg), AM_HERE)
+/* [_contrib_RROIAlign] rotated rois (R, 6) [batch, cx, cy, w, h, degrees] over data
+ * (N, C, H, W) into (R, C, pooled_h, pooled_w). */
+AM_API am_array *am_rroi_align_at(am_array *data, am_array *rois, int64_t pooled_h,
+                                  int64_t pooled_w, double spatial_scale, int64_t sampling_ratio,
+                                  am_site at);
+#define am_rroi_align(d, r, ph, pw, s, sr) am_rroi_align_at((d), (r), (ph), (pw), (s), (sr), AM_HERE)
+
 #ifdef __cplusplus
 }
 #endif

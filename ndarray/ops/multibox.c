@@ -6,18 +6,18 @@
  * the string the graph gave, so a file round-trips byte for byte, and parsed
  * into float32 values, as MXNet stores them.  MXNet's gradients of both ops are
  * zeros: they are AM_OP_NO_GRAD.  Docs: docs/detection.md. */
-#include "shape_impl.h"
+#include "detection_impl.h"
 
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define MB_MAX_LIST 16
+#define MB_MAX_LIST AM_DET_MAX_LIST
 
 /* Parses "(0.5, 0.25)", "[0.5,0.25]", "0.5" or "()" into at most MB_MAX_LIST
  * floats; AM_ERR_ARG naming the attribute when it does not parse. */
-static am_status float_list(const char *what, const char *s, float *v, int *n)
+am_status am_det_float_list(const char *what, const char *s, float *v, int *n)
 {
     const char *p = s;
     *n = 0;
@@ -63,10 +63,10 @@ typedef struct prior_lists {
 
 static am_status prior_parse(const prior_attrs *a, prior_lists *l)
 {
-    am_status st = float_list("sizes", a->sizes, l->sizes, &l->n_sizes);
-    if (st == AM_OK) st = float_list("ratios", a->ratios, l->ratios, &l->n_ratios);
-    if (st == AM_OK) st = float_list("steps", a->steps, l->steps, &l->n_steps);
-    if (st == AM_OK) st = float_list("offsets", a->offsets, l->offsets, &l->n_offsets);
+    am_status st = am_det_float_list("sizes", a->sizes, l->sizes, &l->n_sizes);
+    if (st == AM_OK) st = am_det_float_list("ratios", a->ratios, l->ratios, &l->n_ratios);
+    if (st == AM_OK) st = am_det_float_list("steps", a->steps, l->steps, &l->n_steps);
+    if (st == AM_OK) st = am_det_float_list("offsets", a->offsets, l->offsets, &l->n_offsets);
     if (st != AM_OK) return st;
     if (l->n_sizes < 1 || l->n_ratios < 1)
         return am_fail(AM_ERR_ARG, "sizes='%s' and ratios='%s' need at least one value each",
@@ -192,7 +192,7 @@ static am_status parse_variances(const char *s, float *v)
 {
     float buf[MB_MAX_LIST];
     int n = 0;
-    am_status st = float_list("variances", s, buf, &n);
+    am_status st = am_det_float_list("variances", s, buf, &n);
     if (st != AM_OK) return st;
     if (n != 4) return am_fail(AM_ERR_ARG, "variances='%s' needs 4 values", s);
     memcpy(v, buf, 4 * sizeof(float));

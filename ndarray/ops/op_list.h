@@ -448,3 +448,19 @@ AM_OP(while_loop)
 AM_OP(cond)
 AM_OP(backward_while_loop)
 AM_OP(backward_cond)
+/* proposal.c: Faster R-CNN's RPN proposals */
+AM_OP(proposal)
+AM_OP(multi_proposal)
+/* psroi_pooling.c: R-FCN's position-sensitive RoI pooling */
+AM_OP(psroi_pooling)
+AM_OP(backward_psroi_pooling)
+/* deformable_psroi_pooling.c: Deformable ConvNets' position-sensitive RoI pooling */
+AM_OP(deformable_psroi_pooling)
+AM_OP(backward_deformable_psroi_pooling)
+/* deformable_conv.c: Deformable ConvNets v1 and v2 convolutions */
+AM_OP(deformable_convolution)
+AM_OP(backward_deformable_convolution)
+AM_OP(modulated_deformable_convolution)
+AM_OP(backward_modulated_deformable_convolution)
+/* rroi_align.c: rotated RoIAlign */
+AM_OP(rroi_align)

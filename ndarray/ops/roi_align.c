@@ -10,7 +10,7 @@
  * aligned shifts the roi by half a pixel (Detectron2) and lets it be smaller
  * than 1x1, but not empty (MXNet's check).  The gradient flows to data only (MXNet gives rois none).
  * Docs: docs/detection.md. */
-#include "shape_impl.h"
+#include "detection_impl.h"
 
 #include <math.h>
 #include <string.h>
@@ -84,13 +84,9 @@ static am_status float_same(const void *attrs, am_dtype *in, int n_in, am_dtype 
 }
 
 /* One bilinear sample at (y, x): the four corner offsets and weights, or false
- * when the point lies outside [-1, H] x [-1, W]. */
-typedef struct roi_tap {
-    int64_t off[4];
-    double w[4];
-} roi_tap;
-
-static bool roi_sample(double y, double x, int64_t h, int64_t w, roi_tap *t)
+ * when the point lies outside [-1, H] x [-1, W] (MXNet's RoIAlign rule; a point
+ * just outside the map is clamped to its edge).  Shared with rroi_align.c. */
+bool am_det_roi_sample(double y, double x, int64_t h, int64_t w, am_det_tap *t)
 {
     if (y < -1.0 || y > h || x < -1.0 || x > w) return false;
     if (y <= 0) y = 0;
@@ -153,10 +149,10 @@ static void roi_align_run(const roi_align_attrs *a, const am_view *data_v, const
             if (skip || go == 0) continue;
             for (int64_t iy = 0; iy < g.gh; iy++)
                 for (int64_t ix = 0; ix < g.gw; ix++) {
-                    roi_tap t;
+                    am_det_tap t;
                     double y = g.y0 + i * g.bin_h + (iy + 0.5) * g.bin_h / g.gh;
                     double x = g.x0 + j * g.bin_w + (ix + 0.5) * g.bin_w / g.gw;
-                    if (!roi_sample(y, x, h, w, &t)) continue;
+                    if (!am_det_roi_sample(y, x, h, w, &t)) continue;
                     for (int k = 0; k < 4; k++) {
                         int64_t o = base + t.off[k];
                         am_view_set(val, o, am_view_get(val, o) + go * t.w[k]);
@@ -168,10 +164,10 @@ static void roi_align_run(const roi_align_attrs *a, const am_view *data_v, const
         if (!skip)
             for (int64_t iy = 0; iy < g.gh; iy++)
                 for (int64_t ix = 0; ix < g.gw; ix++) {
-                    roi_tap t;
+                    am_det_tap t;
                     double y = g.y0 + i * g.bin_h + (iy + 0.5) * g.bin_h / g.gh;
                     double x = g.x0 + j * g.bin_w + (ix + 0.5) * g.bin_w / g.gw;
-                    if (!roi_sample(y, x, h, w, &t)) continue;
+                    if (!am_det_roi_sample(y, x, h, w, &t)) continue;
                     for (int k = 0; k < 4; k++)
                         sum += t.w[k] * am_view_get(val, base + t.off[k]);
                 }
