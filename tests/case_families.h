@@ -99,3 +99,6 @@ CASES(correlation)
 
 /* image */
 CASES(image)
+
+/* misc2 */
+CASES(misc2)

@@ -1083,6 +1083,31 @@ AM_API am_array *am_image_resize_at(am_array *x, int64_t width, int64_t height, 
 AM_API am_array *am_image_adjust_lighting_at(am_array *x, const double alpha[3], am_site at);
 #define am_image_adjust_lighting(x, a) am_image_adjust_lighting_at((x), (a), AM_HERE)
 
+/* [_contrib_fft] unscaled DFT along the last axis of 2-D/4-D real data; (re, im) interleaved. */
+AM_API am_array *am_fft_at(am_array *x, am_site at);
+#define am_fft(x) am_fft_at((x), AM_HERE)
+/* [_contrib_ifft] real part of the unscaled inverse DFT of interleaved (re, im) rows. */
+AM_API am_array *am_ifft_at(am_array *x, am_site at);
+#define am_ifft(x) am_ifft_at((x), AM_HERE)
+/* [_set_value] fills the existing concrete array x with src.  AM_ERR_SYMBOLIC on a symbolic x. */
+AM_API am_status am_set_value_at(am_array *x, double src, am_site at);
+#define am_set_value(x, src) am_set_value_at((x), (src), AM_HERE)
+/* [reset_arrays] zeroes arrays[0..n) in place (n in [1, 64]). */
+AM_API am_status am_reset_arrays_at(am_array *const *arrays, int n, am_site at);
+#define am_reset_arrays(a, n) am_reset_arrays_at((a), (n), AM_HERE)
+/* [IdentityAttachKLSparseReg] identity; the gradient adds a KL sparsity penalty and updates
+ * moving_avg (C,) in place.  data is (N, C). */
+AM_API am_array *am_identity_attach_kl_sparse_reg_at(am_array *data, am_array *moving_avg,
+                                                     double sparseness_target, double penalty,
+                                                     double momentum, am_site at);
+#define am_identity_attach_kl_sparse_reg(x, ma, rho, pen, mom) \
+    am_identity_attach_kl_sparse_reg_at((x), (ma), (rho), (pen), (mom), AM_HERE)
+/* [_contrib_hawkesll] in: lda, alpha, beta, state, lags, marks, valid_length, max_time;
+ * sets *ll (N,) and *states (N, K), new references. */
+AM_API am_status am_hawkesll_at(am_array *const in[8], am_array **ll, am_array **states,
+                                am_site at);
+#define am_hawkesll(in, ll, st) am_hawkesll_at((in), (ll), (st), AM_HERE)
+
 #ifdef __cplusplus
 }
 #endif
