@@ -102,3 +102,6 @@ CASES(image)
 
 /* misc2 */
 CASES(misc2)
+
+/* image_io */
+CASES(image_io)

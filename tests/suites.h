@@ -131,3 +131,5 @@ SUITE(ops_correlation)
 SUITE(ops_image)
 /* ops_misc2 */
 SUITE(ops_misc2)
+/* ops_image_io */
+SUITE(ops_image_io)

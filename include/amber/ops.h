@@ -1108,6 +1108,22 @@ AM_API am_status am_hawkesll_at(am_array *const in[8], am_array **ll, am_array *
                                 am_site at);
 #define am_hawkesll(in, ll, st) am_hawkesll_at((in), (ll), (st), AM_HERE)
 
+/* [_cvimdecode] PNG/JPEG bytes (uint8, 1-D) to an (H, W, 3) RGB (flag 1; BGR with !to_rgb)
+ * or (H, W, 1) grey (flag 0) uint8 image. */
+AM_API am_array *am_cvimdecode_at(am_array *buf, int flag, bool to_rgb, am_site at);
+#define am_cvimdecode(b, f, rgb) am_cvimdecode_at((b), (f), (rgb), AM_HERE)
+/* [_cvimread] the same from a file (name under 64 bytes); errors name the file. */
+AM_API am_array *am_cvimread_at(const char *filename, int flag, bool to_rgb, am_site at);
+#define am_cvimread(p, f, rgb) am_cvimread_at((p), (f), (rgb), AM_HERE)
+/* [_cvimresize] (H, W, C) to (h, w, C); interp 0 nearest, 1 bilinear, 3 area (shrinking). */
+AM_API am_array *am_cvimresize_at(am_array *src, int64_t w, int64_t h, int interp, am_site at);
+#define am_cvimresize(x, w, h, i) am_cvimresize_at((x), (w), (h), (i), AM_HERE)
+/* [_cvcopyMakeBorder] pads (H, W, C); type 0 constant (value), 1 replicate, 2 reflect,
+ * 3 wrap, 4 reflect-101. */
+AM_API am_array *am_cvcopy_make_border_at(am_array *src, int64_t top, int64_t bot, int64_t left,
+                                          int64_t right, int type, double value, am_site at);
+#define am_cvcopy_make_border(x, t, b, l, r, ty, v) \
+    am_cvcopy_make_border_at((x), (t), (b), (l), (r), (ty), (v), AM_HERE)
 #ifdef __cplusplus
 }
 #endif
