@@ -47,6 +47,8 @@ const am_op_case am_cases_image_io[] = {
     {.op = "_cvimresize", .attrs = "w=3;h=8;interp=1", .shapes = "4,5,1"},
     {.op = "_cvimresize", .attrs = "w=11;h=3;interp=2", .shapes = "5,7,3", U8},
     {.op = "_cvimresize", .attrs = "w=2;h=6;interp=2", .shapes = "4,3,2", F64},
+    {.op = "_cvimresize", .attrs = "w=10;h=3;interp=4", .shapes = "5,7,3", U8},
+    {.op = "_cvimresize", .attrs = "w=4;h=9;interp=4", .shapes = "3,6,1", F64},
     {.op = "_cvimresize", .attrs = "w=3;h=3;interp=3", .shapes = "4,5,2", F64},
     {.op = "_cvimresize", .attrs = "w=2;h=2;interp=0", .shapes = "3,3,0", F64},
     {.op = "_cvcopyMakeBorder", .attrs = "top=1;bot=2;left=0;right=3", .shapes = "3,4,3", U8},

@@ -84,7 +84,9 @@ static void test_resize(void)
                  {"f32", 17, 9, 0}, {"f32", 3, 2, 0}, {"f32", 12, 12, 1}, {"f32", 4, 3, 1},
                  {"f32", 5, 3, 3}, {"f32", 2, 2, 3}, {"f32", 8, 6, 3}, {"f32", 7, 5, 3},
                  {"u8", 17, 9, 2}, {"u8", 3, 2, 2}, {"u8", 8, 4, 2},
-                 {"f32", 19, 10, 2}, {"f32", 3, 2, 2}, {"f32", 9, 5, 2}};
+                 {"f32", 19, 10, 2}, {"f32", 3, 2, 2}, {"f32", 9, 5, 2},
+                 {"u8", 16, 10, 4}, {"u8", 3, 2, 4}, {"u8", 9, 4, 4},
+                 {"f32", 18, 11, 4}, {"f32", 3, 2, 4}, {"f32", 10, 5, 4}};
     am_scope_begin();
     am_array *u8 = expected("rgb_png-color"), *f32 = expected("float_src");
     for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
@@ -97,7 +99,7 @@ static void test_resize(void)
         if (!tu_allclose(y, expected(name), tol)) printf("  (%s)\n", name);
         CU_ASSERT(tu_allclose(y, expected(name), tol));
     }
-    TU_ASSERT_FAILS(am_cvimresize(u8, 4, 4, 4), AM_ERR_UNSUPPORTED, "interp=4");
+    TU_ASSERT_FAILS(am_cvimresize(u8, 4, 4, 5), AM_ERR_UNSUPPORTED, "interp=5");
     TU_ASSERT_FAILS(am_cvimresize(u8, 8, 4, 3), AM_ERR_UNSUPPORTED, "shrinks only");
     TU_ASSERT_FAILS(am_cvimresize(u8, 0, 4, 1), AM_ERR_ARG, "positive");
     TU_ASSERT_FAILS(am_cvimresize(am_zeros(AM_SHAPE(4, 4), AM_DTYPE_UINT8), 2, 2, 1),

@@ -1115,7 +1115,8 @@ AM_API am_array *am_cvimdecode_at(am_array *buf, int flag, bool to_rgb, am_site 
 /* [_cvimread] the same from a file (name under 64 bytes); errors name the file. */
 AM_API am_array *am_cvimread_at(const char *filename, int flag, bool to_rgb, am_site at);
 #define am_cvimread(p, f, rgb) am_cvimread_at((p), (f), (rgb), AM_HERE)
-/* [_cvimresize] (H, W, C) to (h, w, C); interp 0 nearest, 1 bilinear, 2 bicubic, 3 area. */
+/* [_cvimresize] (H, W, C) to (h, w, C); interp 0 nearest, 1 bilinear, 2 bicubic, 3 area
+ * (shrinking), 4 Lanczos, as OpenCV's cv::resize. */
 AM_API am_array *am_cvimresize_at(am_array *src, int64_t w, int64_t h, int interp, am_site at);
 #define am_cvimresize(x, w, h, i) am_cvimresize_at((x), (w), (h), (i), AM_HERE)
 /* [_cvcopyMakeBorder] pads (H, W, C); type 0 constant (value), 1 replicate, 2 reflect,

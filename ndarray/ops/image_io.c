@@ -1,9 +1,10 @@
 /* MXNet 1.x's OpenCV image ops (src/io/image_io.cc): _cvimdecode and _cvimread (PNG and
  * JPEG through image_codec.c; the output's size comes from the image, so eager calls
  * only, through value_shape), _cvimresize (nearest and bilinear as image.c's
- * _image_resize, bicubic, and area for shrinking as OpenCV's INTER_AREA) and _cvcopyMakeBorder
+ * _image_resize, bicubic, area for shrinking, Lanczos, all as OpenCV's cv::resize) and _cvcopyMakeBorder
  * (OpenCV's five border types).  None has a gradient, as in MXNet.
  * docs/ops-image-io.md says where they differ from MXNet 1.9.1 and OpenCV. */
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -185,11 +186,12 @@ static const am_attr_field cvresize_fields[] = {
     AM_ATTR_FIELD(cvresize_attrs, w, AM_ATTR_INT, NULL, "output width"),
     AM_ATTR_FIELD(cvresize_attrs, h, AM_ATTR_INT, NULL, "output height"),
     AM_ATTR_FIELD(cvresize_attrs, interp, AM_ATTR_INT, "1",
-                  "0 nearest, 1 bilinear, 2 bicubic, 3 area (shrinking only), as OpenCV's"),
+                  "0 nearest, 1 bilinear, 2 bicubic, 3 area (shrinking only), 4 Lanczos, "
+                  "as OpenCV's"),
     {0}};
 
-/* OpenCV's interpolation codes; 4 (Lanczos) is not implemented. */
-enum { INTERP_NEAREST = 0, INTERP_LINEAR = 1, INTERP_CUBIC = 2, INTERP_AREA = 3 };
+/* OpenCV's interpolation codes. */
+enum { INTERP_NEAREST, INTERP_LINEAR, INTERP_CUBIC, INTERP_AREA, INTERP_LANCZOS };
 
 static am_status cvresize_shape(const void *attrs, am_shape *in, int n_in, am_shape *out,
                                 int n_out)
@@ -205,9 +207,9 @@ static am_status cvresize_shape(const void *attrs, am_shape *in, int n_in, am_sh
     if (a->w <= 0 || a->h <= 0)
         return am_fail(AM_ERR_ARG, "w and h must be positive, not %lld x %lld",
                        (long long)a->w, (long long)a->h);
-    if (a->interp < INTERP_NEAREST || a->interp > INTERP_AREA)
+    if (a->interp < INTERP_NEAREST || a->interp > INTERP_LANCZOS)
         return am_fail(AM_ERR_UNSUPPORTED, "interp=%lld is not supported (0 nearest, 1 "
-                       "bilinear, 2 bicubic, 3 area)", (long long)a->interp);
+                       "bilinear, 2 bicubic, 3 area, 4 Lanczos)", (long long)a->interp);
     int64_t sh = in[0].dim[0], sw = in[0].dim[1];
     if (a->interp == INTERP_AREA && (a->h > sh || a->w > sw))
         return am_fail(AM_ERR_UNSUPPORTED, "interp=3 (area) shrinks only: %lld x %lld to "
@@ -263,8 +265,8 @@ static size_t cvresize_temp(const void *attrs, const am_shape *in, int n_in)
                   sizeof(area_tap);
     size_t row = (size_t)(a->w * in[0].dim[2]) * sizeof(double);
     size_t lin = am_image_resize_temp(a->h, a->w);
-    size_t cubic = (size_t)a->w * 4 * (sizeof(int64_t) + sizeof(float)) +
-                   (size_t)(4 * a->w * in[0].dim[2]) * sizeof(double);
+    size_t cubic = (size_t)a->w * 8 * (sizeof(int64_t) + sizeof(float)) +
+                   (size_t)(8 * a->w * in[0].dim[2]) * sizeof(double); /* Lanczos: 8 taps */
     size_t most = taps + row > lin ? taps + row : lin;
     return (most > cubic ? most : cubic) + 64;
 }
@@ -335,10 +337,10 @@ static am_status area_cpu(const am_kernel_ctx *ctx, const am_view *in, const am_
     return AM_OK;
 }
 
-/* ---- bicubic ------------------------------------------------------------------------ */
+/* ---- bicubic and Lanczos ----------------------------------------------------------- */
 
 /* OpenCV's bicubic weights (A = -0.75) of the four taps around a fraction x. */
-static void cubic_weights(float x, float c[4])
+static void cubic_weights(float x, float *c)
 {
     const float A = -0.75f;
     c[0] = ((A * (x + 1) - 5 * A) * (x + 1) + 8 * A) * (x + 1) - 4 * A;
@@ -347,57 +349,89 @@ static void cubic_weights(float x, float c[4])
     c[3] = 1.f - c[0] - c[1] - c[2];
 }
 
-/* Output i of an axis reads source taps ofs[4i..4i+3] (edges repeated) with weights w. */
-static void cubic_taps(int64_t src, int64_t dst, int64_t *ofs, float *w)
+/* OpenCV's Lanczos-4 weights of the eight taps around x, normalized to sum 1. */
+static void lanczos_weights(float x, float *c)
+{
+    static const double s45 = 0.70710678118654752440;
+    static const double cs[8][2] = {{1, 0},  {-s45, -s45}, {0, 1},  {s45, -s45},
+                                    {-1, 0}, {s45, s45},   {0, -1}, {-s45, s45}};
+    if (x < FLT_EPSILON) {
+        for (int i = 0; i < 8; i++) c[i] = 0;
+        c[3] = 1;
+        return;
+    }
+    float sum = 0;
+    double y0 = -(x + 3) * M_PI * 0.25, s0 = sin(y0), c0 = cos(y0);
+    for (int i = 0; i < 8; i++) {
+        double y = -(x + 3 - i) * M_PI * 0.25;
+        c[i] = (float)((cs[i][0] * s0 + cs[i][1] * c0) / (y * y));
+        sum += c[i];
+    }
+    sum = 1.f / sum;
+    for (int i = 0; i < 8; i++) c[i] *= sum;
+}
+
+typedef void (*kernel_weights)(float x, float *c);
+
+/* Output i of an axis reads source taps ofs[K i ..] (edges repeated) with weights w. */
+static void kernel_taps(int64_t src, int64_t dst, int K, kernel_weights f, int64_t *ofs,
+                        float *w)
 {
     double scale = 1.0 / ((double)dst / (double)src);
     for (int64_t i = 0; i < dst; i++) {
-        float f = (float)((i + 0.5) * scale - 0.5);
-        int64_t s = (int64_t)floorf(f);
-        cubic_weights(f - (float)s, w + 4 * i);
-        for (int k = 0; k < 4; k++) {
-            int64_t t = s - 1 + k;
-            ofs[4 * i + k] = t < 0 ? 0 : t >= src ? src - 1 : t;
+        float x = (float)((i + 0.5) * scale - 0.5);
+        int64_t s = (int64_t)floorf(x);
+        f(x - (float)s, w + K * i);
+        for (int k = 0; k < K; k++) {
+            int64_t t = s - (K / 2 - 1) + k;
+            ofs[K * i + k] = t < 0 ? 0 : t >= src ? src - 1 : t;
         }
     }
 }
 
-/* uint8 follows OpenCV's fixed point: 11-bit weights, integer horizontal sums, and the
- * vertical pass in float rounded to nearest (its vector code's); floats stay floats. */
-#define CUBIC_IMG(T, WT)                                                                    \
+/* uint8 follows OpenCV's fixed point: 11-bit weights and integer horizontal sums; the
+ * vertical pass rounds in float for bicubic (OpenCV's vector code) and in 22-bit fixed
+ * point for Lanczos (its scalar code).  Floats stay floats. */
+#define KERNEL_IMG(T, WT)                                                                   \
     do {                                                                                    \
         const T *x = in[0].data;                                                            \
         T *y = out[0].data;                                                                 \
         for (int64_t i = 0; i < rh; i++) {                                                  \
-            float yw[4];                                                                    \
+            float yw[8];                                                                    \
             float fy = (float)((i + 0.5) * sy - 0.5);                                       \
             int64_t y0 = (int64_t)floorf(fy);                                               \
-            cubic_weights(fy - (float)y0, yw);                                              \
-            for (int k = 0; k < 4; k++) {                                                   \
-                int64_t r = y0 - 1 + k;                                                     \
+            f(fy - (float)y0, yw);                                                          \
+            for (int k = 0; k < K; k++) {                                                   \
+                int64_t r = y0 - (K / 2 - 1) + k;                                           \
                 r = r < 0 ? 0 : r >= h ? h - 1 : r;                                         \
                 const T *row = x + r * w * c;                                               \
                 for (int64_t j = 0; j < rw; j++)                                            \
                     for (int64_t ch = 0; ch < c; ch++) {                                    \
                         WT v = 0;                                                           \
-                        for (int t = 0; t < 4; t++) {                                       \
-                            WT a = u8 ? (WT)lrintf(xw[4 * j + t] * 2048.f) : (WT)xw[4 * j + t]; \
-                            v += (WT)row[xo[4 * j + t] * c + ch] * a;                       \
+                        for (int t = 0; t < K; t++) {                                       \
+                            WT a = u8 ? (WT)lrintf(xw[K * j + t] * 2048.f) : (WT)xw[K * j + t]; \
+                            v += (WT)row[xo[K * j + t] * c + ch] * a;                       \
                         }                                                                   \
                         rows[k * rw * c + j * c + ch] = (double)v;                          \
                     }                                                                       \
             }                                                                               \
             for (int64_t j = 0; j < rw * c; j++) {                                          \
                 double v;                                                                   \
-                if (u8) {                                                                   \
+                if (u8 && K == 4) {                                                         \
                     float s = 0;                                                            \
-                    for (int k = 0; k < 4; k++)                                             \
+                    for (int k = 0; k < K; k++)                                             \
                         s += (float)rows[k * rw * c + j] *                                  \
                              ((float)lrintf(yw[k] * 2048.f) * (1.f / (2048.f * 2048.f)));  \
                     v = fmin(fmax(rintf(s), 0), 255);                                       \
+                } else if (u8) {                                                            \
+                    int64_t s = 0;                                                          \
+                    for (int k = 0; k < K; k++)                                             \
+                        s += (int64_t)rows[k * rw * c + j] * lrintf(yw[k] * 2048.f);        \
+                    s = (s + (1 << 21)) >> 22;                                              \
+                    v = s < 0 ? 0 : s > 255 ? 255 : (double)s;                              \
                 } else {                                                                    \
                     WT s = 0;                                                               \
-                    for (int k = 0; k < 4; k++) s += (WT)rows[k * rw * c + j] * (WT)yw[k];  \
+                    for (int k = 0; k < K; k++) s += (WT)rows[k * rw * c + j] * (WT)yw[k];  \
                     v = (double)s;                                                          \
                 }                                                                           \
                 T *d = &y[i * rw * c + j];                                                  \
@@ -406,21 +440,23 @@ static void cubic_taps(int64_t src, int64_t dst, int64_t *ofs, float *w)
         }                                                                                   \
     } while (0)
 
-static am_status cubic_cpu(const am_kernel_ctx *ctx, const am_view *in, const am_view *out,
-                           am_req rq)
+static am_status kernel_cpu(const am_kernel_ctx *ctx, const am_view *in, const am_view *out,
+                            am_req rq, bool lanczos)
 {
     int64_t h = in[0].dim[0], w = in[0].dim[1], c = in[0].dim[2];
     int64_t rh = out[0].dim[0], rw = out[0].dim[1];
     bool add = rq == AM_REQ_ADD, u8 = in[0].dtype == AM_DTYPE_UINT8;
+    int K = lanczos ? 8 : 4;
+    kernel_weights f = lanczos ? lanczos_weights : cubic_weights;
     double sy = 1.0 / ((double)rh / (double)h);
     int64_t *xo = ctx->workspace;
-    float *xw = (float *)(xo + 4 * rw);
-    double *rows = (double *)(xw + 4 * rw); // 16 rw bytes after xw: 8-byte aligned
-    cubic_taps(w, rw, xo, xw);
+    float *xw = (float *)(xo + K * rw);
+    double *rows = (double *)(xw + K * rw); // 16 rw or 32 rw bytes after xw: aligned
+    kernel_taps(w, rw, K, f, xo, xw);
     switch (in[0].dtype) {
-    case AM_DTYPE_UINT8: CUBIC_IMG(uint8_t, int32_t); break;
-    case AM_DTYPE_FLOAT32: CUBIC_IMG(float, float); break;
-    case AM_DTYPE_FLOAT64: CUBIC_IMG(double, double); break;
+    case AM_DTYPE_UINT8: KERNEL_IMG(uint8_t, int32_t); break;
+    case AM_DTYPE_FLOAT32: KERNEL_IMG(float, float); break;
+    case AM_DTYPE_FLOAT64: KERNEL_IMG(double, double); break;
     default: return am_fail(AM_ERR_DTYPE, "unsupported dtype %s", am_dtype_name(in[0].dtype));
     }
     return AM_OK;
@@ -433,7 +469,8 @@ static am_status cvresize_cpu(const am_kernel_ctx *ctx, const void *attrs, const
     const cvresize_attrs *a = attrs;
     if (req[0] == AM_REQ_NULL || am_view_size(&out[0]) == 0) return AM_OK;
     if (a->interp == INTERP_AREA) return area_cpu(ctx, in, out, req[0]);
-    if (a->interp == INTERP_CUBIC) return cubic_cpu(ctx, in, out, req[0]);
+    if (a->interp == INTERP_CUBIC || a->interp == INTERP_LANCZOS)
+        return kernel_cpu(ctx, in, out, req[0], a->interp == INTERP_LANCZOS);
     return am_image_resize_run(ctx, (int)a->interp, in, out, req);
 }
 
@@ -443,7 +480,7 @@ const am_op_def am_op_cvimresize = {
     .infer_shape = cvresize_shape, .infer_dtype = cvresize_dtype, .temp_bytes = cvresize_temp,
     .cpu = cvresize_cpu, .fuse = AM_FUSE_OPAQUE, .flags = AM_OP_NEEDS_TEMP | AM_OP_NO_GRAD,
     .doc = "An (H, W, C) image resized to (h, w, C) as OpenCV's cv::resize does (interp 0 "
-           "nearest, 1 bilinear, 2 bicubic, 3 area for shrinking)."};
+           "nearest, 1 bilinear, 2 bicubic, 3 area for shrinking, 4 Lanczos)."};
 
 /* ---- _cvcopyMakeBorder ------------------------------------------------------------- */
 
