@@ -26,6 +26,7 @@ CC      ?= gcc
 CFLAGS  := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -fPIC -fvisibility=hidden -MMD -MP \
            -Iinclude -I$(BLAS_INC)
 LDLIBS  := -L$(BLAS_LIB) -Wl,-rpath,$(BLAS_LIB) -lopenblas -ljansson -lz -lm -lpthread
+LDLIBS  += -lpng -ljpeg
 
 ifeq ($(DEBUG),1)
 CFLAGS += -O0 -g
@@ -81,6 +82,7 @@ all: check-deps $(LIB_A) $(LIB_SO) $(AMBER) $(TUTORIALS)
 
 # ---- system packages ---------------------------------------------------------
 DEB_PACKAGES := libopenblas-openmp-dev libjansson-dev libcunit1-dev zlib1g-dev dataset-fashion-mnist
+DEB_PACKAGES += libpng-dev libjpeg62-turbo-dev
 # `make fuzz` only: clang with libFuzzer and the sanitizer runtimes, and LLVM's OpenMP.
 FUZZ_PACKAGES := clang libclang-rt-14-dev libomp-dev
 # `amber bench models --chart`: gnuplot with its cairo PNG terminal, no X.
@@ -233,6 +235,7 @@ FUZZ_CFLAGS    := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-pass-failed -MMD -MP
                   -I$(BLAS_INC) -O1 -g -fno-omit-frame-pointer -fopenmp \
                   -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_LDLIBS    := -L$(BLAS_LIB) -Wl,-rpath,$(BLAS_LIB) -lopenblas -ljansson -lz -lm -lpthread -fopenmp
+FUZZ_LDLIBS    += -lpng -ljpeg
 FUZZ_LIB_OBJ   := $(LIB_SRC:%.c=$(FUZZ_BUILD)/%.o)
 FUZZ_TARGETS   := $(patsubst tests/fuzz/%.c,$(FUZZ_BUILD)/%,$(wildcard tests/fuzz/fuzz_*.c))
 

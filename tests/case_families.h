@@ -102,3 +102,8 @@ CASES(image)
 
 /* detection2 */
 CASES(detection2)
+/* misc2 */
+CASES(misc2)
+
+/* image_io */
+CASES(image_io)

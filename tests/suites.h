@@ -136,3 +136,7 @@ SUITE(files)
 SUITE(ops_control_flow)
 /* ops_detection2 */
 SUITE(ops_detection2)
+/* ops_misc2 */
+SUITE(ops_misc2)
+/* ops_image_io */
+SUITE(ops_image_io)

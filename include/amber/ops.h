@@ -1138,6 +1138,48 @@ AM_API am_array *am_rroi_align_at(am_array *data, am_array *rois, int64_t pooled
                                   am_site at);
 #define am_rroi_align(d, r, ph, pw, s, sr) am_rroi_align_at((d), (r), (ph), (pw), (s), (sr), AM_HERE)
 
+/* [_contrib_fft] unscaled DFT along the last axis of 2-D/4-D real data; (re, im) interleaved. */
+AM_API am_array *am_fft_at(am_array *x, am_site at);
+#define am_fft(x) am_fft_at((x), AM_HERE)
+/* [_contrib_ifft] real part of the unscaled inverse DFT of interleaved (re, im) rows. */
+AM_API am_array *am_ifft_at(am_array *x, am_site at);
+#define am_ifft(x) am_ifft_at((x), AM_HERE)
+/* [_set_value] fills the existing concrete array x with src.  AM_ERR_SYMBOLIC on a symbolic x. */
+AM_API am_status am_set_value_at(am_array *x, double src, am_site at);
+#define am_set_value(x, src) am_set_value_at((x), (src), AM_HERE)
+/* [reset_arrays] zeroes arrays[0..n) in place (n in [1, 64]). */
+AM_API am_status am_reset_arrays_at(am_array *const *arrays, int n, am_site at);
+#define am_reset_arrays(a, n) am_reset_arrays_at((a), (n), AM_HERE)
+/* [IdentityAttachKLSparseReg] identity; the gradient adds a KL sparsity penalty and updates
+ * moving_avg (C,) in place.  data is (N, C). */
+AM_API am_array *am_identity_attach_kl_sparse_reg_at(am_array *data, am_array *moving_avg,
+                                                     double sparseness_target, double penalty,
+                                                     double momentum, am_site at);
+#define am_identity_attach_kl_sparse_reg(x, ma, rho, pen, mom) \
+    am_identity_attach_kl_sparse_reg_at((x), (ma), (rho), (pen), (mom), AM_HERE)
+/* [_contrib_hawkesll] in: lda, alpha, beta, state, lags, marks, valid_length, max_time;
+ * sets *ll (N,) and *states (N, K), new references. */
+AM_API am_status am_hawkesll_at(am_array *const in[8], am_array **ll, am_array **states,
+                                am_site at);
+#define am_hawkesll(in, ll, st) am_hawkesll_at((in), (ll), (st), AM_HERE)
+
+/* [_cvimdecode] PNG/JPEG bytes (uint8, 1-D) to an (H, W, 3) RGB (flag 1; BGR with !to_rgb)
+ * or (H, W, 1) grey (flag 0) uint8 image. */
+AM_API am_array *am_cvimdecode_at(am_array *buf, int flag, bool to_rgb, am_site at);
+#define am_cvimdecode(b, f, rgb) am_cvimdecode_at((b), (f), (rgb), AM_HERE)
+/* [_cvimread] the same from a file (name under 64 bytes); errors name the file. */
+AM_API am_array *am_cvimread_at(const char *filename, int flag, bool to_rgb, am_site at);
+#define am_cvimread(p, f, rgb) am_cvimread_at((p), (f), (rgb), AM_HERE)
+/* [_cvimresize] (H, W, C) to (h, w, C); interp 0 nearest, 1 bilinear, 2 bicubic, 3 area
+ * (shrinking), 4 Lanczos, as OpenCV's cv::resize. */
+AM_API am_array *am_cvimresize_at(am_array *src, int64_t w, int64_t h, int interp, am_site at);
+#define am_cvimresize(x, w, h, i) am_cvimresize_at((x), (w), (h), (i), AM_HERE)
+/* [_cvcopyMakeBorder] pads (H, W, C); type 0 constant (value), 1 replicate, 2 reflect,
+ * 3 wrap, 4 reflect-101. */
+AM_API am_array *am_cvcopy_make_border_at(am_array *src, int64_t top, int64_t bot, int64_t left,
+                                          int64_t right, int type, double value, am_site at);
+#define am_cvcopy_make_border(x, t, b, l, r, ty, v) \
+    am_cvcopy_make_border_at((x), (t), (b), (l), (r), (ty), (v), AM_HERE)
 #ifdef __cplusplus
 }
 #endif

@@ -11,6 +11,7 @@
 #include <math.h>
 
 #include "../ndarray_impl.h"
+#include "image_codec.h"
 
 #include <amber/ops.h>
 
@@ -1075,4 +1076,18 @@ am_array *am_image_adjust_lighting_at(am_array *x, const double alpha[3], am_sit
 {
     lighting_attrs a = {.alpha = {.n = 3, .v = {alpha[0], alpha[1], alpha[2]}}};
     return call1(&am_op_image_adjust_lighting, &a, x, at);
+}
+
+/* ---- shared with _cvimresize (image_io.c) ------------------------------------------ */
+
+am_status am_image_resize_run(const am_kernel_ctx *ctx, int interp, const am_view *in,
+                              const am_view *out, const am_req *req)
+{
+    resize_attrs a = {.interp = interp};
+    return resize_cpu(ctx, &a, in, 1, out, 1, req);
+}
+
+size_t am_image_resize_temp(int64_t rh, int64_t rw)
+{
+    return (size_t)(rh + rw) * (sizeof(int64_t) + sizeof(float)) + 64;
 }

@@ -587,6 +587,28 @@ def check_json_roundtrip(args, res, only):
         res.report(tag, not diffs and same > 0, detail)
 
 
+def check_image_fixtures(args, res, only):
+    """Rewrites tests/fixtures/image_io (images and MXNet's _cvimdecode, _cvimresize and
+    _cvcopyMakeBorder results, which tests/test_ops_image_io.c compares Amber with; MXNet's
+    symbols for these ops do not compose) with this MXNet, and checks nothing changed."""
+    if only is not None and not only.search("image/fixtures"):
+        return
+    here = os.path.dirname(os.path.abspath(__file__))
+    fixtures = os.path.join(here, "..", "fixtures", "image_io")
+    out = os.path.join(args.work, "image_io")
+    os.makedirs(out, exist_ok=True)
+    p = subprocess.run([sys.executable, os.path.join(here, "..", "fixtures",
+                                                     "make_image_io_fixtures.py"), out],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    names = sorted(os.listdir(fixtures))
+    differ = [n for n in names if not os.path.exists(os.path.join(out, n)) or
+              open(os.path.join(out, n), "rb").read() != open(os.path.join(fixtures, n), "rb").read()]
+    res.report("image/fixtures", p.returncode == 0 and not differ and len(names) > 0,
+               "%d files rewritten by MXNet %s; differ: %s" % (len(names), "ran" if p.returncode == 0
+                                                            else "failed: " + p.stdout[-300:],
+                                                            ", ".join(differ[:5]) or "none"))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--amber", default="build/amber", help="the amber command")
@@ -656,6 +678,7 @@ def main():
     print("== JSON round trip: every symbol file MXNet wrote, read and written back by %s convert"
           % args.amber)
     check_json_roundtrip(args, res, only)
+    check_image_fixtures(args, res, only)
 
     print("check-mxnet: %.1fs" % (time.time() - t_start))
     summary = "%d passed, %d failed" % (res.passed, res.failed)
