@@ -131,6 +131,11 @@ void am_host_trim(void)
     pthread_mutex_unlock(&cache_lock);
 }
 
+size_t am_host_block_size(size_t nbytes)
+{
+    return nbytes > (SIZE_MAX >> 2) ? nbytes : round_size(nbytes);
+}
+
 int64_t am_debug_alloc_count(void) { return atomic_load(&alloc_count); }
 int64_t am_debug_live_bytes(void) { return atomic_load(&live_bytes); }
 int64_t am_host_reserved_bytes(void)

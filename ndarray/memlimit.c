@@ -185,13 +185,14 @@ am_status am_memory_check(uint64_t nbytes, const char *what, const char *detail)
     int64_t limit = current_limit(&source);
     if (limit < 0) return AM_ERR_ARG;
     if (limit == INT64_MAX) return AM_OK;
+    uint64_t block = am_host_block_size((size_t)nbytes); /* as the allocator counts it */
     uint64_t used = (uint64_t)am_host_reserved_bytes();
-    if (nbytes <= (uint64_t)limit && used <= (uint64_t)limit - nbytes) return AM_OK;
+    if (block <= (uint64_t)limit && used <= (uint64_t)limit - block) return AM_OK;
     am_host_trim(); /* cached blocks count, but give way */
     used = (uint64_t)am_host_reserved_bytes();
-    if (nbytes <= (uint64_t)limit && used <= (uint64_t)limit - nbytes) return AM_OK;
+    if (block <= (uint64_t)limit && used <= (uint64_t)limit - block) return AM_OK;
     char need[32], lim[32], busy[32], in_use[64] = "";
-    if (nbytes <= (uint64_t)limit)
+    if (block <= (uint64_t)limit)
         snprintf(in_use, sizeof(in_use), " with %s in use",
                  am_format_bytes(used, busy, sizeof(busy)));
     return am_fail(AM_ERR_OOM, "%s needs %s%s%s%s%s; the memory limit is %s (%s)", what,

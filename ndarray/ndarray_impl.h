@@ -156,6 +156,8 @@ int64_t am_debug_alloc_count(void);
 int64_t am_debug_live_bytes(void);
 int64_t am_debug_peak_bytes(void);
 void am_debug_peak_reset(void);
+/* The bytes am_host_alloc(nbytes) counts: nbytes rounded up to its block. */
+size_t am_host_block_size(size_t nbytes);
 /* Host bytes held now: live blocks and cached ones (what the limit counts). */
 int64_t am_host_reserved_bytes(void);
 
@@ -168,7 +170,8 @@ int64_t am_host_reserved_bytes(void);
 int64_t am_memory_parse_limit(const char *s, char *err, size_t errlen);
 /* The limit in bytes (INT64_MAX: none); -1 when AM_MEMORY_LIMIT holds no size. */
 int64_t am_memory_limit_bytes(void);
-/* AM_OK when nbytes more host bytes fit under the limit beside those held
+/* AM_OK when nbytes more host bytes (rounded up as am_host_alloc counts
+ * them) fit under the limit beside those held
  * (cached blocks are returned to the system first when that makes room).
  * Else AM_ERR_OOM: "<what> needs 8.0 TiB (<detail>); the memory limit is
  * 19.2 GiB (AM_MEMORY_LIMIT)"; detail may be NULL.  AM_ERR_ARG when
