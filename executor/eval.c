@@ -100,6 +100,8 @@ static am_status run_node(const am_graph *g, int i, am_array **val, const int *o
     am_device dev = n->n_in && in[0] ? am_array_device(in[0]) : am_cpu();
     for (int k = 0; k < n->n_in && st == AM_OK; k++)
         if (!in[k]) st = grad_only_zeros(&ish[k], ity[k], dev, &zeros[k]), in[k] = zeros[k];
+    if (st == AM_OK && dev.type == AM_DEVICE_CPU)
+        st = am_memory_check_outputs(osh, oty, 0, n->n_out); /* before any is made */
     for (int k = 0; k < n->n_out && st == AM_OK; k++)
         if (!(outs[k] = am_array_alloc(osh[k], oty[k], dev))) st = am_last_status();
     if (st == AM_OK) st = am_op_run_into(n->op, n->attrs, in, n->n_in, outs, req);

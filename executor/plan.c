@@ -124,7 +124,10 @@ static am_status make_step(am_plan *p, int i, int **io, am_view **views, am_req 
         p->values[st->vout[k]].def = p->n_steps;
     }
     st->ws_bytes = n->op->temp_bytes ? n->op->temp_bytes(n->attrs, ish, n->n_in) : 0;
-    if (st->ws_bytes > p->ws_bytes) p->ws_bytes = st->ws_bytes;
+    if (st->ws_bytes > p->ws_bytes) {
+        p->ws_bytes = st->ws_bytes;
+        p->ws_step = p->n_steps;
+    }
     p->n_steps++;
     return AM_OK;
 }
@@ -201,15 +204,61 @@ static size_t arena_offset(const am_plan *p, int v)
     return offset + p->values[v].offset;
 }
 
-/* The arena (heads included: an output is a view of it that stays valid
- * until the next run) and the workspace. */
-static am_status allocate(am_plan *p)
+static void count_naive(am_plan *p)
 {
     for (int v = 0; v < p->n_values; v++) {
         pvalue *x = &p->values[v];
         if (x->kind == PV_ARENA || (x->kind == PV_VIEW && x->inplace))
             p->stats.naive_bytes += (int64_t)((x->bytes + AM_ALIGN - 1) / AM_ALIGN * AM_ALIGN);
     }
+}
+
+/* The step writing the largest arena value, and that value (-1: none). */
+static int largest_value(const am_plan *p, int *value)
+{
+    int best = -1;
+    *value = -1;
+    for (int s = 0; s < p->n_steps; s++)
+        for (int k = 0; k < p->steps[s].n_out; k++) {
+            int v = p->steps[s].vout[k];
+            if (p->values[v].kind == PV_ARENA &&
+                (*value < 0 || p->values[v].bytes > p->values[*value].bytes)) {
+                *value = v;
+                best = s;
+            }
+        }
+    return best;
+}
+
+am_status am_plan_check_memory(const am_plan *p)
+{
+    if (!p) return am_fail(AM_ERR_ARG, "am_plan_check_memory: plan is NULL");
+    if (!p->sized_only && p->arena_array) return AM_OK; /* held already */
+    uint64_t need = (uint64_t)p->arena_bytes + p->ws_bytes;
+    char detail[512], b1[32], b2[32], b3[32], sh[96];
+    int v, s = largest_value(p, &v);
+    int n = snprintf(detail, sizeof(detail), "arena %s, workspace %s",
+                     am_format_bytes(p->arena_bytes, b1, sizeof(b1)),
+                     am_format_bytes(p->ws_bytes, b2, sizeof(b2)));
+    if (p->ws_step >= 0 && p->ws_bytes > (s >= 0 ? p->values[v].bytes : 0))
+        snprintf(detail + n, sizeof(detail) - (size_t)n, "; the largest part is the workspace "
+                 "of %s", p->steps[p->ws_step].what);
+    else if (s >= 0)
+        snprintf(detail + n, sizeof(detail) - (size_t)n, "; the largest value is %s of %s: "
+                 "shape %s, %s, %s", p->steps[s].n_out > 1 ? "an output" : "the output",
+                 p->steps[s].what, am_shape_format(&p->values[v].shape, sh, sizeof(sh)),
+                 am_dtype_name(p->values[v].dtype),
+                 am_format_bytes(p->values[v].bytes, b3, sizeof(b3)));
+    return am_memory_check(need, "the plan", detail);
+}
+
+/* The arena (heads included: an output is a view of it that stays valid
+ * until the next run) and the workspace, after checking them against the
+ * memory limit. */
+static am_status allocate(am_plan *p)
+{
+    am_status st = am_plan_check_memory(p);
+    if (st != AM_OK) return st;
     if (!(p->arena_array = am_array_alloc(AM_SHAPE((int64_t)p->arena_bytes), AM_DTYPE_UINT8, am_cpu())))
         return am_fail(AM_ERR_OOM, "cannot allocate a plan arena of %zu bytes", p->arena_bytes);
     p->arena = am_array_ptr(p->arena_array);
@@ -309,9 +358,10 @@ static am_status compile(am_plan *p, am_graph *g, const am_plan_opts *o)
         am_graph_release(copy);
         if (!p->graph) return am_last_status();
     }
-    if ((st = build(p)) != AM_OK || (st = am_memplan(p, o->no_optimize)) != AM_OK ||
-        (st = allocate(p)) != AM_OK)
+    if ((st = build(p)) != AM_OK || (st = am_memplan(p, o->no_optimize)) != AM_OK)
         return st;
+    count_naive(p);
+    if (!p->sized_only && (st = allocate(p)) != AM_OK) return st;
     p->stale = true;
     p->stats.n_steps = p->n_steps;
     p->stats.arena_bytes = (int64_t)p->arena_bytes;
@@ -333,6 +383,8 @@ am_plan *am_plan_create(am_graph *g, const am_plan_opts *opts)
     } else {
         p->training = o->training;
         p->no_schedule = o->no_optimize;
+        p->sized_only = o->no_alloc;
+        p->ws_step = -1;
         p->stats.n_nodes = g->n_nodes;
         am_prof_span s = {0};
         bool prof = am_prof_on();
@@ -398,6 +450,9 @@ am_status am_plan_bind(am_plan *p, const char *name, am_array *x)
 
 am_status am_plan_prepare(am_plan *p, const char *who, am_kernel_ctx *ctx)
 {
+    if (p->sized_only)
+        return am_fail(AM_ERR_ARG, "%s: the plan was made with no_alloc, to be sized and "
+                       "printed; it cannot run", who);
     for (int i = 0; i < p->n_inputs; i++)
         if (!p->inputs[i].bound && !p->inputs[i].optional)
             return am_fail(AM_ERR_ARG, "%s: no array bound to the input '%s'", who, p->inputs[i].name);
@@ -466,6 +521,10 @@ am_array *am_plan_output(am_plan *p, int i)
 {
     if (!p || i < 0 || i >= p->n_heads) {
         am_fail(AM_ERR_ARG, "am_plan_output: no output %d", i);
+        return NULL;
+    }
+    if (p->sized_only) {
+        am_fail(AM_ERR_ARG, "am_plan_output: the plan was made with no_alloc; it has no outputs");
         return NULL;
     }
     const pvalue *v = &p->values[p->heads[i]];

@@ -69,6 +69,8 @@ struct am_plan {
     size_t arena_bytes;
     char *workspace;
     size_t ws_bytes;
+    int ws_step;               /* the step that needs ws_bytes (-1: none) */
+    bool sized_only;           /* am_plan_opts.no_alloc: nothing allocated, cannot run */
     /* pools the steps point into */
     int *io_pool;
     am_view *view_pool;

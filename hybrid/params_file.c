@@ -390,9 +390,13 @@ static am_status read_record(src *s, am_array **out)
     if (st == AM_OK) st = data_size(s, &shape, dtype, dims_at, &nbytes);
     if (st != AM_OK) return st;
     am_array *x = am_array_alloc(shape, dtype, am_cpu());
-    if (!x)
+    if (!x) { /* the allocation's reason (the memory limit) without its "am_...: " prefix */
+        const char *why = am_last_error(), *colon = strstr(why, ": ");
+        if (colon && !memchr(why, ' ', (size_t)(colon - why))) why = colon + 2;
         return bad(s, AM_ERR_OOM, "data", s->pos, "cannot allocate %llu bytes for the record "
-                   "that starts at byte %llu", (unsigned long long)nbytes, (unsigned long long)at);
+                   "that starts at byte %llu (%s)", (unsigned long long)nbytes,
+                   (unsigned long long)at, why);
+    }
     if ((st = take(s, am_array_ptr(x), nbytes, "data")) != AM_OK) {
         am_release(x);
         return st;

@@ -24,7 +24,7 @@ static atomic_llong live_bytes, peak_bytes; /* host bytes handed out; the most a
 
 static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct { char *base; size_t size; } cache[CACHE_SLOTS];
-static size_t cache_bytes;
+static atomic_llong cache_bytes; /* changed under cache_lock; read without it */
 
 /* Sizes above CACHE_MIN round up to 1/8 of their power of two, so that
  * arrays of nearby sizes share blocks. */
@@ -44,7 +44,7 @@ static char *cache_take(size_t size)
         if (cache[i].base && cache[i].size == size) {
             base = cache[i].base;
             cache[i].base = NULL;
-            cache_bytes -= size;
+            atomic_fetch_sub(&cache_bytes, (long long)size);
         }
     pthread_mutex_unlock(&cache_lock);
     return base;
@@ -54,30 +54,56 @@ static bool cache_put(char *base, size_t size)
 {
     bool kept = false;
     pthread_mutex_lock(&cache_lock);
-    for (int i = 0; i < CACHE_SLOTS && !kept && cache_bytes + size <= CACHE_BYTES; i++)
+    bool room = (size_t)atomic_load(&cache_bytes) + size <= CACHE_BYTES;
+    for (int i = 0; i < CACHE_SLOTS && !kept && room; i++)
         if (!cache[i].base) {
             cache[i].base = base;
             cache[i].size = size;
-            cache_bytes += size;
+            atomic_fetch_add(&cache_bytes, (long long)size);
             kept = true;
         }
     pthread_mutex_unlock(&cache_lock);
     return kept;
 }
 
+/*
+ * The memory limit (ndarray/memlimit.c) bounds live and cached bytes
+ * together.  A new block is counted as live before it is allocated, so that
+ * threads allocating at once cannot pass the limit together; cached blocks
+ * are freed when that makes room.  Taking a cached block moves bytes from
+ * cached to live and needs no check.
+ */
+static bool reserve(size_t size)
+{
+    int64_t limit = am_memory_limit_bytes();
+    if (limit < 0 || size > (uint64_t)limit) return false;
+    long long live = atomic_fetch_add(&live_bytes, (long long)size) + (long long)size;
+    if (limit == INT64_MAX || live <= limit - atomic_load(&cache_bytes)) return true;
+    am_host_trim();
+    if (atomic_load(&live_bytes) <= limit) return true;
+    atomic_fetch_sub(&live_bytes, (long long)size);
+    return false;
+}
+
 void *am_host_alloc(size_t nbytes)
 {
+    if (nbytes > (SIZE_MAX >> 2)) return NULL; /* more than any machine has */
     size_t size = round_size(nbytes);
     char *base = AM_HOST_CACHE && size >= CACHE_MIN ? cache_take(size) : NULL;
-    if (!base) {
+    if (base) {
+        atomic_fetch_add(&live_bytes, (long long)size);
+    } else {
         void *p = NULL;
-        if (size > SIZE_MAX - AM_ALIGN || posix_memalign(&p, AM_ALIGN, size + AM_ALIGN) != 0)
+        if (!reserve(size)) return NULL;
+        if (posix_memalign(&p, AM_ALIGN, size + AM_ALIGN) != 0) {
+            atomic_fetch_sub(&live_bytes, (long long)size);
             return NULL;
+        }
         base = p;
         *(size_t *)base = size;
     }
     atomic_fetch_add(&alloc_count, 1);
-    long long live = atomic_fetch_add(&live_bytes, (long long)size) + (long long)size;
+    long long live = atomic_load(&live_bytes);
     long long peak = atomic_load(&peak_bytes);
     while (live > peak && !atomic_compare_exchange_weak(&peak_bytes, &peak, live)) {}
     if (am_prof_on()) am_prof_counter("host memory", "live bytes", live);
@@ -101,12 +127,21 @@ void am_host_trim(void)
         free(cache[i].base);
         cache[i].base = NULL;
     }
-    cache_bytes = 0;
+    atomic_store(&cache_bytes, 0);
     pthread_mutex_unlock(&cache_lock);
+}
+
+size_t am_host_block_size(size_t nbytes)
+{
+    return nbytes > (SIZE_MAX >> 2) ? nbytes : round_size(nbytes);
 }
 
 int64_t am_debug_alloc_count(void) { return atomic_load(&alloc_count); }
 int64_t am_debug_live_bytes(void) { return atomic_load(&live_bytes); }
+int64_t am_host_reserved_bytes(void)
+{
+    return atomic_load(&live_bytes) + atomic_load(&cache_bytes);
+}
 int64_t am_debug_peak_bytes(void) { return atomic_load(&peak_bytes); }
 void am_debug_peak_reset(void) { atomic_store(&peak_bytes, atomic_load(&live_bytes)); }
 
@@ -148,6 +183,8 @@ am_storage *am_storage_create(size_t nbytes, am_device dev)
         am_fail(AM_ERR_DEVICE, "device %s is not available", am_device_format(dev, name, sizeof(name)));
         return NULL;
     }
+    if (dev.type == AM_DEVICE_CPU && am_memory_check(nbytes, "allocation", NULL) != AM_OK)
+        return NULL;
     am_storage *s = calloc(1, sizeof(*s));
     if (!s) goto out_oom;
     s->data = ops->alloc(dev.id, nbytes);

@@ -152,6 +152,8 @@ am_array *am_array_alloc(am_shape shape, am_dtype dtype, am_device dev)
 {
     size_t nbytes;
     if (!shape_ok(shape, dtype, &nbytes)) return NULL;
+    if (dev.type == AM_DEVICE_CPU && am_memory_check_array("array", &shape, dtype) != AM_OK)
+        return NULL;
     am_storage *st = am_storage_create(nbytes, dev);
     if (!st) return NULL;
     am_array *x = array_new(shape, dtype);

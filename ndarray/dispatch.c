@@ -196,9 +196,11 @@ static am_status run_kernel(const am_op_def *op, const void *attrs, am_array *co
     if (op->temp_bytes) {
         ctx.workspace_bytes = op->temp_bytes(attrs, ishape, n_in);
         if (ctx.workspace_bytes) {
-            tmp = am_storage_create(ctx.workspace_bytes, dev);
-            if (!tmp) return am_last_status();
-            ctx.workspace = tmp->data;
+            if ((dev.type != AM_DEVICE_CPU ||
+                 (st = am_memory_check(ctx.workspace_bytes, "workspace", NULL)) == AM_OK) &&
+                !(tmp = am_storage_create(ctx.workspace_bytes, dev)))
+                st = am_last_status();
+            ctx.workspace = tmp ? tmp->data : NULL;
         }
     }
     if (st == AM_OK) st = fn(&ctx, attrs, vin, n_in, vout, n_out, kreq);
@@ -234,6 +236,9 @@ static am_status make_outputs(const am_op_def *op, const void *attrs, am_array *
     int64_t offset = 0;
     *is_view = op->view && n_in > 0 && n_out == 1 && otype[0] == in[0]->dtype &&
                op->view(attrs, &in[0]->shape, &offset);
+    if (dev.type == AM_DEVICE_CPU &&  /* before any is made */
+        am_memory_check_outputs(oshape, otype, *is_view, n_out) != AM_OK)
+        return am_last_status();
     for (int i = 0; i < n_out; i++) {
         if (i == 0 && *is_view)
             outs[i] = am_array_new_view(in[0], oshape[0], otype[0],

@@ -189,6 +189,36 @@ int64_t am_debug_alloc_count(void);
 int64_t am_debug_live_bytes(void);
 int64_t am_debug_peak_bytes(void);
 void am_debug_peak_reset(void);
+/* The bytes am_host_alloc(nbytes) counts: nbytes rounded up to its block. */
+size_t am_host_block_size(size_t nbytes);
+/* Host bytes held now: live blocks and cached ones (what the limit counts). */
+int64_t am_host_reserved_bytes(void);
+
+/* ---- the memory limit (ndarray/memlimit.c, docs/memory.md) -------------------- */
+
+/* AM_MEMORY_LIMIT's syntax: "17179869184", "16G", "512M", "1.5GiB" (binary
+ * units, K = 1024, up to E), "50%" (of physical memory or the cgroup's
+ * limit), "none" (INT64_MAX).  -1 with the reason in err when s is none
+ * of these or is 0. */
+int64_t am_memory_parse_limit(const char *s, char *err, size_t errlen);
+/* The limit in bytes (INT64_MAX: none); -1 when AM_MEMORY_LIMIT holds no size. */
+int64_t am_memory_limit_bytes(void);
+/* AM_OK when nbytes more host bytes (rounded up as am_host_alloc counts
+ * them) fit under the limit beside those held
+ * (cached blocks are returned to the system first when that makes room).
+ * Else AM_ERR_OOM: "<what> needs 8.0 TiB (<detail>); the memory limit is
+ * 19.2 GiB (AM_MEMORY_LIMIT)"; detail may be NULL.  AM_ERR_ARG when
+ * AM_MEMORY_LIMIT holds no size. */
+am_status am_memory_check(uint64_t nbytes, const char *what, const char *detail);
+/* am_memory_check for an array of this shape and dtype (the detail names
+ * both).  AM_OK for a shape that is invalid or overflows: the array's own
+ * checks report those. */
+am_status am_memory_check_array(const char *what, const am_shape *shape, am_dtype dtype);
+/* am_memory_check_array for an op's outputs first..n-1, each on its own
+ * ("output needs ...", or "output 1 needs ..." when there are several). */
+am_status am_memory_check_outputs(const am_shape *shapes, const am_dtype *dtypes, int first, int n);
+/* "812 B", "40.1 KiB", "8.0 TiB". */
+char *am_format_bytes(uint64_t n, char *buf, size_t len);
 
 /* ---- errors ------------------------------------------------------------------ */
 

@@ -140,3 +140,5 @@ SUITE(ops_detection2)
 SUITE(ops_misc2)
 /* ops_image_io */
 SUITE(ops_image_io)
+/* memlimit */
+SUITE(memlimit)

@@ -1,6 +1,8 @@
 /* `amber inspect MODEL-symbol.json [MODEL.params] [-i NAME=SHAPE ...] [--training]`:
  * compiles a plan for the given input shapes and prints what the passes did,
- * the steps, and the memory planned against one buffer per value. */
+ * the steps, and the memory planned against one buffer per value.  The plan
+ * is sized, never allocated; a plan that would not fit under the memory
+ * limit is reported after it is printed, and the command fails. */
 #include "commands.h"
 
 static const char *const usage_line =
@@ -36,12 +38,20 @@ static int parse_args(int argc, char **argv, inspect_args *a)
     return a->json ? 0 : USAGE("no model given");
 }
 
-/* "812 B", "40.1 KiB", "3.25 MiB". */
+/* "812 B", "40.1 KiB", "3.25 MiB", "1.50 TiB". */
 static const char *format_bytes(int64_t n, char *buf, size_t len)
 {
-    if (n < 1024) snprintf(buf, len, "%lld B", (long long)n);
-    else if (n < 1024 * 1024) snprintf(buf, len, "%.1f KiB", (double)n / 1024);
-    else snprintf(buf, len, "%.2f MiB", (double)n / (1024.0 * 1024.0));
+    static const char *const big[] = {"MiB", "GiB", "TiB", "PiB", "EiB"};
+    if (n < 1024) {
+        snprintf(buf, len, "%lld B", (long long)n);
+    } else if (n < 1024 * 1024) {
+        snprintf(buf, len, "%.1f KiB", (double)n / 1024);
+    } else {
+        double v = (double)n / (1024.0 * 1024.0);
+        int u = 0;
+        while (v >= 1024 && u < 4) v /= 1024, u++;
+        snprintf(buf, len, "%.2f %s", v, big[u]);
+    }
     return buf;
 }
 
@@ -72,6 +82,11 @@ static void print_plan(const am_graph *g, const am_plan *p)
            s.n_inplace == 1 ? "" : "s");
     printf("views: %d value%s sharing another's storage (no step)\n", s.n_views,
            s.n_views == 1 ? "" : "s");
+    int64_t limit = am_get_memory_limit();
+    if (limit > 0 && limit < INT64_MAX)
+        printf("memory limit: %s (a run needs the arena and the workspace beside its inputs "
+               "and parameters)\n", format_bytes(limit, b1, sizeof(b1)));
+    am_clear_error();
 }
 
 /* The plan's input signature: the -i shapes, and in training the
@@ -117,10 +132,15 @@ static int inspect(const inspect_args *a)
                a->training ? "training" : "inference");
         fflush(stdout);  /* the passes log to stdout too */
         am_plan_opts opts = {.training = a->training, .log = stdout, .names = am_cmd_names(&sig),
-                             .shapes = sig.shapes, .dtypes = sig.dtypes, .n = sig.n};
+                             .shapes = sig.shapes, .dtypes = sig.dtypes, .n = sig.n,
+                             .no_alloc = true};
         if (!(p = am_plan_create(planned, &opts))) rc = am_cmd_fail_last("inspect");
     }
     if (rc == 0) print_plan(g, p);
+    if (rc == 0 && am_plan_check_memory(p) != AM_OK) {
+        fflush(stdout);
+        rc = am_cmd_fail_last("inspect");
+    }
     am_plan_release(p);
     am_graph_release(planned);
     am_graph_release(g);

@@ -124,6 +124,28 @@ AM_API char *am_to_string(am_array *x);
 /* Prints am_to_string(x) and a newline to stdout; "NULL" for NULL. */
 AM_API void am_print(am_array *x);
 
+/* ---- memory limit (docs/memory.md) --------------------------------- */
+
+/* One limit for the whole process on the host memory Amber holds: arrays,
+ * plan arenas and workspaces, and the allocator's cache of free blocks.  An
+ * allocation that would pass it fails beforehand with AM_ERR_OOM naming the
+ * op (and, in a plan, the node), the bytes asked and the limit.  GPU memory
+ * is not counted.  The default is 80% of physical memory, or of the
+ * cgroup's memory limit when that is lower; the environment variable
+ * AM_MEMORY_LIMIT replaces it ("16G", "512M", "1.5GiB", a byte count,
+ * "50%" of physical memory, or "none"; K = 1024).
+ *
+ * am_set_memory_limit sets it to bytes (> 0) for every thread; 0 restores
+ * the default (AM_MEMORY_LIMIT or 80%), INT64_MAX lifts it.  A limit below
+ * what is held already only makes later allocations fail.  AM_ERR_ARG for a
+ * negative value. */
+AM_API am_status am_set_memory_limit(int64_t bytes);
+
+/* The limit in bytes (INT64_MAX when there is none).  -1 with AM_ERR_ARG
+ * when AM_MEMORY_LIMIT holds no size and am_set_memory_limit has not
+ * replaced it (every allocation then fails with the same error). */
+AM_API int64_t am_get_memory_limit(void);
+
 #ifdef __cplusplus
 }
 #endif

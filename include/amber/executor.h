@@ -98,11 +98,23 @@ typedef struct am_plan_opts {
     const am_shape *shapes;
     const am_dtype *dtypes;
     int n;
+    /* Plan and size the arena and workspace but allocate neither (nor check
+     * them against the memory limit): the plan can be printed, its stats
+     * read and am_plan_check_memory asked, but it cannot run. */
+    bool no_alloc;
 } am_plan_opts;
 
 /* Compiles g for one input signature.  NULL with the error of the pass,
- * inference or allocation that failed. */
+ * inference or allocation that failed.  Before allocating, the arena and
+ * workspace are checked against the memory limit (am_set_memory_limit):
+ * AM_ERR_OOM as am_plan_check_memory says. */
 AM_API am_plan *am_plan_create(am_graph *g, const am_plan_opts *opts);
+
+/* AM_OK when the memory p would allocate (arena and workspace) fits under
+ * the memory limit beside the host memory held now, or p holds it already.
+ * Else AM_ERR_OOM with a message naming the bytes, the limit and the node
+ * whose value (or workspace) is the largest part. */
+AM_API am_status am_plan_check_memory(const am_plan *p);
 /* NULL is a no-op. */
 AM_API void am_plan_release(am_plan *p);
 
