@@ -10,24 +10,30 @@ static atomic_llong alloc_count;
 static atomic_llong live_bytes, peak_bytes; /* host bytes handed out; the most at once */
 
 /*
- * Large blocks are kept for reuse.  glibc serves them with mmap, so a fresh
+ * Blocks are kept for reuse.  glibc serves large ones with mmap, so a fresh
  * one costs a page fault and a zeroed page per 4 KiB the first time it is
  * written, which made an eager add of 16M floats three times slower than its
- * kernel (docs/benchmarks.md).  A freed block of at least CACHE_MIN bytes is
- * parked, up to CACHE_SLOTS blocks and CACHE_BYTES in all, and handed out
- * again for a request of the same rounded size.  Each block carries its size
- * in a header of AM_ALIGN bytes so that free needs no size.
+ * kernel (docs/benchmarks.md), and an eager LSTM step spend 15% of its time
+ * faulting in its 0.5 MiB gradient buffers.  Every request of CACHE_MIN bytes
+ * or more is rounded to a size class (1/8 steps of its power of two), and a
+ * freed block joins its class's free list, up to CACHE_BYTES parked in all;
+ * a request of the same class takes it back.  Each block carries its size in
+ * a header of AM_ALIGN bytes so that free needs no size; a parked block links
+ * to the next one of its class through the header's second word.
  */
-#define CACHE_MIN (1u << 20)
-#define CACHE_SLOTS 16
+#define CACHE_MIN ((size_t)64 << 10)
 #define CACHE_BYTES ((size_t)512 << 20)
+#define CACHE_CLASSES ((64 - 16) * 8)
+
+_Static_assert(AM_ALIGN >= 2 * sizeof(void *), "the header holds the size and a link");
+_Static_assert(CACHE_MIN == (size_t)1 << 16, "class_of counts classes from 2^16");
 
 static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct { char *base; size_t size; } cache[CACHE_SLOTS];
+static char *free_list[CACHE_CLASSES];
 static atomic_llong cache_bytes; /* changed under cache_lock; read without it */
 
-/* Sizes above CACHE_MIN round up to 1/8 of their power of two, so that
- * arrays of nearby sizes share blocks. */
+/* Sizes of CACHE_MIN and more round up to 1/8 of their power of two, so
+ * that arrays of nearby sizes share blocks. */
 static size_t round_size(size_t nbytes)
 {
     size_t r = (nbytes + AM_ALIGN - 1) / AM_ALIGN * AM_ALIGN;
@@ -36,34 +42,40 @@ static size_t round_size(size_t nbytes)
     return (r + step - 1) / step * step;
 }
 
+/* The class of a rounded size of CACHE_MIN or more: 8 per power of two. */
+static int class_of(size_t size)
+{
+    int e = 63 - __builtin_clzll(size);
+    return (e - 16) * 8 + (int)((size >> (e - 3)) & 7);
+}
+
+static char **link_of(char *base) { return (char **)(base + sizeof(size_t)); }
+
 static char *cache_take(size_t size)
 {
-    char *base = NULL;
+    int c = class_of(size);
     pthread_mutex_lock(&cache_lock);
-    for (int i = 0; i < CACHE_SLOTS && !base; i++)
-        if (cache[i].base && cache[i].size == size) {
-            base = cache[i].base;
-            cache[i].base = NULL;
-            atomic_fetch_sub(&cache_bytes, (long long)size);
-        }
+    char *base = free_list[c];
+    if (base) {
+        free_list[c] = *link_of(base);
+        atomic_fetch_sub(&cache_bytes, (long long)size);
+    }
     pthread_mutex_unlock(&cache_lock);
     return base;
 }
 
 static bool cache_put(char *base, size_t size)
 {
-    bool kept = false;
+    int c = class_of(size);
     pthread_mutex_lock(&cache_lock);
     bool room = (size_t)atomic_load(&cache_bytes) + size <= CACHE_BYTES;
-    for (int i = 0; i < CACHE_SLOTS && !kept && room; i++)
-        if (!cache[i].base) {
-            cache[i].base = base;
-            cache[i].size = size;
-            atomic_fetch_add(&cache_bytes, (long long)size);
-            kept = true;
-        }
+    if (room) {
+        *link_of(base) = free_list[c];
+        free_list[c] = base;
+        atomic_fetch_add(&cache_bytes, (long long)size);
+    }
     pthread_mutex_unlock(&cache_lock);
-    return kept;
+    return room;
 }
 
 /*
@@ -123,10 +135,12 @@ void am_host_free(void *p)
 void am_host_trim(void)
 {
     pthread_mutex_lock(&cache_lock);
-    for (int i = 0; i < CACHE_SLOTS; i++) {
-        free(cache[i].base);
-        cache[i].base = NULL;
-    }
+    for (int c = 0; c < CACHE_CLASSES; c++)
+        while (free_list[c]) {
+            char *base = free_list[c];
+            free_list[c] = *link_of(base);
+            free(base);
+        }
     atomic_store(&cache_bytes, 0);
     pthread_mutex_unlock(&cache_lock);
 }
