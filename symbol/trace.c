@@ -70,6 +70,11 @@ static am_status infer_node(am_node *n, const void *attrs, am_shape *ish, am_dty
     const am_op_def *op = n->op;
     am_status st = am_op_infer_dtype(op, attrs, ity, n->n_in, n->dtypes, n->n_out);
     if (st == AM_OK) st = op->infer_shape(attrs, ish, n->n_in, n->shapes, n->n_out);
+    for (int k = 0; k < n->n_out && st == AM_OK; k++) {
+        char role[32];
+        snprintf(role, sizeof(role), "output %d", k);
+        st = am_shape_fits(&n->shapes[k], n->dtypes[k], role);
+    }
     return st;
 }
 

@@ -129,3 +129,5 @@ SUITE(ops_sampler)
 SUITE(ops_correlation)
 /* ops_image */
 SUITE(ops_image)
+/* limits */
+SUITE(limits)
