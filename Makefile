@@ -272,6 +272,14 @@ $(FUZZ_BUILD)/libamber.a: $(FUZZ_LIB_OBJ)
 $(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_BUILD)/libamber.a
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_BUILD)/libamber.a $(FUZZ_LDLIBS)
 
+# The graph fuzzer draws its ops from the registry's case tables.
+FUZZ_CASE_OBJ := $(patsubst %.c,$(FUZZ_BUILD)/%.o,tests/op_cases.c tests/test_util.c \
+                   $(wildcard tests/cases_*.c))
+$(FUZZ_BUILD)/fuzz_graph: tests/fuzz/fuzz_graph.c $(FUZZ_CASE_OBJ) $(FUZZ_BUILD)/libamber.a
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_CASE_OBJ) $(FUZZ_BUILD)/libamber.a \
+	  $(FUZZ_LDLIBS)
+-include $(FUZZ_CASE_OBJ:.o=.d)
+
 -include $(FUZZ_LIB_OBJ:.o=.d) $(FUZZ_TARGETS:=.d)
 
 # ---- check-mxnet: real MXNet 1.9.1 judges Amber, in both directions ----------------

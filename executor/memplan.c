@@ -20,7 +20,9 @@ static void liveness(am_plan *p)
 }
 
 /* Lets output ko of step s overwrite the input the op names, when that input
- * is an arena value read for the last time here and of the same size. */
+ * is an arena value read for the last time here, of the same size, and not
+ * read through another of the step's inputs (the kernel may read that one
+ * after writing the output: the graph fuzzer found add_n(x, x, x, x, x)). */
 static bool try_inplace(am_plan *p, int s, int ki, int ko)
 {
     pstep *st = &p->steps[s];
@@ -30,6 +32,8 @@ static bool try_inplace(am_plan *p, int s, int ki, int ko)
     pvalue *in = &p->values[iv], *out = &p->values[ov];
     if (in->kind != PV_ARENA || out->kind != PV_ARENA || in->last != s) return false;
     if (in->bytes != out->bytes || in->dtype != out->dtype) return false;
+    for (int k = 0; k < st->n_in; k++) /* also read through another input (add_n(x, x)) */
+        if (k != ki && pv_root(p, st->vin[k]) == pv_root(p, st->vin[ki])) return false;
     for (int k = 0; k < st->n_out; k++) /* one output per donor */
         if (k != ko && p->values[st->vout[k]].kind == PV_VIEW && p->values[st->vout[k]].base == iv)
             return false;

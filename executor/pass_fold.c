@@ -15,9 +15,12 @@ typedef struct folder {
     int *uses, *uoff;   /* uses of every output of the old graph */
 } folder;
 
-static int64_t bytes_of(const am_shape *s, am_dtype t)
+/* Bytes of a value (in double: sums of them never overflow). */
+static double bytes_of(const am_shape *s, am_dtype t)
 {
-    return am_shape_size(s) * (int64_t)am_dtype_size(t);
+    uint64_t b = AM_MAX_BYTES; /* graph inference refuses larger shapes */
+    am_shape_check(s, am_dtype_size(t), NULL, &b);
+    return (double)b;
 }
 
 /* Node i may be folded: not random, all its inputs are constants in the new
@@ -44,7 +47,7 @@ static am_status infer_outputs(const am_node *n, am_array *const *in, am_shape *
 {
     am_shape ish[AM_MAX_OP_IO];
     am_dtype ity[AM_MAX_OP_IO];
-    int64_t in_bytes = 0, out_bytes = 0;
+    double in_bytes = 0, out_bytes = 0;
     for (int k = 0; k < n->n_in; k++) {
         ish[k] = in[k]->shape;
         ity[k] = in[k]->dtype;

@@ -18,7 +18,6 @@ _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
 #define REC_V2 0xF993FAC9u         /* + storage type */
 #define REC_V3 0xF993FACAu         /* V2 under numpy shape semantics */
 #define MIN_RECORD 4               /* no record is shorter than its first uint32 */
-#define MAX_DATA (UINT64_MAX >> 2) /* the bound am_array_alloc puts on a shape's bytes */
 
 /* ---- the list and its name index ------------------------------------------------ */
 
@@ -350,17 +349,10 @@ static am_status data_size(const src *s, const am_shape *shape, am_dtype dtype, 
                            uint64_t *out)
 {
     char buf[AM_MAX_NDIM * 24 + 4];
-    uint64_t n = am_dtype_size(dtype);
-    bool empty = false;
-    for (int i = 0; i < shape->ndim; i++) {
-        uint64_t d = (uint64_t)shape->dim[i];
-        empty |= d == 0;
-        if (d > 1 && n > MAX_DATA / d)
-            return bad(s, AM_ERR_FORMAT, "dims", dims_at, "shape %s of %s is too large",
-                       am_shape_format(shape, buf, sizeof(buf)), am_dtype_name(dtype));
-        if (d) n *= d;
-    }
-    if (empty) n = 0;
+    uint64_t n = 0;
+    if (!am_shape_check(shape, am_dtype_size(dtype), NULL, &n))
+        return bad(s, AM_ERR_FORMAT, "dims", dims_at, "shape %s of %s is too large",
+                   am_shape_format(shape, buf, sizeof(buf)), am_dtype_name(dtype));
     if (n > left(s))
         return bad(s, AM_ERR_FORMAT, "data", s->pos, "truncated: shape %s of %s needs %llu bytes "
                    "but only %llu are left", am_shape_format(shape, buf, sizeof(buf)),

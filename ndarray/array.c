@@ -121,14 +121,18 @@ static bool shape_ok(am_shape s, am_dtype dtype, size_t *nbytes)
         am_fail(AM_ERR_DTYPE, "unknown dtype %d", (int)dtype);
         return false;
     }
-    uint64_t n = am_dtype_size(dtype);
-    for (int i = 0; i < s.ndim; i++) {
-        char buf[96];
-        if (s.dim[i] < 0 || (s.dim[i] > 0 && n > (UINT64_MAX >> 2) / (uint64_t)s.dim[i])) {
-            am_fail(AM_ERR_SHAPE, "invalid shape %s", am_shape_format(&s, buf, sizeof(buf)));
-            return false;
-        }
-        n *= (uint64_t)s.dim[i];
+    uint64_t n = 0;
+    if (!am_shape_check(&s, am_dtype_size(dtype), NULL, &n)) {
+        char buf[AM_MAX_NDIM * 24 + 4];
+        am_shape_format(&s, buf, sizeof(buf));
+        for (int i = 0; i < s.ndim; i++)
+            if (s.dim[i] < 0) {
+                am_fail(AM_ERR_SHAPE, "invalid shape %s: dimension %d is negative", buf, i);
+                return false;
+            }
+        am_fail(AM_ERR_SHAPE, "shape %s of %s is too large (its nonzero dimensions need 2^62 "
+                "bytes or more)", buf, am_dtype_name(dtype));
+        return false;
     }
     *nbytes = (size_t)n;
     return true;
@@ -185,7 +189,10 @@ am_view am_view_make(void *data, am_dtype dtype, const am_shape *shape, am_devic
     for (int i = shape->ndim; i-- > 0;) {
         v.dim[i] = shape->dim[i];
         v.strides[i] = stride;
-        stride *= shape->dim[i];
+        /* Arrays pass am_shape_check, so this cannot overflow; a shape that
+         * slipped past it gets a saturated stride, never undefined behaviour. */
+        if (__builtin_mul_overflow(stride, shape->dim[i], &stride))
+            stride = INT64_MAX;
     }
     return v;
 }
@@ -199,7 +206,10 @@ am_view am_array_view(const am_array *x)
 int64_t am_view_size(const am_view *v)
 {
     int64_t n = 1;
-    for (int i = 0; i < v->ndim; i++) n *= v->dim[i];
+    for (int i = 0; i < v->ndim; i++)
+        if (v->dim[i] == 0) return 0;
+    for (int i = 0; i < v->ndim; i++)
+        if (__builtin_mul_overflow(n, v->dim[i], &n)) return -1; /* see am_view_make */
     return n;
 }
 
@@ -224,10 +234,10 @@ void am_view_set(const am_view *v, int64_t i, double x)
     switch (v->dtype) {
     case AM_DTYPE_FLOAT32: ((float *)v->data)[i] = (float)x; break;
     case AM_DTYPE_FLOAT64: ((double *)v->data)[i] = x; break;
-    case AM_DTYPE_INT32: ((int32_t *)v->data)[i] = (int32_t)x; break;
-    case AM_DTYPE_INT64: ((int64_t *)v->data)[i] = (int64_t)x; break;
-    case AM_DTYPE_UINT8: ((uint8_t *)v->data)[i] = (uint8_t)x; break;
-    case AM_DTYPE_INT8: ((int8_t *)v->data)[i] = (int8_t)x; break;
+    case AM_DTYPE_INT32: ((int32_t *)v->data)[i] = am_float_to_i32(x); break;
+    case AM_DTYPE_INT64: ((int64_t *)v->data)[i] = am_float_to_i64(x); break;
+    case AM_DTYPE_UINT8: ((uint8_t *)v->data)[i] = am_float_to_u8(x); break;
+    case AM_DTYPE_INT8: ((int8_t *)v->data)[i] = am_float_to_i8(x); break;
     case AM_DTYPE_BOOL: ((uint8_t *)v->data)[i] = x != 0; break;
     case AM_DTYPE_FLOAT16: ((uint16_t *)v->data)[i] = am_float_to_half((float)x); break;
     case AM_DTYPE_BFLOAT16: ((uint16_t *)v->data)[i] = am_float_to_bfloat16((float)x); break;

@@ -79,6 +79,21 @@ am_status am_op_infer_dtype(const am_op_def *op, const void *attrs, am_dtype *in
     return AM_OK;
 }
 
+am_status am_shape_fits(const am_shape *s, am_dtype t, const char *role)
+{
+    if (s->ndim < 0) return AM_OK;
+    am_shape k = *s;
+    for (int i = 0; i < k.ndim; i++)
+        if (k.dim[i] == AM_DIM_UNKNOWN) k.dim[i] = 1;
+    bool known = (unsigned)t < AM_DTYPE_COUNT;
+    if (am_shape_check(&k, known ? am_dtype_size(t) : 1, NULL, NULL)) return AM_OK;
+    char b[AM_MAX_NDIM * 24 + 4];
+    return am_fail(AM_ERR_SHAPE, "%s would have shape %s%s%s, too large for an array (its "
+                   "nonzero dimensions need 2^62 bytes or more)", role,
+                   am_shape_format(s, b, sizeof(b)), known ? " of " : "",
+                   known ? am_dtype_name(t) : "");
+}
+
 /* The output shapes of an op with value_shape, from the inputs' values (CPU only). */
 static am_status infer_from_values(const am_op_def *op, const void *attrs, am_array *const *in,
                                    int n_in, am_shape *oshape, int n_out)
@@ -137,6 +152,8 @@ static am_status infer(const am_op_def *op, const void *attrs, am_array *const *
             return am_fail(AM_ERR_SHAPE, "output %d would have shape %s: an array cannot have "
                            "an unknown (-1) dimension", i,
                            am_shape_format(&oshape[i], b, sizeof(b)));
+        snprintf(b, sizeof(b), "output %d", i);
+        if ((st = am_shape_fits(&oshape[i], otype[i], b)) != AM_OK) return st;
     }
     return AM_OK;
 }

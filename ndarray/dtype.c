@@ -84,8 +84,32 @@ bool am_shape_equal(am_shape a, am_shape b)
 int64_t am_shape_size(const am_shape *s)
 {
     int64_t n = 1;
-    for (int i = 0; i < s->ndim; i++) n *= s->dim[i];
+    for (int i = 0; i < s->ndim; i++)
+        if (s->dim[i] == 0) return 0;
+    for (int i = 0; i < s->ndim; i++)
+        if (__builtin_mul_overflow(n, s->dim[i], &n)) return -1;
     return n;
+}
+
+bool am_shape_check(const am_shape *s, size_t elem_size, int64_t *size, uint64_t *bytes)
+{
+    if (!s || s->ndim < 0 || s->ndim > AM_MAX_NDIM || elem_size == 0) return false;
+    uint64_t n = elem_size; /* bytes of the nonzero dimensions */
+    bool empty = false;
+    for (int i = 0; i < s->ndim; i++) {
+        if (s->dim[i] < 0) return false;
+        uint64_t d = (uint64_t)s->dim[i];
+        if (d == 0) {
+            empty = true;
+            continue;
+        }
+        if (n > AM_MAX_BYTES / d) return false;
+        n *= d;
+    }
+    if (empty) n = 0;
+    if (size) *size = (int64_t)(n / elem_size);
+    if (bytes) *bytes = n;
+    return true;
 }
 
 bool am_shape_known(const am_shape *s)

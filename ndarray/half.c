@@ -183,7 +183,7 @@ static am_status convert_plain(const void *src, am_dtype from, void *dst, am_dty
         const S *x = src;
         PLAIN_SWITCH(to, T, {
             T *y = dst;
-            for (int64_t i = 0; i < n; i++) y[i] = (T)x[i];
+            for (int64_t i = 0; i < n; i++) y[i] = AM_CONVERT(T, x[i]);
         });
     });
     return AM_OK;

@@ -297,6 +297,40 @@ double am_view_get(const am_view *v, int64_t i);
 void am_view_set(const am_view *v, int64_t i, double x);
 int64_t am_view_size(const am_view *v);
 
+/* AM_OK when shape s of dtype t may be an array's (am_shape_check; an
+ * unknown dimension counts as 1, AM_DTYPE_COUNT as 1 byte), else an
+ * AM_ERR_SHAPE failure, under the caller's error context, that names role
+ * ("output 0") and the shape.  Shape inference calls it on what it settles,
+ * so that nothing after it multiplies out of range. */
+am_status am_shape_fits(const am_shape *s, am_dtype t, const char *role);
+
+/* Float to integer as x86 converts, and so MXNet and NumPy there (checked
+ * with mx.nd.Cast and numpy astype): truncated toward zero; NaN, the
+ * infinities and values outside int32 (int64) give INT32_MIN (INT64_MIN);
+ * int8 and uint8 take the low byte of the int32 result (-1 -> 255,
+ * 300 -> 44, NaN -> 0).  C leaves these casts undefined; these are not. */
+static inline int32_t am_float_to_i32(double x)
+{
+    return x > -2147483649.0 && x < 2147483648.0 ? (int32_t)x : INT32_MIN;
+}
+static inline int64_t am_float_to_i64(double x)
+{
+    return x >= -9223372036854775808.0 && x < 9223372036854775808.0 ? (int64_t)x : INT64_MIN;
+}
+static inline uint8_t am_float_to_u8(double x) { return (uint8_t)(uint32_t)am_float_to_i32(x); }
+static inline int8_t am_float_to_i8(double x)
+{
+    return (int8_t)(uint8_t)(uint32_t)am_float_to_i32(x); /* gcc and clang wrap */
+}
+
+/* (T)x for any two of Amber's C element types, with a float x going to an
+ * integer T as above. */
+#define AM_FLOAT_TO_INT_(T, x)                                                           \
+    _Generic((T)0, int8_t: am_float_to_i8(x), uint8_t: am_float_to_u8(x),              \
+             int32_t: am_float_to_i32(x), int64_t: am_float_to_i64(x), default: (T)(x))
+#define AM_CONVERT(T, x) \
+    ((T)_Generic((x), float: AM_FLOAT_TO_INT_(T, x), double: AM_FLOAT_TO_INT_(T, x), default: (x)))
+
 /* Bulk float32 <-> float16 (ndarray/half.c); portable skips F16C (tests). */
 void am_half_from_float_n(const float *s, uint16_t *d, int64_t n, bool portable);
 void am_half_to_float_n(const uint16_t *s, float *d, int64_t n, bool portable);

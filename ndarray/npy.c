@@ -287,16 +287,11 @@ static am_status check_size(const npy_src *s, const npy_header *h, am_dtype dtyp
                             uint64_t *nbytes)
 {
     char buf[160];
-    uint64_t n = am_dtype_size(dtype);
-    for (int i = 0; i < h->shape.ndim; i++) {
-        uint64_t d = (uint64_t)h->shape.dim[i];
-        if (d && n > (UINT64_MAX >> 2) / d)
-            return am_fail(AM_ERR_FORMAT, "%s: shape %s is too large", s->name,
-                           am_shape_format(&h->shape, buf, sizeof(buf)));
-        n *= d;
-    }
-    for (int i = 0; i < h->shape.ndim; i++)
-        if (h->shape.dim[i] == 0) n = 0;
+    uint64_t n = 0;
+    if (!am_shape_check(&h->shape, am_dtype_size(dtype), NULL, &n))
+        return am_fail(AM_ERR_FORMAT, "%s: shape %s of %s is too large (its nonzero dimensions "
+                       "need 2^62 bytes or more)", s->name,
+                       am_shape_format(&h->shape, buf, sizeof(buf)), h->descr);
     if (n > s->size - s->pos)
         return am_fail(AM_ERR_FORMAT, "%s: truncated: shape %s of %s needs %llu bytes of data "
                        "but only %llu follow the header", s->name,

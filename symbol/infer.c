@@ -101,6 +101,10 @@ static am_status infer_node(const am_graph *g, int idx, bool *changed)
                            am_shape_format(&osh[k], a, sizeof(a)),
                            am_shape_format(&n->shapes[k], b, sizeof(b)));
         if (m > 0) *changed = true;
+        snprintf(who, sizeof(who), "am_graph_infer: output %d of node '%s' (%s)", k,
+                 g->names[idx], n->op->name);
+        am_status sf = am_shape_fits(&n->shapes[k], n->dtypes[k], who);
+        if (sf != AM_OK) return sf;
     }
     for (int i = 0; i < n->n_in; i++) {
         am_entry e = n->inputs[i];
@@ -114,6 +118,10 @@ static am_status infer_node(const am_graph *g, int idx, bool *changed)
                            am_shape_format(have, b, sizeof(b)));
         }
         if (m > 0) *changed = true;
+        char role[256] = "am_graph_infer: ";
+        describe_input(g, idx, i, role + strlen(role), sizeof(role) - strlen(role));
+        am_status sf = am_shape_fits(have, e.node->dtypes[e.index], role);
+        if (sf != AM_OK) return sf;
     }
     return AM_OK;
 }

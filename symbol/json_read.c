@@ -169,7 +169,6 @@ static am_status set_extra(const reader *r, am_node *n, const char *key, const c
 static bool parse_shape(const char *s, bool np, am_shape *out)
 {
     am_shape sh = {.ndim = 0};
-    bool unknown = false;
     while (isspace((unsigned char)*s)) s++;
     if (strcmp(s, "None") == 0) return *out = (am_shape){.ndim = -1}, true;
     char close = *s == '(' ? ')' : *s == '[' ? ']' : 0;
@@ -182,7 +181,7 @@ static bool parse_shape(const char *s, bool np, am_shape *out)
         errno = 0;
         long long d = strtoll(s, &e, 10);
         if (e == s || errno || sh.ndim == AM_MAX_NDIM) return false;
-        if (d == -1 || (d == 0 && !np)) unknown = true, d = AM_DIM_UNKNOWN;
+        if (d == -1 || (d == 0 && !np)) d = AM_DIM_UNKNOWN;
         else if (d < 0) return false;
         sh.dim[sh.ndim++] = d;
         s = e + (*e == 'L');
@@ -193,9 +192,10 @@ static bool parse_shape(const char *s, bool np, am_shape *out)
     s += close != 0;
     while (isspace((unsigned char)*s)) s++;
     if (*s) return false;
-    int64_t total = 1;
-    for (int i = 0; i < sh.ndim && !unknown; i++)
-        if (__builtin_mul_overflow(total, sh.dim[i], &total)) return false;
+    am_shape known = sh; /* the known dimensions must fit an array already */
+    for (int i = 0; i < known.ndim; i++)
+        if (known.dim[i] == AM_DIM_UNKNOWN) known.dim[i] = 1;
+    if (!am_shape_check(&known, 1, NULL, NULL)) return false;
     if (sh.ndim == 0 && !np) sh.ndim = -1;
     *out = sh;
     return true;

@@ -68,7 +68,13 @@ static void fill_variables(am_entry *e, const am_shape *shapes, const am_dtype *
 static am_status infer_node(am_node *n, const void *attrs, am_shape *ish, am_dtype *ity)
 {
     const am_op_def *op = n->op;
-    return am_op_infer(op, attrs, ish, ity, n->n_in, n->shapes, n->dtypes, n->n_out, NULL);
+    am_status st = am_op_infer(op, attrs, ish, ity, n->n_in, n->shapes, n->dtypes, n->n_out, NULL);
+    for (int k = 0; k < n->n_out && st == AM_OK; k++) {
+        char role[32];
+        snprintf(role, sizeof(role), "output %d", k);
+        st = am_shape_fits(&n->shapes[k], n->dtypes[k], role);
+    }
+    return st;
 }
 
 am_status am_trace_call(const am_op_def *op, const void *attrs, am_array *const *in, int n_in,

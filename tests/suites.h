@@ -142,3 +142,5 @@ SUITE(ops_misc2)
 SUITE(ops_image_io)
 /* memlimit */
 SUITE(memlimit)
+/* limits */
+SUITE(limits)

@@ -608,7 +608,7 @@ static void test_npy_format_errors(void)
               zeros, 4, "shape has more than 6 dimensions");
     /* absurd sizes fail before anything is allocated */
     NPY_FAILS(1, "{'descr': '<f8', 'fortran_order': False, 'shape': (1000000000, 1000000000)}",
-              zeros, 8, "shape (1000000000, 1000000000) is too large");
+              zeros, 8, "shape (1000000000, 1000000000) of <f8 is too large");
     NPY_FAILS(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (100000000000,)}", zeros, 8,
               "needs 400000000000 bytes of data but only 8 follow");
     NPY_FAILS(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999999999999,)}",

@@ -97,8 +97,24 @@ typedef struct am_shape {
 /* True when ndim >= 0 and no dimension is AM_DIM_UNKNOWN (or negative). */
 AM_API bool am_shape_known(const am_shape *s);
 
-/* Number of elements of a shape (1 for ndim 0). */
+/* Number of elements of a shape (1 for ndim 0, 0 when a dimension is 0),
+ * or -1 when the product of the dimensions overflows int64.  It never
+ * overflows itself; am_shape_check says whether an array may have the shape. */
 AM_API int64_t am_shape_size(const am_shape *s);
+
+/* The most bytes an array's data may have: 2^62 - 1, so that every element
+ * count, stride and byte offset fits in int64 with room to spare. */
+#define AM_MAX_BYTES (UINT64_MAX >> 2)
+
+/* Whether an array of elem_size-byte elements may have shape s: ndim in
+ * [0, AM_MAX_NDIM], no negative dimension, and the product of the nonzero
+ * dimensions times elem_size at most AM_MAX_BYTES, checked also when another
+ * dimension is 0 (so that strides never overflow).  Every place that turns a
+ * shape into an element count or a byte size checks it here.  Writes the
+ * element count to *size and the bytes to *bytes (either may be NULL).
+ * Returns false and sets no error when the shape is not allowed; the caller
+ * names the op and the shape. */
+AM_API bool am_shape_check(const am_shape *s, size_t elem_size, int64_t *size, uint64_t *bytes);
 
 /* True when both shapes have the same ndim and dimensions. */
 AM_API bool am_shape_equal(am_shape a, am_shape b);

@@ -200,6 +200,11 @@ static void CONV_FN(put_bias)(T *restrict y, const T *restrict bias, int64_t cha
     }
 }
 
+#ifndef CONV_AT
+/* p + off, where an empty input's data may be NULL (and NULL + 0 is undefined in C). */
+#define CONV_AT(p, off) ((p) ? (p) + (off) : (p))
+#endif
+
 /* Output rows [y0, y1) of image n.  src is the column block (or, for 1x1 convolutions, the
  * image itself) with leading dimension ld; dw accumulates with *dw_beta, then 1. */
 static void CONV_FN(band)(const conv_job *j, int64_t n, int64_t y0, int64_t y1, T *col, T *dw,
@@ -221,14 +226,14 @@ static void CONV_FN(band)(const conv_job *j, int64_t n, int64_t y0, int64_t y1, 
         const T beta = j->fwd_req == AM_REQ_ADD || bias ? 1 : 0;
         if (bias) CONV_FN(put_bias)(y, j->bias, g->f, sp, nc, j->fwd_req == AM_REQ_ADD);
         for (int64_t gr = 0; gr < g->groups; gr++)
-            CONV_FN(gemm)(false, false, fg, nc, k, w + gr * fg * k, k, src + gr * k * ld, ld, beta,
-                          y + gr * fg * sp, sp);
+            CONV_FN(gemm)(false, false, fg, nc, k, CONV_AT(w, gr * fg * k), k,
+                          CONV_AT(src, gr * k * ld), ld, beta, CONV_AT(y, gr * fg * sp), sp);
     }
     const T *b = j->b ? (const T *)j->b + n * g->f * sp + c0 : NULL;
     if (dw) {
         for (int64_t gr = 0; gr < g->groups; gr++)
-            CONV_FN(gemm)(false, true, fg, k, nc, b + gr * fg * sp, sp, src + gr * k * ld, ld,
-                          *dw_beta, dw + gr * fg * k, k);
+            CONV_FN(gemm)(false, true, fg, k, nc, CONV_AT(b, gr * fg * sp), sp,
+                          CONV_AT(src, gr * k * ld), ld, *dw_beta, CONV_AT(dw, gr * fg * k), k);
         *dw_beta = 1;
     }
     if (j->din) {
@@ -236,8 +241,10 @@ static void CONV_FN(band)(const conv_job *j, int64_t n, int64_t y0, int64_t y1, 
         T *x = (T *)j->din + n * g->c * g->hw;
         T beta = g->direct && j->din_req == AM_REQ_ADD ? 1 : 0;
         for (int64_t gr = 0; gr < g->groups; gr++)
-            CONV_FN(gemm)(true, false, k, nc, fg, w + gr * fg * k, k, b + gr * fg * sp, sp, beta,
-                          g->direct ? x + gr * k * g->hw + c0 : col + gr * k * nc, ld);
+            CONV_FN(gemm)(true, false, k, nc, fg, CONV_AT(w, gr * fg * k), k,
+                          CONV_AT(b, gr * fg * sp), sp, beta,
+                          g->direct ? CONV_AT(x, gr * k * g->hw + c0) : CONV_AT(col, gr * k * nc),
+                          ld);
         if (!g->direct) CONV_FN(col2im)(g, col, x, y0, y1, par);
     }
 }

@@ -230,16 +230,6 @@ static am_status scalar_dtype(const void *attrs, am_dtype *in, int n_in, am_dtyp
     return AM_OK;
 }
 
-/* The scalar as an integer of x's dtype: truncated toward zero, NaN as 0,
- * saturated to int64 and then wrapped to the dtype (uint8: -1 -> 255). */
-static int64_t scalar_to_int(double s)
-{
-    if (isnan(s)) return 0;
-    if (s >= 9223372036854775807.0) return INT64_MAX;
-    if (s <= -9223372036854775808.0) return INT64_MIN;
-    return (int64_t)s;
-}
-
 /* Python's modulo: the result takes the divisor's sign; x % 0 is 0 (MXNet). */
 static inline float pymodf(float a, float b)
 {
@@ -260,7 +250,8 @@ static inline double pymod(double a, double b)
  * x % 0 give 0 (NumPy), MIN / -1 wraps, division truncates toward zero (C
  * and MXNet), modulo takes the divisor's sign (Python), and powers are exact
  * with wrap-around; a negative exponent gives 1 / x^-e truncated (0 unless
- * x is 1 or -1).
+ * x is 1 or -1).  x ** scalar takes the scalar with its sign (uint8 x ** -1 is
+ * 1 / x truncated, as MXNet gives, never x ** 255).
  */
 #define INT_HELPERS(sfx, T, U)                                                             \
     static inline T idiv_##sfx(T a, T b)                                                   \
@@ -275,16 +266,17 @@ static inline double pymod(double a, double b)
         T r = (T)(a % b);                                                                  \
         return (r != 0 && (r < 0) != (b < 0)) ? (T)(r + b) : r;                            \
     }                                                                                      \
-    static inline T ipow_##sfx(T a, T b)                                                   \
+    static inline T ipowe_##sfx(T a, int64_t b)                                            \
     {                                                                                      \
         if (b < 0) return a == 1 ? 1 : ((T)-1 < 0 && a == (T)-1) ? (b % 2 ? a : 1) : 0;    \
         U r = 1, base = (U)a;                                                              \
-        for (U e = (U)b; e; e >>= 1) {                                                     \
+        for (uint64_t e = (uint64_t)b; e; e >>= 1) {                                       \
             if (e & 1) r = (U)(r * base);                                                  \
             base = (U)(base * base);                                                       \
         }                                                                                  \
         return (T)r;                                                                       \
-    }
+    }                                                                                      \
+    static inline T ipow_##sfx(T a, T b) { return ipowe_##sfx(a, (int64_t)b); }
 INT_HELPERS(i32, int32_t, uint32_t)
 INT_HELPERS(i64, int64_t, uint64_t)
 INT_HELPERS(u8, uint8_t, uint8_t)
@@ -321,7 +313,7 @@ static inline double ihypot(double a, double b, double max)
     X(rmod_scalar, "_rmod_scalar", "_RModScalar", NULL, pymodf(s, v), pymod(s, v),         \
       INT_FN(imod, s, v), 0, "scalar mod x, with x's sign (Python); s mod 0 is 0.")        \
     X(power_scalar, "_power_scalar", "_PowerScalar", NULL, powf(v, s), pow(v, s),          \
-      INT_FN(ipow, v, s), 0, "x ** scalar.")                                               \
+      INT_FN(ipowe, v, e), 0, "x ** scalar.")                                               \
     X(rpower_scalar, "_rpower_scalar", "_RPowerScalar", NULL, powf(s, v), pow(s, v),       \
       INT_FN(ipow, s, v), 0, "scalar ** x.")                                               \
     X(maximum_scalar, "_maximum_scalar", "_MaximumScalar", "_npi_maximum_scalar",          \
@@ -355,12 +347,15 @@ static inline double ihypot(double a, double b, double max)
       (v != 0) != (s != 0), (v != 0) != (s != 0), (v != 0) != (s != 0), AM_OP_NO_GRAD,     \
       "1 where exactly one of x and scalar is nonzero, else 0, in x's dtype.")
 
-/* One integer dtype with the scalar converted to it. */
+/* One integer dtype with the scalar converted to it as MXNet does (DType(s):
+ * truncated, uint8: -1 -> 255; AM_CONVERT for NaN and out of range), and e,
+ * the exponent of x ** scalar, the scalar as an int64 that keeps its sign. */
 #define SCALAR_INT_CASE(req, DT, T_, U_, xp, yp, n, sd, IE)                                \
     case DT: {                                                                             \
         typedef T_ T;                                                                      \
         typedef U_ U __attribute__((unused));                                              \
-        const T s = (T)scalar_to_int(sd);                                                  \
+        const T s __attribute__((unused)) = AM_CONVERT(T, sd);                         \
+        const int64_t e __attribute__((unused)) = am_float_to_i64(sd);                     \
         MAP(req, T, T, T, xp, yp, n, IE);                                                  \
     } break;
 

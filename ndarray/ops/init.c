@@ -10,14 +10,21 @@
 static const char *const no_inputs[] = {NULL};
 static const char *const data_input[] = {"data", NULL};
 
-/* Stores value(i) into out honouring req. */
+/* a + b in T: floats add, integers wrap (no signed overflow). */
+#define ADD_WRAP(T, a, b)                                                             \
+    _Generic((T)0, float: (a) + (b), double: (a) + (b),                               \
+             default: (T)((uint64_t)(a) + (uint64_t)(b)))
+
+/* Stores value(i) into out honouring req; a float value becomes an integer
+ * as x86 converts it (AM_CONVERT: NaN and out of range are defined too). */
 #define STORE_LOOP(req, T, dst, n, value_i)                                           \
     do {                                                                              \
         if ((req) == AM_REQ_ADD) {                                                    \
-            for (int64_t i = 0; i < (n); i++) (dst)[i] += (T)(value_i);               \
+            for (int64_t i = 0; i < (n); i++)                                         \
+                (dst)[i] = (T)ADD_WRAP(T, (dst)[i], AM_CONVERT(T, (value_i)));        \
         } else if ((req) != AM_REQ_NULL) {                                            \
             AM_OMP_FOR_N                                                              \
-            for (int64_t i = 0; i < (n); i++) (dst)[i] = (T)(value_i);                \
+            for (int64_t i = 0; i < (n); i++) (dst)[i] = AM_CONVERT(T, (value_i));    \
         }                                                                             \
     } while (0)
 

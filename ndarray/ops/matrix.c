@@ -24,12 +24,13 @@ static char *shape_str(const am_shape *s, char *buf, size_t n)
     return am_shape_format(s, buf, n);
 }
 
-/* Product of dim[lo..hi). */
+/* Product of dim[lo..hi), as am_shape_size counts (0 with a zero
+ * dimension, -1 when it overflows; checked shapes never do). */
 static int64_t dims_prod(const am_shape *s, int lo, int hi)
 {
-    int64_t p = 1;
-    for (int i = lo; i < hi; i++) p *= s->dim[i];
-    return p;
+    am_shape part = {.ndim = hi > lo ? hi - lo : 0};
+    for (int i = 0; i < part.ndim; i++) part.dim[i] = s->dim[lo + i];
+    return am_shape_size(&part);
 }
 
 static bool dtype_known(am_dtype t) { return (unsigned)t < AM_DTYPE_COUNT; }

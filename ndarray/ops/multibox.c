@@ -300,10 +300,12 @@ static int det_cmp(const void *pa, const void *pb)
                            const am_view *out, am_req req, void *ws)                         \
     {                                                                                        \
         const int64_t nb = in[0].dim[0], nc = in[0].dim[1], n = in[0].dim[2];                \
+        if (n == 0) return; /* no anchors: an empty output (and no workspace) */             \
         T *dec = ws, *res = dec + n * 6, *tmp = res + n * 6, *o = out[0].data;               \
         det_key *keys = (det_key *)(tmp + n * 6);                                            \
         for (int64_t b = 0; b < nb; b++) {                                                   \
-            detect_batch_##T(a, var, (const T *)in[0].data + b * nc * n,                    \
+            const T *cls = in[0].data; /* NULL when there are no classes */                 \
+            detect_batch_##T(a, var, cls ? cls + b * nc * n : cls,                           \
                              (const T *)in[1].data + b * n * 4, in[2].data, nc, n, dec, res, \
                              tmp, keys);                                                     \
             T *ob = o + b * n * 6;                                                           \

@@ -160,8 +160,8 @@ static void run_units(const walk *w, const loops *f, char *dst, const char *src,
     }
     int last = w->n_outer - 1;
     for (int64_t n = lo; n < hi; n++) {
-        char *d = dst + (size_t)doff * es;
-        const char *s = src + (size_t)soff * es;
+        char *d = dst + doff * (ptrdiff_t)es; /* strides may be negative (reverse) */
+        const char *s = src + soff * (ptrdiff_t)es;
         if (w->tiled) {
             int64_t cols = w->len - idx[last - 1] * TILE, rows = w->rows - idx[last] * ROW_CHUNK;
             f->tile(d, s, rows < ROW_CHUNK ? rows : ROW_CHUNK, cols < TILE ? cols : TILE, w->drow,
