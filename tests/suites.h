@@ -129,3 +129,4 @@ SUITE(ops_sampler)
 SUITE(ops_correlation)
 /* ops_image */
 SUITE(ops_image)
+SUITE(scale)
