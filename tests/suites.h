@@ -130,3 +130,4 @@ SUITE(ops_correlation)
 /* ops_image */
 SUITE(ops_image)
 SUITE(scale)
+SUITE(diagnostics)
