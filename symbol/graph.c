@@ -76,7 +76,7 @@ static void base_name(const am_node *n, char *buf, size_t len)
 
 /* A map from strings to ints (open addressing; the strings are borrowed),
  * so that naming stays linear in the number of nodes. */
-typedef struct name_map {
+typedef struct am_name_map {
     const char **keys;
     int *vals;
     size_t cap, n;
@@ -136,16 +136,18 @@ static int *next_counter(name_map *cs, const char *base)
  * per op name within this graph. */
 static am_status assign_names(am_graph *g, const am_graph *hint)
 {
-    name_map taken = {0}, cs = {0};
+    name_map cs = {0};
     am_status st = AM_OK;
-    if (!(g->names = calloc((size_t)(g->n_nodes ? g->n_nodes : 1), sizeof(*g->names))))
+    if (!(g->names = calloc((size_t)(g->n_nodes ? g->n_nodes : 1), sizeof(*g->names))) ||
+        !(g->by_name = calloc(1, sizeof(*g->by_name))))
         return am_fail(AM_ERR_OOM, "out of memory");
+    name_map taken = {0};  /* name -> position, kept as g->by_name */
     for (int i = 0; i < g->n_nodes && st == AM_OK; i++) {
         am_node *n = g->nodes[i];
         if (n->op || !n->name) continue;
         if (map_find(&taken, n->name))
             st = am_fail(AM_ERR_ARG, "two different variables are named '%s'", n->name);
-        else if (!(g->names[i] = strdup(n->name)) || !map_add(&taken, g->names[i], 0))
+        else if (!(g->names[i] = strdup(n->name)) || !map_add(&taken, g->names[i], i))
             st = am_fail(AM_ERR_OOM, "out of memory");
     }
     for (int i = 0; i < g->n_nodes && st == AM_OK; i++) {
@@ -164,10 +166,10 @@ static am_status assign_names(am_graph *g, const am_graph *hint)
             while (map_find(&taken, buf));
             g->names[i] = strdup(buf);
         }
-        if (!g->names[i] || !map_add(&taken, g->names[i], 0))
+        if (!g->names[i] || !map_add(&taken, g->names[i], i))
             st = am_fail(AM_ERR_OOM, "out of memory");
     }
-    free(taken.keys), free(taken.vals);
+    *g->by_name = taken;
     for (size_t i = 0; i < cs.cap; i++) free((char *)cs.keys[i]);
     free(cs.keys), free(cs.vals);
     return st;
@@ -246,6 +248,7 @@ void am_graph_release(am_graph *g)
     for (int i = 0; i < g->n_nodes; i++) am_node_release(g->nodes[i]);
     for (int i = 0; g->names && i < g->n_nodes; i++) free(g->names[i]);
     am_ptrmap_free(&g->index);
+    if (g->by_name) free(g->by_name->keys), free(g->by_name->vals), free(g->by_name);
     am_json_source_free(g->source);
     free(g->names), free(g->nodes), free(g->heads), free(g);
 }
@@ -253,6 +256,12 @@ void am_graph_release(am_graph *g)
 int am_graph_index(const am_graph *g, const am_node *n)
 {
     return am_ptrmap_get(&g->index, n, -1);
+}
+
+int am_graph_find_name(const am_graph *g, const char *name)
+{
+    const int *i = g->by_name && name ? map_find(g->by_name, name) : NULL;
+    return i ? *i : -1;
 }
 
 int am_graph_num_nodes(const am_graph *g) { return g ? g->n_nodes : 0; }

@@ -151,9 +151,8 @@ static am_status bind_inputs(am_graph *g, const char *const *names, const am_sha
                              const am_dtype *dtypes, int n)
 {
     for (int k = 0; k < n; k++) {
-        int found = -1;
-        for (int i = 0; i < g->n_nodes && found < 0; i++)
-            if (!g->nodes[i]->op && strcmp(g->names[i], names[k]) == 0) found = i;
+        int found = am_graph_find_name(g, names[k]);
+        if (found >= 0 && g->nodes[found]->op) found = -1;
         if (found < 0) return am_fail(AM_ERR_ARG, "am_graph_infer: the graph has no input named '%s'", names[k]);
         am_node *v = g->nodes[found];
         char a[96], b[96];
@@ -241,12 +240,12 @@ am_status am_graph_infer(am_graph *g, const char *const *names, const am_shape *
 am_status am_graph_input_shape(const am_graph *g, const char *name, am_shape *shape,
                                am_dtype *dtype)
 {
-    for (int i = 0; g && name && i < g->n_nodes; i++)
-        if (!g->nodes[i]->op && strcmp(g->names[i], name) == 0) {
-            if (shape) *shape = g->nodes[i]->shapes[0];
-            if (dtype) *dtype = g->nodes[i]->dtypes[0];
-            return AM_OK;
-        }
+    int i = g && name ? am_graph_find_name(g, name) : -1;
+    if (i >= 0 && !g->nodes[i]->op) {
+        if (shape) *shape = g->nodes[i]->shapes[0];
+        if (dtype) *dtype = g->nodes[i]->dtypes[0];
+        return AM_OK;
+    }
     return am_fail(AM_ERR_ARG, "am_graph_input_shape: the graph has no input named '%s'",
                    name ? name : "(NULL)");
 }

@@ -118,8 +118,66 @@ static void test_long_unnamed_chain(void)
     run_small_stack(&j);
 }
 
+/* data + b0 + b1 + ... + b<n-1>: a variable per node, each bound by name
+ * (inference, node-by-node evaluation, freezing, a plan's signature and
+ * binding look each name up once, not by a search over the graph). */
+static void test_many_variables(void)
+{
+    enum { N = 50000 };
+    am_scope_begin();
+    char (*names)[16] = malloc(sizeof(*names) * (N + 1));
+    const char **name_ptrs = malloc(sizeof(*name_ptrs) * (N + 1));
+    am_shape *shapes = malloc(sizeof(*shapes) * (N + 1));
+    am_dtype *dtypes = malloc(sizeof(*dtypes) * (N + 1));
+    am_array **values = malloc(sizeof(*values) * (N + 1));
+    CU_ASSERT_FATAL(names && name_ptrs && shapes && dtypes && values);
+    am_array *one = tu_array(AM_DTYPE_FLOAT32, AM_SHAPE(2), 1, 1);
+    am_array *y = am_var("data", AM_SHAPE(2), AM_DTYPE_FLOAT32);
+    values[0] = tu_array(AM_DTYPE_FLOAT32, AM_SHAPE(2), 0.5, -3);
+    snprintf(names[0], sizeof(names[0]), "data");
+    for (int i = 1; i <= N; i++) {
+        snprintf(names[i], sizeof(names[i]), "b%d", i - 1);
+        y = am_add(y, am_var(names[i], AM_SHAPE(2), AM_DTYPE_FLOAT32));
+        values[i] = one;
+    }
+    for (int i = 0; i <= N; i++) {
+        name_ptrs[i] = names[i];
+        shapes[i] = AM_SHAPE(2);
+        dtypes[i] = AM_DTYPE_FLOAT32;
+    }
+    am_graph *g = y ? am_graph_create(&y, 1) : NULL, *frozen = NULL;
+    CU_ASSERT_PTR_NOT_NULL_FATAL(g);
+    double t0 = cpu_s();
+    CU_ASSERT_EQUAL(am_graph_infer(g, name_ptrs, shapes, dtypes, N + 1), AM_OK);
+    am_array *out = NULL;
+    CU_ASSERT_EQUAL(am_graph_eval(g, name_ptrs, values, N + 1, false, &out, 1), AM_OK);
+    if (out) TU_ASSERT_VALUES(out, AM_SHAPE(2), 0, N + 0.5, N - 3.0);
+    frozen = am_graph_freeze(g, name_ptrs + 1, values + 1, N);
+    CU_ASSERT_PTR_NOT_NULL(frozen);
+    am_plan_opts o = {.training = true, .names = name_ptrs, .shapes = shapes, .dtypes = dtypes,
+                      .n = N + 1};
+    am_plan *p = am_plan_create(g, &o);
+    CU_ASSERT_PTR_NOT_NULL(p);
+    for (int i = 0; p && i <= N; i++)
+        if (am_plan_bind(p, names[i], values[i]) != AM_OK) {
+            CU_FAIL("am_plan_bind");
+            break;
+        }
+    if (p && am_plan_run(p) == AM_OK)
+        TU_ASSERT_VALUES(am_plan_output(p, 0), AM_SHAPE(2), 0, N + 0.5, N - 3.0);
+    double t = cpu_s() - t0;
+    if (t > 20) printf("\n  %.1f s of CPU for %d variables\n", t, N);
+    CU_ASSERT(t < 20);
+    am_plan_release(p);
+    am_graph_release(frozen);
+    am_graph_release(g);
+    free(names), free(name_ptrs), free(shapes), free(dtypes), free(values);
+    am_scope_end();
+}
+
 CU_TestInfo am_tests_scale[] = {
     {"a chain of 200k named nodes loads in linear time, no recursion", test_long_named_chain},
     {"a chain of 100k unnamed nodes is named and runs, no recursion", test_long_unnamed_chain},
+    {"50k variables are bound by name in linear time", test_many_variables},
     CU_TEST_INFO_NULL,
 };
