@@ -267,26 +267,34 @@ int am_graph_find_name(const am_graph *g, const char *name)
 int am_graph_num_nodes(const am_graph *g) { return g ? g->n_nodes : 0; }
 int am_graph_num_outputs(const am_graph *g) { return g ? g->n_heads : 0; }
 
-/* Marks variables read as auxiliary states (mutated inputs) by some op. */
-static bool is_aux_variable(const am_graph *g, const am_node *v)
+bool *am_graph_aux_flags(const am_graph *g)
 {
+    bool *aux = calloc((size_t)g->n_nodes + 1, sizeof(*aux));
+    if (!aux) {
+        am_fail(AM_ERR_OOM, "out of memory");
+        return NULL;
+    }
     for (int i = 0; i < g->n_nodes; i++) {
         const am_node *n = g->nodes[i];
         for (int k = 0; n->op && k < n->n_in; k++)
-            if (n->inputs[k].node == v && am_op_input_is_aux(n->op, n->attrs, k)) return true;
+            if (!n->inputs[k].node->op && am_op_input_is_aux(n->op, n->attrs, k))
+                aux[am_graph_index(g, n->inputs[k].node)] = true;
     }
-    return false;
+    return aux;
 }
 
 static int list_variables(const am_graph *g, const char **names, int cap, int want_aux)
 {
     int count = 0;
+    bool *aux = want_aux >= 0 ? am_graph_aux_flags(g) : NULL;
+    if (want_aux >= 0 && !aux) return -1;
     for (int i = 0; i < g->n_nodes; i++) {
         if (g->nodes[i]->op || g->nodes[i]->value) continue; /* constants need no binding */
-        if (want_aux >= 0 && is_aux_variable(g, g->nodes[i]) != (want_aux == 1)) continue;
+        if (aux && aux[i] != (want_aux == 1)) continue;
         if (count < cap) names[count] = g->names[i];
         count++;
     }
+    free(aux);
     return count;
 }
 

@@ -120,7 +120,8 @@ static void test_long_unnamed_chain(void)
 
 /* data + b0 + b1 + ... + b<n-1>: a variable per node, each bound by name
  * (inference, node-by-node evaluation, freezing, a plan's signature and
- * binding look each name up once, not by a search over the graph). */
+ * binding, listing and differentiating look each name up once, not by a
+ * search over the graph). */
 static void test_many_variables(void)
 {
     enum { N = 50000 };
@@ -165,6 +166,11 @@ static void test_many_variables(void)
         }
     if (p && am_plan_run(p) == AM_OK)
         TU_ASSERT_VALUES(am_plan_output(p, 0), AM_SHAPE(2), 0, N + 0.5, N - 3.0);
+    CU_ASSERT_EQUAL(am_graph_list_arguments(g, name_ptrs, N + 1), N + 1);
+    CU_ASSERT_EQUAL(am_graph_list_auxiliary_states(g, NULL, 0), 0);
+    am_graph *grad = am_graph_gradient(g, name_ptrs + 1, N);
+    CU_ASSERT(grad && am_graph_num_outputs(grad) == N + 1);
+    am_graph_release(grad);
     double t = cpu_s() - t0;
     if (t > 20) printf("\n  %.1f s of CPU for %d variables\n", t, N);
     CU_ASSERT(t < 20);
