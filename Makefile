@@ -46,6 +46,12 @@ ifeq ($(SANITIZE),1)
 CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDLIBS += -fsanitize=address,undefined
 endif
+# ThreadSanitizer (`make tsan`): target_clones' ifunc resolvers run before
+# TSan's runtime is up and crash at load, so the clones are left out.
+ifeq ($(TSAN),1)
+CFLAGS += -fsanitize=thread -fno-omit-frame-pointer -DAM_NO_TARGET_CLONES
+LDLIBS += -fsanitize=thread
+endif
 
 LIB_SRC := $(wildcard ndarray/*.c ndarray/ops/*.c symbol/*.c executor/*.c hybrid/*.c)
 GPU_C   :=
@@ -153,6 +159,16 @@ asan: check-deps
 	$(MAKE) --no-print-directory BUILD=build-asan SANITIZE=1 DEBUG=0 build-asan/test_amber
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:allocator_may_return_null=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  OMP_NUM_THREADS=2 build-asan/test_amber $(SUITES)
+
+# The suites whose tests start threads of their own, under ThreadSanitizer.
+# Without OpenMP (libgomp is not instrumented, so its pool would only raise
+# false reports) and with one BLAS thread; the tests' pthreads are the point.
+TSAN_SUITES ?= threads profiler
+.PHONY: tsan
+tsan: check-deps
+	$(MAKE) --no-print-directory BUILD=build-tsan TSAN=1 OPENMP=0 DEBUG=0 build-tsan/test_amber
+	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 OMP_NUM_THREADS=1 \
+	  build-tsan/test_amber $(TSAN_SUITES)
 
 # The demo: a CNN learns Fashion-MNIST eagerly, then hybridized; its export
 # runs in amber run, scored by the same program (tutorials/07-fashion-mnist).

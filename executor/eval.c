@@ -22,9 +22,10 @@ void am_node_describe(const am_graph *g, int i, char *buf, size_t len)
     snprintf(buf, len, "node '%s' (%s)", g->names[i], n->op ? n->op->name : "variable");
 }
 
-/* The bound value of variable node i, or its constant. */
-static am_status variable_value(const am_graph *g, int i, const char *const *names,
-                                am_array *const *values, int n, am_array **out)
+/* The bound value of variable node i (values[k], k -1 when none is), or its
+ * constant. */
+static am_status variable_value(const am_graph *g, int i, int k, am_array *const *values,
+                                am_array **out)
 {
     const am_node *v = g->nodes[i];
     *out = NULL;
@@ -32,22 +33,21 @@ static am_status variable_value(const am_graph *g, int i, const char *const *nam
         *out = am_retain(v->value);
         return AM_OK;
     }
-    for (int k = 0; k < n; k++)
-        if (names[k] && strcmp(names[k], g->names[i]) == 0) {
-            am_array *x = values[k];
-            if (!x || !x->storage)
-                return am_fail(AM_ERR_ARG, "am_graph_eval: the value bound to '%s' is %s",
-                               g->names[i], x ? "symbolic" : "NULL");
-            const am_shape *s = &v->shapes[0];
-            if (s->ndim >= 0 && !am_shape_equal(*s, x->shape)) {
-                char a[96], b[96];
-                return am_fail(AM_ERR_SHAPE, "am_graph_eval: '%s' has shape %s in the graph, "
-                               "the value bound to it has %s", g->names[i],
-                               am_shape_format(s, a, sizeof(a)), am_shape_format(&x->shape, b, sizeof(b)));
-            }
-            *out = am_retain(x);
-            return AM_OK;
+    if (k >= 0) {
+        am_array *x = values[k];
+        if (!x || !x->storage)
+            return am_fail(AM_ERR_ARG, "am_graph_eval: the value bound to '%s' is %s",
+                           g->names[i], x ? "symbolic" : "NULL");
+        const am_shape *s = &v->shapes[0];
+        if (s->ndim >= 0 && !am_shape_equal(*s, x->shape)) {
+            char a[96], b[96];
+            return am_fail(AM_ERR_SHAPE, "am_graph_eval: '%s' has shape %s in the graph, "
+                           "the value bound to it has %s", g->names[i],
+                           am_shape_format(s, a, sizeof(a)), am_shape_format(&x->shape, b, sizeof(b)));
         }
+        *out = am_retain(x);
+        return AM_OK;
+    }
     /* Only gradients read it (a loss's label): run_node passes zeros. */
     if (am_graph_input_is_grad_only(g, i)) return AM_OK;
     return am_fail(AM_ERR_ARG, "am_graph_eval: no value bound to the input '%s'", g->names[i]);
@@ -117,15 +117,25 @@ static am_status run_node(const am_graph *g, int i, am_array **val, const int *o
 am_status am_graph_eval(const am_graph *g, const char *const *names, am_array *const *values,
                         int n, bool training, am_array **out, int n_out)
 {
-    int *uses = NULL, *offset = NULL;
+    int *uses = NULL, *offset = NULL, *bound = NULL;
     am_array **val = NULL;
     if (!g || n_out < 0 || n_out > g->n_heads)
         return am_fail(AM_ERR_ARG, "am_graph_eval: %s", g ? "too many outputs asked for" : "graph is NULL");
     am_status st = am_graph_count_uses(g, &uses, &offset);
     if (st != AM_OK) return st;
+    /* bound[i]: the first k whose name is node i's, else -1. */
+    if (!(bound = malloc((size_t)(g->n_nodes ? g->n_nodes : 1) * sizeof(*bound)))) {
+        free(uses), free(offset);
+        return am_fail(AM_ERR_OOM, "out of memory");
+    }
+    for (int i = 0; i < g->n_nodes; i++) bound[i] = -1;
+    for (int k = n - 1; k >= 0; k--) {
+        int i = names[k] ? am_graph_find_name(g, names[k]) : -1;
+        if (i >= 0) bound[i] = k;
+    }
     int total = offset[g->n_nodes];
     if (!(val = calloc((size_t)(total ? total : 1), sizeof(*val)))) {
-        free(uses), free(offset);
+        free(uses), free(offset), free(bound);
         return am_fail(AM_ERR_OOM, "out of memory");
     }
     for (int h = 0; h < n_out; h++) out[h] = NULL;
@@ -133,7 +143,7 @@ am_status am_graph_eval(const am_graph *g, const char *const *names, am_array *c
     bool was_recording = am_autograd_set_recording(false);
     for (int i = 0; i < g->n_nodes && st == AM_OK; i++) {
         const am_node *node = g->nodes[i];
-        if (!node->op) st = variable_value(g, i, names, values, n, &val[offset[i]]);
+        if (!node->op) st = variable_value(g, i, bound[i], values, &val[offset[i]]);
         else st = run_node(g, i, val, offset);
         /* Frees inputs after their last use (heads keep one use each). */
         for (int k = 0; k < node->n_in && st == AM_OK; k++) {
@@ -158,6 +168,6 @@ am_status am_graph_eval(const am_graph *g, const char *const *names, am_array *c
         out[h] = am_scope_own(am_retain(val[slot]));
     }
     for (int i = 0; i < total; i++) am_release(val[i]);
-    free(val), free(uses), free(offset);
+    free(val), free(uses), free(offset), free(bound);
     return st;
 }

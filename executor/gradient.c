@@ -107,28 +107,19 @@ static am_array *as_symbolic(am_array *x)
 /* ---- checks and marks --------------------------------------------------------- */
 
 /* True when some op of g mutates variable node v (an auxiliary state). */
-static bool is_aux_state(const am_graph *g, const am_node *v)
+/* The index of the wrt variable named name, or -1 with AM_ERR_ARG; aux
+ * from am_graph_aux_flags. */
+static int find_wrt(const am_graph *g, const char *name, const bool *aux)
 {
-    for (int i = 0; i < g->n_nodes; i++) {
+    int i = name ? am_graph_find_name(g, name) : -1;
+    if (i >= 0) {
         const am_node *n = g->nodes[i];
-        for (int k = 0; n->op && k < n->n_in; k++)
-            if (n->inputs[k].node == v && am_op_input_is_aux(n->op, n->attrs, k)) return true;
-    }
-    return false;
-}
-
-/* The index of the wrt variable named name, or -1 with AM_ERR_ARG. */
-static int find_wrt(const am_graph *g, const char *name)
-{
-    for (int i = 0; name && i < g->n_nodes; i++) {
-        const am_node *n = g->nodes[i];
-        if (strcmp(g->names[i], name) != 0) continue;
         if (n->op)
             am_fail(AM_ERR_ARG, "am_graph_gradient: '%s' is a %s node, not a variable", name,
                     n->op->name);
         else if (am_node_is_const(n))
             am_fail(AM_ERR_ARG, "am_graph_gradient: '%s' is a constant, not a variable", name);
-        else if (is_aux_state(g, n))
+        else if (aux[i])
             am_fail(AM_ERR_ARG, "am_graph_gradient: '%s' is an auxiliary state (mutated by its "
                     "op), which has no gradient", name);
         else
@@ -175,10 +166,9 @@ static am_status check_known(const am_graph *g, am_entry e)
 /* AM_ERR_ARG when g already has a node called name. */
 static am_status check_free_name(const am_graph *g, const char *name)
 {
-    for (int i = 0; i < g->n_nodes; i++)
-        if (strcmp(g->names[i], name) == 0)
-            return am_fail(AM_ERR_ARG, "am_graph_gradient: the head gradient '%s' would clash "
-                           "with the graph's node of that name", name);
+    if (am_graph_find_name(g, name) >= 0)
+        return am_fail(AM_ERR_ARG, "am_graph_gradient: the head gradient '%s' would clash "
+                       "with the graph's node of that name", name);
     return AM_OK;
 }
 
@@ -393,9 +383,11 @@ am_graph *am_graph_gradient_mode(am_graph *g, const char *const *wrt, int n_wrt,
     int *idx = malloc((size_t)(n_wrt ? n_wrt : 1) * sizeof(*idx));
     am_entry *heads = malloc((size_t)(g->n_heads + n_wrt + 1) * sizeof(*heads));
     am_status st = bw_init(&b, g);
-    if (st == AM_OK && (!idx || !heads)) st = am_fail(AM_ERR_OOM, "out of memory");
+    bool *aux = st == AM_OK ? am_graph_aux_flags(g) : NULL;
+    if (st == AM_OK && (!idx || !heads || !aux)) st = am_fail(AM_ERR_OOM, "out of memory");
     for (int j = 0; j < n_wrt && st == AM_OK; j++)
-        if ((idx[j] = find_wrt(g, wrt[j])) < 0) st = am_last_status();
+        if ((idx[j] = find_wrt(g, wrt[j], aux)) < 0) st = am_last_status();
+    free(aux);
     if (st == AM_OK) {
         /* Gradient functions that read the mode (BatchNorm's batch or moving
          * statistics) see the mode the graph will run in; nothing is taped

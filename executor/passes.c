@@ -167,13 +167,26 @@ am_graph *am_graph_freeze(am_graph *g, const char *const *names, am_array *const
                     values[k] ? "symbolic" : "NULL");
             return NULL;
         }
-    if (am_rw_init(&rw, g) != AM_OK) return NULL;
+    /* value_of[i]: the first k naming variable i, else n; one lookup per name. */
+    int *value_of = malloc((size_t)(g->n_nodes ? g->n_nodes : 1) * sizeof(*value_of));
+    if (!value_of) {
+        am_fail(AM_ERR_OOM, "out of memory");
+        return NULL;
+    }
+    for (int i = 0; i < g->n_nodes; i++) value_of[i] = n;
+    for (int k = n - 1; k >= 0; k--) {
+        int i = am_graph_find_name(g, names[k]);
+        if (i >= 0) value_of[i] = k;
+    }
+    if (am_rw_init(&rw, g) != AM_OK) {
+        free(value_of);
+        return NULL;
+    }
     for (int i = 0; i < g->n_nodes; i++) {
         am_node *v = g->nodes[i];
-        int k = 0;
-        while (!v->op && k < n && strcmp(names[k], g->names[i]) != 0) k++;
+        int k = value_of[i];
         if (v->op || k == n) {
-            if (!am_rw_keep(&rw, i)) return am_rw_fail(&rw);
+            if (!am_rw_keep(&rw, i)) return free(value_of), am_rw_fail(&rw);
             continue;
         }
         const am_shape *s = &v->shapes[0];
@@ -185,10 +198,10 @@ am_graph *am_graph_freeze(am_graph *g, const char *const *names, am_array *const
                     names[k], am_dtype_name(v->dtypes[0] == AM_DTYPE_COUNT ? values[k]->dtype : v->dtypes[0]),
                     am_format_shapes(s, 1, a, sizeof(a)), am_dtype_name(values[k]->dtype),
                     am_format_shapes(&values[k]->shape, 1, b, sizeof(b)));
-            return am_rw_fail(&rw);
+            return free(value_of), am_rw_fail(&rw);
         }
         am_node *c = am_node_clone(v, NULL);
-        if (!c) return am_rw_fail(&rw);
+        if (!c) return free(value_of), am_rw_fail(&rw);
         am_release(c->value);
         c->value = am_retain(values[k]);
         c->shapes[0] = values[k]->shape;
@@ -196,5 +209,6 @@ am_graph *am_graph_freeze(am_graph *g, const char *const *names, am_array *const
         am_rw_set(&rw, i, 0, (am_entry){c, 0});
         am_node_release(c);
     }
+    free(value_of);
     return am_rw_finish(&rw);
 }

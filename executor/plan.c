@@ -37,9 +37,8 @@ static am_graph *private_copy(am_graph *g)
 static am_status set_signature(am_graph *g, const am_plan_opts *o)
 {
     for (int k = 0; k < o->n; k++) {
-        int i = 0;
-        while (i < g->n_nodes && (g->nodes[i]->op || strcmp(g->names[i], o->names[k]) != 0)) i++;
-        if (i == g->n_nodes)
+        int i = am_graph_find_name(g, o->names[k]);
+        if (i < 0 || g->nodes[i]->op)
             return am_fail(AM_ERR_ARG, "am_plan_create: the graph has no input named '%s'", o->names[k]);
         if (o->shapes) g->nodes[i]->shapes[0] = o->shapes[k];
         if (o->dtypes && o->dtypes[k] != AM_DTYPE_COUNT) g->nodes[i]->dtypes[0] = o->dtypes[k];
@@ -423,8 +422,12 @@ void am_plan_release(am_plan *p)
 am_status am_plan_bind(am_plan *p, const char *name, am_array *x)
 {
     if (!p || !name || !x) return am_fail(AM_ERR_ARG, "am_plan_bind: %s is NULL", !p ? "plan" : !name ? "name" : "array");
-    int i = 0;
-    while (i < p->n_inputs && strcmp(p->inputs[i].name, name) != 0) i++;
+    /* The input through the graph's name index; a search when that misses. */
+    int node = am_graph_find_name(p->graph, name), i = p->n_inputs;
+    if (node >= 0 && !p->graph->nodes[node]->op && p->values[p->first_value[node]].kind == PV_INPUT)
+        i = p->values[p->first_value[node]].input;
+    if (i >= p->n_inputs || strcmp(p->inputs[i].name, name) != 0)
+        for (i = 0; i < p->n_inputs && strcmp(p->inputs[i].name, name) != 0; i++) {}
     if (i == p->n_inputs) {
         for (int k = 0; k < p->n_graph_inputs; k++)
             if (strcmp(p->graph_inputs[k], name) == 0) return AM_OK; /* the plan does not read it */

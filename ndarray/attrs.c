@@ -141,8 +141,9 @@ static am_status parse_field(const am_op_def *op, const am_attr_field *f, const 
                 if (i) strncat(list, ", ", sizeof(list) - strlen(list) - 1);
                 strncat(list, f->choices[i], sizeof(list) - strlen(list) - 1);
             }
+            char shown[128];
             return am_fail(AM_ERR_FORMAT, "%s: attribute %s='%s' is not one of {%s}", op->name,
-                           f->name, val, list);
+                           f->name, am_escape_text(val, shown, sizeof(shown)), list);
         }
     case AM_ATTR_DTYPE: {
         am_dtype t;
@@ -177,8 +178,9 @@ static am_status parse_field(const am_op_def *op, const am_attr_field *f, const 
                                         "a tuple of numbers like (0.1, 0.5)"};
     _Static_assert(sizeof(kinds) / sizeof(kinds[0]) == AM_ATTR_TYPE_COUNT,
                    "kinds must name every am_attr_type");
-    return am_fail(AM_ERR_FORMAT, "%s: attribute %s='%s' is not %s", op->name, f->name, val,
-                   kinds[f->type]);
+    char shown[128];
+    return am_fail(AM_ERR_FORMAT, "%s: attribute %s='%s' is not %s", op->name, f->name,
+                   am_escape_text(val, shown, sizeof(shown)), kinds[f->type]);
 }
 
 am_status am_attrs_init(const am_op_def *op, void *attrs)
@@ -215,7 +217,9 @@ void *am_attrs_parse(const am_op_def *op, const char *const *keys, const char *c
         if (strncmp(keys[i], "__", 2) == 0) continue;
         const am_attr_field *f = find_field(op, keys[i]);
         if (!f) {
-            am_fail(AM_ERR_ARG, "%s: unknown attribute '%s'", op->name, keys[i]);
+            char shown[128];
+            am_fail(AM_ERR_ARG, "%s: unknown attribute '%s'", op->name,
+                    am_escape_text(keys[i], shown, sizeof(shown)));
             goto out_free;
         }
         if (parse_field(op, f, vals[i], attrs) != AM_OK) goto out_free;

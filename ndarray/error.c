@@ -139,3 +139,35 @@ am_status am_fail_at(const char *what, am_site at, am_status code, const char *f
     am_err_pop(&c);
     return st;
 }
+
+/* Length of the valid UTF-8 sequence at s (1 to 4 bytes, no overlong forms,
+ * no surrogates, at most U+10FFFF), or 0. */
+static int utf8_len(const unsigned char *s)
+{
+    unsigned c = s[0];
+    int n = c >= 0xf0 && c <= 0xf4 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 ? 2 : 0;
+    if (c >= 0xf5 || n == 0) return 0;
+    for (int i = 1; i < n; i++)
+        if ((s[i] & 0xc0) != 0x80) return 0;
+    if (n == 3 && ((c == 0xe0 && s[1] < 0xa0) || (c == 0xed && s[1] >= 0xa0))) return 0;
+    if (n == 4 && ((c == 0xf0 && s[1] < 0x90) || (c == 0xf4 && s[1] >= 0x90))) return 0;
+    return n;
+}
+
+const char *am_escape_text(const char *s, char *buf, size_t len)
+{
+    size_t k = 0;
+    if (!len) return buf;
+    for (const unsigned char *p = (const unsigned char *)s; *p;) {
+        int n = *p >= 0x20 && *p < 0x7f ? 1 : *p >= 0x80 ? utf8_len(p) : 0;
+        size_t need = n ? (size_t)n : 4;
+        if (k + need + 4 > len) {  /* room for "..." and the terminator */
+            if (k + 4 <= len) memcpy(buf + k, "...", 3), k += 3;
+            break;
+        }
+        if (n) memcpy(buf + k, p, (size_t)n), k += (size_t)n, p += n;
+        else k += (size_t)snprintf(buf + k, len - k, "\\x%02x", *p++);
+    }
+    buf[k < len ? k : len - 1] = '\0';
+    return buf;
+}

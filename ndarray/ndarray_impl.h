@@ -247,6 +247,9 @@ bool am_err_has_site(void);
 void am_error_append(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Keeps the current message: the caller passes a NULL input through. */
 am_status am_fail_null_input(const char *what, int index, am_site at);
+/* s as a message may quote it: valid UTF-8 as it is, control characters,
+ * DEL and bytes that are no UTF-8 as \xNN, cut with "..." to fit len. */
+const char *am_escape_text(const char *s, char *buf, size_t len);
 
 /* ---- per-thread state ------------------------------------------------------- */
 

@@ -206,9 +206,10 @@ static const struct {
     {"f2", AM_DTYPE_FLOAT16, "<f2"}, {"i1", AM_DTYPE_INT8, "|i1"},
 };
 
-static am_status dtype_from_descr(const char *descr, const char *name, am_dtype *out)
+static am_status dtype_from_descr(const char *raw, const char *name, am_dtype *out)
 {
-    const char *code = descr;
+    char descr[64];
+    const char *code = am_escape_text(raw, descr, sizeof(descr));
     char order = '=';
     if (*code == '<' || *code == '>' || *code == '=' || *code == '|') order = *code++;
     for (size_t i = 0; i < sizeof(npy_types) / sizeof(npy_types[0]); i++) {

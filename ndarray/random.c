@@ -1,8 +1,15 @@
 /* Per-thread state: the random generator (xoshiro256**, seeded through
- * splitmix64 so that any seed gives a good state) and the training flag. */
+ * splitmix64 so that any seed gives a good state) and the training flag.
+ * A thread that draws before calling am_seed gets a stream of its own: the
+ * n-th such thread (n counts them in the order of their first draw, from 0)
+ * starts from seed 0 mixed with n, so the first starts as am_seed(0) would
+ * and no two share numbers. */
 #include "ndarray_impl.h"
 
 #include <math.h>
+#include <stdatomic.h>
+
+static atomic_uint_fast64_t unseeded_threads;
 
 static _Thread_local uint64_t rng[4];
 static _Thread_local bool rng_ready;
@@ -22,9 +29,19 @@ void am_seed(uint64_t seed)
     rng_ready = true;
 }
 
+/* The seed a thread draws from without am_seed. */
+static const uint64_t default_seed = 0;
+
+/* The stream of the n-th unseeded thread: the default seed with n times an
+ * odd constant (a bijection, so each n starts elsewhere) mixed in. */
+static void seed_thread_stream(uint64_t n)
+{
+    am_seed(default_seed ^ (n * 0xd1b54a32d192ed03ull));
+}
+
 uint64_t *am_rng_state(void)
 {
-    if (!rng_ready) am_seed(0); /* reproducible even without a seed */
+    if (!rng_ready) seed_thread_stream(atomic_fetch_add(&unseeded_threads, 1));
     return rng;
 }
 

@@ -293,9 +293,8 @@ static am_status match_names(const am_graph *g, const char *const *names,
         if (values[k]->n_heads != 1)
             return am_fail(AM_ERR_ARG, "am_graph_compose: the value for '%s' has %d outputs; "
                            "a single output is required", names[k], values[k]->n_heads);
-        int found = -1;
-        for (int i = 0; i < g->n_nodes && found < 0; i++)
-            if (!g->nodes[i]->op && strcmp(g->names[i], names[k]) == 0) found = i;
+        int found = am_graph_find_name(g, names[k]);
+        if (found >= 0 && g->nodes[found]->op) found = -1;
         if (found >= 0 && value_of[found] >= 0)
             return am_fail(AM_ERR_ARG, "am_graph_compose: '%s' is given twice", names[k]);
         if (found >= 0) {

@@ -74,11 +74,13 @@ static void base_name(const am_node *n, char *buf, size_t len)
         for (char *p = buf; *p; p++) *p = (char)tolower((unsigned char)*p);
 }
 
-/* A set of strings (open addressing; the strings are borrowed). */
-typedef struct name_set {
-    const char **slots;
+/* A map from strings to ints (open addressing; the strings are borrowed),
+ * so that naming stays linear in the number of nodes. */
+typedef struct am_name_map {
+    const char **keys;
+    int *vals;
     size_t cap, n;
-} name_set;
+} name_map;
 
 static uint64_t hash_str(const char *s)
 {
@@ -87,48 +89,46 @@ static uint64_t hash_str(const char *s)
     return h;
 }
 
-static bool set_has(const name_set *set, const char *name)
+/* The value of name, or NULL when it is absent. */
+static int *map_find(const name_map *m, const char *name)
 {
-    if (!set->cap) return false;
-    for (size_t i = hash_str(name) & (set->cap - 1); set->slots[i]; i = (i + 1) & (set->cap - 1))
-        if (strcmp(set->slots[i], name) == 0) return true;
-    return false;
+    if (!m->cap) return NULL;
+    for (size_t i = hash_str(name) & (m->cap - 1); m->keys[i]; i = (i + 1) & (m->cap - 1))
+        if (strcmp(m->keys[i], name) == 0) return &m->vals[i];
+    return NULL;
 }
 
-static bool set_add(name_set *set, const char *name)
+/* Adds name (absent) with value val; NULL when out of memory. */
+static int *map_add(name_map *m, const char *name, int val)
 {
-    if ((set->n + 1) * 2 > set->cap) {
-        name_set bigger = {calloc(set->cap ? set->cap * 2 : 64, sizeof(char *)),
-                           set->cap ? set->cap * 2 : 64, 0};
-        if (!bigger.slots) return false;
-        for (size_t i = 0; i < set->cap; i++)
-            if (set->slots[i]) set_add(&bigger, set->slots[i]);
-        free(set->slots);
-        *set = bigger;
+    if ((m->n + 1) * 2 > m->cap) {
+        size_t cap = m->cap ? m->cap * 2 : 64;
+        name_map bigger = {calloc(cap, sizeof(char *)), calloc(cap, sizeof(int)), cap, 0};
+        if (!bigger.keys || !bigger.vals) {
+            free(bigger.keys), free(bigger.vals);
+            return NULL;
+        }
+        for (size_t i = 0; i < m->cap; i++)
+            if (m->keys[i]) map_add(&bigger, m->keys[i], m->vals[i]);
+        free(m->keys), free(m->vals);
+        *m = bigger;
     }
-    size_t i = hash_str(name) & (set->cap - 1);
-    while (set->slots[i]) i = (i + 1) & (set->cap - 1);
-    set->slots[i] = name;
-    set->n++;
-    return true;
+    size_t i = hash_str(name) & (m->cap - 1);
+    while (m->keys[i]) i = (i + 1) & (m->cap - 1);
+    m->keys[i] = name;
+    m->vals[i] = val;
+    m->n++;
+    return &m->vals[i];
 }
 
-/* Per base name, the next counter to try, so naming stays linear. */
-typedef struct counter {
-    char base[96];
-    int next;
-} counter;
-
-static int *next_counter(counter **cs, int *n, const char *base)
+/* Per base name, the next counter to try (the map owns its keys here). */
+static int *next_counter(name_map *cs, const char *base)
 {
-    for (int i = 0; i < *n; i++)
-        if (strcmp((*cs)[i].base, base) == 0) return &(*cs)[i].next;
-    counter *c = realloc(*cs, (size_t)(*n + 1) * sizeof(*c));
-    if (!c) return NULL;
-    *cs = c;
-    snprintf(c[*n].base, sizeof(c[*n].base), "%s", base);
-    c[*n].next = 0;
-    return &c[(*n)++].next;
+    int *k = map_find(cs, base);
+    if (k) return k;
+    char *key = strdup(base);
+    if (!key || !(k = map_add(cs, key, 0))) free(key);
+    return k;
 }
 
 /* Variables keep their names (two different variables may not share one);
@@ -136,38 +136,42 @@ static int *next_counter(counter **cs, int *n, const char *base)
  * per op name within this graph. */
 static am_status assign_names(am_graph *g, const am_graph *hint)
 {
-    name_set taken = {0};
-    counter *cs = NULL;
-    int n_cs = 0;
+    name_map cs = {0};
     am_status st = AM_OK;
-    if (!(g->names = calloc((size_t)(g->n_nodes ? g->n_nodes : 1), sizeof(*g->names))))
+    if (!(g->names = calloc((size_t)(g->n_nodes ? g->n_nodes : 1), sizeof(*g->names))) ||
+        !(g->by_name = calloc(1, sizeof(*g->by_name))))
         return am_fail(AM_ERR_OOM, "out of memory");
+    name_map taken = {0};  /* name -> position, kept as g->by_name */
     for (int i = 0; i < g->n_nodes && st == AM_OK; i++) {
         am_node *n = g->nodes[i];
         if (n->op || !n->name) continue;
-        if (set_has(&taken, n->name))
+        if (map_find(&taken, n->name))
             st = am_fail(AM_ERR_ARG, "two different variables are named '%s'", n->name);
-        else if (!(g->names[i] = strdup(n->name)) || !set_add(&taken, g->names[i]))
+        else if (!(g->names[i] = strdup(n->name)) || !map_add(&taken, g->names[i], i))
             st = am_fail(AM_ERR_OOM, "out of memory");
     }
     for (int i = 0; i < g->n_nodes && st == AM_OK; i++) {
         am_node *n = g->nodes[i];
         char buf[128], base[96];
         if (g->names[i]) continue;
-        base_name(n, base, sizeof(base));
-        int *k = next_counter(&cs, &n_cs, base);
-        if (!k) { st = am_fail(AM_ERR_OOM, "out of memory"); break; }
         int j = hint && !n->name ? am_graph_index(hint, n) : -1;
         const char *want = j >= 0 ? hint->names[j] : n->name;
-        if (want && !set_has(&taken, want)) snprintf(buf, sizeof(buf), "%s", want);
-        else
+        if (want && !map_find(&taken, want)) {
+            g->names[i] = strdup(want);
+        } else {
+            base_name(n, base, sizeof(base));
+            int *k = next_counter(&cs, base);
+            if (!k) { st = am_fail(AM_ERR_OOM, "out of memory"); break; }
             do snprintf(buf, sizeof(buf), "%s%d", base, (*k)++);
-            while (set_has(&taken, buf));
-        if (!(g->names[i] = strdup(buf)) || !set_add(&taken, g->names[i]))
+            while (map_find(&taken, buf));
+            g->names[i] = strdup(buf);
+        }
+        if (!g->names[i] || !map_add(&taken, g->names[i], i))
             st = am_fail(AM_ERR_OOM, "out of memory");
     }
-    free(taken.slots);
-    free(cs);
+    *g->by_name = taken;
+    for (size_t i = 0; i < cs.cap; i++) free((char *)cs.keys[i]);
+    free(cs.keys), free(cs.vals);
     return st;
 }
 
@@ -244,6 +248,7 @@ void am_graph_release(am_graph *g)
     for (int i = 0; i < g->n_nodes; i++) am_node_release(g->nodes[i]);
     for (int i = 0; g->names && i < g->n_nodes; i++) free(g->names[i]);
     am_ptrmap_free(&g->index);
+    if (g->by_name) free(g->by_name->keys), free(g->by_name->vals), free(g->by_name);
     am_json_source_free(g->source);
     free(g->names), free(g->nodes), free(g->heads), free(g);
 }
@@ -253,29 +258,43 @@ int am_graph_index(const am_graph *g, const am_node *n)
     return am_ptrmap_get(&g->index, n, -1);
 }
 
+int am_graph_find_name(const am_graph *g, const char *name)
+{
+    const int *i = g->by_name && name ? map_find(g->by_name, name) : NULL;
+    return i ? *i : -1;
+}
+
 int am_graph_num_nodes(const am_graph *g) { return g ? g->n_nodes : 0; }
 int am_graph_num_outputs(const am_graph *g) { return g ? g->n_heads : 0; }
 
-/* Marks variables read as auxiliary states (mutated inputs) by some op. */
-static bool is_aux_variable(const am_graph *g, const am_node *v)
+bool *am_graph_aux_flags(const am_graph *g)
 {
+    bool *aux = calloc((size_t)g->n_nodes + 1, sizeof(*aux));
+    if (!aux) {
+        am_fail(AM_ERR_OOM, "out of memory");
+        return NULL;
+    }
     for (int i = 0; i < g->n_nodes; i++) {
         const am_node *n = g->nodes[i];
         for (int k = 0; n->op && k < n->n_in; k++)
-            if (n->inputs[k].node == v && am_op_input_is_aux(n->op, n->attrs, k)) return true;
+            if (!n->inputs[k].node->op && am_op_input_is_aux(n->op, n->attrs, k))
+                aux[am_graph_index(g, n->inputs[k].node)] = true;
     }
-    return false;
+    return aux;
 }
 
 static int list_variables(const am_graph *g, const char **names, int cap, int want_aux)
 {
     int count = 0;
+    bool *aux = want_aux >= 0 ? am_graph_aux_flags(g) : NULL;
+    if (want_aux >= 0 && !aux) return -1;
     for (int i = 0; i < g->n_nodes; i++) {
         if (g->nodes[i]->op || g->nodes[i]->value) continue; /* constants need no binding */
-        if (want_aux >= 0 && is_aux_variable(g, g->nodes[i]) != (want_aux == 1)) continue;
+        if (aux && aux[i] != (want_aux == 1)) continue;
         if (count < cap) names[count] = g->names[i];
         count++;
     }
+    free(aux);
     return count;
 }
 

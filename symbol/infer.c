@@ -52,11 +52,35 @@ static void describe_entry(const am_graph *g, am_entry e, char *buf, size_t len)
     else snprintf(buf, len, "node '%s' (%s)", name, e.node->op->name);
 }
 
+/* An op's failure while some inputs were unknown: reported when inference
+ * ends with unknown inputs, since the op is why they stayed unknown. */
+typedef struct deferred {
+    am_status code;       /* AM_OK: none */
+    char msg[1024];
+} deferred;
+
+/* True when the op's first input is known and every unknown input is a
+ * variable: its failure is then no lack of information but its real error
+ * (Convolution given 3-D data cannot fill its weight).  Only shapes count
+ * unless dtype inference is what failed. */
+static bool fails_for_real(const am_node *n, bool dtype_failed)
+{
+    if (n->n_in < 1) return false;
+    for (int i = 0; i < n->n_in; i++) {
+        am_entry e = n->inputs[i];
+        bool known = am_shape_known(&e.node->shapes[e.index]) &&
+                     (!dtype_failed || e.node->dtypes[e.index] != AM_DTYPE_COUNT);
+        if (!known && (i == 0 || e.node->op)) return false;
+    }
+    return true;
+}
+
 /* Runs one op node's inference.  *changed is set when a node or variable
- * learned something.  Failures count only when every input was known.  An
- * op without AM_OP_PARTIAL_SHAPES sees a partial shape as unknown; what it
+ * learned something.  Failures count only when every input was known; the
+ * first other failure of an op that fails_for_real is kept in *d.  An op
+ * without AM_OP_PARTIAL_SHAPES sees a partial shape as unknown; what it
  * fills in is merged into the partial shape. */
-static am_status infer_node(const am_graph *g, int idx, bool *changed)
+static am_status infer_node(const am_graph *g, int idx, bool *changed, deferred *d)
 {
     am_node *n = g->nodes[idx];
     am_shape ish[AM_MAX_OP_IO], osh[AM_MAX_OP_IO];
@@ -89,6 +113,10 @@ static am_status infer_node(const am_graph *g, int idx, bool *changed)
         if (!v->op && v->dtypes[0] == AM_DTYPE_COUNT && ity[i] != AM_DTYPE_COUNT) v->dtypes[0] = ity[i], *changed = true;
     }
     if (st != AM_OK) {
+        if (d->code == AM_OK && fails_for_real(n, st_dtype != AM_OK)) {
+            d->code = am_last_status();
+            snprintf(d->msg, sizeof(d->msg), "%s", am_last_error());
+        }
         am_clear_error(); /* more may be known on a later sweep */
         return AM_OK;
     }
@@ -130,9 +158,8 @@ static am_status bind_inputs(am_graph *g, const char *const *names, const am_sha
                              const am_dtype *dtypes, int n)
 {
     for (int k = 0; k < n; k++) {
-        int found = -1;
-        for (int i = 0; i < g->n_nodes && found < 0; i++)
-            if (!g->nodes[i]->op && strcmp(g->names[i], names[k]) == 0) found = i;
+        int found = am_graph_find_name(g, names[k]);
+        if (found >= 0 && g->nodes[found]->op) found = -1;
         if (found < 0) return am_fail(AM_ERR_ARG, "am_graph_infer: the graph has no input named '%s'", names[k]);
         am_node *v = g->nodes[found];
         char a[96], b[96];
@@ -185,12 +212,15 @@ am_status am_graph_infer(am_graph *g, const char *const *names, const am_shape *
         for (int k = 0; g->nodes[i]->op && k < g->nodes[i]->n_out; k++) g->nodes[i]->shapes[k].ndim = -1;
     am_status st = bind_inputs(g, names, shapes, dtypes, n);
     bool changed = true;
+    deferred d = {AM_OK, ""};
     for (int sweep = 0; st == AM_OK && changed && sweep <= g->n_nodes; sweep++) {
         changed = false;
+        d.code = AM_OK;  /* only the last sweep's failures stand */
         for (int i = 0; i < g->n_nodes && st == AM_OK; i++)
-            if (g->nodes[i]->op) st = infer_node(g, i, &changed);
+            if (g->nodes[i]->op) st = infer_node(g, i, &changed, &d);
     }
     if (st != AM_OK) return st;
+    if (d.code != AM_OK) return am_fail(d.code, "%s", d.msg);
     char missing[512] = "";
     int n_missing = 0;
     for (int i = 0; i < g->n_nodes; i++) {
@@ -217,12 +247,12 @@ am_status am_graph_infer(am_graph *g, const char *const *names, const am_shape *
 am_status am_graph_input_shape(const am_graph *g, const char *name, am_shape *shape,
                                am_dtype *dtype)
 {
-    for (int i = 0; g && name && i < g->n_nodes; i++)
-        if (!g->nodes[i]->op && strcmp(g->names[i], name) == 0) {
-            if (shape) *shape = g->nodes[i]->shapes[0];
-            if (dtype) *dtype = g->nodes[i]->dtypes[0];
-            return AM_OK;
-        }
+    int i = g && name ? am_graph_find_name(g, name) : -1;
+    if (i >= 0 && !g->nodes[i]->op) {
+        if (shape) *shape = g->nodes[i]->shapes[0];
+        if (dtype) *dtype = g->nodes[i]->dtypes[0];
+        return AM_OK;
+    }
     return am_fail(AM_ERR_ARG, "am_graph_input_shape: the graph has no input named '%s'",
                    name ? name : "(NULL)");
 }

@@ -57,6 +57,7 @@ struct am_graph {
     am_entry *heads;
     int n_heads;
     am_ptrmap index;         /* node -> position */
+    struct am_name_map *by_name; /* name -> position (symbol/graph.c) */
     am_json_source *source;  /* the symbol JSON it was read from, or NULL */
 };
 
@@ -96,6 +97,11 @@ const am_trace_scope *am_trace_scope_top(void);
 
 /* Position of node n in g, or -1. */
 int am_graph_index(const am_graph *g, const am_node *n);
+/* Position of the node named name in g, or -1 (constant time). */
+int am_graph_find_name(const am_graph *g, const char *name);
+/* Per node of g: true for a variable some op reads as an auxiliary state
+ * (mutates).  calloc'd, or NULL with AM_ERR_OOM. */
+bool *am_graph_aux_flags(const am_graph *g);
 /* Builds a graph over heads (references taken); names nodes uniquely. */
 am_graph *am_graph_from_heads(const am_entry *heads, int n_heads);
 /* The same, preferring for unnamed nodes the names they have in names_from

@@ -144,3 +144,6 @@ SUITE(ops_image_io)
 SUITE(memlimit)
 /* limits */
 SUITE(limits)
+SUITE(scale)
+SUITE(diagnostics)
+SUITE(threads)

@@ -23,6 +23,7 @@ static int usage(void)
             "  bench ops          GEMM, elementwise and reduction throughput\n"
             "  bench conv         convolution forward and backward against GEMM\n"
             "  bench graph        node by node against the compiled plan\n"
+            "  bench load         loading and planning chains of 10k to 1M nodes\n"
             "  version            print the version\n");
     return 2;
 }

@@ -406,17 +406,18 @@ int am_cmd_bench(int argc, char **argv)
     if (argc > 0 && strcmp(argv[0], "blocks") == 0) return am_cmd_bench_blocks(argc - 1, argv + 1);
     if (argc > 0 && strcmp(argv[0], "models") == 0) return am_cmd_bench_models(argc - 1, argv + 1);
     if (argc > 0 && strcmp(argv[0], "loader") == 0) return am_cmd_bench_loader(argc - 1, argv + 1);
+    if (argc > 0 && strcmp(argv[0], "load") == 0) return am_cmd_bench_load(argc - 1, argv + 1);
     if (i < argc && strcmp(argv[i], "ops") == 0) i++;
     for (; i < argc; i++) {
         if (strcmp(argv[i], "--quick") == 0) {
             cfg = (bench_cfg){.quick = true, .reps = 3, .min_s = 0.002};
         } else {
-            fprintf(stderr, "usage: amber bench ops|conv|graph|blocks|loader [--quick]\n");
+            fprintf(stderr, "usage: amber bench ops|conv|graph|blocks|loader|load [--quick]\n");
             return 2;
         }
     }
     if (argc < 1 || strcmp(argv[0], "ops") != 0) {
-        fprintf(stderr, "usage: amber bench ops|conv|graph|blocks|loader [--quick]\n");
+        fprintf(stderr, "usage: amber bench ops|conv|graph|blocks|loader|load [--quick]\n");
         return 2;
     }
     printf("amber bench ops%s (median of %d runs after a warm-up)\n", cfg.quick ? " --quick" : "",

@@ -34,5 +34,6 @@ int am_cmd_bench_graph(int argc, char **argv);
 int am_cmd_bench_blocks(int argc, char **argv);
 int am_cmd_bench_loader(int argc, char **argv);
 int am_cmd_bench_models(int argc, char **argv);
+int am_cmd_bench_load(int argc, char **argv);
 
 #endif /* AMBER_TOOLS_BENCH_H */

@@ -152,9 +152,8 @@ void am_cmd_values_free(am_cmd_values *v)
 
 int am_cmd_find_variable(const am_graph *g, const char *name)
 {
-    for (int i = 0; i < g->n_nodes; i++)
-        if (!g->nodes[i]->op && strcmp(g->names[i], name) == 0) return i;
-    return -1;
+    int i = am_graph_find_name(g, name);
+    return i >= 0 && !g->nodes[i]->op ? i : -1;
 }
 
 static const char *strip_prefix(const char *name)
@@ -169,23 +168,34 @@ int am_cmd_load_params(const char *cmd, const char *path, const am_graph *g, boo
     am_ndlist *l = am_ndlist_load(path);
     if (!l) return am_cmd_fail_last(cmd);
     int rc = 0;
-    if (am_ndlist_size(l) > 0 && !am_ndlist_is_named(l))
+    /* Variables v gives already, so that a name given twice costs no search. */
+    bool *given = calloc((size_t)g->n_nodes + 1, sizeof(*given));
+    if (!given) rc = am_cmd_fail(cmd, "out of memory");
+    for (int k = 0; given && k < v->n; k++) {
+        int i = am_cmd_find_variable(g, v->names[k]);
+        if (i >= 0) given[i] = true;
+    }
+    if (rc == 0 && am_ndlist_size(l) > 0 && !am_ndlist_is_named(l))
         rc = am_cmd_fail(cmd, "%s: the arrays have no names, so they cannot be matched to the "
                          "graph's parameters", path);
     for (int i = 0; rc == 0 && i < am_ndlist_size(l); i++) {
         const char *full = am_ndlist_name(l, i), *name = strip_prefix(full);
         am_array *x = am_ndlist_get(l, i);
-        if (am_cmd_find_variable(g, name) < 0) {
+        int node = am_cmd_find_variable(g, name);
+        if (node < 0) {
             if (!ignore_extra)
                 rc = am_cmd_fail(cmd, "%s holds '%s', which is no input of the graph "
                                  "(--ignore-extra skips such parameters)", path, full);
-        } else if (am_cmd_values_find(v, name) >= 0) {
+        } else if (given[node]) {
             rc = am_cmd_fail(cmd, "%s holds '%s' twice (with and without a prefix)", path, name);
         } else if ((rc = am_cmd_check_value(cmd, g, name, x, path)) == 0 &&
                    !am_cmd_values_add(v, name, x)) {
             rc = am_cmd_fail(cmd, "out of memory");
+        } else {
+            given[node] = true;
         }
     }
+    free(given);
     am_ndlist_free(l);
     return rc;
 }

@@ -121,18 +121,25 @@ static int load_inputs(const run_args *a, const am_graph *g, const am_cmd_values
 static int check_bound(const run_args *a, const am_graph *g, const am_cmd_values *params,
                        const am_cmd_values *in)
 {
+    /* Which variables have a value: one lookup per value, not per node. */
+    bool *has = calloc((size_t)g->n_nodes + 1, sizeof(*has));
+    if (!has) return am_cmd_fail("run", "out of memory");
+    for (int k = 0; k < params->n + in->n; k++) {
+        int i = am_cmd_find_variable(g, k < params->n ? params->names[k] : in->names[k - params->n]);
+        if (i >= 0) has[i] = true;
+    }
     for (int i = 0; i < g->n_nodes; i++) {
         const am_node *n = g->nodes[i];
         const char *name = g->names[i];
-        if (n->op || n->value || am_cmd_values_find(params, name) >= 0 ||
-            am_cmd_values_find(in, name) >= 0 || am_graph_input_is_grad_only(g, i))
-            continue;
+        if (n->op || n->value || has[i] || am_graph_input_is_grad_only(g, i)) continue;
+        free(has);
         if (a->params)
             return am_cmd_fail("run", "the graph input '%s' has no value: %s lacks it and no "
                                "-i %s=FILE.npy gives it", name, a->params, name);
         return am_cmd_fail("run", "the graph input '%s' has no value: give it with -i "
                            "%s=FILE.npy (or a parameter file)", name, name);
     }
+    free(has);
     return 0;
 }
 

@@ -250,8 +250,12 @@ static int infer_shapes(am_graph *g, const viz_args *a)
             return am_cmd_fail("viz", "-i names '%s', which is no input of the graph",
                                in->names[k]);
     if (am_graph_infer(g, am_cmd_names(in), in->shapes, in->dtypes, in->n) != AM_OK) {
-        fprintf(stderr, "amber viz: note: unknown shapes are left out (%s with -i NAME=SHAPE)\n",
-                am_last_error());
+        /* "... give their shapes" asks for -i; an op's own error does not. */
+        const char *msg = am_last_error(), *ask = "give their shapes";
+        size_t len = strlen(msg), n = strlen(ask);
+        bool asks = len >= n && strcmp(msg + len - n, ask) == 0;
+        fprintf(stderr, "amber viz: note: unknown shapes are left out (%s%s)\n", msg,
+                asks ? " with -i NAME=SHAPE" : "");
         am_clear_error();
     }
     return 0;

@@ -68,7 +68,8 @@ AM_API am_array *am_linspace(double start, double stop, int64_t num, am_dtype dt
 /* Copies shape-many elements of dtype from data. */
 AM_API am_array *am_from_buffer(const void *data, am_shape shape, am_dtype dtype);
 
-/* Seeds this thread's generator; the same seed gives the same numbers. */
+/* Seeds this thread's generator; the same seed gives the same numbers.  A
+ * thread that never seeds draws a stream of its own (docs/threading.md). */
 AM_API void am_seed(uint64_t seed);
 /* Uniform on [low, high) and normal(loc, scale), float32 or float64. */
 AM_API am_array *am_random_uniform(double low, double high, am_shape shape, am_dtype dtype);

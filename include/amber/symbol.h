@@ -65,7 +65,8 @@ AM_API int am_graph_num_outputs(const am_graph *g);
  * not auxiliary states), auxiliary states (inputs an op mutates, such as
  * BatchNorm's moving_mean) and all variables, in MXNet's order.  Constants
  * captured while tracing are not listed: they need no value.  Fills up to
- * cap names (borrowed from the graph) and returns the total count. */
+ * cap names (borrowed from the graph) and returns the total count (-1 with
+ * AM_ERR_OOM when the first two cannot allocate their scratch). */
 AM_API int am_graph_list_arguments(const am_graph *g, const char **names, int cap);
 AM_API int am_graph_list_auxiliary_states(const am_graph *g, const char **names, int cap);
 AM_API int am_graph_list_inputs(const am_graph *g, const char **names, int cap);

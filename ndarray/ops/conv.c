@@ -221,7 +221,7 @@ static am_status check_data(const conv_p *p, const am_shape *d, const am_tuple *
 }
 
 /* Fills the derived sizes; BLAS indexes with int, so one image's blocks must fit. */
-static am_status geom_finish(conv_geom *g, const conv_p *p, int64_t groups)
+static am_status geom_finish(conv_geom *g, const conv_p *p, int64_t groups, bool deconv)
 {
     g->kd = p->k[0], g->kh = p->k[1], g->kw = p->k[2];
     g->sd = p->s[0], g->sh = p->s[1], g->sw = p->s[2];
@@ -238,11 +238,20 @@ static am_status geom_finish(conv_geom *g, const conv_p *p, int64_t groups)
     g->band = g->band < 1 ? 1 : g->band > g->rows ? g->rows : g->band;
     g->nbands = g->band ? (g->rows + g->band - 1) / g->band : 0;
     g->depthwise = g->cg == 1 && groups > 1;
-    double col = (double)g->c * (double)kk * (double)g->ohw;
-    if (col > INT_MAX || (double)g->c * (double)g->hw > INT_MAX ||
-        (double)g->f * (double)g->ohw > INT_MAX || (double)g->f * (double)g->k > INT_MAX)
-        return am_fail(AM_ERR_UNSUPPORTED, "one image's column block (%.0f elements) exceeds "
-                       "the BLAS int range", col);
+    /* Each block BLAS sees, named for the error (the first too large).  In
+     * deconvolution's geometry c counts num_filter and f the data's channels. */
+    const char *c = deconv ? "num_filter" : "channels", *f = deconv ? "channels" : "num_filter";
+    const struct { double size; const char *what, *a, *b; } blocks[] = {
+        {(double)g->c * (double)kk * (double)g->ohw, "column block", c, "kernel x positions"},
+        {(double)g->c * (double)g->hw, "input block", c, "positions"},
+        {(double)g->f * (double)g->ohw, "output block", f, "positions"},
+        {(double)g->f * (double)g->k, "weight block", f, "channels per group x kernel"},
+    };
+    for (size_t i = 0; i < sizeof(blocks) / sizeof(blocks[0]); i++)
+        if (blocks[i].size > INT_MAX)
+            return am_fail(AM_ERR_UNSUPPORTED, "one image's %s (%s x %s) has %.0f elements, more "
+                           "than BLAS's int range (%d)", blocks[i].what, blocks[i].a, blocks[i].b,
+                           blocks[i].size, INT_MAX);
     return AM_OK;
 }
 
@@ -283,7 +292,7 @@ static am_status conv_geom_fwd(const conv_attrs *a, const am_shape *d, conv_geom
         out[i] = (padded - dk) / p.s[i] + 1;
     }
     g->od = out[0], g->oh = out[1], g->ow = out[2];
-    return geom_finish(g, &p, a->num_group);
+    return geom_finish(g, &p, a->num_group, false);
 }
 
 /* Deconvolution of data (N, C_in, [[D,] H,] W): pad and adj from target_shape as MXNet's
@@ -322,7 +331,7 @@ static am_status conv_geom_deconv(const conv_attrs *a, const am_shape *d, conv_g
                            tuple_str(&a->pad, b2, sizeof(b2)), am_shape_format(d, b1, sizeof(b1)));
     }
     g->d = out[0], g->h = out[1], g->w = out[2];
-    return geom_finish(g, &p, a->num_group);
+    return geom_finish(g, &p, a->num_group, true);
 }
 
 /* ---- shape and dtype inference ------------------------------------------------------- */
