@@ -113,7 +113,7 @@ static am_status infer_node(const am_graph *g, int idx, bool *changed, deferred 
         if (!v->op && v->dtypes[0] == AM_DTYPE_COUNT && ity[i] != AM_DTYPE_COUNT) v->dtypes[0] = ity[i], *changed = true;
     }
     if (st != AM_OK) {
-        if (d->code == AM_OK && fails_for_real(n, st_dtype != AM_OK)) {
+        if (d->code == AM_OK && fails_for_real(n, !dtypes_ok)) {
             d->code = am_last_status();
             snprintf(d->msg, sizeof(d->msg), "%s", am_last_error());
         }
