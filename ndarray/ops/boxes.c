@@ -90,18 +90,6 @@ static am_status box_iou_shape(const void *attrs, am_shape *in, int n_in, am_sha
     return AM_OK;
 }
 
-static am_status float_same_dtype(const void *attrs, am_dtype *in, int n_in, am_dtype *out,
-                                  int n_out)
-{
-    AM_UNUSED(attrs);
-    for (int i = 0; i < n_in; i++)
-        if (in[i] != in[0] || !am_dtype_is_float(in[i]))
-            return am_fail(AM_ERR_DTYPE, "input %d is %s; every input must be float32 or float64 "
-                           "like input 0 (%s)", i, am_dtype_name(in[i]), am_dtype_name(in[0]));
-    for (int i = 0; i < n_out; i++) out[i] = in[0];
-    return AM_OK;
-}
-
 #define BOX_IOU(T)                                                                      \
     static void box_iou_##T(const T *l, const T *r, T *o, int64_t nl, int64_t nr, int fmt, \
                             am_req req)                                                 \
@@ -136,7 +124,7 @@ const am_op_def am_op_box_iou = {
     .name = "_contrib_box_iou",
     .input_names = (const char *const[]){"lhs", "rhs", NULL},
     .num_outputs = 1, .attrs = box_iou_fields, .attrs_size = sizeof(box_iou_attrs),
-    .infer_shape = box_iou_shape, .infer_dtype = float_same_dtype, .cpu = box_iou_cpu,
+    .infer_shape = box_iou_shape, .infer_dtype = am_infer_dtype_float_same, .cpu = box_iou_cpu,
     .fuse = AM_FUSE_OPAQUE, .flags = AM_OP_NO_GRAD,
     .doc = "Intersection over union of every box of lhs (..., 4) with every box of rhs "
            "(..., 4): shape lhs[:-1] + rhs[:-1]."};
@@ -400,7 +388,7 @@ static am_status box_nms_backward_cpu(const am_kernel_ctx *ctx, const void *attr
 const am_op_def am_op_backward_box_nms = {
     .name = "_backward_contrib_box_nms",
     .input_names = (const char *const[]){"out_grad", "record", NULL},
-    .num_outputs = 1, .infer_shape = box_nms_backward_shape, .infer_dtype = float_same_dtype,
+    .num_outputs = 1, .infer_shape = box_nms_backward_shape, .infer_dtype = am_infer_dtype_float_same,
     .cpu = box_nms_backward_cpu, .fuse = AM_FUSE_OPAQUE, .flags = AM_OP_NO_GRAD,
     .doc = "box_nms's gradient: rows of out_grad scattered back to the rows record names."};
 
@@ -419,7 +407,7 @@ const am_op_def am_op_box_nms = {
     .input_names = (const char *const[]){"data", NULL},
     .num_outputs = 2, .num_visible = one_visible, .attrs = box_nms_fields,
     .attrs_size = sizeof(box_nms_attrs), .infer_shape = box_nms_shape,
-    .infer_dtype = float_same_dtype, .temp_bytes = box_nms_temp, .cpu = box_nms_cpu,
+    .infer_dtype = am_infer_dtype_float_same, .temp_bytes = box_nms_temp, .cpu = box_nms_cpu,
     .gradient = box_nms_grad, .fuse = AM_FUSE_OPAQUE, .flags = AM_OP_NEEDS_TEMP,
     .doc = "Non-maximum suppression per batch of rows (..., N, W): survivors by descending "
            "score first, then rows of -1; a hidden output records where each row came from."};
@@ -540,7 +528,7 @@ const am_op_def am_op_bipartite_matching = {
     .name = "_contrib_bipartite_matching",
     .input_names = (const char *const[]){"data", NULL},
     .num_outputs = 2, .attrs = bipartite_fields, .attrs_size = sizeof(bipartite_attrs),
-    .infer_shape = bipartite_shape, .infer_dtype = float_same_dtype,
+    .infer_shape = bipartite_shape, .infer_dtype = am_infer_dtype_float_same,
     .temp_bytes = bipartite_temp, .cpu = bipartite_cpu, .fuse = AM_FUSE_OPAQUE,
     .flags = AM_OP_NEEDS_TEMP | AM_OP_NO_GRAD,
     .doc = "Greedy bipartite matching of a score matrix (..., R, C), best score first: the "
@@ -626,7 +614,7 @@ const am_op_def am_op_box_encode = {
     .name = "_contrib_box_encode",
     .input_names = (const char *const[]){"samples", "matches", "anchors", "refs", "means",
                                          "stds", NULL},
-    .num_outputs = 2, .infer_shape = box_encode_shape, .infer_dtype = float_same_dtype,
+    .num_outputs = 2, .infer_shape = box_encode_shape, .infer_dtype = am_infer_dtype_float_same,
     .cpu = box_encode_cpu, .fuse = AM_FUSE_OPAQUE, .flags = AM_OP_NO_GRAD,
     .doc = "Regression targets (B, N, 4) of the matched refs against corner anchors, "
            "normalized by means and stds, and their masks (1 where samples > 0.5)."};
@@ -717,7 +705,7 @@ const am_op_def am_op_box_decode = {
     .name = "_contrib_box_decode",
     .input_names = (const char *const[]){"data", "anchors", NULL},
     .num_outputs = 1, .attrs = box_decode_fields, .attrs_size = sizeof(box_decode_attrs),
-    .infer_shape = box_decode_shape, .infer_dtype = float_same_dtype, .cpu = box_decode_cpu,
+    .infer_shape = box_decode_shape, .infer_dtype = am_infer_dtype_float_same, .cpu = box_decode_cpu,
     .fuse = AM_FUSE_OPAQUE, .flags = AM_OP_NO_GRAD,
     .doc = "Decodes offsets (B, N, 4) against anchors (1, N, 4) into corner boxes."};
 

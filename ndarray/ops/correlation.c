@@ -73,17 +73,6 @@ static am_status corr_shape(const void *attrs, am_shape *in, int n_in, am_shape 
     return AM_OK;
 }
 
-static am_status float_same(const void *attrs, am_dtype *in, int n_in, am_dtype *out, int n_out)
-{
-    AM_UNUSED(attrs);
-    for (int i = 0; i < n_in; i++)
-        if (in[i] != in[0] || !am_dtype_is_float(in[i]))
-            return am_fail(AM_ERR_DTYPE, "input %d is %s; every input must be float32 or float64 "
-                           "like input 0 (%s)", i, am_dtype_name(in[i]), am_dtype_name(in[0]));
-    for (int i = 0; i < n_out; i++) out[i] = in[0];
-    return AM_OK;
-}
-
 /* Walks every (output element, patch offset, channel) pair: forward sums into
  * out; backward (og set) adds into d1 and d2. */
 #define CORR_KERNEL(T)                                                                         \
@@ -194,7 +183,7 @@ const am_op_def am_op_backward_correlation = {
     .name = "_backward_Correlation",
     .input_names = (const char *const[]){"out_grad", "data1", "data2", NULL},
     .num_outputs = 2, .attrs = corr_fields, .attrs_size = sizeof(corr_attrs),
-    .infer_shape = corr_backward_shape, .infer_dtype = float_same, .cpu = corr_backward_cpu,
+    .infer_shape = corr_backward_shape, .infer_dtype = am_infer_dtype_float_same, .cpu = corr_backward_cpu,
     .fuse = AM_FUSE_OPAQUE, .flags = AM_OP_NO_GRAD,
     .doc = "Correlation's gradients for data1 and data2."};
 
@@ -216,7 +205,7 @@ const am_op_def am_op_correlation = {
     .name = "Correlation",
     .input_names = (const char *const[]){"data1", "data2", NULL},
     .num_outputs = 1, .attrs = corr_fields, .attrs_size = sizeof(corr_attrs),
-    .infer_shape = corr_shape, .infer_dtype = float_same, .cpu = corr_cpu,
+    .infer_shape = corr_shape, .infer_dtype = am_infer_dtype_float_same, .cpu = corr_cpu,
     .gradient = corr_grad, .fuse = AM_FUSE_OPAQUE,
     .doc = "FlowNet's correlation of two feature maps (N, C, H, W) over displacements: "
            "(N, (2d+1)^2, H', W')."};

@@ -173,17 +173,6 @@ static am_status mdconv_shape(const void *attrs, am_shape *in, int n_in, am_shap
     return dconv_shape_common(attrs, true, in, n_in, out);
 }
 
-static am_status float_same(const void *attrs, am_dtype *in, int n_in, am_dtype *out, int n_out)
-{
-    AM_UNUSED(attrs);
-    for (int i = 0; i < n_in; i++)
-        if (in[i] != in[0] || !am_dtype_is_float(in[i]))
-            return am_fail(AM_ERR_DTYPE, "input %d is %s; every input must be float32 or float64 "
-                           "like input 0 (%s)", i, am_dtype_name(in[i]), am_dtype_name(in[0]));
-    for (int i = 0; i < n_out; i++) out[i] = in[0];
-    return AM_OK;
-}
-
 /* One column buffer (C * K x Ho * Wo) per image; the backward also a gradient one. */
 static size_t dconv_col_bytes(const dconv_attrs *a, const am_shape *data)
 {
@@ -506,7 +495,7 @@ const am_op_def am_op_backward_deformable_convolution = {
     .input_names = (const char *const[]){"out_grad", "data", "offset", "weight", NULL},
     .num_inputs = dconv_bwd_num_inputs, .num_outputs = 4,
     .num_outputs_of = dconv_bwd_num_outputs, .attrs = dconv_fields,
-    .attrs_size = sizeof(dconv_attrs), .infer_shape = dconv_bwd_shape, .infer_dtype = float_same,
+    .attrs_size = sizeof(dconv_attrs), .infer_shape = dconv_bwd_shape, .infer_dtype = am_infer_dtype_float_same,
     .temp_bytes = dconv_bwd_temp, .cpu = dconv_bwd_cpu, .fuse = AM_FUSE_OPAQUE,
     .flags = AM_OP_NEEDS_TEMP | AM_OP_NO_GRAD,
     .doc = "DeformableConvolution's gradients for data, offset, weight and (unless no_bias) "
@@ -518,7 +507,7 @@ const am_op_def am_op_backward_modulated_deformable_convolution = {
     .num_inputs = mdconv_bwd_num_inputs, .num_outputs = 5,
     .num_outputs_of = mdconv_bwd_num_outputs, .attrs = mdconv_fields,
     .attrs_size = sizeof(dconv_attrs), .infer_shape = mdconv_bwd_shape,
-    .infer_dtype = float_same, .temp_bytes = dconv_bwd_temp, .cpu = mdconv_bwd_cpu,
+    .infer_dtype = am_infer_dtype_float_same, .temp_bytes = dconv_bwd_temp, .cpu = mdconv_bwd_cpu,
     .fuse = AM_FUSE_OPAQUE, .flags = AM_OP_NEEDS_TEMP | AM_OP_NO_GRAD,
     .doc = "ModulatedDeformableConvolution's gradients for data, offset, mask, weight and "
            "(unless no_bias) bias."};
@@ -559,7 +548,7 @@ const am_op_def am_op_deformable_convolution = {
     .name = "_contrib_DeformableConvolution",
     .input_names = (const char *const[]){"data", "offset", "weight", "bias", NULL},
     .num_inputs = dconv_num_inputs, .num_outputs = 1, .attrs = dconv_fields,
-    .attrs_size = sizeof(dconv_attrs), .infer_shape = dconv_shape, .infer_dtype = float_same,
+    .attrs_size = sizeof(dconv_attrs), .infer_shape = dconv_shape, .infer_dtype = am_infer_dtype_float_same,
     .temp_bytes = dconv_temp, .cpu = dconv_cpu, .gradient = dconv_grad, .fuse = AM_FUSE_OPAQUE,
     .flags = AM_OP_NEEDS_TEMP | AM_OP_VARIADIC,
     .doc = "Deformable convolution (v1): each kernel tap samples data bilinearly at its place "
@@ -569,7 +558,7 @@ const am_op_def am_op_modulated_deformable_convolution = {
     .name = "_contrib_ModulatedDeformableConvolution",
     .input_names = (const char *const[]){"data", "offset", "mask", "weight", "bias", NULL},
     .num_inputs = mdconv_num_inputs, .num_outputs = 1, .attrs = mdconv_fields,
-    .attrs_size = sizeof(dconv_attrs), .infer_shape = mdconv_shape, .infer_dtype = float_same,
+    .attrs_size = sizeof(dconv_attrs), .infer_shape = mdconv_shape, .infer_dtype = am_infer_dtype_float_same,
     .temp_bytes = dconv_temp, .cpu = mdconv_cpu, .gradient = mdconv_grad,
     .fuse = AM_FUSE_OPAQUE, .flags = AM_OP_NEEDS_TEMP | AM_OP_VARIADIC,
     .doc = "Modulated deformable convolution (v2): DeformableConvolution with each sample "

@@ -101,17 +101,6 @@ static am_status dpsroi_shape(const void *attrs, am_shape *in, int n_in, am_shap
     return AM_OK;
 }
 
-static am_status float_same(const void *attrs, am_dtype *in, int n_in, am_dtype *out, int n_out)
-{
-    AM_UNUSED(attrs);
-    for (int i = 0; i < n_in; i++)
-        if (in[i] != in[0] || !am_dtype_is_float(in[i]))
-            return am_fail(AM_ERR_DTYPE, "input %d is %s; every input must be float32 or float64 "
-                           "like input 0 (%s)", i, am_dtype_name(in[i]), am_dtype_name(in[0]));
-    for (int i = 0; i < n_out; i++) out[i] = in[0];
-    return AM_OK;
-}
-
 /* The views one run reads and writes: forward fills out; backward adds to
  * gdata and (when not NULL) gtrans from gout. */
 typedef struct dpsroi_io {
@@ -269,7 +258,7 @@ const am_op_def am_op_backward_deformable_psroi_pooling = {
     .num_inputs = dpsroi_bwd_num_inputs, .num_outputs = 2,
     .num_outputs_of = dpsroi_bwd_num_outputs, .attrs = dpsroi_fields,
     .attrs_size = sizeof(dpsroi_attrs), .infer_shape = dpsroi_bwd_shape,
-    .infer_dtype = float_same, .cpu = dpsroi_bwd_cpu, .fuse = AM_FUSE_OPAQUE,
+    .infer_dtype = am_infer_dtype_float_same, .cpu = dpsroi_bwd_cpu, .fuse = AM_FUSE_OPAQUE,
     .flags = AM_OP_NO_GRAD | AM_OP_VARIADIC,
     .doc = "DeformablePSROIPooling's gradients for data and (unless no_trans) trans."};
 
@@ -294,7 +283,7 @@ const am_op_def am_op_deformable_psroi_pooling = {
     .name = "_contrib_DeformablePSROIPooling",
     .input_names = (const char *const[]){"data", "rois", "trans", NULL},
     .num_inputs = dpsroi_num_inputs, .num_outputs = 1, .attrs = dpsroi_fields,
-    .attrs_size = sizeof(dpsroi_attrs), .infer_shape = dpsroi_shape, .infer_dtype = float_same,
+    .attrs_size = sizeof(dpsroi_attrs), .infer_shape = dpsroi_shape, .infer_dtype = am_infer_dtype_float_same,
     .cpu = dpsroi_cpu, .gradient = dpsroi_grad, .fuse = AM_FUSE_OPAQUE,
     .flags = AM_OP_VARIADIC,
     .doc = "Deformable position-sensitive RoI pooling: bins of rois (R, 5) over data "

@@ -93,18 +93,6 @@ static am_status prior_shape(const void *attrs, am_shape *in, int n_in, am_shape
     return AM_OK;
 }
 
-static am_status float_dtype(const void *attrs, am_dtype *in, int n_in, am_dtype *out,
-                             int n_out)
-{
-    AM_UNUSED(attrs);
-    for (int i = 0; i < n_in; i++)
-        if (in[i] != in[0] || !am_dtype_is_float(in[i]))
-            return am_fail(AM_ERR_DTYPE, "input %d is %s; every input must be float32 or float64 "
-                           "like input 0 (%s)", i, am_dtype_name(in[i]), am_dtype_name(in[0]));
-    for (int i = 0; i < n_out; i++) out[i] = in[0];
-    return AM_OK;
-}
-
 /* One anchor [cx - w, cy - h, cx + w, cy + h] in float32, as MXNet computes it. */
 static void put_box(const am_view *o, int64_t k, float cx, float cy, float w, float h, bool clip,
                     am_req req)
@@ -155,7 +143,7 @@ const am_op_def am_op_multibox_prior = {
     .name = "_contrib_MultiBoxPrior",
     .input_names = (const char *const[]){"data", NULL},
     .num_outputs = 1, .attrs = prior_fields, .attrs_size = sizeof(prior_attrs),
-    .infer_shape = prior_shape, .infer_dtype = float_dtype, .cpu = prior_cpu,
+    .infer_shape = prior_shape, .infer_dtype = am_infer_dtype_float_same, .cpu = prior_cpu,
     .fuse = AM_FUSE_OPAQUE, .flags = AM_OP_NO_GRAD,
     .doc = "SSD anchor boxes (1, H*W*(sizes+ratios-1), 4) in corner format for a feature map "
            "(N, C, H, W); only data's shape is read."};
@@ -331,7 +319,7 @@ const am_op_def am_op_multibox_detection = {
     .name = "_contrib_MultiBoxDetection",
     .input_names = (const char *const[]){"cls_prob", "loc_pred", "anchor", NULL},
     .num_outputs = 1, .attrs = detect_fields, .attrs_size = sizeof(detect_attrs),
-    .infer_shape = detect_shape, .infer_dtype = float_dtype, .temp_bytes = detect_temp,
+    .infer_shape = detect_shape, .infer_dtype = am_infer_dtype_float_same, .temp_bytes = detect_temp,
     .cpu = detect_cpu, .fuse = AM_FUSE_OPAQUE, .flags = AM_OP_NEEDS_TEMP | AM_OP_NO_GRAD,
     .doc = "SSD detections (B, N, 6) [class, score, xmin, ymin, xmax, ymax] from class "
            "probabilities (B, C, N), offsets (B, N*4) and anchors (1, N, 4), after NMS."};
@@ -583,7 +571,7 @@ const am_op_def am_op_multibox_target = {
     .name = "_contrib_MultiBoxTarget",
     .input_names = (const char *const[]){"anchor", "label", "cls_pred", NULL},
     .num_outputs = 3, .attrs = target_fields, .attrs_size = sizeof(target_attrs),
-    .infer_shape = target_shape, .infer_dtype = float_dtype, .temp_bytes = target_temp,
+    .infer_shape = target_shape, .infer_dtype = am_infer_dtype_float_same, .temp_bytes = target_temp,
     .cpu = target_cpu, .fuse = AM_FUSE_OPAQUE, .flags = AM_OP_NEEDS_TEMP | AM_OP_NO_GRAD,
     .doc = "SSD training targets: box offsets (B, N*4), their mask (B, N*4) and class targets "
            "(B, N) from anchors (1, N, 4), labels (B, L, 5+) and class predictions (B, C, N)."};

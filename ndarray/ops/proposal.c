@@ -129,18 +129,6 @@ static am_status multi_proposal_shape(const void *attrs, am_shape *in, int n_in,
     return proposal_shape_common(attrs, in, true, out);
 }
 
-static am_status proposal_dtype(const void *attrs, am_dtype *in, int n_in, am_dtype *out,
-                                int n_out)
-{
-    AM_UNUSED(attrs);
-    for (int i = 0; i < n_in; i++)
-        if (in[i] != in[0] || !am_dtype_is_float(in[i]))
-            return am_fail(AM_ERR_DTYPE, "input %d is %s; every input must be float32 or float64 "
-                           "like input 0 (%s)", i, am_dtype_name(in[i]), am_dtype_name(in[0]));
-    for (int i = 0; i < n_out; i++) out[i] = in[0];
-    return AM_OK;
-}
-
 /* Per image workspace: boxes (count x 5 floats), sorted (score, index) pairs,
  * areas, suppression flags and kept indices. */
 typedef struct prop_pair {
@@ -325,7 +313,7 @@ const am_op_def am_op_proposal = {
     .input_names = (const char *const[]){"cls_prob", "bbox_pred", "im_info", NULL},
     .num_outputs = 2, .num_visible = proposal_visible, .attrs = proposal_fields,
     .attrs_size = sizeof(proposal_attrs), .infer_shape = proposal_shape,
-    .infer_dtype = proposal_dtype, .temp_bytes = proposal_temp, .cpu = proposal_cpu,
+    .infer_dtype = am_infer_dtype_float_same, .temp_bytes = proposal_temp, .cpu = proposal_cpu,
     .fuse = AM_FUSE_OPAQUE, .flags = AM_OP_NEEDS_TEMP | AM_OP_NO_GRAD,
     .doc = "Faster R-CNN's RPN proposals for one image: anchors decoded by bbox_pred, "
            "clipped, filtered, NMS; (rpn_post_nms_top_n, 5) rows [0, x1, y1, x2, y2] and "
@@ -336,7 +324,7 @@ const am_op_def am_op_multi_proposal = {
     .input_names = (const char *const[]){"cls_prob", "bbox_pred", "im_info", NULL},
     .num_outputs = 2, .num_visible = proposal_visible, .attrs = proposal_fields,
     .attrs_size = sizeof(proposal_attrs), .infer_shape = multi_proposal_shape,
-    .infer_dtype = proposal_dtype, .temp_bytes = proposal_temp, .cpu = proposal_cpu,
+    .infer_dtype = am_infer_dtype_float_same, .temp_bytes = proposal_temp, .cpu = proposal_cpu,
     .fuse = AM_FUSE_OPAQUE, .flags = AM_OP_NEEDS_TEMP | AM_OP_NO_GRAD,
     .doc = "Proposal for a batch of N images: (N * rpn_post_nms_top_n, 5) rows [image, x1, y1, "
            "x2, y2] and their scores."};

@@ -66,17 +66,6 @@ static am_status psroi_shape(const void *attrs, am_shape *in, int n_in, am_shape
     return AM_OK;
 }
 
-static am_status float_same(const void *attrs, am_dtype *in, int n_in, am_dtype *out, int n_out)
-{
-    AM_UNUSED(attrs);
-    for (int i = 0; i < n_in; i++)
-        if (in[i] != in[0] || !am_dtype_is_float(in[i]))
-            return am_fail(AM_ERR_DTYPE, "input %d is %s; every input must be float32 or float64 "
-                           "like input 0 (%s)", i, am_dtype_name(in[i]), am_dtype_name(in[0]));
-    for (int i = 0; i < n_out; i++) out[i] = in[0];
-    return AM_OK;
-}
-
 /* v rounded to the kernel's dtype (float32 arithmetic, as MXNet's for float32). */
 static double rnd(double v, bool f32)
 {
@@ -178,7 +167,7 @@ const am_op_def am_op_backward_psroi_pooling = {
     .name = "_backward__contrib_PSROIPooling",
     .input_names = (const char *const[]){"out_grad", "rois", "data", NULL},
     .num_outputs = 1, .attrs = psroi_fields, .attrs_size = sizeof(psroi_attrs),
-    .infer_shape = psroi_backward_shape, .infer_dtype = float_same, .cpu = psroi_backward_cpu,
+    .infer_shape = psroi_backward_shape, .infer_dtype = am_infer_dtype_float_same, .cpu = psroi_backward_cpu,
     .fuse = AM_FUSE_OPAQUE, .flags = AM_OP_NO_GRAD,
     .doc = "PSROIPooling's gradient for data (whose values are not read) from out_grad and "
            "rois."};
@@ -196,7 +185,7 @@ const am_op_def am_op_psroi_pooling = {
     .name = "_contrib_PSROIPooling",
     .input_names = (const char *const[]){"data", "rois", NULL},
     .num_outputs = 1, .attrs = psroi_fields, .attrs_size = sizeof(psroi_attrs),
-    .infer_shape = psroi_shape, .infer_dtype = float_same, .cpu = psroi_cpu,
+    .infer_shape = psroi_shape, .infer_dtype = am_infer_dtype_float_same, .cpu = psroi_cpu,
     .gradient = psroi_grad, .fuse = AM_FUSE_OPAQUE,
     .doc = "R-FCN's position-sensitive RoI average pooling: rois (R, 5) over data (N, C, H, W) "
            "into (R, output_dim, pooled_size, pooled_size)."};

@@ -72,17 +72,6 @@ static am_status roi_align_shape(const void *attrs, am_shape *in, int n_in, am_s
     return AM_OK;
 }
 
-static am_status float_same(const void *attrs, am_dtype *in, int n_in, am_dtype *out, int n_out)
-{
-    AM_UNUSED(attrs);
-    for (int i = 0; i < n_in; i++)
-        if (in[i] != in[0] || !am_dtype_is_float(in[i]))
-            return am_fail(AM_ERR_DTYPE, "input %d is %s; every input must be float32 or float64 "
-                           "like input 0 (%s)", i, am_dtype_name(in[i]), am_dtype_name(in[0]));
-    for (int i = 0; i < n_out; i++) out[i] = in[0];
-    return AM_OK;
-}
-
 /* One bilinear sample at (y, x): the four corner offsets and weights, or false
  * when the point lies outside [-1, H] x [-1, W] (MXNet's RoIAlign rule; a point
  * just outside the map is clamped to its edge).  Shared with rroi_align.c. */
@@ -239,7 +228,7 @@ const am_op_def am_op_backward_roi_align = {
     .name = "_backward_ROIAlign",
     .input_names = (const char *const[]){"out_grad", "rois", "data", NULL},
     .num_outputs = 1, .attrs = roi_align_fields, .attrs_size = sizeof(roi_align_attrs),
-    .infer_shape = roi_align_backward_shape, .infer_dtype = float_same,
+    .infer_shape = roi_align_backward_shape, .infer_dtype = am_infer_dtype_float_same,
     .cpu = roi_align_backward_cpu, .fuse = AM_FUSE_OPAQUE, .flags = AM_OP_NO_GRAD,
     .doc = "ROIAlign's gradient for data (whose values are not read) from out_grad and rois."};
 
@@ -256,7 +245,7 @@ const am_op_def am_op_roi_align = {
     .name = "_contrib_ROIAlign",
     .input_names = (const char *const[]){"data", "rois", NULL},
     .num_outputs = 1, .attrs = roi_align_fields, .attrs_size = sizeof(roi_align_attrs),
-    .infer_shape = roi_align_shape, .infer_dtype = float_same, .cpu = roi_align_cpu,
+    .infer_shape = roi_align_shape, .infer_dtype = am_infer_dtype_float_same, .cpu = roi_align_cpu,
     .gradient = roi_align_grad, .fuse = AM_FUSE_OPAQUE,
     .doc = "RoIAlign: each roi (R, 5) [batch, x1, y1, x2, y2] of data (N, C, H, W) pooled to "
            "(R, C, ph, pw) by averaging bilinear samples."};

@@ -45,17 +45,6 @@ static am_status rroi_shape(const void *attrs, am_shape *in, int n_in, am_shape 
     return AM_OK;
 }
 
-static am_status float_same(const void *attrs, am_dtype *in, int n_in, am_dtype *out, int n_out)
-{
-    AM_UNUSED(attrs);
-    for (int i = 0; i < n_in; i++)
-        if (in[i] != in[0] || !am_dtype_is_float(in[i]))
-            return am_fail(AM_ERR_DTYPE, "input %d is %s; every input must be float32 or float64 "
-                           "like input 0 (%s)", i, am_dtype_name(in[i]), am_dtype_name(in[0]));
-    for (int i = 0; i < n_out; i++) out[i] = in[0];
-    return AM_OK;
-}
-
 static am_status rroi_cpu(const am_kernel_ctx *ctx, const void *attrs, const am_view *in,
                           int n_in, const am_view *out, int n_out, const am_req *req)
 {
@@ -109,7 +98,7 @@ const am_op_def am_op_rroi_align = {
     .name = "_contrib_RROIAlign",
     .input_names = (const char *const[]){"data", "rois", NULL},
     .num_outputs = 1, .attrs = rroi_fields, .attrs_size = sizeof(rroi_attrs),
-    .infer_shape = rroi_shape, .infer_dtype = float_same, .cpu = rroi_cpu,
+    .infer_shape = rroi_shape, .infer_dtype = am_infer_dtype_float_same, .cpu = rroi_cpu,
     .fuse = AM_FUSE_OPAQUE, .flags = AM_OP_NO_GRAD,
     .doc = "Rotated RoIAlign: rois (R, 6) [batch, cx, cy, w, h, degrees] over data "
            "(N, C, H, W) pooled to (R, C, ph, pw) by averaging rotated bilinear samples."};

@@ -26,17 +26,6 @@ static const am_attr_field grid_fields[] = {
                   "output height and width (affine only)"),
     {0}};
 
-static am_status float_same(const void *attrs, am_dtype *in, int n_in, am_dtype *out, int n_out)
-{
-    AM_UNUSED(attrs);
-    for (int i = 0; i < n_in; i++)
-        if (in[i] != in[0] || !am_dtype_is_float(in[i]))
-            return am_fail(AM_ERR_DTYPE, "input %d is %s; every input must be float32 or float64 "
-                           "like input 0 (%s)", i, am_dtype_name(in[i]), am_dtype_name(in[0]));
-    for (int i = 0; i < n_out; i++) out[i] = in[0];
-    return AM_OK;
-}
-
 /* The grid's shape for data of shape d. */
 static am_status grid_out_shape(const grid_attrs *a, const am_shape *d, am_shape *out)
 {
@@ -167,7 +156,7 @@ const am_op_def am_op_backward_grid_generator = {
     .name = "_backward_GridGenerator",
     .input_names = (const char *const[]){"out_grad", "data", NULL},
     .num_outputs = 1, .attrs = grid_fields, .attrs_size = sizeof(grid_attrs),
-    .infer_shape = grid_backward_shape, .infer_dtype = float_same, .cpu = grid_backward_cpu,
+    .infer_shape = grid_backward_shape, .infer_dtype = am_infer_dtype_float_same, .cpu = grid_backward_cpu,
     .fuse = AM_FUSE_OPAQUE, .flags = AM_OP_NO_GRAD,
     .doc = "GridGenerator's gradient for data (whose values are not read)."};
 
@@ -184,7 +173,7 @@ const am_op_def am_op_grid_generator = {
     .name = "GridGenerator",
     .input_names = (const char *const[]){"data", NULL},
     .num_outputs = 1, .attrs = grid_fields, .attrs_size = sizeof(grid_attrs),
-    .infer_shape = grid_shape, .infer_dtype = float_same, .cpu = grid_cpu,
+    .infer_shape = grid_shape, .infer_dtype = am_infer_dtype_float_same, .cpu = grid_cpu,
     .gradient = grid_grad, .fuse = AM_FUSE_OPAQUE,
     .doc = "Sampling grid (N, 2, H, W) of (x, y) in [-1, 1] from affine matrices (N, 6) or "
            "from a flow (N, 2, H, W) in pixels."};
@@ -353,7 +342,7 @@ const am_op_def am_op_backward_bilinear_sampler = {
     .name = "_backward_BilinearSampler",
     .input_names = (const char *const[]){"out_grad", "data", "grid", NULL},
     .num_outputs = 2, .attrs = sampler_fields, .attrs_size = sizeof(sampler_attrs),
-    .infer_shape = sampler_backward_shape, .infer_dtype = float_same,
+    .infer_shape = sampler_backward_shape, .infer_dtype = am_infer_dtype_float_same,
     .cpu = sampler_backward_cpu, .fuse = AM_FUSE_OPAQUE, .flags = AM_OP_NO_GRAD,
     .doc = "BilinearSampler's gradients for data and grid."};
 
@@ -375,7 +364,7 @@ const am_op_def am_op_bilinear_sampler = {
     .name = "BilinearSampler",
     .input_names = (const char *const[]){"data", "grid", NULL},
     .num_outputs = 1, .attrs = sampler_fields, .attrs_size = sizeof(sampler_attrs),
-    .infer_shape = sampler_shape, .infer_dtype = float_same, .cpu = sampler_cpu,
+    .infer_shape = sampler_shape, .infer_dtype = am_infer_dtype_float_same, .cpu = sampler_cpu,
     .gradient = sampler_grad, .fuse = AM_FUSE_OPAQUE,
     .doc = "Samples data (N, C, H, W) bilinearly at a grid (N, 2, H', W') of (x, y) in "
            "[-1, 1]; pixels outside data count as 0."};
@@ -493,7 +482,7 @@ const am_op_def am_op_spatial_transformer = {
     .name = "SpatialTransformer",
     .input_names = (const char *const[]){"data", "loc", NULL},
     .num_outputs = 1, .attrs = st_fields, .attrs_size = sizeof(st_attrs),
-    .infer_shape = st_shape, .infer_dtype = float_same, .temp_bytes = st_temp, .cpu = st_cpu,
+    .infer_shape = st_shape, .infer_dtype = am_infer_dtype_float_same, .temp_bytes = st_temp, .cpu = st_cpu,
     .gradient = st_grad, .fuse = AM_FUSE_OPAQUE, .flags = AM_OP_NEEDS_TEMP,
     .doc = "Samples data (N, C, H, W) bilinearly at the affine grid of loc (N, 6): "
            "GridGenerator then BilinearSampler in one op."};
