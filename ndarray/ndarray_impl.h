@@ -169,8 +169,8 @@ am_status am_file_open_read(const char *path, FILE **f, uint64_t *size);
 
 /* ---- allocator -------------------------------------------------------------- */
 
-/* 64-byte aligned host memory; blocks of 1 MiB and more are cached for
- * reuse after am_host_free (ndarray/alloc.c).  am_host_free(NULL) is a no-op. */
+/* 64-byte aligned host memory; blocks of 64 KiB and more are cached by size
+ * class for reuse after am_host_free (ndarray/alloc.c).  am_host_free(NULL) is a no-op. */
 void *am_host_alloc(size_t nbytes);
 void am_host_free(void *p);
 /* Under AddressSanitizer blocks are not recycled, so that every use after

@@ -379,7 +379,33 @@ static void test_cli(void)
     free(out), free(err);
 }
 
+/* Blocks of 64 KiB and more come back from their size class's free list. */
+static void test_size_classes(void)
+{
+    CU_ASSERT_EQUAL(am_host_block_size(64 * 1024 + 1), 72 * 1024);   /* 1/8 steps of 64 KiB */
+    CU_ASSERT_EQUAL(am_host_block_size(300 * 1024), 320 * 1024);     /* of 256 KiB */
+    if (!AM_HOST_CACHE) return; /* ASan builds recycle nothing */
+    am_host_trim();
+    void *a = am_host_alloc(300 * 1024);
+    am_host_free(a);
+    void *b = am_host_alloc(310 * 1024); /* the same class: a's block */
+    CU_ASSERT_PTR_EQUAL(a, b);
+    void *c = am_host_alloc(300 * 1024); /* the class is empty now */
+    CU_ASSERT_PTR_NOT_EQUAL(c, b);
+    am_host_free(b);
+    am_host_free(c);
+    void *d = am_host_alloc(300 * 1024), *e = am_host_alloc(300 * 1024);
+    CU_ASSERT((d == b || d == c) && (e == b || e == c) && d != e);
+    CU_ASSERT(am_host_reserved_bytes() == am_debug_live_bytes());
+    am_host_free(d);
+    am_host_free(e);
+    CU_ASSERT(am_host_reserved_bytes() >= am_debug_live_bytes() + 2 * 320 * 1024);
+    am_host_trim();
+    CU_ASSERT(am_host_reserved_bytes() == am_debug_live_bytes());
+}
+
 CU_TestInfo am_tests_memlimit[] = {
+    {"blocks of 64 KiB and more are reused by size class", test_size_classes},
     {"issue 12's examples fail before allocating", test_issue_examples},
     {"the default limit", test_default_limit},
     {"am_set_memory_limit and am_get_memory_limit", test_set_limit},
