@@ -179,16 +179,23 @@ static am_status need_cpu(const am_view *in, int n_in, const am_view *out, int n
 
 /* ---- _foreach ------------------------------------------------------------------------- */
 
+/* An input or output count from an attribute, clamped to what the registry
+ * checks: negative is 0, more than AM_MAX_OP_IO is one too many. */
+static int io_count(int64_t n)
+{
+    return n < 0 ? 0 : n > AM_MAX_OP_IO ? AM_MAX_OP_IO + 1 : (int)n;
+}
+
 static int foreach_inputs(const void *attrs)
 {
     int64_t n = ((const foreach_attrs *)attrs)->num_args - 1;
-    return n < 0 ? 0 : n > AM_MAX_OP_IO ? AM_MAX_OP_IO + 1 : (int)n;
+    return io_count(n);
 }
 
 static int foreach_outputs(const void *attrs)
 {
     int64_t n = ((const foreach_attrs *)attrs)->num_outputs;
-    return n < 0 ? 0 : n > AM_MAX_OP_IO ? AM_MAX_OP_IO + 1 : (int)n;
+    return io_count(n);
 }
 
 /* Checks the attributes against the body; *nd, *ns: data inputs and states. */
@@ -366,13 +373,13 @@ const am_op_def am_op_foreach = {
 static int while_inputs(const void *attrs)
 {
     int64_t n = ((const while_attrs *)attrs)->num_args - 2;
-    return n < 0 ? 0 : n > AM_MAX_OP_IO ? AM_MAX_OP_IO + 1 : (int)n;
+    return io_count(n);
 }
 
 static int while_outputs(const void *attrs)
 {
     int64_t n = ((const while_attrs *)attrs)->num_outputs;
-    return n < 0 ? 0 : n > AM_MAX_OP_IO ? AM_MAX_OP_IO + 1 : (int)n;
+    return io_count(n);
 }
 
 am_status am_cf_while_check(const while_attrs *a, int n_in)
@@ -527,13 +534,13 @@ const am_op_def am_op_while_loop = {
 static int cond_inputs(const void *attrs)
 {
     int64_t n = ((const cond_attrs *)attrs)->num_args - 3;
-    return n < 0 ? 0 : n > AM_MAX_OP_IO ? AM_MAX_OP_IO + 1 : (int)n;
+    return io_count(n);
 }
 
 static int cond_outputs(const void *attrs)
 {
     int64_t n = ((const cond_attrs *)attrs)->num_outputs;
-    return n < 0 ? 0 : n > AM_MAX_OP_IO ? AM_MAX_OP_IO + 1 : (int)n;
+    return io_count(n);
 }
 
 const char *const am_cf_cond_names[] = {"cond", "then", "else"};
