@@ -188,6 +188,35 @@ typedef struct am_grad_ctx {
     void *state;            /* what the recorded call kept for its gradient, or NULL */
 } am_grad_ctx;
 
+/* ---- facets: what the optimizing passes know about an op -------------------
+ * Passes read facets, never op or attribute names (docs/adding-an-op.md).  An
+ * op without a property leaves its facet NULL. */
+
+/* The elementwise arithmetic an op computes. */
+typedef enum am_arith {
+    AM_ARITH_NONE,
+    AM_ARITH_ADD,
+    AM_ARITH_SUB,
+    AM_ARITH_MUL,
+    AM_ARITH_DIV,
+} am_arith;
+
+/* How an arithmetic op takes its operands. */
+typedef enum am_operands {
+    AM_OPERANDS_SAME,      /* two inputs of one shape (elemwise_add) */
+    AM_OPERANDS_BROADCAST, /* two inputs with NumPy broadcasting (broadcast_add) */
+    AM_OPERANDS_NARY,      /* any number of inputs of one shape (add_n) */
+    AM_OPERANDS_SCALAR,    /* input 0 and a scalar from the attributes (_plus_scalar) */
+} am_operands;
+
+/* The algebra facet: out = in0 <arith> in1 (<arith> in2 ...), or in0 <arith>
+ * scalar(attrs). */
+typedef struct am_op_algebra {
+    am_arith arith;
+    am_operands operands;
+    double (*scalar)(const void *attrs); /* AM_OPERANDS_SCALAR: the right operand */
+} am_op_algebra;
+
 typedef struct am_op_def {
     const char *name;                    /* MXNet's name: "FullyConnected" */
     const char *const *aliases;          /* NULL-terminated, or NULL */
@@ -248,6 +277,8 @@ typedef struct am_op_def {
      * strings cannot give them, so such an op runs only from a graph (docs/control-flow.md).
      * 0: none. */
     int num_subgraphs;
+    /* Facets the optimizing passes read (see above); NULL: none. */
+    const am_op_algebra *algebra;
 } am_op_def;
 
 /* Most subgraphs of one op (_cond has 3). */

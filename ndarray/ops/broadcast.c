@@ -521,12 +521,22 @@ BINARY_GRAD(hypot, div2(mul2(og, a, at), y, at), div2(mul2(og, b, at), y, at))
 static const char *const lhs_rhs[] = {"lhs", "rhs", NULL};
 static const am_inplace_pair lhs_or_rhs[] = {{0, 0}, {1, 0}, {-1, -1}};
 
+/* The algebra facets of the four arithmetic ops, by operands. */
+#define ARITH_FACETS(op, OP)                                                             \
+    static const am_op_algebra op##_same = {AM_ARITH_##OP, AM_OPERANDS_SAME, NULL};      \
+    static const am_op_algebra op##_bcast = {AM_ARITH_##OP, AM_OPERANDS_BROADCAST, NULL};
+ARITH_FACETS(add, ADD)
+ARITH_FACETS(sub, SUB)
+ARITH_FACETS(mul, MUL)
+ARITH_FACETS(div, DIV)
+
 #define ELEMWISE_DEF(op, aliases_, doc_)                                                 \
     const am_op_def am_op_elemwise_##op = {                                              \
         .name = "elemwise_" #op, .aliases = aliases_,               \
         .input_names = lhs_rhs, .num_outputs = 1, .infer_shape = elemwise_shape,         \
         .infer_dtype = binary_dtype, .cpu = op##_cpu, .gradient = op##_grad,             \
-        .inplace = lhs_or_rhs, .fuse = AM_FUSE_ELEMWISE, .doc = doc_}
+        .inplace = lhs_or_rhs, .fuse = AM_FUSE_ELEMWISE, .doc = doc_,                    \
+        .algebra = &op##_same}
 ELEMWISE_DEF(add, ((const char *const[]){"_add", "_plus", "_Plus", "_grad_add", NULL}),
              "lhs + rhs; shapes must match.");
 ELEMWISE_DEF(sub, ((const char *const[]){"_sub", "_minus", "_Minus", NULL}),
@@ -540,7 +550,27 @@ ELEMWISE_DEF(div, ((const char *const[]){"_div", "_Div", NULL}),
         .name = "broadcast_" #op, .aliases = aliases_, .input_names = lhs_rhs,           \
         .num_outputs = 1, .infer_shape = broadcast_shape, .infer_dtype = binary_dtype,   \
         .cpu = op##_cpu, .gradient = GRAD_OF_##flags_(op), .inplace = lhs_or_rhs,        \
-        .fuse = AM_FUSE_BROADCAST, .flags = flags_, .doc = doc_}
+        .fuse = AM_FUSE_BROADCAST, .flags = flags_, .doc = doc_,                         \
+        .algebra = ALGEBRA_OF_##op}
+/* The algebra facet by op: the four arithmetic ops have one. */
+#define ALGEBRA_OF_add &add_bcast
+#define ALGEBRA_OF_sub &sub_bcast
+#define ALGEBRA_OF_mul &mul_bcast
+#define ALGEBRA_OF_div &div_bcast
+#define ALGEBRA_OF_mod NULL
+#define ALGEBRA_OF_power NULL
+#define ALGEBRA_OF_maximum NULL
+#define ALGEBRA_OF_minimum NULL
+#define ALGEBRA_OF_equal NULL
+#define ALGEBRA_OF_not_equal NULL
+#define ALGEBRA_OF_greater NULL
+#define ALGEBRA_OF_greater_equal NULL
+#define ALGEBRA_OF_lesser NULL
+#define ALGEBRA_OF_lesser_equal NULL
+#define ALGEBRA_OF_hypot NULL
+#define ALGEBRA_OF_logical_and NULL
+#define ALGEBRA_OF_logical_or NULL
+#define ALGEBRA_OF_logical_xor NULL
 /* The gradient slot by the flags column: none for AM_OP_NO_GRAD. */
 #define GRAD_OF_0(op) op##_grad
 #define GRAD_OF_AM_OP_NO_GRAD(op) NULL
@@ -936,7 +966,8 @@ const am_op_def am_op_add_n = {
     .infer_shape = add_n_shape, .infer_dtype = add_n_dtype, .cpu = add_n_cpu,
     .gradient = add_n_grad, .inplace = (const am_inplace_pair[]){{0, 0}, {-1, -1}},
     .fuse = AM_FUSE_ELEMWISE, .flags = AM_OP_VARIADIC,
-    .doc = "Sum of num_args arrays of one shape and dtype."};
+    .doc = "Sum of num_args arrays of one shape and dtype.",
+    .algebra = &(const am_op_algebra){AM_ARITH_ADD, AM_OPERANDS_NARY, NULL}};
 
 /* The dispatcher takes at most this many inputs (AM_MAX_OP_IO in dispatch.c). */
 #define ADD_N_MAX 64
