@@ -67,12 +67,21 @@ am_status am_file_open_read(const char *path, FILE **f, uint64_t *size)
 
 /* ---- where a save goes --------------------------------------------------------------- */
 
+/* What the stream over a temporary writes to: the fd, and the first errno of
+ * a failed write, which fwrite's return and ferror lose. */
+typedef struct sink {
+    int fd;
+    int err;
+    uint64_t written;
+} sink;
+
 struct am_file_stage {
     char *path;       /* as the caller gave it, for messages */
     char *target;     /* the file the rename replaces: path with symbolic links followed */
     char *dir;        /* target's directory */
     char *tmp;        /* the named temporary, or NULL while the O_TMPFILE has no name */
     int fd;           /* the temporary, open until the commit */
+    sink k;           /* the stream's state while one is open */
 };
 
 static char *join_dir(const char *dir, size_t dlen, const char *name)
@@ -261,14 +270,6 @@ static am_status stage_open(const char *path, am_file_stage **out)
 
 /* ---- the stream ------------------------------------------------------------------------ */
 
-/* A stdio stream over the temporary that keeps the first errno of a failed
- * write, which fwrite's return and ferror lose. */
-typedef struct sink {
-    int fd;
-    int err;
-    uint64_t written;
-} sink;
-
 static ssize_t sink_write(void *cookie, const char *buf, size_t n)
 {
     sink *k = cookie;
@@ -304,17 +305,22 @@ static int sink_close(void *cookie)
     return 0;
 }
 
-/* Runs write into the temporary, flushes and syncs it; on failure reports
- * it (keeping the system's errno) and returns its status. */
-static am_status stage_fill(am_file_stage *s, am_status (*write)(FILE *f, void *ctx), void *ctx)
+/* A stdio stream over the temporary (sink_write keeps the first errno). */
+static FILE *stream_open(am_file_stage *s)
 {
-    sink k = {.fd = s->fd};
-    FILE *f = fopencookie(&k, "wb", (cookie_io_functions_t){.write = sink_write,
-                                                            .close = sink_close});
-    if (!f) return am_fail(AM_ERR_OOM, "cannot write %s: %s", s->path, strerror(errno));
-    am_status st = write(f, ctx);
+    s->k = (sink){.fd = s->fd};
+    FILE *f = fopencookie(&s->k, "wb", (cookie_io_functions_t){.write = sink_write,
+                                                               .close = sink_close});
+    if (!f) am_fail(AM_ERR_OOM, "cannot write %s: %s", s->path, strerror(errno));
+    return f;
+}
+
+/* Flushes and closes f and syncs the temporary; st is the writer's status.
+ * On failure reports it (keeping the system's errno) and returns its status. */
+static am_status stream_close(am_file_stage *s, FILE *f, am_status st)
+{
     if (fflush(f) != 0 && st == AM_OK) st = AM_ERR_IO;
-    int err = k.err;
+    int err = s->k.err;
     if (fclose(f) != 0 && st == AM_OK) st = AM_ERR_IO, err = err ? err : errno;
     if (st == AM_OK) {
         if (am_file_test.fsync_errno) err = am_file_test.fsync_errno, st = AM_ERR_IO;
@@ -326,6 +332,13 @@ static am_status stage_fill(am_file_stage *s, am_status (*write)(FILE *f, void *
     if (err || (st == AM_ERR_IO && am_last_status() == AM_OK))
         return am_fail(AM_ERR_IO, "cannot write %s: %s", s->path, strerror(err ? err : EIO));
     return st;
+}
+
+/* Runs write into the temporary, flushes and syncs it. */
+static am_status stage_fill(am_file_stage *s, am_status (*write)(FILE *f, void *ctx), void *ctx)
+{
+    FILE *f = stream_open(s);
+    return f ? stream_close(s, f, write(f, ctx)) : AM_ERR_OOM;
 }
 
 /* ---- staged and atomic writes ------------------------------------------------------------ */
@@ -368,6 +381,30 @@ am_status am_file_stage_commit(am_file_stage *s)
 void am_file_stage_discard(am_file_stage *s)
 {
     stage_free(s);
+}
+
+am_status am_file_stage_stream(const char *path, am_file_stage **out, FILE **f)
+{
+    am_file_stage *s = NULL;
+    *out = NULL, *f = NULL;
+    if (!path) return am_fail(AM_ERR_ARG, "path is NULL");
+    am_status st = stage_open(path, &s);
+    if (st != AM_OK) return st;
+    if (!(*f = stream_open(s))) {
+        stage_free(s);
+        return am_last_status();
+    }
+    *out = s;
+    return AM_OK;
+}
+
+am_status am_file_stage_finish(am_file_stage *s, FILE *f, am_status st)
+{
+    if ((st = stream_close(s, f, st)) != AM_OK) {
+        stage_free(s);
+        return st;
+    }
+    return am_file_stage_commit(s);
 }
 
 am_status am_file_write_atomic(const char *path, am_status (*write)(FILE *f, void *ctx), void *ctx)

@@ -142,6 +142,14 @@ am_status am_file_stage_write(const char *path, am_status (*write)(FILE *f, void
                               am_file_stage **out);
 am_status am_file_stage_commit(am_file_stage *s);
 void am_file_stage_discard(am_file_stage *s);
+/* A stage written over time through a stream (the profiler's trace): *f
+ * writes the temporary; am_file_stage_finish flushes and syncs it and, when
+ * st (the writer's status) and the stream are fine, commits it, else
+ * discards it and reports why.  A killed writer leaves no file behind: the
+ * temporary is unnamed where the system allows, else the next save of the
+ * same path removes it. */
+am_status am_file_stage_stream(const char *path, am_file_stage **out, FILE **f);
+am_status am_file_stage_finish(am_file_stage *s, FILE *f, am_status st);
 
 /* Fault injection for the tests of the writers (never set otherwise):
  * write_fd >= 0 sends the bytes there instead (/dev/full gives ENOSPC);

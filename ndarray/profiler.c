@@ -1,6 +1,6 @@
 /* The profiler: events rendered as Chrome trace-event JSON into one buffer
- * under a mutex, streamed to a temporary file and renamed into place when
- * the trace stops (docs/profiling.md). */
+ * under a mutex, streamed to a staged temporary file (am_file_stage_stream)
+ * and put in place when the trace stops (docs/profiling.md). */
 #include "profiler_impl.h"
 
 #include <errno.h>
@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 atomic_int am_prof_flag = -1;
 
@@ -21,7 +22,8 @@ typedef am_prof_buf sbuf;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static atomic_uint session;      /* counts starts; a span remembers its own */
 static struct {
-    char *path, *tmp;
+    char *path;
+    am_file_stage *stage;        /* the temporary the stream f writes */
     FILE *f;
     sbuf buf;                    /* rendered events not yet written */
     int64_t n_events;
@@ -345,8 +347,9 @@ void am_prof_op(const am_prof_span *s, const am_op_def *op, am_array *const *in,
 
 static void free_locked(void)
 {
-    free(T.path), free(T.tmp), free(T.buf.s);
-    T.path = T.tmp = NULL;
+    free(T.path), free(T.buf.s);
+    T.path = NULL;
+    T.stage = NULL;
     T.buf = (sbuf){0};
     T.f = NULL;
 }
@@ -355,27 +358,25 @@ static void free_locked(void)
  * of a failure goes to err. */
 static am_status start_locked(const char *path, char *err, size_t len)
 {
-    size_t n = strlen(path) + 32;
-    T.path = strdup(path);
-    T.tmp = malloc(n);
-    if (!T.path || !T.tmp) {
-        free_locked();
+    if (!(T.path = strdup(path))) {
         snprintf(err, len, "out of memory");
         return AM_ERR_OOM;
     }
     T.pid = (int)getpid();
-    snprintf(T.tmp, n, "%s.%d.tmp", path, T.pid);
-    if (!(T.f = fopen(T.tmp, "w"))) {
-        int e = errno;
+    am_status st = am_file_stage_stream(path, &T.stage, &T.f);
+    if (st != AM_OK) {
         const char *slash = strrchr(path, '/');
-        if (e == ENOENT && slash)
-            snprintf(err, len, "cannot write the trace '%s': the directory '%.*s' does not exist",
-                     path, (int)(slash - path), path);
+        struct stat sb;
+        char *dir = slash ? strndup(path, (size_t)(slash - path)) : NULL;
+        if (dir && dir[0] && stat(dir, &sb) != 0 && errno == ENOENT)
+            snprintf(err, len, "cannot write the trace '%s': the directory '%s' does not exist",
+                     path, dir);
         else
-            snprintf(err, len, "cannot write the trace '%s': %s (creating '%s')", path,
-                     strerror(e), T.tmp);
+            snprintf(err, len, "cannot write the trace: %s", am_last_error());
+        free(dir);
+        am_clear_error();
         free_locked();
-        return AM_ERR_IO;
+        return st;
     }
     T.n_events = 0;
     T.n_threads = 0;
@@ -459,17 +460,19 @@ am_status am_profiler_stop(void)
     int e = T.buf.oom ? ENOMEM : 0;
     flush_locked();
     if (!e) e = T.io_errno;
-    if (fflush(T.f) != 0 && !e) e = errno;
-    if (fclose(T.f) != 0 && !e) e = errno;
-    if (!e && rename(T.tmp, T.path) != 0) e = errno;
     char err[1024] = "";
+    am_status st;
     if (e) {
+        fclose(T.f);
+        am_file_stage_discard(T.stage);
         snprintf(err, sizeof(err), "cannot write the trace '%s': %s", T.path, strerror(e));
-        remove(T.tmp);
+        st = AM_ERR_IO;
+    } else if ((st = am_file_stage_finish(T.stage, T.f, AM_OK)) != AM_OK) {
+        snprintf(err, sizeof(err), "cannot write the trace: %s", am_last_error());
     }
     free_locked();
     pthread_mutex_unlock(&lock);
-    return e ? am_fail(AM_ERR_IO, "am_profiler_stop: %s", err) : AM_OK;
+    return st != AM_OK ? am_fail(st, "am_profiler_stop: %s", err) : AM_OK;
 }
 
 bool am_profiler_is_recording(void)

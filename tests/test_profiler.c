@@ -5,6 +5,9 @@
 #include "test_util.h"
 
 #include <amber/amber.h>
+#include <signal.h>
+
+#include "../ndarray/ndarray_impl.h"
 #include <ftw.h>
 #include <jansson.h>
 #include <pthread.h>
@@ -46,11 +49,12 @@ static const char *path_of(const char *name)
 
 static bool exists(const char *path) { return access(path, F_OK) == 0; }
 
-/* Files in dir whose name ends in ".tmp" (left-over temporary traces). */
+/* Left-over temporary traces in dir: the staged temporaries of
+ * ndarray/fileio.c (".<name>.amber-tmp.<pid>.<n>") or any ".tmp" file. */
 static int count_tmp(void)
 {
     char cmd[512];
-    snprintf(cmd, sizeof(cmd), "ls %s | grep -c '\\.tmp$' > %s/.count 2>/dev/null", dir, dir);
+    snprintf(cmd, sizeof(cmd), "ls -A %s | grep -c 'amber-tmp\\|\\.tmp$' > %s/.count 2>/dev/null", dir, dir);
     if (system(cmd) == -1) return -1;
     FILE *f = fopen(path_of(".count"), "r");
     int n = -1;
@@ -421,6 +425,36 @@ static void test_errors(void)
     dir_remove();
 }
 
+/* A process killed while recording leaves no temporary behind: an unnamed
+ * one vanishes with it, and a named one (where the file system has no
+ * O_TMPFILE) is removed by the next trace written to the same path. */
+static void test_killed(void)
+{
+    if (!dir_make()) return;
+    char path[256];
+    snprintf(path, sizeof(path), "%s", path_of("t.json")); /* path_of's buffer is reused */
+    for (int named = 0; named < 2; named++) {
+        pid_t pid = fork();
+        if (pid == 0) {
+            am_file_test.no_tmpfile = named;
+            am_array *x = am_ones(AM_SHAPE(4), AM_DTYPE_FLOAT32);
+            if (am_profiler_start(path) != AM_OK) _exit(2);
+            for (int i = 0; i < 100; i++) am_relu(x);
+            raise(SIGKILL);
+        }
+        int status = 0;
+        CU_ASSERT_EQUAL(waitpid(pid, &status, 0), pid);
+        CU_ASSERT(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+        CU_ASSERT(!exists(path));
+        CU_ASSERT_EQUAL(count_tmp(), named); /* the named temporary stays until... */
+    }
+    CU_ASSERT_EQUAL(am_profiler_start(path), AM_OK); /* ...the next trace to the path */
+    CU_ASSERT_EQUAL(am_profiler_stop(), AM_OK);
+    CU_ASSERT(exists(path));
+    CU_ASSERT_EQUAL(count_tmp(), 0);
+    dir_remove();
+}
+
 /* ---- threads ---------------------------------------------------------------------------------- */
 
 enum { THREAD_OPS = 300 };
@@ -523,6 +557,7 @@ CU_TestInfo am_tests_profiler[] = {
     {"blocks eager and hybridized, cache miss and hit, backward", test_hybridize_and_backward},
     {"start and stop twice", test_start_stop_twice},
     {"errors: missing directory, bad paths, unwritable at stop", test_errors},
+    {"a process killed while recording leaves no temporary", test_killed},
     {"threads record without corrupting each other", test_threads},
     {"amber run --profile and AM_PROFILE", test_amber_run},
     CU_TEST_INFO_NULL,
