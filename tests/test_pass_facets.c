@@ -363,6 +363,47 @@ static void test_builtin_facets(void)
     free(sa);
 }
 
+/* ---- nodes the executor builds from typed constructors ------------------------------------ */
+
+/* The _zeros node of an unreached gradient and the Cast nodes of dtype
+ * legalization write the attributes they were built with, the zeros' dtype
+ * too though it is the default (as MXNet's gradient graphs do). */
+static void test_built_nodes_write_attributes(void)
+{
+    am_scope_begin();
+    am_array *x = am_var("x", AM_SHAPE(2, 3), F32);
+    am_array *w = am_var("w", AM_SHAPE(3), F32);
+    am_array *y = am_sum(am_mul(x, am_astype(am_block_grad(w), F32)), NULL, 0, false);
+    am_graph *g = am_graph_create(&y, 1);
+    am_graph *gg = am_graph_gradient(g, (const char *[]){"w"}, 1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(gg);
+    char *json = am_graph_to_json(gg);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(json);
+    const char *z = strstr(json, "\"op\": \"_zeros\"");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(z);
+    const char *end = strchr(z, '}');
+    CU_ASSERT(strstr(z, "\"shape\": \"(3,)\"") && strstr(z, "\"shape\": \"(3,)\"") < end);
+    CU_ASSERT(strstr(z, "\"dtype\": \"float32\"") && strstr(z, "\"dtype\": \"float32\"") < end);
+    free(json);
+    am_graph_release(gg);
+    am_graph_release(g);
+
+    am_array *h = am_var("h", AM_SHAPE(4), AM_DTYPE_FLOAT16);
+    am_array *e = am_exp(h);
+    g = am_graph_create(&e, 1);
+    am_graph *l = am_graph_legalize_dtypes(g);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(l);
+    CU_ASSERT_EQUAL(tu_count_op(l, "Cast"), 2);
+    json = am_graph_to_json(l);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(json);
+    CU_ASSERT_PTR_NOT_NULL(strstr(json, "\"dtype\": \"float32\""));
+    CU_ASSERT_PTR_NOT_NULL(strstr(json, "\"dtype\": \"float16\""));
+    free(json);
+    am_graph_release(l);
+    am_graph_release(g);
+    am_scope_end();
+}
+
 /* ---- executor/ names no op and no attribute -------------------------------------------- */
 
 /* Files another helper is converting to the GEMM and activation facets now.
@@ -614,6 +655,7 @@ CU_TestInfo am_tests_pass_facets[] = {
     {"simplify: a custom op's const_fill hook", test_custom_fill},
     {"simplify: custom permutation hooks compose", test_custom_permutation},
     {"built-in ops carry the algebra facets and hooks", test_builtin_facets},
+    {"gradient zeros and legalizing Casts write their attributes", test_built_nodes_write_attributes},
     {"the source scan's rules", test_scanner_rules},
     {"executor/ names no op and no attribute", test_executor_names_nothing},
     CU_TEST_INFO_NULL,
