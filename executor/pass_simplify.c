@@ -120,6 +120,28 @@ static const char *rule_binary(simp *s, int i, am_entry *to)
     return NULL;
 }
 
+/* x <arith> c1 <arith> c2 ... with any number of operands of one shape
+ * (add_n), every operand but one known to hold the identity everywhere: that
+ * operand, when the result has its shape and dtype.  Only operands after the
+ * first are dropped where the arithmetic does not commute. */
+static const char *rule_nary(simp *s, int i, am_entry *to)
+{
+    const am_node *n = s->g->nodes[i];
+    const am_op_algebra *a = algebra_of(n, AM_OPERANDS_NARY);
+    int keep = -1;
+    if (!a || n->n_in < 1) return NULL;
+    for (int k = 0; k < n->n_in; k++) {
+        double v;
+        bool id = uniform_value(am_rw_get(&s->rw, n->inputs[k]), &v) &&
+                  v == am_arith_identity(a->arith);
+        if (id && (k > 0 || am_arith_commutes(a->arith))) continue;
+        if (keep >= 0) return NULL;
+        keep = k;
+    }
+    *to = am_rw_get(&s->rw, n->inputs[keep < 0 ? 0 : keep]);
+    return same_type(n, 0, *to) ? identity_why(a->arith, false) : NULL;
+}
+
 /* An op whose is_identity hook says output 0 is input 0 with these attributes
  * in this mode (a copy, inference Dropout, Dropout with p = 0; other outputs,
  * such as Dropout's mask, are checked unread by the caller), except one at a
@@ -259,6 +281,7 @@ static int simplify_node(simp *s, int i, am_entry *to)
     const char *why = rule_scalar(s, i, to);
     int r = 0;
     if (!why) why = rule_binary(s, i, to);
+    if (!why) why = rule_nary(s, i, to);
     if (!why) why = rule_identity(s, i, to);
     if (why) r = 1;
     else if ((r = rule_transpose(s, i, to, &why)) == 0) r = rule_view_chain(s, i, to, &why);

@@ -248,6 +248,31 @@ static void test_custom_fill(void)
     am_scope_end();
 }
 
+/* add_n (AM_OPERANDS_NARY) drops known zeros when one operand is left. */
+static void test_nary_identity(void)
+{
+    pthread_once(&register_once, register_ops);
+    am_scope_begin();
+    am_array *x = am_var("x", AM_SHAPE(2, 2), F32);
+    am_array *z = am_zeros_like(x), *zero = tu_invoke1(fill_op.name, x, "v", "0");
+    am_array *ys[] = {am_exp(am_add_n(((am_array *[]){z, x, zero}), 3)),
+                      am_exp(am_add_n(((am_array *[]){x, z, am_sin(x)}), 3)),
+                      am_exp(am_add_n(((am_array *[]){x, am_ones_like(x)}), 2))};
+    am_graph *g = am_graph_create(ys, 3);
+    CU_ASSERT_EQUAL(tu_count_op(g, "add_n"), 3);
+    char *log = NULL;
+    am_graph *s = simplify(g, &log);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    CU_ASSERT_EQUAL(tu_count_op(s, "add_n"), 2);
+    CU_ASSERT_PTR_EQUAL(s->heads[0].node->inputs[0].node, x->node);
+    CU_ASSERT_PTR_NOT_NULL(strstr(log, "x+zeros: '"));
+    CU_ASSERT(same_values(g, s, AM_SHAPE(2, 2)));
+    free(log);
+    am_graph_release(s);
+    am_graph_release(g);
+    am_scope_end();
+}
+
 /* Permutation hooks compose with each other and with transpose. */
 static void test_custom_permutation(void)
 {
@@ -654,6 +679,7 @@ CU_TestInfo am_tests_pass_facets[] = {
     {"simplify: a custom op's algebra facet", test_custom_algebra},
     {"simplify: a custom op's const_fill hook", test_custom_fill},
     {"simplify: custom permutation hooks compose", test_custom_permutation},
+    {"simplify: add_n of zeros", test_nary_identity},
     {"built-in ops carry the algebra facets and hooks", test_builtin_facets},
     {"gradient zeros and legalizing Casts write their attributes", test_built_nodes_write_attributes},
     {"the source scan's rules", test_scanner_rules},
