@@ -330,19 +330,13 @@ out:
 static am_array *zeros_for(const am_graph *g, int i)
 {
     const am_node *v = g->nodes[i];
-    const am_op_def *op = am_op_find("_zeros");
-    char shape[256];
-    if (!op || check_known(g, (am_entry){(am_node *)v, 0}) != AM_OK) return NULL;
-    am_shape_format(&v->shapes[0], shape, sizeof(shape));
-    void *attrs = am_attrs_parse(op, (const char *[]){"shape", "dtype"},
-                                 (const char *[]){shape, am_dtype_name(v->dtypes[0])}, 2);
-    am_node *n = attrs ? am_node_build(op, attrs, NULL, 0) : NULL;
+    uint64_t given = 0;
+    if (check_known(g, (am_entry){(am_node *)v, 0}) != AM_OK) return NULL;
+    void *attrs = am_zeros_attrs(v->shapes[0], v->dtypes[0], &given);
+    am_node *n = attrs ? am_node_build(&am_op_zeros, attrs, NULL, 0) : NULL;
     free(attrs);
     if (!n) return NULL;
-    if (am_node_mark_given(n, "shape") != AM_OK || am_node_mark_given(n, "dtype") != AM_OK) {
-        am_node_release(n);
-        return NULL;
-    }
+    n->attrs_given = given;
     return am_scope_own(am_symbolic_array(n, 0));
 }
 

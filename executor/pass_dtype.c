@@ -6,8 +6,6 @@
  * they know.  Not a switchable pass: plans need it to run at all. */
 #include "executor_impl.h"
 
-extern const am_op_def am_op_cast;
-
 static bool via_compute(const am_op_def *op, am_dtype t)
 {
     return (unsigned)t < AM_DTYPE_COUNT && am_dtype_compute(t) != t &&
@@ -27,13 +25,13 @@ static bool needs_casts(const am_node *n)
 /* A new Cast node of e to t named "<base><suffix>"; NULL with an error. */
 static am_node *cast_node(am_entry e, am_dtype t, const char *base, const char *suffix)
 {
-    const char *key = "dtype", *val = am_dtype_name(t);
-    void *attrs = am_attrs_parse(&am_op_cast, &key, &val, 1);
+    uint64_t given = 0;
+    void *attrs = am_cast_attrs(t, &given);
     if (!attrs) return NULL;
     am_node *c = am_node_build(&am_op_cast, attrs, &e, 1);
     free(attrs);
     if (!c) return NULL;
-    c->attrs_given = true;
+    c->attrs_given = given;
     size_t len = strlen(base) + strlen(suffix) + 1;
     free(c->name);
     if (!(c->name = malloc(len))) {

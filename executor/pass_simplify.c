@@ -1,6 +1,9 @@
 /* Algebraic simplification: nodes that compute their own input (x*1, x+0,
  * inference Dropout, copies, identity transposes and reshapes) give way to
- * that input, and chains of transposes or of reshaping views become one op. */
+ * that input, and chains of transposes or of reshaping views become one op.
+ * The rules read the registry's facets and hooks (am_op_def's algebra,
+ * const_fill, is_identity, permutation and view), never op or attribute
+ * names, so a new op with a hook is simplified with no change here. */
 #include "executor_impl.h"
 
 typedef struct simp {
@@ -11,38 +14,6 @@ typedef struct simp {
 } simp;
 
 /* ---- reading nodes ---------------------------------------------------------- */
-
-static bool is_op(const am_node *n, const char *name)
-{
-    return n->op && strcmp(n->op->name, name) == 0;
-}
-
-/* Attribute `name` of n's schema, of the given type; NULL when absent. */
-static const void *attr_ptr(const am_node *n, const char *name, am_attr_type type,
-                            const am_attr_field **field)
-{
-    if (!n->op || !n->op->attrs || !n->attrs) return NULL;
-    for (const am_attr_field *f = n->op->attrs; f->name; f++)
-        if (f->type == type && strcmp(f->name, name) == 0) {
-            if (field) *field = f;
-            return (const char *)n->attrs + f->offset;
-        }
-    return NULL;
-}
-
-static bool attr_double(const am_node *n, const char *name, double *v)
-{
-    const double *p = attr_ptr(n, name, AM_ATTR_FLOAT, NULL);
-    if (p) *v = *p;
-    return p != NULL;
-}
-
-static bool attr_enum_is(const am_node *n, const char *name, const char *choice)
-{
-    const am_attr_field *f = NULL;
-    const int *p = attr_ptr(n, name, AM_ATTR_ENUM, &f);
-    return p && strcmp(f->choices[*p], choice) == 0;
-}
 
 static const am_shape *entry_shape(am_entry e) { return &e.node->shapes[e.index]; }
 static am_dtype entry_dtype(am_entry e) { return e.node->dtypes[e.index]; }
@@ -85,107 +56,117 @@ static bool const_uniform(const am_array *a, double *v)
 }
 
 /* Entry e holds one value everywhere, known without running the graph: a
- * uniform constant, or a fill op (_zeros, _ones, _full, zeros_like, ones_like). */
+ * uniform constant, or output 0 of an op with a const_fill hook (_zeros,
+ * _ones, _full, zeros_like, ones_like). */
 static bool uniform_value(am_entry e, double *v)
 {
     const am_node *n = e.node;
     if (am_node_is_const(n)) return const_uniform(n->value, v);
-    if (is_op(n, "_zeros") || is_op(n, "zeros_like")) return *v = 0, true;
-    if (is_op(n, "_ones") || is_op(n, "ones_like")) return *v = 1, true;
-    return is_op(n, "_full") && attr_double(n, "value", v);
+    return n->op && n->op->const_fill && e.index == 0 && n->op->const_fill(n->attrs, v) &&
+           *v == *v;
+}
+
+/* The algebra facet of node n with these operands, or NULL. */
+static const am_op_algebra *algebra_of(const am_node *n, am_operands operands)
+{
+    const am_op_algebra *a = n->op ? n->op->algebra : NULL;
+    return a && a->operands == operands && a->arith != AM_ARITH_NONE ? a : NULL;
+}
+
+/* How the log names x <arith> identity: "x*1", "x-zeros". */
+static const char *identity_why(am_arith a, bool scalar)
+{
+    static const char *const why[][2] = {
+        [AM_ARITH_ADD] = {"x+zeros", "x+0"}, [AM_ARITH_SUB] = {"x-zeros", "x-0"},
+        [AM_ARITH_MUL] = {"x*ones", "x*1"}, [AM_ARITH_DIV] = {"x/ones", "x/1"}};
+    bool known = (unsigned)a < sizeof(why) / sizeof(why[0]) && why[a][scalar];
+    return known ? why[a][scalar] : "arithmetic identity";
 }
 
 /* ---- rules that hand a node's output 0 to an existing entry ------------------------- */
 
-/* x + 0, x - 0, x * 1, x / 1 with the scalar ops. */
+/* x <arith> scalar, the scalar being the identity (x + 0, x - 0, x * 1, x / 1),
+ * when the result has x's shape and dtype. */
 static const char *rule_scalar(simp *s, int i, am_entry *to)
 {
-    static const struct { const char *op; double id; const char *why; } rules[] = {
-        {"_plus_scalar", 0, "x+0"}, {"_minus_scalar", 0, "x-0"},
-        {"_mul_scalar", 1, "x*1"}, {"_div_scalar", 1, "x/1"}};
     const am_node *n = s->g->nodes[i];
-    double v;
-    for (size_t r = 0; r < sizeof(rules) / sizeof(rules[0]); r++) {
-        if (!is_op(n, rules[r].op) || !attr_double(n, "scalar", &v) || v != rules[r].id)
-            continue;
-        *to = am_rw_get(&s->rw, n->inputs[0]);
-        return same_type(n, 0, *to) ? rules[r].why : NULL;
-    }
-    return NULL;
+    const am_op_algebra *a = algebra_of(n, AM_OPERANDS_SCALAR);
+    if (!a || !a->scalar || !n->attrs || n->n_in != 1 ||
+        a->scalar(n->attrs) != am_arith_identity(a->arith))
+        return NULL;
+    *to = am_rw_get(&s->rw, n->inputs[0]);
+    return same_type(n, 0, *to) ? identity_why(a->arith, true) : NULL;
 }
 
-/* x + zeros, x - zeros, x * ones, x / ones (elemwise or broadcast), when
- * the result has x's shape and dtype; add and mul take the constant on
- * either side. */
+/* x <arith> c, two operands of one shape or broadcast, c known to hold the
+ * identity everywhere (x + zeros, x - zeros, x * ones, x / ones), when the
+ * result has x's shape and dtype; the constant may come first where the
+ * arithmetic commutes. */
 static const char *rule_binary(simp *s, int i, am_entry *to)
 {
-    static const struct { const char *op; double id; bool commutes; const char *why; } rules[] = {
-        {"elemwise_add", 0, true, "x+zeros"}, {"broadcast_add", 0, true, "x+zeros"},
-        {"elemwise_sub", 0, false, "x-zeros"}, {"broadcast_sub", 0, false, "x-zeros"},
-        {"elemwise_mul", 1, true, "x*ones"}, {"broadcast_mul", 1, true, "x*ones"},
-        {"elemwise_div", 1, false, "x/ones"}, {"broadcast_div", 1, false, "x/ones"}};
     const am_node *n = s->g->nodes[i];
-    for (size_t r = 0; r < sizeof(rules) / sizeof(rules[0]); r++) {
-        if (!is_op(n, rules[r].op) || n->n_in != 2) continue;
-        for (int side = 0; side < (rules[r].commutes ? 2 : 1); side++) {
-            am_entry x = am_rw_get(&s->rw, n->inputs[side]);
-            am_entry c = am_rw_get(&s->rw, n->inputs[1 - side]);
-            double v;
-            if (same_type(n, 0, x) && uniform_value(c, &v) && v == rules[r].id) {
-                *to = x;
-                return rules[r].why;
-            }
+    const am_op_algebra *a = algebra_of(n, AM_OPERANDS_SAME);
+    if (!a) a = algebra_of(n, AM_OPERANDS_BROADCAST);
+    if (!a || n->n_in != 2) return NULL;
+    for (int side = 0; side < (am_arith_commutes(a->arith) ? 2 : 1); side++) {
+        am_entry x = am_rw_get(&s->rw, n->inputs[side]);
+        am_entry c = am_rw_get(&s->rw, n->inputs[1 - side]);
+        double v;
+        if (same_type(n, 0, x) && uniform_value(c, &v) && v == am_arith_identity(a->arith)) {
+            *to = x;
+            return identity_why(a->arith, false);
         }
-        return NULL;
     }
     return NULL;
 }
 
-/* Dropout with mode "training" is the identity in inference, and Dropout
- * with p = 0 always is (its mask, checked unread by the caller, would be all
- * ones). */
-static const char *rule_dropout(simp *s, int i, am_entry *to)
+/* x <arith> c1 <arith> c2 ... with any number of operands of one shape
+ * (add_n), every operand but one known to hold the identity everywhere: that
+ * operand, when the result has its shape and dtype.  Only operands after the
+ * first are dropped where the arithmetic does not commute. */
+static const char *rule_nary(simp *s, int i, am_entry *to)
 {
     const am_node *n = s->g->nodes[i];
-    double p = -1;
-    if (!is_op(n, "Dropout")) return NULL;
-    bool inference = !s->ctx->training && attr_enum_is(n, "mode", "training");
-    if (!inference && !(attr_double(n, "p", &p) && p == 0)) return NULL;
-    *to = am_rw_get(&s->rw, n->inputs[0]);
-    if (!same_type(n, 0, *to)) return NULL;
-    return inference ? "inference Dropout" : "Dropout with p=0";
+    const am_op_algebra *a = algebra_of(n, AM_OPERANDS_NARY);
+    int keep = -1;
+    if (!a || n->n_in < 1) return NULL;
+    for (int k = 0; k < n->n_in; k++) {
+        double v;
+        bool id = uniform_value(am_rw_get(&s->rw, n->inputs[k]), &v) &&
+                  v == am_arith_identity(a->arith);
+        if (id && (k > 0 || am_arith_commutes(a->arith))) continue;
+        if (keep >= 0) return NULL;
+        keep = k;
+    }
+    *to = am_rw_get(&s->rw, n->inputs[keep < 0 ? 0 : keep]);
+    return same_type(n, 0, *to) ? identity_why(a->arith, false) : NULL;
 }
 
-/* _copy (identity) is its input, except a copy at a head whose input is a
- * variable: the copy keeps that output a buffer of its own, not the input. */
-static const char *rule_copy(simp *s, int i, am_entry *to)
+/* An op whose is_identity hook says output 0 is input 0 with these attributes
+ * in this mode (a copy, inference Dropout, Dropout with p = 0; other outputs,
+ * such as Dropout's mask, are checked unread by the caller), except one at a
+ * head reading a variable: it keeps that output a buffer of its own, not the
+ * input. */
+static const char *rule_identity(simp *s, int i, am_entry *to)
 {
     const am_node *n = s->g->nodes[i];
-    if (!is_op(n, "_copy")) return NULL;
+    const char *why = n->op->is_identity && n->n_in >= 1
+                          ? n->op->is_identity(n->attrs, s->ctx->training)
+                          : NULL;
+    if (!why) return NULL;
     *to = am_rw_get(&s->rw, n->inputs[0]);
     if (!to->node->op && is_head(s->g, i)) return NULL;
-    return same_type(n, 0, *to) ? "identity copy" : NULL;
+    return same_type(n, 0, *to) ? why : NULL;
 }
 
 /* ---- rules that build one op in place of a chain ------------------------------------ */
 
-/* The permutation of a transpose node with nd axes: out axis k reads input
- * axis perm[k].  False when the attributes do not describe one. */
-static bool transpose_perm(const am_node *n, int nd, int *perm)
+/* The permutation of node n, whose input has nd axes, from its permutation
+ * hook: out axis k reads input axis perm[k].  False when n has none. */
+static bool node_perm(const am_node *n, int nd, int *perm)
 {
-    const am_tuple *axes = attr_ptr(n, "axes", AM_ATTR_TUPLE, NULL);
-    bool seen[AM_MAX_NDIM] = {0};
-    if (!axes || nd < 0 || nd > AM_MAX_NDIM) return false;
-    if (axes->ndim <= 0) {
-        for (int k = 0; k < nd; k++) perm[k] = nd - 1 - k;
-        return true;
-    }
-    if (axes->ndim != nd) return false;
-    for (int k = 0; k < nd; k++) {
-        if (!am_axis_norm(axes->v[k], nd, &perm[k]) || seen[perm[k]]) return false;
-        seen[perm[k]] = true;
-    }
-    return true;
+    return n->op && n->op->permutation && n->n_in >= 1 && nd >= 0 && nd <= AM_MAX_NDIM &&
+           n->op->permutation(n->attrs, nd, perm);
 }
 
 /* Names a node built in place of old node i after it, with its origin. */
@@ -206,17 +187,18 @@ static am_site site_of(const am_node *n, char *buf, size_t len)
     return at.file ? at : (am_site){"simplify", 0};
 }
 
-/* transpose(transpose(x)): one transpose with the composed axes, or x when
- * they cancel; a transpose that keeps every axis in place is x as well.
- * Returns 1 with *to an existing entry, 2 with *to a new node, 0 when the
- * rule does not apply, -1 on failure. */
+/* perm(perm(x)), two ops with a permutation hook (transpose, SwapAxis): one
+ * transpose with the composed axes, or x when they cancel; a single one that
+ * keeps every axis in place is x as well.  Returns 1 with *to an existing
+ * entry, 2 with *to a new node, 0 when the rule does not apply, -1 on
+ * failure. */
 static int rule_transpose(simp *s, int i, am_entry *to, const char **why)
 {
     const am_node *n = s->g->nodes[i];
     int nd = n->shapes[0].ndim, outer[AM_MAX_NDIM], inner[AM_MAX_NDIM], c[AM_MAX_NDIM];
-    if (!is_op(n, "transpose") || !transpose_perm(n, nd, outer)) return 0;
+    if (!node_perm(n, nd, outer)) return 0;
     am_entry x = am_rw_get(&s->rw, n->inputs[0]);
-    bool chain = is_op(x.node, "transpose") && transpose_perm(x.node, nd, inner);
+    bool chain = x.index == 0 && node_perm(x.node, nd, inner);
     bool identity = true;
     for (int k = 0; k < nd; k++) {
         c[k] = chain ? inner[outer[k]] : outer[k];
@@ -299,8 +281,8 @@ static int simplify_node(simp *s, int i, am_entry *to)
     const char *why = rule_scalar(s, i, to);
     int r = 0;
     if (!why) why = rule_binary(s, i, to);
-    if (!why) why = rule_dropout(s, i, to);
-    if (!why) why = rule_copy(s, i, to);
+    if (!why) why = rule_nary(s, i, to);
+    if (!why) why = rule_identity(s, i, to);
     if (why) r = 1;
     else if ((r = rule_transpose(s, i, to, &why)) == 0) r = rule_view_chain(s, i, to, &why);
     if (r <= 0) return r;

@@ -13,8 +13,9 @@ static double now_s(void)
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
+/* The time of one op's steps: grouped by definition (one per op name). */
 typedef struct op_time {
-    const char *op;
+    const am_op_def *op;
     double s;
     int steps;
 } op_time;
@@ -54,10 +55,10 @@ am_status am_plan_profile(am_plan *p, int runs, FILE *f)
     int n_ops = 0;
     double total = 0;
     for (int s = 0; st == AM_OK && s < p->n_steps; s++) {
-        const char *name = p->steps[s].node->op->name;
+        const am_op_def *op = p->steps[s].node->op;
         int k = 0;
-        while (k < n_ops && strcmp(ops[k].op, name) != 0) k++;
-        if (k == n_ops) ops[n_ops++] = (op_time){name, 0, 0};
+        while (k < n_ops && ops[k].op != op) k++;
+        if (k == n_ops) ops[n_ops++] = (op_time){op, 0, 0};
         ops[k].s += t[s] / runs;
         ops[k].steps++;
         total += t[s] / runs;
@@ -65,7 +66,7 @@ am_status am_plan_profile(am_plan *p, int runs, FILE *f)
     qsort(ops, (size_t)n_ops, sizeof(*ops), by_time_desc);
     if (st == AM_OK) fprintf(f, "%-28s %6s %10s %6s\n", "op", "steps", "ms/run", "share");
     for (int k = 0; st == AM_OK && k < n_ops; k++)
-        fprintf(f, "%-28s %6d %10.3f %5.1f%%\n", ops[k].op, ops[k].steps, ops[k].s * 1e3,
+        fprintf(f, "%-28s %6d %10.3f %5.1f%%\n", ops[k].op->name, ops[k].steps, ops[k].s * 1e3,
                 total > 0 ? 100 * ops[k].s / total : 0);
     if (st == AM_OK) fprintf(f, "%-28s %6d %10.3f\n", "total", p->n_steps, total * 1e3);
     free(t), free(ops);

@@ -371,4 +371,12 @@ void am_half_to_float_n(const uint16_t *s, float *d, int64_t n, bool portable);
                             am_dtype_name(dt));                                         \
     }
 
+/* Nodes that passes build without naming ops or attributes (ndarray/ops/init.c):
+ * the definitions, and new attribute structs for them (free()) with, in
+ * *given, the schema fields they set (bit i: field i; a node's attrs_given).
+ * NULL with AM_ERR_ARG, AM_ERR_DTYPE or AM_ERR_OOM. */
+extern const am_op_def am_op_zeros, am_op_cast;
+void *am_zeros_attrs(am_shape shape, am_dtype dtype, uint64_t *given);
+void *am_cast_attrs(am_dtype dtype, uint64_t *given);
+
 #endif /* AMBER_NDARRAY_IMPL_H */

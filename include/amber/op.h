@@ -190,7 +190,11 @@ typedef struct am_grad_ctx {
 
 /* ---- facets: what the optimizing passes know about an op -------------------
  * Passes read facets, never op or attribute names (docs/adding-an-op.md).  An
- * op without a property leaves its facet NULL. */
+ * op without a property leaves its facet NULL.  The algebra facet is below;
+ * the algebra hooks (const_fill, is_identity, permutation) are at the end of
+ * am_op_def.  Reshape chains need no facet of their own: the simplify pass
+ * takes any op whose .view gives offset 0 and keeps the element count and
+ * dtype for a reshape. */
 
 /* The elementwise arithmetic an op computes. */
 typedef enum am_arith {
@@ -216,6 +220,26 @@ typedef struct am_op_algebra {
     am_operands operands;
     double (*scalar)(const void *attrs); /* AM_OPERANDS_SCALAR: the right operand */
 } am_op_algebra;
+
+/* The right identity element e of a: x <a> e == x (0 for ADD and SUB, 1 for
+ * MUL and DIV; it is a left identity too where a commutes).  NaN, which
+ * equals nothing, for AM_ARITH_NONE. */
+static inline double am_arith_identity(am_arith a)
+{
+    return a == AM_ARITH_ADD || a == AM_ARITH_SUB ? 0.0
+           : a == AM_ARITH_MUL || a == AM_ARITH_DIV ? 1.0
+                                                    : __builtin_nan("");
+}
+
+/* x <a> y == y <a> x (ADD, MUL). */
+static inline bool am_arith_commutes(am_arith a) { return a == AM_ARITH_ADD || a == AM_ARITH_MUL; }
+
+/* (x <a> y) <a> z == x <a> (y <a> z) in exact arithmetic (ADD, MUL); floating
+ * point rounds each step, so a pass that regroups changes the last bits. */
+static inline bool am_arith_associates(am_arith a)
+{
+    return a == AM_ARITH_ADD || a == AM_ARITH_MUL;
+}
 
 typedef struct am_op_def {
     const char *name;                    /* MXNet's name: "FullyConnected" */
@@ -279,6 +303,24 @@ typedef struct am_op_def {
     int num_subgraphs;
     /* Facets the optimizing passes read (see above); NULL: none. */
     const am_op_algebra *algebra;
+    /* ---- algebra hooks (the simplify pass reads them; NULL: none) ---- */
+    /* Every element of output 0 holds one value known from the attributes
+     * alone (_zeros, _ones, _full, zeros_like, ones_like): stores it in
+     * *value and returns true; false when these attributes give none.
+     * attrs is NULL for an op without attributes. */
+    bool (*const_fill)(const void *attrs, double *value);
+    /* Output 0 equals input 0 (shape, dtype and values) for any input, with
+     * these attributes in this mode (training true: a training graph):
+     * _copy; Dropout in inference or with p = 0; transpose with axes
+     * (0, 1, ...).  Returns a few words saying why, which the pass log
+     * prints ("Dropout with p=0"), or NULL when it is not the identity.
+     * Other outputs do not matter: passes check that nothing reads them. */
+    const char *(*is_identity)(const void *attrs, bool training);
+    /* Output 0 is input 0, of ndim axes, with its axes permuted: output axis
+     * k is input axis perm[k] (transpose, SwapAxis).  Returns false, setting
+     * no error, when the attributes describe no permutation of ndim axes.
+     * Chains of such ops compose into one transpose. */
+    bool (*permutation)(const void *attrs, int ndim, int *perm);
 } am_op_def;
 
 /* Most subgraphs of one op (_cond has 3). */

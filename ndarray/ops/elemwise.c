@@ -230,6 +230,40 @@ static am_status scalar_dtype(const void *attrs, am_dtype *in, int n_in, am_dtyp
     return AM_OK;
 }
 
+/* The algebra facets of the scalar ops with x on the left (x + s, x - s,
+ * x * s, x / s); the reversed ops (s - x) and the others have none. */
+static double scalar_operand(const void *attrs) { return ((const scalar_attrs *)attrs)->scalar; }
+
+#define SCALAR_FACET(id, OP)                                                               \
+    static const am_op_algebra id##_algebra = {AM_ARITH_##OP, AM_OPERANDS_SCALAR,          \
+                                               scalar_operand};
+SCALAR_FACET(plus_scalar, ADD)
+SCALAR_FACET(minus_scalar, SUB)
+SCALAR_FACET(mul_scalar, MUL)
+SCALAR_FACET(div_scalar, DIV)
+#define ALGEBRA_OF_plus_scalar &plus_scalar_algebra
+#define ALGEBRA_OF_minus_scalar &minus_scalar_algebra
+#define ALGEBRA_OF_mul_scalar &mul_scalar_algebra
+#define ALGEBRA_OF_div_scalar &div_scalar_algebra
+#define ALGEBRA_OF_rminus_scalar NULL
+#define ALGEBRA_OF_rdiv_scalar NULL
+#define ALGEBRA_OF_mod_scalar NULL
+#define ALGEBRA_OF_rmod_scalar NULL
+#define ALGEBRA_OF_power_scalar NULL
+#define ALGEBRA_OF_rpower_scalar NULL
+#define ALGEBRA_OF_maximum_scalar NULL
+#define ALGEBRA_OF_minimum_scalar NULL
+#define ALGEBRA_OF_equal_scalar NULL
+#define ALGEBRA_OF_not_equal_scalar NULL
+#define ALGEBRA_OF_greater_scalar NULL
+#define ALGEBRA_OF_greater_equal_scalar NULL
+#define ALGEBRA_OF_lesser_scalar NULL
+#define ALGEBRA_OF_lesser_equal_scalar NULL
+#define ALGEBRA_OF_hypot_scalar NULL
+#define ALGEBRA_OF_logical_and_scalar NULL
+#define ALGEBRA_OF_logical_or_scalar NULL
+#define ALGEBRA_OF_logical_xor_scalar NULL
+
 /* Python's modulo: the result takes the divisor's sign; x % 0 is 0 (MXNet). */
 static inline float pymodf(float a, float b)
 {
@@ -437,7 +471,8 @@ SCALAR_GRADS(SCALAR_GRAD)
         .input_names = data_input, .num_outputs = 1, .attrs = scalar_fields,               \
         .attrs_size = sizeof(scalar_attrs), .infer_shape = am_infer_shape_same,            \
         .infer_dtype = scalar_dtype, .cpu = id##_cpu, .gradient = GRAD_OF_##fl(id),        \
-        .inplace = inplace_00, .fuse = AM_FUSE_ELEMWISE, .flags = fl, .doc = doc_};        \
+        .inplace = inplace_00, .fuse = AM_FUSE_ELEMWISE, .flags = fl, .doc = doc_,         \
+        .algebra = ALGEBRA_OF_##id};                                                       \
     am_array *am_##id##_at(am_array *x, double s, am_site at)                              \
     {                                                                                      \
         scalar_attrs a = {.scalar = s, .is_int = true};                                    \

@@ -114,15 +114,69 @@ static am_status full_cpu(const am_kernel_ctx *ctx, const void *attrs, const am_
     return fill_value(&out[0], req[0], ((const fill_attrs *)attrs)->value);
 }
 
-#define FILL_OP(id, mx_name, fields, kernel, doc_)                                    \
+/* The const_fill hooks: the value every element gets. */
+static bool fill_zero(const void *attrs, double *value)
+{
+    AM_UNUSED(attrs);
+    *value = 0;
+    return true;
+}
+
+static bool fill_one(const void *attrs, double *value)
+{
+    AM_UNUSED(attrs);
+    *value = 1;
+    return true;
+}
+
+static bool fill_full(const void *attrs, double *value)
+{
+    *value = ((const fill_attrs *)attrs)->value;
+    return true;
+}
+
+#define FILL_OP(id, mx_name, fields, kernel, fill, doc_)                              \
     const am_op_def am_op_##id = {                                                    \
         .name = mx_name, .input_names = no_inputs, .num_outputs = 1,                  \
         .attrs = fields, .attrs_size = sizeof(fill_attrs), .infer_shape = fill_shape, \
         .infer_dtype = fill_dtype, .cpu = kernel, .fuse = AM_FUSE_OPAQUE,             \
-        .gpu = AM_GPU_KERNEL(id), .flags = AM_OP_NO_GRAD, .doc = doc_}
-FILL_OP(zeros, "_zeros", zeros_fields, zeros_cpu, "An array of zeros.");
-FILL_OP(ones, "_ones", zeros_fields, ones_cpu, "An array of ones.");
-FILL_OP(full, "_full", full_fields, full_cpu, "An array filled with value.");
+        .gpu = AM_GPU_KERNEL(id), .flags = AM_OP_NO_GRAD, .doc = doc_,                \
+        .const_fill = fill}
+FILL_OP(zeros, "_zeros", zeros_fields, zeros_cpu, fill_zero, "An array of zeros.");
+FILL_OP(ones, "_ones", zeros_fields, ones_cpu, fill_one, "An array of ones.");
+FILL_OP(full, "_full", full_fields, full_cpu, fill_full, "An array filled with value.");
+
+/* The schema fields of op (bit i: field i) at these offsets of its struct. */
+static uint64_t fields_at(const am_op_def *op, const size_t *offsets, int n)
+{
+    uint64_t bits = 0;
+    for (int i = 0; op->attrs[i].name; i++)
+        for (int k = 0; k < n; k++)
+            if (op->attrs[i].offset == offsets[k]) bits |= 1ull << i;
+    return bits;
+}
+
+void *am_zeros_attrs(am_shape shape, am_dtype dtype, uint64_t *given)
+{
+    if (shape.ndim < 0 || shape.ndim > AM_MAX_NDIM || (unsigned)dtype >= AM_DTYPE_COUNT) {
+        am_fail(AM_ERR_ARG, "_zeros: bad shape (ndim %d) or dtype %d", shape.ndim, (int)dtype);
+        return NULL;
+    }
+    fill_attrs *a = calloc(1, sizeof(*a));
+    if (!a) {
+        am_fail(AM_ERR_OOM, "out of memory");
+        return NULL;
+    }
+    if (am_attrs_init(&am_op_zeros, a) != AM_OK) {
+        free(a);
+        return NULL;
+    }
+    a->shape = tuple_from_shape(shape);
+    a->dtype = (int)dtype;
+    *given = fields_at(&am_op_zeros,
+                       (const size_t[]){offsetof(fill_attrs, shape), offsetof(fill_attrs, dtype)}, 2);
+    return a;
+}
 
 static am_array *call0(const am_op_def *op, const void *attrs, const char *what)
 {
@@ -432,13 +486,13 @@ const am_op_def am_op_zeros_like = {
     .infer_shape = am_infer_shape_same, .infer_dtype = am_infer_dtype_same,
     .cpu = like_zeros_cpu, .gpu = AM_GPU_KERNEL(zeros_like), .fuse = AM_FUSE_ELEMWISE,
     .flags = AM_OP_NO_GRAD,
-    .doc = "Zeros with the shape and dtype of data."};
+    .doc = "Zeros with the shape and dtype of data.", .const_fill = fill_zero};
 const am_op_def am_op_ones_like = {
     .name = "ones_like", .input_names = data_input, .num_outputs = 1,
     .infer_shape = am_infer_shape_same, .infer_dtype = am_infer_dtype_same,
     .cpu = like_ones_cpu, .gpu = AM_GPU_KERNEL(ones_like), .fuse = AM_FUSE_ELEMWISE,
     .flags = AM_OP_NO_GRAD,
-    .doc = "Ones with the shape and dtype of data."};
+    .doc = "Ones with the shape and dtype of data.", .const_fill = fill_one};
 
 static am_status cast_cpu(const am_kernel_ctx *ctx, const void *attrs, const am_view *in,
                           int n_in, const am_view *out, int n_out, const am_req *req)
@@ -486,12 +540,20 @@ static am_status cast_grad(const am_grad_ctx *g, am_array *const *in, am_array *
     return ig[0] ? AM_OK : am_last_status();
 }
 
+/* A copy computes its input (the is_identity hook). */
+static const char *copy_is_identity(const void *attrs, bool training)
+{
+    AM_UNUSED(attrs), AM_UNUSED(training);
+    return "identity copy";
+}
+
 const am_op_def am_op_copy = {
     .name = "_copy", .aliases = (const char *const[]){"identity", "_copyto", NULL},
     .input_names = data_input, .num_outputs = 1, .infer_shape = am_infer_shape_same,
     .infer_dtype = am_infer_dtype_same, .cpu = cast_cpu, .gpu = AM_GPU_KERNEL(copy), .gradient = copy_grad,
     .inplace = same_slot,
-    .fuse = AM_FUSE_ELEMWISE, .doc = "A copy of data.", .dtypes = AM_DTYPES_NARROW};
+    .fuse = AM_FUSE_ELEMWISE, .doc = "A copy of data.", .dtypes = AM_DTYPES_NARROW,
+    .is_identity = copy_is_identity};
 
 typedef struct cast_attrs {
     int dtype;
@@ -516,6 +578,22 @@ const am_op_def am_op_cast = {
     .infer_shape = am_infer_shape_same, .infer_dtype = cast_dtype, .cpu = cast_cpu,
     .gpu = AM_GPU_KERNEL(cast), .gradient = cast_grad, .fuse = AM_FUSE_ELEMWISE, .doc = "Converts data to another dtype.",
     .dtypes = AM_DTYPES_NARROW};
+
+void *am_cast_attrs(am_dtype dtype, uint64_t *given)
+{
+    if ((unsigned)dtype >= AM_DTYPE_COUNT) {
+        am_fail(AM_ERR_DTYPE, "Cast: unknown dtype %d", (int)dtype);
+        return NULL;
+    }
+    cast_attrs *a = calloc(1, sizeof(*a));
+    if (!a) {
+        am_fail(AM_ERR_OOM, "out of memory");
+        return NULL;
+    }
+    a->dtype = (int)dtype;
+    *given = fields_at(&am_op_cast, (const size_t[]){offsetof(cast_attrs, dtype)}, 1);
+    return a;
+}
 
 am_array *am_copy_at(am_array *x, am_site at)
 {

@@ -619,6 +619,15 @@ static am_status dropout_grad(const am_grad_ctx *g, am_array *const *in, am_arra
     return ig[0] ? AM_OK : am_last_status();
 }
 
+/* The identity in inference with mode "training", and always with p = 0 (the
+ * kernel then copies its input). */
+static const char *dropout_is_identity(const void *attrs, bool training)
+{
+    const dropout_attrs *a = attrs;
+    if (!training && a->mode == DROPOUT_TRAINING) return "inference Dropout";
+    return a->p == 0 ? "Dropout with p=0" : NULL;
+}
+
 const am_op_def am_op_dropout = {
     .name = "Dropout", .input_names = (const char *const[]){"data", NULL}, .num_outputs = 2,
     .num_visible = dropout_visible, .attrs = dropout_fields, .attrs_size = sizeof(dropout_attrs),
@@ -626,7 +635,8 @@ const am_op_def am_op_dropout = {
     .cpu = dropout_cpu, .gradient = dropout_grad, .inplace = same_slot, .fuse = AM_FUSE_OPAQUE,
     .flags = AM_OP_RANDOM | AM_OP_NEEDS_TEMP,
     .doc = "Zeroes a fraction p of data in training and scales the rest by 1/(1-p); "
-           "outputs (out, mask)."};
+           "outputs (out, mask).",
+    .is_identity = dropout_is_identity};
 
 am_array *am_dropout_at(am_array *x, double p, const char *mode, am_site at)
 {

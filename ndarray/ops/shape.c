@@ -421,25 +421,52 @@ static const am_attr_field transpose_fields[] = {
                   "output axis i is input axis axes[i]; () reverses the axes"),
     {0}};
 
-/* The permutation axes describe for ndim dimensions. */
+/* The permutation axes describe for ndim dimensions; false, setting no
+ * error, when they describe none. */
+static bool axes_perm(const am_tuple *axes, int ndim, int *perm)
+{
+    if (ndim < 0 || ndim > AM_MAX_NDIM) return false;
+    if (axes->ndim <= 0) {
+        for (int i = 0; i < ndim; i++) perm[i] = ndim - 1 - i;
+        return true;
+    }
+    if (axes->ndim != ndim) return false;
+    bool seen[AM_MAX_NDIM] = {0};
+    for (int i = 0; i < ndim; i++) {
+        if (!am_axis_norm(axes->v[i], ndim, &perm[i]) || seen[perm[i]]) return false;
+        seen[perm[i]] = true;
+    }
+    return true;
+}
+
+/* The same, failing with a message that says why. */
 static am_status transpose_perm(const am_tuple *axes, int ndim, int *perm)
 {
     char buf[AM_SHAPE_BUF];
-    if (axes->ndim <= 0) {
-        for (int i = 0; i < ndim; i++) perm[i] = ndim - 1 - i;
-        return AM_OK;
-    }
+    if (axes_perm(axes, ndim, perm)) return AM_OK;
     if (axes->ndim != ndim)
         return am_fail(AM_ERR_ARG, "axes=%s has %d entries but data has %d dimensions",
                        am_fmt_tuple(axes, buf), axes->ndim, ndim);
-    bool seen[AM_MAX_NDIM] = {0};
-    for (int i = 0; i < ndim; i++) {
-        if (!am_axis_norm(axes->v[i], ndim, &perm[i]) || seen[perm[i]])
-            return am_fail(AM_ERR_ARG, "axes=%s is not a permutation of %d axes",
-                           am_fmt_tuple(axes, buf), ndim);
-        seen[perm[i]] = true;
-    }
-    return AM_OK;
+    return am_fail(AM_ERR_ARG, "axes=%s is not a permutation of %d axes",
+                   am_fmt_tuple(axes, buf), ndim);
+}
+
+/* The permutation hook. */
+static bool transpose_permutation(const void *attrs, int ndim, int *perm)
+{
+    return axes_perm(&((const transpose_attrs *)attrs)->axes, ndim, perm);
+}
+
+/* Given axes (0, 1, ..., n-1) (or their negative spellings) keep every axis:
+ * the identity whatever the data (which must have n axes). */
+static const char *transpose_is_identity(const void *attrs, bool training)
+{
+    const am_tuple *axes = &((const transpose_attrs *)attrs)->axes;
+    AM_UNUSED(training);
+    if (axes->ndim <= 0) return NULL; /* () reverses the axes */
+    for (int i = 0; i < axes->ndim; i++)
+        if (axes->v[i] != i && axes->v[i] != i - axes->ndim) return NULL;
+    return "identity transpose";
 }
 
 static am_status permute_shape(const am_shape *in, const int *perm, am_shape *out)
@@ -495,7 +522,8 @@ const am_op_def am_op_transpose = {
     .attrs = transpose_fields, .attrs_size = sizeof(transpose_attrs),
     .infer_shape = transpose_shape, .infer_dtype = am_infer_dtype_same, .cpu = transpose_cpu,
     .gradient = transpose_grad, .fuse = AM_FUSE_INJECTIVE,
-    .doc = "Permutes the axes (reverses them by default)."};
+    .doc = "Permutes the axes (reverses them by default).",
+    .is_identity = transpose_is_identity, .permutation = transpose_permutation};
 
 am_array *am_transpose_at(am_array *x, const int *axes, int naxes, am_site at)
 {
@@ -522,6 +550,19 @@ static am_status swap_perm(const swap_axis_attrs *a, int ndim, int *perm)
     for (int i = 0; i < ndim; i++) perm[i] = i;
     perm[d1] = d2, perm[d2] = d1;
     return AM_OK;
+}
+
+/* The permutation hook: the quiet twin of swap_perm. */
+static bool swap_permutation(const void *attrs, int ndim, int *perm)
+{
+    const swap_axis_attrs *a = attrs;
+    int d1, d2;
+    if (ndim < 0 || ndim > AM_MAX_NDIM || !am_axis_norm(a->dim1, ndim, &d1) ||
+        !am_axis_norm(a->dim2, ndim, &d2))
+        return false;
+    for (int i = 0; i < ndim; i++) perm[i] = i;
+    perm[d1] = d2, perm[d2] = d1;
+    return true;
 }
 
 static am_status swap_axis_shape(const void *attrs, am_shape *in, int n_in, am_shape *out,
@@ -559,7 +600,7 @@ const am_op_def am_op_swap_axis = {
     .attrs_size = sizeof(swap_axis_attrs), .infer_shape = swap_axis_shape,
     .infer_dtype = am_infer_dtype_same, .cpu = swap_axis_cpu, .gradient = swap_axis_grad,
     .fuse = AM_FUSE_INJECTIVE,
-    .doc = "Swaps two axes."};
+    .doc = "Swaps two axes.", .permutation = swap_permutation};
 
 am_array *am_swap_axis_at(am_array *x, int dim1, int dim2, am_site at)
 {
