@@ -115,8 +115,8 @@ typedef struct bn_args {
 } bn_args;
 
 /* Sums in double over BN_LANES lanes, combined in a fixed order: the loops vectorize
- * to whatever width the CPU has (the block functions are cloned per ISA) and give the
- * same bits on every one, as contraction into FMA is off (-std=c11). */
+ * to whatever width the CPU has (the kernels that inline them are cloned per ISA) and
+ * give the same bits on every one, as contraction into FMA is off (-std=c11). */
 #define BN_LANES 8
 #define DEF_BN_SUMS(T)                                                                        \
     /* sum of r[0, n) */                                                                      \
