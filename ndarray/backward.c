@@ -3,7 +3,7 @@
 #include "ndarray_impl.h"
 #include "profiler_impl.h"
 
-extern const am_op_def am_op_copy;
+extern const am_op_def am_op_copy, am_op_elemwise_add;
 
 typedef struct leaf_grad {
     am_array *x, *g;
@@ -97,8 +97,14 @@ static am_status accumulate(backward *b, am_array **slot, bool *own, am_array *g
         return AM_OK;
     }
     if (*own && !b->create) {
-        const am_req add = AM_REQ_ADD;
-        return am_op_run_into(&am_op_copy, NULL, &g, 1, slot, &add);
+        /* elemwise_add over its own lhs (its kernel allows it, and goes parallel on
+         * large arrays); dtypes that compute through another add through copy */
+        am_dtype t = (*slot)->dtype;
+        bool direct = g->dtype == t && am_dtype_compute(t) == t;
+        am_array *sum_in[2] = {*slot, g};
+        const am_req req = direct ? AM_REQ_INPLACE : AM_REQ_ADD;
+        return direct ? am_op_run_into(&am_op_elemwise_add, NULL, sum_in, 2, slot, &req)
+                      : am_op_run_into(&am_op_copy, NULL, &g, 1, slot, &req);
     }
     am_array *sum = am_elemwise_add_at(*slot, g, b->at);
     if (!sum) return am_last_status();
