@@ -3,16 +3,18 @@
 #include "ndarray_impl.h"
 #include "profiler_impl.h"
 
-extern const am_op_def am_op_copy;
+extern const am_op_def am_op_copy, am_op_elemwise_add;
 
 typedef struct leaf_grad {
     am_array *x, *g;
+    bool own; /* g is a sum made by accumulate, held nowhere else */
 } leaf_grad;
 
 typedef struct backward {
     am_tape_node **order; /* inputs before consumers */
     int n, cap;
     am_array ***og;       /* og[i][k]: gradient arriving at output k of order[i] */
+    bool **og_own;        /* og_own[i][k]: og[i][k] is a sum made by accumulate */
     leaf_grad *leaves;
     int n_leaves, cap_leaves;
     bool create;
@@ -83,24 +85,43 @@ static am_status visit_from(backward *b, am_tape_node *root)
     return st;
 }
 
-static am_status accumulate(backward *b, am_array **slot, am_array *g)
+/* Adds g to a slot.  The first sum is a new array; later gradients add into it in
+ * place (the same additions in the same order, so the same bits), which saves an
+ * array and a pass over memory per gradient: a weight used at every step of a loop
+ * gets one sum, not one per step.  Not under create_graph, where each sum is recorded. */
+static am_status accumulate(backward *b, am_array **slot, bool *own, am_array *g)
 {
     if (!*slot) {
         *slot = g;
+        *own = false;
         return AM_OK;
+    }
+    if (*own && !b->create) {
+        /* elemwise_add over its own lhs (its kernel allows it, and goes parallel on
+         * large arrays); dtypes that compute through another add through copy */
+        am_dtype t = (*slot)->dtype;
+        bool direct = g->dtype == t && am_dtype_compute(t) == t;
+        am_array *sum_in[2] = {*slot, g};
+        const am_req req = direct ? AM_REQ_INPLACE : AM_REQ_ADD;
+        return direct ? am_op_run_into(&am_op_elemwise_add, NULL, sum_in, 2, slot, &req)
+                      : am_op_run_into(&am_op_copy, NULL, &g, 1, slot, &req);
     }
     am_array *sum = am_elemwise_add_at(*slot, g, b->at);
     if (!sum) return am_last_status();
     *slot = sum;
+    *own = true;
     return AM_OK;
 }
 
 static am_status route(backward *b, am_array *x, am_array *g)
 {
-    if (x->grad_fn) return accumulate(b, &b->og[x->grad_fn->visit - 1][x->grad_index], g);
+    if (x->grad_fn) {
+        int i = x->grad_fn->visit - 1;
+        return accumulate(b, &b->og[i][x->grad_index], &b->og_own[i][x->grad_index], g);
+    }
     if (x->grad_req == AM_GRAD_NULL) return AM_OK;
     for (int i = 0; i < b->n_leaves; i++)
-        if (b->leaves[i].x == x) return accumulate(b, &b->leaves[i].g, g);
+        if (b->leaves[i].x == x) return accumulate(b, &b->leaves[i].g, &b->leaves[i].own, g);
     if (b->n_leaves == b->cap_leaves) {
         int cap = b->cap_leaves ? b->cap_leaves * 2 : 16;
         leaf_grad *l = realloc(b->leaves, (size_t)cap * sizeof(*l));
@@ -108,7 +129,7 @@ static am_status route(backward *b, am_array *x, am_array *g)
         b->leaves = l;
         b->cap_leaves = cap;
     }
-    b->leaves[b->n_leaves++] = (leaf_grad){x, g};
+    b->leaves[b->n_leaves++] = (leaf_grad){x, g, false};
     return AM_OK;
 }
 
@@ -231,9 +252,11 @@ static am_status run_backward(backward *b, am_array *const *heads, am_array *con
     }
     if (st != AM_OK) return st;
     b->og = calloc((size_t)(b->n ? b->n : 1), sizeof(*b->og));
-    if (!b->og) return am_fail(AM_ERR_OOM, "backward: out of memory");
+    b->og_own = calloc((size_t)(b->n ? b->n : 1), sizeof(*b->og_own));
+    if (!b->og || !b->og_own) return am_fail(AM_ERR_OOM, "backward: out of memory");
     for (int i = 0; i < b->n; i++)
-        if (!(b->og[i] = calloc((size_t)b->order[i]->n_out, sizeof(**b->og))))
+        if (!(b->og[i] = calloc((size_t)b->order[i]->n_out, sizeof(**b->og))) ||
+            !(b->og_own[i] = calloc((size_t)b->order[i]->n_out, sizeof(**b->og_own))))
             return am_fail(AM_ERR_OOM, "backward: out of memory");
     if ((st = seed_heads(b, heads, head_grads, n_heads)) != AM_OK) return st;
     for (int i = b->n; i-- > 0 && st == AM_OK;) st = run_node(b, i);
@@ -254,9 +277,11 @@ static void finish(backward *b, bool retain)
             }
         }
         if (b->og) free(b->og[i]);
+        if (b->og_own) free(b->og_own[i]);
     }
     /* A graph still on the visit stack after a failure keeps -1 marks. */
     free(b->og);
+    free(b->og_own);
     free(b->order);
     free(b->leaves);
 }

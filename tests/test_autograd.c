@@ -261,6 +261,40 @@ static void test_logistic_regression(void)
     am_scope_end();
 }
 
+/* A weight used at every step of a loop: backward adds the later gradients into the
+ * first sum in place; the result has the same bits as new sums (create_graph makes
+ * those), and no gradient held elsewhere (the head gradient, passed through by add)
+ * is written to. */
+static void test_accumulate_in_place(void)
+{
+    am_scope_begin();
+    am_array *w = tu_random(AM_SHAPE(6, 5), AM_DTYPE_FLOAT32, -1, 1);
+    am_array *h0 = tu_random(AM_SHAPE(4, 6), AM_DTYPE_FLOAT32, -1, 1);
+    am_array *hg = tu_random(AM_SHAPE(4, 5), AM_DTYPE_FLOAT32, -1, 1), *keep = am_copy(hg);
+    am_attach_grad(w, AM_GRAD_WRITE);
+    am_attach_grad(h0, AM_GRAD_WRITE);
+    am_array *g[2][2];
+    for (int create = 0; create < 2; create++) {
+        am_autograd_record_begin(true);
+        am_array *h = am_tanh(am_dot(h0, w)), *y = h;
+        for (int t = 0; t < 7; t++) {
+            am_array *both[2] = {h, h0};
+            h = am_tanh(am_dot(am_slice_axis(am_concat(both, 2, 1), 1, 0, 6), w));
+            y = am_add(y, am_mul_scalar(h, 0.5 + t));
+        }
+        y = am_add(y, h);
+        am_autograd_end();
+        am_array *vars[2] = {w, h0};
+        CU_ASSERT_EQUAL_FATAL(am_grad_of(&y, &hg, 1, vars, 2, false, create, g[create]), AM_OK);
+    }
+    for (int v = 0; v < 2; v++) {
+        size_t bytes = (size_t)am_array_size(g[0][v]) * sizeof(float);
+        CU_ASSERT_EQUAL(memcmp(am_array_data(g[0][v]), am_array_data(g[1][v]), bytes), 0);
+    }
+    CU_ASSERT(tu_allclose(hg, keep, 0));
+    am_scope_end();
+}
+
 CU_TestInfo am_tests_autograd[] = {
     {"record and training modes", test_modes},
     {"backward accumulates every use", test_backward_accumulates_uses},
@@ -274,5 +308,6 @@ CU_TestInfo am_tests_autograd[] = {
     {"10,000-op chain", test_long_chain},
     {"training flag reaches Dropout", test_training_flag},
     {"logistic regression reaches 100% training accuracy", test_logistic_regression},
+    {"gradients of a weight used at every step add in place, same bits", test_accumulate_in_place},
     CU_TEST_INFO_NULL,
 };

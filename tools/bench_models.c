@@ -458,6 +458,13 @@ int am_cmd_bench_models(int argc, char **argv)
     machine_info(json_object_get(r.json, "machine"), load);
     json_object_set_new(json_object_get(r.json, "machine"), "threads", json_integer(o.threads));
     printf("threads: %d for Amber and every peer\n", o.threads);
+    /* libgomp's default wait spins for milliseconds on this kind of CPU: on a shared
+     * machine Amber's threads then wait out other processes' time slices at every
+     * region, while the peers run with OMP_WAIT_POLICY=PASSIVE (docs/threading.md). */
+    if (load[0] >= 1.0 && !getenv("OMP_WAIT_POLICY") && !getenv("GOMP_SPINCOUNT"))
+        printf("warning: load average %.2f and OpenMP's default spinning wait: Amber's times "
+               "will suffer more than the peers'; export OMP_WAIT_POLICY=PASSIVE (the peers' "
+               "setting) or GOMP_SPINCOUNT=1000 to compare on a busy machine\n", load[0]);
     /* Amber's runs only (the peers run in their own processes); the trace
      * costs time, so its table is not one to compare. */
     if (o.profile && am_profiler_start(o.profile) != AM_OK) {

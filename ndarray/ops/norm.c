@@ -1,7 +1,10 @@
 /* Normalization ops with statistics per channel or per sample: BatchNorm (moving
  * statistics as auxiliary states) and L2Normalization, and their _backward_ ops.
- * InstanceNorm and GroupNorm are in norm_group.c.  Statistics are accumulated in double. */
+ * InstanceNorm and GroupNorm are in norm_group.c.  Statistics are accumulated in double.
+ * BatchNorm reads memory twice in training, forward and backward: once for its statistics
+ * (merged piece by piece), once for the output. */
 #include "norm_impl.h"
+#include "fastmath.h"
 
 #include <stdarg.h>
 
@@ -111,37 +114,105 @@ typedef struct bn_args {
     const am_req *req;
 } bn_args;
 
-/* Mean and biased variance of channels [c0, c0 + w), two passes. */
+/* Sums in double over BN_LANES lanes, combined in a fixed order: the loops vectorize
+ * to whatever width the CPU has (the kernels that inline them are cloned per ISA) and
+ * give the same bits on every one, as contraction into FMA is off (-std=c11). */
+#define BN_LANES 8
+#define DEF_BN_SUMS(T)                                                                        \
+    /* sum of r[0, n) */                                                                      \
+    static inline double bn_sum_##T(const T *restrict r, int64_t n)                           \
+    {                                                                                         \
+        double a[BN_LANES] = {0}, s = 0;                                                      \
+        int64_t i = 0;                                                                        \
+        for (; i + BN_LANES <= n; i += BN_LANES)                                              \
+            for (int k = 0; k < BN_LANES; k++) a[k] += r[i + k];                              \
+        for (int k = 0; k < BN_LANES; k++) s += a[k];                                         \
+        for (; i < n; i++) s += r[i];                                                         \
+        return s;                                                                             \
+    }                                                                                         \
+    /* sum of (r - m)^2 over [0, n) */                                                        \
+    static inline double bn_sqdev_##T(const T *restrict r, int64_t n, double m)               \
+    {                                                                                         \
+        double a[BN_LANES] = {0}, s = 0;                                                      \
+        int64_t i = 0;                                                                        \
+        for (; i + BN_LANES <= n; i += BN_LANES)                                              \
+            for (int k = 0; k < BN_LANES; k++) {                                              \
+                double d = r[i + k] - m;                                                      \
+                a[k] += d * d;                                                                \
+            }                                                                                 \
+        for (int k = 0; k < BN_LANES; k++) s += a[k];                                         \
+        for (; i < n; i++) s += (r[i] - m) * (r[i] - m);                                      \
+        return s;                                                                             \
+    }                                                                                         \
+    /* sum of dy and of dy * (x - *mp) over [0, n), added to *sd and *sdx */                  \
+    static inline void bn_dsum_##T(const T *restrict dy, const T *restrict x, int64_t n,      \
+                                   const T *mp, double *sd, double *sdx)                      \
+    {                                                                                         \
+        const T m = *mp;                                                                      \
+        double a[BN_LANES] = {0}, b[BN_LANES] = {0}, s = 0, q = 0;                            \
+        int64_t i = 0;                                                                        \
+        for (; i + BN_LANES <= n; i += BN_LANES)                                              \
+            for (int k = 0; k < BN_LANES; k++) {                                              \
+                a[k] += dy[i + k];                                                            \
+                b[k] += (double)dy[i + k] * (x[i + k] - m);                                   \
+            }                                                                                 \
+        for (int k = 0; k < BN_LANES; k++) s += a[k], q += b[k];                              \
+        for (; i < n; i++) s += dy[i], q += (double)dy[i] * (x[i] - m);                       \
+        *sd += s;                                                                             \
+        *sdx += q;                                                                            \
+    }
+
+/* Mean and biased variance of channels [c0, c0 + w) in one pass over memory: each
+ * piece (a channel's run of inner values at one outer index, or BN_ROWS rows of the tile
+ * when inner == 1) is reduced to its mean and its sum of squared deviations while it is
+ * in cache, and the pieces merge by Chan's formula, as stable as two passes over the
+ * whole channel.  Sums are in double. */
+#define BN_ROWS 32
 #define DEF_BN_STATS(T)                                                                       \
+    AM_FAST_CLONES                                                                            \
     static void bn_stats_##T(const T *restrict x, const bn_geom *g, int64_t c0, int64_t w,    \
                              double *mu, double *var)                                         \
     {                                                                                         \
         int64_t C = g->c, in = g->inner;                                                      \
-        double cnt = (double)(g->outer * in);                                                 \
+        double cnt = (double)(g->outer * in), n = 0;                                          \
         for (int64_t j = 0; j < w; j++) mu[j] = var[j] = 0;                                   \
+        if (cnt == 0) {                                                                       \
+            for (int64_t j = 0; j < w; j++) mu[j] /= cnt, var[j] /= cnt; /* NaN, as 0/0 */    \
+            return;                                                                           \
+        }                                                                                     \
         if (in == 1) {                                                                        \
-            for (int64_t o = 0; o < g->outer; o++)                                            \
-                for (int64_t j = 0; j < w; j++) mu[j] += x[o * C + c0 + j];                   \
-            for (int64_t j = 0; j < w; j++) mu[j] /= cnt;                                     \
-            for (int64_t o = 0; o < g->outer; o++)                                            \
+            double pm[NORM_TILE], pq[NORM_TILE];                                              \
+            for (int64_t o0 = 0; o0 < g->outer; o0 += BN_ROWS) {                              \
+                int64_t rows = MIN64(BN_ROWS, g->outer - o0);                                 \
+                const T *p = x + o0 * C + c0;                                                 \
+                for (int64_t j = 0; j < w; j++) pm[j] = pq[j] = 0;                            \
+                for (int64_t o = 0; o < rows; o++)                                            \
+                    for (int64_t j = 0; j < w; j++) pm[j] += p[o * C + j];                    \
+                for (int64_t j = 0; j < w; j++) pm[j] /= (double)rows;                        \
+                for (int64_t o = 0; o < rows; o++)                                            \
+                    for (int64_t j = 0; j < w; j++) {                                         \
+                        double d = p[o * C + j] - pm[j];                                      \
+                        pq[j] += d * d;                                                       \
+                    }                                                                         \
+                double nn = n + (double)rows, f = (double)rows / nn;                          \
                 for (int64_t j = 0; j < w; j++) {                                             \
-                    double d = x[o * C + c0 + j] - mu[j];                                     \
-                    var[j] += d * d;                                                          \
+                    double delta = pm[j] - mu[j];                                             \
+                    mu[j] += delta * f;                                                       \
+                    var[j] += pq[j] + delta * delta * n * f;                                  \
                 }                                                                             \
+                n = nn;                                                                       \
+            }                                                                                 \
             for (int64_t j = 0; j < w; j++) var[j] /= cnt;                                    \
             return;                                                                           \
         }                                                                                     \
-        double s = 0, q = 0;                                                                  \
+        double m = 0, q = 0;                                                                  \
         for (int64_t o = 0; o < g->outer; o++) {                                              \
             const T *r = x + (o * C + c0) * in;                                               \
-            _Pragma("omp simd reduction(+:s)")                                                \
-            for (int64_t i = 0; i < in; i++) s += r[i];                                       \
-        }                                                                                     \
-        const double m = s / cnt;                                                             \
-        for (int64_t o = 0; o < g->outer; o++) {                                              \
-            const T *r = x + (o * C + c0) * in;                                               \
-            _Pragma("omp simd reduction(+:q)")                                                \
-            for (int64_t i = 0; i < in; i++) q += (r[i] - m) * (r[i] - m);                    \
+            const double rm = bn_sum_##T(r, in) / (double)in, sq = bn_sqdev_##T(r, in, rm);   \
+            double nn = n + (double)in, f = (double)in / nn, delta = rm - m;                  \
+            m += delta * f;                                                                   \
+            q += sq + delta * delta * n * f;                                                  \
+            n = nn;                                                                           \
         }                                                                                     \
         mu[0] = m;                                                                            \
         var[0] = q / cnt;                                                                     \
@@ -149,6 +220,7 @@ typedef struct bn_args {
 
 /* y = (x - m) * s + b on channels [c0, c0 + w). */
 #define DEF_BN_APPLY(T)                                                                       \
+    AM_FAST_CLONES                                                                            \
     static void bn_apply_##T(const T *x, T *y, const bn_geom *g, int64_t c0, int64_t w,       \
                              const T *m, const T *s, const T *b, am_req req)                  \
     {                                                                                         \
@@ -174,6 +246,7 @@ typedef struct bn_args {
 /* One block of the forward: statistics, moving-statistics update, hidden outputs, and
  * the normalised output. */
 #define DEF_BN_FWD(T)                                                                         \
+    DEF_BN_SUMS(T)                                                                            \
     DEF_BN_STATS(T)                                                                           \
     DEF_BN_APPLY(T)                                                                           \
     static void bn_fwd_##T(const am_view *in, const am_view *out, const bn_args *a,           \
@@ -259,6 +332,7 @@ DEF_DTYPE_FN(bn_backward_dtype, "out_grad", "mean", "var", "data", "gamma", "bet
 
 /* sum(dy) and sum(dy * (x - m)) of channels [c0, c0 + w). */
 #define DEF_BN_GSUMS(T)                                                                       \
+    AM_FAST_CLONES                                                                            \
     static void bn_gsums_##T(const T *restrict dy, const T *restrict x, const bn_geom *g,     \
                              int64_t c0, int64_t w, const T *m, double *sd, double *sdx)      \
     {                                                                                         \
@@ -273,20 +347,13 @@ DEF_DTYPE_FN(bn_backward_dtype, "out_grad", "mean", "var", "data", "gamma", "bet
                 }                                                                             \
                 continue;                                                                     \
             }                                                                                 \
-            double s = 0, q = 0;                                                              \
-            const T mm = m[0];                                                                \
-            _Pragma("omp simd reduction(+:s,q)")                                              \
-            for (int64_t i = 0; i < in; i++) {                                                \
-                s += dr[i];                                                                   \
-                q += (double)dr[i] * (xr[i] - mm);                                            \
-            }                                                                                 \
-            sd[0] += s;                                                                       \
-            sdx[0] += q;                                                                      \
+            bn_dsum_##T(dr, xr, in, m, &sd[0], &sdx[0]);                                       \
         }                                                                                     \
     }
 
 /* dx = (dy - gm - (x - m) * k) * iw on channels [c0, c0 + w). */
 #define DEF_BN_GAPPLY(T)                                                                      \
+    AM_FAST_CLONES                                                                            \
     static void bn_gapply_##T(const T *dy, const T *x, T *dx, const bn_geom *g, int64_t c0,   \
                               int64_t w, const T *m, const T *gm, const T *k, const T *iw,    \
                               am_req req)                                                     \
@@ -315,11 +382,10 @@ DEF_DTYPE_FN(bn_backward_dtype, "out_grad", "mean", "var", "data", "gamma", "bet
                            int64_t c0, int64_t w)                                             \
     {                                                                                         \
         double sd[NORM_TILE], sdx[NORM_TILE], cnt = (double)(a->g.outer * a->g.inner);        \
-        T m[NORM_TILE], gm[NORM_TILE], k[NORM_TILE], iw[NORM_TILE];                           \
-        const T *mean = in[1].data, *invstd = in[2].data, *gamma = in[4].data;                \
+        T gm[NORM_TILE], k[NORM_TILE], iw[NORM_TILE];                                         \
+        const T *m = (const T *)in[1].data + c0, *invstd = in[2].data, *gamma = in[4].data;   \
         T *dg = out[1].data, *db = out[2].data;                                               \
         const am_req *req = a->req;                                                           \
-        for (int64_t j = 0; j < w; j++) m[j] = mean[c0 + j];                                  \
         bn_gsums_##T(in[0].data, in[3].data, &a->g, c0, w, m, sd, sdx);                       \
         for (int64_t j = 0; j < w; j++) {                                                     \
             int64_t c = c0 + j;                                                               \
