@@ -86,20 +86,50 @@ static void self_check(void)
     }
 }
 
+/* The executor's elementwise fused op, an internal op (AM_OP_INTERNAL): its
+ * definition stays beside the fuse pass that writes its program (its
+ * attribute struct), and the registry holds only a pointer to that const
+ * definition, so ndarray/ calls no executor code. */
+extern const am_op_def am_op_fused_elemwise;
+
+static am_status add_user(const am_op_def *def);
+
+/* Internal ops, registered after the built-in ones and before any user op:
+ * the elementwise fused op, and the fused GEMM ops derived from the GEMM
+ * facets of the built-in ops (ops/fused_gemm.c). */
+static void register_internal(void)
+{
+    am_fused_gemm_setup(builtin, BUILTIN_COUNT);
+    am_status st = add_user(&am_op_fused_elemwise);
+    for (int i = 0; i < BUILTIN_COUNT && st == AM_OK; i++) {
+        if (!builtin[i]->gemm || !builtin[i]->gemm->fused) continue;
+        const am_op_def *f = am_fused_gemm_derive(builtin[i]);
+        st = f ? add_user(f) : am_last_status();
+    }
+    if (st != AM_OK) {
+        fprintf(stderr, "amber: registering the internal ops: %s\n", am_last_error());
+        AM_ASSERT(!"an internal op does not register");
+    }
+}
+
+static void init_once(void)
+{
+    self_check();
+    register_internal();
+}
+
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
 am_status am_registry_init(void)
 {
-    pthread_once(&once, self_check);
+    pthread_once(&once, init_once);
     return AM_OK;
 }
 
-am_status am_op_register(const am_op_def *def)
+/* Adds def to the registered ops: AM_ERR_ARG when its name or an alias is
+ * taken. */
+static am_status add_user(const am_op_def *def)
 {
-    am_registry_init();
-    if (!def) return am_fail(AM_ERR_ARG, "am_op_register: def is NULL");
-    const char *why = entry_problem(def);
-    if (why) return am_fail(AM_ERR_ARG, "am_op_register: op %s %s", def->name ? def->name : "?", why);
     am_status st = AM_OK;
     pthread_mutex_lock(&user_lock);
     const char *clash = find_unlocked(def->name) ? def->name : NULL;
@@ -118,6 +148,32 @@ am_status am_op_register(const am_op_def *def)
     return st;
 }
 
+am_status am_op_register(const am_op_def *def)
+{
+    am_registry_init();
+    if (!def) return am_fail(AM_ERR_ARG, "am_op_register: def is NULL");
+    const char *why = entry_problem(def);
+    if (why) return am_fail(AM_ERR_ARG, "am_op_register: op %s %s", def->name ? def->name : "?", why);
+    if (def->gemm && !def->gemm->read)
+        return am_fail(AM_ERR_ARG, "am_op_register: op %s has a GEMM facet without read",
+                       def->name);
+    if (def->gemm && def->gemm->fused) {
+        /* its fused op first, so that a clash leaves neither registered */
+        pthread_mutex_lock(&user_lock);
+        bool taken = find_unlocked(def->gemm->fused) != NULL;
+        pthread_mutex_unlock(&user_lock);
+        if (taken)
+            return am_fail(AM_ERR_ARG, "am_op_register: op %s: the name %s of its fused op is "
+                           "already registered", def->name, def->gemm->fused);
+    }
+    am_status st = add_user(def);
+    if (st == AM_OK && def->gemm && def->gemm->fused) {
+        const am_op_def *f = am_fused_gemm_derive(def);
+        st = f ? add_user(f) : am_last_status();
+    }
+    return st;
+}
+
 const am_op_def *am_op_find(const char *name)
 {
     am_registry_init();
@@ -128,13 +184,6 @@ const am_op_def *am_op_find(const char *name)
     pthread_mutex_lock(&user_lock);
     const am_op_def *op = find_unlocked(name);
     pthread_mutex_unlock(&user_lock);
-    /* The executor's fused ops register on first use; a graph read from a
-     * file may name one before any pass ran in this process. */
-    if (!op && strncmp(name, "_amber_", 7) == 0 && am_executor_register_ops() == AM_OK) {
-        pthread_mutex_lock(&user_lock);
-        op = find_unlocked(name);
-        pthread_mutex_unlock(&user_lock);
-    }
     if (!op) am_fail(AM_ERR_UNKNOWN_OP, "unknown operator '%s'", name);
     return op;
 }
