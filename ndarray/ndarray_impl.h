@@ -274,6 +274,9 @@ const am_op_def *am_fused_gemm_derive(const am_op_def *base);
 bool am_fused_gemm_act_known(am_act act);
 /* Ops in the built-in table; they come first in registry order. */
 int am_registry_builtin_count(void);
+/* Internal ops (AM_OP_INTERNAL) the registry adds at initialization; they
+ * follow the built-in ones in registry order. */
+int am_registry_internal_count(void);
 
 /* Prints the registry: one line per op, or docs/ops.md's Markdown. */
 void am_ops_print(FILE *f, bool as_markdown);

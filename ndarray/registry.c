@@ -93,6 +93,7 @@ static void self_check(void)
 extern const am_op_def am_op_fused_elemwise;
 
 static am_status add_user(const am_op_def *def);
+static int n_internal; /* the first registered ops: register_internal's */
 
 /* Internal ops, registered after the built-in ones and before any user op:
  * the elementwise fused op, and the fused GEMM ops derived from the GEMM
@@ -110,6 +111,7 @@ static void register_internal(void)
         fprintf(stderr, "amber: registering the internal ops: %s\n", am_last_error());
         AM_ASSERT(!"an internal op does not register");
     }
+    n_internal = n_user;
 }
 
 static void init_once(void)
@@ -189,6 +191,12 @@ const am_op_def *am_op_find(const char *name)
 }
 
 int am_registry_builtin_count(void) { return BUILTIN_COUNT; }
+
+int am_registry_internal_count(void)
+{
+    am_registry_init();
+    return n_internal;
+}
 
 int am_op_count(void)
 {

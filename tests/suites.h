@@ -147,3 +147,5 @@ SUITE(limits)
 SUITE(scale)
 SUITE(diagnostics)
 SUITE(threads)
+/* pass_facets */
+SUITE(pass_facets)

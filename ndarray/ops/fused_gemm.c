@@ -35,6 +35,7 @@ typedef struct fused_def {
     am_attr_field fields[MAX_FIELDS];
     const am_op_def *base;
     size_t tail;          /* offset of the fused_tail */
+    char doc[192];
 } fused_def;
 
 static fused_def fused[MAX_FUSED];
@@ -256,6 +257,8 @@ static am_status build_def(fused_def *f, const am_op_def *base, const fused_entr
                                      f->tail + offsetof(fused_tail, slope), "0.25", NULL,
                                      "slope of leaky, alpha of elu (as LeakyReLU's)"};
     f->fields[n] = (am_attr_field){0};
+    snprintf(f->doc, sizeof(f->doc), "%s, then an activation (act_type; slope for leaky and "
+             "elu) applied in place over its output; made by the epilogue pass.", base->name);
     f->def = (am_op_def){
         .name = base->gemm->fused, .input_names = base->input_names, .num_inputs = e->num_inputs,
         .num_outputs = 1, .attrs = f->fields, .attrs_size = f->tail + sizeof(fused_tail),
@@ -263,9 +266,7 @@ static am_status build_def(fused_def *f, const am_op_def *base, const fused_entr
         .temp_bytes = base->temp_bytes ? e->temp_bytes : NULL, .cpu = e->cpu,
         .fuse = AM_FUSE_OPAQUE,
         .flags = AM_OP_NO_GRAD | AM_OP_INTERNAL | (base->flags & AM_OP_NEEDS_TEMP),
-        .doc = "The GEMM op the name says (FullyConnected, Convolution, ...), then an "
-               "activation (act_type; slope for leaky and elu) applied in place over its "
-               "output; made by the epilogue pass."};
+        .doc = f->doc};
     return AM_OK;
 }
 
