@@ -213,15 +213,6 @@ static int find_matches(const epi_scan *s, epi_match *ms, int *at, bool *absorbe
     return n;
 }
 
-/* The activation's name for the log, as the fused ops' act_type spells it. */
-static const char *act_name(am_act act)
-{
-    static const char *const names[] = {"none", "relu", "sigmoid", "tanh", "softrelu",
-                                        "softsign", "leaky", "elu", "selu", "gelu"};
-    _Static_assert(sizeof(names) / sizeof(names[0]) == AM_ACT_COUNT, "a name per am_act");
-    return act >= 0 && act < AM_ACT_COUNT ? names[act] : "?";
-}
-
 static void log_match(am_pass_ctx *ctx, const am_graph *g, const epi_match *m)
 {
     const char *gn = g->names[m->gemm], *op = g->nodes[m->gemm]->op->name;
@@ -231,10 +222,10 @@ static void log_match(am_pass_ctx *ctx, const am_graph *g, const epi_match *m)
                     g->nodes[m->add]->op->name, op, gn);
     else if (m->add < 0)
         am_pass_log(ctx, "%s '%s' (%s) into %s '%s'", g->nodes[m->act]->op->name,
-                    g->names[m->act], act_name(m->kind), op, gn);
+                    g->names[m->act], am_act_name(m->kind), op, gn);
     else
         am_pass_log(ctx, "bias '%s' and %s '%s' (%s) into %s '%s'", g->names[m->add],
-                    g->nodes[m->act]->op->name, g->names[m->act], act_name(m->kind), op, gn);
+                    g->nodes[m->act]->op->name, g->names[m->act], am_act_name(m->kind), op, gn);
 }
 
 static am_graph *rewrite(am_graph *g, am_pass_ctx *ctx, const epi_match *ms, const int *at,

@@ -272,6 +272,8 @@ am_status am_registry_init(void);
 void am_fused_gemm_setup(const am_op_def *const *ops, int n);
 const am_op_def *am_fused_gemm_derive(const am_op_def *base);
 bool am_fused_gemm_act_known(am_act act);
+/* act as the fused ops' act_type spells it ("relu"); "none" for AM_ACT_NONE. */
+const char *am_act_name(am_act act);
 /* Ops in the built-in table; they come first in registry order. */
 int am_registry_builtin_count(void);
 /* Internal ops (AM_OP_INTERNAL) the registry adds at initialization; they

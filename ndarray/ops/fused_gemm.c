@@ -340,5 +340,11 @@ void *am_op_fused_gemm_attrs(const am_op_def *fused_op, const void *gemm_attrs, 
 
 bool am_fused_gemm_act_known(am_act act)
 {
+    am_registry_init(); /* provider[] is filled then */
     return act > AM_ACT_NONE && act < AM_ACT_COUNT && provider[act];
+}
+
+const char *am_act_name(am_act act)
+{
+    return act > AM_ACT_NONE && act < AM_ACT_COUNT ? act_choices[act - 1] : "none";
 }
