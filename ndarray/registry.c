@@ -58,6 +58,11 @@ static const char *entry_problem(const am_op_def *op)
     for (const am_attr_field *f = op->attrs; f && f->name; f++, nf++)
         if (f->type == AM_ATTR_ENUM && !f->choices) return "has an enum attribute without choices";
     if (nf >= 64) return "has 64 or more attributes";
+    if (op->gemm && (!op->gemm->read || op->gemm->data < 0 || op->gemm->weight < 0))
+        return "has a GEMM facet without read, data or weight";
+    if (op->activation && op->activation->act == AM_ACT_NONE && !op->activation->read)
+        return "has an activation facet that names no activation and cannot read one";
+    if (op->batchnorm && !op->batchnorm->read) return "has a batchnorm facet without read";
     return NULL;
 }
 
@@ -156,9 +161,6 @@ am_status am_op_register(const am_op_def *def)
     if (!def) return am_fail(AM_ERR_ARG, "am_op_register: def is NULL");
     const char *why = entry_problem(def);
     if (why) return am_fail(AM_ERR_ARG, "am_op_register: op %s %s", def->name ? def->name : "?", why);
-    if (def->gemm && !def->gemm->read)
-        return am_fail(AM_ERR_ARG, "am_op_register: op %s has a GEMM facet without read",
-                       def->name);
     if (def->gemm && def->gemm->fused) {
         /* its fused op first, so that a clash leaves neither registered */
         pthread_mutex_lock(&user_lock);

@@ -152,6 +152,11 @@ static void test_fused_op_derived(void)
     clash.name = "test_my_dense_again";
     TU_ASSERT_FAILS(am_op_register(&clash) == AM_OK, AM_ERR_ARG, "_test_my_dense_act");
     CU_ASSERT_PTR_NULL(am_op_find("test_my_dense_again"));
+    /* a facet the passes could not read is refused */
+    am_op_def bad = my_dense_op;
+    bad.name = "test_bad_gemm";
+    bad.gemm = &(const am_gemm_facet){.kind = AM_GEMM_DENSE, .data = 0, .weight = 1, .bias = -1};
+    TU_ASSERT_FAILS(am_op_register(&bad) == AM_OK, AM_ERR_ARG, "GEMM facet without read");
 }
 
 /* custom GEMM -> relu: one fused node, no relu. */
