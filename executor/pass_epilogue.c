@@ -27,7 +27,9 @@ static bool is_gemm(const epi_scan *s, const am_node *n)
 {
     AM_UNUSED(s);
     const am_gemm_facet *gm = n->op ? n->op->gemm : NULL;
-    if (!gm || gm->bias < 0 || !gm->channel_axis || !gm->write || n->n_out != 1) return false;
+    if (!gm || gm->bias < 0 || !gm->channel_axis || !gm->write || n->n_out != 1 ||
+        n->n_in >= AM_MAX_OP_IO)
+        return false;
     for (int k = 0; k < n->n_in; k++) {
         am_entry e = n->inputs[k];
         if (e.node->shapes[e.index].ndim < 0 || e.node->dtypes[e.index] == AM_DTYPE_COUNT)
@@ -72,7 +74,7 @@ static bool match_bias(const epi_scan *s, int a, epi_match *m)
         am_gemm_attrs ga;
         if (!is_gemm(s, gemm) || e.index != 0 || !single_use(s, gemm)) continue;
         gemm->op->gemm->read(gemm->attrs, &ga);
-        if (!ga.no_bias) continue;
+        if (!ga.no_bias || gemm->n_in != gemm->op->gemm->bias) continue; /* bias goes last */
         const am_shape *out = &gemm->shapes[0];
         int feat = out->ndim >= 2 ? gemm->op->gemm->channel_axis(gemm->attrs, out->ndim) : -1;
         if (out->ndim < 2 || feat < 0 || feat >= out->ndim ||
@@ -117,7 +119,7 @@ static bool match_act(const epi_scan *s, int i, epi_match *m)
         return false;
     }
     m->act = i;
-    return true;
+    return am_op_fused_gemm(s->g->nodes[m->gemm]->op) != NULL; /* else the bias alone */
 }
 
 static am_array *sym(am_rewriter *rw, am_entry old)
@@ -176,7 +178,7 @@ static am_status apply(am_rewriter *rw, const am_graph *g, const epi_match *m)
     const am_op_def *op = NULL;
     char buf[256];
     am_site at = am_node_site(gemm, buf, sizeof(buf));
-    am_array *in[4], *y = NULL;
+    am_array *in[AM_MAX_OP_IO], *y = NULL;
     int n_in = fused_inputs(rw, g, m, at, in);
     uint64_t given = 0;
     void *attrs = fused_attrs(gemm, m, &op, &given);

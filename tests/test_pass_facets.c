@@ -198,9 +198,34 @@ static void test_custom_gemm_bias_leaky(void)
     am_scope_end();
 }
 
+/* A GEMM facet without a fused op: the bias moves in, the activation stays. */
+static void test_custom_gemm_without_fused_op(void)
+{
+    static const am_gemm_facet plain_gemm = {
+        .kind = AM_GEMM_DENSE, .data = 0, .weight = 1, .bias = 2, .channel_axis = last_axis,
+        .read = my_dense_read, .write = my_dense_write};
+    static am_op_def plain;
+    plain = my_dense_op;
+    plain.name = "test_my_dense_plain", plain.gemm = &plain_gemm;
+    CU_ASSERT_EQUAL_FATAL(am_op_register(&plain), AM_OK);
+    CU_ASSERT_PTR_NULL(am_op_fused_gemm(&plain));
+    am_scope_begin();
+    am_array *x = am_var("x", AM_SHAPE(6, 4), AM_DTYPE_FLOAT32);
+    am_array *w = am_var("w", AM_SHAPE(5, 4), AM_DTYPE_FLOAT32);
+    am_array *b = am_var("b", AM_SHAPE(5), AM_DTYPE_FLOAT32), *in[2] = {x, w}, *p = NULL;
+    const char *keys[] = {"units", "use_bias"}, *vals[] = {"5", "False"};
+    CU_ASSERT_EQUAL_FATAL(am_invoke("test_my_dense_plain", in, 2, keys, vals, 2, &p, 1), AM_OK);
+    am_graph *h = epilogue_and_check(am_sigmoid(am_broadcast_add(p, b)), "test_my_dense_plain");
+    CU_ASSERT_EQUAL(tu_count_op(h, "test_my_dense_plain") + tu_count_op(h, "sigmoid"), 2);
+    CU_ASSERT_EQUAL(h->n_nodes, 5); /* x, w, b, the op with its bias, sigmoid */
+    am_graph_release(h);
+    am_scope_end();
+}
+
 CU_TestInfo am_tests_pass_facets[] = {
     {"a GEMM facet's fused op is derived at registration", test_fused_op_derived},
     {"epilogue fuses a user GEMM op and relu", test_custom_gemm_relu},
     {"epilogue: a user GEMM op's bias add and LeakyReLU", test_custom_gemm_bias_leaky},
+    {"epilogue: a user GEMM op without a fused op", test_custom_gemm_without_fused_op},
     CU_TEST_INFO_NULL,
 };
