@@ -3,7 +3,6 @@
  * and each chunk runs every constituent op's own CPU kernel on views of it. */
 #include "executor_impl.h"
 
-#include <pthread.h>
 
 extern int omp_get_max_threads(void) __attribute__((weak));
 /* ndarray/ops/init.c: its kernel stores outputs 1.. with their request. */

@@ -253,7 +253,9 @@ typedef struct am_gemm_facet {
     int (*channel_axis)(const void *attrs, int ndim);
     void (*read)(const void *attrs, am_gemm_attrs *g);   /* required */
     /* Writes g into attrs (a copy of the op's attributes); NULL: passes
-     * never change this op's attributes (no bias or width is added). */
+     * never change this op's attributes, so epilogue, bnfold and gemm_concat
+     * leave it alone.  The epilogue pass adds a bias only where `bias` is
+     * the input after the last one the op has without it. */
     void (*write)(void *attrs, const am_gemm_attrs *g);
     /* The name of the op the registry derives when it registers this one:
      * this op, then an activation applied in place over its output
