@@ -170,11 +170,11 @@ am_status am_op_register(const am_op_def *def)
             return am_fail(AM_ERR_ARG, "am_op_register: op %s: the name %s of its fused op is "
                            "already registered", def->name, def->gemm->fused);
     }
+    /* derived before either is added, so that a failure registers neither */
+    const am_op_def *f = def->gemm && def->gemm->fused ? am_fused_gemm_derive(def) : NULL;
+    if (def->gemm && def->gemm->fused && !f) return am_last_status();
     am_status st = add_user(def);
-    if (st == AM_OK && def->gemm && def->gemm->fused) {
-        const am_op_def *f = am_fused_gemm_derive(def);
-        st = f ? add_user(f) : am_last_status();
-    }
+    if (st == AM_OK && f) st = add_user(f);
     return st;
 }
 
