@@ -160,30 +160,15 @@ am_status am_plan_take_outputs(am_plan *p, am_array **out);
 am_status am_plan_set_step_attrs(am_plan *p, const char *name, const am_op_def *op,
                                  const void *attrs);
 
-/* ---- gemm: attribute access by name and the fused GEMM ops (fused_gemm.c) ----- */
+/* ---- gemm: helpers the GEMM passes share (gemm_join.c) -------------------------- */
 
-/* Schema field name of op, or NULL. */
-const am_attr_field *am_attr_by_name(const am_op_def *op, const char *name);
-/* Reads or writes an INT, BOOL (0/1) or ENUM (choice index) field by name;
- * false when op has no such field of those types. */
-bool am_attr_read_int(const am_op_def *op, const void *attrs, const char *name, int64_t *v);
-bool am_attr_write_int(const am_op_def *op, void *attrs, const char *name, int64_t v);
-bool am_attr_read_float(const am_op_def *op, const void *attrs, const char *name, double *v);
-/* Index of choice among the spellings of enum field name, or -1. */
-int am_attr_choice_index(const am_op_def *op, const char *name, const char *choice);
 /* True when every schema field prints the same in a and b. */
 bool am_attrs_print_equal(const am_op_def *op, const void *a, const void *b);
 
-/* Registers _amber_fused_fc and _amber_fused_conv once (the epilogue pass
- * calls it; so should a reader of optimized graphs). */
+/* Does nothing: the fused GEMM ops now register with the registry
+ * (ndarray/ops/fused_gemm.c).  Kept for passes.c's am_executor_register_ops
+ * until that goes too. */
 am_status am_fused_gemm_init(void);
-/* The fused op over gemm (FullyConnected or Convolution), or NULL. */
-const am_op_def *am_fused_gemm_op(const am_op_def *gemm);
-/* True when the fused ops can apply act_type ("relu", "leaky", ...). */
-bool am_fused_act_known(const char *act_type);
-/* New attributes (free()) for fused_op: gemm_attrs then act_type and slope. */
-void *am_fused_gemm_attrs(const am_op_def *fused_op, const void *gemm_attrs,
-                          const char *act_type, double slope);
 
 #endif /* AMBER_EXECUTOR_IMPL_H */
 
@@ -227,7 +212,7 @@ typedef struct am_fused_attrs {
     am_fuse_instr code[AM_FUSE_MAX_OPS];
 } am_fused_attrs;
 
-/* The op, registered on first use (pthread_once); NULL with the error. */
+/* The op (registered with the built-in ops); never NULL. */
 const am_op_def *am_fused_elemwise_op(void);
 /* Checks a program filled in by the pass (num_args, num_outputs, n_ops,
  * dtype, shapes, out_code, code[].op/n_args/args/attrs), assigns the

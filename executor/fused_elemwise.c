@@ -3,7 +3,6 @@
  * and each chunk runs every constituent op's own CPU kernel on views of it. */
 #include "executor_impl.h"
 
-#include <pthread.h>
 
 extern int omp_get_max_threads(void) __attribute__((weak));
 /* ndarray/ops/init.c: its kernel stores outputs 1.. with their request. */
@@ -452,31 +451,20 @@ am_status am_fused_compile(am_fused_attrs *a)
 
 /* ---- registration ------------------------------------------------------------------ */
 
-static const am_op_def fused_def = {
+/* Registered by the registry with the built-in ops (ndarray/registry.c). */
+const am_op_def am_op_fused_elemwise = {
     .name = FUSED_NAME, .input_names = (const char *const[]){"args", NULL},
     .num_inputs = fused_num_inputs, .num_outputs = 1, .num_outputs_of = fused_num_outputs,
     .attrs = fused_fields, .attrs_size = sizeof(am_fused_attrs), .infer_shape = fused_shape,
     .infer_dtype = fused_dtype, .temp_bytes = fused_temp, .cpu = fused_cpu,
     /* Input 0 is a full-size input when there is one (see run_chunk). */
     .inplace = (const am_inplace_pair[]){{0, 0}, {-1, -1}},
-    .fuse = AM_FUSE_OPAQUE, .flags = AM_OP_NEEDS_TEMP | AM_OP_NO_GRAD | AM_OP_VARIADIC,
+    .fuse = AM_FUSE_OPAQUE,
+    .flags = AM_OP_NEEDS_TEMP | AM_OP_NO_GRAD | AM_OP_VARIADIC | AM_OP_INTERNAL,
     .doc = "Elementwise ops fused by the fuse pass into one pass over memory; made by the "
            "pass, never loaded."};
 
-static pthread_once_t once = PTHREAD_ONCE_INIT;
-static am_status registered = AM_ERR_INTERNAL; /* written once, under `once` */
-
-static void register_fused(void)
-{
-    registered = am_op_register(&fused_def);
-}
-
 const am_op_def *am_fused_elemwise_op(void)
 {
-    pthread_once(&once, register_fused);
-    if (registered != AM_OK) {
-        am_fail(AM_ERR_INTERNAL, "the op %s could not be registered", FUSED_NAME);
-        return NULL;
-    }
-    return &fused_def;
+    return &am_op_fused_elemwise;
 }

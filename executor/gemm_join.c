@@ -1,7 +1,8 @@
-/* Joining GEMM operands for the gemm_sum and gemm_concat passes: tensors
- * seen as matrices and concatenated along one axis, each distinct join built
- * once per pass run (the gates gradient of an RNN is joined for two weights);
- * and which values constant folding will compute, whose joins are free. */
+/* Helpers the GEMM passes share.  Joining GEMM operands for the gemm_sum and
+ * gemm_concat passes: tensors seen as matrices and concatenated along one
+ * axis, each distinct join built once per pass run (the gates gradient of an
+ * RNN is joined for two weights); which values constant folding will
+ * compute, whose joins are free; and comparing attribute sets. */
 #include "executor_impl.h"
 
 /* One join made so far: its inputs, form and axis, and the result. */
@@ -110,4 +111,18 @@ bool *am_graph_constants(const am_graph *g)
             cst[i] = cst[am_graph_index(g, n->inputs[k].node)];
     }
     return cst;
+}
+
+bool am_attrs_print_equal(const am_op_def *op, const void *a, const void *b)
+{
+    char sa[256], sb[256];
+    for (const am_attr_field *f = op->attrs; f && f->name; f++)
+        if (strcmp(am_attr_format(f, a, sa, sizeof(sa)), am_attr_format(f, b, sb, sizeof(sb))))
+            return false;
+    return true;
+}
+
+am_status am_fused_gemm_init(void)
+{
+    return AM_OK;
 }

@@ -1,35 +1,35 @@
-/* Epilogue fusion: a bias added to a FullyConnected or Convolution without
- * one becomes its bias input, and an activation that is the only consumer of
- * the product runs inside the fused op (_amber_fused_fc / _amber_fused_conv)
+/* Epilogue fusion: a bias added to a GEMM op without one (FullyConnected,
+ * Convolution: an op whose GEMM facet has a bias input and a channel axis)
+ * becomes its bias input, and an activation (an op with an activation facet)
+ * that is the only consumer of the product runs inside the fused op the
+ * registry derived from the GEMM op (_amber_fused_fc, _amber_fused_conv)
  * over the freshly written output, instead of as a second pass over memory. */
 #include "executor_impl.h"
-
-typedef struct epi_ops {
-    const am_op_def *fc, *conv, *activation, *leaky, *relu, *sigmoid, *tanh;
-    const am_op_def *bcast_add, *elem_add;
-} epi_ops;
 
 /* One rewrite: the GEMM node, the add of a bias (-1: none), the activation
  * (-1: none) and which input of the add is the bias. */
 typedef struct epi_match {
     int gemm, add, act, bias_slot;
     int64_t channels;    /* the bias length */
-    char act_type[16];
+    am_act kind;         /* the activation's */
     double slope;
 } epi_match;
 
 typedef struct epi_scan {
     const am_graph *g;
-    const epi_ops *ops;
     const int *uses, *off;
 } epi_scan;
 
-/* A FullyConnected or Convolution whose inputs have known shapes and dtypes
- * (new nodes are traced from them; nothing is inferred back into the old
- * graph's nodes). */
+/* A GEMM op with a bias input, a channel axis and a writable facet, whose
+ * inputs have known shapes and dtypes (new nodes are traced from them;
+ * nothing is inferred back into the old graph's nodes). */
 static bool is_gemm(const epi_scan *s, const am_node *n)
 {
-    if (!n->op || (n->op != s->ops->fc && n->op != s->ops->conv)) return false;
+    AM_UNUSED(s);
+    const am_gemm_facet *gm = n->op ? n->op->gemm : NULL;
+    if (!gm || gm->bias < 0 || !gm->channel_axis || !gm->write || n->n_out != 1 ||
+        n->n_in >= AM_MAX_OP_IO)
+        return false;
     for (int k = 0; k < n->n_in; k++) {
         am_entry e = n->inputs[k];
         if (e.node->shapes[e.index].ndim < 0 || e.node->dtypes[e.index] == AM_DTYPE_COUNT)
@@ -55,21 +55,30 @@ static bool bias_fits(const am_shape *out, int feat, const am_shape *b, int64_t 
     return true;
 }
 
+/* Node n adds two inputs (same shape, or broadcasting). */
+static bool is_add2(const am_node *n)
+{
+    const am_op_algebra *al = n->op ? n->op->algebra : NULL;
+    return al && al->arith == AM_ARITH_ADD && n->n_in == 2 &&
+           (al->operands == AM_OPERANDS_SAME || al->operands == AM_OPERANDS_BROADCAST);
+}
+
 /* Node a adds a bias to a no_bias GEMM output used only by a: fills m. */
 static bool match_bias(const epi_scan *s, int a, epi_match *m)
 {
     const am_node *add = s->g->nodes[a];
-    if (!add->op || (add->op != s->ops->bcast_add && add->op != s->ops->elem_add)) return false;
+    if (!is_add2(add)) return false;
     for (int k = 0; k < 2; k++) {
         am_entry e = add->inputs[k], b = add->inputs[1 - k];
         const am_node *gemm = e.node;
-        int64_t no_bias = 0;
-        if (!is_gemm(s, gemm) || e.index != 0 || !single_use(s, gemm) ||
-            !am_attr_read_int(gemm->op, gemm->attrs, "no_bias", &no_bias) || !no_bias)
-            continue;
+        am_gemm_attrs ga;
+        if (!is_gemm(s, gemm) || e.index != 0 || !single_use(s, gemm)) continue;
+        gemm->op->gemm->read(gemm->attrs, &ga);
+        if (!ga.no_bias || gemm->n_in != gemm->op->gemm->bias) continue; /* bias goes last */
         const am_shape *out = &gemm->shapes[0];
-        int feat = gemm->op == s->ops->fc ? out->ndim - 1 : 1;
-        if (out->ndim < 2 || !am_shape_equal(*out, add->shapes[0]) ||
+        int feat = out->ndim >= 2 ? gemm->op->gemm->channel_axis(gemm->attrs, out->ndim) : -1;
+        if (out->ndim < 2 || feat < 0 || feat >= out->ndim ||
+            !am_shape_equal(*out, add->shapes[0]) ||
             b.node->dtypes[b.index] != gemm->dtypes[0] ||
             !bias_fits(out, feat, &b.node->shapes[b.index], out->dim[feat]))
             continue;
@@ -80,25 +89,16 @@ static bool match_bias(const epi_scan *s, int a, epi_match *m)
     return false;
 }
 
-/* The act_type the fused op runs for activation node n, or false. */
-static bool act_of(const epi_scan *s, const am_node *n, epi_match *m)
+/* The activation the fused op runs for activation node n, or false. */
+static bool act_of(const am_node *n, epi_match *m)
 {
-    const epi_ops *o = s->ops;
-    int64_t k;
+    const am_activation_facet *a = n->op ? n->op->activation : NULL;
+    if (!a || n->n_in != 1 || n->n_out != 1) return false;
     m->slope = 0.25;
-    if (n->op == o->relu || n->op == o->sigmoid || n->op == o->tanh) {
-        snprintf(m->act_type, sizeof(m->act_type), "%s", n->op->name);
-    } else if ((n->op == o->activation || n->op == o->leaky) && n->n_in == 1 &&
-               n->n_out == 1 && am_attr_read_int(n->op, n->attrs, "act_type", &k)) {
-        snprintf(m->act_type, sizeof(m->act_type), "%s",
-                 am_attr_by_name(n->op, "act_type")->choices[k]);
-        am_attr_read_float(n->op, n->attrs, "slope", &m->slope);
-    } else {
-        return false;
-    }
-    /* LeakyReLU is flagged random for rrelu, which the fused ops do not take;
-     * the kinds they do take are deterministic. */
-    return am_fused_act_known(m->act_type);
+    m->kind = a->read ? a->read(n->attrs, &m->slope) : a->act;
+    /* LeakyReLU is flagged random for rrelu, whose facet reads AM_ACT_NONE;
+     * the kinds the fused ops take are deterministic. */
+    return am_fused_gemm_act_known(m->kind);
 }
 
 /* Node i is an activation over a GEMM output (or a bias add of one, per
@@ -106,7 +106,7 @@ static bool act_of(const epi_scan *s, const am_node *n, epi_match *m)
 static bool match_act(const epi_scan *s, int i, epi_match *m)
 {
     const am_node *act = s->g->nodes[i];
-    if (!act->op || act->n_in < 1 || !act_of(s, act, m)) return false;
+    if (!act->op || act->n_in < 1 || !act_of(act, m)) return false;
     am_entry e = act->inputs[0];
     if (e.index != 0 || !single_use(s, e.node)) return false;
     int p = am_graph_index(s->g, e.node);
@@ -119,7 +119,7 @@ static bool match_act(const epi_scan *s, int i, epi_match *m)
         return false;
     }
     m->act = i;
-    return true;
+    return am_op_fused_gemm(s->g->nodes[m->gemm]->op) != NULL; /* else the bias alone */
 }
 
 static am_array *sym(am_rewriter *rw, am_entry old)
@@ -143,8 +143,10 @@ static int fused_inputs(am_rewriter *rw, const am_graph *g, const epi_match *m, 
 }
 
 /* The new node's attributes: the GEMM's, with a bias when one was added,
- * then the activation for the fused op.  *op is the op to call. */
-static void *fused_attrs(const am_node *gemm, const epi_match *m, const am_op_def **op)
+ * then the activation for the fused op.  *op is the op to call; *given, the
+ * bits of the fused fields set. */
+static void *fused_attrs(const am_node *gemm, const epi_match *m, const am_op_def **op,
+                         uint64_t *given)
 {
     void *a = malloc(gemm->op->attrs_size);
     if (!a) {
@@ -152,12 +154,20 @@ static void *fused_attrs(const am_node *gemm, const epi_match *m, const am_op_de
         return NULL;
     }
     memcpy(a, gemm->attrs, gemm->op->attrs_size);
-    if (m->add >= 0) am_attr_write_int(gemm->op, a, "no_bias", 0);
+    if (m->add >= 0) {
+        am_gemm_attrs ga;
+        gemm->op->gemm->read(a, &ga);
+        ga.no_bias = false;
+        gemm->op->gemm->write(a, &ga);
+    }
     *op = gemm->op;
+    *given = 0;
     if (m->act < 0) return a;
     void *f = NULL;
-    if ((*op = am_fused_gemm_op(gemm->op)))
-        f = am_fused_gemm_attrs(*op, a, m->act_type, m->slope);
+    if ((*op = am_op_fused_gemm(gemm->op)))
+        f = am_op_fused_gemm_attrs(*op, a, m->kind, m->slope, given);
+    else
+        am_fail(AM_ERR_INTERNAL, "%s has no fused op", gemm->op->name);
     free(a);
     return f;
 }
@@ -168,20 +178,16 @@ static am_status apply(am_rewriter *rw, const am_graph *g, const epi_match *m)
     const am_op_def *op = NULL;
     char buf[256];
     am_site at = am_node_site(gemm, buf, sizeof(buf));
-    am_array *in[4], *y = NULL;
+    am_array *in[AM_MAX_OP_IO], *y = NULL;
     int n_in = fused_inputs(rw, g, m, at, in);
-    void *attrs = fused_attrs(gemm, m, &op);
+    uint64_t given = 0;
+    void *attrs = fused_attrs(gemm, m, &op, &given);
     if (!attrs) return am_last_status();
     am_status st = am_op_call(op, attrs, in, n_in, &y, 1, at);
     free(attrs);
     if (st != AM_OK) return st;
     am_node *n = am_entry_of(y).node;
-    n->attrs_given = gemm->attrs_given;
-    if (op != gemm->op) {
-        n->attrs_given |= 1ull << (am_attr_by_name(op, "act_type") - op->attrs);
-        if (!strcmp(m->act_type, "leaky") || !strcmp(m->act_type, "elu"))
-            n->attrs_given |= 1ull << (am_attr_by_name(op, "slope") - op->attrs);
-    }
+    n->attrs_given = gemm->attrs_given | given;
     if (!(n->name = strdup(g->names[m->gemm]))) return am_fail(AM_ERR_OOM, "out of memory");
     am_rw_set(rw, m->act >= 0 ? m->act : m->add, 0, am_entry_of(y));
     return AM_OK;
@@ -218,10 +224,10 @@ static void log_match(am_pass_ctx *ctx, const am_graph *g, const epi_match *m)
                     g->nodes[m->add]->op->name, op, gn);
     else if (m->add < 0)
         am_pass_log(ctx, "%s '%s' (%s) into %s '%s'", g->nodes[m->act]->op->name,
-                    g->names[m->act], m->act_type, op, gn);
+                    g->names[m->act], am_act_name(m->kind), op, gn);
     else
         am_pass_log(ctx, "bias '%s' and %s '%s' (%s) into %s '%s'", g->names[m->add],
-                    g->nodes[m->act]->op->name, g->names[m->act], m->act_type, op, gn);
+                    g->nodes[m->act]->op->name, g->names[m->act], am_act_name(m->kind), op, gn);
 }
 
 static am_graph *rewrite(am_graph *g, am_pass_ctx *ctx, const epi_match *ms, const int *at,
@@ -240,27 +246,15 @@ static am_graph *rewrite(am_graph *g, am_pass_ctx *ctx, const epi_match *ms, con
     return am_rw_finish(&rw);
 }
 
-static bool find_ops(epi_ops *o)
-{
-    *o = (epi_ops){am_op_find("FullyConnected"), am_op_find("Convolution"),
-                   am_op_find("Activation"), am_op_find("LeakyReLU"), am_op_find("relu"),
-                   am_op_find("sigmoid"), am_op_find("tanh"), am_op_find("broadcast_add"),
-                   am_op_find("elemwise_add")};
-    return o->fc && o->conv && o->activation && o->leaky && o->relu && o->sigmoid && o->tanh &&
-           o->bcast_add && o->elem_add;
-}
-
 am_graph *am_pass_epilogue(am_graph *g, am_pass_ctx *ctx)
 {
-    epi_ops ops;
-    epi_scan s = {.g = g, .ops = &ops};
+    epi_scan s = {.g = g};
     int *uses = NULL, *off = NULL, *at = malloc((size_t)(g->n_nodes + 1) * sizeof(int));
     epi_match *ms = malloc((size_t)(g->n_nodes + 1) * sizeof(epi_match));
     bool *absorbed = calloc((size_t)g->n_nodes + 1, sizeof(bool));
     am_graph *out = NULL;
     if (!at || !ms || !absorbed) am_fail(AM_ERR_OOM, "out of memory");
-    else if (find_ops(&ops) && am_fused_gemm_init() == AM_OK &&
-             am_graph_count_uses(g, &uses, &off) == AM_OK) {
+    else if (am_graph_count_uses(g, &uses, &off) == AM_OK) {
         s.uses = uses, s.off = off;
         if (find_matches(&s, ms, at, absorbed) == 0) {
             out = am_graph_retain(g);

@@ -1,16 +1,13 @@
-/* GEMM batching: independent FullyConnected nodes sharing one weight (and
- * bias), or dot nodes sharing one right operand, become one product over
- * their inputs joined along the rows, sliced back for each consumer.  An
- * unrolled RNN's input projections become one large GEMM this way. */
+/* GEMM batching: independent dense products (FullyConnected: GEMM facet
+ * AM_GEMM_DENSE) sharing one weight (and bias), or matrix products (dot:
+ * AM_GEMM_MATMUL) sharing one right operand, become one product over their
+ * inputs joined along the rows, sliced back for each consumer.  An unrolled
+ * RNN's input projections become one large GEMM this way. */
 #include "executor_impl.h"
 
 /* Most nodes batched at once: two levels of Concat of AM_MAX_OP_IO inputs
  * would allow more, but the reachability bitsets grow with the group. */
 #define MAX_BATCH 1024
-
-typedef struct gb_ops {
-    const am_op_def *fc, *dot;
-} gb_ops;
 
 /* A candidate product: node i reading its data as a (rows, cols) matrix. */
 typedef struct gb_cand {
@@ -23,22 +20,26 @@ typedef struct gb_group {
     int n;
 } gb_group;
 
-/* Node n is a product that may join a batch: FullyConnected, or dot with
- * transpose_a false, with known shapes and no empty operand. */
-static bool candidate(const gb_ops *ops, const am_node *n, gb_cand *c)
+/* Node n is a product that may join a batch: a dense product, or a matrix
+ * product with transpose_a false, whose data is input 0 (the rows joined),
+ * with known shapes and no empty operand. */
+static bool candidate(const am_node *n, gb_cand *c)
 {
-    if (!n->op || (n->op != ops->fc && n->op != ops->dot) || n->n_out != 1) return false;
+    const am_gemm_facet *gm = n->op ? n->op->gemm : NULL;
+    if (!gm || (gm->kind != AM_GEMM_DENSE && gm->kind != AM_GEMM_MATMUL) || gm->data != 0 ||
+        n->n_out != 1)
+        return false;
     for (int k = 0; k < n->n_in; k++) /* traced from them: nothing inferred backwards */
         if (n->inputs[k].node->shapes[n->inputs[k].index].ndim < 0 ||
             n->inputs[k].node->dtypes[n->inputs[k].index] == AM_DTYPE_COUNT)
             return false;
     const am_shape *d = &n->inputs[0].node->shapes[n->inputs[0].index], *y = &n->shapes[0];
-    int64_t v;
     if (d->ndim < 1 || y->ndim < 0 || am_shape_size(d) == 0 || am_shape_size(y) == 0)
         return false;
-    bool flatten = n->op == ops->fc && am_attr_read_int(n->op, n->attrs, "flatten", &v) && v;
-    if (n->op == ops->dot && (!am_attr_read_int(n->op, n->attrs, "transpose_a", &v) || v))
-        return false;
+    am_gemm_attrs ga;
+    gm->read(n->attrs, &ga);
+    bool flatten = gm->kind == AM_GEMM_DENSE && ga.flatten;
+    if (gm->kind == AM_GEMM_MATMUL && ga.transpose_a) return false;
     c->rows = 1;
     for (int i = 0; i < (flatten ? 1 : d->ndim - 1); i++) c->rows *= d->dim[i];
     c->cols = am_shape_size(d) / c->rows;
@@ -174,13 +175,13 @@ out:
 
 /* Candidates compatible with node rep (in order), at most MAX_BATCH;
  * done[] marks them so that each group is gathered once. */
-static int gather(const am_graph *g, const gb_ops *ops, int rep, bool *done, gb_cand *out)
+static int gather(const am_graph *g, int rep, bool *done, gb_cand *out)
 {
     gb_cand cr, c;
     int n = 0;
-    candidate(ops, g->nodes[rep], &cr);
+    candidate(g->nodes[rep], &cr);
     for (int i = rep; i < g->n_nodes && n < MAX_BATCH; i++) {
-        if (done[i] || !candidate(ops, g->nodes[i], &c) ||
+        if (done[i] || !candidate(g->nodes[i], &c) ||
             !compatible(g->nodes[rep], &cr, g->nodes[i], &c))
             continue;
         c.node = i;
@@ -191,7 +192,7 @@ static int gather(const am_graph *g, const gb_ops *ops, int rep, bool *done, gb_
 }
 
 /* The largest batchable group of g into best (n 0: none); AM_OK or an error. */
-static am_status best_group(const am_graph *g, const gb_ops *ops, gb_group *best)
+static am_status best_group(const am_graph *g, gb_group *best)
 {
     bool *done = calloc((size_t)g->n_nodes + 1, sizeof(bool));
     gb_group cur = {malloc(MAX_BATCH * sizeof(gb_cand)), 0};
@@ -200,8 +201,8 @@ static am_status best_group(const am_graph *g, const gb_ops *ops, gb_group *best
     am_status st = done && cur.c && best->c ? AM_OK : am_fail(AM_ERR_OOM, "out of memory");
     for (int i = 0; i < g->n_nodes && st == AM_OK; i++) {
         gb_cand c;
-        if (done[i] || !candidate(ops, g->nodes[i], &c)) continue;
-        cur.n = gather(g, ops, i, done, cur.c);
+        if (done[i] || !candidate(g->nodes[i], &c)) continue;
+        cur.n = gather(g, i, done, cur.c);
         if (cur.n < 2 || cur.n <= best->n) continue; /* cannot beat the best */
         if (independent(g, &cur) < 0) st = am_last_status();
         else if (cur.n >= 2 && cur.n > best->n) {
@@ -295,19 +296,18 @@ static void log_group(am_pass_ctx *ctx, const am_graph *g, const gb_group *gr)
     for (int j = 0; j < gr->n; j++) rows += gr->c[j].rows;
     am_pass_log(ctx, "%d %s nodes ('%s' ... '%s') sharing '%s' into one of %lld rows", gr->n,
                 first->op->name, g->names[gr->c[0].node], g->names[gr->c[gr->n - 1].node],
-                g->names[am_graph_index(g, first->inputs[1].node)], (long long)rows);
+                g->names[am_graph_index(g, first->inputs[first->op->gemm->weight].node)],
+                (long long)rows);
 }
 
 am_graph *am_pass_gemm_batch(am_graph *g, am_pass_ctx *ctx)
 {
-    gb_ops ops = {am_op_find("FullyConnected"), am_op_find("dot")};
-    if (!ops.fc || !ops.dot) return NULL;
     am_graph *cur = am_graph_retain(g);
     /* One group per rewrite: batching one group adds dependencies (through
      * the shared product) that decide whether another group stays acyclic. */
     for (;;) {
         gb_group best = {0};
-        am_status st = best_group(cur, &ops, &best);
+        am_status st = best_group(cur, &best);
         if (st != AM_OK || best.n < 2) {
             free(best.c);
             if (st == AM_OK) return cur;

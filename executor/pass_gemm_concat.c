@@ -1,6 +1,7 @@
-/* GEMM concatenation (horizontal fusion): independent FullyConnected nodes
- * reading the same data with different constant weights (the q/k/v
- * projections of attention, frozen), or dots sharing their left operand,
+/* GEMM concatenation (horizontal fusion): independent dense products
+ * (FullyConnected: GEMM facet AM_GEMM_DENSE) reading the same data with
+ * different constant weights (the q/k/v projections of attention, frozen),
+ * or matrix products (dot: AM_GEMM_MATMUL) sharing their left operand,
  * become one product over the weights joined along the output axis (a join
  * constant folding computes once), sliced back for each consumer.  Where it
  * applies and why only there: docs/passes/gemm_concat.md. */
@@ -15,12 +16,9 @@
  * three members: 16% slower, docs/passes/gemm_concat.md). */
 #define GC_MIN_WORK (1 << 18)
 
-/* What the members share: FullyConnected its data, dot its left operand. */
+/* What the members share: a dense product its data, a matrix product its
+ * left operand. */
 enum { GC_FC, GC_DOT };
-
-typedef struct gc_ops {
-    const am_op_def *fc, *dot;
-} gc_ops;
 
 /* A candidate: node i sharing input `shared`, contributing `width` columns
  * of the joined product. */
@@ -51,26 +49,28 @@ static int64_t work(am_entry x, bool flatten, int64_t width)
     return rows * width * (rows ? size / rows : 0);
 }
 
-/* FullyConnected with a 1-D bias (or none). */
+/* A dense product (data 0, weight 1, bias 2) with a 1-D bias (or none),
+ * whose width the pass may write. */
 static bool fc_candidate(const am_node *n, gc_cand *c)
 {
-    int64_t h, flatten;
+    const am_gemm_facet *gm = n->op->gemm;
+    am_gemm_attrs ga;
+    if (!gm->write || gm->weight != 1 || (n->n_in == 3 && gm->bias != 2)) return false;
     if (n->n_in == 3 && n->inputs[2].node->shapes[n->inputs[2].index].ndim != 1) return false;
-    if (!am_attr_read_int(n->op, n->attrs, "num_hidden", &h) ||
-        !am_attr_read_int(n->op, n->attrs, "flatten", &flatten) ||
-        work(n->inputs[0], flatten, h) <= GC_MIN_WORK)
-        return false;
-    *c = (gc_cand){.kind = GC_FC, .shared = n->inputs[0], .width = h};
+    gm->read(n->attrs, &ga);
+    if (work(n->inputs[0], ga.flatten, ga.num_out) <= GC_MIN_WORK) return false;
+    *c = (gc_cand){.kind = GC_FC, .shared = n->inputs[0], .width = ga.num_out};
     return true;
 }
 
-/* dot over matrices (rank 2 or more) with transpose_a false. */
+/* A matrix product (lhs 0, rhs 1) over matrices (rank 2 or more) with
+ * transpose_a false. */
 static bool dot_candidate(const am_node *n, gc_cand *c)
 {
-    int64_t ta, tb;
-    if (n->n_in != 2 || !am_attr_read_int(n->op, n->attrs, "transpose_a", &ta) ||
-        !am_attr_read_int(n->op, n->attrs, "transpose_b", &tb) || ta)
-        return false;
+    am_gemm_attrs ga;
+    n->op->gemm->read(n->attrs, &ga);
+    bool tb = ga.transpose_b;
+    if (n->n_in != 2 || n->op->gemm->weight != 1 || ga.transpose_a) return false;
     am_shape a = n->inputs[0].node->shapes[n->inputs[0].index];
     am_shape b = n->inputs[1].node->shapes[n->inputs[1].index];
     if (a.ndim < 2 || b.ndim < 2) return false;
@@ -81,20 +81,23 @@ static bool dot_candidate(const am_node *n, gc_cand *c)
 
 /* Node i is a product whose weights (every input but the shared one) are
  * constants or computed from constants alone (cst[]), over known inputs. */
-static bool candidate(const gc_ops *ops, const am_graph *g, const bool *cst, int i, gc_cand *c)
+static bool candidate(const am_graph *g, const bool *cst, int i, gc_cand *c)
 {
     const am_node *n = g->nodes[i];
-    if (!n->op || (n->op != ops->fc && n->op != ops->dot) || n->n_out != 1) return false;
+    const am_gemm_facet *gm = n->op ? n->op->gemm : NULL;
+    if (!gm || (gm->kind != AM_GEMM_DENSE && gm->kind != AM_GEMM_MATMUL) || gm->data != 0 ||
+        n->n_out != 1)
+        return false;
     for (int k = 0; k < n->n_in; k++)
         if (!known(n->inputs[k]) || (k > 0 && !cst[am_graph_index(g, n->inputs[k].node)]))
             return false;
-    bool ok = n->op == ops->fc ? fc_candidate(n, c) : dot_candidate(n, c);
+    bool ok = gm->kind == AM_GEMM_DENSE ? fc_candidate(n, c) : dot_candidate(n, c);
     c->node = i;
     return ok;
 }
 
 /* a and b may share one product: same op, shared input, dtypes, and
- * attributes but for num_hidden. */
+ * attributes but for the width (num_hidden). */
 static bool compatible(const am_node *a, const gc_cand *ca, const am_node *b, const gc_cand *cb)
 {
     if (a->op != b->op || ca->kind != cb->kind || a->n_in != b->n_in ||
@@ -105,14 +108,19 @@ static bool compatible(const am_node *a, const gc_cand *ca, const am_node *b, co
         if (a->inputs[k].node->dtypes[a->inputs[k].index] !=
             b->inputs[k].node->dtypes[b->inputs[k].index])
             return false;
-    for (const am_attr_field *f = a->op->attrs; f && f->name; f++) {
-        char sa[256], sb[256];
-        if (strcmp(f->name, "num_hidden") != 0 &&
-            strcmp(am_attr_format(f, a->attrs, sa, sizeof(sa)),
-                   am_attr_format(f, b->attrs, sb, sizeof(sb))) != 0)
-            return false;
-    }
-    return true;
+    if (ca->kind != GC_FC) return am_attrs_print_equal(a->op, a->attrs, b->attrs);
+    /* b with a's width compares equal to a when only the widths differ */
+    void *bw = malloc(b->op->attrs_size ? b->op->attrs_size : 1);
+    if (!bw) return false;
+    am_gemm_attrs ga, gb;
+    memcpy(bw, b->attrs, b->op->attrs_size);
+    a->op->gemm->read(a->attrs, &ga);
+    b->op->gemm->read(bw, &gb);
+    gb.num_out = ga.num_out;
+    b->op->gemm->write(bw, &gb);
+    bool same = am_attrs_print_equal(a->op, a->attrs, bw);
+    free(bw);
+    return same;
 }
 
 /* ---- choosing a group ---------------------------------------------------------------- */
@@ -146,15 +154,14 @@ static am_status independent(const am_graph *g, gc_group *gr)
 
 /* The first group of two or more independent, compatible candidates not
  * marked in done[]; gr->n 0 when there is none. */
-static am_status next_group(const am_graph *g, const gc_ops *ops, const bool *cst, bool *done,
-                            gc_group *gr)
+static am_status next_group(const am_graph *g, const bool *cst, bool *done, gc_group *gr)
 {
     gc_cand c, r;
     for (int i = 0; i < g->n_nodes; i++) {
-        if (done[i] || !candidate(ops, g, cst, i, &r)) continue;
+        if (done[i] || !candidate(g, cst, i, &r)) continue;
         gr->n = 0;
         for (int j = i; j < g->n_nodes && gr->n < MAX_MEMBERS; j++)
-            if (!done[j] && candidate(ops, g, cst, j, &c) &&
+            if (!done[j] && candidate(g, cst, j, &c) &&
                 compatible(g->nodes[i], &r, g->nodes[j], &c))
                 gr->c[gr->n++] = c;
         done[i] = true;
@@ -171,8 +178,8 @@ static am_status next_group(const am_graph *g, const gc_ops *ops, const bool *cs
 
 /* ---- rewriting -------------------------------------------------------------------------- */
 
-/* Attributes of the joined product: the first member's, with num_hidden
- * the total width for FullyConnected.  malloc'd, or NULL. */
+/* Attributes of the joined product: the first member's, with the total
+ * width for a dense product.  malloc'd, or NULL. */
 static void *joined_attrs(const am_node *first, const gc_group *gr)
 {
     void *attrs = malloc(first->op->attrs_size ? first->op->attrs_size : 1);
@@ -183,7 +190,12 @@ static void *joined_attrs(const am_node *first, const gc_group *gr)
     memcpy(attrs, first->attrs, first->op->attrs_size);
     int64_t width = 0;
     for (int j = 0; j < gr->n; j++) width += gr->c[j].width;
-    if (gr->c[0].kind == GC_FC) am_attr_write_int(first->op, attrs, "num_hidden", width);
+    if (gr->c[0].kind == GC_FC) {
+        am_gemm_attrs ga;
+        first->op->gemm->read(attrs, &ga);
+        ga.num_out = width;
+        first->op->gemm->write(attrs, &ga);
+    }
     return attrs;
 }
 
@@ -194,8 +206,9 @@ static am_array *joined(am_rewriter *rw, am_join_cache *jc, const gc_group *gr, 
     const am_node *first = rw->g->nodes[gr->c[0].node];
     am_entry w[MAX_MEMBERS], b[MAX_MEMBERS];
     am_array *in[3] = {am_rw_symbol(am_rw_get(rw, gr->c[0].shared)), NULL, NULL}, *y = NULL;
-    int64_t tb = 0;
-    if (gr->c[0].kind == GC_DOT) am_attr_read_int(first->op, first->attrs, "transpose_b", &tb);
+    am_gemm_attrs ga;
+    first->op->gemm->read(first->attrs, &ga);
+    bool tb = gr->c[0].kind == GC_DOT && ga.transpose_b;
     for (int j = 0; j < gr->n; j++) {
         const am_node *m = rw->g->nodes[gr->c[j].node];
         w[j] = am_rw_get(rw, m->inputs[1]);
@@ -285,10 +298,10 @@ static void log_group(am_pass_ctx *ctx, const am_graph *g, const gc_group *gr)
 }
 
 /* The next group of cur into gr (gr->n 0: none). */
-static am_status find_group(const am_graph *cur, const gc_ops *ops, gc_group *gr)
+static am_status find_group(const am_graph *cur, gc_group *gr)
 {
     bool *cst = am_graph_constants(cur), *done = calloc((size_t)cur->n_nodes + 1, sizeof(bool));
-    am_status st = cst && done ? next_group(cur, ops, cst, done, gr)
+    am_status st = cst && done ? next_group(cur, cst, done, gr)
                                : cst ? am_fail(AM_ERR_OOM, "out of memory") : am_last_status();
     free(cst), free(done);
     return st;
@@ -296,18 +309,16 @@ static am_status find_group(const am_graph *cur, const gc_ops *ops, gc_group *gr
 
 am_graph *am_pass_gemm_concat(am_graph *g, am_pass_ctx *ctx)
 {
-    gc_ops ops = {am_op_find("FullyConnected"), am_op_find("dot")};
     gc_group *gr = malloc(sizeof(*gr));
-    if (!ops.fc || !ops.dot || !gr) {
-        if (!gr) am_fail(AM_ERR_OOM, "out of memory");
-        free(gr);
+    if (!gr) {
+        am_fail(AM_ERR_OOM, "out of memory");
         return NULL;
     }
     am_graph *cur = am_graph_retain(g);
     /* One group per rewrite: joining one group adds dependencies (through
      * the joined product) that decide whether another stays acyclic. */
     while (cur) {
-        if (find_group(cur, &ops, gr) != AM_OK) break;
+        if (find_group(cur, gr) != AM_OK) break;
         if (gr->n < 2) {
             free(gr);
             return cur;

@@ -1,13 +1,10 @@
-/* GEMM sums: a sum (add_n, elemwise_add, broadcast_add of equal shapes, or a
- * tree of them) of dot products with the same transposes becomes one dot over
- * the operands joined along the contracted axis,
+/* GEMM sums: a sum (an op whose algebra facet adds: add_n, elemwise_add,
+ * broadcast_add of equal shapes, or a tree of them) of matrix products (GEMM
+ * facet AM_GEMM_MATMUL: dot) with the same transposes becomes one product
+ * over the operands joined along the contracted axis,
  *     sum_t op(A_t) op(B_t) = op(join A_t) op(join B_t),
  * so the weight gradient of an unrolled RNN, sum_t G_t^T X_t, is one GEMM. */
 #include "executor_impl.h"
-
-typedef struct gs_ops {
-    const am_op_def *dot, *add_n, *add, *badd;
-} gs_ops;
 
 /* A dot that may join others: an (m, n) product with these transposes. */
 typedef struct gs_dot {
@@ -26,7 +23,6 @@ typedef struct gs_tree {
 
 typedef struct gs_state {
     am_graph *g;
-    gs_ops ops;
     int *uses, *offset;     /* am_graph_count_uses */
     bool *interior;         /* a sum absorbed into the sum that reads it */
     bool *cst;              /* am_graph_constants: joins of these fold away */
@@ -45,12 +41,14 @@ static const am_shape *shape_of(am_entry e)
 
 /* n adds same-shape values: add_n, elemwise_add, or broadcast_add that does
  * not broadcast; its output shape and dtype are known. */
-static bool is_sum(const gs_ops *ops, const am_node *n)
+static bool is_sum(const am_node *n)
 {
-    if (!n->op || n->n_out != 1 || n->shapes[0].ndim < 0 || n->dtypes[0] == AM_DTYPE_COUNT)
+    const am_op_algebra *al = n->op ? n->op->algebra : NULL;
+    if (!al || al->arith != AM_ARITH_ADD || n->n_out != 1 || n->shapes[0].ndim < 0 ||
+        n->dtypes[0] == AM_DTYPE_COUNT)
         return false;
-    if (n->op == ops->add_n || n->op == ops->add) return true;
-    if (n->op != ops->badd) return false;
+    if (al->operands == AM_OPERANDS_NARY || al->operands == AM_OPERANDS_SAME) return true;
+    if (al->operands != AM_OPERANDS_BROADCAST) return false;
     for (int k = 0; k < n->n_in; k++)
         if (!am_shape_equal(*shape_of(n->inputs[k]), n->shapes[0])) return false;
     return true;
@@ -62,32 +60,34 @@ static void mark_interior(gs_state *s)
 {
     for (int i = 0; i < s->g->n_nodes; i++) {
         const am_node *n = s->g->nodes[i];
-        if (!is_sum(&s->ops, n)) continue;
+        if (!is_sum(n)) continue;
         for (int k = 0; k < n->n_in; k++) {
             am_entry e = n->inputs[k];
-            if (is_sum(&s->ops, e.node) && uses_of(s, e) == 1 &&
+            if (is_sum(e.node) && uses_of(s, e) == 1 &&
                 am_shape_equal(*shape_of(e), n->shapes[0]) && e.node->dtypes[0] == n->dtypes[0])
                 s->interior[am_graph_index(s->g, e.node)] = true;
         }
     }
 }
 
-/* e is a dot read only by its sum, over known matrices (rank 2 or more, not
- * empty): fills d. */
+/* e is a matrix product (lhs 0, rhs 1) read only by its sum, over known
+ * matrices (rank 2 or more, not empty): fills d. */
 static bool dot_leaf(const gs_state *s, am_entry e, gs_dot *d)
 {
     const am_node *n = e.node;
-    int64_t ta, tb;
-    if (n->op != s->ops.dot || n->n_out != 1 || n->n_in != 2 || uses_of(s, e) != 1 ||
-        !am_attr_read_int(n->op, n->attrs, "transpose_a", &ta) ||
-        !am_attr_read_int(n->op, n->attrs, "transpose_b", &tb))
+    const am_gemm_facet *gm = n->op ? n->op->gemm : NULL;
+    if (!gm || gm->kind != AM_GEMM_MATMUL || gm->data != 0 || gm->weight != 1 ||
+        n->n_out != 1 || n->n_in != 2 || uses_of(s, e) != 1)
         return false;
+    am_gemm_attrs ga;
+    gm->read(n->attrs, &ga);
+    bool ta = ga.transpose_a, tb = ga.transpose_b;
     const am_shape *a = shape_of(n->inputs[0]), *b = shape_of(n->inputs[1]);
     if (a->ndim < 2 || b->ndim < 2 || am_shape_size(a) == 0 || am_shape_size(b) == 0)
         return false;
     am_shape ma = am_join_matrix_shape(*a, ta ? AM_JOIN_FIRST : AM_JOIN_LAST);
     am_shape mb = am_join_matrix_shape(*b, tb ? AM_JOIN_LAST : AM_JOIN_FIRST);
-    *d = (gs_dot){ta != 0, tb != 0, ta ? ma.dim[1] : ma.dim[0], tb ? mb.dim[0] : mb.dim[1]};
+    *d = (gs_dot){ta, tb, ta ? ma.dim[1] : ma.dim[0], tb ? mb.dim[0] : mb.dim[1]};
     return true;
 }
 
@@ -356,7 +356,7 @@ static int find_trees(gs_state *s)
     int n_trees = 0;
     mark_interior(s);
     for (int i = 0; i < s->g->n_nodes; i++) {
-        if (s->interior[i] || !is_sum(&s->ops, s->g->nodes[i])) continue;
+        if (s->interior[i] || !is_sum(s->g->nodes[i])) continue;
         gs_tree *t = &s->tree[i];
         int groups = collect(s, i, t) == AM_OK ? find_groups(s, t) : -1;
         if (groups < 0) return -1;
@@ -368,9 +368,7 @@ static int find_trees(gs_state *s)
 
 am_graph *am_pass_gemm_sum(am_graph *g, am_pass_ctx *ctx)
 {
-    gs_state s = {g, {am_op_find("dot"), am_op_find("add_n"), am_op_find("elemwise_add"),
-                      am_op_find("broadcast_add")}, NULL, NULL, NULL, NULL, NULL};
-    if (!s.ops.dot || !s.ops.add_n || !s.ops.add || !s.ops.badd) return NULL;
+    gs_state s = {g, NULL, NULL, NULL, NULL, NULL};
     if (am_graph_count_uses(g, &s.uses, &s.offset) != AM_OK) return NULL;
     s.interior = calloc((size_t)g->n_nodes + 1, sizeof(bool));
     s.tree = calloc((size_t)g->n_nodes + 1, sizeof(gs_tree));

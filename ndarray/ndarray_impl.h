@@ -272,11 +272,21 @@ bool am_set_training(bool on);
 
 /* Checks the built-in table once (unique names, required slots). */
 am_status am_registry_init(void);
-/* Registers the executor's fused ops (executor/passes.c); am_op_find calls
- * it for an unknown "_amber_" name. */
-am_status am_executor_register_ops(void);
+/* The fused GEMM ops (ops/fused_gemm.c).  setup finds, among ops, the
+ * activation facets that compute each am_act (the registry passes its
+ * built-in table at initialization); derive builds the fused op of base's
+ * GEMM facet (not registered; NULL with an error, or NULL when base names
+ * none); act_known: the fused ops can apply act. */
+void am_fused_gemm_setup(const am_op_def *const *ops, int n);
+const am_op_def *am_fused_gemm_derive(const am_op_def *base);
+bool am_fused_gemm_act_known(am_act act);
+/* act as the fused ops' act_type spells it ("relu"); "none" for AM_ACT_NONE. */
+const char *am_act_name(am_act act);
 /* Ops in the built-in table; they come first in registry order. */
 int am_registry_builtin_count(void);
+/* Internal ops (AM_OP_INTERNAL) the registry adds at initialization; they
+ * follow the built-in ones in registry order. */
+int am_registry_internal_count(void);
 
 /* Prints the registry: one line per op, or docs/ops.md's Markdown. */
 void am_ops_print(FILE *f, bool as_markdown);

@@ -58,6 +58,11 @@ static const char *entry_problem(const am_op_def *op)
     for (const am_attr_field *f = op->attrs; f && f->name; f++, nf++)
         if (f->type == AM_ATTR_ENUM && !f->choices) return "has an enum attribute without choices";
     if (nf >= 64) return "has 64 or more attributes";
+    if (op->gemm && (!op->gemm->read || op->gemm->data < 0 || op->gemm->weight < 0))
+        return "has a GEMM facet without read, data or weight";
+    if (op->activation && op->activation->act == AM_ACT_NONE && !op->activation->read)
+        return "has an activation facet that names no activation and cannot read one";
+    if (op->batchnorm && !op->batchnorm->read) return "has a batchnorm facet without read";
     return NULL;
 }
 
@@ -86,20 +91,52 @@ static void self_check(void)
     }
 }
 
+/* The executor's elementwise fused op, an internal op (AM_OP_INTERNAL): its
+ * definition stays beside the fuse pass that writes its program (its
+ * attribute struct), and the registry holds only a pointer to that const
+ * definition, so ndarray/ calls no executor code. */
+extern const am_op_def am_op_fused_elemwise;
+
+static am_status add_user(const am_op_def *def);
+static int n_internal; /* the first registered ops: register_internal's */
+
+/* Internal ops, registered after the built-in ones and before any user op:
+ * the elementwise fused op, and the fused GEMM ops derived from the GEMM
+ * facets of the built-in ops (ops/fused_gemm.c). */
+static void register_internal(void)
+{
+    am_fused_gemm_setup(builtin, BUILTIN_COUNT);
+    am_status st = add_user(&am_op_fused_elemwise);
+    for (int i = 0; i < BUILTIN_COUNT && st == AM_OK; i++) {
+        if (!builtin[i]->gemm || !builtin[i]->gemm->fused) continue;
+        const am_op_def *f = am_fused_gemm_derive(builtin[i]);
+        st = f ? add_user(f) : am_last_status();
+    }
+    if (st != AM_OK) {
+        fprintf(stderr, "amber: registering the internal ops: %s\n", am_last_error());
+        AM_ASSERT(!"an internal op does not register");
+    }
+    n_internal = n_user;
+}
+
+static void init_once(void)
+{
+    self_check();
+    register_internal();
+}
+
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
 am_status am_registry_init(void)
 {
-    pthread_once(&once, self_check);
+    pthread_once(&once, init_once);
     return AM_OK;
 }
 
-am_status am_op_register(const am_op_def *def)
+/* Adds def to the registered ops: AM_ERR_ARG when its name or an alias is
+ * taken. */
+static am_status add_user(const am_op_def *def)
 {
-    am_registry_init();
-    if (!def) return am_fail(AM_ERR_ARG, "am_op_register: def is NULL");
-    const char *why = entry_problem(def);
-    if (why) return am_fail(AM_ERR_ARG, "am_op_register: op %s %s", def->name ? def->name : "?", why);
     am_status st = AM_OK;
     pthread_mutex_lock(&user_lock);
     const char *clash = find_unlocked(def->name) ? def->name : NULL;
@@ -118,6 +155,29 @@ am_status am_op_register(const am_op_def *def)
     return st;
 }
 
+am_status am_op_register(const am_op_def *def)
+{
+    am_registry_init();
+    if (!def) return am_fail(AM_ERR_ARG, "am_op_register: def is NULL");
+    const char *why = entry_problem(def);
+    if (why) return am_fail(AM_ERR_ARG, "am_op_register: op %s %s", def->name ? def->name : "?", why);
+    if (def->gemm && def->gemm->fused) {
+        /* its fused op first, so that a clash leaves neither registered */
+        pthread_mutex_lock(&user_lock);
+        bool taken = find_unlocked(def->gemm->fused) != NULL;
+        pthread_mutex_unlock(&user_lock);
+        if (taken)
+            return am_fail(AM_ERR_ARG, "am_op_register: op %s: the name %s of its fused op is "
+                           "already registered", def->name, def->gemm->fused);
+    }
+    /* derived before either is added, so that a failure registers neither */
+    const am_op_def *f = def->gemm && def->gemm->fused ? am_fused_gemm_derive(def) : NULL;
+    if (def->gemm && def->gemm->fused && !f) return am_last_status();
+    am_status st = add_user(def);
+    if (st == AM_OK && f) st = add_user(f);
+    return st;
+}
+
 const am_op_def *am_op_find(const char *name)
 {
     am_registry_init();
@@ -128,18 +188,17 @@ const am_op_def *am_op_find(const char *name)
     pthread_mutex_lock(&user_lock);
     const am_op_def *op = find_unlocked(name);
     pthread_mutex_unlock(&user_lock);
-    /* The executor's fused ops register on first use; a graph read from a
-     * file may name one before any pass ran in this process. */
-    if (!op && strncmp(name, "_amber_", 7) == 0 && am_executor_register_ops() == AM_OK) {
-        pthread_mutex_lock(&user_lock);
-        op = find_unlocked(name);
-        pthread_mutex_unlock(&user_lock);
-    }
     if (!op) am_fail(AM_ERR_UNKNOWN_OP, "unknown operator '%s'", name);
     return op;
 }
 
 int am_registry_builtin_count(void) { return BUILTIN_COUNT; }
+
+int am_registry_internal_count(void)
+{
+    am_registry_init();
+    return n_internal;
+}
 
 int am_op_count(void)
 {

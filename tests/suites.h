@@ -149,3 +149,5 @@ SUITE(diagnostics)
 SUITE(threads)
 /* pass_facets */
 SUITE(pass_facets)
+/* gemm_facets */
+SUITE(gemm_facets)

@@ -172,6 +172,9 @@ enum {
     AM_OP_SURROGATE_GRAD = 1u << 6, /* gradient by definition, not the forward's derivative
                                      * (straight-through estimators, gradient scaling): the
                                      * gradient check skips it; its tests check the values */
+    /* Made by the optimizing passes (_amber_fused_*), registered with the
+     * built-in ops and listed as internal; a graph a pass wrote may name one. */
+    AM_OP_INTERNAL   = 1u << 7,
 };
 
 typedef struct am_inplace_pair {
@@ -240,6 +243,92 @@ static inline bool am_arith_associates(am_arith a)
 {
     return a == AM_ARITH_ADD || a == AM_ARITH_MUL;
 }
+
+/* The GEMM facet: out = a product of input `data` with input `weight`, plus
+ * input `bias` when the attributes give one.  The passes that merge,
+ * batch or extend products (epilogue, bnfold, gemm_batch, gemm_concat,
+ * gemm_sum) read it; `kind` says which algebra the product follows. */
+typedef enum am_gemm_kind {
+    /* FullyConnected: data as a (rows, cols) matrix (flatten: the first axis
+     * by the rest, else all but the last axis by the last) times weight^T,
+     * weight (num_out, cols); output channels on the last axis. */
+    AM_GEMM_DENSE,
+    /* Convolution: weight (num_out, ...); output channels on channel_axis. */
+    AM_GEMM_CONV,
+    /* dot: data's last axis (first, transpose_a) with weight's first (last,
+     * transpose_b); no bias, no num_out. */
+    AM_GEMM_MATMUL,
+    /* batch_dot: a matrix product per leading index on the last two axes. */
+    AM_GEMM_BATCHED,
+} am_gemm_kind;
+
+/* The attributes a GEMM op has in common, as its facet reads and writes them
+ * (fields an op lacks read as 0 / false and are ignored when written). */
+typedef struct am_gemm_attrs {
+    int64_t num_out;          /* output channels: num_hidden, num_filter */
+    bool no_bias, flatten, transpose_a, transpose_b;
+} am_gemm_attrs;
+
+typedef struct am_gemm_facet {
+    am_gemm_kind kind;
+    int data, weight, bias;   /* input indices; bias -1: the op never takes one */
+    /* The axis of an ndim-axis output 0 holding the output channels (one per
+     * row of the weight, whose axis 0 they are); NULL: no such axis (dot). */
+    int (*channel_axis)(const void *attrs, int ndim);
+    void (*read)(const void *attrs, am_gemm_attrs *g);   /* required */
+    /* Writes g into attrs (a copy of the op's attributes); NULL: passes
+     * never change this op's attributes, so epilogue, bnfold and gemm_concat
+     * leave it alone.  The epilogue pass adds a bias only where `bias` is
+     * the input after the last one the op has without it. */
+    void (*write)(void *attrs, const am_gemm_attrs *g);
+    /* The name of the op the registry derives when it registers this one:
+     * this op, then an activation applied in place over its output
+     * (am_op_fused_gemm), which the epilogue pass makes.  NULL: none. */
+    const char *fused;
+} am_gemm_facet;
+
+/* The activation functions the activation facet names; the fused GEMM ops'
+ * act_type spells them, in this order, after AM_ACT_NONE. */
+typedef enum am_act {
+    AM_ACT_NONE,
+    AM_ACT_RELU,
+    AM_ACT_SIGMOID,
+    AM_ACT_TANH,
+    AM_ACT_SOFTRELU,  /* log(1 + e^x) */
+    AM_ACT_SOFTSIGN,  /* x / (1 + |x|) */
+    AM_ACT_LEAKY,     /* x, else slope * x */
+    AM_ACT_ELU,       /* x, else slope * (e^x - 1) */
+    AM_ACT_SELU,
+    AM_ACT_GELU,
+    AM_ACT_COUNT
+} am_act;
+
+/* The activation facet: out = act(in0), deterministic, one input, one output,
+ * elementwise (in place allowed). */
+typedef struct am_activation_facet {
+    am_act act;               /* what the op computes; AM_ACT_NONE: `read` says */
+    /* The activation these attributes compute, and its slope (leaky, elu);
+     * AM_ACT_NONE when they compute none of the above (prelu, rrelu). */
+    am_act (*read)(const void *attrs, double *slope);
+    /* Sets attrs (holding the defaults) to compute act with slope; false when
+     * the op cannot.  NULL: the op computes only `act`, with no attributes. */
+    bool (*write)(void *attrs, am_act act, double slope);
+} am_activation_facet;
+
+/* What batch normalisation at inference computes, for folding it into a
+ * preceding product: out = (data - moving_mean) / sqrt(moving_var + eps) *
+ * gamma + beta over channel `axis` (gamma 1 with fix_gamma); outputs past
+ * the first are statistics nothing at inference needs. */
+typedef struct am_batchnorm_attrs {
+    int64_t axis;             /* may be negative */
+    double eps;
+    bool fix_gamma;
+} am_batchnorm_attrs;
+
+typedef struct am_batchnorm_facet {
+    int data, gamma, beta, moving_mean, moving_var; /* input indices */
+    void (*read)(const void *attrs, am_batchnorm_attrs *b);
+} am_batchnorm_facet;
 
 typedef struct am_op_def {
     const char *name;                    /* MXNet's name: "FullyConnected" */
@@ -321,6 +410,10 @@ typedef struct am_op_def {
      * no error, when the attributes describe no permutation of ndim axes.
      * Chains of such ops compose into one transpose. */
     bool (*permutation)(const void *attrs, int ndim, int *perm);
+    /* ---- what the GEMM-family passes read (NULL: none) ---- */
+    const am_gemm_facet *gemm;
+    const am_activation_facet *activation;
+    const am_batchnorm_facet *batchnorm;
 } am_op_def;
 
 /* Most subgraphs of one op (_cond has 3). */
@@ -349,6 +442,16 @@ AM_API const am_op_def *am_op_find(const char *name);
 /* Built-in and registered ops, in registry order. */
 AM_API int am_op_count(void);
 AM_API const am_op_def *am_op_at(int i);
+
+/* The op the registry derived from op's GEMM facet (op->gemm->fused):
+ * op, then an activation in place over its output; NULL when there is none. */
+AM_API const am_op_def *am_op_fused_gemm(const am_op_def *op);
+/* New attributes (free()) for fused, the op am_op_fused_gemm gave for a GEMM
+ * op: gemm_attrs (that op's) then act and slope.  *given (may be NULL) gets
+ * the bits of the fields act and slope (for leaky and elu) set.  NULL with
+ * AM_ERR_ARG when fused is not such an op or act is out of range. */
+AM_API void *am_op_fused_gemm_attrs(const am_op_def *fused, const void *gemm_attrs, am_act act,
+                                    double slope, uint64_t *given);
 
 /* Number of inputs the op takes with these parsed attributes. */
 AM_API int am_op_num_inputs(const am_op_def *op, const void *attrs);

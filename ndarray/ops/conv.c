@@ -670,12 +670,36 @@ static int bwd_visible(const void *attrs) { return fwd_inputs(attrs); }
 static const char *const fwd_names[] = {"data", "weight", "bias", NULL};
 static const char *const bwd_names[] = {"out_grad", "data", "weight", "bias", NULL};
 
+/* The GEMM facet of Convolution: weight (num_filter, ...), channels on axis 1
+ * (NCW, NCHW, NCDHW). */
+static void conv_gemm_read(const void *attrs, am_gemm_attrs *g)
+{
+    const conv_attrs *a = attrs;
+    *g = (am_gemm_attrs){.num_out = a->num_filter, .no_bias = a->no_bias};
+}
+
+static void conv_gemm_write(void *attrs, const am_gemm_attrs *g)
+{
+    conv_attrs *a = attrs;
+    a->num_filter = g->num_out, a->no_bias = g->no_bias;
+}
+
+static int conv_channel_axis(const void *attrs, int ndim)
+{
+    AM_UNUSED(attrs), AM_UNUSED(ndim);
+    return 1;
+}
+
+static const am_gemm_facet conv_gemm = {
+    .kind = AM_GEMM_CONV, .data = 0, .weight = 1, .bias = 2, .channel_axis = conv_channel_axis,
+    .read = conv_gemm_read, .write = conv_gemm_write, .fused = "_amber_fused_conv"};
+
 const am_op_def am_op_convolution = {
     .name = "Convolution", .aliases = (const char *const[]){"_npx_convolution", "Convolution_v1", NULL},
     .input_names = fwd_names, .num_inputs = fwd_inputs, .num_outputs = 1,
     .attrs = conv_fields, .attrs_size = sizeof(conv_attrs), .infer_shape = conv_shape,
     .infer_dtype = conv_dtype, .temp_bytes = conv_temp, .cpu = conv_cpu, .gradient = conv_grad,
-    .fuse = AM_FUSE_OPAQUE, .flags = AM_OP_NEEDS_TEMP,
+    .fuse = AM_FUSE_OPAQUE, .flags = AM_OP_NEEDS_TEMP, .gemm = &conv_gemm,
     .doc = "1-D (NCW), 2-D (NCHW) or 3-D (NCDHW) convolution, grouped or depthwise, plus bias."};
 
 const am_op_def am_op_backward_convolution = {

@@ -192,12 +192,27 @@ UNARY_GRADS(UNARY_GRAD)
 #define GRAD_OF_0(id) id##_grad
 #define GRAD_OF_AM_OP_NO_GRAD(id) NULL
 
+/* The activation facet of the unary ops that are activations: ACT_FACET(id)
+ * is &id_act where ACT_PROBE_id is defined (a second macro argument appears),
+ * else NULL. */
+static const am_activation_facet relu_act = {.act = AM_ACT_RELU};
+static const am_activation_facet sigmoid_act = {.act = AM_ACT_SIGMOID};
+static const am_activation_facet tanh_act = {.act = AM_ACT_TANH};
+static const am_activation_facet softsign_act = {.act = AM_ACT_SOFTSIGN};
+#define ACT_PROBE_relu ~, &relu_act
+#define ACT_PROBE_sigmoid ~, &sigmoid_act
+#define ACT_PROBE_tanh ~, &tanh_act
+#define ACT_PROBE_softsign ~, &softsign_act
+#define ACT_SECOND(a, b, ...) b
+#define ACT_SECOND_(...) ACT_SECOND(__VA_ARGS__)
+#define ACT_FACET(id) ACT_SECOND_(ACT_PROBE_##id, NULL, ~)
+
 #define UNARY_DEF(id, aliases_, dtype_fn, fl, doc_)                                        \
     const am_op_def am_op_##id = {                                                         \
         .name = #id, .aliases = aliases_, .input_names = data_input, .num_outputs = 1,     \
         .infer_shape = am_infer_shape_same, .infer_dtype = dtype_fn, .cpu = id##_cpu,      \
         .gradient = GRAD_OF_##fl(id), .inplace = inplace_00, .fuse = AM_FUSE_ELEMWISE,     \
-        .flags = fl, .doc = doc_};                                                         \
+        .flags = fl, .doc = doc_, .activation = ACT_FACET(id)};                            \
     am_array *am_##id##_at(am_array *x, am_site at) { return call1(&am_op_##id, NULL, x, at); }
 
 #define ANY_DEF(id, FE, DE, IE, fl, doc) UNARY_DEF(id, NULL, am_infer_dtype_same, fl, doc)
@@ -556,12 +571,33 @@ static am_status activation_grad(GRAD_PARAMS)
     }
 }
 
+/* The activation facet: act_type i is am_act i + 1 (relu .. softsign). */
+_Static_assert(ACT_RELU + 1 == AM_ACT_RELU && ACT_SOFTSIGN + 1 == AM_ACT_SOFTSIGN,
+               "act_types and am_act disagree");
+
+static am_act activation_facet_read(const void *attrs, double *slope)
+{
+    *slope = 0;
+    return (am_act)(((const act_attrs *)attrs)->act_type + 1);
+}
+
+static bool activation_facet_write(void *attrs, am_act act, double slope)
+{
+    AM_UNUSED(slope);
+    if (act < AM_ACT_RELU || act > AM_ACT_SOFTSIGN) return false;
+    ((act_attrs *)attrs)->act_type = (int)act - 1;
+    return true;
+}
+
+static const am_activation_facet activation_facet = {.read = activation_facet_read,
+                                                  .write = activation_facet_write};
+
 const am_op_def am_op_activation = {
     .name = "Activation", .aliases = (const char *const[]){"_npx_activation", NULL},
     .input_names = (const char *const[]){"data", NULL}, .num_outputs = 1, .attrs = act_fields,
     .attrs_size = sizeof(act_attrs), .infer_shape = am_infer_shape_same,
     .infer_dtype = float_dtype, .cpu = activation_cpu, .gradient = activation_grad,
-    .inplace = inplace_00,
+    .inplace = inplace_00, .activation = &activation_facet,
     .fuse = AM_FUSE_ELEMWISE, .doc = "An activation function chosen by act_type."};
 
 am_array *am_activation_at(am_array *x, const char *act_type, am_site at)
@@ -854,13 +890,44 @@ static am_status leaky_grad(GRAD_PARAMS)
     return set_grad0(in, ig, MUL(og, d), at);
 }
 
+/* The activation facet: leaky, elu, selu and gelu (prelu reads a learned
+ * gamma, rrelu draws its slopes). */
+static const struct {
+    int type;
+    am_act act;
+} leaky_acts[] = {{LEAKY_LEAKY, AM_ACT_LEAKY}, {LEAKY_ELU, AM_ACT_ELU},
+                  {LEAKY_SELU, AM_ACT_SELU}, {LEAKY_GELU, AM_ACT_GELU}};
+
+static am_act leaky_facet_read(const void *attrs, double *slope)
+{
+    const leaky_attrs *a = attrs;
+    *slope = a->slope;
+    for (size_t i = 0; i < sizeof(leaky_acts) / sizeof(leaky_acts[0]); i++)
+        if (leaky_acts[i].type == a->act_type) return leaky_acts[i].act;
+    return AM_ACT_NONE;
+}
+
+static bool leaky_facet_write(void *attrs, am_act act, double slope)
+{
+    leaky_attrs *a = attrs;
+    for (size_t i = 0; i < sizeof(leaky_acts) / sizeof(leaky_acts[0]); i++)
+        if (leaky_acts[i].act == act) {
+            a->act_type = leaky_acts[i].type, a->slope = slope;
+            return true;
+        }
+    return false;
+}
+
+static const am_activation_facet leaky_facet = {.read = leaky_facet_read,
+                                             .write = leaky_facet_write};
+
 const am_op_def am_op_leaky_relu = {
     .name = "LeakyReLU", .aliases = (const char *const[]){"_npx_leaky_relu", NULL},
     .input_names = (const char *const[]){"data", "gamma", NULL},
     .num_inputs = leaky_num_inputs, .num_outputs_of = leaky_num_outputs,
     .num_visible = leaky_num_visible, .attrs = leaky_fields, .attrs_size = sizeof(leaky_attrs),
     .infer_shape = leaky_shape, .infer_dtype = float_dtype, .cpu = leaky_cpu,
-    .gradient = leaky_grad, .inplace = inplace_00,
+    .gradient = leaky_grad, .inplace = inplace_00, .activation = &leaky_facet,
     /* Opaque: prelu broadcasts gamma along axis 1 (not NumPy's way) and rrelu
      * draws random slopes in training. */
     .fuse = AM_FUSE_OPAQUE, .flags = AM_OP_RANDOM,

@@ -306,10 +306,22 @@ static am_status batch_dot_grad(const am_grad_ctx *g, am_array *const *in, am_ar
     return AM_OK;
 }
 
+/* The GEMM facet of dot and batch_dot: no bias, no width; the transposes. */
+static void dot_gemm_read(const void *attrs, am_gemm_attrs *g)
+{
+    const dot_attrs *d = attrs;
+    *g = (am_gemm_attrs){.transpose_a = d->transpose_a, .transpose_b = d->transpose_b};
+}
+
+static const am_gemm_facet dot_gemm = {.kind = AM_GEMM_MATMUL, .data = 0, .weight = 1, .bias = -1,
+                                    .read = dot_gemm_read};
+static const am_gemm_facet batch_dot_gemm = {.kind = AM_GEMM_BATCHED, .data = 0, .weight = 1,
+                                          .bias = -1, .read = dot_gemm_read};
+
 const am_op_def am_op_dot = {
     .name = "dot", .input_names = lhs_rhs, .num_outputs = 1, .attrs = dot_fields,
     .attrs_size = sizeof(dot_attrs), .infer_shape = dot_shape, .infer_dtype = dot_dtype,
-    .cpu = dot_cpu, .gradient = dot_grad, .fuse = AM_FUSE_OPAQUE,
+    .cpu = dot_cpu, .gradient = dot_grad, .fuse = AM_FUSE_OPAQUE, .gemm = &dot_gemm,
     .doc = "Dot product: lhs's last axis (first with transpose_a) with rhs's first (last "
            "with transpose_b); two vectors give shape (1,)."};
 
@@ -388,6 +400,7 @@ const am_op_def am_op_batch_dot = {
     .name = "batch_dot", .input_names = lhs_rhs, .num_outputs = 1, .attrs = dot_fields,
     .attrs_size = sizeof(dot_attrs), .infer_shape = batch_dot_shape, .infer_dtype = dot_dtype,
     .cpu = batch_dot_cpu, .gradient = batch_dot_grad, .fuse = AM_FUSE_OPAQUE,
+    .gemm = &batch_dot_gemm,
     .doc = "Batched matrix product: (..., n, k) x (..., k, m), with optional transposes of the "
            "last two axes."};
 
@@ -578,11 +591,34 @@ static am_status fc_grad(const am_grad_ctx *g, am_array *const *in, am_array *co
     return AM_OK;
 }
 
+/* The GEMM facet: data (rows, cols) x weight (num_hidden, cols)^T + bias. */
+static void fc_gemm_read(const void *attrs, am_gemm_attrs *g)
+{
+    const fc_attrs *a = attrs;
+    *g = (am_gemm_attrs){.num_out = a->num_hidden, .no_bias = a->no_bias, .flatten = a->flatten};
+}
+
+static void fc_gemm_write(void *attrs, const am_gemm_attrs *g)
+{
+    fc_attrs *a = attrs;
+    a->num_hidden = g->num_out, a->no_bias = g->no_bias, a->flatten = g->flatten;
+}
+
+static int fc_channel_axis(const void *attrs, int ndim)
+{
+    AM_UNUSED(attrs);
+    return ndim - 1;
+}
+
+static const am_gemm_facet fc_gemm = {
+    .kind = AM_GEMM_DENSE, .data = 0, .weight = 1, .bias = 2, .channel_axis = fc_channel_axis,
+    .read = fc_gemm_read, .write = fc_gemm_write, .fused = "_amber_fused_fc"};
+
 const am_op_def am_op_fully_connected = {
     .name = "FullyConnected", .input_names = fc_inputs, .num_inputs = fc_num_inputs,
     .num_outputs = 1, .attrs = fc_fields, .attrs_size = sizeof(fc_attrs),
     .infer_shape = fc_shape, .infer_dtype = fc_dtype, .cpu = fc_cpu, .gradient = fc_grad,
-    .fuse = AM_FUSE_OPAQUE, .flags = AM_OP_PARTIAL_SHAPES,
+    .fuse = AM_FUSE_OPAQUE, .flags = AM_OP_PARTIAL_SHAPES, .gemm = &fc_gemm,
     .doc = "y = data weight^T + bias; weight (num_hidden, in); flatten views data as "
            "(N, in), else the last axis is in."};
 

@@ -453,6 +453,16 @@ static am_status batch_norm_grad(const am_grad_ctx *g, am_array *const *in, am_a
     return AM_OK;
 }
 
+static void batch_norm_facet_read(const void *attrs, am_batchnorm_attrs *b)
+{
+    const batch_norm_attrs *a = attrs;
+    *b = (am_batchnorm_attrs){.axis = a->axis, .eps = a->eps, .fix_gamma = a->fix_gamma};
+}
+
+static const am_batchnorm_facet batch_norm_facet = {
+    .data = 0, .gamma = 1, .beta = 2, .moving_mean = 3, .moving_var = 4,
+    .read = batch_norm_facet_read};
+
 const am_op_def am_op_batch_norm = {
     .name = "BatchNorm", .aliases = (const char *const[]){"_npx_batch_norm", "BatchNorm_v1", NULL},
     .input_names = (const char *const[]){"data", "gamma", "beta", "moving_mean", "moving_var",
@@ -461,6 +471,7 @@ const am_op_def am_op_batch_norm = {
     .attrs = batch_norm_fields, .attrs_size = sizeof(batch_norm_attrs),
     .infer_shape = batch_norm_shape, .infer_dtype = batch_norm_dtype, .cpu = batch_norm_cpu,
     .gradient = batch_norm_grad, .inplace = same_slot, .fuse = AM_FUSE_OPAQUE,
+    .batchnorm = &batch_norm_facet,
     .doc = "(x - mean) / sqrt(var + eps) * gamma + beta per channel (axis), with batch "
            "statistics in training (updating moving_mean, moving_var) and the moving ones "
            "otherwise; outputs (out, mean, inverse std)."};
