@@ -11,6 +11,7 @@
 
 typedef struct am_pass_ctx {
     bool training;       /* the graph will be trained: keep Dropout, batch statistics */
+    am_device device;    /* the target: am_device_supports_op says what it can run */
     FILE *log;           /* NULL: silent */
     const char *pass;    /* the running pass's name, for the log */
     int changes;         /* what the pass changed (it counts; the pipeline logs) */

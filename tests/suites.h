@@ -147,3 +147,5 @@ SUITE(limits)
 SUITE(scale)
 SUITE(diagnostics)
 SUITE(threads)
+/* device */
+SUITE(device)
