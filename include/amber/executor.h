@@ -24,6 +24,11 @@
  * Passes are graph-to-graph functions, named and switchable: AM_PASSES
  * ("-cse,-fuse") or am_plan_opts.passes turns them off or on, and
  * AM_LOG_PASSES=1 (or opts.log) prints what each changed.
+ *
+ * A plan runs on one device (am_plan_opts.device, the CPU by default): its
+ * kernels, arena and workspace come from that device, and a pass that
+ * introduces an op the device has no kernel for (am_device_supports_op) is
+ * undone (docs/executor.md, "Devices").
  */
 
 #include <stdio.h>
