@@ -166,6 +166,8 @@ static void test_register_and_query(void)
     CU_ASSERT(am_device_equal(am_array_device(f), d));
     CU_ASSERT(fake_owns(am_array_ptr(f), 12));
     TU_ASSERT_VALUES(am_to_device(f, am_cpu()), AM_SHAPE(3), 0, 1, -2, 3);
+    CU_ASSERT_EQUAL(am_array_fill(f, 7), AM_OK); /* through the device's from_host */
+    TU_ASSERT_VALUES(am_to_device(f, am_cpu()), AM_SHAPE(3), 0, 7, 7, 7);
     am_scope_end();
 }
 
