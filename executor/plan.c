@@ -194,7 +194,8 @@ static am_status build(am_plan *p)
         int v0 = p->first_value[i];
         if (!n->op) {
             if (n->value) {
-                if (!(p->values[v0].array = on_device(n->value, p->device))) {
+                am_device at = p->sized_only ? n->value->storage->device : p->device;
+                if (!(p->values[v0].array = on_device(n->value, at))) {
                     free(order);
                     return am_last_status();
                 }
@@ -358,8 +359,21 @@ static am_status note_inputs(am_plan *p, const am_graph *g)
     return AM_OK;
 }
 
+/* The device must exist to allocate on it; a plan that is only sized
+ * (no_alloc) may be made for one that does not, to see what it lacks. */
+static am_status check_device(const am_plan *p)
+{
+    const am_device_ops *ops = am_device_ops_for(p->device.type);
+    char dev[32];
+    if (p->sized_only || (ops && p->device.id >= 0 && p->device.id < ops->count())) return AM_OK;
+    return am_fail(AM_ERR_DEVICE, "am_plan_create: device %s is not available (a plan made "
+                   "with no_alloc can still be sized for it)",
+                   am_device_format(p->device, dev, sizeof(dev)));
+}
+
 static am_status compile(am_plan *p, am_graph *g, const am_plan_opts *o)
 {
+    if (check_device(p) != AM_OK) return am_last_status();
     am_graph *copy = private_copy(g);
     if (!copy) return am_last_status();
     am_status st = set_signature(copy, o);

@@ -275,6 +275,14 @@ static void test_missing_kernel_fails_at_creation(void)
     CU_ASSERT_PTR_NULL(p);
     CU_ASSERT_PTR_NOT_NULL(strstr(am_last_error(), "(sigmoid) has no kernel on fake(0)"));
     CU_ASSERT_EQUAL(fake_live, live);
+    /* A device that is not there: an error, unless the plan is only sized,
+     * which shows what the device lacks without it. */
+    am_device absent = {d.type, 1};
+    CU_ASSERT_PTR_NULL(am_plan_create(g, &(am_plan_opts){.device = absent}));
+    CU_ASSERT_EQUAL(am_last_status(), AM_ERR_DEVICE);
+    CU_ASSERT_PTR_NOT_NULL(strstr(am_last_error(), "device fake(1) is not available"));
+    CU_ASSERT_PTR_NULL(am_plan_create(g, &(am_plan_opts){.device = absent, .no_alloc = true}));
+    CU_ASSERT_PTR_NOT_NULL(strstr(am_last_error(), "(sigmoid) has no kernel on fake(1)"));
     /* A pass may still remove an op the device lacks: only new ones are refused. */
     am_graph *o = am_graph_optimize(g, &(am_optimize_opts){.device = d});
     CU_ASSERT_PTR_NOT_NULL_FATAL(o);

@@ -117,7 +117,8 @@ typedef struct am_plan_opts {
      * against it (am_optimize_opts.device), every step takes its kernel
      * from it (am_op_kernel), the arena and workspace come from its
      * allocator, constants are copied to it, and inputs must be bound on
-     * it. */
+     * it.  AM_ERR_DEVICE when it is not available, except with no_alloc
+     * (constants then stay where they are). */
     am_device device;
 } am_plan_opts;
 
