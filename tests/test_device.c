@@ -6,6 +6,7 @@
  * planner's interface (executor/memplan.h), tested directly. */
 #include "test_util.h"
 
+#include <dirent.h>
 #include <pthread.h>
 
 #include "../executor/executor_impl.h"
@@ -293,6 +294,35 @@ static void test_missing_kernel_fails_at_creation(void)
     am_scope_end();
 }
 
+/* Kernels are looked up by device (am_op_kernel), never read from an op's
+ * cpu or gpu field, anywhere in executor/ (run from the source tree). */
+static void test_executor_reads_no_kernel_field(void)
+{
+    static const char *const banned[] = {"op->cpu", "op->gpu", "->cpu(", "->gpu(", ".cpu(",
+                                         ".gpu(", NULL};
+    DIR *d = opendir("executor");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+    int files = 0;
+    for (struct dirent *e; (e = readdir(d));) {
+        size_t n = strlen(e->d_name);
+        if (n < 3 || strcmp(e->d_name + n - 2, ".c") != 0) continue;
+        char path[300], line[1024];
+        snprintf(path, sizeof(path), "executor/%s", e->d_name);
+        FILE *f = fopen(path, "r");
+        CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+        files++;
+        for (int no = 1; fgets(line, sizeof(line), f); no++)
+            for (int k = 0; banned[k]; k++)
+                if (strstr(line, banned[k])) {
+                    printf("\n  %s:%d reads a kernel field: %s", path, no, line);
+                    CU_FAIL("a kernel read without am_op_kernel");
+                }
+        fclose(f);
+    }
+    closedir(d);
+    CU_ASSERT(files > 10);
+}
+
 /* ---- the memory planner's interface ------------------------------------------------ */
 
 static bool disjoint(const am_mem_value *a, const am_mem_value *b)
@@ -413,6 +443,7 @@ CU_TestInfo am_tests_device[] = {
     {"a plan runs on the device; fusion it cannot run is undone", test_plan_runs_on_the_device},
     {"constants move to the plan's device", test_constants_move_to_the_device},
     {"a missing kernel fails at plan creation", test_missing_kernel_fails_at_creation},
+    {"executor/ takes kernels from am_op_kernel only", test_executor_reads_no_kernel_field},
     {"memplan: lifetimes", test_memplan_lifetimes},
     {"memplan: alignment", test_memplan_alignment},
     {"memplan: in-place hints", test_memplan_hints},
