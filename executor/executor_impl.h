@@ -11,6 +11,7 @@
 
 typedef struct am_pass_ctx {
     bool training;       /* the graph will be trained: keep Dropout, batch statistics */
+    am_device device;    /* the target: am_device_supports_op says what it can run */
     FILE *log;           /* NULL: silent */
     const char *pass;    /* the running pass's name, for the log */
     int changes;         /* what the pass changed (it counts; the pipeline logs) */
@@ -165,10 +166,6 @@ am_status am_plan_set_step_attrs(am_plan *p, const char *name, const am_op_def *
 /* True when every schema field prints the same in a and b. */
 bool am_attrs_print_equal(const am_op_def *op, const void *a, const void *b);
 
-/* Does nothing: the fused GEMM ops now register with the registry
- * (ndarray/ops/fused_gemm.c).  Kept for passes.c's am_executor_register_ops
- * until that goes too. */
-am_status am_fused_gemm_init(void);
 
 #endif /* AMBER_EXECUTOR_IMPL_H */
 

@@ -248,6 +248,12 @@ static am_status run_prepare(fused_run *r, int n_in, int n_out)
     if (st != AM_OK) return st;
     const int64_t n = am_view_size(&r->out[0]);
     r->es = am_dtype_size(a->dtype);
+    for (int i = 0; i < a->n_ops; i++) /* the instructions run on the caller's device */
+        if (!am_op_kernel(a->code[i].op, r->ctx.device))
+            return am_fail(AM_ERR_UNSUPPORTED, "instruction %d (%s) has no kernel on this device",
+                           i, a->code[i].op->name);
+    if (a->num_outputs > 1 && !am_op_kernel(&am_op_copy, r->ctx.device))
+        return am_fail(AM_ERR_UNSUPPORTED, "%s has no kernel on this device", am_op_copy.name);
     for (int j = 0; j < n_out; j++)
         if (r->out[j].dtype != a->dtype || am_view_size(&r->out[j]) != n)
             return am_fail(AM_ERR_SHAPE, "output %d is not %s with %lld elements", j,
@@ -305,7 +311,7 @@ static am_status run_chunk(const fused_run *r, int64_t lo, int64_t hi, char *ws)
     for (int j = 1; j < a->num_outputs && st == AM_OK; j++) {
         am_view src = chunk_view(r, val[n_in + a->out_code[j]], len);
         am_view dst = chunk_view(r, (char *)r->out[j].data + at, len);
-        st = am_op_copy.cpu(&r->ctx, NULL, &src, 1, &dst, 1, &r->req[j]);
+        st = am_op_kernel(&am_op_copy, r->ctx.device)(&r->ctx, NULL, &src, 1, &dst, 1, &r->req[j]);
     }
     return st;
 }

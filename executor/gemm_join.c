@@ -122,7 +122,3 @@ bool am_attrs_print_equal(const am_op_def *op, const void *a, const void *b)
     return true;
 }
 
-am_status am_fused_gemm_init(void)
-{
-    return AM_OK;
-}

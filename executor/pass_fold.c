@@ -36,7 +36,7 @@ static bool foldable(folder *f, int i, am_array **in)
         if (!am_node_is_const(e.node) || !e.node->value->storage) return false;
         in[k] = e.node->value;
     }
-    if (n->n_in > 0 && in[0]->storage->device.type != AM_DEVICE_CPU && !n->op->gpu) return false;
+    if (n->n_in > 0 && !am_device_supports_op(in[0]->storage->device, n->op)) return false;
     return true;
 }
 

@@ -6,6 +6,7 @@
 typedef struct fuse_state {
     am_graph *g;
     int n;
+    am_device dev;      /* the target: a member's op must have a kernel there */
     int *uses, *uoff;   /* am_graph_count_uses */
     int *coff, *cons;   /* consumers of node i (one per input edge): cons[coff[i] .. coff[i+1]) */
     bool *ok;           /* node i may join a group */
@@ -77,13 +78,14 @@ static bool input_fits(const am_node *n, int k)
 }
 
 /* Elementwise, deterministic, one visible output, no state, no workspace,
- * attributes that fit inline, known shape and one dtype throughout. */
-static bool node_fusible(const am_node *n)
+ * a kernel on the target (the fused kernel calls it), attributes that fit
+ * inline, known shape and one dtype throughout. */
+static bool node_fusible(const am_node *n, am_device dev)
 {
     const am_op_def *op = n->op;
     if (!op || (op->fuse != AM_FUSE_ELEMWISE && op->fuse != AM_FUSE_BROADCAST)) return false;
     if ((op->flags & (AM_OP_RANDOM | AM_OP_NEEDS_TEMP)) || op->temp_bytes || op->view ||
-        op->num_aux || !am_op_kernel(op, am_cpu()) || op->attrs_size > AM_FUSE_ATTR_BYTES)
+        op->num_aux || !am_device_supports_op(dev, op) || op->attrs_size > AM_FUSE_ATTR_BYTES)
         return false;
     if (n->n_out != 1 || am_op_num_visible(op, n->attrs) != 1 || n->n_in < 1 ||
         n->n_in > AM_FUSE_MAX_ARGS || n->shapes[0].ndim < 0 ||
@@ -127,7 +129,7 @@ static am_status state_init(fuse_state *s)
         for (int k = 0; k < s->g->nodes[i]->n_in; k++)
             s->cons[fill[input_of(s, i, k)]++] = i;
     for (int i = 0; i < n; i++) {
-        s->ok[i] = node_fusible(s->g->nodes[i]);
+        s->ok[i] = node_fusible(s->g->nodes[i], s->dev);
         s->gid[i] = s->next[i] = -1;
     }
     return AM_OK;
@@ -403,7 +405,7 @@ static am_status emit_all(fuse_state *s, am_rewriter *rw, am_pass_ctx *ctx)
 
 am_graph *am_pass_fuse(am_graph *g, am_pass_ctx *ctx)
 {
-    fuse_state s = {.g = g, .n = g->n_nodes};
+    fuse_state s = {.g = g, .n = g->n_nodes, .dev = ctx->device};
     am_rewriter rw;
     int groups = 0;
     am_graph *out = NULL;

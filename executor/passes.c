@@ -1,5 +1,7 @@
 /* The pass pipeline: which passes run, in what order, switched by AM_PASSES
- * and am_optimize_opts.passes, and logged when asked. */
+ * and am_optimize_opts.passes, logged when asked, and checked against the
+ * target device (a pass that introduces an op the device cannot run is
+ * undone). */
 #include "executor_impl.h"
 #include "../ndarray/profiler_impl.h"
 
@@ -25,13 +27,6 @@ static const am_pass passes[] = {
 };
 
 #define N_PASSES ((int)(sizeof(passes) / sizeof(passes[0])))
-
-am_status am_executor_register_ops(void)
-{
-    am_status st = am_fused_gemm_init();
-    if (st == AM_OK && !am_fused_elemwise_op()) st = am_last_status();
-    return st;
-}
 
 const char *const *am_pass_names(void)
 {
@@ -94,14 +89,57 @@ static FILE *log_stream(const am_optimize_opts *opts)
     return env && env[0] && strcmp(env, "0") != 0 ? stderr : NULL;
 }
 
+/* The first op of out that dev has no kernel for and g does not use (the
+ * ops g uses there are tried first, so that a graph which cannot run
+ * anyway still optimizes), or NULL.  On the CPU the loop finds nothing. */
+static const am_op_def *new_unsupported(const am_graph *g, const am_graph *out, am_device dev)
+{
+    const am_op_def *had[16];
+    int n_had = 0;
+    bool all_known = true; /* had[] lists every op of g dev lacks */
+    for (int i = 0; i < g->n_nodes; i++) {
+        const am_op_def *op = g->nodes[i]->op;
+        if (!op || am_device_supports_op(dev, op)) continue;
+        int k = 0;
+        while (k < n_had && had[k] != op) k++;
+        if (k < n_had) continue;
+        if (n_had < (int)(sizeof(had) / sizeof(had[0]))) had[n_had++] = op;
+        else all_known = false;
+    }
+    for (int i = 0; i < out->n_nodes; i++) {
+        const am_op_def *op = out->nodes[i]->op;
+        if (!op || am_device_supports_op(dev, op)) continue;
+        bool old = false;
+        for (int k = 0; k < n_had && !old; k++) old = had[k] == op;
+        for (int j = 0; j < g->n_nodes && !old && !all_known; j++) old = g->nodes[j]->op == op;
+        if (!old) return op;
+    }
+    return NULL;
+}
+
+/* Undoes a pass whose result needs a kernel ctx->device lacks (a fused op
+ * the device has none for): passes need not know the devices. */
+static am_graph *check_device(am_pass_ctx *ctx, am_graph *g, am_graph *out)
+{
+    const am_op_def *op = out && out != g ? new_unsupported(g, out, ctx->device) : NULL;
+    if (!op) return out;
+    char dev[32];
+    am_pass_log(ctx, "kept the graph before it: it made %s, which %s has no kernel for", op->name,
+                am_device_format(ctx->device, dev, sizeof(dev)));
+    am_graph_release(out);
+    ctx->changes = 0;
+    return am_graph_retain(g);
+}
+
 static am_graph *run_one(const am_pass *p, am_graph *g, const am_optimize_opts *opts)
 {
-    am_pass_ctx ctx = {.training = opts && opts->training, .log = log_stream(opts), .pass = p->name};
+    am_pass_ctx ctx = {.training = opts && opts->training, .log = log_stream(opts), .pass = p->name,
+                       .device = opts ? opts->device : am_cpu()};
     int before = g->n_nodes;
     am_prof_span s = {0};
     bool prof = am_prof_on();
     if (prof) am_prof_begin(&s);
-    am_graph *out = p->run(g, &ctx);
+    am_graph *out = check_device(&ctx, g, p->run(g, &ctx));
     if (prof) {
         am_prof_args a;
         am_prof_args_init(&a);

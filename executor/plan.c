@@ -1,8 +1,10 @@
 /* The compiled plan: a private copy of the graph inferred for one input
- * signature, optimized, memory-planned into one arena, and flattened into
+ * signature, optimized for its device, memory-planned into one arena on
+ * that device, and flattened into
  * steps whose kernels and buffers are resolved when inputs are bound, so a
  * run is a loop of kernel calls that allocates nothing. */
 #include "plan_impl.h"
+#include "../ndarray/device_impl.h"
 #include "../ndarray/profiler_impl.h"
 
 /* ---- the private graph ------------------------------------------------------ */
@@ -102,7 +104,7 @@ static am_status make_step(am_plan *p, int i, int **io, am_view **views, am_req 
     pstep *st = &p->steps[p->n_steps];
     st->node = n;
     st->node_index = i;
-    st->fn = am_op_kernel(n->op, am_cpu()); /* plans run on the CPU */
+    st->fn = am_op_kernel(n->op, p->device);
     st->n_in = n->n_in;
     st->n_out = n->n_out;
     st->vin = *io, *io += n->n_in;
@@ -111,6 +113,11 @@ static am_status make_step(am_plan *p, int i, int **io, am_view **views, am_req 
     st->out = *views, *views += n->n_out;
     st->req = *reqs, *reqs += n->n_out;
     am_node_describe(p->graph, i, st->what, sizeof(st->what));
+    if (!st->fn) {
+        char dev[32];
+        return am_fail(AM_ERR_UNSUPPORTED, "am_plan_create: %s has no kernel on %s", st->what,
+                       am_device_format(p->device, dev, sizeof(dev)));
+    }
     am_shape ish[AM_MAX_OP_IO * 4];
     for (int k = 0; k < n->n_in; k++) {
         am_entry e = n->inputs[k];
@@ -129,6 +136,16 @@ static am_status make_step(am_plan *p, int i, int **io, am_view **views, am_req 
     }
     p->n_steps++;
     return AM_OK;
+}
+
+/* A reference to x on dev: x itself when it is there, else a copy. */
+static am_array *on_device(am_array *x, am_device dev)
+{
+    if (am_device_equal(x->storage->device, dev)) return am_retain(x);
+    am_scope_begin();
+    am_array *y = am_retain(am_to_device(x, dev));
+    am_scope_end();
+    return y;
 }
 
 /* One value per node output; a step per op node (none for views). */
@@ -177,7 +194,11 @@ static am_status build(am_plan *p)
         int v0 = p->first_value[i];
         if (!n->op) {
             if (n->value) {
-                p->values[v0].array = am_retain(n->value);
+                am_device at = p->sized_only ? n->value->storage->device : p->device;
+                if (!(p->values[v0].array = on_device(n->value, at))) {
+                    free(order);
+                    return am_last_status();
+                }
             } else if (add_input(p, i, v0) != AM_OK) {
                 free(order);
                 return am_last_status();
@@ -186,7 +207,10 @@ static am_status build(am_plan *p)
         }
         int in0 = n->n_in ? p->first_value[am_graph_index(g, n->inputs[0].node)] + n->inputs[0].index : -1;
         if (in0 >= 0 && as_view(p, n, v0, in0)) continue;
-        make_step(p, i, &io, &views, &reqs);
+        if (make_step(p, i, &io, &views, &reqs) != AM_OK) {
+            free(order);
+            return am_last_status();
+        }
     }
     free(order);
     for (int h = 0; h < g->n_heads; h++)
@@ -233,6 +257,7 @@ am_status am_plan_check_memory(const am_plan *p)
 {
     if (!p) return am_fail(AM_ERR_ARG, "am_plan_check_memory: plan is NULL");
     if (!p->sized_only && p->arena_array) return AM_OK; /* held already */
+    if (p->device.type != AM_DEVICE_CPU) return AM_OK;  /* the limit bounds host memory */
     uint64_t need = (uint64_t)p->arena_bytes + p->ws_bytes;
     char detail[512], b1[32], b2[32], b3[32], sh[96];
     int v, s = largest_value(p, &v);
@@ -252,13 +277,14 @@ am_status am_plan_check_memory(const am_plan *p)
 }
 
 /* The arena (heads included: an output is a view of it that stays valid
- * until the next run) and the workspace, after checking them against the
- * memory limit. */
+ * until the next run) and the workspace, from the device's allocator, after
+ * checking them against the memory limit. */
 static am_status allocate(am_plan *p)
 {
     am_status st = am_plan_check_memory(p);
     if (st != AM_OK) return st;
-    if (!(p->arena_array = am_array_alloc(AM_SHAPE((int64_t)p->arena_bytes), AM_DTYPE_UINT8, am_cpu())))
+    p->arena_array = am_array_alloc(AM_SHAPE((int64_t)p->arena_bytes), AM_DTYPE_UINT8, p->device);
+    if (!p->arena_array)
         return am_fail(AM_ERR_OOM, "cannot allocate a plan arena of %zu bytes", p->arena_bytes);
     p->arena = am_array_ptr(p->arena_array);
     for (int v = 0; v < p->n_values; v++) {
@@ -267,12 +293,13 @@ static am_status allocate(am_plan *p)
                                                       arena_offset(p, v))))
             return am_last_status();
     }
-    if (p->ws_bytes && !(p->workspace = am_host_alloc(p->ws_bytes)))
+    if (p->ws_bytes &&
+        !(p->workspace = am_device_ops_for(p->device.type)->alloc(p->device.id, p->ws_bytes)))
         return am_fail(AM_ERR_OOM, "cannot allocate a workspace of %zu bytes", p->ws_bytes);
     /* AM_PLAN_POISON=1 fills both with NaN bytes, so a kernel that reads an
-     * output before writing it shows (the property test sets it). */
+     * output before writing it shows (the property test sets it; CPU only). */
     const char *poison = getenv("AM_PLAN_POISON");
-    if (poison && poison[0] == '1') {
+    if (poison && poison[0] == '1' && p->device.type == AM_DEVICE_CPU) {
         memset(p->arena, 0xff, p->arena_bytes);
         if (p->workspace) memset(p->workspace, 0xff, p->ws_bytes);
     }
@@ -305,11 +332,11 @@ static void resolve(am_plan *p)
         pstep *st = &p->steps[s];
         for (int k = 0; k < st->n_in; k++) {
             const pvalue *x = &p->values[st->vin[k]];
-            st->in[k] = am_view_make(value_data(p, st->vin[k]), x->dtype, &x->shape, am_cpu());
+            st->in[k] = am_view_make(value_data(p, st->vin[k]), x->dtype, &x->shape, p->device);
         }
         for (int k = 0; k < st->n_out; k++) {
             const pvalue *x = &p->values[st->vout[k]];
-            st->out[k] = am_view_make(value_data(p, st->vout[k]), x->dtype, &x->shape, am_cpu());
+            st->out[k] = am_view_make(value_data(p, st->vout[k]), x->dtype, &x->shape, p->device);
         }
     }
 }
@@ -332,8 +359,21 @@ static am_status note_inputs(am_plan *p, const am_graph *g)
     return AM_OK;
 }
 
+/* The device must exist to allocate on it; a plan that is only sized
+ * (no_alloc) may be made for one that does not, to see what it lacks. */
+static am_status check_device(const am_plan *p)
+{
+    const am_device_ops *ops = am_device_ops_for(p->device.type);
+    char dev[32];
+    if (p->sized_only || (ops && p->device.id >= 0 && p->device.id < ops->count())) return AM_OK;
+    return am_fail(AM_ERR_DEVICE, "am_plan_create: device %s is not available (a plan made "
+                   "with no_alloc can still be sized for it)",
+                   am_device_format(p->device, dev, sizeof(dev)));
+}
+
 static am_status compile(am_plan *p, am_graph *g, const am_plan_opts *o)
 {
+    if (check_device(p) != AM_OK) return am_last_status();
     am_graph *copy = private_copy(g);
     if (!copy) return am_last_status();
     am_status st = set_signature(copy, o);
@@ -352,7 +392,8 @@ static am_status compile(am_plan *p, am_graph *g, const am_plan_opts *o)
         am_graph_release(copy);
         return st;
     } else {
-        am_optimize_opts oo = {.training = o->training, .passes = o->passes, .log = o->log};
+        am_optimize_opts oo = {.training = o->training, .passes = o->passes, .log = o->log,
+                               .device = o->device};
         p->graph = am_graph_optimize(copy, &oo);
         am_graph_release(copy);
         if (!p->graph) return am_last_status();
@@ -381,6 +422,7 @@ am_plan *am_plan_create(am_graph *g, const am_plan_opts *opts)
         am_fail(AM_ERR_OOM, "out of memory");
     } else {
         p->training = o->training;
+        p->device = o->device;
         p->no_schedule = o->no_optimize;
         p->sized_only = o->no_alloc;
         p->ws_step = -1;
@@ -412,7 +454,7 @@ void am_plan_release(am_plan *p)
     for (int s = 0; s < p->n_steps; s++) free(p->steps[s].attrs);
     am_release(p->arena_array);
     am_release(p->spare_arena);
-    am_host_free(p->workspace);
+    if (p->workspace) am_device_ops_for(p->device.type)->free(p->device.id, p->workspace);
     am_graph_release(p->graph);
     free(p->values), free(p->first_value), free(p->steps), free(p->inputs);
     free(p->io_pool), free(p->view_pool), free(p->req_pool), free(p->heads);
@@ -436,8 +478,10 @@ am_status am_plan_bind(am_plan *p, const char *name, am_array *x)
     const pvalue *v = &p->values[p->inputs[i].value];
     char a[96], b[96];
     if (!x->storage) return am_fail(AM_ERR_ARG, "am_plan_bind: the value for '%s' is symbolic", name);
-    if (x->storage->device.type != AM_DEVICE_CPU)
-        return am_fail(AM_ERR_DEVICE, "am_plan_bind: '%s' is not on the CPU; plans run on the CPU for now", name);
+    if (!am_device_equal(x->storage->device, p->device))
+        return am_fail(AM_ERR_DEVICE, "am_plan_bind: '%s' is on %s; the plan runs on %s", name,
+                       am_device_format(x->storage->device, a, sizeof(a)),
+                       am_device_format(p->device, b, sizeof(b)));
     if (!am_shape_equal(x->shape, v->shape) || x->dtype != v->dtype)
         return am_fail(x->dtype != v->dtype ? AM_ERR_DTYPE : AM_ERR_SHAPE,
                        "am_plan_bind: the plan was compiled for '%s' as %s %s, given %s %s; "
@@ -461,7 +505,7 @@ am_status am_plan_prepare(am_plan *p, const char *who, am_kernel_ctx *ctx)
             return am_fail(AM_ERR_ARG, "%s: no array bound to the input '%s'", who, p->inputs[i].name);
     if (p->stale) resolve(p);
     p->stale = false;
-    *ctx = (am_kernel_ctx){.device = am_cpu(), .training = p->training, .rng = am_rng_state(),
+    *ctx = (am_kernel_ctx){.device = p->device, .training = p->training, .rng = am_rng_state(),
                            .workspace = p->workspace, .workspace_bytes = p->ws_bytes};
     return AM_OK;
 }
@@ -585,7 +629,7 @@ am_status am_plan_bind_index(am_plan *p, int i, am_array *x)
     pinput *in = &p->inputs[i];
     if (in->bound == x) return AM_OK;
     const pvalue *v = &p->values[in->value];
-    if (!x->storage || x->storage->device.type != AM_DEVICE_CPU || x->dtype != v->dtype ||
+    if (!x->storage || !am_device_equal(x->storage->device, p->device) || x->dtype != v->dtype ||
         !am_shape_equal(x->shape, v->shape))
         return am_plan_bind(p, in->name, x); /* reports what is wrong */
     am_retain(x);
@@ -605,7 +649,7 @@ static am_array *next_arena(am_plan *p)
         p->spare_arena = NULL;
         return s;
     }
-    return am_array_alloc(AM_SHAPE((int64_t)p->arena_bytes), AM_DTYPE_UINT8, am_cpu());
+    return am_array_alloc(AM_SHAPE((int64_t)p->arena_bytes), AM_DTYPE_UINT8, p->device);
 }
 
 void am_plan_unbind_index(am_plan *p, int i)

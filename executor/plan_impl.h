@@ -1,5 +1,6 @@
 /* The compiled plan's internal types, shared by plan.c (building and
- * running) and memplan.c (liveness, in-place reuse, arena placement). */
+ * running) and memplan.c (liveness and in-place hints for the planner of
+ * memplan.h, and its placement read back). */
 #ifndef AMBER_PLAN_IMPL_H
 #define AMBER_PLAN_IMPL_H
 
@@ -50,6 +51,7 @@ typedef struct pinput {
 struct am_plan {
     am_graph *graph;           /* the optimized graph (its nodes hold the attrs) */
     bool training;
+    am_device device;          /* where it runs: kernels, arena, workspace, inputs */
     bool no_schedule;          /* run in the graph's own order (no_optimize) */
     bool stale;                /* a binding changed: the steps' views need resolving */
     pvalue *values;
@@ -79,7 +81,8 @@ struct am_plan {
 };
 
 /* Liveness over the step order, in-place reuse (unless no_share) and
- * placement of every PV_ARENA value in one arena (plan->arena_bytes). */
+ * placement of every PV_ARENA value in one arena (plan->arena_bytes),
+ * through the planner of memplan.h. */
 am_status am_memplan(am_plan *p, bool no_share);
 
 /* Checks that every input is bound, resolves the steps' views if a binding

@@ -1,5 +1,5 @@
 /* Host memory and storage: every array's data comes from here (or from the
- * GPU pool through the same device-ops table). */
+ * GPU pool, or a registered backend, through the same device-ops table). */
 #include "ndarray_impl.h"
 #include "device_impl.h"
 #include "profiler_impl.h"
@@ -180,12 +180,62 @@ static const am_device_ops cpu_ops = {
     .copy = cpu_copy, .memset0 = cpu_memset0, .count = cpu_count,
 };
 
+/* Registered backends (device_impl.h): type AM_DEVICE_TYPE_COUNT + k is
+ * backends[k].  Entries are written once, under backend_lock, before
+ * n_backends counts them, so lookups need no lock. */
+static pthread_mutex_t backend_lock = PTHREAD_MUTEX_INITIALIZER;
+static const am_device_backend *backends[AM_MAX_DEVICE_BACKENDS];
+static atomic_int n_backends;
+
+am_status am_device_register(const am_device_backend *b, am_device_type *type)
+{
+    if (!b || !type || !b->name || !b->kernel || !b->ops || !b->ops->alloc || !b->ops->free ||
+        !b->ops->to_host || !b->ops->from_host || !b->ops->copy || !b->ops->memset0 ||
+        !b->ops->count)
+        return am_fail(AM_ERR_ARG, "am_device_register: %s", !b || !type ? "an argument is NULL"
+                       : "the backend needs a name, a kernel table and every memory op");
+    am_status st = AM_OK;
+    pthread_mutex_lock(&backend_lock);
+    int n = atomic_load(&n_backends), k = 0;
+    while (k < n && backends[k] != b) k++;
+    if (k == n && n == AM_MAX_DEVICE_BACKENDS) {
+        st = am_fail(AM_ERR_ARG, "am_device_register: %d backends are registered already; "
+                     "'%s' is one too many", n, b->name);
+    } else if (k == n) {
+        backends[n] = b;
+        atomic_store(&n_backends, n + 1);
+    }
+    pthread_mutex_unlock(&backend_lock);
+    if (st == AM_OK) *type = (am_device_type)(AM_DEVICE_TYPE_COUNT + k);
+    return st;
+}
+
+const am_device_backend *am_device_backend_for(am_device_type t)
+{
+    int k = (int)t - AM_DEVICE_TYPE_COUNT;
+    return k >= 0 && k < atomic_load(&n_backends) ? backends[k] : NULL;
+}
+
+const char *am_device_type_name(am_device_type t)
+{
+    const am_device_backend *b = am_device_backend_for(t);
+    return t == AM_DEVICE_CPU ? "cpu" : t == AM_DEVICE_GPU ? "gpu" : b ? b->name : "unknown";
+}
+
+bool am_device_supports_op(am_device dev, const am_op_def *op)
+{
+    return op && am_op_kernel(op, dev) != NULL;
+}
+
 const am_device_ops *am_device_ops_for(am_device_type t)
 {
     switch (t) {
     case AM_DEVICE_CPU: return &cpu_ops;
     case AM_DEVICE_GPU: return am_gpu_device_ops();
-    default: return NULL;
+    default: {
+        const am_device_backend *b = am_device_backend_for(t);
+        return b ? b->ops : NULL;
+    }
     }
 }
 

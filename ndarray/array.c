@@ -335,7 +335,7 @@ am_status am_array_fill(am_array *x, double value)
         if (!tmp) return am_fail(AM_ERR_OOM, "am_array_fill: cannot allocate %zu bytes", nbytes);
         am_view v = am_view_make(tmp, x->dtype, &x->shape, am_cpu());
         for (int64_t i = 0; i < n; i++) am_view_set(&v, i, value);
-        am_status st = am_device_ops_for(AM_DEVICE_GPU)
+        am_status st = am_device_ops_for(x->storage->device.type)
                            ->from_host(x->storage->device.id, am_array_ptr(x), tmp, nbytes);
         am_host_free(tmp);
         return st;

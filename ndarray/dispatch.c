@@ -2,6 +2,7 @@
  * inputs, infers output shapes and dtypes, allocates (or views) outputs and
  * runs the device kernel. */
 #include "ndarray_impl.h"
+#include "device_impl.h"
 #include "profiler_impl.h"
 
 /* Checks the inputs and fills their shapes, dtypes and common device. */
@@ -113,7 +114,10 @@ am_kernel_fn am_op_kernel(const am_op_def *op, am_device dev)
     switch (dev.type) {
     case AM_DEVICE_CPU: return op->cpu;
     case AM_DEVICE_GPU: return op->gpu;
-    default: return NULL;
+    default: { /* a registered backend's kernel table (device_impl.h) */
+        const am_device_backend *b = am_device_backend_for(dev.type);
+        return b ? b->kernel(op) : NULL;
+    }
     }
 }
 

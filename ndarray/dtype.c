@@ -192,7 +192,7 @@ bool am_device_equal(am_device a, am_device b)
 
 char *am_device_format(am_device d, char *buf, size_t n)
 {
-    snprintf(buf, n, "%s(%d)", d.type == AM_DEVICE_GPU ? "gpu" : "cpu", d.id);
+    snprintf(buf, n, "%s(%d)", am_device_type_name(d.type), d.id);
     return buf;
 }
 

@@ -151,3 +151,5 @@ SUITE(threads)
 SUITE(pass_facets)
 /* gemm_facets */
 SUITE(gemm_facets)
+/* device */
+SUITE(device)

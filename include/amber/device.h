@@ -19,6 +19,8 @@
 extern "C" {
 #endif
 
+/* Backends registered at run time (an internal interface for now, as tests
+ * use it) get the types from AM_DEVICE_TYPE_COUNT up. */
 typedef enum am_device_type {
     AM_DEVICE_CPU,
     AM_DEVICE_GPU,
@@ -40,6 +42,15 @@ AM_API char *am_device_format(am_device d, char *buf, size_t n);
 
 /* Number of usable GPUs: 0 in a build without GPU=1 or on a machine without one. */
 AM_API int am_gpu_count(void);
+
+/* "cpu", "gpu", a registered backend's name, or "unknown".  Static string. */
+AM_API const char *am_device_type_name(am_device_type t);
+
+/* Whether dev has a kernel for op (am_op_kernel is not NULL there): what
+ * plans check for every node and what the pass pipeline checks for every op
+ * a pass introduces (executor.h).  False for a NULL op. */
+struct am_op_def;
+AM_API bool am_device_supports_op(am_device dev, const struct am_op_def *op);
 
 #ifdef __cplusplus
 }

@@ -24,6 +24,11 @@
  * Passes are graph-to-graph functions, named and switchable: AM_PASSES
  * ("-cse,-fuse") or am_plan_opts.passes turns them off or on, and
  * AM_LOG_PASSES=1 (or opts.log) prints what each changed.
+ *
+ * A plan runs on one device (am_plan_opts.device, the CPU by default): its
+ * kernels, arena and workspace come from that device, and a pass that
+ * introduces an op the device has no kernel for (am_device_supports_op) is
+ * undone (docs/executor.md, "Devices").
  */
 
 #include <stdio.h>
@@ -53,14 +58,20 @@ typedef struct am_optimize_opts {
     bool training;       /* keep what training needs (Dropout, BatchNorm statistics) */
     const char *passes;  /* "-cse,-fold": passes off (or "+name" on) on top of AM_PASSES */
     FILE *log;           /* where each pass says what it changed; NULL: AM_LOG_PASSES */
+    /* The device the graph will run on ({0}: the CPU).  A pass whose result
+     * uses an op this device has no kernel for (am_device_supports_op), and
+     * its input graph did not, is undone: the pipeline keeps the graph
+     * before it and logs "kept the graph before it". */
+    am_device device;
 } am_optimize_opts;
 
 /* The names of the passes in pipeline order ("simplify", "cse", ..., "dce"),
  * NULL-terminated. */
 AM_API const char *const *am_pass_names(void);
 
-/* Runs the enabled passes over g.  New reference (g itself, retained, when
- * nothing changed), or NULL with the failing pass's error.  opts may be NULL. */
+/* Runs the enabled passes over g, each checked against opts->device as
+ * am_optimize_opts says.  New reference (g itself, retained, when nothing
+ * changed), or NULL with the failing pass's error.  opts may be NULL. */
 AM_API am_graph *am_graph_optimize(am_graph *g, const am_optimize_opts *opts);
 
 /* Runs one pass by name; NULL with AM_ERR_ARG for an unknown name. */
@@ -102,28 +113,39 @@ typedef struct am_plan_opts {
      * them against the memory limit): the plan can be printed, its stats
      * read and am_plan_check_memory asked, but it cannot run. */
     bool no_alloc;
+    /* The device the plan runs on ({0}: the CPU).  The passes are checked
+     * against it (am_optimize_opts.device), every step takes its kernel
+     * from it (am_op_kernel), the arena and workspace come from its
+     * allocator, constants are copied to it, and inputs must be bound on
+     * it.  AM_ERR_DEVICE when it is not available, except with no_alloc
+     * (constants then stay where they are). */
+    am_device device;
 } am_plan_opts;
 
-/* Compiles g for one input signature.  NULL with the error of the pass,
- * inference or allocation that failed.  Before allocating, the arena and
- * workspace are checked against the memory limit (am_set_memory_limit):
- * AM_ERR_OOM as am_plan_check_memory says. */
+/* Compiles g for one input signature on opts->device.  NULL with the error
+ * of the pass, inference or allocation that failed; AM_ERR_UNSUPPORTED
+ * naming the node and op when the device has no kernel for an op of the
+ * optimized graph.  Before allocating on the CPU, the arena and workspace
+ * are checked against the memory limit (am_set_memory_limit): AM_ERR_OOM as
+ * am_plan_check_memory says. */
 AM_API am_plan *am_plan_create(am_graph *g, const am_plan_opts *opts);
 
 /* AM_OK when the memory p would allocate (arena and workspace) fits under
- * the memory limit beside the host memory held now, or p holds it already.
+ * the memory limit beside the host memory held now, or p holds it already,
+ * or p runs on a device other than the CPU (the limit bounds host memory).
  * Else AM_ERR_OOM with a message naming the bytes, the limit and the node
  * whose value (or workspace) is the largest part. */
 AM_API am_status am_plan_check_memory(const am_plan *p);
 /* NULL is a no-op. */
 AM_API void am_plan_release(am_plan *p);
 
-/* Binds variable name to x for the following runs (a reference is kept).
+/* Binds variable name to x, an array on the plan's device, for the
+ * following runs (a reference is kept).
  * A variable of the graph that the passes made unneeded (BatchNorm's gamma
  * under fix_gamma, folded away) is accepted and not read, as MXNet's
  * executors accept every argument.  AM_ERR_SHAPE / AM_ERR_DTYPE when x does
- * not match the plan's signature, which names both, AM_ERR_ARG for a name
- * the graph does not have. */
+ * not match the plan's signature, which names both, AM_ERR_DEVICE when it
+ * is on another device, AM_ERR_ARG for a name the graph does not have. */
 AM_API am_status am_plan_bind(am_plan *p, const char *name, am_array *x);
 
 /* Runs every step.  Allocates nothing.  AM_ERR_ARG naming an unbound input. */

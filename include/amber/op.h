@@ -510,8 +510,9 @@ AM_API am_status am_fail(am_status code, const char *fmt, ...)
 AM_API am_status am_op_infer_dtype(const am_op_def *op, const void *attrs, am_dtype *in,
                                    int n_in, am_dtype *out, int n_out);
 
-/* The kernel of op on device dev (op->cpu, op->gpu), or NULL when the op has
- * none there: the one lookup dispatch, plans and fused ops make. */
+/* The kernel of op on device dev (op->cpu, op->gpu, or a registered
+ * backend's table), or NULL when the op has none there: the one lookup
+ * dispatch, plans, passes and fused ops make. */
 AM_API am_kernel_fn am_op_kernel(const am_op_def *op, am_device dev);
 
 /* Infers an op's output dtypes (am_op_infer_dtype), then its output shapes
