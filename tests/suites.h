@@ -147,3 +147,5 @@ SUITE(limits)
 SUITE(scale)
 SUITE(diagnostics)
 SUITE(threads)
+/* conv_algos */
+SUITE(conv_algos)

@@ -1,0 +1,21 @@
+/* Which algorithm Convolution's forward runs for a shape (conv.c): im2col + GEMM, Winograd
+ * F(2x2, 3x3) (conv_winograd.c), or the depthwise loops.  For 3x3, stride-1, undilated 2-D
+ * layers the first call that writes its output times im2col and Winograd and caches the
+ * faster per (shape, attributes, dtype, threads); the environment variable AM_CONV_ALGO
+ * (im2col, winograd or auto) overrides that, falling back to im2col where Winograd does not
+ * apply. */
+#ifndef AMBER_CONV_ALGO_H
+#define AMBER_CONV_ALGO_H
+
+#include <amber/amber.h>
+
+/* The algorithm Convolution's forward with these (parsed) attributes runs on data of this
+ * shape and dtype now: "im2col", "winograd", "depthwise", or "untimed" when the choice is
+ * made by timing at the first call and that has not happened yet.  NULL when the attributes
+ * or shape are invalid (the error is set). */
+const char *am_conv_algo(const void *attrs, const am_shape *data, am_dtype dtype);
+
+/* Forgets the cached choices (for benchmarks and tests). */
+void am_conv_algo_reset(void);
+
+#endif
