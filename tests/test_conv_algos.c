@@ -174,17 +174,23 @@ static cshape random_shape(int i)
     return finish(p);
 }
 
+/* As conv.c's rule: 3x3, stride 1, undilated, not depthwise, at least as many 2x2 output
+ * tiles as input channels per group. */
 static bool applies(const cshape *p)
 {
-    return p->k == 3 && p->s == 1 && p->d == 1 && !(p->g > 1 && p->c == p->g);
+    int64_t tiles = p->n * ((p->oh + 1) / 2) * ((p->ow + 1) / 2);
+    return p->k == 3 && p->s == 1 && p->d == 1 && !(p->g > 1 && p->c == p->g) &&
+           tiles >= p->c / p->g;
 }
 
 static void test_random_shapes(void)
 {
     static const char *const algos[] = {"im2col", "winograd", "auto"};
+    int ran_wino = 0;
     rng_state = 14;
     for (int i = 0; i < 48; i++) {
         cshape p = random_shape(i);
+        ran_wino += applies(&p);
         for (int dt = 0; dt < 2; dt++)
             for (int a = 0; a < 3; a++) {
                 const char *used = NULL;
@@ -200,6 +206,7 @@ static void test_random_shapes(void)
                 }
             }
     }
+    CU_ASSERT(ran_wino >= 12); /* of the 24 shapes drawn 3x3 stride 1 */
 }
 
 /* Shapes spanning several blocks of tiles, threads, groups, images and partial tiles. */

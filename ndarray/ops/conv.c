@@ -499,11 +499,17 @@ static size_t temp_for(const conv_attrs *a, const am_shape *data, bool deconv, b
 }
 
 /* Winograd F(2x2, 3x3) applies to 3x3, stride-1, undilated 2-D convolutions that are not
- * depthwise (those run direct loops). */
+ * depthwise (those run direct loops), with at least as many 2x2 output tiles as input
+ * channels per group: the weights are transformed at every call (16 f c/groups elements),
+ * which costs more than it saves on deep layers of few tiles (ResNet-18's 256 and 512
+ * channels at 14x14 and 7x7, batch 1: 2 to 3x slower than im2col), and would make their
+ * workspace 8 to 32 MB. */
 static bool wino_applies(const conv_geom *g)
 {
+    const int64_t tiles = g->n * ((g->oh + 1) / 2) * ((g->ow + 1) / 2);
     return g->kd == 1 && g->d == 1 && g->kh == 3 && g->kw == 3 && g->sh == 1 && g->sw == 1 &&
-           g->dlh == 1 && g->dlw == 1 && !g->depthwise && g->n * g->ohw > 0 && g->c > 0;
+           g->dlh == 1 && g->dlw == 1 && !g->depthwise && tiles > 0 && g->c > 0 &&
+           tiles >= g->cg && g->f * g->cg <= (1 << 18);
 }
 
 static am_wino_conv wino_desc(const conv_geom *g)
@@ -690,10 +696,12 @@ static am_status wino_exec(const am_kernel_ctx *ctx, const conv_job *j, am_dtype
     return AM_OK;
 }
 
+/* The process's CPU time: on a busy machine it counts only the time the candidates ran
+ * (spinning at barriers included), where wall time also counts other processes'. */
 static double algo_now(void)
 {
     struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
