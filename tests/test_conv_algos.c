@@ -1,5 +1,5 @@
 /* The conv_algos suite: every algorithm of Convolution's forward (im2col + GEMM, Winograd
- * F(2x2, 3x3), and the timed choice between them), forced with AM_CONV_ALGO, against naive
+ * F(2x2, 3x3) and F(4x4, 3x3), and the timed choice between them), forced with AM_CONV_ALGO, against naive
  * loops in double on randomized shapes (odd sizes, padding, stride, dilation, groups,
  * depthwise), float32 and float64, AM_REQ_WRITE and AM_REQ_ADD; the fallback where
  * Winograd does not apply; the cached choice and what am_conv_algo reports. */
@@ -101,6 +101,23 @@ static am_array *filled(const double *v, am_shape s, am_dtype dt)
  * to 16 such terms, each bounded by a few times the largest input times the largest weight;
  * F(2x2, 3x3) amplifies rounding by less than 4x in float32, measured at about 8 ulp of the
  * magnitude sum). */
+/* Errors are measured in units of roundoff (eps) of a scale, and must stay within 64 of
+ * them.  im2col and F(2x2, 3x3) (whose transforms add a few terms with coefficients 1 and
+ * 1/2) are held to each output's own sum of |terms|.  F(4x4, 3x3) is not: an output's
+ * transformed products mix the whole 6x6 input tile with coefficients up to 8 and 1/24, so
+ * an output near the padding with few terms of its own inherits its neighbours' rounding;
+ * it is held to the largest magnitude any output can have, c/groups 9 max|x| max|w| + max|b|
+ * (plus |y| before an AM_REQ_ADD), the usual bound for a dot product of that length.  Each
+ * measured worst case is printed with AM_CONV_ALGO_ULPS set. */
+static bool tile_scaled(const char *algo)
+{
+    return !strcmp(algo, "winograd4") || !strcmp(algo, "auto");
+}
+
+/* The largest error seen, in units of roundoff of the magnitude sum (AM_CONV_ALGO_ULPS
+ * prints it per algorithm). */
+static double worst_ulps;
+
 static bool check_shape(const cshape *p, const char *algo, am_dtype dt, const char **used, int id)
 {
     bool ok = true;
@@ -116,6 +133,11 @@ static bool check_shape(const cshape *p, const char *algo, am_dtype dt, const ch
     for (int64_t i = 0; i < p->f; i++) b[i] = rndf();
     for (int64_t i = 0; i < ny; i++) y0[i] = rndf();
     naive(p, x, w, p->bias ? b : NULL, y, mag);
+    double mx = 0, mw = 0, mb = 0;
+    for (int64_t i = 0; i < nx; i++) mx = fmax(mx, fabs(x[i]));
+    for (int64_t i = 0; i < nw; i++) mw = fmax(mw, fabs(w[i]));
+    for (int64_t i = 0; p->bias && i < p->f; i++) mb = fmax(mb, fabs(b[i]));
+    const double big = (double)(p->c / p->g * p->k * p->k) * mx * mw + mb;
     ccall cc;
     CU_ASSERT_FATAL(ccall_init(&cc, p));
     am_shape ys = AM_SHAPE(p->n, p->f, p->oh, p->ow);
@@ -133,9 +155,11 @@ static bool check_shape(const cshape *p, const char *algo, am_dtype dt, const ch
         }
         am_view v = am_array_view(ay);
         for (int64_t i = 0; i < ny && ok; i++) {
-            double ref = y[i] + (add ? y0[i] : 0), m = mag[i] + (add ? fabs(y0[i]) : 0);
-            double got = am_view_get(&v, i);
-            if (!(fabs(got - ref) <= 64 * eps * (m + 1e-300))) {
+            double ref = y[i] + (add ? y0[i] : 0);
+            double m = (tile_scaled(algo) ? big : mag[i]) + (add ? fabs(y0[i]) : 0);
+            double got = am_view_get(&v, i), ulps = fabs(got - ref) / (eps * (m + 1e-300));
+            if (ulps > worst_ulps) worst_ulps = ulps;
+            if (!(ulps <= 64)) {
                 printf("\n  shape %d (%s, %s, %s): y[%lld] = %.9g, naive %.9g (n %lld c %lld "
                        "%lldx%lld f %lld g %lld k %lld s %lld p %lld d %lld)\n", id, algo,
                        am_dtype_name(dt), add ? "add" : "write", (long long)i, got, ref,
@@ -176,30 +200,34 @@ static cshape random_shape(int i)
 
 /* As conv.c's rule: 3x3, stride 1, undilated, not depthwise, at least as many 2x2 output
  * tiles as input channels per group. */
-static bool applies(const cshape *p)
+static bool applies(const cshape *p, int m)
 {
-    int64_t tiles = p->n * ((p->oh + 1) / 2) * ((p->ow + 1) / 2);
+    int64_t tiles = p->n * ((p->oh + m - 1) / m) * ((p->ow + m - 1) / m);
     return p->k == 3 && p->s == 1 && p->d == 1 && !(p->g > 1 && p->c == p->g) &&
            tiles >= p->c / p->g;
 }
 
 static void test_random_shapes(void)
 {
-    static const char *const algos[] = {"im2col", "winograd", "auto"};
+    static const char *const algos[] = {"im2col", "winograd", "winograd4", "auto"};
+    static const int tile[] = {0, 2, 4, 0};
+    double worst[4] = {0};
     int ran_wino = 0;
     rng_state = 14;
     for (int i = 0; i < 48; i++) {
         cshape p = random_shape(i);
-        ran_wino += applies(&p);
+        ran_wino += applies(&p, 2) && applies(&p, 4);
         for (int dt = 0; dt < 2; dt++)
-            for (int a = 0; a < 3; a++) {
+            for (int a = 0; a < 4; a++) {
                 const char *used = NULL;
                 am_dtype t = dt ? AM_DTYPE_FLOAT64 : AM_DTYPE_FLOAT32;
+                worst_ulps = 0;
                 CU_ASSERT(check_shape(&p, algos[a], t, &used, i));
+                if (worst_ulps > worst[a]) worst[a] = worst_ulps;
                 /* Forced algorithms run where they apply and fall back to im2col elsewhere. */
                 const char *want = p.g > 1 && p.c == p.g ? "depthwise"
-                                   : a == 1 && applies(&p) ? "winograd" : "im2col";
-                if (a < 2 && (!used || strcmp(used, want))) {
+                                   : tile[a] && applies(&p, tile[a]) ? algos[a] : "im2col";
+                if (a < 3 && (!used || strcmp(used, want))) {
                     printf("\n  shape %d forced %s: ran %s, want %s\n", i, algos[a],
                            used ? used : "NULL", want);
                     CU_FAIL("algorithm");
@@ -207,6 +235,8 @@ static void test_random_shapes(void)
             }
     }
     CU_ASSERT(ran_wino >= 12); /* of the 24 shapes drawn 3x3 stride 1 */
+    if (getenv("AM_CONV_ALGO_ULPS"))
+        for (int a = 0; a < 4; a++) printf("\n  %s: worst error %.1f eps of the magnitude", algos[a], worst[a]);
 }
 
 /* Shapes spanning several blocks of tiles, threads, groups, images and partial tiles. */
@@ -229,6 +259,8 @@ static void test_large_shapes(void)
             const char *used = NULL;
             CU_ASSERT(check_shape(&shapes[i], "winograd", t, &used, 100 + i));
             CU_ASSERT(used && !strcmp(used, "winograd"));
+            CU_ASSERT(check_shape(&shapes[i], "winograd4", t, &used, 100 + i));
+            CU_ASSERT(used && !strcmp(used, "winograd4"));
             CU_ASSERT(check_shape(&shapes[i], "im2col", t, &used, 100 + i));
             CU_ASSERT(used && !strcmp(used, "im2col"));
         }
@@ -265,7 +297,7 @@ static void test_timed_choice(void)
     CU_ASSERT(a && !strcmp(a, "untimed"));
     CU_ASSERT_EQUAL(ccall_run(&cc, x, w, b, y, AM_REQ_WRITE), AM_OK);
     a = am_conv_algo(cc.attrs, &cc.data, AM_DTYPE_FLOAT32);
-    CU_ASSERT(a && (!strcmp(a, "im2col") || !strcmp(a, "winograd")));
+    CU_ASSERT(a && (!strcmp(a, "im2col") || !strcmp(a, "winograd") || !strcmp(a, "winograd4")));
     /* The override wins over the cache, and the dtype is part of the key. */
     setenv("AM_CONV_ALGO", "winograd", 1);
     a = am_conv_algo(cc.attrs, &cc.data, AM_DTYPE_FLOAT32);
@@ -292,7 +324,7 @@ static void test_bad_override(void)
     am_array *y = am_zeros(AM_SHAPE(1, 2, 6, 6), AM_DTYPE_FLOAT32);
     setenv("AM_CONV_ALGO", "direct", 1);
     TU_ASSERT_STATUS(ccall_run(&cc, x, w, NULL, y, AM_REQ_WRITE), AM_ERR_ARG,
-                     "AM_CONV_ALGO=direct is not one of auto, im2col, winograd");
+                     "AM_CONV_ALGO=direct is not one of auto, im2col, winograd, winograd4");
     TU_ASSERT_FAILS(am_conv_algo(cc.attrs, &cc.data, AM_DTYPE_FLOAT32), AM_ERR_ARG,
                     "AM_CONV_ALGO=direct");
     unsetenv("AM_CONV_ALGO");

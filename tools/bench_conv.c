@@ -1,5 +1,5 @@
 /* `amber bench conv [--quick]`: Convolution forward GFLOP/s per algorithm (the timed choice,
- * im2col + GEMM forced, Winograd F(2x2, 3x3) forced) and backward GFLOP/s on LeNet's layers,
+ * im2col + GEMM, Winograd F(2x2, 3x3) and F(4x4, 3x3) forced) and backward GFLOP/s on LeNet's layers,
  * the small ResNet's 3x3 stages, ResNet-18's 3x3 layers (batch 1 and 32) and a depthwise layer,
  * next to the machine's FMA peak and SGEMM rate measured in the same run. */
 #include "../ndarray/ndarray_impl.h"
@@ -291,6 +291,7 @@ static void bc_layer_run(const bc_layer *l, int reps, double min_s, double peak)
     const char *pick = am_conv_algo(fwd.attrs, &data, AM_DTYPE_FLOAT32);
     double t_im2col = bc_fwd_algo(&fwd, "im2col", reps, min_s);
     double t_wino = wino ? bc_fwd_algo(&fwd, "winograd", reps, min_s) : 0;
+    double t_wino4 = wino ? bc_fwd_algo(&fwd, "winograd4", reps, min_s) : 0;
     double t_bwd = bc_time(bc_kernel, &bwd, reps, min_s);
     int threads = omp_get_max_threads ? omp_get_max_threads() : 1;
     int sq = (int)(lround(cbrt(flops / 2.0) / 64.0) * 64);
@@ -299,10 +300,12 @@ static void bc_layer_run(const bc_layer *l, int reps, double min_s, double peak)
     double g_conv = bc_gemm_rate((int)(l->f / l->groups), (int)(oh * oh), (int)kk,
                                  (int)(l->n < threads ? l->n : threads), reps, min_s);
     double r_auto = flops / t_auto * 1e-9;
-    char wbuf[16] = "      -";
+    char wbuf[16] = "      -", w4buf[16] = "      -";
     if (wino) snprintf(wbuf, sizeof(wbuf), "%7.1f", flops / t_wino * 1e-9);
-    printf("%-37s %-9s %7.1f %7.1f %s %7.1f | %5d %7.1f %7.1f | %5.0f%% %5.0f%%\n", l->name,
-           pick ? pick : "?", r_auto, flops / t_im2col * 1e-9, wbuf, 2 * flops / t_bwd * 1e-9,
+    if (wino) snprintf(w4buf, sizeof(w4buf), "%7.1f", flops / t_wino4 * 1e-9);
+    printf("%-37s %-9s %7.1f %7.1f %s %s %7.1f | %5d %7.1f %7.1f | %5.0f%% %5.0f%%\n", l->name,
+           pick ? pick : "?", r_auto, flops / t_im2col * 1e-9, wbuf, w4buf,
+           2 * flops / t_bwd * 1e-9,
            sq, g_sq, g_conv, 100 * r_auto / g_sq, peak > 0 ? 100 * r_auto / peak : 0.0);
     bc_free(&fwd), bc_free(&bwd);
     am_scope_end();
@@ -329,8 +332,8 @@ int am_cmd_bench_conv(int argc, char **argv)
            "FMA peak (%s, float32): %.1f GFLOP/s per thread, %.1f on %d threads\n\n", reps,
            bc_clock == CLOCK_MONOTONIC ? "wall time" : "process CPU time",
            openblas_get_config(), threads, openblas_get_corename(), isa, one, all, threads);
-    printf("%-37s %-9s %7s %7s %7s %7s | %5s %7s %7s | %6s %6s\n", "layer", "choice", "fwd",
-           "im2col", "wino", "bwd", "n", "sgemm", "convmm", "/sgemm", "/peak");
+    printf("%-37s %-9s %7s %7s %7s %7s %7s | %5s %7s %7s | %6s %6s\n", "layer", "choice", "fwd",
+           "im2col", "wino", "wino4", "bwd", "n", "sgemm", "convmm", "/sgemm", "/peak");
     size_t count = sizeof(bc_layers) / sizeof(bc_layers[0]);
     for (size_t i = 0; i < count; i++) {
         if (quick && bc_layers[i].hw == 56 && bc_layers[i].n > 1) continue;
@@ -338,8 +341,8 @@ int am_cmd_bench_conv(int argc, char **argv)
     }
     printf("\nchoice: the algorithm the forward picked by timing its candidates at the first "
            "call;\nfwd: that choice, the kernel on preallocated output and workspace (as a plan "
-           "runs it);\nim2col, wino: AM_CONV_ALGO forcing im2col + GEMM or Winograd F(2x2, 3x3) "
-           "(- where it\ndoes not apply); bwd: _backward_Convolution (data, weight and bias "
+           "runs it);\nim2col, wino, wino4: AM_CONV_ALGO forcing im2col + GEMM, Winograd F(2x2, 3x3) "
+           "or F(4x4, 3x3)\n(- where it does not apply); bwd: _backward_Convolution (data, weight and bias "
            "gradients); sgemm: a\nthreaded n x n x n SGEMM; convmm: im2col's GEMMs alone "
            "(F x OH*OW x C*kh*kw per image and\ngroup, one per thread); /sgemm, /peak: fwd over "
            "sgemm and over the FMA peak of all threads.\n");

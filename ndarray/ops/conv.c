@@ -498,24 +498,24 @@ static size_t temp_for(const conv_attrs *a, const am_shape *data, bool deconv, b
     return (size_t)(ns * slice) * sizeof(double);
 }
 
-/* Winograd F(2x2, 3x3) applies to 3x3, stride-1, undilated 2-D convolutions that are not
+/* Winograd F(m x m, 3x3) applies to 3x3, stride-1, undilated 2-D convolutions that are not
  * depthwise (those run direct loops), with at least as many 2x2 output tiles as input
  * channels per group: the weights are transformed at every call (16 f c/groups elements),
  * which costs more than it saves on deep layers of few tiles (ResNet-18's 256 and 512
  * channels at 14x14 and 7x7, batch 1: 2 to 3x slower than im2col), and would make their
  * workspace 8 to 32 MB. */
-static bool wino_applies(const conv_geom *g)
+static bool wino_applies(const conv_geom *g, int m)
 {
-    const int64_t tiles = g->n * ((g->oh + 1) / 2) * ((g->ow + 1) / 2);
+    const int64_t tiles = g->n * ((g->oh + m - 1) / m) * ((g->ow + m - 1) / m);
     return g->kd == 1 && g->d == 1 && g->kh == 3 && g->kw == 3 && g->sh == 1 && g->sw == 1 &&
            g->dlh == 1 && g->dlw == 1 && !g->depthwise && tiles > 0 && g->c > 0 &&
            tiles >= g->cg && g->f * g->cg <= (1 << 18);
 }
 
-static am_wino_conv wino_desc(const conv_geom *g)
+static am_wino_conv wino_desc(const conv_geom *g, int m)
 {
     return (am_wino_conv){.n = g->n, .c = g->c, .h = g->h, .w = g->w, .f = g->f, .oh = g->oh,
-                          .ow = g->ow, .ph = g->ph, .pw = g->pw, .groups = g->groups};
+                          .ow = g->ow, .ph = g->ph, .pw = g->pw, .groups = g->groups, .m = m};
 }
 
 /* Convolution's workspace: im2col's slices, or Winograd's where it applies and needs more
@@ -525,11 +525,13 @@ static size_t conv_temp(const void *attrs, const am_shape *in, int n_in)
     AM_UNUSED(n_in);
     size_t bytes = temp_for(attrs, &in[0], false, false);
     conv_geom g;
-    if (bytes == 0 || conv_geom_fwd(attrs, &in[0], &g) != AM_OK || !wino_applies(&g))
-        return bytes;
-    am_wino_conv p = wino_desc(&g);
-    size_t wb = (size_t)am_wino_ws_elems(&p, conv_threads()) * sizeof(double);
-    return wb > bytes ? wb : bytes;
+    if (bytes == 0 || conv_geom_fwd(attrs, &in[0], &g) != AM_OK) return bytes;
+    for (int m = 2; m <= 4; m += 2) {
+        am_wino_conv p = wino_desc(&g, m);
+        size_t wb = (size_t)am_wino_ws_elems(&p, conv_threads()) * sizeof(double);
+        if (wino_applies(&g, m) && wb > bytes) bytes = wb;
+    }
+    return bytes;
 }
 
 static size_t deconv_temp(const void *attrs, const am_shape *in, int n_in)
@@ -594,8 +596,9 @@ static void bias_grad(const am_view *src, int64_t nb, int64_t channels, int64_t 
 
 /* ---- algorithm choice ---------------------------------------------------------------- */
 
-enum { ALGO_IM2COL, ALGO_WINOGRAD, ALGO_UNTIMED, ALGO_ERROR };
-static const char *const algo_names[] = {"im2col", "winograd", "untimed"};
+enum { ALGO_IM2COL, ALGO_WINOGRAD, ALGO_WINOGRAD4, ALGO_UNTIMED, ALGO_ERROR };
+static const char *const algo_names[] = {"im2col", "winograd", "winograd4", "untimed"};
+static const int algo_tile[] = {0, 2, 4}; /* Winograd's output tile */
 
 /* Choices measured so far, per shape, attributes that matter, dtype and thread count. */
 typedef struct algo_key {
@@ -643,15 +646,17 @@ void am_conv_algo_reset(void)
     pthread_mutex_unlock(&algo_lock);
 }
 
-/* AM_CONV_ALGO: ALGO_IM2COL or ALGO_WINOGRAD when forced, ALGO_UNTIMED for auto (or unset),
- * ALGO_ERROR (with the error set) for anything else. */
+/* AM_CONV_ALGO: ALGO_IM2COL, ALGO_WINOGRAD (F(2x2, 3x3)) or ALGO_WINOGRAD4 (F(4x4, 3x3))
+ * when forced, ALGO_UNTIMED for auto (or unset), ALGO_ERROR (with the error set) for
+ * anything else. */
 static int algo_override(void)
 {
     const char *e = getenv("AM_CONV_ALGO");
     if (!e || !*e || !strcmp(e, "auto")) return ALGO_UNTIMED;
     if (!strcmp(e, "im2col")) return ALGO_IM2COL;
     if (!strcmp(e, "winograd")) return ALGO_WINOGRAD;
-    am_fail(AM_ERR_ARG, "AM_CONV_ALGO=%s is not one of auto, im2col, winograd", e);
+    if (!strcmp(e, "winograd4")) return ALGO_WINOGRAD4;
+    am_fail(AM_ERR_ARG, "AM_CONV_ALGO=%s is not one of auto, im2col, winograd, winograd4", e);
     return ALGO_ERROR;
 }
 
@@ -661,8 +666,9 @@ static int algo_pick(const conv_geom *g, am_dtype dt)
 {
     int o = algo_override();
     if (o == ALGO_ERROR) return o;
-    if (!wino_applies(g)) return ALGO_IM2COL;
-    if (o != ALGO_UNTIMED) return o;
+    if (o == ALGO_WINOGRAD || o == ALGO_WINOGRAD4) return wino_applies(g, algo_tile[o]) ? o
+                                                                                 : ALGO_IM2COL;
+    if (o == ALGO_IM2COL || (!wino_applies(g, 2) && !wino_applies(g, 4))) return ALGO_IM2COL;
     if (2.0 * (double)g->n * (double)(g->f * g->k) * (double)g->ohw < CONV_PAR_MIN_FLOPS)
         return ALGO_IM2COL;
     algo_key k = algo_key_of(g, dt);
@@ -678,9 +684,9 @@ const char *am_conv_algo(const void *attrs, const am_shape *data, am_dtype dtype
     return algo == ALGO_ERROR ? NULL : algo_names[algo];
 }
 
-static am_status wino_exec(const am_kernel_ctx *ctx, const conv_job *j, am_dtype dt)
+static am_status wino_exec(const am_kernel_ctx *ctx, const conv_job *j, am_dtype dt, int m)
 {
-    am_wino_conv p = wino_desc(&j->g);
+    am_wino_conv p = wino_desc(&j->g, m);
     p.x = j->a, p.weight = j->w, p.bias = j->bias, p.y = j->fwd;
     p.add = j->fwd_req == AM_REQ_ADD, p.ws = ctx->workspace;
     size_t esz = am_dtype_size(dt);
@@ -706,29 +712,33 @@ static double algo_now(void)
 }
 
 /* Runs the forward with the cached or forced algorithm; an untimed shape whose output is
- * overwritten (not AM_REQ_ADD) runs both algorithms twice, alternating, keeps the faster
- * (best of two each) and leaves the output written by the last run. */
+ * overwritten (not AM_REQ_ADD) runs each candidate that applies twice, alternating, keeps
+ * the fastest (best of two each) and leaves the output written by the last run. */
 static am_status conv_fwd_run(const am_kernel_ctx *ctx, conv_job *j, am_dtype dt,
                               int64_t workspace_mb)
 {
     int algo = j->g.depthwise || (dt != AM_DTYPE_FLOAT32 && dt != AM_DTYPE_FLOAT64)
                    ? ALGO_IM2COL : algo_pick(&j->g, dt);
     if (algo == ALGO_ERROR) return am_last_status();
-    if (algo == ALGO_WINOGRAD) return wino_exec(ctx, j, dt);
+    if (algo == ALGO_WINOGRAD || algo == ALGO_WINOGRAD4)
+        return wino_exec(ctx, j, dt, algo_tile[algo]);
     if (algo == ALGO_IM2COL || j->fwd_req != AM_REQ_WRITE)
         return conv_exec(ctx, j, dt, workspace_mb, false);
-    double best[2] = {1e300, 1e300};
+    double best[3] = {1e300, 1e300, 1e300};
+    int pick = ALGO_IM2COL;
     for (int r = 0; r < 2; r++)
-        for (int a = ALGO_IM2COL; a <= ALGO_WINOGRAD; a++) {
+        for (int a = ALGO_IM2COL; a <= ALGO_WINOGRAD4; a++) {
+            if (a != ALGO_IM2COL && !wino_applies(&j->g, algo_tile[a])) continue;
             double t0 = algo_now();
-            am_status st = a == ALGO_WINOGRAD ? wino_exec(ctx, j, dt)
-                                              : conv_exec(ctx, j, dt, workspace_mb, false);
+            am_status st = a == ALGO_IM2COL ? conv_exec(ctx, j, dt, workspace_mb, false)
+                                            : wino_exec(ctx, j, dt, algo_tile[a]);
             if (st != AM_OK) return st;
             double t = algo_now() - t0;
             best[a] = t < best[a] ? t : best[a];
+            pick = best[a] < best[pick] ? a : pick;
         }
     algo_key k = algo_key_of(&j->g, dt);
-    algo_store(&k, best[ALGO_WINOGRAD] < best[ALGO_IM2COL] ? ALGO_WINOGRAD : ALGO_IM2COL);
+    algo_store(&k, pick);
     return AM_OK;
 }
 

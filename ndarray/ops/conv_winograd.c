@@ -1,7 +1,8 @@
-/* Winograd F(2x2, 3x3) convolution forward (see conv_winograd.h).  Tiles are numbered over
- * (image, tile row, tile column) and processed in blocks of consecutive tiles, one block at a
- * time per thread: transform the block's input tiles into V (16 x C x tiles), run the 16
- * GEMMs M[i] = U[i] V[i] per group, and transform M back into the output with the bias.
+/* Winograd F(2x2, 3x3) and F(4x4, 3x3) convolution forward (see conv_winograd.h).  Tiles are
+ * numbered over (image, tile row, tile column) and processed in blocks of consecutive tiles,
+ * one block at a time per thread: transform the block's input tiles into V (a x C x tiles
+ * for a = (m + 2)^2 positions), run the a GEMMs M[i] = U[i] V[i] per group, and transform M
+ * back into the output with the bias.
  * The transforms run along whole rows of tiles, so they vectorize over tiles; they are built
  * for AVX-512, AVX2 and the baseline (target_clones). */
 #include "../ndarray_impl.h"
@@ -12,26 +13,36 @@
 
 static int64_t wino_round16(int64_t n) { return (n + 15) / 16 * 16; }
 
+/* Tile positions: (m + 2)^2. */
+static int64_t wino_pos(const am_wino_conv *p) { return (p->m + 2) * (p->m + 2); }
+
 /* Tiles per block: V and M of a block take about 256K elements (1 MB in float32), within
  * L2, and a block is at least 32 tiles wide so that the GEMMs are not too thin. */
 static int64_t wino_block(const am_wino_conv *p, int64_t total)
 {
-    int64_t tb = (1 << 18) / (16 * (p->c + p->f));
+    int64_t tb = (1 << 18) / (wino_pos(p) * (p->c + p->f));
     tb = tb < 32 ? 32 : tb > 512 ? 512 : tb;
     return tb < total ? tb : total < 1 ? 1 : total;
 }
 
-static int64_t wino_tiles(const am_wino_conv *p) { return p->n * ((p->oh + 1) / 2) * ((p->ow + 1) / 2); }
+static int64_t wino_tiles(const am_wino_conv *p)
+{
+    return p->n * ((p->oh + p->m - 1) / p->m) * ((p->ow + p->m - 1) / p->m);
+}
 
+/* V, M and the transforms' row buffers: 2 (m + 2) rows of m tw + 2 (F(2x2)), 6 such rows
+ * and 48 (tw + 1) (F(4x4)'s input transform), or 40 tw (its output transform). */
 static int64_t wino_slice_elems(const am_wino_conv *p, int64_t tb)
 {
-    int64_t tw = (p->ow + 1) / 2;
-    return wino_round16(16 * p->c * tb) + wino_round16(16 * p->f * tb) + wino_round16(8 * (2 * tw + 2));
+    int64_t tw = (p->ow + p->m - 1) / p->m, a = wino_pos(p);
+    int64_t rows = 2 * (p->m + 2) * (p->m * tw + 2) + 48 * (tw + 1), out = 40 * tw;
+    return wino_round16(a * p->c * tb) + wino_round16(a * p->f * tb) +
+           wino_round16(rows > out ? rows : out);
 }
 
 static int64_t wino_u_elems(const am_wino_conv *p)
 {
-    return wino_round16(16 * p->f * (p->c / p->groups));
+    return wino_round16(wino_pos(p) * p->f * (p->c / p->groups));
 }
 
 int64_t am_wino_ws_elems(const am_wino_conv *p, int64_t threads)
