@@ -256,11 +256,17 @@ static void bc_attrs(bc_op *o, const bc_layer *l, char bufs[4][32], const char *
 }
 
 /* The forward kernel's best seconds per call with AM_CONV_ALGO=algo (NULL: the timed
- * choice, made afresh by the first call). */
+ * choice, made afresh by the first call); 0 when the layer falls back from algo. */
 static double bc_fwd_algo(bc_op *o, const char *algo, int reps, double min_s)
 {
     if (algo) setenv("AM_CONV_ALGO", algo, 1);
     else unsetenv("AM_CONV_ALGO"), am_conv_algo_reset();
+    am_shape data = am_array_shape(o->in[0]);
+    const char *runs = am_conv_algo(o->attrs, &data, AM_DTYPE_FLOAT32);
+    if (algo && (!runs || strcmp(runs, algo))) {
+        unsetenv("AM_CONV_ALGO");
+        return 0;
+    }
     double t = bc_time(bc_kernel, o, reps, min_s);
     unsetenv("AM_CONV_ALGO");
     return t;
@@ -301,8 +307,8 @@ static void bc_layer_run(const bc_layer *l, int reps, double min_s, double peak)
                                  (int)(l->n < threads ? l->n : threads), reps, min_s);
     double r_auto = flops / t_auto * 1e-9;
     char wbuf[16] = "      -", w4buf[16] = "      -";
-    if (wino) snprintf(wbuf, sizeof(wbuf), "%7.1f", flops / t_wino * 1e-9);
-    if (wino) snprintf(w4buf, sizeof(w4buf), "%7.1f", flops / t_wino4 * 1e-9);
+    if (t_wino > 0) snprintf(wbuf, sizeof(wbuf), "%7.1f", flops / t_wino * 1e-9);
+    if (t_wino4 > 0) snprintf(w4buf, sizeof(w4buf), "%7.1f", flops / t_wino4 * 1e-9);
     printf("%-37s %-9s %7.1f %7.1f %s %s %7.1f | %5d %7.1f %7.1f | %5.0f%% %5.0f%%\n", l->name,
            pick ? pick : "?", r_auto, flops / t_im2col * 1e-9, wbuf, w4buf,
            2 * flops / t_bwd * 1e-9,
