@@ -111,7 +111,7 @@ static am_array *filled(const double *v, am_shape s, am_dtype dt)
  * measured worst case is printed with AM_CONV_ALGO_ULPS set. */
 static bool tile_scaled(const char *algo)
 {
-    return !strcmp(algo, "winograd4") || !strcmp(algo, "auto");
+    return !strcmp(algo, "winograd4") || !strcmp(algo, "fast");
 }
 
 /* The largest error seen, in units of roundoff of the magnitude sum (AM_CONV_ALGO_ULPS
@@ -209,16 +209,16 @@ static bool applies(const cshape *p, int m)
 
 static void test_random_shapes(void)
 {
-    static const char *const algos[] = {"im2col", "winograd", "winograd4", "auto"};
-    static const int tile[] = {0, 2, 4, 0};
-    double worst[4] = {0};
+    static const char *const algos[] = {"im2col", "winograd", "winograd4", "auto", "fast"};
+    static const int tile[] = {0, 2, 4, 0, 0};
+    double worst[5] = {0};
     int ran_wino = 0;
     rng_state = 14;
     for (int i = 0; i < 48; i++) {
         cshape p = random_shape(i);
         ran_wino += applies(&p, 2) && applies(&p, 4);
         for (int dt = 0; dt < 2; dt++)
-            for (int a = 0; a < 4; a++) {
+            for (int a = 0; a < 5; a++) {
                 const char *used = NULL;
                 am_dtype t = dt ? AM_DTYPE_FLOAT64 : AM_DTYPE_FLOAT32;
                 worst_ulps = 0;
@@ -236,7 +236,7 @@ static void test_random_shapes(void)
     }
     CU_ASSERT(ran_wino >= 12); /* of the 24 shapes drawn 3x3 stride 1 */
     if (getenv("AM_CONV_ALGO_ULPS"))
-        for (int a = 0; a < 4; a++) printf("\n  %s: worst error %.1f eps of the magnitude", algos[a], worst[a]);
+        for (int a = 0; a < 5; a++) printf("\n  %s: worst error %.1f eps of the magnitude", algos[a], worst[a]);
 }
 
 /* Shapes spanning several blocks of tiles, threads, groups, images and partial tiles. */
@@ -297,7 +297,15 @@ static void test_timed_choice(void)
     CU_ASSERT(a && !strcmp(a, "untimed"));
     CU_ASSERT_EQUAL(ccall_run(&cc, x, w, b, y, AM_REQ_WRITE), AM_OK);
     a = am_conv_algo(cc.attrs, &cc.data, AM_DTYPE_FLOAT32);
+    CU_ASSERT(a && (!strcmp(a, "im2col") || !strcmp(a, "winograd")));
+    /* fast adds F(4x4, 3x3) to the candidates: a choice of its own. */
+    setenv("AM_CONV_ALGO", "fast", 1);
+    a = am_conv_algo(cc.attrs, &cc.data, AM_DTYPE_FLOAT32);
+    CU_ASSERT(a && !strcmp(a, "untimed"));
+    CU_ASSERT_EQUAL(ccall_run(&cc, x, w, b, y, AM_REQ_WRITE), AM_OK);
+    a = am_conv_algo(cc.attrs, &cc.data, AM_DTYPE_FLOAT32);
     CU_ASSERT(a && (!strcmp(a, "im2col") || !strcmp(a, "winograd") || !strcmp(a, "winograd4")));
+    unsetenv("AM_CONV_ALGO");
     /* The override wins over the cache, and the dtype is part of the key. */
     setenv("AM_CONV_ALGO", "winograd", 1);
     a = am_conv_algo(cc.attrs, &cc.data, AM_DTYPE_FLOAT32);
@@ -324,7 +332,7 @@ static void test_bad_override(void)
     am_array *y = am_zeros(AM_SHAPE(1, 2, 6, 6), AM_DTYPE_FLOAT32);
     setenv("AM_CONV_ALGO", "direct", 1);
     TU_ASSERT_STATUS(ccall_run(&cc, x, w, NULL, y, AM_REQ_WRITE), AM_ERR_ARG,
-                     "AM_CONV_ALGO=direct is not one of auto, im2col, winograd, winograd4");
+                     "AM_CONV_ALGO=direct is not one of auto, fast, im2col, winograd, winograd4");
     TU_ASSERT_FAILS(am_conv_algo(cc.attrs, &cc.data, AM_DTYPE_FLOAT32), AM_ERR_ARG,
                     "AM_CONV_ALGO=direct");
     unsetenv("AM_CONV_ALGO");

@@ -600,10 +600,11 @@ enum { ALGO_IM2COL, ALGO_WINOGRAD, ALGO_WINOGRAD4, ALGO_UNTIMED, ALGO_ERROR };
 static const char *const algo_names[] = {"im2col", "winograd", "winograd4", "untimed"};
 static const int algo_tile[] = {0, 2, 4}; /* Winograd's output tile */
 
-/* Choices measured so far, per shape, attributes that matter, dtype and thread count. */
+/* Choices measured so far, per shape, attributes that matter, dtype, thread count and
+ * candidates (fast: F(4x4, 3x3) among them). */
 typedef struct algo_key {
     int64_t n, c, h, w, f, ph, pw, groups, threads;
-    int dtype;
+    int dtype, fast;
 } algo_key;
 
 #define ALGO_CACHE_SIZE 256
@@ -611,12 +612,12 @@ static struct { algo_key key; int algo; } algo_cache[ALGO_CACHE_SIZE];
 static int algo_cached, algo_next;
 static pthread_mutex_t algo_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static algo_key algo_key_of(const conv_geom *g, am_dtype dt)
+static algo_key algo_key_of(const conv_geom *g, am_dtype dt, bool fast)
 {
     algo_key k;
     memset(&k, 0, sizeof(k)); /* compared with memcmp */
     k.n = g->n, k.c = g->c, k.h = g->h, k.w = g->w, k.f = g->f, k.ph = g->ph, k.pw = g->pw;
-    k.groups = g->groups, k.threads = conv_threads(), k.dtype = (int)dt;
+    k.groups = g->groups, k.threads = conv_threads(), k.dtype = (int)dt, k.fast = fast;
     return k;
 }
 
@@ -647,31 +648,36 @@ void am_conv_algo_reset(void)
 }
 
 /* AM_CONV_ALGO: ALGO_IM2COL, ALGO_WINOGRAD (F(2x2, 3x3)) or ALGO_WINOGRAD4 (F(4x4, 3x3))
- * when forced, ALGO_UNTIMED for auto (or unset), ALGO_ERROR (with the error set) for
- * anything else. */
-static int algo_override(void)
+ * when forced, ALGO_UNTIMED for auto (or unset: im2col and F(2x2, 3x3), which are as
+ * accurate as each other) and for fast (*fast: F(4x4, 3x3) too, faster and less accurate),
+ * ALGO_ERROR (with the error set) for anything else. */
+static int algo_override(bool *fast)
 {
     const char *e = getenv("AM_CONV_ALGO");
-    if (!e || !*e || !strcmp(e, "auto")) return ALGO_UNTIMED;
+    *fast = e && !strcmp(e, "fast");
+    if (!e || !*e || !strcmp(e, "auto") || *fast) return ALGO_UNTIMED;
     if (!strcmp(e, "im2col")) return ALGO_IM2COL;
     if (!strcmp(e, "winograd")) return ALGO_WINOGRAD;
     if (!strcmp(e, "winograd4")) return ALGO_WINOGRAD4;
-    am_fail(AM_ERR_ARG, "AM_CONV_ALGO=%s is not one of auto, im2col, winograd, winograd4", e);
+    am_fail(AM_ERR_ARG, "AM_CONV_ALGO=%s is not one of auto, fast, im2col, winograd, winograd4",
+            e);
     return ALGO_ERROR;
 }
 
-/* The choice for a geometry without timing: forced, cached, or ALGO_UNTIMED.  Shapes where
- * Winograd does not apply, and problems too small to be worth timing, run im2col. */
-static int algo_pick(const conv_geom *g, am_dtype dt)
+/* The choice for a geometry without timing: forced, cached, or ALGO_UNTIMED (*fast says
+ * whether F(4x4, 3x3) is a candidate).  Shapes where no Winograd candidate applies, and
+ * problems too small to be worth timing, run im2col. */
+static int algo_pick(const conv_geom *g, am_dtype dt, bool *fast)
 {
-    int o = algo_override();
+    int o = algo_override(fast);
     if (o == ALGO_ERROR) return o;
     if (o == ALGO_WINOGRAD || o == ALGO_WINOGRAD4) return wino_applies(g, algo_tile[o]) ? o
                                                                                  : ALGO_IM2COL;
-    if (o == ALGO_IM2COL || (!wino_applies(g, 2) && !wino_applies(g, 4))) return ALGO_IM2COL;
+    if (o == ALGO_IM2COL || (!wino_applies(g, 2) && !(*fast && wino_applies(g, 4))))
+        return ALGO_IM2COL;
     if (2.0 * (double)g->n * (double)(g->f * g->k) * (double)g->ohw < CONV_PAR_MIN_FLOPS)
         return ALGO_IM2COL;
-    algo_key k = algo_key_of(g, dt);
+    algo_key k = algo_key_of(g, dt, *fast);
     return algo_lookup(&k);
 }
 
@@ -680,7 +686,8 @@ const char *am_conv_algo(const void *attrs, const am_shape *data, am_dtype dtype
     conv_geom g;
     if (conv_geom_fwd(attrs, data, &g) != AM_OK) return NULL;
     if (g.depthwise) return "depthwise";
-    int algo = algo_pick(&g, dtype);
+    bool fast;
+    int algo = algo_pick(&g, dtype, &fast);
     return algo == ALGO_ERROR ? NULL : algo_names[algo];
 }
 
@@ -717,8 +724,9 @@ static double algo_now(void)
 static am_status conv_fwd_run(const am_kernel_ctx *ctx, conv_job *j, am_dtype dt,
                               int64_t workspace_mb)
 {
+    bool fast = false;
     int algo = j->g.depthwise || (dt != AM_DTYPE_FLOAT32 && dt != AM_DTYPE_FLOAT64)
-                   ? ALGO_IM2COL : algo_pick(&j->g, dt);
+                   ? ALGO_IM2COL : algo_pick(&j->g, dt, &fast);
     if (algo == ALGO_ERROR) return am_last_status();
     if (algo == ALGO_WINOGRAD || algo == ALGO_WINOGRAD4)
         return wino_exec(ctx, j, dt, algo_tile[algo]);
@@ -727,7 +735,7 @@ static am_status conv_fwd_run(const am_kernel_ctx *ctx, conv_job *j, am_dtype dt
     double best[3] = {1e300, 1e300, 1e300};
     int pick = ALGO_IM2COL;
     for (int r = 0; r < 2; r++)
-        for (int a = ALGO_IM2COL; a <= ALGO_WINOGRAD4; a++) {
+        for (int a = ALGO_IM2COL; a <= (fast ? ALGO_WINOGRAD4 : ALGO_WINOGRAD); a++) {
             if (a != ALGO_IM2COL && !wino_applies(&j->g, algo_tile[a])) continue;
             double t0 = algo_now();
             am_status st = a == ALGO_IM2COL ? conv_exec(ctx, j, dt, workspace_mb, false)
@@ -737,7 +745,7 @@ static am_status conv_fwd_run(const am_kernel_ctx *ctx, conv_job *j, am_dtype dt
             best[a] = t < best[a] ? t : best[a];
             pick = best[a] < best[pick] ? a : pick;
         }
-    algo_key k = algo_key_of(&j->g, dt);
+    algo_key k = algo_key_of(&j->g, dt, fast);
     algo_store(&k, pick);
     return AM_OK;
 }
