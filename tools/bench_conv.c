@@ -306,11 +306,12 @@ static void bc_layer_run(const bc_layer *l, int reps, double min_s, double peak)
     double g_conv = bc_gemm_rate((int)(l->f / l->groups), (int)(oh * oh), (int)kk,
                                  (int)(l->n < threads ? l->n : threads), reps, min_s);
     double r_auto = flops / t_auto * 1e-9;
-    char wbuf[16] = "      -", w4buf[16] = "      -";
+    char ibuf[16] = "      -", wbuf[16] = "      -", w4buf[16] = "      -";
+    if (t_im2col > 0) snprintf(ibuf, sizeof(ibuf), "%7.1f", flops / t_im2col * 1e-9);
     if (t_wino > 0) snprintf(wbuf, sizeof(wbuf), "%7.1f", flops / t_wino * 1e-9);
     if (t_wino4 > 0) snprintf(w4buf, sizeof(w4buf), "%7.1f", flops / t_wino4 * 1e-9);
-    printf("%-37s %-9s %7.1f %7.1f %s %s %7.1f | %5d %7.1f %7.1f | %5.0f%% %5.0f%%\n", l->name,
-           pick ? pick : "?", r_auto, flops / t_im2col * 1e-9, wbuf, w4buf,
+    printf("%-37s %-9s %7.1f %s %s %s %7.1f | %5d %7.1f %7.1f | %5.0f%% %5.0f%%\n", l->name,
+           pick ? pick : "?", r_auto, ibuf, wbuf, w4buf,
            2 * flops / t_bwd * 1e-9,
            sq, g_sq, g_conv, 100 * r_auto / g_sq, peak > 0 ? 100 * r_auto / peak : 0.0);
     bc_free(&fwd), bc_free(&bwd);
