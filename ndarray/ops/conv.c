@@ -518,15 +518,22 @@ static am_wino_conv wino_desc(const conv_geom *g, int m)
                           .ow = g->ow, .ph = g->ph, .pw = g->pw, .groups = g->groups, .m = m};
 }
 
+/* Whether AM_CONV_ALGO lets F(4x4, 3x3) run (fast or winograd4). */
+static bool wino4_allowed(void)
+{
+    const char *e = getenv("AM_CONV_ALGO");
+    return e && (!strcmp(e, "fast") || !strcmp(e, "winograd4"));
+}
+
 /* Convolution's workspace: im2col's slices, or Winograd's where it applies and needs more
- * (sized for float64, as the rest). */
+ * (sized for float64, as the rest); F(4x4, 3x3)'s only while AM_CONV_ALGO allows it. */
 static size_t conv_temp(const void *attrs, const am_shape *in, int n_in)
 {
     AM_UNUSED(n_in);
     size_t bytes = temp_for(attrs, &in[0], false, false);
     conv_geom g;
     if (bytes == 0 || conv_geom_fwd(attrs, &in[0], &g) != AM_OK) return bytes;
-    for (int m = 2; m <= 4; m += 2) {
+    for (int m = 2; m <= (wino4_allowed() ? 4 : 2); m += 2) {
         am_wino_conv p = wino_desc(&g, m);
         size_t wb = (size_t)am_wino_ws_elems(&p, conv_threads()) * sizeof(double);
         if (wino_applies(&g, m) && wb > bytes) bytes = wb;
@@ -691,7 +698,16 @@ const char *am_conv_algo(const void *attrs, const am_shape *data, am_dtype dtype
     return algo == ALGO_ERROR ? NULL : algo_names[algo];
 }
 
-static am_status wino_exec(const am_kernel_ctx *ctx, const conv_job *j, am_dtype dt, int m)
+/* Whether F(m x m, 3x3) fits ctx's workspace with one thread: a workspace sized while
+ * AM_CONV_ALGO did not allow F(4x4, 3x3) may be too small for it. */
+static bool wino_fits(const am_kernel_ctx *ctx, const conv_job *j, am_dtype dt, int m)
+{
+    am_wino_conv p = wino_desc(&j->g, m);
+    return (size_t)am_wino_ws_elems(&p, 1) * am_dtype_size(dt) <= ctx->workspace_bytes;
+}
+
+/* Runs F(m x m, 3x3); wino_fits must hold. */
+static void wino_exec(const am_kernel_ctx *ctx, const conv_job *j, am_dtype dt, int m)
 {
     am_wino_conv p = wino_desc(&j->g, m);
     p.x = j->a, p.weight = j->w, p.bias = j->bias, p.y = j->fwd;
@@ -701,12 +717,8 @@ static am_status wino_exec(const am_kernel_ctx *ctx, const conv_job *j, am_dtype
     if (2.0 * (double)j->g.n * (double)(j->g.f * j->g.k) * (double)j->g.ohw < CONV_PAR_MIN_FLOPS)
         ns = 1;
     while (ns > 1 && (size_t)am_wino_ws_elems(&p, ns) * esz > ctx->workspace_bytes) ns--;
-    if ((size_t)am_wino_ws_elems(&p, ns) * esz > ctx->workspace_bytes)
-        return am_fail(AM_ERR_INTERNAL, "workspace of %zu bytes is smaller than Winograd's "
-                       "(%zu)", ctx->workspace_bytes, (size_t)am_wino_ws_elems(&p, ns) * esz);
     p.threads = ns;
     dt == AM_DTYPE_FLOAT32 ? am_wino_run_f32(&p) : am_wino_run_f64(&p);
-    return AM_OK;
 }
 
 /* The process's CPU time: on a busy machine it counts only the time the candidates ran
@@ -728,18 +740,24 @@ static am_status conv_fwd_run(const am_kernel_ctx *ctx, conv_job *j, am_dtype dt
     int algo = j->g.depthwise || (dt != AM_DTYPE_FLOAT32 && dt != AM_DTYPE_FLOAT64)
                    ? ALGO_IM2COL : algo_pick(&j->g, dt, &fast);
     if (algo == ALGO_ERROR) return am_last_status();
-    if (algo == ALGO_WINOGRAD || algo == ALGO_WINOGRAD4)
-        return wino_exec(ctx, j, dt, algo_tile[algo]);
-    if (algo == ALGO_IM2COL || j->fwd_req != AM_REQ_WRITE)
+    if ((algo == ALGO_WINOGRAD || algo == ALGO_WINOGRAD4) &&
+        wino_fits(ctx, j, dt, algo_tile[algo])) {
+        wino_exec(ctx, j, dt, algo_tile[algo]);
+        return AM_OK;
+    }
+    if (algo != ALGO_UNTIMED || j->fwd_req != AM_REQ_WRITE)
         return conv_exec(ctx, j, dt, workspace_mb, false);
     double best[3] = {1e300, 1e300, 1e300};
     int pick = ALGO_IM2COL;
     for (int r = 0; r < 2; r++)
         for (int a = ALGO_IM2COL; a <= (fast ? ALGO_WINOGRAD4 : ALGO_WINOGRAD); a++) {
-            if (a != ALGO_IM2COL && !wino_applies(&j->g, algo_tile[a])) continue;
+            if (a != ALGO_IM2COL && (!wino_applies(&j->g, algo_tile[a]) ||
+                                     !wino_fits(ctx, j, dt, algo_tile[a])))
+                continue;
             double t0 = algo_now();
-            am_status st = a == ALGO_IM2COL ? conv_exec(ctx, j, dt, workspace_mb, false)
-                                            : wino_exec(ctx, j, dt, algo_tile[a]);
+            am_status st = AM_OK;
+            if (a == ALGO_IM2COL) st = conv_exec(ctx, j, dt, workspace_mb, false);
+            else wino_exec(ctx, j, dt, algo_tile[a]);
             if (st != AM_OK) return st;
             double t = algo_now() - t0;
             best[a] = t < best[a] ? t : best[a];
