@@ -153,3 +153,5 @@ SUITE(pass_facets)
 SUITE(gemm_facets)
 /* device */
 SUITE(device)
+/* conv_algos */
+SUITE(conv_algos)

@@ -2,10 +2,14 @@
  * and depthwise) with their _backward_ ops, by im2col/col2im and GEMM (kernels in conv_tmpl.h).
  * Deconvolution is Convolution's data gradient, so all four ops share one geometry. */
 #include "../ndarray_impl.h"
+#include "conv_algo.h"
+#include "conv_winograd.h"
 
 #include <cblas.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdarg.h>
+#include <time.h>
 
 /* Weak, so that an OPENMP=0 build links; NULL there. */
 extern int omp_get_max_threads(void) __attribute__((weak));
@@ -494,10 +498,47 @@ static size_t temp_for(const conv_attrs *a, const am_shape *data, bool deconv, b
     return (size_t)(ns * slice) * sizeof(double);
 }
 
+/* Winograd F(m x m, 3x3) applies to 3x3, stride-1, undilated 2-D convolutions that are not
+ * depthwise (those run direct loops), with at least as many 2x2 output tiles as input
+ * channels per group: the weights are transformed at every call (16 f c/groups elements),
+ * which costs more than it saves on deep layers of few tiles (ResNet-18's 256 and 512
+ * channels at 14x14 and 7x7, batch 1: 2 to 3x slower than im2col), and would make their
+ * workspace 8 to 32 MB. */
+static bool wino_applies(const conv_geom *g, int m)
+{
+    const int64_t tiles = g->n * ((g->oh + m - 1) / m) * ((g->ow + m - 1) / m);
+    return g->kd == 1 && g->d == 1 && g->kh == 3 && g->kw == 3 && g->sh == 1 && g->sw == 1 &&
+           g->dlh == 1 && g->dlw == 1 && !g->depthwise && tiles > 0 && g->c > 0 &&
+           tiles >= g->cg && g->f * g->cg <= (1 << 18);
+}
+
+static am_wino_conv wino_desc(const conv_geom *g, int m)
+{
+    return (am_wino_conv){.n = g->n, .c = g->c, .h = g->h, .w = g->w, .f = g->f, .oh = g->oh,
+                          .ow = g->ow, .ph = g->ph, .pw = g->pw, .groups = g->groups, .m = m};
+}
+
+/* Whether AM_CONV_ALGO lets F(4x4, 3x3) run (fast or winograd4). */
+static bool wino4_allowed(void)
+{
+    const char *e = getenv("AM_CONV_ALGO");
+    return e && (!strcmp(e, "fast") || !strcmp(e, "winograd4"));
+}
+
+/* Convolution's workspace: im2col's slices, or Winograd's where it applies and needs more
+ * (sized for float64, as the rest); F(4x4, 3x3)'s only while AM_CONV_ALGO allows it. */
 static size_t conv_temp(const void *attrs, const am_shape *in, int n_in)
 {
     AM_UNUSED(n_in);
-    return temp_for(attrs, &in[0], false, false);
+    size_t bytes = temp_for(attrs, &in[0], false, false);
+    conv_geom g;
+    if (bytes == 0 || conv_geom_fwd(attrs, &in[0], &g) != AM_OK) return bytes;
+    for (int m = 2; m <= (wino4_allowed() ? 4 : 2); m += 2) {
+        am_wino_conv p = wino_desc(&g, m);
+        size_t wb = (size_t)am_wino_ws_elems(&p, conv_threads()) * sizeof(double);
+        if (wino_applies(&g, m) && wb > bytes) bytes = wb;
+    }
+    return bytes;
 }
 
 static size_t deconv_temp(const void *attrs, const am_shape *in, int n_in)
@@ -560,6 +601,173 @@ static void bias_grad(const am_view *src, int64_t nb, int64_t channels, int64_t 
         conv_channel_sum_f64(src->data, nb, channels, sp, out->data, req);
 }
 
+/* ---- algorithm choice ---------------------------------------------------------------- */
+
+enum { ALGO_IM2COL, ALGO_WINOGRAD, ALGO_WINOGRAD4, ALGO_UNTIMED, ALGO_ERROR };
+static const char *const algo_names[] = {"im2col", "winograd", "winograd4", "untimed"};
+static const int algo_tile[] = {0, 2, 4}; /* Winograd's output tile */
+
+/* Choices measured so far, per shape, attributes that matter, dtype, thread count and
+ * candidates (fast: F(4x4, 3x3) among them). */
+typedef struct algo_key {
+    int64_t n, c, h, w, f, ph, pw, groups, threads;
+    int dtype, fast;
+} algo_key;
+
+#define ALGO_CACHE_SIZE 256
+static struct { algo_key key; int algo; } algo_cache[ALGO_CACHE_SIZE];
+static int algo_cached, algo_next;
+static pthread_mutex_t algo_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static algo_key algo_key_of(const conv_geom *g, am_dtype dt, bool fast)
+{
+    algo_key k;
+    memset(&k, 0, sizeof(k)); /* compared with memcmp */
+    k.n = g->n, k.c = g->c, k.h = g->h, k.w = g->w, k.f = g->f, k.ph = g->ph, k.pw = g->pw;
+    k.groups = g->groups, k.threads = conv_threads(), k.dtype = (int)dt, k.fast = fast;
+    return k;
+}
+
+static int algo_lookup(const algo_key *k)
+{
+    int found = ALGO_UNTIMED;
+    pthread_mutex_lock(&algo_lock);
+    for (int i = 0; i < algo_cached; i++)
+        if (!memcmp(&algo_cache[i].key, k, sizeof(*k))) found = algo_cache[i].algo;
+    pthread_mutex_unlock(&algo_lock);
+    return found;
+}
+
+/* A full cache overwrites its entries round robin. */
+static void algo_store(const algo_key *k, int algo)
+{
+    pthread_mutex_lock(&algo_lock);
+    int i = algo_cached < ALGO_CACHE_SIZE ? algo_cached++ : algo_next++ % ALGO_CACHE_SIZE;
+    algo_cache[i].key = *k, algo_cache[i].algo = algo;
+    pthread_mutex_unlock(&algo_lock);
+}
+
+void am_conv_algo_reset(void)
+{
+    pthread_mutex_lock(&algo_lock);
+    algo_cached = algo_next = 0;
+    pthread_mutex_unlock(&algo_lock);
+}
+
+/* AM_CONV_ALGO: ALGO_IM2COL, ALGO_WINOGRAD (F(2x2, 3x3)) or ALGO_WINOGRAD4 (F(4x4, 3x3))
+ * when forced, ALGO_UNTIMED for auto (or unset: im2col and F(2x2, 3x3), which are as
+ * accurate as each other) and for fast (*fast: F(4x4, 3x3) too, faster and less accurate),
+ * ALGO_ERROR (with the error set) for anything else. */
+static int algo_override(bool *fast)
+{
+    const char *e = getenv("AM_CONV_ALGO");
+    *fast = e && !strcmp(e, "fast");
+    if (!e || !*e || !strcmp(e, "auto") || *fast) return ALGO_UNTIMED;
+    if (!strcmp(e, "im2col")) return ALGO_IM2COL;
+    if (!strcmp(e, "winograd")) return ALGO_WINOGRAD;
+    if (!strcmp(e, "winograd4")) return ALGO_WINOGRAD4;
+    am_fail(AM_ERR_ARG, "AM_CONV_ALGO=%s is not one of auto, fast, im2col, winograd, winograd4",
+            e);
+    return ALGO_ERROR;
+}
+
+/* The choice for a geometry without timing: forced, cached, or ALGO_UNTIMED (*fast says
+ * whether F(4x4, 3x3) is a candidate).  Shapes where no Winograd candidate applies, and
+ * problems too small to be worth timing, run im2col. */
+static int algo_pick(const conv_geom *g, am_dtype dt, bool *fast)
+{
+    int o = algo_override(fast);
+    if (o == ALGO_ERROR) return o;
+    if (o == ALGO_WINOGRAD || o == ALGO_WINOGRAD4) return wino_applies(g, algo_tile[o]) ? o
+                                                                                 : ALGO_IM2COL;
+    if (o == ALGO_IM2COL || (!wino_applies(g, 2) && !(*fast && wino_applies(g, 4))))
+        return ALGO_IM2COL;
+    if (2.0 * (double)g->n * (double)(g->f * g->k) * (double)g->ohw < CONV_PAR_MIN_FLOPS)
+        return ALGO_IM2COL;
+    algo_key k = algo_key_of(g, dt, *fast);
+    return algo_lookup(&k);
+}
+
+const char *am_conv_algo(const void *attrs, const am_shape *data, am_dtype dtype)
+{
+    conv_geom g;
+    if (conv_geom_fwd(attrs, data, &g) != AM_OK) return NULL;
+    if (g.depthwise) return "depthwise";
+    bool fast;
+    int algo = algo_pick(&g, dtype, &fast);
+    return algo == ALGO_ERROR ? NULL : algo_names[algo];
+}
+
+/* Whether F(m x m, 3x3) fits ctx's workspace with one thread: a workspace sized while
+ * AM_CONV_ALGO did not allow F(4x4, 3x3) may be too small for it. */
+static bool wino_fits(const am_kernel_ctx *ctx, const conv_job *j, am_dtype dt, int m)
+{
+    am_wino_conv p = wino_desc(&j->g, m);
+    return (size_t)am_wino_ws_elems(&p, 1) * am_dtype_size(dt) <= ctx->workspace_bytes;
+}
+
+/* Runs F(m x m, 3x3); wino_fits must hold. */
+static void wino_exec(const am_kernel_ctx *ctx, const conv_job *j, am_dtype dt, int m)
+{
+    am_wino_conv p = wino_desc(&j->g, m);
+    p.x = j->a, p.weight = j->w, p.bias = j->bias, p.y = j->fwd;
+    p.add = j->fwd_req == AM_REQ_ADD, p.ws = ctx->workspace;
+    size_t esz = am_dtype_size(dt);
+    int64_t ns = conv_threads();
+    if (2.0 * (double)j->g.n * (double)(j->g.f * j->g.k) * (double)j->g.ohw < CONV_PAR_MIN_FLOPS)
+        ns = 1;
+    while (ns > 1 && (size_t)am_wino_ws_elems(&p, ns) * esz > ctx->workspace_bytes) ns--;
+    p.threads = ns;
+    dt == AM_DTYPE_FLOAT32 ? am_wino_run_f32(&p) : am_wino_run_f64(&p);
+}
+
+/* The process's CPU time: on a busy machine it counts only the time the candidates ran
+ * (spinning at barriers included), where wall time also counts other processes'. */
+static double algo_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* Runs the forward with the cached or forced algorithm; an untimed shape whose output is
+ * overwritten (not AM_REQ_ADD) runs each candidate that applies twice, alternating, keeps
+ * the fastest (best of two each) and leaves the output written by the last run. */
+static am_status conv_fwd_run(const am_kernel_ctx *ctx, conv_job *j, am_dtype dt,
+                              int64_t workspace_mb)
+{
+    bool fast = false;
+    int algo = j->g.depthwise || (dt != AM_DTYPE_FLOAT32 && dt != AM_DTYPE_FLOAT64)
+                   ? ALGO_IM2COL : algo_pick(&j->g, dt, &fast);
+    if (algo == ALGO_ERROR) return am_last_status();
+    if ((algo == ALGO_WINOGRAD || algo == ALGO_WINOGRAD4) &&
+        wino_fits(ctx, j, dt, algo_tile[algo])) {
+        wino_exec(ctx, j, dt, algo_tile[algo]);
+        return AM_OK;
+    }
+    if (algo != ALGO_UNTIMED || j->fwd_req != AM_REQ_WRITE)
+        return conv_exec(ctx, j, dt, workspace_mb, false);
+    double best[3] = {1e300, 1e300, 1e300};
+    int pick = ALGO_IM2COL;
+    for (int r = 0; r < 2; r++)
+        for (int a = ALGO_IM2COL; a <= (fast ? ALGO_WINOGRAD4 : ALGO_WINOGRAD); a++) {
+            if (a != ALGO_IM2COL && (!wino_applies(&j->g, algo_tile[a]) ||
+                                     !wino_fits(ctx, j, dt, algo_tile[a])))
+                continue;
+            double t0 = algo_now();
+            am_status st = AM_OK;
+            if (a == ALGO_IM2COL) st = conv_exec(ctx, j, dt, workspace_mb, false);
+            else wino_exec(ctx, j, dt, algo_tile[a]);
+            if (st != AM_OK) return st;
+            double t = algo_now() - t0;
+            best[a] = t < best[a] ? t : best[a];
+            pick = best[a] < best[pick] ? a : pick;
+        }
+    algo_key k = algo_key_of(&j->g, dt, fast);
+    algo_store(&k, pick);
+    return AM_OK;
+}
+
 static am_status conv_cpu(const am_kernel_ctx *ctx, const void *attrs, const am_view *in,
                           int n_in, const am_view *out, int n_out, const am_req *req)
 {
@@ -571,7 +779,7 @@ static am_status conv_cpu(const am_kernel_ctx *ctx, const void *attrs, const am_
     if (st != AM_OK || req[0] == AM_REQ_NULL) return st;
     j.a = in[0].data, j.w = in[1].data, j.fwd = out[0].data;
     j.bias = a->no_bias ? NULL : in[2].data;
-    return conv_exec(ctx, &j, in[0].dtype, a->workspace, false);
+    return conv_fwd_run(ctx, &j, in[0].dtype, a->workspace);
 }
 
 /* in: out_grad, data, weight[, bias]; out: data, weight and bias gradients. */
