@@ -732,7 +732,7 @@ static double algo_now(void)
 
 /* Runs the forward with the cached or forced algorithm; an untimed shape whose output is
  * overwritten (not AM_REQ_ADD) runs each candidate that applies twice, alternating, keeps
- * the fastest (best of two each) and leaves the output written by the last run. */
+ * the fastest (best of two each) and leaves the output written by the one kept. */
 static am_status conv_fwd_run(const am_kernel_ctx *ctx, conv_job *j, am_dtype dt,
                               int64_t workspace_mb)
 {
@@ -748,7 +748,7 @@ static am_status conv_fwd_run(const am_kernel_ctx *ctx, conv_job *j, am_dtype dt
     if (algo != ALGO_UNTIMED || j->fwd_req != AM_REQ_WRITE)
         return conv_exec(ctx, j, dt, workspace_mb, false);
     double best[3] = {1e300, 1e300, 1e300};
-    int pick = ALGO_IM2COL;
+    int pick = ALGO_IM2COL, last = ALGO_IM2COL;
     for (int r = 0; r < 2; r++)
         for (int a = ALGO_IM2COL; a <= (fast ? ALGO_WINOGRAD4 : ALGO_WINOGRAD); a++) {
             if (a != ALGO_IM2COL && (!wino_applies(&j->g, algo_tile[a]) ||
@@ -759,12 +759,18 @@ static am_status conv_fwd_run(const am_kernel_ctx *ctx, conv_job *j, am_dtype dt
             if (a == ALGO_IM2COL) st = conv_exec(ctx, j, dt, workspace_mb, false);
             else wino_exec(ctx, j, dt, algo_tile[a]);
             if (st != AM_OK) return st;
+            last = a;
             double t = algo_now() - t0;
             best[a] = t < best[a] ? t : best[a];
             pick = best[a] < best[pick] ? a : pick;
         }
     algo_key k = algo_key_of(&j->g, dt, fast);
     algo_store(&k, pick);
+    /* The output is the pick's, bit for bit what every later call with the cached choice
+     * gives, whichever candidate ran last. */
+    if (pick == last) return AM_OK;
+    if (pick == ALGO_IM2COL) return conv_exec(ctx, j, dt, workspace_mb, false);
+    wino_exec(ctx, j, dt, algo_tile[pick]);
     return AM_OK;
 }
 
