@@ -48,8 +48,27 @@ am_storage *am_storage_create(size_t nbytes, am_device dev);
 void am_storage_retain(am_storage *s);
 void am_storage_release(am_storage *s);
 
+/* ---- the hooks symbol/ installs (the layering, docs/design.md) -------------
+ *
+ * ndarray/ never calls symbol/ or executor/ by name: what it needs of graphs
+ * (tracing a call with a symbolic input, releasing the node a symbolic array
+ * holds, keeping a control-flow record's subgraphs alive) goes through this
+ * table, which symbol/ installs before it makes its first node or graph.  An
+ * array or attribute that holds a node or graph exists only after that, so
+ * the table is always there when it is read. */
 struct am_node; /* a graph node (symbol/) */
-void am_node_release(struct am_node *n);
+typedef struct am_symbol_hooks {
+    /* Adds a graph node for a call with a symbolic input: symbolic outputs. */
+    am_status (*trace_call)(const am_op_def *op, const void *attrs, am_array *const *in,
+                            int n_in, am_array **out, int n_out, am_site at);
+    void (*node_release)(struct am_node *n); /* NULL is a no-op */
+    am_graph *(*graph_retain)(am_graph *g);
+    void (*graph_release)(am_graph *g);
+} am_symbol_hooks;
+/* Installs h (a static table; the same one every time). */
+void am_symbol_hooks_install(const am_symbol_hooks *h);
+/* The installed table; asserts that there is one. */
+const am_symbol_hooks *am_symbol_hooks_get(void);
 
 /* One recorded op call on the autograd tape. */
 typedef struct am_tape_node {
@@ -114,10 +133,6 @@ am_status am_tape_record(const am_op_def *op, const void *attrs, am_array *const
 am_status am_tape_record_state(const am_op_def *op, const void *attrs, am_array *const *in,
                                int n_in, am_array **outs, int n_all, int n_visible, am_site at,
                                void *state, void (*release)(void *state));
-
-/* Adds a graph node for a call with a symbolic input (symbol/trace.c). */
-am_status am_trace_call(const am_op_def *op, const void *attrs, am_array *const *in, int n_in,
-                        am_array **out, int n_out, am_site at);
 
 /* Runs op's kernel into existing outputs with the given requests (no
  * allocation of outputs, no recording). */
