@@ -110,17 +110,6 @@ static am_status normalize_shape(const void *attrs, am_shape *in, int n_in, am_s
     return AM_OK;
 }
 
-static am_status float_dtype(const void *attrs, am_dtype *in, int n_in, am_dtype *out,
-                             int n_out)
-{
-    AM_UNUSED(attrs), AM_UNUSED(n_in), AM_UNUSED(n_out);
-    if (in[0] != AM_DTYPE_FLOAT32 && in[0] != AM_DTYPE_FLOAT64)
-        return am_fail(AM_ERR_DTYPE, "%s input not supported (float32 or float64 only)",
-                       am_dtype_name(in[0]));
-    out[0] = in[0];
-    return AM_OK;
-}
-
 #define NORMALIZE(T)                                                                       \
     do {                                                                                   \
         const T *x = in[0].data;                                                           \
@@ -168,7 +157,7 @@ static am_status normalize_grad(const am_grad_ctx *g, am_array *const *in, am_ar
 const am_op_def am_op_image_normalize = {
     .name = "_image_normalize", .input_names = (const char *const[]){"data", NULL},
     .num_outputs = 1, .attrs = normalize_fields, .attrs_size = sizeof(normalize_attrs),
-    .infer_shape = normalize_shape, .infer_dtype = float_dtype, .cpu = normalize_cpu,
+    .infer_shape = normalize_shape, .infer_dtype = am_infer_dtype_float_same, .cpu = normalize_cpu,
     .gradient = normalize_grad, .inplace = (const am_inplace_pair[]){{0, 0}, {-1, -1}},
     .fuse = AM_FUSE_OPAQUE,
     .doc = "(x - mean[c]) / std[c] over a (C, H, W) or (N, C, H, W) tensor of 1 or 3 "
