@@ -350,3 +350,11 @@ am_status am_invoke_at(const char *name, am_array *const *in, int n_in, const ch
     free(attrs);
     return st;
 }
+
+am_array *am_op_call1(const am_op_def *op, const void *attrs, am_array *const *in, int n_in,
+                      am_site at)
+{
+    am_array *y = NULL;
+    am_op_call(op, attrs, in, n_in, &y, 1, at);
+    return y;
+}

@@ -134,6 +134,11 @@ am_status am_tape_record_state(const am_op_def *op, const void *attrs, am_array 
                                int n_in, am_array **outs, int n_all, int n_visible, am_site at,
                                void *state, void (*release)(void *state));
 
+/* am_op_call for the common case of one visible output, as the public op
+ * functions make it: the output (owned by the scope) or NULL with the error. */
+am_array *am_op_call1(const am_op_def *op, const void *attrs, am_array *const *in, int n_in,
+                      am_site at);
+
 /* Runs op's kernel into existing outputs with the given requests (no
  * allocation of outputs, no recording). */
 am_status am_op_run_into(const am_op_def *op, const void *attrs, am_array *const *in, int n_in,

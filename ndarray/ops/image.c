@@ -1009,16 +1009,9 @@ AUG_OP(image_random_lighting, "_image_random_lighting", random_lighting_fields,
 
 /* ---- C functions ----------------------------------------------------------------- */
 
-static am_array *call1(const am_op_def *op, const void *attrs, am_array *x, am_site at)
-{
-    am_array *y = NULL;
-    am_op_call(op, attrs, &x, 1, &y, 1, at);
-    return y;
-}
-
 am_array *am_image_to_tensor_at(am_array *x, am_site at)
 {
-    return call1(&am_op_image_to_tensor, NULL, x, at);
+    return am_op_call1(&am_op_image_to_tensor, NULL, &x, 1, at);
 }
 
 static bool fill_floats(am_floats *f, const double *v, int n, const char *what)
@@ -1039,32 +1032,32 @@ am_array *am_image_normalize_at(am_array *x, const double *mean, int n_mean, con
     normalize_attrs a;
     if (!fill_floats(&a.mean, mean, n_mean, "mean") || !fill_floats(&a.std, std, n_std, "std"))
         return NULL;
-    return call1(&am_op_image_normalize, &a, x, at);
+    return am_op_call1(&am_op_image_normalize, &a, &x, 1, at);
 }
 
 am_array *am_image_flip_at(am_array *x, bool left_right, am_site at)
 {
-    return call1(left_right ? &am_op_image_flip_left_right : &am_op_image_flip_top_bottom, NULL,
-                 x, at);
+    return am_op_call1(left_right ? &am_op_image_flip_left_right : &am_op_image_flip_top_bottom,
+                       NULL, &x, 1, at);
 }
 
 am_array *am_image_crop_at(am_array *x, int64_t x0, int64_t y0, int64_t width, int64_t height,
                            am_site at)
 {
     crop_attrs a = {.x = x0, .y = y0, .width = width, .height = height};
-    return call1(&am_op_image_crop, &a, x, at);
+    return am_op_call1(&am_op_image_crop, &a, &x, 1, at);
 }
 
 am_array *am_image_resize_at(am_array *x, int64_t width, int64_t height, int interp, am_site at)
 {
     resize_attrs a = {.size = {.ndim = 2, .v = {width, height}}, .interp = interp};
-    return call1(&am_op_image_resize, &a, x, at);
+    return am_op_call1(&am_op_image_resize, &a, &x, 1, at);
 }
 
 am_array *am_image_adjust_lighting_at(am_array *x, const double alpha[3], am_site at)
 {
     lighting_attrs a = {.alpha = {.n = 3, .v = {alpha[0], alpha[1], alpha[2]}}};
-    return call1(&am_op_image_adjust_lighting, &a, x, at);
+    return am_op_call1(&am_op_image_adjust_lighting, &a, &x, 1, at);
 }
 
 /* ---- shared with _cvimresize (image_io.c) ------------------------------------------ */
