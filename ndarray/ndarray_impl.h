@@ -187,6 +187,26 @@ am_status am_npy_stage(const char *path, am_array *x, am_file_stage **stage);
  * The caller fcloses *f. */
 am_status am_file_open_read(const char *path, FILE **f, uint64_t *size);
 
+/* Bytes read in order from a file or from memory: what the .npy and .params
+ * readers parse (ndarray/bytesrc.c). */
+typedef struct am_byte_src {
+    const char *name;      /* the path, or "<buffer>" */
+    FILE *f;               /* NULL when reading from memory */
+    const uint8_t *mem;
+    uint64_t size, pos;    /* total length and read position */
+} am_byte_src;
+/* Copies the next n bytes (n <= size - pos, which the caller checks) into
+ * dst; AM_ERR_IO naming the file when it cannot. */
+am_status am_byte_src_read(am_byte_src *s, void *dst, uint64_t n);
+/* Runs load(s, ctx) over the file at path (opened with am_file_open_read)
+ * or over size bytes at data, under an error context naming fn (the API
+ * function); NULL when the file cannot be opened, data is NULL with a
+ * size, or load fails. */
+typedef void *(*am_byte_loader)(am_byte_src *s, void *ctx);
+void *am_byte_src_load_file(const char *fn, const char *path, am_byte_loader load, void *ctx);
+void *am_byte_src_load_buffer(const char *fn, const void *data, size_t size, am_byte_loader load,
+                              void *ctx);
+
 /* ---- allocator -------------------------------------------------------------- */
 
 /* 64-byte aligned host memory; blocks of 64 KiB and more are cached by size
