@@ -160,6 +160,20 @@ am_node *am_node_build(const am_op_def *op, const void *attrs, const am_entry *i
     return n;
 }
 
+am_node *am_rw_build(const am_rewriter *rw, int i, const am_op_def *op, const void *attrs,
+                     const am_entry *inputs, int n_in)
+{
+    am_node *n = am_node_build(op, attrs, inputs, n_in);
+    if (!n) return NULL;
+    const am_node *old = rw->g->nodes[i];
+    if (!(n->name = strdup(rw->g->names[i])) || am_node_copy_site(n, old) != AM_OK) {
+        am_node_release(n);
+        am_fail(AM_ERR_OOM, "out of memory");
+        return NULL;
+    }
+    return n;
+}
+
 am_status am_graph_count_uses(const am_graph *g, int **uses, int **offset)
 {
     int total = 0;

@@ -155,8 +155,11 @@ bool am_graph_input_is_grad_only(const am_graph *g, int i);
  *     }
  *     return am_rw_finish(&rw);                   // graph over the new heads
  *
- * New nodes are easiest made by calling the ordinary ops on symbolic arrays
- * of new entries (am_rw_symbol), which traces them with shapes inferred. */
+ * New nodes are built with am_rw_build (shapes and dtypes inferred by
+ * am_op_infer, named after and placed at the call site of the node they
+ * replace).  am_rw_symbol still lets a pass call the ordinary ops on
+ * symbolic arrays of new entries instead, which goes through eager dispatch
+ * and tracing. */
 typedef struct am_rewriter {
     am_graph *g;         /* the old graph (borrowed) */
     am_entry *map;       /* new entry of output k of node i at map[offset[i] + k] */
@@ -192,6 +195,12 @@ am_node *am_node_clone(const am_node *n, const am_entry *inputs);
 /* A new node running op on inputs, shapes and dtypes inferred from the
  * inputs' (which must be known).  NULL with the op's error. */
 am_node *am_node_build(const am_op_def *op, const void *attrs, const am_entry *inputs, int n_in);
+/* am_node_build for a node that stands in for old node i of rw's graph: it
+ * also takes node i's name there and its call site, so a pass's new nodes
+ * keep the names and lines of what they replace.  A new reference, or NULL
+ * with the op's error (or AM_ERR_OOM). */
+am_node *am_rw_build(const am_rewriter *rw, int i, const am_op_def *op, const void *attrs,
+                     const am_entry *inputs, int n_in);
 
 /* Uses of every node output in g: uses[offset[i] + k] counts consumers of
  * output k of node i (heads count too).  Caller frees *uses and *offset. */

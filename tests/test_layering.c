@@ -106,6 +106,60 @@ static void test_node_site_is_structured(void)
     am_scope_end();
 }
 
+/* am_rw_build makes the node that replaces another: inferred, with the old
+ * node's name and call site. */
+static void test_rw_build_names_and_places(void)
+{
+    am_scope_begin();
+    am_array *x = am_var("x", AM_SHAPE(2, 3), AM_DTYPE_FLOAT64);
+    int line = __LINE__ + 1;
+    am_array *y = am_relu(x);
+    am_graph *g = am_graph_create(&y, 1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(g);
+    am_rewriter rw;
+    CU_ASSERT_EQUAL_FATAL(am_rw_init(&rw, g), AM_OK);
+    int relu = -1;
+    for (int i = 0; i < g->n_nodes; i++) {
+        if (!g->nodes[i]->op) {
+            CU_ASSERT_PTR_NOT_NULL(am_rw_keep(&rw, i));
+            continue;
+        }
+        relu = i;
+        am_entry in = am_rw_get(&rw, g->nodes[i]->inputs[0]);
+        am_node *n = am_rw_build(&rw, i, am_op_find("sigmoid"), NULL, &in, 1);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(n);
+        am_rw_set(&rw, i, 0, (am_entry){n, 0});
+        am_node_release(n);
+    }
+    am_graph *h = am_rw_finish(&rw);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+    const am_node *n = h->heads[0].node;
+    CU_ASSERT_STRING_EQUAL(n->op->name, "sigmoid");
+    CU_ASSERT_STRING_EQUAL(n->name, g->names[relu]);
+    CU_ASSERT_EQUAL(n->dtypes[0], AM_DTYPE_FLOAT64);
+    CU_ASSERT_EQUAL(n->shapes[0].ndim, 2);
+    char buf[64];
+    am_site at = am_node_site(n, buf, sizeof(buf));
+    CU_ASSERT_STRING_EQUAL(at.file, "test_layering.c");
+    CU_ASSERT_EQUAL(at.line, line);
+    /* An op that cannot take the inputs fails with its own error: dot of
+     * two (2, 3) matrices. */
+    CU_ASSERT_EQUAL_FATAL(am_rw_init(&rw, g), AM_OK);
+    const am_op_def *dot = am_op_find("dot");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dot);
+    void *dot_attrs = am_attrs_parse(dot, NULL, NULL, 0);
+    am_entry two[2] = {g->heads[0], g->heads[0]};
+    am_node *bad = am_rw_build(&rw, relu, dot, dot_attrs, two, 2);
+    CU_ASSERT_PTR_NULL(bad);
+    CU_ASSERT_EQUAL(am_last_status(), AM_ERR_SHAPE);
+    am_node_release(bad);
+    free(dot_attrs);
+    am_rw_fail(&rw);
+    am_clear_error();
+    am_graph_release(h), am_graph_release(g);
+    am_scope_end();
+}
+
 /* A node made without a call site has none. */
 static void test_node_without_site(void)
 {
@@ -159,6 +213,7 @@ CU_TestInfo am_tests_layering[] = {
     {"ndarray/ includes no symbol/ or executor/ header", test_ndarray_includes_no_upper_layer},
     {"a node's call site is a file and a line", test_node_site_is_structured},
     {"a node without a call site", test_node_without_site},
+    {"am_rw_build names and places the node it makes", test_rw_build_names_and_places},
     {"fill_attrs in init_attrs.h matches _full's schema", test_fill_attrs_match_schema},
     CU_TEST_INFO_NULL,
 };
