@@ -4,18 +4,6 @@
  * optimized plan is checked against, and `amber run --no-optimize`. */
 #include "executor_impl.h"
 
-#include <stdlib.h>
-
-am_site am_node_site(const am_node *n, char *buf, size_t len)
-{
-    if (!n->origin) return (am_site){0};
-    snprintf(buf, len, "%s", n->origin);
-    char *colon = strrchr(buf, ':');
-    if (!colon) return (am_site){buf, 0};
-    *colon = '\0';
-    return (am_site){buf, atoi(colon + 1)};
-}
-
 void am_node_describe(const am_graph *g, int i, char *buf, size_t len)
 {
     const am_node *n = g->nodes[i];

@@ -47,77 +47,17 @@ am_graph *am_graph_legalize_dtypes(am_graph *g);
 /* Prints "pass <name>: <message>\n" to ctx->log when there is one. */
 void am_pass_log(const am_pass_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* ---- rewriting ---------------------------------------------------------------
- *
- * A pass walks the old graph in order and says, for each node, what its
- * outputs become in the new graph:
- *
- *     am_rewriter rw;
- *     if (am_rw_init(&rw, g) != AM_OK) return NULL;
- *     for (int i = 0; i < g->n_nodes; i++) {
- *         if (<node i can be replaced by entry e of the new graph>)
- *             am_rw_set(&rw, i, 0, e);           // output 0 of node i is now e
- *         else if (!am_rw_keep(&rw, i))          // the node, inputs remapped
- *             return am_rw_fail(&rw);
- *     }
- *     return am_rw_finish(&rw);                   // graph over the new heads
- *
- * New nodes are easiest made by calling the ordinary ops on symbolic arrays
- * of new entries (am_rw_symbol), which traces them with shapes inferred. */
-typedef struct am_rewriter {
-    am_graph *g;         /* the old graph (borrowed) */
-    am_entry *map;       /* new entry of output k of node i at map[offset[i] + k] */
-    int *offset;
-    int n_changed;       /* nodes replaced or rebuilt */
-} am_rewriter;
-
-am_status am_rw_init(am_rewriter *rw, am_graph *g);
-/* The new entry for an old one (its producer must have been mapped).
- * Borrowed. */
-am_entry am_rw_get(const am_rewriter *rw, am_entry old);
-/* Output k of old node i becomes e (a reference to e.node is taken). */
-void am_rw_set(am_rewriter *rw, int i, int k, am_entry e);
-/* Keeps old node i with its inputs remapped: the node itself when no input
- * changed, else a copy (same op, attributes, name, origin).  Maps all its
- * outputs.  Returns the new node (borrowed) or NULL on out of memory. */
-am_node *am_rw_keep(am_rewriter *rw, int i);
-/* The new graph over the remapped heads, with the old graph's names kept
- * for nodes that survive; frees rw.  When nothing changed it is g retained. */
-am_graph *am_rw_finish(am_rewriter *rw);
-/* Frees rw after a failure; returns NULL for "return am_rw_fail(&rw);". */
-am_graph *am_rw_fail(am_rewriter *rw);
-
-/* A symbolic array (owned by the current scope) for an entry, so passes can
- * build new nodes by calling ops; am_entry_of goes back. */
-am_array *am_rw_symbol(am_entry e);
-am_entry am_entry_of(const am_array *x);
-
-/* A copy of node n with other inputs (same op, attributes, given-attribute
- * bits, extra attributes, name, origin, value, shapes and dtypes). */
-am_node *am_node_clone(const am_node *n, const am_entry *inputs);
-
-/* A new node running op on inputs, shapes and dtypes inferred from the
- * inputs' (which must be known).  NULL with the op's error. */
-am_node *am_node_build(const am_op_def *op, const void *attrs, const am_entry *inputs, int n_in);
-
-/* Uses of every node output in g: uses[offset[i] + k] counts consumers of
- * output k of node i (heads count too).  Caller frees *uses and *offset. */
-am_status am_graph_count_uses(const am_graph *g, int **uses, int **offset);
+/* ---- rewriting: the graph rewriter (am_rw_*), am_node_build, am_node_clone,
+ * am_graph_count_uses and am_graph_mark_ancestors are symbol/'s, declared in
+ * symbol/symbol_impl.h (composition uses the rewriter too). ---------------- */
 
 /* A topological order of g's nodes for running it with little memory:
  * every node's inputs deepest first (executor/schedule.c).  order holds
  * g->n_nodes indices. */
 am_status am_schedule(const am_graph *g, int *order);
 
-/* The call site recorded in n's origin ("file.c:41"), using buf for the
- * file name; {0} when there is none. */
-am_site am_node_site(const am_node *n, char *buf, size_t len);
 /* "node 'fc1' (FullyConnected)" for node i of g, for error messages. */
 void am_node_describe(const am_graph *g, int i, char *buf, size_t len);
-
-/* Marks every node that a marked node of g depends on (mark has
- * g->n_nodes entries, indexed by position). */
-void am_graph_mark_ancestors(const am_graph *g, bool *mark);
 
 /* True when node n is a constant: a variable with a value (captured while
  * tracing, or frozen). */

@@ -341,8 +341,7 @@ static am_node *fused_node(const fuse_state *s, am_rewriter *rw, int r, const am
     if (!f) return NULL;
     /* The fused node takes the root's place, name and call site. */
     f->name = strdup(s->g->names[r]);
-    f->origin = root->origin ? strdup(root->origin) : NULL;
-    if (!f->name || (root->origin && !f->origin)) {
+    if (!f->name || am_node_copy_site(f, root) != AM_OK) {
         am_node_release(f);
         am_fail(AM_ERR_OOM, "out of memory");
         return NULL;

@@ -6,14 +6,7 @@
 
 #include <string.h>
 
-/* The layout of fill_attrs in ndarray/ops/init.c, whose value _full reads;
- * keep the two in step. */
-typedef struct fill_attrs {
-    am_tuple shape;
-    char ctx[AM_MAX_ATTR_STRING];
-    int dtype;
-    double value;
-} fill_attrs;
+#include "../ndarray/ops/init_attrs.h" /* fill_attrs, whose value _full reads */
 
 #define THREADS 256
 #define MAX_BLOCKS 65536

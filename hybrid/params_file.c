@@ -189,10 +189,7 @@ am_array *am_ndlist_find(const am_ndlist *l, const char *name)
 /* ---- reading: where the bytes come from ------------------------------------------------- */
 
 typedef struct src {
-    const char *name;    /* the path, or "<buffer>" */
-    FILE *f;             /* NULL when reading from memory */
-    const uint8_t *mem;
-    uint64_t size, pos;  /* total length and read position */
+    am_byte_src in;      /* the bytes */
     const char *unit;    /* "record" or "name" while reading one, else NULL */
     int index;           /* ... and which */
 } src;
@@ -210,27 +207,18 @@ static am_status bad(const src *s, am_status code, const char *field, uint64_t a
     va_end(ap);
     if (s->unit) snprintf(where, sizeof(where), "%s %d, %s", s->unit, s->index, field);
     else snprintf(where, sizeof(where), "%s", field);
-    return am_fail(code, "%s: %s at byte %llu: %s", s->name, where, (unsigned long long)at, body);
+    return am_fail(code, "%s: %s at byte %llu: %s", s->in.name, where, (unsigned long long)at, body);
 }
 
-static uint64_t left(const src *s) { return s->size - s->pos; }
+static uint64_t left(const src *s) { return s->in.size - s->in.pos; }
 
 /* Reads n bytes of field into dst, or fails naming the field when fewer are left. */
 static am_status take(src *s, void *dst, uint64_t n, const char *field)
 {
     if (n > left(s))
-        return bad(s, AM_ERR_FORMAT, field, s->pos, "truncated: %llu bytes needed, %llu left",
+        return bad(s, AM_ERR_FORMAT, field, s->in.pos, "truncated: %llu bytes needed, %llu left",
                    (unsigned long long)n, (unsigned long long)left(s));
-    if (n == 0) return AM_OK;
-    if (s->f) {
-        if (fread(dst, 1, (size_t)n, s->f) != (size_t)n)
-            return am_fail(AM_ERR_IO, "%s: read failed: %s", s->name,
-                           ferror(s->f) ? strerror(errno) : "the file shrank while reading");
-    } else {
-        memcpy(dst, s->mem + s->pos, (size_t)n);
-    }
-    s->pos += n;
-    return AM_OK;
+    return am_byte_src_read(&s->in, dst, n);
 }
 
 static am_status take_i32(src *s, int32_t *v, const char *field) { return take(s, v, 4, field); }
@@ -248,7 +236,7 @@ static am_status none_array(const src *s, const char *field, uint64_t at, const 
 
 static am_status read_stype(src *s, uint32_t magic)
 {
-    uint64_t at = s->pos;
+    uint64_t at = s->in.pos;
     int32_t stype = 0;
     am_status st = take_i32(s, &stype, "storage type");
     if (st != AM_OK || stype == 0) return st;
@@ -268,14 +256,14 @@ static am_status read_stype(src *s, uint32_t magic)
  * (from byte *dims_at). */
 static am_status read_legacy_shape(src *s, uint32_t ndim, am_shape *shape, uint64_t *dims_at)
 {
-    uint64_t at = s->pos - 4;
+    uint64_t at = s->in.pos - 4;
     if (ndim == 0) return none_array(s, "magic", at, "0 (a record without a magic and ndim 0)");
     if (ndim > AM_MAX_NDIM)
         return bad(s, AM_ERR_FORMAT, "magic", at, "0x%08X is not a record magic (V1 0xF993FAC8, "
                    "V2 0xF993FAC9, V3 0xF993FACA), nor, as in records older than V1, an ndim "
                    "within Amber's limit of %d", (unsigned)ndim, AM_MAX_NDIM);
     uint32_t dims[AM_MAX_NDIM];
-    *dims_at = s->pos;
+    *dims_at = s->in.pos;
     am_status st = take(s, dims, 4 * (uint64_t)ndim, "dims");
     if (st != AM_OK) return st;
     shape->ndim = (int)ndim;
@@ -286,7 +274,7 @@ static am_status read_legacy_shape(src *s, uint32_t ndim, am_shape *shape, uint6
 /* V1, V2 and V3 shapes: int32 ndim, then ndim int64 dims (from byte *dims_at). */
 static am_status read_shape(src *s, uint32_t magic, am_shape *shape, uint64_t *dims_at)
 {
-    uint64_t at = s->pos;
+    uint64_t at = s->in.pos;
     int32_t ndim = 0;
     am_status st = take_i32(s, &ndim, "shape");
     if (st != AM_OK) return st;
@@ -298,7 +286,7 @@ static am_status read_shape(src *s, uint32_t magic, am_shape *shape, uint64_t *d
     if (ndim > AM_MAX_NDIM)
         return bad(s, AM_ERR_FORMAT, "shape", at, "ndim %d is more than Amber's limit of %d",
                    (int)ndim, AM_MAX_NDIM);
-    *dims_at = s->pos;
+    *dims_at = s->in.pos;
     if ((st = take(s, shape->dim, 8 * (uint64_t)ndim, "dims")) != AM_OK) return st;
     shape->ndim = ndim;
     for (int i = 0; i < ndim; i++) {
@@ -314,7 +302,7 @@ static am_status read_shape(src *s, uint32_t magic, am_shape *shape, uint64_t *d
 
 static am_status read_context(src *s)
 {
-    uint64_t at = s->pos;
+    uint64_t at = s->in.pos;
     int32_t ctx[2]; /* dev_type, dev_id */
     am_status st = take(s, ctx, sizeof(ctx), "context");
     if (st != AM_OK) return st;
@@ -331,7 +319,7 @@ static const char *const mxnet_type_names[] = {
 
 static am_status read_dtype(src *s, am_dtype *dtype)
 {
-    uint64_t at = s->pos;
+    uint64_t at = s->in.pos;
     int32_t flag = 0;
     am_status st = take_i32(s, &flag, "dtype");
     if (st != AM_OK || am_dtype_from_mxnet(flag, dtype)) return st;
@@ -354,7 +342,7 @@ static am_status data_size(const src *s, const am_shape *shape, am_dtype dtype, 
         return bad(s, AM_ERR_FORMAT, "dims", dims_at, "shape %s of %s is too large",
                    am_shape_format(shape, buf, sizeof(buf)), am_dtype_name(dtype));
     if (n > left(s))
-        return bad(s, AM_ERR_FORMAT, "data", s->pos, "truncated: shape %s of %s needs %llu bytes "
+        return bad(s, AM_ERR_FORMAT, "data", s->in.pos, "truncated: shape %s of %s needs %llu bytes "
                    "but only %llu are left", am_shape_format(shape, buf, sizeof(buf)),
                    am_dtype_name(dtype), (unsigned long long)n, (unsigned long long)left(s));
     *out = n;
@@ -364,7 +352,7 @@ static am_status data_size(const src *s, const am_shape *shape, am_dtype dtype, 
 /* Reads record s->index into a new array that the caller owns. */
 static am_status read_record(src *s, am_array **out)
 {
-    uint64_t at = s->pos, dims_at = 0;
+    uint64_t at = s->in.pos, dims_at = 0;
     uint32_t magic = 0;
     am_shape shape = {0};
     am_dtype dtype = AM_DTYPE_FLOAT32;
@@ -385,7 +373,7 @@ static am_status read_record(src *s, am_array **out)
     if (!x) { /* the allocation's reason (the memory limit) without its "am_...: " prefix */
         const char *why = am_last_error(), *colon = strstr(why, ": ");
         if (colon && !memchr(why, ' ', (size_t)(colon - why))) why = colon + 2;
-        return bad(s, AM_ERR_OOM, "data", s->pos, "cannot allocate %llu bytes for the record "
+        return bad(s, AM_ERR_OOM, "data", s->in.pos, "cannot allocate %llu bytes for the record "
                    "that starts at byte %llu (%s)", (unsigned long long)nbytes,
                    (unsigned long long)at, why);
     }
@@ -432,14 +420,14 @@ static am_status read_header(src *s, uint64_t *count)
 /* Reads name s->index into a malloc'd string. */
 static am_status read_name(src *s, char **out)
 {
-    uint64_t at = s->pos, len = 0;
+    uint64_t at = s->in.pos, len = 0;
     am_status st = take_u64(s, &len, "length");
     if (st != AM_OK) return st;
     if (len > left(s))
         return bad(s, AM_ERR_FORMAT, "length", at, "truncated: %llu bytes of name, %llu left",
                    (unsigned long long)len, (unsigned long long)left(s));
     char *name = malloc((size_t)len + 1);
-    if (!name) return am_fail(AM_ERR_OOM, "%s: cannot allocate a name", s->name);
+    if (!name) return am_fail(AM_ERR_OOM, "%s: cannot allocate a name", s->in.name);
     if ((st = take(s, name, len, "text")) == AM_OK && memchr(name, '\0', (size_t)len))
         st = bad(s, AM_ERR_FORMAT, "text", at + 8, "the name holds a NUL byte");
     if (st != AM_OK) {
@@ -453,7 +441,7 @@ static am_status read_name(src *s, char **out)
 
 static am_status read_names(src *s, am_ndlist *l)
 {
-    uint64_t at = s->pos, count = 0;
+    uint64_t at = s->in.pos, count = 0;
     am_status st = take_u64(s, &count, "name count");
     if (st != AM_OK) return st;
     if (count != 0 && count != (uint64_t)l->n)
@@ -463,10 +451,10 @@ static am_status read_names(src *s, am_ndlist *l)
     for (int i = 0; i < (int)count && st == AM_OK; i++) {
         char *name = NULL;
         s->index = i;
-        at = s->pos;
+        at = s->in.pos;
         if ((st = read_name(s, &name)) != AM_OK) break;
         int other = set_name(l, i, name);
-        if (other == -2) st = am_fail(AM_ERR_OOM, "%s: cannot index the names", s->name);
+        if (other == -2) st = am_fail(AM_ERR_OOM, "%s: cannot index the names", s->in.name);
         else if (other >= 0)
             st = bad(s, AM_ERR_FORMAT, "text", at + 8, "duplicate name '%s' (name %d has it too)",
                      l->names[other], other);
@@ -474,13 +462,15 @@ static am_status read_names(src *s, am_ndlist *l)
     s->unit = NULL;
     l->named = count > 0;
     if (st == AM_OK && left(s) > 0)
-        st = bad(s, AM_ERR_FORMAT, "end", s->pos, "%llu bytes follow the names (a .params file "
+        st = bad(s, AM_ERR_FORMAT, "end", s->in.pos, "%llu bytes follow the names (a .params file "
                  "ends with them)", (unsigned long long)left(s));
     return st;
 }
 
-static am_ndlist *load(src *s)
+static void *load(am_byte_src *in, void *ctx)
 {
+    AM_UNUSED(ctx);
+    src r = {.in = *in}, *s = &r;
     uint64_t count = 0;
     am_ndlist *l = NULL;
     am_status st = read_header(s, &count);
@@ -491,7 +481,7 @@ static am_ndlist *load(src *s)
         s->index = i;
         if ((st = read_record(s, &x)) == AM_OK && !append(l, x)) {
             am_release(x);
-            st = am_fail(AM_ERR_OOM, "%s: cannot grow the list", s->name);
+            st = am_fail(AM_ERR_OOM, "%s: cannot grow the list", s->in.name);
         }
     }
     s->unit = NULL;
@@ -505,31 +495,12 @@ static am_ndlist *load(src *s)
 
 am_ndlist *am_ndlist_load(const char *path)
 {
-    am_err_ctx c;
-    am_ndlist *l = NULL;
-    src s = {.name = path};
-    am_err_push(&c, "am_ndlist_load", (am_site){NULL, 0});
-    if (am_file_open_read(path, &s.f, &s.size) == AM_OK) {
-        l = load(&s);
-        fclose(s.f);
-    }
-    am_err_pop(&c);
-    return l;
+    return am_byte_src_load_file("am_ndlist_load", path, load, NULL);
 }
 
 am_ndlist *am_ndlist_load_buffer(const void *data, size_t size)
 {
-    am_err_ctx c;
-    am_ndlist *l = NULL;
-    am_err_push(&c, "am_ndlist_load_buffer", (am_site){NULL, 0});
-    if (!data && size) {
-        am_fail(AM_ERR_ARG, "data is NULL");
-    } else {
-        src s = {.name = "<buffer>", .mem = data, .size = size};
-        l = load(&s);
-    }
-    am_err_pop(&c);
-    return l;
+    return am_byte_src_load_buffer("am_ndlist_load_buffer", data, size, load, NULL);
 }
 
 /* ---- writing ------------------------------------------------------------------------------ */

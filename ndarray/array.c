@@ -102,7 +102,7 @@ void am_release(am_array *x)
     if (prev != 1) return;
     if (x->grad_fn) am_tape_node_release(x->grad_fn);
     am_release(x->grad);
-    am_node_release(x->node);
+    if (x->node) am_symbol_hooks_get()->node_release(x->node);
     am_storage_release(x->storage);
     free(x);
     atomic_fetch_sub(&live_arrays, 1);
@@ -403,4 +403,20 @@ am_array *am_to_device_at(am_array *x, am_device dev, am_site at)
 out:
     am_err_pop(&c);
     return y;
+}
+
+/* ---- the hooks symbol/ installs ------------------------------------------------------ */
+
+static _Atomic(const am_symbol_hooks *) symbol_hooks;
+
+void am_symbol_hooks_install(const am_symbol_hooks *h)
+{
+    atomic_store_explicit(&symbol_hooks, h, memory_order_release);
+}
+
+const am_symbol_hooks *am_symbol_hooks_get(void)
+{
+    const am_symbol_hooks *h = atomic_load_explicit(&symbol_hooks, memory_order_acquire);
+    AM_ASSERT(h != NULL);
+    return h;
 }

@@ -70,7 +70,8 @@ static void node_free(am_tape_node *n)
     free(n->in);
     free(n->out);
     for (int k = 0; n->attrs && k < n->op->num_subgraphs; k++)
-        am_graph_release(((am_op_subgraphs *)n->attrs)->g[k]);
+        if (((am_op_subgraphs *)n->attrs)->g[k])
+            am_symbol_hooks_get()->graph_release(((am_op_subgraphs *)n->attrs)->g[k]);
     free(n->attrs);
     if (n->state_release) n->state_release(n->state);
     free(n);
@@ -136,7 +137,9 @@ am_status am_tape_record_state(const am_op_def *op, const void *attrs, am_array 
     if (!n->in || !n->out || (op->attrs_size && !n->attrs)) goto out_oom;
     if (op->attrs_size) memcpy(n->attrs, attrs, op->attrs_size);
     /* A control-flow call's subgraphs stay alive as long as its record. */
-    for (int k = 0; k < op->num_subgraphs; k++) am_graph_retain(((am_op_subgraphs *)n->attrs)->g[k]);
+    for (int k = 0; k < op->num_subgraphs; k++)
+        if (((am_op_subgraphs *)n->attrs)->g[k])
+            am_symbol_hooks_get()->graph_retain(((am_op_subgraphs *)n->attrs)->g[k]);
     for (int i = 0; i < n_in; i++) n->in[i] = am_retain(in[i]);
     for (int k = 0; k < n->n_out; k++) {
         n->out[k] = am_array_new_view(outs[k], outs[k]->shape, outs[k]->dtype, 0);

@@ -299,7 +299,7 @@ static am_status op_call(const am_op_def *op, const void *attrs, am_array *const
     }
     for (int i = 0; i < n_in; i++)
         if (!in[i]->storage) { /* a symbolic input: add a graph node instead */
-            st = am_trace_call(op, attrs, in, n_in, out, n_out, at);
+            st = am_symbol_hooks_get()->trace_call(op, attrs, in, n_in, out, n_out, at);
             goto out;
         }
     if ((st = check_inputs(op, in, n_in, shapes, dtypes, &dev)) != AM_OK) goto out;
@@ -353,4 +353,12 @@ am_status am_invoke_at(const char *name, am_array *const *in, int n_in, const ch
     am_status st = am_op_call(op, attrs, in, n_in, out, n_out, at);
     free(attrs);
     return st;
+}
+
+am_array *am_op_call1(const am_op_def *op, const void *attrs, am_array *const *in, int n_in,
+                      am_site at)
+{
+    am_array *y = NULL;
+    am_op_call(op, attrs, in, n_in, &y, 1, at);
+    return y;
 }

@@ -48,8 +48,27 @@ am_storage *am_storage_create(size_t nbytes, am_device dev);
 void am_storage_retain(am_storage *s);
 void am_storage_release(am_storage *s);
 
+/* ---- the hooks symbol/ installs (the layering, docs/design.md) -------------
+ *
+ * ndarray/ never calls symbol/ or executor/ by name: what it needs of graphs
+ * (tracing a call with a symbolic input, releasing the node a symbolic array
+ * holds, keeping a control-flow record's subgraphs alive) goes through this
+ * table, which symbol/ installs before it makes its first node or graph.  An
+ * array or attribute that holds a node or graph exists only after that, so
+ * the table is always there when it is read. */
 struct am_node; /* a graph node (symbol/) */
-void am_node_release(struct am_node *n);
+typedef struct am_symbol_hooks {
+    /* Adds a graph node for a call with a symbolic input: symbolic outputs. */
+    am_status (*trace_call)(const am_op_def *op, const void *attrs, am_array *const *in,
+                            int n_in, am_array **out, int n_out, am_site at);
+    void (*node_release)(struct am_node *n); /* NULL is a no-op */
+    am_graph *(*graph_retain)(am_graph *g);
+    void (*graph_release)(am_graph *g);
+} am_symbol_hooks;
+/* Installs h (a static table; the same one every time). */
+void am_symbol_hooks_install(const am_symbol_hooks *h);
+/* The installed table; asserts that there is one. */
+const am_symbol_hooks *am_symbol_hooks_get(void);
 
 /* One recorded op call on the autograd tape. */
 typedef struct am_tape_node {
@@ -115,9 +134,10 @@ am_status am_tape_record_state(const am_op_def *op, const void *attrs, am_array 
                                int n_in, am_array **outs, int n_all, int n_visible, am_site at,
                                void *state, void (*release)(void *state));
 
-/* Adds a graph node for a call with a symbolic input (symbol/trace.c). */
-am_status am_trace_call(const am_op_def *op, const void *attrs, am_array *const *in, int n_in,
-                        am_array **out, int n_out, am_site at);
+/* am_op_call for the common case of one visible output, as the public op
+ * functions make it: the output (owned by the scope) or NULL with the error. */
+am_array *am_op_call1(const am_op_def *op, const void *attrs, am_array *const *in, int n_in,
+                      am_site at);
 
 /* Runs op's kernel into existing outputs with the given requests (no
  * allocation of outputs, no recording). */
@@ -174,6 +194,26 @@ am_status am_npy_stage(const char *path, am_array *x, am_file_stage **stage);
  * and what it is) before anything is read.  AM_ERR_ARG for a NULL path.
  * The caller fcloses *f. */
 am_status am_file_open_read(const char *path, FILE **f, uint64_t *size);
+
+/* Bytes read in order from a file or from memory: what the .npy and .params
+ * readers parse (ndarray/bytesrc.c). */
+typedef struct am_byte_src {
+    const char *name;      /* the path, or "<buffer>" */
+    FILE *f;               /* NULL when reading from memory */
+    const uint8_t *mem;
+    uint64_t size, pos;    /* total length and read position */
+} am_byte_src;
+/* Copies the next n bytes (n <= size - pos, which the caller checks) into
+ * dst; AM_ERR_IO naming the file when it cannot. */
+am_status am_byte_src_read(am_byte_src *s, void *dst, uint64_t n);
+/* Runs load(s, ctx) over the file at path (opened with am_file_open_read)
+ * or over size bytes at data, under an error context naming fn (the API
+ * function); NULL when the file cannot be opened, data is NULL with a
+ * size, or load fails. */
+typedef void *(*am_byte_loader)(am_byte_src *s, void *ctx);
+void *am_byte_src_load_file(const char *fn, const char *path, am_byte_loader load, void *ctx);
+void *am_byte_src_load_buffer(const char *fn, const void *data, size_t size, am_byte_loader load,
+                              void *ctx);
 
 /* ---- allocator -------------------------------------------------------------- */
 

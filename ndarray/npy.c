@@ -17,30 +17,6 @@ _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
 #define NPY_MAX_HEADER 65536  /* longer headers are refused as garbled */
 #define NPY_GROWTH_DIGITS 21  /* numpy leaves room to grow shape[0] to this many digits */
 
-/* ---- where the bytes come from -------------------------------------------- */
-
-typedef struct npy_src {
-    const char *name;      /* the path, or "<buffer>" */
-    FILE *f;               /* NULL when reading from memory */
-    const uint8_t *mem;
-    uint64_t size, pos;    /* total length and read position */
-} npy_src;
-
-static am_status src_read(npy_src *s, void *dst, uint64_t n)
-{
-    AM_ASSERT(n <= s->size - s->pos);
-    if (n == 0) return AM_OK;
-    if (s->f) {
-        if (fread(dst, 1, (size_t)n, s->f) != (size_t)n)
-            return am_fail(AM_ERR_IO, "%s: read failed: %s", s->name,
-                           ferror(s->f) ? strerror(errno) : "file shrank while reading");
-    } else {
-        memcpy(dst, s->mem + s->pos, (size_t)n);
-    }
-    s->pos += n;
-    return AM_OK;
-}
-
 /* ---- the header: a Python dict literal ----------------------------------- */
 
 typedef struct npy_header {
@@ -227,13 +203,13 @@ static am_status dtype_from_descr(const char *raw, const char *name, am_dtype *o
 /* ---- loading ------------------------------------------------------------------ */
 
 /* Reads the magic, version and header length; leaves s at the header. */
-static am_status read_prefix(npy_src *s, uint32_t *hlen)
+static am_status read_prefix(am_byte_src *s, uint32_t *hlen)
 {
     uint8_t p[12];
     if (s->size < 10)
         return am_fail(AM_ERR_FORMAT, "%s: not a .npy file (only %llu bytes)", s->name,
                        (unsigned long long)s->size);
-    am_status st = src_read(s, p, 8);
+    am_status st = am_byte_src_read(s, p, 8);
     if (st != AM_OK) return st;
     if (memcmp(p, NPY_MAGIC, NPY_MAGIC_LEN) != 0)
         return am_fail(AM_ERR_FORMAT, "%s: not a .npy file (bad magic %02x %02x %02x %02x %02x "
@@ -247,7 +223,7 @@ static am_status read_prefix(npy_src *s, uint32_t *hlen)
     int nlen = major == 1 ? 2 : 4;
     if (s->size - s->pos < (uint64_t)nlen)
         return am_fail(AM_ERR_FORMAT, "%s: truncated in the header length", s->name);
-    if ((st = src_read(s, p, (uint64_t)nlen)) != AM_OK) return st;
+    if ((st = am_byte_src_read(s, p, (uint64_t)nlen)) != AM_OK) return st;
     *hlen = nlen == 2 ? (uint32_t)(p[0] | p[1] << 8)
                       : (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
                             (uint32_t)p[3] << 24;
@@ -260,14 +236,14 @@ static am_status read_prefix(npy_src *s, uint32_t *hlen)
     return AM_OK;
 }
 
-static am_status read_header(npy_src *s, npy_header *h, am_dtype *dtype)
+static am_status read_header(am_byte_src *s, npy_header *h, am_dtype *dtype)
 {
     uint32_t hlen = 0;
     am_status st = read_prefix(s, &hlen);
     if (st != AM_OK) return st;
     char *text = malloc(hlen + 1u);
     if (!text) return am_fail(AM_ERR_OOM, "%s: cannot allocate the header", s->name);
-    if ((st = src_read(s, text, hlen)) == AM_OK) {
+    if ((st = am_byte_src_read(s, text, hlen)) == AM_OK) {
         text[hlen] = '\0';
         if (memchr(text, '\0', hlen))
             st = am_fail(AM_ERR_FORMAT, "%s: garbled header: it holds a NUL byte", s->name);
@@ -284,7 +260,7 @@ static am_status read_header(npy_src *s, npy_header *h, am_dtype *dtype)
 }
 
 /* Checks that the data fits in what follows the header before allocating. */
-static am_status check_size(const npy_src *s, const npy_header *h, am_dtype dtype,
+static am_status check_size(const am_byte_src *s, const npy_header *h, am_dtype dtype,
                             uint64_t *nbytes)
 {
     char buf[160];
@@ -302,8 +278,9 @@ static am_status check_size(const npy_src *s, const npy_header *h, am_dtype dtyp
     return AM_OK;
 }
 
-static am_array *load(npy_src *s)
+static void *load(am_byte_src *s, void *ctx)
 {
+    AM_UNUSED(ctx);
     npy_header h;
     am_dtype dtype = AM_DTYPE_FLOAT32;
     uint64_t nbytes = 0;
@@ -311,7 +288,7 @@ static am_array *load(npy_src *s)
     if (check_size(s, &h, dtype, &nbytes) != AM_OK) return NULL;
     am_array *x = am_array_alloc(h.shape, dtype, am_cpu());
     if (!x) return NULL;
-    if (src_read(s, am_array_ptr(x), nbytes) != AM_OK) {
+    if (am_byte_src_read(s, am_array_ptr(x), nbytes) != AM_OK) {
         am_release(x);
         return NULL;
     }
@@ -320,31 +297,12 @@ static am_array *load(npy_src *s)
 
 am_array *am_npy_load(const char *path)
 {
-    am_err_ctx c;
-    am_array *x = NULL;
-    npy_src s = {.name = path};
-    am_err_push(&c, "am_npy_load", (am_site){NULL, 0});
-    if (am_file_open_read(path, &s.f, &s.size) == AM_OK) {
-        x = load(&s);
-        fclose(s.f);
-    }
-    am_err_pop(&c);
-    return x;
+    return am_byte_src_load_file("am_npy_load", path, load, NULL);
 }
 
 am_array *am_npy_load_buffer(const void *data, size_t size)
 {
-    am_err_ctx c;
-    am_array *x = NULL;
-    am_err_push(&c, "am_npy_load_buffer", (am_site){NULL, 0});
-    if (!data && size) {
-        am_fail(AM_ERR_ARG, "data is NULL");
-    } else {
-        npy_src s = {.name = "<buffer>", .mem = data, .size = size};
-        x = load(&s);
-    }
-    am_err_pop(&c);
-    return x;
+    return am_byte_src_load_buffer("am_npy_load_buffer", data, size, load, NULL);
 }
 
 /* ---- saving ---------------------------------------------------------------------- */

@@ -2,6 +2,7 @@
  * precision 8 (floatmode 'maxprec'), threshold 1000, edgeitems 3, linewidth 75.
  * GPU arrays are copied to the host first; symbolic arrays cannot be printed. */
 #include "ndarray_impl.h"
+#include "strbuf_impl.h"
 
 #include <math.h>
 
@@ -19,32 +20,13 @@ enum {
 /* ---- a growing string ------------------------------------------------------- */
 
 typedef struct sbuf {
-    char *p;
-    size_t len, cap;
+    am_strbuf str;
     size_t line;  /* where the current line starts */
-    bool oom;
 } sbuf;
 
-static void sb_putn(sbuf *b, const char *s, size_t n)
-{
-    if (b->oom) return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (b->len + n + 1 > cap) cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (!p) {
-            b->oom = true;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
+static void sb_putn(sbuf *b, const char *s, size_t n) { am_sb_put(&b->str, s, n); }
 
-static void sb_puts(sbuf *b, const char *s) { sb_putn(b, s, strlen(s)); }
+static void sb_puts(sbuf *b, const char *s) { am_sb_puts(&b->str, s); }
 
 static void sb_spaces(sbuf *b, int n)
 {
@@ -54,7 +36,7 @@ static void sb_spaces(sbuf *b, int n)
 static void sb_newlines(sbuf *b, int n)
 {
     for (int i = 0; i < n; i++) sb_putn(b, "\n", 1);
-    if (!b->oom) b->line = b->len;
+    if (!b->str.oom) b->line = b->str.n;
 }
 
 /* ---- float digits ------------------------------------------------------------ */
@@ -416,10 +398,10 @@ static const char *format_elem(const pctx *c, int64_t flat, word *w)
  * line width (numpy's _extendLine: a line holding only its indent never wraps). */
 static void put_word(sbuf *b, const char *w, int axis)
 {
-    size_t col = b->len - b->line, indent = (size_t)axis + 1;
+    size_t col = b->str.n - b->line, indent = (size_t)axis + 1;
     size_t limit = (size_t)(PRINT_LINEWIDTH - 1 - axis);
-    if (col > indent && col + strlen(w) > limit && !b->oom) {
-        while (b->len > b->line && b->p[b->len - 1] == ' ') b->len--;
+    if (col > indent && col + strlen(w) > limit && !b->str.oom) {
+        while (b->str.n > b->line && b->str.s[b->str.n - 1] == ' ') b->str.n--;
         sb_newlines(b, 1);
         sb_spaces(b, (int)indent);
     }
@@ -477,19 +459,19 @@ static char *format_host(const void *data, am_dtype dtype, const am_shape *s)
     if (size == 0) {
         sb_puts(&out, "[]");
     } else if (!make_format(data, s, c.summarize, &c.f)) {
-        out.oom = true;
+        out.str.oom = true;
     } else if (s->ndim == 0) {
         word w;
         sb_puts(&out, format_elem(&c, 0, &w));
     } else {
         format_axis(&c, 0, 0);
     }
-    if (out.oom) {
-        free(out.p);
+    if (out.str.oom) {
+        free(out.str.s);
         am_fail(AM_ERR_OOM, "out of memory while formatting");
         return NULL;
     }
-    return out.p;
+    return out.str.s;
 }
 
 /* ---- public ------------------------------------------------------------------------ */

@@ -45,57 +45,11 @@ static int64_t now_ns(void)
 
 /* ---- a growing string, JSON strings ------------------------------------------------ */
 
-static void sb_grow(sbuf *b, size_t more)
-{
-    if (b->oom || b->n + more + 1 <= b->cap) return;
-    size_t cap = b->cap ? b->cap : 4096;
-    while (cap < b->n + more + 1) cap *= 2;
-    char *s = b->heap ? realloc(b->s, cap) : malloc(cap);
-    if (!s) {
-        b->oom = true;
-        return;
-    }
-    if (!b->heap && b->n) memcpy(s, b->s, b->n + 1);
-    b->s = s;
-    b->cap = cap;
-    b->heap = true;
-}
-
-static void sb_put(sbuf *b, const char *s, size_t len)
-{
-    sb_grow(b, len);
-    if (b->oom) return;
-    memcpy(b->s + b->n, s, len);
-    b->n += len;
-    b->s[b->n] = '\0';
-}
-
-static void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_printf(sbuf *b, const char *fmt, ...)
-{
-    char small[128];
-    va_list ap;
-    va_start(ap, fmt);
-    int len = vsnprintf(small, sizeof(small), fmt, ap);
-    va_end(ap);
-    if (len < 0) return;
-    if ((size_t)len < sizeof(small)) {
-        sb_put(b, small, (size_t)len);
-        return;
-    }
-    sb_grow(b, (size_t)len);
-    if (b->oom) return;
-    va_start(ap, fmt);
-    vsnprintf(b->s + b->n, (size_t)len + 1, fmt, ap);
-    va_end(ap);
-    b->n += (size_t)len;
-}
-
 /* ns as microseconds with three decimals, without floating point. */
 static void sb_us(sbuf *b, const char *key, int64_t ns)
 {
     if (ns < 0) ns = 0;
-    sb_printf(b, ",\"%s\":%lld.%03d", key, (long long)(ns / 1000), (int)(ns % 1000));
+    am_sb_printf(b, ",\"%s\":%lld.%03d", key, (long long)(ns / 1000), (int)(ns % 1000));
 }
 
 /* Length of the valid UTF-8 sequence at s (1 to 4 bytes), or 0. */
@@ -113,23 +67,23 @@ static int utf8_len(const unsigned char *s)
  * invalid UTF-8 replaced by U+FFFD, so any parser takes the file. */
 static void sb_json_string(sbuf *b, const char *s)
 {
-    sb_put(b, "\"", 1);
+    am_sb_put(b, "\"", 1);
     for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p;) {
         int n = utf8_len(p);
         if (n == 0) {
-            sb_put(b, "\xef\xbf\xbd", 3);
+            am_sb_put(b, "\xef\xbf\xbd", 3);
             p++;
         } else if (*p == '"' || *p == '\\') {
-            sb_put(b, "\\", 1);
-            sb_put(b, (const char *)p++, 1);
+            am_sb_put(b, "\\", 1);
+            am_sb_put(b, (const char *)p++, 1);
         } else if (*p < 0x20) {
-            sb_printf(b, "\\u%04x", *p++);
+            am_sb_printf(b, "\\u%04x", *p++);
         } else {
-            sb_put(b, (const char *)p, (size_t)n);
+            am_sb_put(b, (const char *)p, (size_t)n);
             p += n;
         }
     }
-    sb_put(b, "\"", 1);
+    am_sb_put(b, "\"", 1);
 }
 
 /* ---- event arguments ------------------------------------------------------------------ */
@@ -148,9 +102,9 @@ void am_prof_args_free(am_prof_args *a)
 
 static void arg_key(am_prof_args *a, const char *key)
 {
-    if (a->b.n) sb_put(&a->b, ",", 1);
+    if (a->b.n) am_sb_put(&a->b, ",", 1);
     sb_json_string(&a->b, key);
-    sb_put(&a->b, ":", 1);
+    am_sb_put(&a->b, ":", 1);
 }
 
 void am_prof_arg_str(am_prof_args *a, const char *key, const char *v)
@@ -162,13 +116,13 @@ void am_prof_arg_str(am_prof_args *a, const char *key, const char *v)
 void am_prof_arg_int(am_prof_args *a, const char *key, int64_t v)
 {
     arg_key(a, key);
-    sb_printf(&a->b, "%lld", (long long)v);
+    am_sb_printf(&a->b, "%lld", (long long)v);
 }
 
 void am_prof_arg_bool(am_prof_args *a, const char *key, bool v)
 {
     arg_key(a, key);
-    sb_put(&a->b, v ? "true" : "false", v ? 4 : 5);
+    am_sb_put(&a->b, v ? "true" : "false", v ? 4 : 5);
 }
 
 void am_prof_arg_site(am_prof_args *a, const char *key, am_site at)
@@ -185,15 +139,15 @@ static void arg_list(am_prof_args *a, const char *key, const am_shape *s, const 
                      int n)
 {
     arg_key(a, key);
-    sb_put(&a->b, "[", 1);
+    am_sb_put(&a->b, "[", 1);
     for (int i = 0; i < n; i++) {
         char shape[160], item[192];
         snprintf(item, sizeof(item), "%s %s", am_dtype_name(dt[i]),
                  am_shape_format(&s[i], shape, sizeof(shape)));
-        if (i) sb_put(&a->b, ",", 1);
+        if (i) am_sb_put(&a->b, ",", 1);
         sb_json_string(&a->b, item);
     }
-    sb_put(&a->b, "]", 1);
+    am_sb_put(&a->b, "]", 1);
 }
 
 void am_prof_arg_shapes(am_prof_args *a, const char *key, const am_shape *s, const am_dtype *dt,
@@ -270,15 +224,15 @@ static bool event_begin(unsigned sess, char ph, const char *cat, const char *nam
         return false;
     }
     int tid = thread_locked(sess);
-    sb_printf(&T.buf, "%s{\"ph\":\"%c\",", T.n_events++ ? ",\n" : "\n", ph);
+    am_sb_printf(&T.buf, "%s{\"ph\":\"%c\",", T.n_events++ ? ",\n" : "\n", ph);
     if (cat) {
-        sb_put(&T.buf, "\"cat\":", 6);
+        am_sb_put(&T.buf, "\"cat\":", 6);
         sb_json_string(&T.buf, cat);
-        sb_put(&T.buf, ",", 1);
+        am_sb_put(&T.buf, ",", 1);
     }
-    sb_put(&T.buf, "\"name\":", 7);
+    am_sb_put(&T.buf, "\"name\":", 7);
     sb_json_string(&T.buf, name);
-    sb_printf(&T.buf, ",\"pid\":%d,\"tid\":%d", T.pid, tid);
+    am_sb_printf(&T.buf, ",\"pid\":%d,\"tid\":%d", T.pid, tid);
     sb_us(&T.buf, "ts", ns - T.t0);
     return true;
 }
@@ -286,9 +240,9 @@ static bool event_begin(unsigned sess, char ph, const char *cat, const char *nam
 /* Ends the event with its args and releases the lock. */
 static void event_end(am_prof_args *args)
 {
-    sb_put(&T.buf, ",\"args\":{", 9);
-    if (args && args->b.n && !args->b.oom) sb_put(&T.buf, args->b.s, args->b.n);
-    sb_put(&T.buf, "}}", 2);
+    am_sb_put(&T.buf, ",\"args\":{", 9);
+    if (args && args->b.n && !args->b.oom) am_sb_put(&T.buf, args->b.s, args->b.n);
+    am_sb_put(&T.buf, "}}", 2);
     if (T.buf.n >= FLUSH_BYTES) flush_locked();
     pthread_mutex_unlock(&lock);
 }
@@ -312,7 +266,7 @@ void am_prof_complete(const am_prof_span *s, const char *cat, const char *name, 
 void am_prof_instant(const char *cat, const char *name, am_prof_args *args)
 {
     if (event_begin(atomic_load(&session), 'i', cat, name, now_ns())) {
-        sb_put(&T.buf, ",\"s\":\"t\"", 8);
+        am_sb_put(&T.buf, ",\"s\":\"t\"", 8);
         event_end(args);
     }
     am_prof_args_free(args);
@@ -382,7 +336,7 @@ static am_status start_locked(const char *path, char *err, size_t len)
     T.n_threads = 0;
     T.io_errno = 0;
     T.t0 = now_ns();
-    sb_printf(&T.buf, "{\"displayTimeUnit\":\"ms\",\"otherData\":{\"producer\":\"Amber %s\","
+    am_sb_printf(&T.buf, "{\"displayTimeUnit\":\"ms\",\"otherData\":{\"producer\":\"Amber %s\","
               "\"clock\":\"CLOCK_MONOTONIC, microseconds since am_profiler_start\"},"
               "\"traceEvents\":[", AM_VERSION_STRING);
     atomic_fetch_add(&session, 1);
@@ -433,19 +387,19 @@ am_status am_profiler_start(const char *path)
 static void metadata_locked(void)
 {
     sbuf *b = &T.buf;
-    sb_printf(b, "%s{\"ph\":\"M\",\"name\":\"process_name\",\"pid\":%d,\"tid\":%d,\"args\":"
+    am_sb_printf(b, "%s{\"ph\":\"M\",\"name\":\"process_name\",\"pid\":%d,\"tid\":%d,\"args\":"
               "{\"name\":", T.n_events ? ",\n" : "\n", T.pid, T.pid);
     char name[256];
     snprintf(name, sizeof(name), "%s (Amber)", program_invocation_short_name);
     sb_json_string(b, name);
-    sb_put(b, "}}", 2);
+    am_sb_put(b, "}}", 2);
     for (int i = 0; i < T.n_threads; i++) {
-        sb_printf(b, ",\n{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":%d,\"tid\":%d,\"args\":"
+        am_sb_printf(b, ",\n{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":%d,\"tid\":%d,\"args\":"
                   "{\"name\":", T.pid, T.threads[i].tid);
         sb_json_string(b, T.threads[i].name);
-        sb_put(b, "}}", 2);
+        am_sb_put(b, "}}", 2);
     }
-    sb_put(b, "\n]}\n", 4);
+    am_sb_put(b, "\n]}\n", 4);
 }
 
 am_status am_profiler_stop(void)

@@ -7,6 +7,7 @@
 #include <amber/profiler.h>
 
 #include "ndarray_impl.h"
+#include "strbuf_impl.h"
 
 /* -1: AM_PROFILE not read yet; 0: off; 1: recording.  Hidden, so that
  * position-independent code loads it directly rather than through the GOT. */
@@ -34,11 +35,7 @@ typedef struct am_prof_span {
 void am_prof_begin(am_prof_span *s);
 
 /* A growing string; s is malloc'd when heap, else the caller's bytes. */
-typedef struct am_prof_buf {
-    char *s;
-    size_t n, cap;
-    bool heap, oom;
-} am_prof_buf;
+typedef am_strbuf am_prof_buf;
 
 /* An event's "args" object, built key by key ("key":value pairs), in its
  * own bytes until it outgrows them. */

@@ -263,10 +263,14 @@ am_status am_infer_dtype_float_same(const void *attrs, am_dtype *in, int n_in, a
                                     int n_out)
 {
     AM_UNUSED(attrs);
-    for (int i = 0; i < n_in; i++)
-        if (in[i] != in[0] || !am_dtype_is_float(in[i]))
-            return am_fail(AM_ERR_DTYPE, "input %d is %s; every input must be float32 or float64 "
-                           "like input 0 (%s)", i, am_dtype_name(in[i]), am_dtype_name(in[0]));
+    if (n_in < 1) return am_fail(AM_ERR_DTYPE, "no input to take the dtype from");
+    for (int i = 1; i < n_in; i++)
+        if (in[i] != in[0])
+            return am_fail(AM_ERR_DTYPE, "input %d is %s but input 0 is %s", i,
+                           am_dtype_name(in[i]), am_dtype_name(in[0]));
+    if (!am_dtype_is_float(in[0]))
+        return am_fail(AM_ERR_DTYPE, "%s input not supported (float32 or float64 only)",
+                       am_dtype_name(in[0]));
     for (int i = 0; i < n_out; i++) out[i] = in[0];
     return AM_OK;
 }

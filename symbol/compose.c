@@ -147,52 +147,6 @@ am_graph *am_graph_group(am_graph *const *graphs, int n)
 
 /* ---- composition ------------------------------------------------------------------ */
 
-/* The new entry of every old node output, as in the executor's rewriter
- * (symbol/ cannot use executor/). */
-typedef struct subst {
-    const am_graph *g;
-    am_entry *map;   /* output k of old node i at map[offset[i] + k]; references */
-    int *offset;
-} subst;
-
-static am_status subst_init(subst *s, const am_graph *g)
-{
-    *s = (subst){.g = g};
-    int total = 0;
-    if (!(s->offset = malloc((size_t)(g->n_nodes + 1) * sizeof(int))))
-        return am_fail(AM_ERR_OOM, "out of memory");
-    for (int i = 0; i < g->n_nodes; i++) {
-        s->offset[i] = total;
-        total += g->nodes[i]->n_out;
-    }
-    s->offset[g->n_nodes] = total;
-    if (!(s->map = calloc((size_t)(total ? total : 1), sizeof(*s->map)))) {
-        free(s->offset);
-        return am_fail(AM_ERR_OOM, "out of memory");
-    }
-    return AM_OK;
-}
-
-static void subst_free(subst *s)
-{
-    for (int i = 0; s->map && i < s->offset[s->g->n_nodes]; i++) am_node_release(s->map[i].node);
-    free(s->map), free(s->offset);
-}
-
-static am_entry subst_get(const subst *s, am_entry old)
-{
-    int i = am_graph_index(s->g, old.node);
-    AM_ASSERT(i >= 0 && s->map[s->offset[i] + old.index].node);
-    return s->map[s->offset[i] + old.index];
-}
-
-/* Output k of old node i becomes e (a reference is taken). */
-static void subst_set(subst *s, int i, int k, am_entry e)
-{
-    am_node_retain(e.node);
-    s->map[s->offset[i] + k] = e;
-}
-
 /* Shapes and dtypes of rebuilt node c from its new inputs: old's when the
  * inputs look the same, else the op's inference.  An inference failure is
  * an error when every input is known, else the outputs stay unknown for
@@ -233,49 +187,20 @@ static am_status infer_rebuilt(const am_graph *g, int i, am_node *c)
     return AM_OK;
 }
 
-/* A copy of old node i of g reading inputs: op, attributes, name (g's name
- * when it had none), origin and hidden attributes; shapes re-inferred. */
-static am_node *rebuild(const am_graph *g, int i, const am_entry *inputs)
+/* Maps node i with the rewriter: a replaced variable to its value, an op
+ * whose inputs changed to a copy (am_rw_keep) with shapes re-inferred,
+ * anything else to itself. */
+static am_status compose_node(am_rewriter *rw, int i, const int *value_of, am_graph *const *values)
 {
-    const am_node *n = g->nodes[i];
-    am_node *c = am_node_create(n->op, n->attrs, inputs, n->n_in, n->n_out);
-    if (!c) return NULL;
-    c->attrs_given = n->attrs_given;
-    bool ok = (c->name = strdup(n->name ? n->name : g->names[i])) &&
-              (!n->origin || (c->origin = strdup(n->origin)));
-    for (int k = 0; ok && k < n->n_extra; k++)
-        ok = am_node_set_extra(c, n->extra[k].key, n->extra[k].value) == AM_OK;
-    if (!ok) {
-        am_fail(AM_ERR_OOM, "out of memory");
-    } else if (infer_rebuilt(g, i, c) == AM_OK) {
-        return c;
-    }
-    am_node_release(c);
-    return NULL;
-}
-
-/* Maps node i: a replaced variable to its value, an op whose inputs changed
- * to a rebuilt copy, anything else to itself. */
-static am_status subst_node(subst *s, int i, const int *value_of, am_graph *const *values)
-{
-    const am_graph *g = s->g;
+    const am_graph *g = rw->g;
     am_node *n = g->nodes[i];
     if (!n->op) {
-        subst_set(s, i, 0, value_of[i] >= 0 ? values[value_of[i]]->heads[0] : (am_entry){n, 0});
+        am_rw_set(rw, i, 0, value_of[i] >= 0 ? values[value_of[i]]->heads[0] : (am_entry){n, 0});
         return AM_OK;
     }
-    am_entry in[AM_MAX_OP_IO * 4];
-    bool same = true;
-    AM_ASSERT(n->n_in <= (int)(sizeof(in) / sizeof(in[0])));
-    for (int k = 0; k < n->n_in; k++) {
-        in[k] = subst_get(s, n->inputs[k]);
-        same = same && in[k].node == n->inputs[k].node && in[k].index == n->inputs[k].index;
-    }
-    am_node *c = same ? n : rebuild(g, i, in);
+    am_node *c = am_rw_keep(rw, i);
     if (!c) return am_last_status();
-    for (int k = 0; k < n->n_out; k++) subst_set(s, i, k, (am_entry){c, k});
-    if (!same) am_node_release(c);
-    return AM_OK;
+    return c == n ? AM_OK : infer_rebuilt(g, i, c);
 }
 
 /* Checks the arguments and finds, for each node of g, the value replacing
@@ -320,28 +245,23 @@ am_graph *am_graph_compose(const am_graph *g, const char *const *names, am_graph
         return NULL;
     }
     int *value_of = malloc((size_t)(g->n_nodes ? g->n_nodes : 1) * sizeof(int));
-    subst s = {0};
     am_graph *out = NULL;
     if (!value_of) {
         am_fail(AM_ERR_OOM, "out of memory");
         return NULL;
     }
-    if (match_names(g, names, values, n, value_of) != AM_OK || subst_init(&s, g) != AM_OK)
-        goto out_free;
-    for (int i = 0; i < g->n_nodes; i++)
-        if (subst_node(&s, i, value_of, values) != AM_OK) goto out_free;
-    am_entry *heads = alloc_entries(g->n_heads);
-    if (heads) {
-        for (int h = 0; h < g->n_heads; h++) heads[h] = subst_get(&s, g->heads[h]);
+    /* The rewriter never changes the graph it reads. */
+    am_rewriter rw;
+    if (match_names(g, names, values, n, value_of) == AM_OK &&
+        am_rw_init(&rw, (am_graph *)g) == AM_OK) {
+        am_status st = AM_OK;
+        for (int i = 0; i < g->n_nodes && st == AM_OK; i++)
+            st = compose_node(&rw, i, value_of, values);
         am_err_ctx c;
         am_err_push(&c, "am_graph_compose", (am_site){0});
-        out = am_graph_from_heads_named(heads, g->n_heads, g);
+        out = st == AM_OK ? am_rw_finish(&rw) : am_rw_fail(&rw);
         am_err_pop(&c);
-        free(heads);
     }
-
-out_free:
-    subst_free(&s);
     free(value_of);
     return out;
 }

@@ -177,6 +177,7 @@ static am_status assign_names(am_graph *g, const am_graph *hint)
 
 am_graph *am_graph_from_heads_named(const am_entry *heads, int n_heads, const am_graph *names_from)
 {
+    am_symbol_install();
     am_graph *g = calloc(1, sizeof(*g));
     if (!g) {
         am_fail(AM_ERR_OOM, "out of memory");

@@ -1,6 +1,7 @@
 /* Writing graphs as MXNet 1.9 symbol JSON, byte for byte as dmlc::JSONWriter
  * formats it (docs/formats/symbol-json.md), and saving/loading symbol files. */
 #include "symbol_impl.h"
+#include "../ndarray/strbuf_impl.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -13,63 +14,27 @@
 
 /* ---- a growable string ------------------------------------------------------------- */
 
-typedef struct sbuf {
-    char *s;
-    size_t n, cap;
-    bool oom;
-} sbuf;
-
-static void sb_put(sbuf *b, const char *s, size_t len)
-{
-    if (b->oom) return;
-    if (b->n + len + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (b->n + len + 1 > cap) cap *= 2;
-        char *p = realloc(b->s, cap);
-        if (!p) {
-            b->oom = true;
-            return;
-        }
-        b->s = p;
-        b->cap = cap;
-    }
-    memcpy(b->s + b->n, s, len);
-    b->n += len;
-    b->s[b->n] = '\0';
-}
-
-static void sb_puts(sbuf *b, const char *s) { sb_put(b, s, strlen(s)); }
-
-static void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_printf(sbuf *b, const char *fmt, ...)
-{
-    char tmp[128];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
-    va_end(ap);
-    sb_put(b, tmp, n < 0 ? 0 : (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
-}
+typedef am_strbuf sbuf;
 
 /* A JSON string as dmlc writes it (\r \n \\ \t \" escaped); other control
  * characters, which dmlc writes raw (invalid JSON), become \u00XX. */
 static void sb_str(sbuf *b, const char *s)
 {
-    sb_puts(b, "\"");
+    am_sb_puts(b, "\"");
     for (; *s; s++) {
         unsigned char c = (unsigned char)*s;
         switch (c) {
-        case '\r': sb_puts(b, "\\r"); break;
-        case '\n': sb_puts(b, "\\n"); break;
-        case '\\': sb_puts(b, "\\\\"); break;
-        case '\t': sb_puts(b, "\\t"); break;
-        case '"': sb_puts(b, "\\\""); break;
+        case '\r': am_sb_puts(b, "\\r"); break;
+        case '\n': am_sb_puts(b, "\\n"); break;
+        case '\\': am_sb_puts(b, "\\\\"); break;
+        case '\t': am_sb_puts(b, "\\t"); break;
+        case '"': am_sb_puts(b, "\\\""); break;
         default:
-            if (c < 0x20) sb_printf(b, "\\u%04x", c);
-            else sb_put(b, s, 1);
+            if (c < 0x20) am_sb_printf(b, "\\u%04x", c);
+            else am_sb_put(b, s, 1);
         }
     }
-    sb_puts(b, "\"");
+    am_sb_puts(b, "\"");
 }
 
 /* ---- dmlc::JSONWriter's layout --------------------------------------------------------
@@ -86,13 +51,13 @@ typedef struct writer {
 static void w_newline(writer *w)
 {
     if (w->depth > 0 && !w->multi[w->depth - 1]) return;
-    sb_puts(&w->b, "\n");
-    for (int i = 0; i < w->depth; i++) sb_puts(&w->b, "  ");
+    am_sb_puts(&w->b, "\n");
+    for (int i = 0; i < w->depth; i++) am_sb_puts(&w->b, "  ");
 }
 
 static void w_begin(writer *w, const char *open, bool multi)
 {
-    sb_puts(&w->b, open);
+    am_sb_puts(&w->b, open);
     w->multi[w->depth] = multi;
     w->count[w->depth++] = 0;
 }
@@ -101,16 +66,16 @@ static void w_end(writer *w, const char *close)
 {
     int n = w->count[--w->depth];
     if (w->multi[w->depth] && n > 0) {
-        sb_puts(&w->b, "\n");
-        for (int i = 0; i < w->depth; i++) sb_puts(&w->b, "  ");
+        am_sb_puts(&w->b, "\n");
+        for (int i = 0; i < w->depth; i++) am_sb_puts(&w->b, "  ");
     }
-    sb_puts(&w->b, close);
+    am_sb_puts(&w->b, close);
 }
 
 /* Before an array element. */
 static void w_item(writer *w)
 {
-    if (w->count[w->depth - 1]++ > 0) sb_puts(&w->b, ", ");
+    if (w->count[w->depth - 1]++ > 0) am_sb_puts(&w->b, ", ");
     w_newline(w);
 }
 
@@ -119,14 +84,14 @@ static void w_key(writer *w, const char *key)
 {
     w_item(w);
     sb_str(&w->b, key);
-    sb_puts(&w->b, ": ");
+    am_sb_puts(&w->b, ": ");
 }
 
 /* [nid, index, 0] */
 static void w_entry(writer *w, int nid, int index)
 {
     w_item(w);
-    sb_printf(&w->b, "[%d, %d, 0]", nid, index);
+    am_sb_printf(&w->b, "[%d, %d, 0]", nid, index);
 }
 
 /* ---- node attributes --------------------------------------------------------------- */
@@ -297,7 +262,7 @@ static void write_ints(writer *w, const char *key, const int *v, int n)
     w_begin(w, "[", n > 10);
     for (int i = 0; i < n; i++) {
         w_item(w);
-        sb_printf(&w->b, "%d", v[i]);
+        am_sb_printf(&w->b, "%d", v[i]);
     }
     w_end(w, "]");
 }
@@ -330,7 +295,7 @@ static bool write_graph(writer *w, const am_graph *g, bool origins, bool sub)
         w_key(w, "attrs");
         w_begin(w, "{", false);
         w_key(w, "mxnet_version");
-        sb_printf(&w->b, "[\"int\", %d]", MXNET_VERSION);
+        am_sb_printf(&w->b, "[\"int\", %d]", MXNET_VERSION);
         w_end(w, "}");
     }
     w_end(w, "}");
@@ -411,20 +376,20 @@ static void w_value(writer *w, const json_t *v)
 {
     if (w->depth >= 48 && (json_is_object(v) || json_is_array(v))) {
         char *t = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
-        if (t) sb_puts(&w->b, t);
+        if (t) am_sb_puts(&w->b, t);
         else w->b.oom = true;
         free(t);
         return;
     }
     switch (json_typeof(v)) {
     case JSON_STRING: sb_str(&w->b, json_string_value(v)); break;
-    case JSON_INTEGER: sb_printf(&w->b, "%lld", (long long)json_integer_value(v)); break;
-    case JSON_TRUE: sb_puts(&w->b, "true"); break;
-    case JSON_FALSE: sb_puts(&w->b, "false"); break;
-    case JSON_NULL: sb_puts(&w->b, "null"); break;
+    case JSON_INTEGER: am_sb_printf(&w->b, "%lld", (long long)json_integer_value(v)); break;
+    case JSON_TRUE: am_sb_puts(&w->b, "true"); break;
+    case JSON_FALSE: am_sb_puts(&w->b, "false"); break;
+    case JSON_NULL: am_sb_puts(&w->b, "null"); break;
     case JSON_REAL: {
         char *t = json_dumps(v, JSON_ENCODE_ANY);
-        if (t) sb_puts(&w->b, t);
+        if (t) am_sb_puts(&w->b, t);
         else w->b.oom = true;
         free(t);
         break;
@@ -462,8 +427,8 @@ static void w_value(writer *w, const json_t *v)
 static void w_kept_entry(writer *w, int nid, int index, const json_t *fe)
 {
     w_item(w);
-    if (json_array_size(fe) == 2) sb_printf(&w->b, "[%d, %d]", nid, index);
-    else sb_printf(&w->b, "[%d, %d, %lld]", nid, index,
+    if (json_array_size(fe) == 2) am_sb_printf(&w->b, "[%d, %d]", nid, index);
+    else am_sb_printf(&w->b, "[%d, %d, %lld]", nid, index,
                    (long long)json_integer_value(json_array_get(fe, 2)));
 }
 
@@ -585,7 +550,7 @@ static bool write_kept_node(writer *w, const am_graph *g, int i)
                     ids[m++] = s->graph_of[f];
             }
             w_begin(w, "[", m > 10);
-            for (int j = 0; j < m; j++) w_item(w), sb_printf(&w->b, "%d", ids[j]);
+            for (int j = 0; j < m; j++) w_item(w), am_sb_printf(&w->b, "%d", ids[j]);
             w_end(w, "]");
         } else {
             w_value(w, v); /* op and name as written, control_deps, subgraphs, ... */
@@ -633,7 +598,7 @@ static bool write_kept_graph(writer *w, const am_graph *g, bool sub)
                 for (int i = 0; i < g->n_nodes; i++, k++) ints[k] = ints[k - 1] + g->nodes[i]->n_out;
             }
             w_begin(w, "[", k > 10);
-            for (int i = 0; i < k; i++) w_item(w), sb_printf(&w->b, "%d", ints[i]);
+            for (int i = 0; i < k; i++) w_item(w), am_sb_printf(&w->b, "%d", ints[i]);
             w_end(w, "]");
         } else {
             w_value(w, v);

@@ -2,9 +2,23 @@
  * and tracing an op call with symbolic inputs into a new node. */
 #include "symbol_impl.h"
 
+/* What ndarray/ calls in this module (ndarray_impl.h, docs/design.md). */
+static const am_symbol_hooks hooks = {
+    .trace_call = am_trace_call,
+    .node_release = am_node_release,
+    .graph_retain = am_graph_retain,
+    .graph_release = am_graph_release,
+};
+
+void am_symbol_install(void)
+{
+    am_symbol_hooks_install(&hooks);
+}
+
 am_node *am_node_create(const am_op_def *op, const void *attrs, const am_entry *inputs,
                         int n_in, int n_out)
 {
+    am_symbol_install();
     am_node *n = calloc(1, sizeof(*n));
     if (!n) goto out_oom;
     atomic_init(&n->refcount, 1);
@@ -65,7 +79,7 @@ static void node_free(am_node *n, am_node ***work, int *n_work, int *cap)
     for (int k = 0; n->op && n->attrs && k < n->op->num_subgraphs; k++)
         am_graph_release(((am_op_subgraphs *)n->attrs)->g[k]);
     free(n->extra), free(n->inputs), free(n->shapes), free(n->dtypes);
-    free(n->attrs), free(n->name), free(n->origin), free(n);
+    free(n->attrs), free(n->name), free(n->origin), free((char *)n->site.file), free(n);
 }
 
 void am_node_release(am_node *n)
@@ -128,13 +142,39 @@ am_array *am_symbolic_array(am_node *n, int index)
     return x;
 }
 
-static char *format_origin(am_site at)
+am_status am_node_set_site(am_node *n, am_site at)
 {
-    if (!at.file) return NULL;
+    free((char *)n->site.file), free(n->origin);
+    n->site = (am_site){0};
+    n->origin = NULL;
+    if (!at.file) return AM_OK;
     const char *base = strrchr(at.file, '/');
+    base = base ? base + 1 : at.file;
     char buf[256];
-    snprintf(buf, sizeof(buf), "%s:%d", base ? base + 1 : at.file, at.line);
-    return strdup(buf);
+    snprintf(buf, sizeof(buf), "%s:%d", base, at.line);
+    char *file = strdup(base);
+    if (!file || !(n->origin = strdup(buf))) {
+        free(file);
+        return am_fail(AM_ERR_OOM, "out of memory");
+    }
+    n->site = (am_site){file, at.line};
+    return AM_OK;
+}
+
+am_status am_node_copy_site(am_node *dst, const am_node *src)
+{
+    am_status st = am_node_set_site(dst, src->site);
+    if (st != AM_OK || src->site.file || !src->origin) return st;
+    /* An origin set without a site (a node made elsewhere) is kept as it is. */
+    if (!(dst->origin = strdup(src->origin))) return am_fail(AM_ERR_OOM, "out of memory");
+    return AM_OK;
+}
+
+am_site am_node_site(const am_node *n, char *buf, size_t len)
+{
+    if (!n->site.file || len == 0) return (am_site){0};
+    snprintf(buf, len, "%s", n->site.file);
+    return (am_site){buf, n->site.line};
 }
 
 am_array *am_var_at(const char *name, am_shape shape, am_dtype dtype, am_site at)
@@ -154,8 +194,8 @@ am_array *am_var_at(const char *name, am_shape shape, am_dtype dtype, am_site at
         if (n && n->name) {
             n->shapes[0] = shape;
             n->dtypes[0] = dtype;
-            n->origin = format_origin(at);
-            x = am_scope_own(am_symbolic_array(n, 0));
+            if (am_node_set_site(n, at) == AM_OK) x = am_scope_own(am_symbolic_array(n, 0));
+            else am_node_release(n);
         } else {
             am_node_release(n);
         }

@@ -45,7 +45,9 @@ struct am_node {
     am_dtype *dtypes;        /* per output; AM_DTYPE_COUNT unknown */
     am_extra_attr *extra;
     int n_extra;
-    char *origin;            /* "file.c:41" of the call that made it, or NULL */
+    am_site site;            /* the call that made it: site.file (owned) is the file's
+                              * base name; {0} when unknown (am_node_set_site) */
+    char *origin;            /* the same site as "file.c:41" for messages and JSON, or NULL */
     am_array *value;         /* a constant captured while tracing, or NULL */
 };
 
@@ -61,6 +63,11 @@ struct am_graph {
     am_json_source *source;  /* the symbol JSON it was read from, or NULL */
 };
 
+/* Installs the hooks ndarray/ calls this module through (am_symbol_hooks);
+ * am_node_create and the graph constructor do, before anything exists that
+ * needs them.  Cheap enough to call again. */
+void am_symbol_install(void);
+
 /* A node with n_out outputs; references to the producers in inputs are
  * taken.  attrs is copied.  NULL with AM_ERR_OOM. */
 am_node *am_node_create(const am_op_def *op, const void *attrs, const am_entry *inputs,
@@ -69,13 +76,19 @@ void am_node_retain(am_node *n);
 /* NULL is a no-op; frees long chains without recursion. */
 void am_node_release(am_node *n);
 am_status am_node_set_extra(am_node *n, const char *key, const char *value);
+/* Records at (its file's base name and line) as the call site that made n,
+ * replacing any; at.file NULL clears it.  AM_ERR_OOM. */
+am_status am_node_set_site(am_node *n, am_site at);
+/* Gives dst src's call site (site and origin).  AM_ERR_OOM. */
+am_status am_node_copy_site(am_node *dst, const am_node *src);
 const char *am_node_get_extra(const am_node *n, const char *key);
 
 /* A new symbolic array for output index of n (takes a node reference). */
 am_array *am_symbolic_array(am_node *n, int index);
 
-/* Eager dispatch hands calls with a symbolic input here: infer shapes and
- * dtypes, add a node, return symbolic outputs (owned by the scope). */
+/* Eager dispatch hands calls with a symbolic input here (through the hook
+ * table, ndarray_impl.h): infer shapes and dtypes, add a node, return
+ * symbolic outputs (owned by the scope). */
 am_status am_trace_call(const am_op_def *op, const void *attrs, am_array *const *in, int n_in,
                         am_array **out, int n_out, am_site at);
 
@@ -125,6 +138,81 @@ static inline bool am_op_has_aux(const am_op_def *op)
  * grad-only inputs read (am_op_def.grad_only_inputs): inference needs no
  * value for it. */
 bool am_graph_input_is_grad_only(const am_graph *g, int i);
+
+/* ---- the graph rewriter (symbol/rewrite.c) -----------------------------------
+ *
+ * The executor's passes and composition (symbol/compose.c) build a new graph
+ * from an old one with it.  A pass walks the old graph in order and says, for each node, what its
+ * outputs become in the new graph:
+ *
+ *     am_rewriter rw;
+ *     if (am_rw_init(&rw, g) != AM_OK) return NULL;
+ *     for (int i = 0; i < g->n_nodes; i++) {
+ *         if (<node i can be replaced by entry e of the new graph>)
+ *             am_rw_set(&rw, i, 0, e);           // output 0 of node i is now e
+ *         else if (!am_rw_keep(&rw, i))          // the node, inputs remapped
+ *             return am_rw_fail(&rw);
+ *     }
+ *     return am_rw_finish(&rw);                   // graph over the new heads
+ *
+ * New nodes are built with am_rw_build (shapes and dtypes inferred by
+ * am_op_infer, named after and placed at the call site of the node they
+ * replace).  am_rw_symbol still lets a pass call the ordinary ops on
+ * symbolic arrays of new entries instead, which goes through eager dispatch
+ * and tracing. */
+typedef struct am_rewriter {
+    am_graph *g;         /* the old graph (borrowed) */
+    am_entry *map;       /* new entry of output k of node i at map[offset[i] + k] */
+    int *offset;
+    int n_changed;       /* nodes replaced or rebuilt */
+} am_rewriter;
+
+am_status am_rw_init(am_rewriter *rw, am_graph *g);
+/* The new entry for an old one (its producer must have been mapped).
+ * Borrowed. */
+am_entry am_rw_get(const am_rewriter *rw, am_entry old);
+/* Output k of old node i becomes e (a reference to e.node is taken). */
+void am_rw_set(am_rewriter *rw, int i, int k, am_entry e);
+/* Keeps old node i with its inputs remapped: the node itself when no input
+ * changed, else a copy (same op, attributes, name, origin).  Maps all its
+ * outputs.  Returns the new node (borrowed) or NULL on out of memory. */
+am_node *am_rw_keep(am_rewriter *rw, int i);
+/* The new graph over the remapped heads, with the old graph's names kept
+ * for nodes that survive; frees rw.  When nothing changed it is g retained. */
+am_graph *am_rw_finish(am_rewriter *rw);
+/* Frees rw after a failure; returns NULL for "return am_rw_fail(&rw);". */
+am_graph *am_rw_fail(am_rewriter *rw);
+
+/* A symbolic array (owned by the current scope) for an entry, so passes can
+ * build new nodes by calling ops; am_entry_of goes back. */
+am_array *am_rw_symbol(am_entry e);
+am_entry am_entry_of(const am_array *x);
+
+/* A copy of node n with other inputs (same op, attributes, given-attribute
+ * bits, extra attributes, name, origin, value, shapes and dtypes). */
+am_node *am_node_clone(const am_node *n, const am_entry *inputs);
+
+/* A new node running op on inputs, shapes and dtypes inferred from the
+ * inputs' (which must be known).  NULL with the op's error. */
+am_node *am_node_build(const am_op_def *op, const void *attrs, const am_entry *inputs, int n_in);
+/* am_node_build for a node that stands in for old node i of rw's graph: it
+ * also takes node i's name there and its call site, so a pass's new nodes
+ * keep the names and lines of what they replace.  A new reference, or NULL
+ * with the op's error (or AM_ERR_OOM). */
+am_node *am_rw_build(const am_rewriter *rw, int i, const am_op_def *op, const void *attrs,
+                     const am_entry *inputs, int n_in);
+
+/* Uses of every node output in g: uses[offset[i] + k] counts consumers of
+ * output k of node i (heads count too).  Caller frees *uses and *offset. */
+am_status am_graph_count_uses(const am_graph *g, int **uses, int **offset);
+
+/* Marks every node that a marked node of g depends on (mark has
+ * g->n_nodes entries, indexed by position). */
+void am_graph_mark_ancestors(const am_graph *g, bool *mark);
+
+/* The call site of node n's origin (file name and line), the file name
+ * copied into buf (len bytes); {0} when it has none. */
+am_site am_node_site(const am_node *n, char *buf, size_t len);
 
 /* ---- symbol JSON (symbol/json.c, symbol/json_read.c) ---- */
 

@@ -99,12 +99,7 @@ am_status am_trace_call(const am_op_def *op, const void *attrs, am_array *const 
     fill_variables(n->inputs, ish, ity, n_in);
     if ((st = scope_name(n)) != AM_OK) goto out;
     if (scope_top && scope_top->origin.file) at = scope_top->origin;
-    if (at.file) {
-        char buf[256];
-        const char *base = strrchr(at.file, '/');
-        snprintf(buf, sizeof(buf), "%s:%d", base ? base + 1 : at.file, at.line);
-        n->origin = strdup(buf);
-    }
+    if ((st = am_node_set_site(n, at)) != AM_OK) goto out;
     for (int k = 0; k < n_out; k++) {
         am_node_retain(n);
         if (!(out[k] = am_scope_own(am_symbolic_array(n, k)))) {

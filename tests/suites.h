@@ -155,3 +155,4 @@ SUITE(gemm_facets)
 SUITE(device)
 /* conv_algos */
 SUITE(conv_algos)
+SUITE(layering)

@@ -533,8 +533,9 @@ AM_API am_status am_infer_shape_same(const void *attrs, am_shape *in, int n_in,
                                      am_shape *out, int n_out);
 AM_API am_status am_infer_dtype_same(const void *attrs, am_dtype *in, int n_in,
                                      am_dtype *out, int n_out);
-/* The same, and that dtype must be float32 or float64 (the detection and
- * sampling ops, whose kernels are written for those two). */
+/* The same, and that dtype must be float32 or float64: the ops whose kernels
+ * are written for those two (detection, sampling, pooling, resizing, LRN,
+ * attention, moments...).  The error names the op through its context. */
 AM_API am_status am_infer_dtype_float_same(const void *attrs, am_dtype *in, int n_in,
                                            am_dtype *out, int n_out);
 

@@ -222,21 +222,6 @@ BACKWARD_SHAPE(selfatt_valatt_shape)
 BACKWARD_SHAPE(encdec_qk_shape)
 BACKWARD_SHAPE(encdec_valatt_shape)
 
-/* Every input and output shares one float dtype. */
-static am_status att_dtype(const void *attrs, am_dtype *in, int n_in, am_dtype *out, int n_out)
-{
-    AM_UNUSED(attrs);
-    for (int i = 1; i < n_in; i++)
-        if (in[i] != in[0])
-            return am_fail(AM_ERR_DTYPE, "input %d is %s but input 0 is %s", i,
-                           am_dtype_name(in[i]), am_dtype_name(in[0]));
-    if (!am_dtype_is_float(in[0]))
-        return am_fail(AM_ERR_DTYPE, "%s inputs are not supported (float32 or float64 only)",
-                       am_dtype_name(in[0]));
-    for (int i = 0; i < n_out; i++) out[i] = in[0];
-    return AM_OK;
-}
-
 /* ---- kernels ----------------------------------------------------------------------- */
 
 /* Sizes of one call: Lq, Lk, batch * heads (nb), head_dim (d). */
@@ -478,7 +463,7 @@ static const char *const kv_att_in[] = {"keys_values", "attention", NULL};
 const am_op_def am_op_interleaved_matmul_selfatt_qk = {
     .name = "_contrib_interleaved_matmul_selfatt_qk", .input_names = qkv_in, .num_outputs = 1,
     .attrs = att_fields, .attrs_size = sizeof(att_attrs), .infer_shape = selfatt_qk_shape,
-    .infer_dtype = att_dtype, .cpu = selfatt_qk_cpu, .gradient = selfatt_qk_grad,
+    .infer_dtype = am_infer_dtype_float_same, .cpu = selfatt_qk_cpu, .gradient = selfatt_qk_grad,
     .fuse = AM_FUSE_OPAQUE,
     .doc = "Self-attention scores (batch * heads, L, L) = q k^T / sqrt(head_dim) from "
            "interleaved (L, batch, heads * 3 * head_dim) projections."};
@@ -486,7 +471,8 @@ const am_op_def am_op_interleaved_matmul_selfatt_qk = {
 const am_op_def am_op_interleaved_matmul_selfatt_valatt = {
     .name = "_contrib_interleaved_matmul_selfatt_valatt", .input_names = qkv_att_in,
     .num_outputs = 1, .attrs = att_fields, .attrs_size = sizeof(att_attrs),
-    .infer_shape = selfatt_valatt_shape, .infer_dtype = att_dtype, .cpu = selfatt_valatt_cpu,
+    .infer_shape = selfatt_valatt_shape, .infer_dtype = am_infer_dtype_float_same,
+    .cpu = selfatt_valatt_cpu,
     .gradient = selfatt_valatt_grad, .fuse = AM_FUSE_OPAQUE,
     .doc = "Self-attention output (L, batch, heads * head_dim) = attention v, v read from "
            "interleaved (L, batch, heads * 3 * head_dim) projections."};
@@ -494,7 +480,7 @@ const am_op_def am_op_interleaved_matmul_selfatt_valatt = {
 const am_op_def am_op_interleaved_matmul_encdec_qk = {
     .name = "_contrib_interleaved_matmul_encdec_qk", .input_names = q_kv_in, .num_outputs = 1,
     .attrs = att_fields, .attrs_size = sizeof(att_attrs), .infer_shape = encdec_qk_shape,
-    .infer_dtype = att_dtype, .cpu = encdec_qk_cpu, .gradient = encdec_qk_grad,
+    .infer_dtype = am_infer_dtype_float_same, .cpu = encdec_qk_cpu, .gradient = encdec_qk_grad,
     .fuse = AM_FUSE_OPAQUE,
     .doc = "Encoder-decoder scores (batch * heads, Lq, Lk) = q k^T / sqrt(head_dim); k read "
            "from interleaved (Lk, batch, heads * 2 * head_dim) keys_values."};
@@ -502,7 +488,8 @@ const am_op_def am_op_interleaved_matmul_encdec_qk = {
 const am_op_def am_op_interleaved_matmul_encdec_valatt = {
     .name = "_contrib_interleaved_matmul_encdec_valatt", .input_names = kv_att_in,
     .num_outputs = 1, .attrs = att_fields, .attrs_size = sizeof(att_attrs),
-    .infer_shape = encdec_valatt_shape, .infer_dtype = att_dtype, .cpu = encdec_valatt_cpu,
+    .infer_shape = encdec_valatt_shape, .infer_dtype = am_infer_dtype_float_same,
+    .cpu = encdec_valatt_cpu,
     .gradient = encdec_valatt_grad, .fuse = AM_FUSE_OPAQUE,
     .doc = "Encoder-decoder output (Lq, batch, heads * head_dim) = attention v; v read from "
            "interleaved (Lk, batch, heads * 2 * head_dim) keys_values."};
@@ -511,7 +498,7 @@ const am_op_def am_op_interleaved_matmul_encdec_valatt = {
     const am_op_def am_op_backward_interleaved_matmul_##cname = {                             \
         .name = "_backward_interleaved_matmul_" #cname, .input_names = inputs,                \
         .num_outputs = nout, .attrs = att_fields, .attrs_size = sizeof(att_attrs),            \
-        .infer_shape = cname##_shape_bwd, .infer_dtype = att_dtype,                           \
+        .infer_shape = cname##_shape_bwd, .infer_dtype = am_infer_dtype_float_same,           \
         .cpu = cname##_bwd_cpu, .fuse = AM_FUSE_OPAQUE, .flags = AM_OP_NO_GRAD, .doc = doc_};
 
 ATT_BWD(selfatt_qk, ((const char *const[]){"ograd", "queries_keys_values", NULL}), 1,
@@ -605,7 +592,7 @@ static am_status div_sqrt_dim_grad(const am_grad_ctx *g, am_array *const *in,
 
 const am_op_def am_op_div_sqrt_dim = {
     .name = "_contrib_div_sqrt_dim", .input_names = (const char *const[]){"data", NULL},
-    .num_outputs = 1, .infer_shape = div_sqrt_dim_shape, .infer_dtype = att_dtype,
+    .num_outputs = 1, .infer_shape = div_sqrt_dim_shape, .infer_dtype = am_infer_dtype_float_same,
     .cpu = div_sqrt_dim_cpu, .gradient = div_sqrt_dim_grad,
     .inplace = (const am_inplace_pair[]){{0, 0}, {-1, -1}}, .fuse = AM_FUSE_OPAQUE,
     .doc = "data / sqrt(data.shape[-1])."};

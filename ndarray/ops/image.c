@@ -110,17 +110,6 @@ static am_status normalize_shape(const void *attrs, am_shape *in, int n_in, am_s
     return AM_OK;
 }
 
-static am_status float_dtype(const void *attrs, am_dtype *in, int n_in, am_dtype *out,
-                             int n_out)
-{
-    AM_UNUSED(attrs), AM_UNUSED(n_in), AM_UNUSED(n_out);
-    if (in[0] != AM_DTYPE_FLOAT32 && in[0] != AM_DTYPE_FLOAT64)
-        return am_fail(AM_ERR_DTYPE, "%s input not supported (float32 or float64 only)",
-                       am_dtype_name(in[0]));
-    out[0] = in[0];
-    return AM_OK;
-}
-
 #define NORMALIZE(T)                                                                       \
     do {                                                                                   \
         const T *x = in[0].data;                                                           \
@@ -168,7 +157,7 @@ static am_status normalize_grad(const am_grad_ctx *g, am_array *const *in, am_ar
 const am_op_def am_op_image_normalize = {
     .name = "_image_normalize", .input_names = (const char *const[]){"data", NULL},
     .num_outputs = 1, .attrs = normalize_fields, .attrs_size = sizeof(normalize_attrs),
-    .infer_shape = normalize_shape, .infer_dtype = float_dtype, .cpu = normalize_cpu,
+    .infer_shape = normalize_shape, .infer_dtype = am_infer_dtype_float_same, .cpu = normalize_cpu,
     .gradient = normalize_grad, .inplace = (const am_inplace_pair[]){{0, 0}, {-1, -1}},
     .fuse = AM_FUSE_OPAQUE,
     .doc = "(x - mean[c]) / std[c] over a (C, H, W) or (N, C, H, W) tensor of 1 or 3 "
@@ -1020,16 +1009,9 @@ AUG_OP(image_random_lighting, "_image_random_lighting", random_lighting_fields,
 
 /* ---- C functions ----------------------------------------------------------------- */
 
-static am_array *call1(const am_op_def *op, const void *attrs, am_array *x, am_site at)
-{
-    am_array *y = NULL;
-    am_op_call(op, attrs, &x, 1, &y, 1, at);
-    return y;
-}
-
 am_array *am_image_to_tensor_at(am_array *x, am_site at)
 {
-    return call1(&am_op_image_to_tensor, NULL, x, at);
+    return am_op_call1(&am_op_image_to_tensor, NULL, &x, 1, at);
 }
 
 static bool fill_floats(am_floats *f, const double *v, int n, const char *what)
@@ -1050,32 +1032,32 @@ am_array *am_image_normalize_at(am_array *x, const double *mean, int n_mean, con
     normalize_attrs a;
     if (!fill_floats(&a.mean, mean, n_mean, "mean") || !fill_floats(&a.std, std, n_std, "std"))
         return NULL;
-    return call1(&am_op_image_normalize, &a, x, at);
+    return am_op_call1(&am_op_image_normalize, &a, &x, 1, at);
 }
 
 am_array *am_image_flip_at(am_array *x, bool left_right, am_site at)
 {
-    return call1(left_right ? &am_op_image_flip_left_right : &am_op_image_flip_top_bottom, NULL,
-                 x, at);
+    return am_op_call1(left_right ? &am_op_image_flip_left_right : &am_op_image_flip_top_bottom,
+                       NULL, &x, 1, at);
 }
 
 am_array *am_image_crop_at(am_array *x, int64_t x0, int64_t y0, int64_t width, int64_t height,
                            am_site at)
 {
     crop_attrs a = {.x = x0, .y = y0, .width = width, .height = height};
-    return call1(&am_op_image_crop, &a, x, at);
+    return am_op_call1(&am_op_image_crop, &a, &x, 1, at);
 }
 
 am_array *am_image_resize_at(am_array *x, int64_t width, int64_t height, int interp, am_site at)
 {
     resize_attrs a = {.size = {.ndim = 2, .v = {width, height}}, .interp = interp};
-    return call1(&am_op_image_resize, &a, x, at);
+    return am_op_call1(&am_op_image_resize, &a, &x, 1, at);
 }
 
 am_array *am_image_adjust_lighting_at(am_array *x, const double alpha[3], am_site at)
 {
     lighting_attrs a = {.alpha = {.n = 3, .v = {alpha[0], alpha[1], alpha[2]}}};
-    return call1(&am_op_image_adjust_lighting, &a, x, at);
+    return am_op_call1(&am_op_image_adjust_lighting, &a, &x, 1, at);
 }
 
 /* ---- shared with _cvimresize (image_io.c) ------------------------------------------ */

@@ -2,6 +2,7 @@
  * _random_uniform, _random_normal, zeros_like, ones_like, _copy, Cast. */
 #include "../ndarray_impl.h"
 #include "../../gpu/gpu_kernels.h"
+#include "init_attrs.h"
 
 #include <math.h>
 
@@ -54,12 +55,7 @@ static am_dtype dtype_or(int t, am_dtype def) { return t < 0 ? def : (am_dtype)t
 
 /* ---- _zeros, _ones, _full ----------------------------------------------------- */
 
-typedef struct fill_attrs {
-    am_tuple shape;
-    char ctx[AM_MAX_ATTR_STRING];
-    int dtype;
-    double value;
-} fill_attrs;
+/* fill_attrs: in init_attrs.h, which gpu/init.cu reads too. */
 
 static const am_attr_field zeros_fields[] = {
     AM_ATTR_FIELD(fill_attrs, shape, AM_ATTR_SHAPE, "()", "shape of the result"),

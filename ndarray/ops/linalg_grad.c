@@ -16,63 +16,55 @@ extern const am_op_def am_op_linalg_gemm, am_op_linalg_gemm2, am_op_linalg_potrf
 
 /* ---- public functions -------------------------------------------------------------- */
 
-static am_array *call1(const am_op_def *op, const void *attrs, am_array *const *in, int n_in,
-                       am_site at)
-{
-    am_array *y = NULL;
-    am_op_call(op, attrs, in, n_in, &y, 1, at);
-    return y;
-}
-
 am_array *am_linalg_gemm_at(am_array *a, am_array *b, am_array *c, bool transpose_a,
                             bool transpose_b, double alpha, double beta, int axis, am_site at)
 {
     am_linalg_gemm_attrs g = {transpose_a, transpose_b, alpha, beta, axis};
-    return call1(&am_op_linalg_gemm, &g, (am_array *[]){a, b, c}, 3, at);
+    return am_op_call1(&am_op_linalg_gemm, &g, (am_array *[]){a, b, c}, 3, at);
 }
 
 am_array *am_linalg_gemm2_at(am_array *a, am_array *b, bool transpose_a, bool transpose_b,
                              double alpha, int axis, am_site at)
 {
     am_linalg_gemm_attrs g = {transpose_a, transpose_b, alpha, 0, axis};
-    return call1(&am_op_linalg_gemm2, &g, (am_array *[]){a, b}, 2, at);
+    return am_op_call1(&am_op_linalg_gemm2, &g, (am_array *[]){a, b}, 2, at);
 }
 
 am_array *am_linalg_potrf_at(am_array *a, bool lower, am_site at)
 {
     am_linalg_chol_attrs c = {lower};
-    return call1(&am_op_linalg_potrf, &c, &a, 1, at);
+    return am_op_call1(&am_op_linalg_potrf, &c, &a, 1, at);
 }
 
 am_array *am_linalg_potri_at(am_array *a, bool lower, am_site at)
 {
     am_linalg_chol_attrs c = {lower};
-    return call1(&am_op_linalg_potri, &c, &a, 1, at);
+    return am_op_call1(&am_op_linalg_potri, &c, &a, 1, at);
 }
 
 am_array *am_linalg_trmm_at(am_array *a, am_array *b, bool transpose, bool rightside, bool lower,
                             double alpha, am_site at)
 {
     am_linalg_trmm_attrs t = {transpose, rightside, lower, alpha};
-    return call1(&am_op_linalg_trmm, &t, (am_array *[]){a, b}, 2, at);
+    return am_op_call1(&am_op_linalg_trmm, &t, (am_array *[]){a, b}, 2, at);
 }
 
 am_array *am_linalg_trsm_at(am_array *a, am_array *b, bool transpose, bool rightside, bool lower,
                             double alpha, am_site at)
 {
     am_linalg_trmm_attrs t = {transpose, rightside, lower, alpha};
-    return call1(&am_op_linalg_trsm, &t, (am_array *[]){a, b}, 2, at);
+    return am_op_call1(&am_op_linalg_trsm, &t, (am_array *[]){a, b}, 2, at);
 }
 
 am_array *am_linalg_sumlogdiag_at(am_array *a, am_site at)
 {
-    return call1(&am_op_linalg_sumlogdiag, NULL, &a, 1, at);
+    return am_op_call1(&am_op_linalg_sumlogdiag, NULL, &a, 1, at);
 }
 
 am_array *am_linalg_syrk_at(am_array *a, bool transpose, double alpha, am_site at)
 {
     am_linalg_syrk_attrs s = {transpose, alpha};
-    return call1(&am_op_linalg_syrk, &s, &a, 1, at);
+    return am_op_call1(&am_op_linalg_syrk, &s, &a, 1, at);
 }
 
 static am_status call2(const am_op_def *op, am_array *a, am_array **x, am_array **y, am_site at)
@@ -101,36 +93,36 @@ am_status am_linalg_slogdet_at(am_array *a, am_array **sign, am_array **logabsde
 
 am_array *am_linalg_inverse_at(am_array *a, am_site at)
 {
-    return call1(&am_op_linalg_inverse, NULL, &a, 1, at);
+    return am_op_call1(&am_op_linalg_inverse, NULL, &a, 1, at);
 }
 
 am_array *am_linalg_det_at(am_array *a, am_site at)
 {
-    return call1(&am_op_linalg_det, NULL, &a, 1, at);
+    return am_op_call1(&am_op_linalg_det, NULL, &a, 1, at);
 }
 
 am_array *am_linalg_extractdiag_at(am_array *a, int offset, am_site at)
 {
     am_linalg_diag_attrs d = {offset, true};
-    return call1(&am_op_linalg_extractdiag, &d, &a, 1, at);
+    return am_op_call1(&am_op_linalg_extractdiag, &d, &a, 1, at);
 }
 
 am_array *am_linalg_makediag_at(am_array *a, int offset, am_site at)
 {
     am_linalg_diag_attrs d = {offset, true};
-    return call1(&am_op_linalg_makediag, &d, &a, 1, at);
+    return am_op_call1(&am_op_linalg_makediag, &d, &a, 1, at);
 }
 
 am_array *am_linalg_extracttrian_at(am_array *a, int offset, bool lower, am_site at)
 {
     am_linalg_diag_attrs d = {offset, lower};
-    return call1(&am_op_linalg_extracttrian, &d, &a, 1, at);
+    return am_op_call1(&am_op_linalg_extracttrian, &d, &a, 1, at);
 }
 
 am_array *am_linalg_maketrian_at(am_array *a, int offset, bool lower, am_site at)
 {
     am_linalg_diag_attrs d = {offset, lower};
-    return call1(&am_op_linalg_maketrian, &d, &a, 1, at);
+    return am_op_call1(&am_op_linalg_maketrian, &d, &a, 1, at);
 }
 
 /* ---- helpers ----------------------------------------------------------------------- */

@@ -39,20 +39,6 @@ static am_status lrn_shape(const void *attrs, am_shape *in, int n_in, am_shape *
     return AM_OK;
 }
 
-static am_status lrn_dtype(const void *attrs, am_dtype *in, int n_in, am_dtype *out, int n_out)
-{
-    AM_UNUSED(attrs);
-    for (int i = 1; i < n_in; i++)
-        if (in[i] != in[0])
-            return am_fail(AM_ERR_DTYPE, "input %d is %s but input 0 is %s", i,
-                           am_dtype_name(in[i]), am_dtype_name(in[0]));
-    if (!am_dtype_is_float(in[0]))
-        return am_fail(AM_ERR_DTYPE, "%s data is not supported (float32 or float64 only)",
-                       am_dtype_name(in[0]));
-    for (int i = 0; i < n_out; i++) out[i] = in[0];
-    return AM_OK;
-}
-
 /* (batch, channels, inner) of channel-first data. */
 typedef struct lrn_geom {
     int64_t n, c, inner, lo; /* window of channel k: [k - lo, k - lo + nsize) */
@@ -190,7 +176,8 @@ static int one_visible(const void *attrs)
 const am_op_def am_op_lrn = {
     .name = "LRN", .input_names = (const char *const[]){"data", NULL}, .num_outputs = 2,
     .num_visible = one_visible, .attrs = lrn_fields, .attrs_size = sizeof(lrn_attrs),
-    .infer_shape = lrn_shape, .infer_dtype = lrn_dtype, .cpu = lrn_cpu, .gradient = lrn_grad,
+    .infer_shape = lrn_shape, .infer_dtype = am_infer_dtype_float_same, .cpu = lrn_cpu,
+    .gradient = lrn_grad,
     .fuse = AM_FUSE_OPAQUE,
     .doc = "Local response normalization across channels: x / (knorm + alpha / nsize * "
            "window sum of x^2)^beta; a hidden second output holds the normalizer."};
@@ -198,7 +185,7 @@ const am_op_def am_op_lrn = {
 const am_op_def am_op_backward_lrn = {
     .name = "_backward_LRN", .input_names = (const char *const[]){"ograd", "data", "norm", NULL},
     .num_outputs = 1, .attrs = lrn_fields, .attrs_size = sizeof(lrn_attrs),
-    .infer_shape = lrn_bwd_shape, .infer_dtype = lrn_dtype, .cpu = lrn_bwd_cpu,
+    .infer_shape = lrn_bwd_shape, .infer_dtype = am_infer_dtype_float_same, .cpu = lrn_bwd_cpu,
     .fuse = AM_FUSE_OPAQUE, .flags = AM_OP_NO_GRAD,
     .doc = "Gradient of LRN from (ograd, data, the normalizer LRN kept)."};
 

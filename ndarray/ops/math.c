@@ -44,13 +44,6 @@ static am_status float_dtype(const void *attrs, am_dtype *in, int n_in, am_dtype
     return AM_OK;
 }
 
-static am_array *call1(const am_op_def *op, const void *attrs, am_array *x, am_site at)
-{
-    am_array *y = NULL;
-    am_op_call(op, attrs, &x, 1, &y, 1, at);
-    return y;
-}
-
 /* ---- scalar functions --------------------------------------------------------------- */
 
 #define PI_180 0.017453292519943295769236907684886
@@ -256,7 +249,10 @@ MATH_GRADS(MATH_GRAD)
         .infer_shape = am_infer_shape_same, .infer_dtype = dtype_fn, .cpu = id##_cpu,      \
         .gradient = grad, .inplace = inplace_00, .fuse = AM_FUSE_ELEMWISE, .flags = fl,    \
         .doc = doc_};                                                                      \
-    am_array *am_##id##_at(am_array *x, am_site at) { return call1(&am_op_##id, NULL, x, at); }
+    am_array *am_##id##_at(am_array *x, am_site at)                                        \
+    {                                                                                      \
+        return am_op_call1(&am_op_##id, NULL, &x, 1, at);                                  \
+    }
 #define FLOAT_DEF(id, FE, DE, doc) UNARY_DEF(id, float_dtype, id##_grad, 0, doc)
 #define ANY_DEF(id, FE, DE, IE, doc) UNARY_DEF(id, am_infer_dtype_same, NULL, AM_OP_NO_GRAD, doc)
 MATH_FLOAT_UNARY(FLOAT_DEF)
@@ -275,7 +271,10 @@ static am_status pass_through_grad(GRAD_PARAMS)
         .infer_shape = am_infer_shape_same, .infer_dtype = am_infer_dtype_same,            \
         .cpu = id##_cpu, .gradient = pass_through_grad, .inplace = inplace_00,             \
         .fuse = AM_FUSE_ELEMWISE, .flags = AM_OP_SURROGATE_GRAD, .doc = doc_};             \
-    am_array *am_##id##_at(am_array *x, am_site at) { return call1(&am_op_##id, NULL, x, at); }
+    am_array *am_##id##_at(am_array *x, am_site at)                                        \
+    {                                                                                      \
+        return am_op_call1(&am_op_##id, NULL, &x, 1, at);                                  \
+    }
 MATH_STE(STE_DEF)
 
 /* ---- _backward_gammaln: og * digamma(x) ------------------------------------------------ */
@@ -385,7 +384,7 @@ const am_op_def am_op_hard_sigmoid = {
 am_array *am_hard_sigmoid_at(am_array *x, double alpha, double beta, am_site at)
 {
     hard_sigmoid_attrs a = {.alpha = alpha, .beta = beta};
-    return call1(&am_op_hard_sigmoid, &a, x, at);
+    return am_op_call1(&am_op_hard_sigmoid, &a, &x, 1, at);
 }
 
 /* ---- smooth_l1 ------------------------------------------------------------------------- */
@@ -438,7 +437,7 @@ const am_op_def am_op_smooth_l1 = {
 am_array *am_smooth_l1_at(am_array *x, double sigma, am_site at)
 {
     smooth_l1_attrs a = {.scalar = sigma};
-    return call1(&am_op_smooth_l1, &a, x, at);
+    return am_op_call1(&am_op_smooth_l1, &a, &x, 1, at);
 }
 
 /* ---- _contrib_gradientmultiplier: x forward, scalar * og backward ----------------------- */
@@ -485,7 +484,7 @@ const am_op_def am_op_gradientmultiplier = {
 am_array *am_gradientmultiplier_at(am_array *x, double scalar, am_site at)
 {
     gradmul_attrs a = {.scalar = scalar, .is_int = true};
-    return call1(&am_op_gradientmultiplier, &a, x, at);
+    return am_op_call1(&am_op_gradientmultiplier, &a, &x, 1, at);
 }
 
 /* ---- _contrib_quadratic: a x^2 + b x + c -------------------------------------------------- */
@@ -534,7 +533,7 @@ const am_op_def am_op_quadratic = {
 am_array *am_quadratic_at(am_array *x, double a, double b, double c, am_site at)
 {
     quadratic_attrs q = {.a = a, .b = b, .c = c};
-    return call1(&am_op_quadratic, &q, x, at);
+    return am_op_call1(&am_op_quadratic, &q, &x, 1, at);
 }
 
 /* ---- _identity_with_attr_like_rhs: lhs, given rhs of the same shape and dtype ------------ */

@@ -55,17 +55,6 @@ static am_status moments_shape(const void *attrs, am_shape *in, int n_in, am_sha
     return AM_OK;
 }
 
-static am_status moments_dtype(const void *attrs, am_dtype *in, int n_in, am_dtype *out,
-                               int n_out)
-{
-    AM_UNUSED(attrs), AM_UNUSED(n_in), AM_UNUSED(n_out);
-    if (!am_dtype_is_float(in[0]))
-        return am_fail(AM_ERR_DTYPE, "%s data is not supported (float32 or float64 only)",
-                       am_dtype_name(in[0]));
-    out[0] = out[1] = in[0];
-    return AM_OK;
-}
-
 /* The kept and the reduced axes of data, each with its sizes and element strides. */
 typedef struct moments_geom {
     int nk, nr;
@@ -158,7 +147,7 @@ static am_status moments_grad(const am_grad_ctx *g, am_array *const *in, am_arra
 const am_op_def am_op_moments = {
     .name = "moments", .input_names = (const char *const[]){"data", NULL}, .num_outputs = 2,
     .attrs = moments_fields, .attrs_size = sizeof(moments_attrs), .infer_shape = moments_shape,
-    .infer_dtype = moments_dtype, .cpu = moments_cpu, .gradient = moments_grad,
+    .infer_dtype = am_infer_dtype_float_same, .cpu = moments_cpu, .gradient = moments_grad,
     .fuse = AM_FUSE_OPAQUE,
     .doc = "Mean and population variance of data over axes: two outputs (mean, var)."};
 

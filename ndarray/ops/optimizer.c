@@ -597,20 +597,12 @@ const am_op_def am_op_lamb_update_phase2 = {
 
 /* ---- public functions ------------------------------------------------------------------- */
 
-static am_array *call1(const am_op_def *op, const void *attrs, am_array *const *in, int n_in,
-                       am_site at)
-{
-    am_array *y = NULL;
-    am_op_call(op, attrs, in, n_in, &y, 1, at);
-    return y;
-}
-
 am_array *am_sgd_update_at(am_array *weight, am_array *grad, double lr, double wd,
                            double rescale_grad, double clip_gradient, am_site at)
 {
     sgd_attrs a = {.lr = lr, .wd = wd, .rescale_grad = rescale_grad,
                    .clip_gradient = clip_gradient, .lazy_update = true};
-    return call1(&am_op_sgd_update, &a, (am_array *[]){weight, grad}, 2, at);
+    return am_op_call1(&am_op_sgd_update, &a, (am_array *[]){weight, grad}, 2, at);
 }
 
 am_array *am_sgd_mom_update_at(am_array *weight, am_array *grad, am_array *mom, double lr,
@@ -619,7 +611,7 @@ am_array *am_sgd_mom_update_at(am_array *weight, am_array *grad, am_array *mom, 
 {
     sgd_mom_attrs a = {.lr = lr, .momentum = momentum, .wd = wd, .rescale_grad = rescale_grad,
                        .clip_gradient = clip_gradient, .lazy_update = true};
-    return call1(&am_op_sgd_mom_update, &a, (am_array *[]){weight, grad, mom}, 3, at);
+    return am_op_call1(&am_op_sgd_mom_update, &a, (am_array *[]){weight, grad, mom}, 3, at);
 }
 
 am_array *am_nag_mom_update_at(am_array *weight, am_array *grad, am_array *mom, double lr,
@@ -628,7 +620,7 @@ am_array *am_nag_mom_update_at(am_array *weight, am_array *grad, am_array *mom, 
 {
     nag_attrs a = {.lr = lr, .momentum = momentum, .wd = wd, .rescale_grad = rescale_grad,
                    .clip_gradient = clip_gradient};
-    return call1(&am_op_nag_mom_update, &a, (am_array *[]){weight, grad, mom}, 3, at);
+    return am_op_call1(&am_op_nag_mom_update, &a, (am_array *[]){weight, grad, mom}, 3, at);
 }
 
 am_array *am_adam_update_at(am_array *weight, am_array *grad, am_array *mean, am_array *var,
@@ -638,7 +630,7 @@ am_array *am_adam_update_at(am_array *weight, am_array *grad, am_array *mean, am
     adam_attrs a = {.lr = lr, .beta1 = beta1, .beta2 = beta2, .epsilon = epsilon, .wd = wd,
                     .rescale_grad = rescale_grad, .clip_gradient = clip_gradient,
                     .lazy_update = true};
-    return call1(&am_op_adam_update, &a, (am_array *[]){weight, grad, mean, var}, 4, at);
+    return am_op_call1(&am_op_adam_update, &a, (am_array *[]){weight, grad, mean, var}, 4, at);
 }
 
 am_array *am_rmsprop_update_at(am_array *weight, am_array *grad, am_array *n, double lr,
@@ -648,7 +640,7 @@ am_array *am_rmsprop_update_at(am_array *weight, am_array *grad, am_array *n, do
     rmsprop_attrs a = {.lr = lr, .gamma1 = gamma1, .gamma2 = 0.9, .epsilon = epsilon, .wd = wd,
                        .rescale_grad = rescale_grad, .clip_gradient = clip_gradient,
                        .clip_weights = clip_weights};
-    return call1(&am_op_rmsprop_update, &a, (am_array *[]){weight, grad, n}, 3, at);
+    return am_op_call1(&am_op_rmsprop_update, &a, (am_array *[]){weight, grad, n}, 3, at);
 }
 
 am_array *am_rmspropalex_update_at(am_array *weight, am_array *grad, am_array *n, am_array *g,
@@ -659,7 +651,7 @@ am_array *am_rmspropalex_update_at(am_array *weight, am_array *grad, am_array *n
     rmsprop_attrs a = {.lr = lr, .gamma1 = gamma1, .gamma2 = gamma2, .epsilon = epsilon,
                        .wd = wd, .rescale_grad = rescale_grad, .clip_gradient = clip_gradient,
                        .clip_weights = clip_weights};
-    return call1(&am_op_rmspropalex_update, &a, (am_array *[]){weight, grad, n, g, delta}, 5,
+    return am_op_call1(&am_op_rmspropalex_update, &a, (am_array *[]){weight, grad, n, g, delta}, 5,
                  at);
 }
 
@@ -669,7 +661,7 @@ am_array *am_adagrad_update_at(am_array *weight, am_array *grad, am_array *histo
 {
     adagrad_attrs a = {.lr = lr, .epsilon = epsilon, .wd = wd, .rescale_grad = rescale_grad,
                        .clip_gradient = clip_gradient};
-    return call1(&am_op_adagrad_update, &a, (am_array *[]){weight, grad, history}, 3, at);
+    return am_op_call1(&am_op_adagrad_update, &a, (am_array *[]){weight, grad, history}, 3, at);
 }
 
 am_array *am_adamw_update_at(am_array *weight, am_array *grad, am_array *mean, am_array *var,
@@ -679,7 +671,7 @@ am_array *am_adamw_update_at(am_array *weight, am_array *grad, am_array *mean, a
 {
     adamw_attrs a = {.lr = lr, .beta1 = beta1, .beta2 = beta2, .epsilon = epsilon, .wd = wd,
                      .eta = eta, .clip_gradient = clip_gradient};
-    return call1(&am_op_adamw_update, &a, (am_array *[]){weight, grad, mean, var, rescale_grad},
+    return am_op_call1(&am_op_adamw_update, &a, (am_array *[]){weight, grad, mean, var, rescale_grad},
                  5, at);
 }
 
@@ -691,12 +683,12 @@ am_array *am_lamb_update_phase1_at(am_array *weight, am_array *grad, am_array *m
     lamb1_attrs a = {.beta1 = beta1, .beta2 = beta2, .epsilon = epsilon, .t = t,
                      .bias_correction = bias_correction, .wd = wd,
                      .rescale_grad = rescale_grad, .clip_gradient = clip_gradient};
-    return call1(&am_op_lamb_update_phase1, &a, (am_array *[]){weight, grad, mean, var}, 4, at);
+    return am_op_call1(&am_op_lamb_update_phase1, &a, (am_array *[]){weight, grad, mean, var}, 4, at);
 }
 
 am_array *am_lamb_update_phase2_at(am_array *weight, am_array *g, am_array *r1, am_array *r2,
                                    double lr, double lower_bound, double upper_bound, am_site at)
 {
     lamb2_attrs a = {.lr = lr, .lower_bound = lower_bound, .upper_bound = upper_bound};
-    return call1(&am_op_lamb_update_phase2, &a, (am_array *[]){weight, g, r1, r2}, 4, at);
+    return am_op_call1(&am_op_lamb_update_phase2, &a, (am_array *[]){weight, g, r1, r2}, 4, at);
 }

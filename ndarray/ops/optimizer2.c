@@ -509,19 +509,11 @@ const am_op_def am_op_mp_adamw_update = {
 
 /* ---- public functions -------------------------------------------------------------------- */
 
-static am_array *call1(const am_op_def *op, const void *attrs, am_array *const *in, int n_in,
-                       am_site at)
-{
-    am_array *y = NULL;
-    am_op_call(op, attrs, in, n_in, &y, 1, at);
-    return y;
-}
-
 am_array *am_signsgd_update_at(am_array *weight, am_array *grad, double lr, double wd,
                                am_site at)
 {
     signsgd_attrs a = {.lr = lr, .wd = wd, .rescale_grad = 1, .clip_gradient = -1};
-    return call1(&am_op_signsgd_update, &a, (am_array *[]){weight, grad}, 2, at);
+    return am_op_call1(&am_op_signsgd_update, &a, (am_array *[]){weight, grad}, 2, at);
 }
 
 am_array *am_signum_update_at(am_array *weight, am_array *grad, am_array *mom, double lr,
@@ -530,7 +522,7 @@ am_array *am_signum_update_at(am_array *weight, am_array *grad, am_array *mom, d
 {
     signum_attrs a = {.lr = lr, .momentum = momentum, .wd = wd, .rescale_grad = rescale_grad,
                       .clip_gradient = clip_gradient, .wd_lh = wd_lh};
-    return call1(&am_op_signum_update, &a, (am_array *[]){weight, grad, mom}, 3, at);
+    return am_op_call1(&am_op_signum_update, &a, (am_array *[]){weight, grad, mom}, 3, at);
 }
 
 am_array *am_ftml_update_at(am_array *weight, am_array *grad, am_array *d, am_array *v,
@@ -540,7 +532,7 @@ am_array *am_ftml_update_at(am_array *weight, am_array *grad, am_array *d, am_ar
 {
     ftml_attrs a = {.lr = lr, .beta1 = beta1, .beta2 = beta2, .epsilon = epsilon, .t = t,
                     .wd = wd, .rescale_grad = rescale_grad, .clip_grad = clip_grad};
-    return call1(&am_op_ftml_update, &a, (am_array *[]){weight, grad, d, v, z}, 5, at);
+    return am_op_call1(&am_op_ftml_update, &a, (am_array *[]){weight, grad, d, v, z}, 5, at);
 }
 
 am_array *am_ftrl_update_at(am_array *weight, am_array *grad, am_array *z, am_array *n,
@@ -549,7 +541,7 @@ am_array *am_ftrl_update_at(am_array *weight, am_array *grad, am_array *z, am_ar
 {
     ftrl_attrs a = {.lr = lr, .lamda1 = lamda1, .beta = beta, .wd = wd,
                     .rescale_grad = rescale_grad, .clip_gradient = clip_gradient};
-    return call1(&am_op_ftrl_update, &a, (am_array *[]){weight, grad, z, n}, 4, at);
+    return am_op_call1(&am_op_ftrl_update, &a, (am_array *[]){weight, grad, z, n}, 4, at);
 }
 
 am_array *am_group_adagrad_update_at(am_array *weight, am_array *grad, am_array *history,
@@ -558,7 +550,7 @@ am_array *am_group_adagrad_update_at(am_array *weight, am_array *grad, am_array 
 {
     gadagrad_attrs a = {.lr = lr, .epsilon = epsilon, .rescale_grad = rescale_grad,
                         .clip_gradient = clip_gradient};
-    return call1(&am_op_group_adagrad_update, &a, (am_array *[]){weight, grad, history}, 3, at);
+    return am_op_call1(&am_op_group_adagrad_update, &a, (am_array *[]){weight, grad, history}, 3, at);
 }
 
 am_array *am_mp_sgd_update_at(am_array *weight, am_array *grad, am_array *weight32, double lr,
@@ -566,7 +558,7 @@ am_array *am_mp_sgd_update_at(am_array *weight, am_array *grad, am_array *weight
 {
     mpsgd_attrs a = {.lr = lr, .wd = wd, .rescale_grad = rescale_grad,
                      .clip_gradient = clip_gradient, .lazy_update = true};
-    return call1(&am_op_mp_sgd_update, &a, (am_array *[]){weight, grad, weight32}, 3, at);
+    return am_op_call1(&am_op_mp_sgd_update, &a, (am_array *[]){weight, grad, weight32}, 3, at);
 }
 
 am_array *am_mp_sgd_mom_update_at(am_array *weight, am_array *grad, am_array *mom,
@@ -575,7 +567,7 @@ am_array *am_mp_sgd_mom_update_at(am_array *weight, am_array *grad, am_array *mo
 {
     mpsgd_attrs a = {.lr = lr, .momentum = momentum, .wd = wd, .rescale_grad = rescale_grad,
                      .clip_gradient = clip_gradient, .lazy_update = true};
-    return call1(&am_op_mp_sgd_mom_update, &a, (am_array *[]){weight, grad, mom, weight32}, 4,
+    return am_op_call1(&am_op_mp_sgd_mom_update, &a, (am_array *[]){weight, grad, mom, weight32}, 4,
                  at);
 }
 
@@ -585,7 +577,7 @@ am_array *am_mp_nag_mom_update_at(am_array *weight, am_array *grad, am_array *mo
 {
     mpsgd_attrs a = {.lr = lr, .momentum = momentum, .wd = wd, .rescale_grad = rescale_grad,
                      .clip_gradient = clip_gradient};
-    return call1(&am_op_mp_nag_mom_update, &a, (am_array *[]){weight, grad, mom, weight32}, 4,
+    return am_op_call1(&am_op_mp_nag_mom_update, &a, (am_array *[]){weight, grad, mom, weight32}, 4,
                  at);
 }
 
@@ -596,7 +588,7 @@ am_array *am_mp_adamw_update_at(am_array *weight, am_array *grad, am_array *mean
 {
     mpadamw_attrs a = {.lr = lr, .beta1 = beta1, .beta2 = beta2, .epsilon = epsilon, .wd = wd,
                        .eta = eta, .clip_gradient = clip_gradient};
-    return call1(&am_op_mp_adamw_update, &a,
+    return am_op_call1(&am_op_mp_adamw_update, &a,
                  (am_array *[]){weight, grad, mean, var, weight32, rescale_grad}, 6, at);
 }
 

@@ -562,14 +562,6 @@ const am_op_def am_op_multi_lars = {
 
 /* ---- public functions -------------------------------------------------------------------- */
 
-static am_array *call1(const am_op_def *op, const void *attrs, am_array *const *in, int n_in,
-                       am_site at)
-{
-    am_array *y = NULL;
-    am_op_call(op, attrs, in, n_in, &y, 1, at);
-    return y;
-}
-
 /* The attributes of a multi SGD call over n weights; false (with the error) when n is out of
  * range. */
 static bool multi_sgd_attrs(multi_attrs *a, int n, const double *lrs, const double *wds,
@@ -615,13 +607,13 @@ am_status am_multi_sgd_mom_update_at(am_array *const *weights, am_array *const *
 am_array *am_multi_sum_sq_at(am_array *const *arrays, int n, am_site at)
 {
     count_attrs a = {.num_arrays = n};
-    return call1(&am_op_multi_sum_sq, &a, arrays, n, at);
+    return am_op_call1(&am_op_multi_sum_sq, &a, arrays, n, at);
 }
 
 am_array *am_multi_all_finite_at(am_array *const *arrays, int n, am_site at)
 {
     count_attrs a = {.num_arrays = n, .init_output = true};
-    return call1(&am_op_multi_all_finite, &a, arrays, n, at);
+    return am_op_call1(&am_op_multi_all_finite, &a, arrays, n, at);
 }
 
 am_array *am_multi_lars_at(am_array *lrs, am_array *weights_sum_sq, am_array *grads_sum_sq,
@@ -629,6 +621,6 @@ am_array *am_multi_lars_at(am_array *lrs, am_array *weights_sum_sq, am_array *gr
                            am_site at)
 {
     lars_attrs a = {.eta = eta, .eps = eps, .rescale_grad = rescale_grad};
-    return call1(&am_op_multi_lars, &a,
+    return am_op_call1(&am_op_multi_lars, &a,
                  (am_array *[]){lrs, weights_sum_sq, grads_sum_sq, wds}, 4, at);
 }

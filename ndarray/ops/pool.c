@@ -23,22 +23,6 @@ static bool shape_equal(const am_shape *a, const am_shape *b)
     return true;
 }
 
-/* Every input has input 0's dtype, a floating one; so do the outputs. */
-static am_status float_dtype(const void *attrs, am_dtype *in, int n_in, am_dtype *out,
-                             int n_out)
-{
-    AM_UNUSED(attrs);
-    for (int i = 1; i < n_in; i++)
-        if (in[i] != in[0])
-            return am_fail(AM_ERR_DTYPE, "input %d is %s but input 0 is %s", i,
-                           am_dtype_name(in[i]), am_dtype_name(in[0]));
-    if (n_in < 1 || !am_dtype_is_float(in[0]))
-        return am_fail(AM_ERR_DTYPE, "%s data not supported (float32 or float64 only)",
-                       n_in < 1 ? "no" : am_dtype_name(in[0]));
-    for (int i = 0; i < n_out; i++) out[i] = in[0];
-    return AM_OK;
-}
-
 /* Index of s in a NULL-terminated list, or -1. */
 static int choice_index(const char *const *list, const char *s)
 {
@@ -451,7 +435,7 @@ const am_op_def am_op_pooling = {
     .name = "Pooling", .aliases = (const char *const[]){"_npx_pooling", "Pooling_v1", NULL},
     .input_names = (const char *const[]){"data", NULL}, .num_outputs = 1,
     .attrs = pool_fields, .attrs_size = sizeof(pool_attrs), .infer_shape = pool_shape,
-    .infer_dtype = float_dtype, .cpu = pooling_cpu, .gradient = pooling_grad,
+    .infer_dtype = am_infer_dtype_float_same, .cpu = pooling_cpu, .gradient = pooling_grad,
     .fuse = AM_FUSE_OPAQUE,
     .doc = "Max, average, sum or lp pooling over 1-D, 2-D or 3-D windows of NCW, NCHW or "
            "NCDHW data."};
@@ -460,7 +444,7 @@ const am_op_def am_op_backward_pooling = {
     .name = "_backward_Pooling",
     .input_names = (const char *const[]){"ograd", "data", "output", NULL}, .num_outputs = 1,
     .attrs = pool_fields, .attrs_size = sizeof(pool_attrs),
-    .infer_shape = pooling_backward_shape, .infer_dtype = float_dtype,
+    .infer_shape = pooling_backward_shape, .infer_dtype = am_infer_dtype_float_same,
     .cpu = pooling_backward_cpu, .fuse = AM_FUSE_OPAQUE, .flags = AM_OP_NO_GRAD,
     .doc = "Gradient of Pooling with respect to data, from (ograd, data, output); max "
            "routes each gradient to the first maximum of its window."};
@@ -854,7 +838,8 @@ static am_status upsampling_grad(const am_grad_ctx *g, am_array *const *in, am_a
 const am_op_def am_op_upsampling = {
     .name = "UpSampling", .input_names = (const char *const[]){"data", "weight", NULL},
     .num_inputs = up_num_inputs, .num_outputs = 1, .attrs = up_fields,
-    .attrs_size = sizeof(up_attrs), .infer_shape = up_shape, .infer_dtype = float_dtype,
+    .attrs_size = sizeof(up_attrs), .infer_shape = up_shape,
+    .infer_dtype = am_infer_dtype_float_same,
     .cpu = upsampling_cpu, .gradient = upsampling_grad, .fuse = AM_FUSE_OPAQUE,
     .flags = AM_OP_VARIADIC,
     .doc = "Nearest-neighbour upsampling of num_args NCHW inputs (concatenated or summed), "
@@ -864,7 +849,8 @@ const am_op_def am_op_backward_upsampling = {
     .name = "_backward_UpSampling",
     .input_names = (const char *const[]){"ograd", "data", "weight", NULL},
     .num_inputs = up_back_num_inputs, .num_outputs_of = up_back_num_outputs, .attrs = up_fields,
-    .attrs_size = sizeof(up_attrs), .infer_shape = up_back_shape, .infer_dtype = float_dtype,
+    .attrs_size = sizeof(up_attrs), .infer_shape = up_back_shape,
+    .infer_dtype = am_infer_dtype_float_same,
     .cpu = up_back_cpu, .fuse = AM_FUSE_OPAQUE, .flags = AM_OP_NO_GRAD | AM_OP_VARIADIC,
     .doc = "Gradients of UpSampling from (ograd, its inputs): of each nearest input, or of "
            "bilinear's data and weight."};

@@ -15,22 +15,6 @@ static am_status nchw_data(const am_shape *s, const char *name)
     return AM_OK;
 }
 
-/* Every input has input 0's dtype, a floating one; so do the outputs. */
-static am_status float_dtype(const void *attrs, am_dtype *in, int n_in, am_dtype *out,
-                             int n_out)
-{
-    AM_UNUSED(attrs);
-    for (int i = 1; i < n_in; i++)
-        if (in[i] != in[0])
-            return am_fail(AM_ERR_DTYPE, "input %d is %s but input 0 is %s", i,
-                           am_dtype_name(in[i]), am_dtype_name(in[0]));
-    if (!am_dtype_is_float(in[0]))
-        return am_fail(AM_ERR_DTYPE, "%s data is not supported (float32 or float64 only)",
-                       am_dtype_name(in[0]));
-    for (int i = 0; i < n_out; i++) out[i] = in[0];
-    return AM_OK;
-}
-
 static bool same_shape(const am_shape *a, const am_shape *b)
 {
     return a->ndim == b->ndim && !memcmp(a->dim, b->dim, sizeof(int64_t) * (size_t)a->ndim);
@@ -307,7 +291,8 @@ static am_status resize_grad(const am_grad_ctx *g, am_array *const *in, am_array
 const am_op_def am_op_bilinear_resize_2d = {
     .name = "_contrib_BilinearResize2D", .input_names = (const char *const[]){"data", "like", NULL},
     .num_inputs = resize_num_inputs, .num_outputs = 1, .attrs = resize_fields,
-    .attrs_size = sizeof(resize_attrs), .infer_shape = resize_shape, .infer_dtype = float_dtype,
+    .attrs_size = sizeof(resize_attrs), .infer_shape = resize_shape,
+    .infer_dtype = am_infer_dtype_float_same,
     .temp_bytes = resize_temp, .cpu = resize_cpu, .gradient = resize_grad,
     .fuse = AM_FUSE_OPAQUE, .flags = AM_OP_NEEDS_TEMP,
     .doc = "Bilinear resize of NCHW data to a size, a scale, another array's size (like) or "
@@ -318,7 +303,7 @@ const am_op_def am_op_backward_bilinear_resize_2d = {
     .input_names = (const char *const[]){"ograd", "data", "like", NULL},
     .num_inputs = resize_bwd_num_inputs, .num_outputs = 2, .num_outputs_of = resize_bwd_num_outputs,
     .attrs = resize_fields, .attrs_size = sizeof(resize_attrs), .infer_shape = resize_bwd_shape,
-    .infer_dtype = float_dtype, .temp_bytes = resize_bwd_temp, .cpu = resize_bwd_cpu,
+    .infer_dtype = am_infer_dtype_float_same, .temp_bytes = resize_bwd_temp, .cpu = resize_bwd_cpu,
     .fuse = AM_FUSE_OPAQUE, .flags = AM_OP_NEEDS_TEMP | AM_OP_NO_GRAD,
     .doc = "Gradients of _contrib_BilinearResize2D from (ograd, data[, like]); like's is zero."};
 
@@ -484,7 +469,7 @@ static am_status adaptive_grad(const am_grad_ctx *g, am_array *const *in, am_arr
 const am_op_def am_op_adaptive_avg_pooling_2d = {
     .name = "_contrib_AdaptiveAvgPooling2D", .input_names = (const char *const[]){"data", NULL},
     .num_outputs = 1, .attrs = adaptive_fields, .attrs_size = sizeof(adaptive_attrs),
-    .infer_shape = adaptive_shape, .infer_dtype = float_dtype, .cpu = adaptive_cpu,
+    .infer_shape = adaptive_shape, .infer_dtype = am_infer_dtype_float_same, .cpu = adaptive_cpu,
     .gradient = adaptive_grad, .fuse = AM_FUSE_OPAQUE,
     .doc = "Average pooling of NCHW data to a given output size; output o averages inputs "
            "[floor(o in / out), ceil((o + 1) in / out))."};
@@ -493,7 +478,8 @@ const am_op_def am_op_backward_adaptive_avg_pooling_2d = {
     .name = "_backward_contrib_AdaptiveAvgPooling2D",
     .input_names = (const char *const[]){"ograd", "data", NULL}, .num_outputs = 1,
     .attrs = adaptive_fields, .attrs_size = sizeof(adaptive_attrs),
-    .infer_shape = adaptive_bwd_shape, .infer_dtype = float_dtype, .cpu = adaptive_bwd_cpu,
+    .infer_shape = adaptive_bwd_shape, .infer_dtype = am_infer_dtype_float_same,
+    .cpu = adaptive_bwd_cpu,
     .fuse = AM_FUSE_OPAQUE, .flags = AM_OP_NO_GRAD,
     .doc = "Gradient of _contrib_AdaptiveAvgPooling2D from (ograd, data)."};
 

@@ -46,20 +46,6 @@ static am_status roi_shape(const void *attrs, am_shape *in, int n_in, am_shape *
     return AM_OK;
 }
 
-static am_status roi_dtype(const void *attrs, am_dtype *in, int n_in, am_dtype *out, int n_out)
-{
-    AM_UNUSED(attrs);
-    for (int i = 1; i < n_in; i++)
-        if (in[i] != in[0])
-            return am_fail(AM_ERR_DTYPE, "input %d is %s but data is %s", i,
-                           am_dtype_name(in[i]), am_dtype_name(in[0]));
-    if (!am_dtype_is_float(in[0]))
-        return am_fail(AM_ERR_DTYPE, "%s data is not supported (float32 or float64 only)",
-                       am_dtype_name(in[0]));
-    for (int i = 0; i < n_out; i++) out[i] = in[0];
-    return AM_OK;
-}
-
 /* One roi's corners on the feature map, in MXNet's rounding, and its batch entry. */
 typedef struct roi_box {
     int64_t batch, x0, y0;
@@ -192,7 +178,8 @@ static int one_visible(const void *attrs)
 const am_op_def am_op_roi_pooling = {
     .name = "ROIPooling", .input_names = (const char *const[]){"data", "rois", NULL},
     .num_outputs = 2, .num_visible = one_visible, .attrs = roi_fields,
-    .attrs_size = sizeof(roi_attrs), .infer_shape = roi_shape, .infer_dtype = roi_dtype,
+    .attrs_size = sizeof(roi_attrs), .infer_shape = roi_shape,
+    .infer_dtype = am_infer_dtype_float_same,
     .cpu = roi_cpu, .gradient = roi_grad, .fuse = AM_FUSE_OPAQUE,
     .doc = "Max pooling of each region [batch, x1, y1, x2, y2] (scaled by spatial_scale) of "
            "NCHW data to pooled_size; a hidden second output holds each maximum's index."};
@@ -201,7 +188,7 @@ const am_op_def am_op_backward_roi_pooling = {
     .name = "_backward_ROIPooling",
     .input_names = (const char *const[]){"ograd", "data", "rois", "argmax", NULL},
     .num_outputs = 2, .attrs = roi_fields, .attrs_size = sizeof(roi_attrs),
-    .infer_shape = roi_bwd_shape, .infer_dtype = roi_dtype, .cpu = roi_bwd_cpu,
+    .infer_shape = roi_bwd_shape, .infer_dtype = am_infer_dtype_float_same, .cpu = roi_bwd_cpu,
     .fuse = AM_FUSE_OPAQUE, .flags = AM_OP_NO_GRAD,
     .doc = "Gradients of ROIPooling from (ograd, data, rois, argmax): each output's gradient "
            "goes to its maximum's element; rois get zeros."};

@@ -3,8 +3,8 @@
 #ifndef AMBER_CONTROL_FLOW_IMPL_H
 #define AMBER_CONTROL_FLOW_IMPL_H
 
-#include "../../symbol/symbol_impl.h"
-#include "shape_impl.h"
+#include "../symbol/symbol_impl.h"
+#include "../ndarray/ops/shape_impl.h"
 
 typedef struct foreach_attrs {
     am_op_subgraphs sg; /* body */

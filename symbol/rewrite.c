@@ -1,7 +1,8 @@
-/* The rewriter every pass uses: a map from the old graph's node outputs to
- * entries of the new graph, filled in order, then a new graph over the
- * remapped heads.  Nodes are shared between graphs and never mutated. */
-#include "executor_impl.h"
+/* The graph rewriter the executor's passes and composition use: a map from
+ * the old graph's node outputs to entries of the new graph, filled in order,
+ * then a new graph over the remapped heads.  Nodes are shared between graphs
+ * and never mutated. */
+#include "symbol_impl.h"
 
 am_status am_rw_init(am_rewriter *rw, am_graph *g)
 {
@@ -46,8 +47,7 @@ am_node *am_node_clone(const am_node *n, const am_entry *inputs)
     c->attrs_given = n->attrs_given;
     memcpy(c->shapes, n->shapes, (size_t)n->n_out * sizeof(*c->shapes));
     memcpy(c->dtypes, n->dtypes, (size_t)n->n_out * sizeof(*c->dtypes));
-    bool ok = (!n->name || (c->name = strdup(n->name))) &&
-              (!n->origin || (c->origin = strdup(n->origin)));
+    bool ok = (!n->name || (c->name = strdup(n->name))) && am_node_copy_site(c, n) == AM_OK;
     for (int i = 0; ok && i < n->n_extra; i++)
         ok = am_node_set_extra(c, n->extra[i].key, n->extra[i].value) == AM_OK;
     if (!ok) {
@@ -155,6 +155,20 @@ am_node *am_node_build(const am_op_def *op, const void *attrs, const am_entry *i
     am_err_pop(&c);
     if (st != AM_OK) {
         am_node_release(n);
+        return NULL;
+    }
+    return n;
+}
+
+am_node *am_rw_build(const am_rewriter *rw, int i, const am_op_def *op, const void *attrs,
+                     const am_entry *inputs, int n_in)
+{
+    am_node *n = am_node_build(op, attrs, inputs, n_in);
+    if (!n) return NULL;
+    const am_node *old = rw->g->nodes[i];
+    if (!(n->name = strdup(rw->g->names[i])) || am_node_copy_site(n, old) != AM_OK) {
+        am_node_release(n);
+        am_fail(AM_ERR_OOM, "out of memory");
         return NULL;
     }
     return n;
