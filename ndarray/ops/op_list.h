@@ -442,7 +442,8 @@ AM_OP(image_random_hue)
 AM_OP(image_random_color_jitter)
 AM_OP(image_random_lighting)
 
-/* control_flow.c: _foreach, _while_loop, _cond (subgraphs from symbol JSON) */
+/* executor/control_flow.c: _foreach, _while_loop, _cond (their kernels run subgraphs, so they
+ * live beside am_graph_eval; docs/design.md) */
 AM_OP(foreach)
 AM_OP(while_loop)
 AM_OP(cond)
